@@ -1,0 +1,19 @@
+//! The names every other mimic crate speaks: guest and physical address newtypes, half-open
+//! address ranges, the shape of a memory operation, interrupt lines and the virtual clock.
+//!
+//! This crate holds no behaviour beyond arithmetic on those names.
+#![forbid(unsafe_code)]
+
+mod addr;
+mod clock;
+mod irq;
+mod memop;
+
+pub use addr::{AddrRange, GuestAddr, PhysAddr};
+pub use clock::{Clock, HostClock, ManualClock};
+pub use irq::{IrqLine, NullIrq, SharedBits, BitIrq};
+pub use memop::{Endian, MemOp, Size};
+mod guest_log;
+pub use guest_log::RateLimit;
+#[doc(hidden)]
+pub use tracing as __tracing;

@@ -1,0 +1,142 @@
+//! Decoded blocks, cached by where they are and how they were translated.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+#[derive(Clone, Copy, Debug)]
+pub struct DecodedInsn<I> {
+    pub insn: I,
+    pub pc: u64,
+    pub len: u8,
+}
+
+#[derive(Debug)]
+pub struct Block<I> {
+    pub pc: u64,
+    /// Backing-store offset of the first byte; with `pc` and `flags` the cache key.
+    pub phys: usize,
+    pub flags: u32,
+    pub insns: Vec<DecodedInsn<I>>,
+    /// Backing-store pages this block was decoded from (one, or two when an instruction straddles).
+    pub pages: [usize; 2],
+}
+
+type Key = (u64, usize, u32);
+
+/// Blocks by key, plus which blocks came from each backing-store page so a write to a code page
+/// can drop exactly the translations it makes stale.
+pub struct BlockCache<I> {
+    blocks: HashMap<Key, Rc<Block<I>>>,
+    by_page: HashMap<usize, Vec<Key>>,
+    /// A small direct-mapped front cache on pc, checked before the hash map.
+    fast: Vec<Option<Rc<Block<I>>>>,
+}
+
+const FAST_ENTRIES: usize = 4096;
+
+impl<I> Default for BlockCache<I> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<I> BlockCache<I> {
+    pub fn new() -> Self {
+        BlockCache { blocks: HashMap::new(), by_page: HashMap::new(), fast: vec![None; FAST_ENTRIES] }
+    }
+
+    #[inline]
+    fn fast_index(pc: u64) -> usize {
+        ((pc >> 1) as usize ^ (pc >> 13) as usize) & (FAST_ENTRIES - 1)
+    }
+
+    #[inline]
+    pub fn lookup(&mut self, pc: u64, phys: usize, flags: u32) -> Option<Rc<Block<I>>> {
+        let fi = Self::fast_index(pc);
+        if let Some(b) = &self.fast[fi] {
+            if b.pc == pc && b.phys == phys && b.flags == flags {
+                return Some(b.clone());
+            }
+        }
+        let b = self.blocks.get(&(pc, phys, flags))?.clone();
+        self.fast[fi] = Some(b.clone());
+        Some(b)
+    }
+
+    pub fn insert(&mut self, block: Block<I>) -> Rc<Block<I>> {
+        let key = (block.pc, block.phys, block.flags);
+        let pages = block.pages;
+        let b = Rc::new(block);
+        self.blocks.insert(key, b.clone());
+        self.by_page.entry(pages[0]).or_default().push(key);
+        if pages[1] != pages[0] {
+            self.by_page.entry(pages[1]).or_default().push(key);
+        }
+        self.fast[Self::fast_index(key.0)] = Some(b.clone());
+        b
+    }
+
+    /// Drop every block decoded from this backing-store page. Returns how many were dropped.
+    pub fn invalidate_page(&mut self, page: usize) -> usize {
+        let Some(keys) = self.by_page.remove(&page) else { return 0 };
+        let n = keys.len();
+        for k in keys {
+            self.blocks.remove(&k);
+            let fi = Self::fast_index(k.0);
+            if self.fast[fi].as_ref().is_some_and(|b| (b.pc, b.phys, b.flags) == k) {
+                self.fast[fi] = None;
+            }
+        }
+        n
+    }
+
+    pub fn has_page(&self, page: usize) -> bool {
+        self.by_page.contains_key(&page)
+    }
+
+    pub fn clear(&mut self) {
+        self.blocks.clear();
+        self.by_page.clear();
+        self.fast.iter_mut().for_each(|f| *f = None);
+    }
+
+    pub fn len(&self) -> usize {
+        self.blocks.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.blocks.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(pc: u64, phys: usize) -> Block<u32> {
+        Block { pc, phys, flags: 0, insns: vec![], pages: [phys >> 12, phys >> 12] }
+    }
+
+    #[test]
+    fn inserted_block_is_found() {
+        let mut c = BlockCache::new();
+        c.insert(block(0x8000_0000, 0x1000));
+        assert!(c.lookup(0x8000_0000, 0x1000, 0).is_some());
+    }
+
+    #[test]
+    fn different_physical_location_misses() {
+        let mut c = BlockCache::new();
+        c.insert(block(0x8000_0000, 0x1000));
+        assert!(c.lookup(0x8000_0000, 0x2000, 0).is_none());
+    }
+
+    #[test]
+    fn invalidated_page_drops_its_blocks_only() {
+        let mut c = BlockCache::new();
+        c.insert(block(0x8000_0000, 0x1000));
+        c.insert(block(0x8000_1000, 0x2000));
+        assert_eq!(c.invalidate_page(1), 1);
+        assert!(c.lookup(0x8000_0000, 0x1000, 0).is_none());
+        assert!(c.lookup(0x8000_1000, 0x2000, 0).is_some());
+    }
+}

@@ -1,0 +1,181 @@
+//! The CPU loop: interrupts, block lookup or decode, interpretation, exceptions.
+
+use crate::cache::{Block, BlockCache, DecodedInsn};
+use crate::direct::{Direct, Env};
+use mimic_core::MemOp;
+use mimic_ir::Exit;
+use mimic_memory::{AddressSpace, PAGE_SIZE};
+
+/// Longest block, in instructions; bounds the work between interrupt checks.
+const MAX_BLOCK_INSNS: usize = 64;
+
+/// What the loop needs of an ISA's CPU.
+pub trait Guest: Sized {
+    type Insn: Copy + std::fmt::Debug;
+
+    /// The flat register file `Reg` indexes.
+    fn regs(&mut self) -> &mut [u64];
+    fn pc(&self) -> u64;
+    fn set_pc(&mut self, pc: u64);
+    /// Translation-relevant state (privilege, FP enabled, ...), part of the block cache key.
+    fn block_flags(&self) -> u32;
+    fn cache(&mut self) -> &mut BlockCache<Self::Insn>;
+
+    fn load(&mut self, bus: &mut AddressSpace, vaddr: u64, op: MemOp) -> Result<u64, Exit>;
+    fn store(&mut self, bus: &mut AddressSpace, vaddr: u64, val: u64, op: MemOp) -> Result<(), Exit>;
+    /// Backing-store offset of `vaddr` for instruction fetch; on a fault the exception is
+    /// recorded (for [`Guest::raise`]) and `Exit` returned.
+    fn translate_fetch(&mut self, bus: &mut AddressSpace, vaddr: u64) -> Result<usize, Exit>;
+    /// A block was decoded from this backing-store page: writes to it must now be watched.
+    fn watch_code_page(&mut self, bus: &mut AddressSpace, page_offset: usize);
+
+    /// Length in bytes of the instruction whose first 16 bits are `lo`.
+    fn insn_len(lo: u16) -> u8;
+    /// Decode one instruction; illegal encodings decode to something that raises when executed.
+    fn decode(word: u32, len: u8, flags: u32) -> Self::Insn;
+    /// Whether the block must end after this instruction.
+    fn ends_block(insn: &Self::Insn) -> bool;
+    fn execute(insn: &Self::Insn, s: &mut Direct<'_, Self>) -> Result<(), Exit>;
+    fn disasm(insn: &Self::Insn) -> String;
+
+    /// Deliver the exception recorded by the last `Exit`, raised by the instruction at `pc`.
+    fn raise(&mut self, pc: u64);
+    /// Take a pending, enabled interrupt (changing pc and privilege). Also wakes a halted CPU
+    /// when any interrupt is pending.
+    fn check_interrupts(&mut self);
+    /// Count one retired instruction.
+    fn retire(&mut self);
+    /// Waiting for an interrupt (WFI).
+    fn halted(&self) -> bool;
+}
+
+/// Which `-d` log items are on.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LogFlags {
+    pub in_asm: bool,
+    pub exec: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// The instruction budget ran out.
+    Budget,
+    /// The CPU waits for an interrupt.
+    Halted,
+}
+
+/// Run blocks until about `budget` instructions have executed or the CPU halts.
+pub fn run<G: Guest>(cpu: &mut G, bus: &mut AddressSpace, budget: u64, log: LogFlags) -> RunOutcome {
+    let mut executed = 0u64;
+    while executed < budget {
+        cpu.check_interrupts();
+        if cpu.halted() {
+            return RunOutcome::Halted;
+        }
+        let pc = cpu.pc();
+        let flags = cpu.block_flags();
+        let Ok(phys) = cpu.translate_fetch(bus, pc) else {
+            cpu.raise(pc);
+            continue;
+        };
+        let block = match cpu.cache().lookup(pc, phys, flags) {
+            Some(b) => b,
+            None => match build_block(cpu, bus, pc, phys, flags) {
+                Ok(b) => {
+                    if log.in_asm {
+                        log_block::<G>(&b);
+                    }
+                    cpu.cache().insert(b)
+                }
+                Err(Exit) => {
+                    cpu.raise(pc);
+                    continue;
+                }
+            },
+        };
+        if log.exec {
+            tracing::info!(target: "exec", "Trace {:#x} [{:#x}/{:#x}]", pc, block.phys, flags);
+        }
+        let mut d = Direct { env: Env { cpu: &mut *cpu, bus: &mut *bus }, pc, next: pc };
+        let mut faulted = false;
+        for di in &block.insns {
+            d.pc = di.pc;
+            d.next = di.pc.wrapping_add(di.len as u64);
+            if G::execute(&di.insn, &mut d).is_err() {
+                d.env.cpu.raise(di.pc);
+                faulted = true;
+                break;
+            }
+            d.env.cpu.retire();
+            executed += 1;
+        }
+        if !faulted {
+            let next = d.next;
+            cpu.set_pc(next);
+        }
+        executed += 1;
+    }
+    RunOutcome::Budget
+}
+
+fn log_block<G: Guest>(b: &Block<G::Insn>) {
+    let mut s = String::new();
+    for i in &b.insns {
+        s.push_str(&format!("\n  {:#018x}:  {}", i.pc, G::disasm(&i.insn)));
+    }
+    tracing::info!(target: "in_asm", "IN: {:#x}{}", b.pc, s);
+}
+
+fn read_u16(bus: &AddressSpace, off: usize) -> u16 {
+    let s = bus.store();
+    u16::from_le_bytes([s[off], s[off + 1]])
+}
+
+/// Decode a block starting at `pc` (backing-store offset `phys`). Only the first instruction's
+/// fetch fault is reported; a later one ends the block before that instruction.
+fn build_block<G: Guest>(
+    cpu: &mut G,
+    bus: &mut AddressSpace,
+    pc: u64,
+    phys: usize,
+    flags: u32,
+) -> Result<Block<G::Insn>, Exit> {
+    let page = phys / PAGE_SIZE as usize;
+    let mut pages = [page, page];
+    let page_end = (pc | (PAGE_SIZE - 1)).wrapping_add(1);
+    let mut insns = Vec::new();
+    let (mut cur, mut off) = (pc, phys);
+    loop {
+        let lo = read_u16(bus, off);
+        let len = G::insn_len(lo);
+        let word = if len == 4 {
+            let hi = if cur.wrapping_add(2) != page_end {
+                read_u16(bus, off + 2)
+            } else {
+                // The instruction straddles two pages: its second half lives elsewhere.
+                match cpu.translate_fetch(bus, cur.wrapping_add(2)) {
+                    Ok(o2) => {
+                        pages[1] = o2 / PAGE_SIZE as usize;
+                        read_u16(bus, o2)
+                    }
+                    Err(e) if insns.is_empty() => return Err(e),
+                    Err(_) => break,
+                }
+            };
+            lo as u32 | (hi as u32) << 16
+        } else {
+            lo as u32
+        };
+        let insn = G::decode(word, len, flags);
+        insns.push(DecodedInsn { insn, pc: cur, len });
+        cur = cur.wrapping_add(len as u64);
+        off += len as usize;
+        if G::ends_block(&insn) || cur == page_end || pages[1] != pages[0] || insns.len() >= MAX_BLOCK_INSNS {
+            break;
+        }
+    }
+    for p in pages {
+        cpu.watch_code_page(bus, p * PAGE_SIZE as usize);
+    }
+    Ok(Block { pc, phys, flags, insns, pages })
+}

@@ -1,0 +1,30 @@
+//! The interface every memory-mapped device implements.
+
+use mimic_core::Size;
+use std::sync::{Arc, Mutex};
+
+/// A memory-mapped device: register reads and writes at offsets from its base.
+///
+/// A device answers every offset and size; offsets it does not implement read as zero and ignore
+/// writes (with a rate-limited log), as most hardware does. It never panics on guest input.
+pub trait MmioDevice: Send {
+    fn read(&mut self, offset: u64, size: Size) -> u64;
+    fn write(&mut self, offset: u64, size: Size, value: u64);
+}
+
+/// A device shared between the bus and something else that drives it (an interrupt input, a
+/// timer poll, a console backend).
+pub type Shared<T> = Arc<Mutex<T>>;
+
+impl<T: MmioDevice> MmioDevice for Arc<Mutex<T>> {
+    fn read(&mut self, offset: u64, size: Size) -> u64 {
+        // A poisoned lock means another thread panicked mid-update; the device state is still
+        // the best we have, and the guest must not bring the host down.
+        let mut d = self.lock().unwrap_or_else(|e| e.into_inner());
+        d.read(offset, size)
+    }
+    fn write(&mut self, offset: u64, size: Size, value: u64) {
+        let mut d = self.lock().unwrap_or_else(|e| e.into_inner());
+        d.write(offset, size, value)
+    }
+}

@@ -1,0 +1,19 @@
+//! The guest-physical address space: which RAM, ROM or device answers at each address.
+//!
+//! All RAM and ROM of a machine live in one host buffer (the backing store) so that a TLB entry can
+//! name any guest page by one offset into it. Devices sit behind the two-method [`MmioDevice`]
+//! trait and know nothing of the address they are mapped at.
+//!
+//! ```text
+//!   guest-physical                 backing store (one Vec<u8>)
+//!   0x0000_1000 ROM  ────────────▶ [rom bytes][dram bytes ..................]
+//!   0x8000_0000 DRAM ─────────────────────────▲
+//!   0x1000_0000 UART ──▶ Box<dyn MmioDevice>
+//! ```
+#![forbid(unsafe_code)]
+
+mod device;
+mod space;
+
+pub use device::{MmioDevice, Shared};
+pub use space::{AddressSpace, BusError, Error, Region, RegionKind, RamLookup, PAGE_SIZE, PAGE_SHIFT};

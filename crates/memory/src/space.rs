@@ -1,0 +1,302 @@
+//! The address-space table and byte-level access to RAM and ROM.
+
+use crate::MmioDevice;
+use mimic_core::{AddrRange, Size};
+
+pub const PAGE_SHIFT: u32 = 12;
+pub const PAGE_SIZE: u64 = 1 << PAGE_SHIFT;
+
+/// Building the address space went wrong (a board bug or a bad user-supplied size).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("region {name} at {range:?} overlaps region {other}")]
+    Overlap { name: String, range: AddrRange, other: String },
+    #[error("region {name} is empty or not page aligned: {range:?}")]
+    BadRange { name: String, range: AddrRange },
+    #[error("cannot allocate {size} bytes of guest memory")]
+    TooLarge { size: u64 },
+    #[error("{len} bytes at {addr:#x} do not fit in RAM or ROM")]
+    NotRam { addr: u64, len: u64 },
+}
+
+/// A guest access that no RAM, ROM or device answers (the CPU turns it into an access fault).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BusError {
+    pub addr: u64,
+}
+
+pub enum RegionKind {
+    /// Writable memory at `offset` in the backing store.
+    Ram { offset: usize },
+    /// Read-only memory at `offset` in the backing store; writes are ignored.
+    Rom { offset: usize },
+    Mmio(Box<dyn MmioDevice>),
+}
+
+pub struct Region {
+    pub name: String,
+    pub range: AddrRange,
+    pub kind: RegionKind,
+}
+
+/// Where a RAM/ROM address lives in the backing store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RamLookup {
+    /// Offset of the address itself in the backing store.
+    pub offset: usize,
+    pub writable: bool,
+    /// Bytes from the address to the end of its region.
+    pub remaining: u64,
+}
+
+#[derive(Default)]
+pub struct AddressSpace {
+    store: Vec<u8>,
+    /// Sorted by start address; never overlapping.
+    regions: Vec<Region>,
+    /// One bit per backing-store page: set while translated code exists for that page, so a write
+    /// to it must invalidate translations (self-modifying code).
+    code_pages: Vec<u64>,
+}
+
+impl AddressSpace {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn insert(&mut self, region: Region) -> Result<(), Error> {
+        if region.range.size() == 0 || region.range.end < region.range.start {
+            return Err(Error::BadRange { name: region.name, range: region.range });
+        }
+        if let Some(o) = self.regions.iter().find(|r| r.range.overlaps(&region.range)) {
+            return Err(Error::Overlap { name: region.name, range: region.range, other: o.name.clone() });
+        }
+        let pos = self.regions.partition_point(|r| r.range.start < region.range.start);
+        self.regions.insert(pos, region);
+        Ok(())
+    }
+
+    fn grow_store(&mut self, name: &str, range: AddrRange) -> Result<usize, Error> {
+        if range.start % PAGE_SIZE != 0 || range.size() % PAGE_SIZE != 0 {
+            return Err(Error::BadRange { name: name.into(), range });
+        }
+        let offset = self.store.len();
+        let size = usize::try_from(range.size()).map_err(|_| Error::TooLarge { size: range.size() })?;
+        let new_len = offset.checked_add(size).ok_or(Error::TooLarge { size: range.size() })?;
+        self.store.try_reserve_exact(size).map_err(|_| Error::TooLarge { size: range.size() })?;
+        self.store.resize(new_len, 0);
+        self.code_pages.resize(new_len.div_ceil(PAGE_SIZE as usize * 64), 0);
+        Ok(offset)
+    }
+
+    pub fn add_ram(&mut self, name: &str, range: AddrRange) -> Result<(), Error> {
+        let offset = self.grow_store(name, range)?;
+        self.insert(Region { name: name.into(), range, kind: RegionKind::Ram { offset } })
+    }
+
+    /// ROM contents are written with [`AddressSpace::write_bytes`], which may write ROM.
+    pub fn add_rom(&mut self, name: &str, range: AddrRange) -> Result<(), Error> {
+        let offset = self.grow_store(name, range)?;
+        self.insert(Region { name: name.into(), range, kind: RegionKind::Rom { offset } })
+    }
+
+    pub fn add_mmio(&mut self, name: &str, range: AddrRange, dev: Box<dyn MmioDevice>) -> Result<(), Error> {
+        self.insert(Region { name: name.into(), range, kind: RegionKind::Mmio(dev) })
+    }
+
+    pub fn regions(&self) -> &[Region] {
+        &self.regions
+    }
+
+    #[inline]
+    fn find_index(&self, addr: u64) -> Option<usize> {
+        let i = self.regions.partition_point(|r| r.range.start <= addr);
+        if i == 0 {
+            return None;
+        }
+        self.regions[i - 1].range.contains(addr).then_some(i - 1)
+    }
+
+    /// The backing-store location of a RAM or ROM address.
+    pub fn lookup_ram(&self, addr: u64) -> Option<RamLookup> {
+        let r = &self.regions[self.find_index(addr)?];
+        let (base, writable) = match r.kind {
+            RegionKind::Ram { offset } => (offset, true),
+            RegionKind::Rom { offset } => (offset, false),
+            RegionKind::Mmio(_) => return None,
+        };
+        let delta = (addr - r.range.start) as usize;
+        Some(RamLookup { offset: base + delta, writable, remaining: r.range.end - addr })
+    }
+
+    /// The whole backing store (RAM and ROM bytes).
+    #[inline]
+    pub fn store(&self) -> &[u8] {
+        &self.store
+    }
+    #[inline]
+    pub fn store_mut(&mut self) -> &mut [u8] {
+        &mut self.store
+    }
+
+    /// Read `size` bytes (little-endian) at a physical address: RAM, ROM or a device.
+    pub fn read(&mut self, addr: u64, size: Size) -> Result<u64, BusError> {
+        let i = self.find_index(addr).ok_or(BusError { addr })?;
+        let r = &mut self.regions[i];
+        if !r.range.contains_span(addr, size.bytes()) {
+            return Err(BusError { addr });
+        }
+        let delta = addr - r.range.start;
+        match &mut r.kind {
+            RegionKind::Ram { offset } | RegionKind::Rom { offset } => {
+                let at = *offset + delta as usize;
+                Ok(read_le(&self.store[at..at + size.bytes() as usize]))
+            }
+            RegionKind::Mmio(dev) => Ok(dev.read(delta, size)),
+        }
+    }
+
+    /// Write `size` bytes (little-endian). Writes to ROM are ignored, as on real hardware.
+    pub fn write(&mut self, addr: u64, size: Size, value: u64) -> Result<(), BusError> {
+        let i = self.find_index(addr).ok_or(BusError { addr })?;
+        let r = &mut self.regions[i];
+        if !r.range.contains_span(addr, size.bytes()) {
+            return Err(BusError { addr });
+        }
+        let delta = addr - r.range.start;
+        match &mut r.kind {
+            RegionKind::Ram { offset } => {
+                let at = *offset + delta as usize;
+                write_le(&mut self.store[at..at + size.bytes() as usize], value);
+                Ok(())
+            }
+            RegionKind::Rom { .. } => Ok(()),
+            RegionKind::Mmio(dev) => {
+                dev.write(delta, size, value);
+                Ok(())
+            }
+        }
+    }
+
+    /// Copy bytes into RAM or ROM (loaders). Fails unless the whole span is inside one region.
+    pub fn write_bytes(&mut self, addr: u64, data: &[u8]) -> Result<(), Error> {
+        let len = data.len() as u64;
+        let l = self.lookup_ram(addr).filter(|l| l.remaining >= len).ok_or(Error::NotRam { addr, len })?;
+        self.store[l.offset..l.offset + data.len()].copy_from_slice(data);
+        Ok(())
+    }
+
+    /// Copy bytes out of RAM or ROM (debuggers, tests).
+    pub fn read_bytes(&self, addr: u64, out: &mut [u8]) -> Result<(), Error> {
+        let len = out.len() as u64;
+        let l = self.lookup_ram(addr).filter(|l| l.remaining >= len).ok_or(Error::NotRam { addr, len })?;
+        out.copy_from_slice(&self.store[l.offset..l.offset + out.len()]);
+        Ok(())
+    }
+
+    /// Mark the backing-store page holding `offset` as containing translated code.
+    pub fn set_code_page(&mut self, offset: usize) {
+        let page = offset >> PAGE_SHIFT;
+        if let Some(w) = self.code_pages.get_mut(page / 64) {
+            *w |= 1 << (page % 64);
+        }
+    }
+    pub fn clear_code_page(&mut self, offset: usize) {
+        let page = offset >> PAGE_SHIFT;
+        if let Some(w) = self.code_pages.get_mut(page / 64) {
+            *w &= !(1 << (page % 64));
+        }
+    }
+    #[inline]
+    pub fn is_code_page(&self, offset: usize) -> bool {
+        let page = offset >> PAGE_SHIFT;
+        self.code_pages.get(page / 64).is_some_and(|w| w & (1 << (page % 64)) != 0)
+    }
+}
+
+#[inline(always)]
+pub fn read_le(b: &[u8]) -> u64 {
+    match b.len() {
+        1 => b[0] as u64,
+        2 => u16::from_le_bytes([b[0], b[1]]) as u64,
+        4 => u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64,
+        _ => u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+    }
+}
+
+#[inline(always)]
+pub fn write_le(b: &mut [u8], v: u64) {
+    match b.len() {
+        1 => b[0] = v as u8,
+        2 => b.copy_from_slice(&(v as u16).to_le_bytes()),
+        4 => b.copy_from_slice(&(v as u32).to_le_bytes()),
+        _ => b.copy_from_slice(&v.to_le_bytes()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Echo(u64);
+    impl MmioDevice for Echo {
+        fn read(&mut self, offset: u64, _size: Size) -> u64 {
+            self.0 + offset
+        }
+        fn write(&mut self, _offset: u64, _size: Size, value: u64) {
+            self.0 = value;
+        }
+    }
+
+    fn space() -> AddressSpace {
+        let mut s = AddressSpace::new();
+        s.add_rom("rom", AddrRange::new(0x1000, 0x1000)).unwrap();
+        s.add_ram("ram", AddrRange::new(0x8000_0000, 0x10000)).unwrap();
+        s.add_mmio("dev", AddrRange::new(0x1000_0000, 0x100), Box::new(Echo(0))).unwrap();
+        s
+    }
+
+    #[test]
+    fn ram_write_then_read_round_trips() {
+        let mut s = space();
+        s.write(0x8000_0010, Size::B8, 0x1122_3344_5566_7788).unwrap();
+        assert_eq!(s.read(0x8000_0012, Size::B2).unwrap(), 0x5566);
+    }
+
+    #[test]
+    fn rom_ignores_guest_writes_but_loader_can_fill_it() {
+        let mut s = space();
+        s.write_bytes(0x1000, &[1, 2, 3, 4]).unwrap();
+        s.write(0x1000, Size::B4, 0).unwrap();
+        assert_eq!(s.read(0x1000, Size::B4).unwrap(), 0x0403_0201);
+    }
+
+    #[test]
+    fn unmapped_address_is_bus_error() {
+        assert_eq!(space().read(0x4000_0000, Size::B4), Err(BusError { addr: 0x4000_0000 }));
+    }
+
+    #[test]
+    fn access_straddling_region_end_is_bus_error() {
+        assert!(space().read(0x8000_fffc, Size::B8).is_err());
+    }
+
+    #[test]
+    fn mmio_gets_offset_from_region_base() {
+        let mut s = space();
+        s.write(0x1000_0000, Size::B4, 100).unwrap();
+        assert_eq!(s.read(0x1000_0008, Size::B4).unwrap(), 108);
+    }
+
+    #[test]
+    fn overlapping_regions_are_rejected() {
+        let mut s = space();
+        assert!(matches!(s.add_ram("x", AddrRange::new(0x8000_f000, 0x2000)), Err(Error::Overlap { .. })));
+    }
+
+    #[test]
+    fn loader_write_past_ram_end_fails() {
+        let mut s = space();
+        assert!(s.write_bytes(0x8000_fffe, &[0; 4]).is_err());
+    }
+}

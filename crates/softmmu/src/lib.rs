@@ -1,0 +1,219 @@
+//! The software TLB that turns a guest-virtual access into an offset in the machine's RAM backing
+//! store on the fast path, and tells the caller to take the slow path (page walk, MMIO, watched
+//! code page, misalignment) otherwise.
+//!
+//! Each entry's tags are page-aligned virtual addresses with flag bits in the low bits. A fast-path
+//! compare of `vaddr & (PAGE_MASK | (size - 1))` against a tag succeeds only for an aligned access
+//! to a page whose tag has no flag set, so one compare rejects misalignment, MMIO and code pages.
+//! Generated code will inline that compare, hence `#[repr(C)]` and the layout checks below.
+#![forbid(unsafe_code)]
+
+use mimic_memory::PAGE_SHIFT;
+
+pub const PAGE_MASK: u64 = !((1u64 << PAGE_SHIFT) - 1);
+/// The entry is empty.
+pub const TLB_INVALID: u64 = 1 << 0;
+/// The page is a device: every access takes the slow path.
+pub const TLB_MMIO: u64 = 1 << 1;
+/// The page holds translated code: writes take the slow path to invalidate translations.
+pub const TLB_CODE: u64 = 1 << 2;
+pub const TLB_FLAGS: u64 = TLB_INVALID | TLB_MMIO | TLB_CODE;
+
+pub const TLB_BITS: u32 = 8;
+pub const TLB_ENTRIES: usize = 1 << TLB_BITS;
+
+/// One TLB entry. Do not reorder: generated code reads these fields at fixed offsets.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TlbEntry {
+    pub addr_read: u64,
+    pub addr_write: u64,
+    pub addr_code: u64,
+    /// `backing-store offset - virtual page address` (wrapping): offset = vaddr + addend.
+    pub addend: u64,
+}
+
+const _: () = {
+    assert!(std::mem::offset_of!(TlbEntry, addr_read) == 0);
+    assert!(std::mem::offset_of!(TlbEntry, addr_write) == 8);
+    assert!(std::mem::offset_of!(TlbEntry, addr_code) == 16);
+    assert!(std::mem::offset_of!(TlbEntry, addend) == 24);
+    assert!(std::mem::size_of::<TlbEntry>() == 32);
+};
+
+impl TlbEntry {
+    pub const EMPTY: TlbEntry =
+        TlbEntry { addr_read: TLB_INVALID, addr_write: TLB_INVALID, addr_code: TLB_INVALID, addend: 0 };
+}
+
+/// Which permissions a filled entry grants.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Prot {
+    pub read: bool,
+    pub write: bool,
+    pub exec: bool,
+}
+
+/// The TLB of one CPU: `N` MMU indices (privilege/translation regimes), each direct-mapped.
+#[derive(Clone)]
+pub struct Tlb<const N: usize> {
+    entries: Box<[[TlbEntry; TLB_ENTRIES]; N]>,
+}
+
+impl<const N: usize> Default for Tlb<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[inline(always)]
+pub fn tlb_index(vaddr: u64) -> usize {
+    ((vaddr >> PAGE_SHIFT) as usize) & (TLB_ENTRIES - 1)
+}
+
+impl<const N: usize> Tlb<N> {
+    pub fn new() -> Self {
+        Tlb { entries: Box::new([[TlbEntry::EMPTY; TLB_ENTRIES]; N]) }
+    }
+
+    #[inline(always)]
+    pub fn entry(&self, mmu_idx: usize, vaddr: u64) -> &TlbEntry {
+        &self.entries[mmu_idx][tlb_index(vaddr)]
+    }
+
+    /// Fast path for a read of `size` bytes: the backing-store offset, or `None` for the slow path.
+    #[inline(always)]
+    pub fn lookup_read(&self, mmu_idx: usize, vaddr: u64, size: u64) -> Option<usize> {
+        let e = self.entry(mmu_idx, vaddr);
+        ((vaddr & (PAGE_MASK | (size - 1))) == e.addr_read).then(|| vaddr.wrapping_add(e.addend) as usize)
+    }
+
+    #[inline(always)]
+    pub fn lookup_write(&self, mmu_idx: usize, vaddr: u64, size: u64) -> Option<usize> {
+        let e = self.entry(mmu_idx, vaddr);
+        ((vaddr & (PAGE_MASK | (size - 1))) == e.addr_write).then(|| vaddr.wrapping_add(e.addend) as usize)
+    }
+
+    /// Instruction fetch: the backing-store offset of `vaddr` (no alignment folded in).
+    #[inline(always)]
+    pub fn lookup_code(&self, mmu_idx: usize, vaddr: u64) -> Option<usize> {
+        let e = self.entry(mmu_idx, vaddr);
+        ((vaddr & PAGE_MASK) == e.addr_code).then(|| vaddr.wrapping_add(e.addend) as usize)
+    }
+
+    /// Map the virtual page of `vaddr` to the backing-store page at `page_offset` with `prot`.
+    /// `code_page` marks the write tag so stores take the slow path.
+    pub fn fill(&mut self, mmu_idx: usize, vaddr: u64, page_offset: usize, prot: Prot, code_page: bool) {
+        let page = vaddr & PAGE_MASK;
+        let tag = |ok: bool, extra: u64| if ok { page | extra } else { TLB_INVALID };
+        self.entries[mmu_idx][tlb_index(vaddr)] = TlbEntry {
+            addr_read: tag(prot.read, 0),
+            addr_write: tag(prot.write, if code_page { TLB_CODE } else { 0 }),
+            addr_code: tag(prot.exec, 0),
+            addend: (page_offset as u64).wrapping_sub(page),
+        };
+    }
+
+    /// After a write to a watched code page was handled, let later writes to it go fast again.
+    pub fn clear_code_flag(&mut self, page_offset: usize) {
+        for idx in self.entries.iter_mut() {
+            for e in idx.iter_mut() {
+                if e.addr_write & TLB_CODE != 0
+                    && (e.addr_write & PAGE_MASK).wrapping_add(e.addend) as usize == page_offset
+                {
+                    e.addr_write &= !TLB_CODE;
+                }
+            }
+        }
+    }
+
+    /// A page now holds code: later writes through any existing entry must go slow.
+    pub fn set_code_flag(&mut self, page_offset: usize) {
+        for idx in self.entries.iter_mut() {
+            for e in idx.iter_mut() {
+                if e.addr_write & TLB_INVALID == 0
+                    && (e.addr_write & PAGE_MASK).wrapping_add(e.addend) as usize == page_offset
+                {
+                    e.addr_write |= TLB_CODE;
+                }
+            }
+        }
+    }
+
+    pub fn flush_all(&mut self) {
+        for idx in self.entries.iter_mut() {
+            idx.fill(TlbEntry::EMPTY);
+        }
+    }
+
+    /// Drop any entry that maps the page of `vaddr`, in every MMU index.
+    pub fn flush_page(&mut self, vaddr: u64) {
+        let page = vaddr & PAGE_MASK;
+        let i = tlb_index(vaddr);
+        for idx in self.entries.iter_mut() {
+            let e = &mut idx[i];
+            if [e.addr_read, e.addr_write, e.addr_code].iter().any(|t| t & PAGE_MASK == page) {
+                *e = TlbEntry::EMPTY;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RW: Prot = Prot { read: true, write: true, exec: false };
+
+    #[test]
+    fn filled_page_hits_with_offset() {
+        let mut t: Tlb<2> = Tlb::new();
+        t.fill(1, 0xffff_ffc0_0000_1234, 0x5000, RW, false);
+        assert_eq!(t.lookup_read(1, 0xffff_ffc0_0000_1238, 4), Some(0x5238));
+    }
+
+    #[test]
+    fn other_mmu_index_misses() {
+        let mut t: Tlb<2> = Tlb::new();
+        t.fill(1, 0x1000, 0, RW, false);
+        assert_eq!(t.lookup_read(0, 0x1000, 1), None);
+    }
+
+    #[test]
+    fn misaligned_access_misses() {
+        let mut t: Tlb<1> = Tlb::new();
+        t.fill(0, 0x1000, 0, RW, false);
+        assert_eq!(t.lookup_read(0, 0x1002, 4), None);
+    }
+
+    #[test]
+    fn code_page_write_misses_but_read_hits() {
+        let mut t: Tlb<1> = Tlb::new();
+        t.fill(0, 0x1000, 0x3000, RW, true);
+        assert_eq!(t.lookup_write(0, 0x1000, 8), None);
+        assert_eq!(t.lookup_read(0, 0x1000, 8), Some(0x3000));
+    }
+
+    #[test]
+    fn cleared_code_flag_lets_writes_hit() {
+        let mut t: Tlb<1> = Tlb::new();
+        t.fill(0, 0x1000, 0x3000, RW, true);
+        t.clear_code_flag(0x3000);
+        assert_eq!(t.lookup_write(0, 0x1008, 8), Some(0x3008));
+    }
+
+    #[test]
+    fn flush_page_drops_entry() {
+        let mut t: Tlb<1> = Tlb::new();
+        t.fill(0, 0x1000, 0, RW, false);
+        t.flush_page(0x1fff);
+        assert_eq!(t.lookup_read(0, 0x1000, 1), None);
+    }
+
+    #[test]
+    fn page_zero_is_not_hit_by_empty_entry() {
+        let t: Tlb<1> = Tlb::new();
+        assert_eq!(t.lookup_read(0, 0, 1), None);
+        assert_eq!(t.lookup_code(0, 0), None);
+    }
+}

@@ -18,7 +18,9 @@ pub struct HostClock {
 
 impl HostClock {
     pub fn new() -> Self {
-        HostClock { start: Instant::now() }
+        HostClock {
+            start: Instant::now(),
+        }
     }
 }
 

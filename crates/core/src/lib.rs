@@ -11,7 +11,7 @@ mod memop;
 
 pub use addr::{AddrRange, GuestAddr, PhysAddr};
 pub use clock::{Clock, HostClock, ManualClock};
-pub use irq::{IrqLine, NullIrq, SharedBits, BitIrq};
+pub use irq::{BitIrq, IrqLine, NullIrq, SharedBits};
 pub use memop::{Endian, MemOp, Size};
 mod guest_log;
 pub use guest_log::RateLimit;

@@ -42,7 +42,11 @@ impl<I> Default for BlockCache<I> {
 
 impl<I> BlockCache<I> {
     pub fn new() -> Self {
-        BlockCache { blocks: HashMap::new(), by_page: HashMap::new(), fast: vec![None; FAST_ENTRIES] }
+        BlockCache {
+            blocks: HashMap::new(),
+            by_page: HashMap::new(),
+            fast: vec![None; FAST_ENTRIES],
+        }
     }
 
     #[inline]
@@ -78,12 +82,17 @@ impl<I> BlockCache<I> {
 
     /// Drop every block decoded from this backing-store page. Returns how many were dropped.
     pub fn invalidate_page(&mut self, page: usize) -> usize {
-        let Some(keys) = self.by_page.remove(&page) else { return 0 };
+        let Some(keys) = self.by_page.remove(&page) else {
+            return 0;
+        };
         let n = keys.len();
         for k in keys {
             self.blocks.remove(&k);
             let fi = Self::fast_index(k.0);
-            if self.fast[fi].as_ref().is_some_and(|b| (b.pc, b.phys, b.flags) == k) {
+            if self.fast[fi]
+                .as_ref()
+                .is_some_and(|b| (b.pc, b.phys, b.flags) == k)
+            {
                 self.fast[fi] = None;
             }
         }
@@ -113,7 +122,13 @@ mod tests {
     use super::*;
 
     fn block(pc: u64, phys: usize) -> Block<u32> {
-        Block { pc, phys, flags: 0, insns: vec![], pages: [phys >> 12, phys >> 12] }
+        Block {
+            pc,
+            phys,
+            flags: 0,
+            insns: vec![],
+            pages: [phys >> 12, phys >> 12],
+        }
     }
 
     #[test]

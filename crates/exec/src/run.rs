@@ -22,7 +22,13 @@ pub trait Guest: Sized {
     fn cache(&mut self) -> &mut BlockCache<Self::Insn>;
 
     fn load(&mut self, bus: &mut AddressSpace, vaddr: u64, op: MemOp) -> Result<u64, Exit>;
-    fn store(&mut self, bus: &mut AddressSpace, vaddr: u64, val: u64, op: MemOp) -> Result<(), Exit>;
+    fn store(
+        &mut self,
+        bus: &mut AddressSpace,
+        vaddr: u64,
+        val: u64,
+        op: MemOp,
+    ) -> Result<(), Exit>;
     /// Backing-store offset of `vaddr` for instruction fetch; on a fault the exception is
     /// recorded (for [`Guest::raise`]) and `Exit` returned.
     fn translate_fetch(&mut self, bus: &mut AddressSpace, vaddr: u64) -> Result<usize, Exit>;
@@ -35,7 +41,7 @@ pub trait Guest: Sized {
     fn decode(word: u32, len: u8, flags: u32) -> Self::Insn;
     /// Whether the block must end after this instruction.
     fn ends_block(insn: &Self::Insn) -> bool;
-    fn execute(insn: &Self::Insn, s: &mut Direct<'_, Self>) -> Result<(), Exit>;
+    fn execute(insn: &Self::Insn, flags: u32, s: &mut Direct<'_, Self>) -> Result<(), Exit>;
     fn disasm(insn: &Self::Insn) -> String;
 
     /// Deliver the exception recorded by the last `Exit`, raised by the instruction at `pc`.
@@ -65,7 +71,12 @@ pub enum RunOutcome {
 }
 
 /// Run blocks until about `budget` instructions have executed or the CPU halts.
-pub fn run<G: Guest>(cpu: &mut G, bus: &mut AddressSpace, budget: u64, log: LogFlags) -> RunOutcome {
+pub fn run<G: Guest>(
+    cpu: &mut G,
+    bus: &mut AddressSpace,
+    budget: u64,
+    log: LogFlags,
+) -> RunOutcome {
     let mut executed = 0u64;
     while executed < budget {
         cpu.check_interrupts();
@@ -96,12 +107,19 @@ pub fn run<G: Guest>(cpu: &mut G, bus: &mut AddressSpace, budget: u64, log: LogF
         if log.exec {
             tracing::info!(target: "exec", "Trace {:#x} [{:#x}/{:#x}]", pc, block.phys, flags);
         }
-        let mut d = Direct { env: Env { cpu: &mut *cpu, bus: &mut *bus }, pc, next: pc };
+        let mut d = Direct {
+            env: Env {
+                cpu: &mut *cpu,
+                bus: &mut *bus,
+            },
+            pc,
+            next: pc,
+        };
         let mut faulted = false;
         for di in &block.insns {
             d.pc = di.pc;
             d.next = di.pc.wrapping_add(di.len as u64);
-            if G::execute(&di.insn, &mut d).is_err() {
+            if G::execute(&di.insn, block.flags, &mut d).is_err() {
                 d.env.cpu.raise(di.pc);
                 faulted = true;
                 break;
@@ -170,12 +188,22 @@ fn build_block<G: Guest>(
         insns.push(DecodedInsn { insn, pc: cur, len });
         cur = cur.wrapping_add(len as u64);
         off += len as usize;
-        if G::ends_block(&insn) || cur == page_end || pages[1] != pages[0] || insns.len() >= MAX_BLOCK_INSNS {
+        if G::ends_block(&insn)
+            || cur == page_end
+            || pages[1] != pages[0]
+            || insns.len() >= MAX_BLOCK_INSNS
+        {
             break;
         }
     }
     for p in pages {
         cpu.watch_code_page(bus, p * PAGE_SIZE as usize);
     }
-    Ok(Block { pc, phys, flags, insns, pages })
+    Ok(Block {
+        pc,
+        phys,
+        flags,
+        insns,
+        pages,
+    })
 }

@@ -1,1 +1,13 @@
-//! machine
+//! Boards: which devices sit at which address, how their interrupts reach the CPUs, the device
+//! tree that tells the guest, the loaders that put firmware and kernels in memory, and the loop
+//! that runs the harts and services devices between slices of guest execution.
+#![forbid(unsafe_code)]
+
+mod error;
+mod fdt;
+mod loader;
+mod virt;
+
+pub use error::Error;
+pub use loader::{load_elf_or_raw, LoadedImage};
+pub use virt::{dump_dtb, Bios, ExitStatus, VirtConfig, VirtMachine, MEMMAP};

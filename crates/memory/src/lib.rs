@@ -16,4 +16,7 @@ mod device;
 mod space;
 
 pub use device::{MmioDevice, Shared};
-pub use space::{AddressSpace, BusError, Error, Region, RegionKind, RamLookup, PAGE_SIZE, PAGE_SHIFT};
+pub use space::{
+    read_le, write_le, AddressSpace, BusError, Error, RamLookup, Region, RegionKind, PAGE_SHIFT,
+    PAGE_SIZE,
+};

@@ -1,0 +1,770 @@
+//! The meaning of every instruction, written once against `mimic_ir::Sem`.
+//!
+//! Each method of the generated `Visitor` is one instruction. Register numbers, immediates, the
+//! pc and the block flags are translation-time Rust values; everything else is `S::V`.
+
+use crate::cpu::{flags, RiscvCpu, RvInsn, FREG_BASE};
+use crate::decode::*;
+use crate::helpers::{self as h, amo, cvt, fop, pack};
+use mimic_core::MemOp;
+use mimic_exec::{Direct, Env};
+use mimic_ir::{BinOp, Cond, Exit, Helper, Reg, Sem, UnOp};
+
+/// Execute one decoded instruction on the interpreter tier.
+#[inline(always)]
+pub fn execute(insn: &RvInsn, block_flags: u32, s: &mut Direct<'_, RiscvCpu>) -> Result<(), Exit> {
+    translate(insn, block_flags, s)
+}
+
+/// Emit (or run) one instruction's semantics on any tier.
+#[inline(always)]
+pub fn translate<'a, S: Sem<Env = Env<'a, RiscvCpu>>>(
+    insn: &RvInsn,
+    block_flags: u32,
+    s: &mut S,
+) -> Result<(), Exit> {
+    let mut t = T {
+        s,
+        raw: insn.raw,
+        len: insn.len as u64,
+        flags: block_flags,
+    };
+    match &insn.op {
+        Some(i) => i.visit(&mut t),
+        None => t.illegal(),
+    }
+}
+
+/// Whether a block must end after this instruction: control flow, and anything that changes
+/// privilege, translation or the flags later instructions were decoded under.
+pub fn ends_block(insn: &RvInsn) -> bool {
+    use Insn::*;
+    match insn.op {
+        None => true,
+        Some(i) => matches!(
+            i,
+            Jal(_)
+                | Jalr(_)
+                | Beq(_)
+                | Bne(_)
+                | Blt(_)
+                | Bge(_)
+                | Bltu(_)
+                | Bgeu(_)
+                | Ecall(_)
+                | Ebreak(_)
+                | Mret(_)
+                | Sret(_)
+                | Wfi(_)
+                | SfenceVma(_)
+                | FenceI(_)
+                | Csrrw(_)
+                | Csrrs(_)
+                | Csrrc(_)
+                | Csrrwi(_)
+                | Csrrsi(_)
+                | Csrrci(_)
+        ),
+    }
+}
+
+struct T<'s, S> {
+    s: &'s mut S,
+    raw: u32,
+    len: u64,
+    flags: u32,
+}
+
+type R = Result<(), Exit>;
+
+fn xr(r: u32) -> Reg {
+    Reg(r as u16)
+}
+
+impl<'a, 's, S: Sem<Env = Env<'a, RiscvCpu>>> T<'s, S> {
+    #[inline(always)]
+    fn x(&mut self, r: u32) -> S::V {
+        if r == 0 {
+            self.s.imm(0)
+        } else {
+            self.s.get(xr(r))
+        }
+    }
+    #[inline(always)]
+    fn wx(&mut self, rd: u32, v: S::V) {
+        if rd != 0 {
+            self.s.set(xr(rd), v);
+        }
+    }
+    #[inline(always)]
+    fn imm(&mut self, v: i64) -> S::V {
+        self.s.imm(v as u64)
+    }
+    fn illegal(&mut self) -> R {
+        let raw = self.s.imm(self.raw as u64);
+        let z = self.s.imm(0);
+        self.s.call(h::illegal, raw, z, z)?;
+        Ok(())
+    }
+    fn call(&mut self, f: Helper<S::Env>, a: u64, b: u64) -> Result<S::V, Exit> {
+        let (a, b, raw) = (self.s.imm(a), self.s.imm(b), self.s.imm(self.raw as u64));
+        self.s.call(f, a, b, raw)
+    }
+
+    // Shapes shared by instruction families.
+    #[inline(always)]
+    fn rr(&mut self, a: &ArgsR, op: BinOp) -> R {
+        let (x, y) = (self.x(a.rs1), self.x(a.rs2));
+        let v = self.s.bin(op, x, y);
+        self.wx(a.rd, v);
+        Ok(())
+    }
+    #[inline(always)]
+    fn rr_w(&mut self, a: &ArgsR, op: BinOp, pre: Option<UnOp>) -> R {
+        let (mut x, mut y) = (self.x(a.rs1), self.x(a.rs2));
+        if let Some(p) = pre {
+            x = self.s.un(p, x);
+            y = self.s.un(p, y);
+        }
+        let v = self.s.bin(op, x, y);
+        let v = self.s.un(UnOp::Sext32, v);
+        self.wx(a.rd, v);
+        Ok(())
+    }
+    #[inline(always)]
+    fn ri(&mut self, a: &ArgsI, op: BinOp) -> R {
+        let x = self.x(a.rs1);
+        let y = self.imm(a.imm);
+        let v = self.s.bin(op, x, y);
+        self.wx(a.rd, v);
+        Ok(())
+    }
+    #[inline(always)]
+    fn sh(&mut self, a: &ArgsShift, op: BinOp) -> R {
+        let x = self.x(a.rs1);
+        let y = self.s.imm(a.shamt as u64);
+        let v = self.s.bin(op, x, y);
+        self.wx(a.rd, v);
+        Ok(())
+    }
+    /// 32-bit shift: `pre` extends the operand, the amount is masked to 5 bits, and the result
+    /// is sign-extended.
+    #[inline(always)]
+    fn shw(&mut self, rd: u32, x: S::V, amt: S::V, op: BinOp, pre: UnOp) -> R {
+        let x = self.s.un(pre, x);
+        let m = self.s.imm(31);
+        let amt = self.s.bin(BinOp::And, amt, m);
+        let v = self.s.bin(op, x, amt);
+        let v = self.s.un(UnOp::Sext32, v);
+        self.wx(rd, v);
+        Ok(())
+    }
+    #[inline(always)]
+    fn un(&mut self, a: &ArgsR2, op: UnOp) -> R {
+        let x = self.x(a.rs1);
+        let v = self.s.un(op, x);
+        self.wx(a.rd, v);
+        Ok(())
+    }
+    #[inline(always)]
+    fn setc(&mut self, rd: u32, c: Cond, x: S::V, y: S::V) -> R {
+        let v = self.s.setcond(c, x, y);
+        self.wx(rd, v);
+        Ok(())
+    }
+    #[inline(always)]
+    fn br(&mut self, a: &ArgsB, c: Cond) -> R {
+        let (x, y) = (self.x(a.rs1), self.x(a.rs2));
+        let target = self.s.pc().wrapping_add(a.imm as u64);
+        self.s.branch(c, x, y, target);
+        Ok(())
+    }
+    #[inline(always)]
+    fn ld(&mut self, a: &ArgsI, op: MemOp) -> R {
+        let base = self.x(a.rs1);
+        let addr = self.s.addi(base, a.imm as u64);
+        let v = self.s.load(addr, op)?;
+        self.wx(a.rd, v);
+        Ok(())
+    }
+    #[inline(always)]
+    fn st(&mut self, a: &ArgsS, op: MemOp) -> R {
+        let base = self.x(a.rs1);
+        let addr = self.s.addi(base, a.imm as u64);
+        let v = self.x(a.rs2);
+        self.s.store(addr, v, op)
+    }
+    /// `rs2 + (f(rs1) << n)` for the Zba shift-and-add family.
+    #[inline(always)]
+    fn shadd(&mut self, a: &ArgsR, n: u64, uw: bool) -> R {
+        let mut x = self.x(a.rs1);
+        if uw {
+            x = self.s.un(UnOp::Zext32, x);
+        }
+        let n = self.s.imm(n);
+        let x = self.s.bin(BinOp::Shl, x, n);
+        let y = self.x(a.rs2);
+        let v = self.s.add(x, y);
+        self.wx(a.rd, v);
+        Ok(())
+    }
+    /// Single-bit operations: `op(rs1, 1 << (amt & 63))`, or extract.
+    #[inline(always)]
+    fn bit(&mut self, rd: u32, rs1: u32, amt: S::V, op: Option<BinOp>) -> R {
+        let x = self.x(rs1);
+        let m = self.s.imm(63);
+        let amt = self.s.bin(BinOp::And, amt, m);
+        let v = match op {
+            Some(op) => {
+                let one = self.s.imm(1);
+                let b = self.s.bin(BinOp::Shl, one, amt);
+                self.s.bin(op, x, b)
+            }
+            None => {
+                let v = self.s.bin(BinOp::Shr, x, amt);
+                let one = self.s.imm(1);
+                self.s.bin(BinOp::And, v, one)
+            }
+        };
+        self.wx(rd, v);
+        Ok(())
+    }
+    /// 32-bit rotate of the low word by `amt & 31`, sign-extended.
+    #[inline(always)]
+    fn rotw(&mut self, rd: u32, x: S::V, amt: S::V, left: bool) -> R {
+        let x = self.s.un(UnOp::Zext32, x);
+        let m = self.s.imm(31);
+        let amt = self.s.bin(BinOp::And, amt, m);
+        let k32 = self.s.imm(32);
+        let inv = self.s.bin(BinOp::Sub, k32, amt);
+        let (a, b) = if left {
+            (BinOp::Shl, BinOp::Shr)
+        } else {
+            (BinOp::Shr, BinOp::Shl)
+        };
+        let p = self.s.bin(a, x, amt);
+        let q = self.s.bin(b, x, inv);
+        // A rotate by 0 must not shift by 32 in the other direction and keep stray bits: the
+        // sign extension below only looks at the low word, where a shift by 32 leaves zeros.
+        let v = self.s.bin(BinOp::Or, p, q);
+        let v = self.s.un(UnOp::Sext32, v);
+        self.wx(rd, v);
+        Ok(())
+    }
+    fn csr(&mut self, a: &ArgsCsr, op: u64, src: S::V, write: bool) -> R {
+        let packed = a.csr as u64 | op << 12 | (write as u64) << 14;
+        let p = self.s.imm(packed);
+        let raw = self.s.imm(self.raw as u64);
+        let old = self.s.call(h::csr, src, p, raw)?;
+        self.wx(a.rd, old);
+        Ok(())
+    }
+    fn amo(&mut self, a: &ArgsAtomic, f: Helper<S::Env>) -> R {
+        let addr = self.x(a.rs1);
+        let v = self.x(a.rs2);
+        let z = self.s.imm(0);
+        let old = self.s.call(f, addr, v, z)?;
+        self.wx(a.rd, old);
+        Ok(())
+    }
+
+    // Floating point: legal only while mstatus.FS is not Off (a translation-time flag).
+    fn fp_on(&self) -> bool {
+        self.flags & flags::FS_ON != 0
+    }
+    fn fp(&mut self, f: Helper<S::Env>, regs: u64, rm: u32) -> R {
+        if !self.fp_on() {
+            return self.illegal();
+        }
+        self.call(f, regs, rm as u64)?;
+        Ok(())
+    }
+    fn fs_dirty(&mut self) -> R {
+        if self.flags & flags::FS_DIRTY == 0 {
+            self.call(h::fs_dirty, 0, 0)?;
+        }
+        Ok(())
+    }
+    fn fload(&mut self, a: &ArgsI, op: MemOp, boxed: bool) -> R {
+        if !self.fp_on() {
+            return self.illegal();
+        }
+        let base = self.x(a.rs1);
+        let addr = self.s.addi(base, a.imm as u64);
+        let mut v = self.s.load(addr, op)?;
+        if boxed {
+            let b = self.s.imm(0xffff_ffff_0000_0000);
+            v = self.s.bin(BinOp::Or, v, b);
+        }
+        self.s.set(Reg(FREG_BASE as u16 + a.rd as u16), v);
+        self.fs_dirty()
+    }
+    fn fstore(&mut self, a: &ArgsS, op: MemOp) -> R {
+        if !self.fp_on() {
+            return self.illegal();
+        }
+        let base = self.x(a.rs1);
+        let addr = self.s.addi(base, a.imm as u64);
+        let v = self.s.get(Reg(FREG_BASE as u16 + a.rs2 as u16));
+        self.s.store(addr, v, op)
+    }
+}
+
+macro_rules! r3 { ($($name:ident => $op:expr;)*) => { $(
+    #[inline(always)] fn $name(&mut self, a: &ArgsR) -> R { self.rr(a, $op) }
+)* } }
+macro_rules! ri { ($($name:ident => $op:expr;)*) => { $(
+    #[inline(always)] fn $name(&mut self, a: &ArgsI) -> R { self.ri(a, $op) }
+)* } }
+macro_rules! shi { ($($name:ident => $op:expr;)*) => { $(
+    #[inline(always)] fn $name(&mut self, a: &ArgsShift) -> R { self.sh(a, $op) }
+)* } }
+macro_rules! un { ($($name:ident => $op:expr;)*) => { $(
+    #[inline(always)] fn $name(&mut self, a: &ArgsR2) -> R { self.un(a, $op) }
+)* } }
+macro_rules! loads { ($($name:ident => $op:expr;)*) => { $(
+    #[inline(always)] fn $name(&mut self, a: &ArgsI) -> R { self.ld(a, $op) }
+)* } }
+macro_rules! stores { ($($name:ident => $op:expr;)*) => { $(
+    #[inline(always)] fn $name(&mut self, a: &ArgsS) -> R { self.st(a, $op) }
+)* } }
+macro_rules! branches { ($($name:ident => $c:expr;)*) => { $(
+    #[inline(always)] fn $name(&mut self, a: &ArgsB) -> R { self.br(a, $c) }
+)* } }
+macro_rules! amos { ($($name:ident => $f:expr;)*) => { $(
+    fn $name(&mut self, a: &ArgsAtomic) -> R { self.amo(a, $f) }
+)* } }
+macro_rules! fp_rrm { ($($name:ident => $f:expr;)*) => { $(
+    fn $name(&mut self, a: &ArgsRRm) -> R { self.fp($f, pack(a.rd, a.rs1, a.rs2, 0), a.rm) }
+)* } }
+macro_rules! fp_rr { ($($name:ident => $f:expr;)*) => { $(
+    fn $name(&mut self, a: &ArgsR) -> R { self.fp($f, pack(a.rd, a.rs1, a.rs2, 0), 0) }
+)* } }
+macro_rules! fp_r2rm { ($($name:ident => $f:expr;)*) => { $(
+    fn $name(&mut self, a: &ArgsR2Rm) -> R { self.fp($f, pack(a.rd, a.rs1, 0, 0), a.rm) }
+)* } }
+macro_rules! fp_r4 { ($($name:ident => $f:expr;)*) => { $(
+    fn $name(&mut self, a: &ArgsR4Rm) -> R { self.fp($f, pack(a.rd, a.rs1, a.rs2, a.rs3), a.rm) }
+)* } }
+
+impl<'a, 's, S: Sem<Env = Env<'a, RiscvCpu>>> Visitor for T<'s, S> {
+    type Output = R;
+
+    // ---- RV64I ----
+    fn lui(&mut self, a: &ArgsU) -> R {
+        let v = self.imm(a.imm);
+        self.wx(a.rd, v);
+        Ok(())
+    }
+    fn auipc(&mut self, a: &ArgsU) -> R {
+        let v = self.s.imm(self.s.pc().wrapping_add(a.imm as u64));
+        self.wx(a.rd, v);
+        Ok(())
+    }
+    fn jal(&mut self, a: &ArgsJ) -> R {
+        let pc = self.s.pc();
+        let link = self.s.imm(pc.wrapping_add(self.len));
+        let target = self.s.imm(pc.wrapping_add(a.imm as u64));
+        self.wx(a.rd, link);
+        self.s.jump(target);
+        Ok(())
+    }
+    fn jalr(&mut self, a: &ArgsI) -> R {
+        let base = self.x(a.rs1);
+        let t = self.s.addi(base, a.imm as u64);
+        let mask = self.s.imm(!1);
+        let t = self.s.bin(BinOp::And, t, mask);
+        let link = self.s.imm(self.s.pc().wrapping_add(self.len));
+        self.wx(a.rd, link);
+        self.s.jump(t);
+        Ok(())
+    }
+    branches! {
+        beq => Cond::Eq; bne => Cond::Ne; blt => Cond::LtS; bge => Cond::GeS; bltu => Cond::LtU; bgeu => Cond::GeU;
+    }
+    loads! {
+        lb => MemOp::S8; lh => MemOp::S16; lw => MemOp::S32; ld => MemOp::U64;
+        lbu => MemOp::U8; lhu => MemOp::U16; lwu => MemOp::U32;
+    }
+    stores! { sb => MemOp::U8; sh => MemOp::U16; sw => MemOp::U32; sd => MemOp::U64; }
+    ri! { addi => BinOp::Add; xori => BinOp::Xor; ori => BinOp::Or; andi => BinOp::And; }
+    fn slti(&mut self, a: &ArgsI) -> R {
+        let (x, y) = (self.x(a.rs1), self.imm(a.imm));
+        self.setc(a.rd, Cond::LtS, x, y)
+    }
+    fn sltiu(&mut self, a: &ArgsI) -> R {
+        let (x, y) = (self.x(a.rs1), self.imm(a.imm));
+        self.setc(a.rd, Cond::LtU, x, y)
+    }
+    shi! { slli => BinOp::Shl; srli => BinOp::Shr; srai => BinOp::Sar; rori => BinOp::Rotr; }
+    fn addiw(&mut self, a: &ArgsI) -> R {
+        let x = self.x(a.rs1);
+        let v = self.s.addi(x, a.imm as u64);
+        let v = self.s.un(UnOp::Sext32, v);
+        self.wx(a.rd, v);
+        Ok(())
+    }
+    fn slliw(&mut self, a: &ArgsShift) -> R {
+        let (x, n) = (self.x(a.rs1), self.s.imm(a.shamt as u64));
+        self.shw(a.rd, x, n, BinOp::Shl, UnOp::Zext32)
+    }
+    fn srliw(&mut self, a: &ArgsShift) -> R {
+        let (x, n) = (self.x(a.rs1), self.s.imm(a.shamt as u64));
+        self.shw(a.rd, x, n, BinOp::Shr, UnOp::Zext32)
+    }
+    fn sraiw(&mut self, a: &ArgsShift) -> R {
+        let (x, n) = (self.x(a.rs1), self.s.imm(a.shamt as u64));
+        self.shw(a.rd, x, n, BinOp::Sar, UnOp::Sext32)
+    }
+    r3! {
+        add => BinOp::Add; sub => BinOp::Sub; sll => BinOp::Shl; xor => BinOp::Xor; srl => BinOp::Shr;
+        sra => BinOp::Sar; or => BinOp::Or; and => BinOp::And;
+        mul => BinOp::Mul; mulh => BinOp::MulHS; mulhsu => BinOp::MulHSU; mulhu => BinOp::MulHU;
+        div => BinOp::DivS; divu => BinOp::DivU; rem => BinOp::RemS; remu => BinOp::RemU;
+        andn => BinOp::AndNot; orn => BinOp::OrNot; xnor => BinOp::XorNot;
+        max => BinOp::MaxS; maxu => BinOp::MaxU; min => BinOp::MinS; minu => BinOp::MinU;
+        rol => BinOp::Rotl; ror => BinOp::Rotr;
+    }
+    fn slt(&mut self, a: &ArgsR) -> R {
+        let (x, y) = (self.x(a.rs1), self.x(a.rs2));
+        self.setc(a.rd, Cond::LtS, x, y)
+    }
+    fn sltu(&mut self, a: &ArgsR) -> R {
+        let (x, y) = (self.x(a.rs1), self.x(a.rs2));
+        self.setc(a.rd, Cond::LtU, x, y)
+    }
+    fn addw(&mut self, a: &ArgsR) -> R {
+        self.rr_w(a, BinOp::Add, None)
+    }
+    fn subw(&mut self, a: &ArgsR) -> R {
+        self.rr_w(a, BinOp::Sub, None)
+    }
+    fn mulw(&mut self, a: &ArgsR) -> R {
+        self.rr_w(a, BinOp::Mul, None)
+    }
+    // Extending the operands first makes the 64-bit division rules produce the 32-bit ones:
+    // INT32_MIN / -1 stays INT32_MIN after sign extension, and x / 0 is -1.
+    fn divw(&mut self, a: &ArgsR) -> R {
+        self.rr_w(a, BinOp::DivS, Some(UnOp::Sext32))
+    }
+    fn divuw(&mut self, a: &ArgsR) -> R {
+        self.rr_w(a, BinOp::DivU, Some(UnOp::Zext32))
+    }
+    fn remw(&mut self, a: &ArgsR) -> R {
+        self.rr_w(a, BinOp::RemS, Some(UnOp::Sext32))
+    }
+    fn remuw(&mut self, a: &ArgsR) -> R {
+        self.rr_w(a, BinOp::RemU, Some(UnOp::Zext32))
+    }
+    fn sllw(&mut self, a: &ArgsR) -> R {
+        let (x, n) = (self.x(a.rs1), self.x(a.rs2));
+        self.shw(a.rd, x, n, BinOp::Shl, UnOp::Zext32)
+    }
+    fn srlw(&mut self, a: &ArgsR) -> R {
+        let (x, n) = (self.x(a.rs1), self.x(a.rs2));
+        self.shw(a.rd, x, n, BinOp::Shr, UnOp::Zext32)
+    }
+    fn sraw(&mut self, a: &ArgsR) -> R {
+        let (x, n) = (self.x(a.rs1), self.x(a.rs2));
+        self.shw(a.rd, x, n, BinOp::Sar, UnOp::Sext32)
+    }
+    // Memory ordering is trivially satisfied by one hart executing in program order.
+    fn fence(&mut self, _a: &ArgsFence) -> R {
+        Ok(())
+    }
+    // Stores to pages holding decoded code already dropped the stale blocks; ending the block
+    // here is what makes the new code visible.
+    fn fence_i(&mut self, _a: &ArgsEmpty) -> R {
+        Ok(())
+    }
+    fn ecall(&mut self, _a: &ArgsEmpty) -> R {
+        self.call(h::ecall, 0, 0)?;
+        Ok(())
+    }
+    fn ebreak(&mut self, _a: &ArgsEmpty) -> R {
+        let pc = self.s.pc();
+        self.call(h::ebreak, pc, 0)?;
+        Ok(())
+    }
+
+    // ---- Zicsr ----
+    fn csrrw(&mut self, a: &ArgsCsr) -> R {
+        let v = self.x(a.rs1);
+        self.csr(a, 0, v, true)
+    }
+    fn csrrs(&mut self, a: &ArgsCsr) -> R {
+        let v = self.x(a.rs1);
+        self.csr(a, 1, v, a.rs1 != 0)
+    }
+    fn csrrc(&mut self, a: &ArgsCsr) -> R {
+        let v = self.x(a.rs1);
+        self.csr(a, 2, v, a.rs1 != 0)
+    }
+    fn csrrwi(&mut self, a: &ArgsCsr) -> R {
+        let v = self.s.imm(a.rs1 as u64);
+        self.csr(a, 0, v, true)
+    }
+    fn csrrsi(&mut self, a: &ArgsCsr) -> R {
+        let v = self.s.imm(a.rs1 as u64);
+        self.csr(a, 1, v, a.rs1 != 0)
+    }
+    fn csrrci(&mut self, a: &ArgsCsr) -> R {
+        let v = self.s.imm(a.rs1 as u64);
+        self.csr(a, 2, v, a.rs1 != 0)
+    }
+
+    // ---- privileged ----
+    fn mret(&mut self, _a: &ArgsEmpty) -> R {
+        let pc = self.call(h::mret, self.raw as u64, 0)?;
+        self.s.jump(pc);
+        Ok(())
+    }
+    fn sret(&mut self, _a: &ArgsEmpty) -> R {
+        let pc = self.call(h::sret, self.raw as u64, 0)?;
+        self.s.jump(pc);
+        Ok(())
+    }
+    fn wfi(&mut self, _a: &ArgsEmpty) -> R {
+        self.call(h::wfi, self.raw as u64, 0)?;
+        Ok(())
+    }
+    fn sfence_vma(&mut self, a: &ArgsSfence) -> R {
+        let raw = self.s.imm(self.raw as u64);
+        let va = self.x(a.rs1);
+        let z = self.s.imm(0);
+        self.s.call(h::sfence_vma, raw, va, z)?;
+        Ok(())
+    }
+
+    // ---- A ----
+    fn lr_w(&mut self, a: &ArgsAtomic) -> R {
+        self.amo(a, h::lr::<false>)
+    }
+    fn lr_d(&mut self, a: &ArgsAtomic) -> R {
+        self.amo(a, h::lr::<true>)
+    }
+    amos! {
+        sc_w => h::sc::<false>; sc_d => h::sc::<true>;
+        amoswap_w => h::amo::<{ amo::SWAP }, false>; amoadd_w => h::amo::<{ amo::ADD }, false>;
+        amoxor_w => h::amo::<{ amo::XOR }, false>; amoand_w => h::amo::<{ amo::AND }, false>;
+        amoor_w => h::amo::<{ amo::OR }, false>; amomin_w => h::amo::<{ amo::MIN }, false>;
+        amomax_w => h::amo::<{ amo::MAX }, false>; amominu_w => h::amo::<{ amo::MINU }, false>;
+        amomaxu_w => h::amo::<{ amo::MAXU }, false>;
+        amoswap_d => h::amo::<{ amo::SWAP }, true>; amoadd_d => h::amo::<{ amo::ADD }, true>;
+        amoxor_d => h::amo::<{ amo::XOR }, true>; amoand_d => h::amo::<{ amo::AND }, true>;
+        amoor_d => h::amo::<{ amo::OR }, true>; amomin_d => h::amo::<{ amo::MIN }, true>;
+        amomax_d => h::amo::<{ amo::MAX }, true>; amominu_d => h::amo::<{ amo::MINU }, true>;
+        amomaxu_d => h::amo::<{ amo::MAXU }, true>;
+    }
+
+    // ---- F and D ----
+    fn flw(&mut self, a: &ArgsI) -> R {
+        self.fload(a, MemOp::U32, true)
+    }
+    fn fld(&mut self, a: &ArgsI) -> R {
+        self.fload(a, MemOp::U64, false)
+    }
+    fn fsw(&mut self, a: &ArgsS) -> R {
+        self.fstore(a, MemOp::U32)
+    }
+    fn fsd(&mut self, a: &ArgsS) -> R {
+        self.fstore(a, MemOp::U64)
+    }
+    fp_r4! {
+        fmadd_s => h::fp_fma::<false, false, false>; fmsub_s => h::fp_fma::<false, true, false>;
+        fnmsub_s => h::fp_fma::<true, false, false>; fnmadd_s => h::fp_fma::<true, true, false>;
+        fmadd_d => h::fp_fma::<false, false, true>; fmsub_d => h::fp_fma::<false, true, true>;
+        fnmsub_d => h::fp_fma::<true, false, true>; fnmadd_d => h::fp_fma::<true, true, true>;
+    }
+    fp_rrm! {
+        fadd_s => h::fp_bin::<{ fop::ADD }, false>; fsub_s => h::fp_bin::<{ fop::SUB }, false>;
+        fmul_s => h::fp_bin::<{ fop::MUL }, false>; fdiv_s => h::fp_bin::<{ fop::DIV }, false>;
+        fadd_d => h::fp_bin::<{ fop::ADD }, true>; fsub_d => h::fp_bin::<{ fop::SUB }, true>;
+        fmul_d => h::fp_bin::<{ fop::MUL }, true>; fdiv_d => h::fp_bin::<{ fop::DIV }, true>;
+    }
+    fp_rr! {
+        fmin_s => h::fp_bin::<{ fop::MIN }, false>; fmax_s => h::fp_bin::<{ fop::MAX }, false>;
+        fmin_d => h::fp_bin::<{ fop::MIN }, true>; fmax_d => h::fp_bin::<{ fop::MAX }, true>;
+        fsgnj_s => h::fp_sgnj::<0, false>; fsgnjn_s => h::fp_sgnj::<1, false>; fsgnjx_s => h::fp_sgnj::<2, false>;
+        fsgnj_d => h::fp_sgnj::<0, true>; fsgnjn_d => h::fp_sgnj::<1, true>; fsgnjx_d => h::fp_sgnj::<2, true>;
+        feq_s => h::fp_cmp::<0, false>; flt_s => h::fp_cmp::<1, false>; fle_s => h::fp_cmp::<2, false>;
+        feq_d => h::fp_cmp::<0, true>; flt_d => h::fp_cmp::<1, true>; fle_d => h::fp_cmp::<2, true>;
+    }
+    fp_r2rm! {
+        fsqrt_s => h::fp_sqrt::<false>; fsqrt_d => h::fp_sqrt::<true>;
+        fcvt_w_s => h::fp_to_int::<{ cvt::W }, false>; fcvt_wu_s => h::fp_to_int::<{ cvt::WU }, false>;
+        fcvt_l_s => h::fp_to_int::<{ cvt::L }, false>; fcvt_lu_s => h::fp_to_int::<{ cvt::LU }, false>;
+        fcvt_w_d => h::fp_to_int::<{ cvt::W }, true>; fcvt_wu_d => h::fp_to_int::<{ cvt::WU }, true>;
+        fcvt_l_d => h::fp_to_int::<{ cvt::L }, true>; fcvt_lu_d => h::fp_to_int::<{ cvt::LU }, true>;
+        fcvt_s_w => h::fp_from_int::<{ cvt::W }, false>; fcvt_s_wu => h::fp_from_int::<{ cvt::WU }, false>;
+        fcvt_s_l => h::fp_from_int::<{ cvt::L }, false>; fcvt_s_lu => h::fp_from_int::<{ cvt::LU }, false>;
+        fcvt_d_w => h::fp_from_int::<{ cvt::W }, true>; fcvt_d_wu => h::fp_from_int::<{ cvt::WU }, true>;
+        fcvt_d_l => h::fp_from_int::<{ cvt::L }, true>; fcvt_d_lu => h::fp_from_int::<{ cvt::LU }, true>;
+        fcvt_s_d => h::fp_convert::<false>; fcvt_d_s => h::fp_convert::<true>;
+    }
+    fn fclass_s(&mut self, a: &ArgsR2) -> R {
+        self.fp(h::fp_class::<false>, pack(a.rd, a.rs1, 0, 0), 0)
+    }
+    fn fclass_d(&mut self, a: &ArgsR2) -> R {
+        self.fp(h::fp_class::<true>, pack(a.rd, a.rs1, 0, 0), 0)
+    }
+    fn fmv_x_w(&mut self, a: &ArgsR2) -> R {
+        if !self.fp_on() {
+            return self.illegal();
+        }
+        let v = self.s.get(Reg(FREG_BASE as u16 + a.rs1 as u16));
+        let v = self.s.un(UnOp::Sext32, v);
+        self.wx(a.rd, v);
+        Ok(())
+    }
+    fn fmv_x_d(&mut self, a: &ArgsR2) -> R {
+        if !self.fp_on() {
+            return self.illegal();
+        }
+        let v = self.s.get(Reg(FREG_BASE as u16 + a.rs1 as u16));
+        self.wx(a.rd, v);
+        Ok(())
+    }
+    fn fmv_w_x(&mut self, a: &ArgsR2) -> R {
+        if !self.fp_on() {
+            return self.illegal();
+        }
+        let v = self.x(a.rs1);
+        let v = self.s.un(UnOp::Zext32, v);
+        let b = self.s.imm(0xffff_ffff_0000_0000);
+        let v = self.s.bin(BinOp::Or, v, b);
+        self.s.set(Reg(FREG_BASE as u16 + a.rd as u16), v);
+        self.fs_dirty()
+    }
+    fn fmv_d_x(&mut self, a: &ArgsR2) -> R {
+        if !self.fp_on() {
+            return self.illegal();
+        }
+        let v = self.x(a.rs1);
+        self.s.set(Reg(FREG_BASE as u16 + a.rd as u16), v);
+        self.fs_dirty()
+    }
+
+    // ---- Zba ----
+    fn add_uw(&mut self, a: &ArgsR) -> R {
+        self.shadd(a, 0, true)
+    }
+    fn sh1add(&mut self, a: &ArgsR) -> R {
+        self.shadd(a, 1, false)
+    }
+    fn sh2add(&mut self, a: &ArgsR) -> R {
+        self.shadd(a, 2, false)
+    }
+    fn sh3add(&mut self, a: &ArgsR) -> R {
+        self.shadd(a, 3, false)
+    }
+    fn sh1add_uw(&mut self, a: &ArgsR) -> R {
+        self.shadd(a, 1, true)
+    }
+    fn sh2add_uw(&mut self, a: &ArgsR) -> R {
+        self.shadd(a, 2, true)
+    }
+    fn sh3add_uw(&mut self, a: &ArgsR) -> R {
+        self.shadd(a, 3, true)
+    }
+    fn slli_uw(&mut self, a: &ArgsShift) -> R {
+        let x = self.x(a.rs1);
+        let x = self.s.un(UnOp::Zext32, x);
+        let n = self.s.imm(a.shamt as u64);
+        let v = self.s.bin(BinOp::Shl, x, n);
+        self.wx(a.rd, v);
+        Ok(())
+    }
+
+    // ---- Zbb ----
+    un! {
+        clz => UnOp::Clz; ctz => UnOp::Ctz; cpop => UnOp::Popcnt; sext_b => UnOp::Sext8; sext_h => UnOp::Sext16;
+        zext_h => UnOp::Zext16; orc_b => UnOp::OrcB; rev8 => UnOp::Bswap;
+    }
+    // clzw/ctzw count within the low word; a sentinel bit makes a zero word count as 32.
+    fn clzw(&mut self, a: &ArgsR2) -> R {
+        let x = self.x(a.rs1);
+        let k = self.s.imm(32);
+        let x = self.s.bin(BinOp::Shl, x, k);
+        let sentinel = self.s.imm(1 << 31);
+        let x = self.s.bin(BinOp::Or, x, sentinel);
+        let v = self.s.un(UnOp::Clz, x);
+        self.wx(a.rd, v);
+        Ok(())
+    }
+    fn ctzw(&mut self, a: &ArgsR2) -> R {
+        let x = self.x(a.rs1);
+        let sentinel = self.s.imm(1 << 32);
+        let x = self.s.bin(BinOp::Or, x, sentinel);
+        let v = self.s.un(UnOp::Ctz, x);
+        self.wx(a.rd, v);
+        Ok(())
+    }
+    fn cpopw(&mut self, a: &ArgsR2) -> R {
+        let x = self.x(a.rs1);
+        let x = self.s.un(UnOp::Zext32, x);
+        let v = self.s.un(UnOp::Popcnt, x);
+        self.wx(a.rd, v);
+        Ok(())
+    }
+    fn rolw(&mut self, a: &ArgsR) -> R {
+        let (x, n) = (self.x(a.rs1), self.x(a.rs2));
+        self.rotw(a.rd, x, n, true)
+    }
+    fn rorw(&mut self, a: &ArgsR) -> R {
+        let (x, n) = (self.x(a.rs1), self.x(a.rs2));
+        self.rotw(a.rd, x, n, false)
+    }
+    fn roriw(&mut self, a: &ArgsShift) -> R {
+        let (x, n) = (self.x(a.rs1), self.s.imm(a.shamt as u64));
+        self.rotw(a.rd, x, n, false)
+    }
+
+    // ---- Zbs ----
+    fn bclr(&mut self, a: &ArgsR) -> R {
+        let n = self.x(a.rs2);
+        self.bit(a.rd, a.rs1, n, Some(BinOp::AndNot))
+    }
+    fn bext(&mut self, a: &ArgsR) -> R {
+        let n = self.x(a.rs2);
+        self.bit(a.rd, a.rs1, n, None)
+    }
+    fn binv(&mut self, a: &ArgsR) -> R {
+        let n = self.x(a.rs2);
+        self.bit(a.rd, a.rs1, n, Some(BinOp::Xor))
+    }
+    fn bset(&mut self, a: &ArgsR) -> R {
+        let n = self.x(a.rs2);
+        self.bit(a.rd, a.rs1, n, Some(BinOp::Or))
+    }
+    fn bclri(&mut self, a: &ArgsShift) -> R {
+        let n = self.s.imm(a.shamt as u64);
+        self.bit(a.rd, a.rs1, n, Some(BinOp::AndNot))
+    }
+    fn bexti(&mut self, a: &ArgsShift) -> R {
+        let n = self.s.imm(a.shamt as u64);
+        self.bit(a.rd, a.rs1, n, None)
+    }
+    fn binvi(&mut self, a: &ArgsShift) -> R {
+        let n = self.s.imm(a.shamt as u64);
+        self.bit(a.rd, a.rs1, n, Some(BinOp::Xor))
+    }
+    fn bseti(&mut self, a: &ArgsShift) -> R {
+        let n = self.s.imm(a.shamt as u64);
+        self.bit(a.rd, a.rs1, n, Some(BinOp::Or))
+    }
+
+    // ---- Zicond ----
+    fn czero_eqz(&mut self, a: &ArgsR) -> R {
+        let (x, c, z) = (self.x(a.rs1), self.x(a.rs2), self.s.imm(0));
+        let v = self.s.select(c, x, z);
+        self.wx(a.rd, v);
+        Ok(())
+    }
+    fn czero_nez(&mut self, a: &ArgsR) -> R {
+        let (x, c, z) = (self.x(a.rs1), self.x(a.rs2), self.s.imm(0));
+        let v = self.s.select(c, z, x);
+        self.wx(a.rd, v);
+        Ok(())
+    }
+}

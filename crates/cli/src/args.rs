@@ -1,0 +1,309 @@
+//! QEMU-compatible argument parsing: single-dash long options (`-machine virt`), `key=value`
+//! lists, and QEMU's memory size syntax.
+
+use mimic_exec::LogFlags;
+use mimic_machine::{Bios, VirtConfig};
+use std::path::PathBuf;
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Command {
+    Run(Box<Options>),
+    Help,
+    Version,
+}
+
+#[derive(Debug, Default)]
+pub struct Options {
+    pub config: VirtConfig,
+    pub dumpdtb: Option<PathBuf>,
+    /// `-d` items other than the CPU loop's own (`int`, `guest_errors`).
+    pub log_int: bool,
+    pub log_guest_errors: bool,
+    pub logfile: Option<PathBuf>,
+}
+
+/// A command-line problem, worded as QEMU words it: `-option: what is wrong`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ArgError(pub String);
+
+impl std::fmt::Display for ArgError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+pub const HELP: &str = "\
+usage: mimic [options]
+
+mimic emulates a RISC-V 64 `virt` machine (QEMU-compatible options).
+
+Machine:
+  -M, -machine virt[,dumpdtb=FILE]
+                      select the board (only `virt`); dumpdtb writes the device tree and exits
+  -m SIZE             guest RAM, e.g. 128M, 2G (a plain number means MiB; default 128M)
+  -smp N              number of harts (1..8; default 1)
+  -cpu rv64|max       CPU model (both are RV64GC + Zba/Zbb/Zbs/Zicond/Sstc)
+
+Boot:
+  -bios none|default|FILE
+                      firmware: none (jump straight to -kernel), default (OpenSBI), or a file
+  -kernel FILE        kernel or bare-metal program (ELF or raw binary)
+  -initrd FILE        initial ramdisk
+  -append STRING      kernel command line
+
+Console and display:
+  -nographic          no display; the serial port is on stdio (the only mode)
+  -serial stdio       serial port 0 on stdio (the default)
+
+Debugging:
+  -d ITEM,...         log: in_asm (translated code), exec (blocks executed), int (traps and
+                      interrupts), guest_errors (unimplemented or invalid device accesses)
+  -D FILE             write the log to FILE instead of stderr
+
+Accepted for compatibility and ignored: -accel tcg, -nic none, -net none, -no-reboot.
+
+  -h, --help          show this help and exit
+  -version, --version show the version and exit
+
+The guest's exit status (from the test finisher or power-off) becomes mimic's exit status.
+";
+
+/// Parse QEMU's size syntax: a number with an optional K/M/G/T suffix; no suffix means MiB.
+pub fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (num, mult) = match s.chars().last()? {
+        'k' | 'K' => (&s[..s.len() - 1], 1u64 << 10),
+        'm' | 'M' => (&s[..s.len() - 1], 1 << 20),
+        'g' | 'G' => (&s[..s.len() - 1], 1 << 30),
+        't' | 'T' => (&s[..s.len() - 1], 1 << 40),
+        'b' | 'B' => (&s[..s.len() - 1], 1),
+        _ => (s, 1 << 20),
+    };
+    num.parse::<u64>().ok()?.checked_mul(mult)
+}
+
+fn value<'a>(opt: &str, it: &mut impl Iterator<Item = &'a String>) -> Result<&'a String, ArgError> {
+    it.next()
+        .ok_or_else(|| ArgError(format!("{opt}: requires an argument")))
+}
+
+pub fn parse(args: &[String]) -> Result<Command, ArgError> {
+    let mut o = Options::default();
+    let mut log = LogFlags::default();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        // QEMU accepts `--opt` as `-opt`.
+        let opt = arg
+            .strip_prefix("--")
+            .map(|s| format!("-{s}"))
+            .unwrap_or_else(|| arg.clone());
+        match opt.as_str() {
+            "-h" | "-help" => return Ok(Command::Help),
+            "-version" => return Ok(Command::Version),
+            "-M" | "-machine" => {
+                let v = value(&opt, &mut it)?;
+                let mut parts = v.split(',');
+                let first = parts.next().unwrap_or("");
+                let mut rest: Vec<&str> = parts.collect();
+                if let Some(t) = first.strip_prefix("type=") {
+                    check_machine(t)?;
+                } else if first.contains('=') {
+                    rest.insert(0, first);
+                } else {
+                    check_machine(first)?;
+                }
+                for kv in rest {
+                    match kv.split_once('=') {
+                        Some(("dumpdtb", f)) => o.dumpdtb = Some(f.into()),
+                        Some(("type", t)) => check_machine(t)?,
+                        _ => {
+                            return Err(ArgError(format!(
+                                "-machine {v}: unsupported machine property '{kv}'"
+                            )))
+                        }
+                    }
+                }
+            }
+            "-m" => {
+                let v = value(&opt, &mut it)?;
+                let s = v.strip_prefix("size=").unwrap_or(v);
+                o.config.ram_size =
+                    parse_size(s).ok_or_else(|| ArgError(format!("-m {v}: invalid RAM size")))?;
+            }
+            "-smp" => {
+                let v = value(&opt, &mut it)?;
+                let n = v
+                    .split(',')
+                    .find_map(|p| p.strip_prefix("cpus=").or((!p.contains('=')).then_some(p)));
+                o.config.smp = n
+                    .and_then(|n| n.parse().ok())
+                    .ok_or_else(|| ArgError(format!("-smp {v}: invalid number of CPUs")))?;
+            }
+            "-cpu" => {
+                let v = value(&opt, &mut it)?;
+                let model = v.split(',').next().unwrap_or("");
+                if !matches!(model, "rv64" | "max") {
+                    return Err(ArgError(format!(
+                        "-cpu {v}: unsupported CPU model (use rv64 or max)"
+                    )));
+                }
+            }
+            "-bios" => {
+                let v = value(&opt, &mut it)?;
+                o.config.bios = match v.as_str() {
+                    "none" => Bios::None,
+                    "default" => Bios::Default,
+                    f => Bios::File(f.into()),
+                };
+            }
+            "-kernel" => o.config.kernel = Some(value(&opt, &mut it)?.into()),
+            "-initrd" => o.config.initrd = Some(value(&opt, &mut it)?.into()),
+            "-append" => o.config.append = Some(value(&opt, &mut it)?.clone()),
+            "-nographic" | "-no-reboot" => {}
+            "-serial" => {
+                let v = value(&opt, &mut it)?;
+                if v != "stdio" && v != "mon:stdio" {
+                    return Err(ArgError(format!("-serial {v}: only 'stdio' is supported")));
+                }
+            }
+            "-accel" => {
+                let v = value(&opt, &mut it)?;
+                if v != "tcg" {
+                    return Err(ArgError(format!(
+                        "-accel {v}: only 'tcg' (software emulation) is available"
+                    )));
+                }
+            }
+            "-nic" | "-net" => {
+                let v = value(&opt, &mut it)?;
+                if v != "none" {
+                    return Err(ArgError(format!(
+                        "{opt} {v}: networking is not supported yet (use 'none')"
+                    )));
+                }
+            }
+            "-d" => {
+                let v = value(&opt, &mut it)?;
+                for item in v.split(',') {
+                    match item {
+                        "in_asm" => log.in_asm = true,
+                        "exec" => log.exec = true,
+                        "int" => o.log_int = true,
+                        "guest_errors" | "unimp" => o.log_guest_errors = true,
+                        _ => return Err(ArgError(format!(
+                            "-d {v}: unknown log item '{item}' (in_asm, exec, int, guest_errors)"
+                        ))),
+                    }
+                }
+            }
+            "-D" => o.logfile = Some(value(&opt, &mut it)?.into()),
+            _ if opt.starts_with('-') => return Err(ArgError(format!("{arg}: invalid option"))),
+            // QEMU takes a bare argument as a disk image; we have no disks yet.
+            _ => {
+                return Err(ArgError(format!(
+                    "{arg}: unexpected argument (disk images are not supported yet)"
+                )))
+            }
+        }
+    }
+    o.config.log = log;
+    Ok(Command::Run(Box::new(o)))
+}
+
+fn check_machine(name: &str) -> Result<(), ArgError> {
+    if name == "virt" {
+        Ok(())
+    } else {
+        Err(ArgError(format!(
+            "-machine {name}: unsupported machine type (only 'virt')"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Result<Options, ArgError> {
+        let v: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        match parse(&v)? {
+            Command::Run(o) => Ok(*o),
+            c => panic!("expected Run, got {c:?}"),
+        }
+    }
+
+    #[test]
+    fn size_without_suffix_is_mebibytes() {
+        assert_eq!(parse_size("512"), Some(512 << 20));
+    }
+
+    #[test]
+    fn size_with_suffix_scales() {
+        assert_eq!(parse_size("2G"), Some(2 << 30));
+        assert_eq!(parse_size("64k"), Some(64 << 10));
+    }
+
+    #[test]
+    fn size_garbage_is_rejected() {
+        assert_eq!(parse_size("lots"), None);
+    }
+
+    #[test]
+    fn typical_bare_metal_command_line_parses() {
+        let o = run(&[
+            "-M",
+            "virt",
+            "-m",
+            "256M",
+            "-bios",
+            "none",
+            "-kernel",
+            "p.elf",
+            "-nographic",
+        ])
+        .unwrap();
+        assert_eq!(o.config.ram_size, 256 << 20);
+        assert_eq!(o.config.bios, Bios::None);
+        assert_eq!(o.config.kernel, Some("p.elf".into()));
+    }
+
+    #[test]
+    fn unknown_option_names_the_option() {
+        assert_eq!(
+            run(&["-frobnicate"]).unwrap_err(),
+            ArgError("-frobnicate: invalid option".into())
+        );
+    }
+
+    #[test]
+    fn missing_value_is_an_error() {
+        assert_eq!(
+            run(&["-kernel"]).unwrap_err(),
+            ArgError("-kernel: requires an argument".into())
+        );
+    }
+
+    #[test]
+    fn machine_properties_parse() {
+        let o = run(&["-machine", "virt,dumpdtb=x.dtb"]).unwrap();
+        assert_eq!(o.dumpdtb, Some("x.dtb".into()));
+    }
+
+    #[test]
+    fn other_machine_is_rejected() {
+        assert!(run(&["-M", "sifive_u"]).is_err());
+    }
+
+    #[test]
+    fn log_items_set_flags() {
+        let o = run(&["-d", "in_asm,int", "-D", "log.txt"]).unwrap();
+        assert!(o.config.log.in_asm && o.log_int && !o.config.log.exec);
+        assert_eq!(o.logfile, Some("log.txt".into()));
+    }
+
+    #[test]
+    fn double_dash_help_is_help() {
+        assert!(matches!(parse(&["--help".to_string()]), Ok(Command::Help)));
+    }
+}

@@ -1,0 +1,41 @@
+//! Register-level models of the devices a board maps into guest-physical memory.
+//!
+//! Each device is a pure state machine: it implements [`mimic_memory::MmioDevice`] (register reads
+//! and writes at offsets from its base) and is generic over its side effects — an
+//! [`mimic_core::IrqLine`] for its interrupt output, a [`std::io::Write`] for bytes it sends, a
+//! [`mimic_core::Clock`] for time. Devices own no threads and know no addresses: the board
+//! (`mimic-machine`) maps them, wires their lines, and polls the timers (`update()` /
+//! `next_deadline_ns()`).
+//!
+//! Rules every device here follows:
+//! - guest input never panics: bad offsets and sizes read as zero and ignore writes, logged with
+//!   the rate-limited [`mimic_core::guest_error!`];
+//! - an interrupt line is driven only when its level changes (so a line into the PLIC costs a
+//!   lock only on an edge);
+//! - all guest-visible state sits in a plain `…State` struct (`state()` / `set_state()`), ready
+//!   for snapshots.
+//!
+//! | module | device | on QEMU `virt` at |
+//! |---|---|---|
+//! | [`uart16550`] | NS16550A UART | `0x1000_0000`, PLIC source 10 |
+//! | [`clint`] | SiFive CLINT (ACLINT MSWI + MTIMER) and the shared [`MTime`] counter | `0x0200_0000` |
+//! | [`plic`] | SiFive PLIC | `0x0c00_0000` |
+//! | [`sifive_test`] | SiFive test finisher and the [`PowerLatch`] | `0x0010_0000` |
+//! | [`goldfish_rtc`] | Google Goldfish RTC | `0x0010_1000`, PLIC source 11 |
+#![forbid(unsafe_code)]
+
+mod access;
+pub mod clint;
+pub mod goldfish_rtc;
+pub mod plic;
+pub mod sifive_test;
+pub mod uart16550;
+
+#[cfg(any(test, feature = "test-utils"))]
+pub mod mock;
+
+pub use clint::{Clint, ClintError, ClintHart, ClintState, MTime};
+pub use goldfish_rtc::{GoldfishRtc, GoldfishRtcState};
+pub use plic::{Plic, PlicError, PlicInput, PlicState};
+pub use sifive_test::{PowerLatch, PowerRequest, SifiveTest};
+pub use uart16550::{Uart16550, UartState};

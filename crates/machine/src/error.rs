@@ -1,0 +1,42 @@
+//! What can go wrong while building or running a machine: the user's inputs (files, sizes) and
+//! board wiring.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read {what} '{}'", path.display())]
+    ReadFile {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{what} '{}' does not fit in guest memory at {addr:#x} ({len} bytes)", path.display())]
+    DoesNotFit {
+        what: &'static str,
+        path: PathBuf,
+        addr: u64,
+        len: u64,
+    },
+    #[error("{what} '{}' is not a valid image: {reason}", path.display())]
+    BadImage {
+        what: &'static str,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("invalid memory size: {0}")]
+    MemorySize(String),
+    #[error("unsupported -smp {0}: this machine supports 1 to {max} harts", max = crate::virt::MAX_HARTS)]
+    Smp(usize),
+    #[error(
+        "no firmware found for -bios default (looked in: {searched}); use -bios none or -bios FILE"
+    )]
+    NoDefaultFirmware { searched: String },
+    #[error("building the device tree failed: {0}")]
+    Fdt(String),
+    #[error("board wiring failed: {0}")]
+    Wiring(String),
+    #[error(transparent)]
+    Memory(#[from] mimic_memory::Error),
+}

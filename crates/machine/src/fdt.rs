@@ -1,0 +1,171 @@
+//! The flattened device tree of the RISC-V `virt` board, laid out as QEMU's so that firmware
+//! and kernels written for QEMU find every device where they expect it.
+
+use crate::virt::{region, VirtConfig};
+use vm_fdt::FdtWriter;
+
+const PHANDLE_PLIC: u32 = 1;
+const PHANDLE_TEST: u32 = 2;
+/// Each hart's interrupt controller gets `PHANDLE_INTC_BASE + hartid`.
+const PHANDLE_INTC_BASE: u32 = 0x10;
+
+/// Interrupts on the PLIC.
+pub const UART0_IRQ: u32 = 10;
+pub const RTC_IRQ: u32 = 11;
+
+pub const ISA_STRING: &str = "rv64imafdc_zicsr_zifencei_zba_zbb_zbs_zicond_sstc";
+const ISA_EXTENSIONS: &[&str] = &[
+    "i", "m", "a", "f", "d", "c", "zicsr", "zifencei", "zba", "zbb", "zbs", "zicond", "sstc",
+];
+
+pub struct Chosen<'a> {
+    pub bootargs: Option<&'a str>,
+    pub initrd: Option<(u64, u64)>,
+}
+
+fn reg(base: u64, size: u64) -> [u64; 2] {
+    [base, size]
+}
+
+pub fn build(cfg: &VirtConfig, chosen: &Chosen) -> Result<Vec<u8>, vm_fdt::Error> {
+    let mut f = FdtWriter::new()?;
+    let root = f.begin_node("")?;
+    f.property_u32("#address-cells", 2)?;
+    f.property_u32("#size-cells", 2)?;
+    f.property_string("compatible", "riscv-virtio")?;
+    f.property_string("model", "riscv-virtio,qemu")?;
+
+    let uart = region("uart0");
+    let node = f.begin_node("chosen")?;
+    f.property_string("stdout-path", &format!("/soc/serial@{:x}", uart.start))?;
+    if let Some(args) = chosen.bootargs {
+        f.property_string("bootargs", args)?;
+    }
+    if let Some((start, end)) = chosen.initrd {
+        f.property_u64("linux,initrd-start", start)?;
+        f.property_u64("linux,initrd-end", end)?;
+    }
+    f.end_node(node)?;
+
+    let dram = region("dram");
+    let node = f.begin_node(&format!("memory@{:x}", dram.start))?;
+    f.property_string("device_type", "memory")?;
+    f.property_array_u64("reg", &reg(dram.start, cfg.ram_size))?;
+    f.end_node(node)?;
+
+    let cpus = f.begin_node("cpus")?;
+    f.property_u32("#address-cells", 1)?;
+    f.property_u32("#size-cells", 0)?;
+    f.property_u32(
+        "timebase-frequency",
+        mimic_devices::clint::TIMEBASE_HZ as u32,
+    )?;
+    for h in 0..cfg.smp as u32 {
+        let cpu = f.begin_node(&format!("cpu@{h}"))?;
+        f.property_string("device_type", "cpu")?;
+        f.property_u32("reg", h)?;
+        f.property_string("status", "okay")?;
+        f.property_string("compatible", "riscv")?;
+        f.property_string("riscv,isa", ISA_STRING)?;
+        f.property_string("riscv,isa-base", "rv64i")?;
+        f.property_string_list(
+            "riscv,isa-extensions",
+            ISA_EXTENSIONS.iter().map(|s| s.to_string()).collect(),
+        )?;
+        f.property_string("mmu-type", "riscv,sv57")?;
+        let intc = f.begin_node("interrupt-controller")?;
+        f.property_u32("#interrupt-cells", 1)?;
+        f.property_null("interrupt-controller")?;
+        f.property_string("compatible", "riscv,cpu-intc")?;
+        f.property_phandle(PHANDLE_INTC_BASE + h)?;
+        f.end_node(intc)?;
+        f.end_node(cpu)?;
+    }
+    f.end_node(cpus)?;
+
+    let test = region("test");
+    let node = f.begin_node("poweroff")?;
+    f.property_u32("value", 0x5555)?;
+    f.property_u32("offset", 0)?;
+    f.property_u32("regmap", PHANDLE_TEST)?;
+    f.property_string("compatible", "syscon-poweroff")?;
+    f.end_node(node)?;
+    let node = f.begin_node("reboot")?;
+    f.property_u32("value", 0x7777)?;
+    f.property_u32("offset", 0)?;
+    f.property_u32("regmap", PHANDLE_TEST)?;
+    f.property_string("compatible", "syscon-reboot")?;
+    f.end_node(node)?;
+
+    let soc = f.begin_node("soc")?;
+    f.property_u32("#address-cells", 2)?;
+    f.property_u32("#size-cells", 2)?;
+    f.property_string("compatible", "simple-bus")?;
+    f.property_null("ranges")?;
+
+    let rtc = region("rtc");
+    let node = f.begin_node(&format!("rtc@{:x}", rtc.start))?;
+    f.property_string("compatible", "google,goldfish-rtc")?;
+    f.property_array_u64("reg", &reg(rtc.start, rtc.size()))?;
+    f.property_u32("interrupt-parent", PHANDLE_PLIC)?;
+    f.property_u32("interrupts", RTC_IRQ)?;
+    f.end_node(node)?;
+
+    let node = f.begin_node(&format!("serial@{:x}", uart.start))?;
+    f.property_string("compatible", "ns16550a")?;
+    f.property_array_u64("reg", &reg(uart.start, uart.size()))?;
+    f.property_u32("clock-frequency", 0x38_4000)?;
+    f.property_u32("interrupt-parent", PHANDLE_PLIC)?;
+    f.property_u32("interrupts", UART0_IRQ)?;
+    f.end_node(node)?;
+
+    let node = f.begin_node(&format!("test@{:x}", test.start))?;
+    f.property_string_list(
+        "compatible",
+        vec![
+            "sifive,test1".into(),
+            "sifive,test0".into(),
+            "syscon".into(),
+        ],
+    )?;
+    f.property_array_u64("reg", &reg(test.start, test.size()))?;
+    f.property_phandle(PHANDLE_TEST)?;
+    f.end_node(node)?;
+
+    let plic = region("plic");
+    let node = f.begin_node(&format!("plic@{:x}", plic.start))?;
+    f.property_string_list(
+        "compatible",
+        vec!["sifive,plic-1.0.0".into(), "riscv,plic0".into()],
+    )?;
+    f.property_array_u64("reg", &reg(plic.start, plic.size()))?;
+    f.property_u32("#address-cells", 0)?;
+    f.property_u32("#interrupt-cells", 1)?;
+    f.property_null("interrupt-controller")?;
+    f.property_u32("riscv,ndev", mimic_devices::plic::VIRT_NUM_SOURCES)?;
+    let mut ext = Vec::new();
+    for h in 0..cfg.smp as u32 {
+        ext.extend_from_slice(&[PHANDLE_INTC_BASE + h, 11, PHANDLE_INTC_BASE + h, 9]);
+    }
+    f.property_array_u32("interrupts-extended", &ext)?;
+    f.property_phandle(PHANDLE_PLIC)?;
+    f.end_node(node)?;
+
+    let clint = region("clint");
+    let node = f.begin_node(&format!("clint@{:x}", clint.start))?;
+    f.property_string_list(
+        "compatible",
+        vec!["sifive,clint0".into(), "riscv,clint0".into()],
+    )?;
+    f.property_array_u64("reg", &reg(clint.start, clint.size()))?;
+    let mut ext = Vec::new();
+    for h in 0..cfg.smp as u32 {
+        ext.extend_from_slice(&[PHANDLE_INTC_BASE + h, 3, PHANDLE_INTC_BASE + h, 7]);
+    }
+    f.property_array_u32("interrupts-extended", &ext)?;
+    f.end_node(node)?;
+
+    f.end_node(soc)?;
+    f.end_node(root)?;
+    f.finish()
+}

@@ -1,0 +1,130 @@
+//! Putting images into guest memory: ELF files by their program headers, anything else as raw
+//! bytes at a given address.
+
+use crate::Error;
+use mimic_memory::AddressSpace;
+use object::elf;
+use object::read::elf::{FileHeader, ProgramHeader};
+use std::path::Path;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadedImage {
+    /// Where execution should start (the ELF entry, or the load address of a raw image).
+    pub entry: u64,
+    /// Lowest and one-past-highest guest address written.
+    pub low: u64,
+    pub high: u64,
+}
+
+/// Load `path` into `bus`: an ELF64 by its `PT_LOAD` segments (physical addresses), otherwise
+/// raw at `raw_addr`.
+pub fn load_elf_or_raw(
+    bus: &mut AddressSpace,
+    what: &'static str,
+    path: &Path,
+    raw_addr: u64,
+) -> Result<LoadedImage, Error> {
+    let data = std::fs::read(path).map_err(|source| Error::ReadFile {
+        what,
+        path: path.into(),
+        source,
+    })?;
+    if data.starts_with(&elf::ELFMAG) {
+        load_elf(bus, what, path, &data)
+    } else {
+        load_raw(bus, what, path, &data, raw_addr)
+    }
+}
+
+pub fn load_raw(
+    bus: &mut AddressSpace,
+    what: &'static str,
+    path: &Path,
+    data: &[u8],
+    addr: u64,
+) -> Result<LoadedImage, Error> {
+    let len = data.len() as u64;
+    bus.write_bytes(addr, data).map_err(|_| Error::DoesNotFit {
+        what,
+        path: path.into(),
+        addr,
+        len,
+    })?;
+    Ok(LoadedImage {
+        entry: addr,
+        low: addr,
+        high: addr + len,
+    })
+}
+
+fn load_elf(
+    bus: &mut AddressSpace,
+    what: &'static str,
+    path: &Path,
+    data: &[u8],
+) -> Result<LoadedImage, Error> {
+    let bad = |reason: String| Error::BadImage {
+        what,
+        path: path.into(),
+        reason,
+    };
+    let hdr = elf::FileHeader64::<object::Endianness>::parse(data)
+        .map_err(|e| bad(format!("ELF header: {e}")))?;
+    let endian = hdr.endian().map_err(|e| bad(format!("ELF header: {e}")))?;
+    if hdr.e_machine(endian) != elf::EM_RISCV {
+        return Err(bad(format!(
+            "ELF machine {} is not RISC-V",
+            hdr.e_machine(endian)
+        )));
+    }
+    let mut low = u64::MAX;
+    let mut high = 0;
+    for ph in hdr
+        .program_headers(endian, data)
+        .map_err(|e| bad(format!("program headers: {e}")))?
+    {
+        if ph.p_type(endian) != elf::PT_LOAD || ph.p_memsz(endian) == 0 {
+            continue;
+        }
+        let addr = ph.p_paddr(endian);
+        let bytes = ph
+            .data(endian, data)
+            .map_err(|_| bad("segment data lies outside the file".into()))?;
+        let memsz = ph.p_memsz(endian);
+        if (bytes.len() as u64) > memsz {
+            return Err(bad("segment file size exceeds its memory size".into()));
+        }
+        let fits = |a: u64, l: u64| Error::DoesNotFit {
+            what,
+            path: path.into(),
+            addr: a,
+            len: l,
+        };
+        bus.write_bytes(addr, bytes)
+            .map_err(|_| fits(addr, memsz))?;
+        // The rest of the segment (.bss) reads as zero.
+        let zeros = usize::try_from(memsz - bytes.len() as u64).map_err(|_| fits(addr, memsz))?;
+        if zeros > 0 {
+            let at = addr + bytes.len() as u64;
+            bus.write_bytes(at, &vec![0; zeros])
+                .map_err(|_| fits(addr, memsz))?;
+        }
+        low = low.min(addr);
+        high = high.max(addr + memsz);
+    }
+    if low == u64::MAX {
+        return Err(bad("no loadable segments".into()));
+    }
+    Ok(LoadedImage {
+        entry: hdr.e_entry(endian),
+        low,
+        high,
+    })
+}
+
+/// Load a kernel: an ELF by its program headers; anything else (a Linux `Image`, a raw
+/// binary) at `base`, which is where QEMU puts it too: DRAM's start without firmware, or the
+/// first 2 MiB boundary after the firmware.
+pub fn load_kernel(bus: &mut AddressSpace, path: &Path, base: u64) -> Result<LoadedImage, Error> {
+    load_elf_or_raw(bus, "kernel", path, base)
+}

@@ -84,7 +84,9 @@ pub struct RiscvCpu {
     pub time: TimeSource,
     /// Sstc: `time >= stimecmp`, sampled by [`RiscvCpu::update_timer`].
     pub timer_stip: bool,
+    /// Instructions retired since reset; the base of `mcycle` and `minstret`.
     pub instret: u64,
+    pub counters: crate::csr::Counters,
 }
 
 impl RiscvCpu {
@@ -105,6 +107,7 @@ impl RiscvCpu {
             time,
             timer_stip: false,
             instret: 0,
+            counters: Default::default(),
         };
         cpu.reset(0);
         cpu
@@ -122,6 +125,7 @@ impl RiscvCpu {
         self.reservation = None;
         self.halted = false;
         self.instret = 0;
+        self.counters = Default::default();
         self.timer_stip = false;
         self.update_mmu_state();
     }

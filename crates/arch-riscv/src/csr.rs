@@ -228,8 +228,9 @@ impl RiscvCpu {
                     return illegal(self, insn);
                 }
                 match n {
-                    0 | 2 => self.instret,
+                    0 => self.mcycle(),
                     1 => (self.time)(),
+                    2 => self.minstret(),
                     _ => 0,
                 }
             }
@@ -296,7 +297,8 @@ impl RiscvCpu {
                     0
                 }
             }
-            0xb00 | 0xb02 => self.instret,
+            0xb00 => self.mcycle(),
+            0xb02 => self.minstret(),
             0xb03..=0xb1f => 0,
             _ => return illegal(self, insn),
         })
@@ -359,7 +361,7 @@ impl RiscvCpu {
                 self.csr.menvcfg = v & (MENVCFG_FIOM | MENVCFG_STCE);
                 self.update_timer();
             }
-            0x320 => self.csr.mcountinhibit = v & 0xffff_fffd,
+            0x320 => self.write_mcountinhibit(v & 0xffff_fffd),
             0x340 => self.csr.mscratch = v,
             0x341 => self.csr.mepc = v & !1,
             0x342 => self.csr.mcause = v,
@@ -385,11 +387,38 @@ impl RiscvCpu {
                     self.tlb.flush_all();
                 }
             }
-            0xb00 | 0xb02 => self.instret = v,
+            0xb00 => self
+                .counters
+                .set(0, self.instret, v, self.csr.mcountinhibit & 1 != 0),
+            0xb02 => self
+                .counters
+                .set(1, self.instret, v, self.csr.mcountinhibit & 4 != 0),
             0x301 | 0x323..=0x33f | 0x34a | 0xb03..=0xb1f => {}
             _ => return illegal(self, insn),
         }
         Ok(())
+    }
+
+    /// `mcycle`: one cycle per retired instruction (an in-order, one-IPC model).
+    pub fn mcycle(&self) -> u64 {
+        self.counters
+            .read(0, self.instret, self.csr.mcountinhibit & 1 != 0)
+    }
+    pub fn minstret(&self) -> u64 {
+        self.counters
+            .read(1, self.instret, self.csr.mcountinhibit & 4 != 0)
+    }
+
+    fn write_mcountinhibit(&mut self, v: u64) {
+        let old = self.csr.mcountinhibit;
+        for (i, bit) in [(0, 1u64), (1, 4)] {
+            let (was, now) = (old & bit != 0, v & bit != 0);
+            if was != now {
+                let cur = self.counters.read(i, self.instret, was);
+                self.counters.set(i, self.instret, cur, now);
+            }
+        }
+        self.csr.mcountinhibit = v;
     }
 
     pub fn write_mstatus(&mut self, v: u64) {
@@ -414,5 +443,31 @@ fn legal_tvec(v: u64) -> u64 {
         v & !3
     } else {
         v
+    }
+}
+
+/// `mcycle` and `minstret` derived from the retired-instruction count: each is either the count
+/// plus an offset (running) or a held value (inhibited by `mcountinhibit`), so the hot path only
+/// ever increments one counter.
+#[derive(Clone, Debug, Default)]
+pub struct Counters {
+    delta: [u64; 2],
+    held: [u64; 2],
+}
+
+impl Counters {
+    fn read(&self, i: usize, instret: u64, inhibited: bool) -> u64 {
+        if inhibited {
+            self.held[i]
+        } else {
+            instret.wrapping_add(self.delta[i])
+        }
+    }
+    fn set(&mut self, i: usize, instret: u64, v: u64, inhibited: bool) {
+        if inhibited {
+            self.held[i] = v;
+        } else {
+            self.delta[i] = v.wrapping_sub(instret);
+        }
     }
 }

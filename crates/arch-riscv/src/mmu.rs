@@ -138,8 +138,8 @@ impl RiscvCpu {
         }
     }
 
-    /// Check `[paddr, paddr + len)` for `access` at privilege `p`. Mirrors QEMU's choice that
-    /// a hart with no active entry allows every access.
+    /// Check `[paddr, paddr + len)` for `access` at privilege `p`. With no matching entry only
+    /// M-mode may access (all 16 entries are implemented, even when none is active).
     pub(crate) fn pmp_allows(&self, paddr: u64, len: u64, access: Access, p: Priv) -> bool {
         let end = paddr.saturating_add(len);
         let mut any = false;
@@ -166,7 +166,7 @@ impl RiscvCpu {
             };
             return cfg & bit != 0;
         }
-        !any || p == Priv::M
+        p == Priv::M
     }
 
     // ---- page walk ----------------------------------------------------------------------------
@@ -459,10 +459,9 @@ impl RiscvCpu {
         match t {
             Target::Ram(off) => {
                 self.notice_code_write(bus, off);
+                // Ordinary stores leave the LR reservation alone on both the fast and the slow
+                // path, so SC's outcome never depends on what the TLB held.
                 mimic_memory_write_le(&mut bus.store_mut()[off..off + size.bytes() as usize], val);
-                if self.reservation.is_some() {
-                    self.reservation = None;
-                }
                 Ok(())
             }
             Target::Phys(pa) => match bus.write(pa, size, val) {

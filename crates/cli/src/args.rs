@@ -191,9 +191,11 @@ pub fn parse(args: &[String]) -> Result<Command, ArgError> {
                         "exec" => log.exec = true,
                         "int" => o.log_int = true,
                         "guest_errors" | "unimp" => o.log_guest_errors = true,
-                        _ => return Err(ArgError(format!(
+                        _ => {
+                            return Err(ArgError(format!(
                             "-d {v}: unknown log item '{item}' (in_asm, exec, int, guest_errors)"
-                        ))),
+                        )))
+                        }
                     }
                 }
             }

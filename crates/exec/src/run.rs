@@ -89,7 +89,11 @@ pub fn run<G: Guest>(
             cpu.raise(pc);
             continue;
         };
-        let block = match cpu.cache().lookup(pc, phys, flags) {
+        let cached = cpu
+            .cache()
+            .lookup(pc, phys, flags)
+            .filter(|b| second_page_unchanged(cpu, bus, b));
+        let block = match cached {
             Some(b) => b,
             None => match build_block(cpu, bus, pc, phys, flags) {
                 Ok(b) => {
@@ -134,6 +138,26 @@ pub fn run<G: Guest>(
         executed += 1;
     }
     RunOutcome::Budget
+}
+
+/// A block whose last instruction straddles into another page is keyed by its first page only;
+/// the second page's mapping may have changed since, so translate it again.
+fn second_page_unchanged<G: Guest>(
+    cpu: &mut G,
+    bus: &mut AddressSpace,
+    b: &Block<G::Insn>,
+) -> bool {
+    if b.pages[0] == b.pages[1] {
+        return true;
+    }
+    let Some(last) = b.insns.last() else {
+        return false;
+    };
+    let second = last.pc.wrapping_add(2);
+    match cpu.translate_fetch(bus, second) {
+        Ok(off) => off / PAGE_SIZE as usize == b.pages[1],
+        Err(Exit) => false,
+    }
 }
 
 fn log_block<G: Guest>(b: &Block<G::Insn>) {

@@ -1,0 +1,51 @@
+/* zbs.S: every Zbs instruction (single-bit operations), index taken mod 64. */
+#include "macros.S"
+
+main:
+    TEST_RR(1, bclr, 0xfffffffffffffffe, -1, 0)
+    TEST_RR(2, bclr, 0x7fffffffffffffff, -1, 63)
+    TEST_RR(3, bclr, 0xfffffffeffffffff, -1, 32)
+    TEST_RR(4, bclr, 0xffffffff7fffffff, -1, 31)
+    TEST_RR(5, bclr, 0xfffffffffffffffe, -1, 64)          /* index mod 64 */
+    TEST_RR(6, bclr, 0x7fffffffffffffff, -1, -1)
+    TEST_RR(7, bclr, 0, 0, 5)
+    TEST_IMM(8, bclri, 0xfffffffffffffffe, -1, 0)
+    TEST_IMM(9, bclri, 0x7fffffffffffffff, -1, 63)
+    TEST_IMM(10, bclri, 0xfffffffeffffffff, -1, 32)
+    TEST_IMM(11, bclri, 0x0000000000001234, 0x0000000000001234, 40)
+    TEST_RR(20, bext, 1, 1, 0)
+    TEST_RR(21, bext, 1, 0x8000000000000000, 63)
+    TEST_RR(22, bext, 0, 0x7fffffffffffffff, 63)
+    TEST_RR(23, bext, 1, 0x100000000, 32)
+    TEST_RR(24, bext, 0, 0x100000000, 31)
+    TEST_RR(25, bext, 1, 0x8000000000000000, -1)           /* index mod 64 */
+    TEST_RR(26, bext, 1, 2, 65)
+    TEST_IMM(27, bexti, 1, 1, 0)
+    TEST_IMM(28, bexti, 1, 0x8000000000000000, 63)
+    TEST_IMM(29, bexti, 0, 0xfffffffeffffffff, 32)
+    TEST_IMM(30, bexti, 1, 0x80000000, 31)
+    TEST_RR(40, binv, 1, 0, 0)
+    TEST_RR(41, binv, 0, 1, 0)
+    TEST_RR(42, binv, 0x8000000000000000, 0, 63)
+    TEST_RR(43, binv, 0x7fffffffffffffff, -1, 63)
+    TEST_RR(44, binv, 0x0000000100000000, 0, 32)
+    TEST_RR(45, binv, 0x0000000100000000, 0, 96)           /* index mod 64 */
+    TEST_IMM(46, binvi, 1, 0, 0)
+    TEST_IMM(47, binvi, 0xfffffffeffffffff, -1, 32)
+    TEST_IMM(48, binvi, 0x8000000000000000, 0, 63)
+    TEST_IMM(49, binvi, 0x0000000080000000, 0, 31)
+    TEST_RR(60, bset, 1, 0, 0)
+    TEST_RR(61, bset, 1, 1, 0)
+    TEST_RR(62, bset, 0x8000000000000000, 0, 63)
+    TEST_RR(63, bset, 0x0000000100000000, 0, 32)
+    TEST_RR(64, bset, 0x0000000080000000, 0, 31)
+    TEST_RR(65, bset, 0x8000000000000000, 0, -1)           /* index mod 64 */
+    TEST_RR(66, bset, -1, -1, 17)
+    TEST_IMM(67, bseti, 1, 0, 0)
+    TEST_IMM(68, bseti, 0x8000000000000000, 0, 63)
+    TEST_IMM(69, bseti, 0x0000000100000000, 0, 32)
+    TEST_IMM(70, bseti, 0x123, 0x123, 5)
+    TEST_RR_SRC1_EQ_DEST(80, bset, 0x10, 0, 4)
+    TEST_RR_SRC2_EQ_DEST(81, bext, 1, 0x10, 4)
+    TEST_RR_ZERODEST(82, binv, 0, 4)
+    PASS

@@ -346,8 +346,8 @@ impl RiscvCpu {
             0x180 => {
                 let mode = v >> 60;
                 if matches!(mode, 0 | 8 | 9 | 10) {
-                    // ASIDLEN = 16; PPN is 44 bits.
-                    self.csr.satp = v & (0xf << 60 | 0xffff << 44 | ((1 << 44) - 1));
+                    // MODE, a 16-bit ASID and a 44-bit PPN fill all 64 bits.
+                    self.csr.satp = v;
                     self.tlb.flush_all();
                 }
             }

@@ -142,12 +142,10 @@ impl RiscvCpu {
     /// M-mode may access (all 16 entries are implemented, even when none is active).
     pub(crate) fn pmp_allows(&self, paddr: u64, len: u64, access: Access, p: Priv) -> bool {
         let end = paddr.saturating_add(len);
-        let mut any = false;
         for n in 0..NUM_PMP {
             let Some((lo, hi)) = self.pmp_range(n) else {
                 continue;
             };
-            any = true;
             if end <= lo || paddr >= hi {
                 continue;
             }

@@ -136,7 +136,7 @@ impl VirtMachine {
         if cfg.smp == 0 || cfg.smp > MAX_HARTS {
             return Err(Error::Smp(cfg.smp));
         }
-        if cfg.ram_size < 1 << 20 || cfg.ram_size % 4096 != 0 {
+        if cfg.ram_size < 1 << 20 || !cfg.ram_size.is_multiple_of(4096) {
             return Err(Error::MemorySize(format!(
                 "{} bytes (need at least 1 MiB, page aligned)",
                 cfg.ram_size

@@ -98,7 +98,7 @@ impl AddressSpace {
     }
 
     fn grow_store(&mut self, name: &str, range: AddrRange) -> Result<usize, Error> {
-        if range.start % PAGE_SIZE != 0 || range.size() % PAGE_SIZE != 0 {
+        if !range.start.is_multiple_of(PAGE_SIZE) || !range.size().is_multiple_of(PAGE_SIZE) {
             return Err(Error::BadRange {
                 name: name.into(),
                 range,

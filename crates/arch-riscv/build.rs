@@ -3,25 +3,17 @@
 use std::path::PathBuf;
 
 fn main() {
-    let manifest = PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR is set by cargo"),
-    );
-    let tables = [
-        ("insn32.decode", decodegen::Width::W32),
-        ("insn16.decode", decodegen::Width::W16),
-    ];
+    let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR is set by cargo"));
+    let tables = [("insn32.decode", decodegen::Width::W32), ("insn16.decode", decodegen::Width::W16)];
     let mut texts = Vec::new();
     for (name, width) in tables {
         let path = manifest.join("decode").join(name);
         println!("cargo:rerun-if-changed={}", path.display());
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
         texts.push((format!("decode/{name}"), text, width));
     }
-    let inputs: Vec<(&str, &str, decodegen::Width)> = texts
-        .iter()
-        .map(|(n, t, w)| (n.as_str(), t.as_str(), *w))
-        .collect();
+    let inputs: Vec<(&str, &str, decodegen::Width)> =
+        texts.iter().map(|(n, t, w)| (n.as_str(), t.as_str(), *w)).collect();
     let source = match decodegen::generate(&inputs) {
         Ok(s) => s,
         Err(e) => {
@@ -30,7 +22,6 @@ fn main() {
             panic!("decodegen: {e}");
         }
     };
-    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR is set by cargo"))
-        .join("decode_gen.rs");
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR is set by cargo")).join("decode_gen.rs");
     std::fs::write(&out, source).unwrap_or_else(|e| panic!("writing {}: {e}", out.display()));
 }

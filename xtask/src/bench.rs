@@ -67,27 +67,13 @@ fn program(iterations: u32) -> Vec<u8> {
 fn time_run(cmd: &Path, image: &Path) -> Result<f64, String> {
     let start = Instant::now();
     let out = Command::new(cmd)
-        .args([
-            "-M",
-            "virt",
-            "-m",
-            "64M",
-            "-bios",
-            "none",
-            "-nographic",
-            "-kernel",
-        ])
+        .args(["-M", "virt", "-m", "64M", "-bios", "none", "-nographic", "-kernel"])
         .arg(image)
         .output()
         .map_err(|e| format!("running {}: {e}", cmd.display()))?;
     let secs = start.elapsed().as_secs_f64();
     if !out.status.success() {
-        return Err(format!(
-            "{} exited with {}: {}",
-            cmd.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ));
+        return Err(format!("{} exited with {}: {}", cmd.display(), out.status, String::from_utf8_lossy(&out.stderr)));
     }
     Ok(secs)
 }
@@ -98,11 +84,7 @@ fn median(v: &mut [f64]) -> f64 {
 }
 
 fn find_on_path(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|d| Path::new(d).join(name))
-        .find(|p| p.is_file())
+    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(name)).find(|p| p.is_file())
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -126,9 +108,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if !status.success() {
         return Err("building mimic failed".into());
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or(root.join("target"));
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or(root.join("target"));
     let mimic = target.join("release/mimic");
     let dir = target.join("bench");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
@@ -136,10 +116,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     std::fs::write(&image, program(iterations)).map_err(|e| e.to_string())?;
     let qemu = find_on_path("qemu-system-riscv64");
     let insns = iterations as u64 * BODY;
-    println!(
-        "bare-metal loop: {iterations} iterations, {:.0} M instructions, {runs} runs each",
-        insns as f64 / 1e6
-    );
+    println!("bare-metal loop: {iterations} iterations, {:.0} M instructions, {runs} runs each", insns as f64 / 1e6);
     let (mut tm, mut tq) = (Vec::new(), Vec::new());
     for _ in 0..runs {
         tm.push(time_run(&mimic, &image)?);
@@ -148,16 +125,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
     }
     let m = median(&mut tm);
-    println!(
-        "mimic (interpreter): median {m:.3} s  = {:.0} M instructions/s",
-        insns as f64 / m / 1e6
-    );
+    println!("mimic (interpreter): median {m:.3} s  = {:.0} M instructions/s", insns as f64 / m / 1e6);
     if !tq.is_empty() {
         let q = median(&mut tq);
-        println!(
-            "qemu-system-riscv64 (TCG): median {q:.3} s  = {:.0} M instructions/s",
-            insns as f64 / q / 1e6
-        );
+        println!("qemu-system-riscv64 (TCG): median {q:.3} s  = {:.0} M instructions/s", insns as f64 / q / 1e6);
         println!("ratio mimic/QEMU time: {:.2}", m / q);
     } else {
         println!("qemu-system-riscv64 not found: no comparison");

@@ -24,7 +24,13 @@ fn program(text: &str) -> Vec<u8> {
         ]);
     }
     // Power off through the test finisher: *(u32 *)0x100000 = 0x5555.
-    w.extend_from_slice(&[enc::lui(T0, 0x100 << 12), enc::lui(T2, 0x5 << 12), enc::addiw(T2, T2, 0x555), enc::sw(T0, T2, 0), enc::jal(0, 0)]);
+    w.extend_from_slice(&[
+        enc::lui(T0, 0x100 << 12),
+        enc::lui(T2, 0x5 << 12),
+        enc::addiw(T2, T2, 0x555),
+        enc::sw(T0, T2, 0),
+        enc::jal(0, 0),
+    ]);
     w.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
@@ -34,7 +40,20 @@ pub fn run() -> Result<(), String> {
     let image = target.join("demo-hello.bin");
     std::fs::write(&image, program("Hello from a RISC-V guest on mimic!\r\n")).map_err(|e| e.to_string())?;
     let status = Command::new("cargo")
-        .args(["run", "--release", "-q", "-p", "mimic-cli", "--", "-M", "virt", "-bios", "none", "-nographic", "-kernel"])
+        .args([
+            "run",
+            "--release",
+            "-q",
+            "-p",
+            "mimic-cli",
+            "--",
+            "-M",
+            "virt",
+            "-bios",
+            "none",
+            "-nographic",
+            "-kernel",
+        ])
         .arg(&image)
         .current_dir(&root)
         .status()

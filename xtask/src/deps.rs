@@ -6,8 +6,22 @@ use std::process::Command;
 
 /// (crate, crates it must not depend on, directly or not).
 const FORBIDDEN: &[(&str, &[&str])] = &[
-    ("mimic-core", &["mimic-memory", "mimic-softmmu", "mimic-ir", "mimic-exec", "mimic-arch-riscv", "mimic-devices", "mimic-machine"]),
-    ("mimic-memory", &["mimic-softmmu", "mimic-ir", "mimic-exec", "mimic-arch-riscv", "mimic-devices", "mimic-machine"]),
+    (
+        "mimic-core",
+        &[
+            "mimic-memory",
+            "mimic-softmmu",
+            "mimic-ir",
+            "mimic-exec",
+            "mimic-arch-riscv",
+            "mimic-devices",
+            "mimic-machine",
+        ],
+    ),
+    (
+        "mimic-memory",
+        &["mimic-softmmu", "mimic-ir", "mimic-exec", "mimic-arch-riscv", "mimic-devices", "mimic-machine"],
+    ),
     ("mimic-softmmu", &["mimic-ir", "mimic-exec", "mimic-arch-riscv", "mimic-devices", "mimic-machine"]),
     ("mimic-ir", &["mimic-exec", "mimic-arch-riscv", "mimic-devices", "mimic-machine"]),
     ("mimic-exec", &["mimic-arch-riscv", "mimic-devices", "mimic-machine"]),

@@ -3,8 +3,10 @@
 //! check-deps` checks the crate layering rules of ARCHITECTURE.md.
 
 mod bench;
+mod cpio;
 mod demo;
 mod deps;
+mod guests;
 
 use std::process::ExitCode;
 
@@ -14,8 +16,10 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("check-deps") => deps::run(),
         Some("demo") => demo::run(),
+        Some("fetch-guests") => guests::fetch_cmd(&args[1..]),
+        Some("boot") => guests::boot_cmd(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask bench [--runs N] [--iterations N] | check-deps | demo");
+            eprintln!("usage: cargo xtask bench [--runs N] [--iterations N] | check-deps | demo | fetch-guests [--update] | boot [--qemu] [EMULATOR ARGS...]");
             return ExitCode::FAILURE;
         }
     };

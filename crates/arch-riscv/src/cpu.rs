@@ -160,11 +160,8 @@ impl RiscvCpu {
     pub fn update_mmu_state(&mut self) {
         use crate::csr::mstatus as ms;
         let st = self.csr.mstatus;
-        let eff = if self.prv == Priv::M && st & ms::MPRV != 0 {
-            Priv::from_bits(st >> ms::MPP_SHIFT)
-        } else {
-            self.prv
-        };
+        let eff =
+            if self.prv == Priv::M && st & ms::MPRV != 0 { Priv::from_bits(st >> ms::MPP_SHIFT) } else { self.prv };
         self.data_mmu = self.mmu_index(eff);
     }
 
@@ -232,13 +229,7 @@ impl Guest for RiscvCpu {
         self.load_data(bus, vaddr, op)
     }
     #[inline(always)]
-    fn store(
-        &mut self,
-        bus: &mut AddressSpace,
-        vaddr: u64,
-        val: u64,
-        op: MemOp,
-    ) -> Result<(), Exit> {
+    fn store(&mut self, bus: &mut AddressSpace, vaddr: u64, val: u64, op: MemOp) -> Result<(), Exit> {
         self.store_data(bus, vaddr, val, op)
     }
     #[inline]
@@ -260,11 +251,7 @@ impl Guest for RiscvCpu {
         }
     }
     fn decode(word: u32, len: u8, _flags: u32) -> RvInsn {
-        let op = if len == 2 {
-            decode::decode16(word as u16)
-        } else {
-            decode::decode32(word)
-        };
+        let op = if len == 2 { decode::decode16(word as u16) } else { decode::decode32(word) };
         RvInsn { op, raw: word, len }
     }
     fn ends_block(insn: &RvInsn) -> bool {
@@ -281,10 +268,7 @@ impl Guest for RiscvCpu {
         }
     }
     fn raise(&mut self, pc: u64) {
-        let (cause, tval) = self
-            .pending
-            .take()
-            .unwrap_or((Cause::IllegalInstruction, 0));
+        let (cause, tval) = self.pending.take().unwrap_or((Cause::IllegalInstruction, 0));
         self.take_trap(cause as u64, false, tval, pc);
     }
     #[inline]

@@ -24,8 +24,7 @@ pub mod mstatus {
     /// UXL and SXL: both fixed at 64 bits (value 2).
     pub const XLEN_FIELDS: u64 = (2 << 32) | (2 << 34);
     pub const SD: u64 = 1 << 63;
-    pub const M_WRITABLE: u64 =
-        SIE | MIE | SPIE | MPIE | SPP | MPP | FS | MPRV | SUM | MXR | TVM | TW | TSR;
+    pub const M_WRITABLE: u64 = SIE | MIE | SPIE | MPIE | SPP | MPP | FS | MPRV | SUM | MXR | TVM | TW | TSR;
     pub const S_VISIBLE: u64 = SIE | SPIE | SPP | FS | SUM | MXR | (3 << 32) | SD;
     pub const S_WRITABLE: u64 = SIE | SPIE | SPP | FS | SUM | MXR;
 }
@@ -165,8 +164,7 @@ impl RiscvCpu {
     /// Re-evaluate the Sstc timer against the current time. The machine calls this between
     /// slices of execution; a write to `stimecmp` calls it at once.
     pub fn update_timer(&mut self) {
-        self.timer_stip =
-            self.csr.menvcfg & MENVCFG_STCE != 0 && (self.time)() >= self.csr.stimecmp;
+        self.timer_stip = self.csr.menvcfg & MENVCFG_STCE != 0 && (self.time)() >= self.csr.stimecmp;
     }
 
     fn counter_allowed(&self, bit: u32) -> bool {
@@ -188,14 +186,7 @@ impl RiscvCpu {
 
     /// Execute one CSR instruction. `write` is false for csrrs/csrrc with rs1 = x0 (or uimm = 0),
     /// which must not write (and may target read-only registers). Returns the old value.
-    pub fn csr_access(
-        &mut self,
-        csr: u16,
-        op: CsrOp,
-        val: u64,
-        write: bool,
-        insn: u32,
-    ) -> Result<u64, Exit> {
+    pub fn csr_access(&mut self, csr: u16, op: CsrOp, val: u64, write: bool, insn: u32) -> Result<u64, Exit> {
         let min_priv = (csr >> 8) & 3;
         if (self.prv as u16) < min_priv {
             return illegal(self, insn);
@@ -285,9 +276,7 @@ impl RiscvCpu {
                 if n % 2 == 1 {
                     return illegal(self, insn);
                 }
-                (0..8).fold(0u64, |acc, i| {
-                    acc | (c.pmpcfg.get(n * 4 + i).copied().unwrap_or(0) as u64) << (8 * i)
-                })
+                (0..8).fold(0u64, |acc, i| acc | (c.pmpcfg.get(n * 4 + i).copied().unwrap_or(0) as u64) << (8 * i))
             }
             0x3b0..=0x3ef => {
                 let n = (csr - 0x3b0) as usize;
@@ -387,12 +376,8 @@ impl RiscvCpu {
                     self.tlb.flush_all();
                 }
             }
-            0xb00 => self
-                .counters
-                .set(0, self.instret, v, self.csr.mcountinhibit & 1 != 0),
-            0xb02 => self
-                .counters
-                .set(1, self.instret, v, self.csr.mcountinhibit & 4 != 0),
+            0xb00 => self.counters.set(0, self.instret, v, self.csr.mcountinhibit & 1 != 0),
+            0xb02 => self.counters.set(1, self.instret, v, self.csr.mcountinhibit & 4 != 0),
             0x301 | 0x323..=0x33f | 0x34a | 0xb03..=0xb1f => {}
             _ => return illegal(self, insn),
         }
@@ -401,12 +386,10 @@ impl RiscvCpu {
 
     /// `mcycle`: one cycle per retired instruction (an in-order, one-IPC model).
     pub fn mcycle(&self) -> u64 {
-        self.counters
-            .read(0, self.instret, self.csr.mcountinhibit & 1 != 0)
+        self.counters.read(0, self.instret, self.csr.mcountinhibit & 1 != 0)
     }
     pub fn minstret(&self) -> u64 {
-        self.counters
-            .read(1, self.instret, self.csr.mcountinhibit & 4 != 0)
+        self.counters.read(1, self.instret, self.csr.mcountinhibit & 4 != 0)
     }
 
     fn write_mcountinhibit(&mut self, v: u64) {

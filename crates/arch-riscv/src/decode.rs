@@ -54,103 +54,24 @@ mod tests {
     #[test]
     fn decode_addi_returns_assembled_immediate() {
         // addi x1, x2, -5
-        assert_eq!(
-            decode32(0xffb1_0093),
-            Some(Insn::Addi(ArgsI {
-                rd: 1,
-                rs1: 2,
-                imm: -5
-            }))
-        );
+        assert_eq!(decode32(0xffb1_0093), Some(Insn::Addi(ArgsI { rd: 1, rs1: 2, imm: -5 })));
     }
 
     #[test]
     fn disasm_formats_common_shapes() {
-        assert_eq!(
-            disasm(&Insn::Addi(ArgsI {
-                rd: 1,
-                rs1: 2,
-                imm: -5
-            })),
-            "addi x1, x2, -5"
-        );
-        assert_eq!(
-            disasm(&Insn::Lw(ArgsI {
-                rd: 5,
-                rs1: 2,
-                imm: 8
-            })),
-            "lw x5, 8(x2)"
-        );
-        assert_eq!(
-            disasm(&Insn::FaddD(ArgsRRm {
-                rd: 1,
-                rs1: 2,
-                rs2: 3,
-                rm: 0
-            })),
-            "fadd.d f1, f2, f3, rne"
-        );
-        assert_eq!(
-            disasm(&Insn::FaddD(ArgsRRm {
-                rd: 1,
-                rs1: 2,
-                rs2: 3,
-                rm: 7
-            })),
-            "fadd.d f1, f2, f3"
-        );
-        assert_eq!(
-            disasm(&Insn::FcvtWS(ArgsR2Rm {
-                rd: 10,
-                rs1: 11,
-                rm: 1
-            })),
-            "fcvt.w.s x10, f11, rtz"
-        );
+        assert_eq!(disasm(&Insn::Addi(ArgsI { rd: 1, rs1: 2, imm: -5 })), "addi x1, x2, -5");
+        assert_eq!(disasm(&Insn::Lw(ArgsI { rd: 5, rs1: 2, imm: 8 })), "lw x5, 8(x2)");
+        assert_eq!(disasm(&Insn::FaddD(ArgsRRm { rd: 1, rs1: 2, rs2: 3, rm: 0 })), "fadd.d f1, f2, f3, rne");
+        assert_eq!(disasm(&Insn::FaddD(ArgsRRm { rd: 1, rs1: 2, rs2: 3, rm: 7 })), "fadd.d f1, f2, f3");
+        assert_eq!(disasm(&Insn::FcvtWS(ArgsR2Rm { rd: 10, rs1: 11, rm: 1 })), "fcvt.w.s x10, f11, rtz");
         assert_eq!(disasm(&Insn::Ecall(ArgsEmpty {})), "ecall");
         assert_eq!(
-            disasm(&Insn::AmoaddW(ArgsAtomic {
-                rd: 1,
-                rs1: 2,
-                rs2: 3,
-                aq: 1,
-                rl: 1
-            })),
+            disasm(&Insn::AmoaddW(ArgsAtomic { rd: 1, rs1: 2, rs2: 3, aq: 1, rl: 1 })),
             "amoadd.w.aq.rl x1, x3, (x2)"
         );
-        assert_eq!(
-            disasm(&Insn::LrD(ArgsAtomic {
-                rd: 1,
-                rs1: 2,
-                rs2: 0,
-                aq: 0,
-                rl: 0
-            })),
-            "lr.d x1, (x2)"
-        );
-        assert_eq!(
-            disasm(&Insn::Lui(ArgsU {
-                rd: 3,
-                imm: 0x12345 << 12
-            })),
-            "lui x3, 0x12345"
-        );
-        assert_eq!(
-            disasm(&Insn::Csrrwi(ArgsCsr {
-                rd: 0,
-                rs1: 5,
-                csr: 0x300
-            })),
-            "csrrwi x0, 0x300, 5"
-        );
-        assert_eq!(
-            disasm(&Insn::Fence(ArgsFence {
-                pred: 0xf,
-                succ: 0x3,
-                fm: 0
-            })),
-            "fence iorw, rw"
-        );
+        assert_eq!(disasm(&Insn::LrD(ArgsAtomic { rd: 1, rs1: 2, rs2: 0, aq: 0, rl: 0 })), "lr.d x1, (x2)");
+        assert_eq!(disasm(&Insn::Lui(ArgsU { rd: 3, imm: 0x12345 << 12 })), "lui x3, 0x12345");
+        assert_eq!(disasm(&Insn::Csrrwi(ArgsCsr { rd: 0, rs1: 5, csr: 0x300 })), "csrrwi x0, 0x300, 5");
+        assert_eq!(disasm(&Insn::Fence(ArgsFence { pred: 0xf, succ: 0x3, fm: 0 })), "fence iorw, rw");
     }
 }

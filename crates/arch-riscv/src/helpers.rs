@@ -19,12 +19,7 @@ pub const fn pack(rd: u32, rs1: u32, rs2: u32, rs3: u32) -> u64 {
     (rd | rs1 << 5 | rs2 << 10 | rs3 << 15) as u64
 }
 fn unpack(p: u64) -> (usize, usize, usize, usize) {
-    (
-        (p & 31) as usize,
-        (p >> 5 & 31) as usize,
-        (p >> 10 & 31) as usize,
-        (p >> 15 & 31) as usize,
-    )
+    ((p & 31) as usize, (p >> 5 & 31) as usize, (p >> 10 & 31) as usize, (p >> 15 & 31) as usize)
 }
 
 pub fn illegal(e: &mut Env<'_, RiscvCpu>, insn: u64, _: u64, _: u64) -> Result<u64, Exit> {
@@ -88,13 +83,7 @@ pub fn csr(e: &mut Env<'_, RiscvCpu>, val: u64, packed: u64, insn: u64) -> Resul
         1 => CsrOp::Set,
         _ => CsrOp::Clear,
     };
-    e.cpu.csr_access(
-        (packed & 0xfff) as u16,
-        op,
-        val,
-        packed >> 14 & 1 != 0,
-        insn as u32,
-    )
+    e.cpu.csr_access((packed & 0xfff) as u16, op, val, packed >> 14 & 1 != 0, insn as u32)
 }
 
 pub fn fs_dirty(e: &mut Env<'_, RiscvCpu>, _: u64, _: u64, _: u64) -> Result<u64, Exit> {
@@ -127,12 +116,7 @@ fn location(t: Target) -> u64 {
     }
 }
 
-pub fn lr<const D: bool>(
-    e: &mut Env<'_, RiscvCpu>,
-    addr: u64,
-    _: u64,
-    _: u64,
-) -> Result<u64, Exit> {
+pub fn lr<const D: bool>(e: &mut Env<'_, RiscvCpu>, addr: u64, _: u64, _: u64) -> Result<u64, Exit> {
     let size = size_of::<D>();
     if addr & (size.bytes() - 1) != 0 {
         return e.cpu.exception(Cause::LoadMisaligned, addr);
@@ -149,12 +133,7 @@ pub fn lr<const D: bool>(
     Ok(ext::<D>(v))
 }
 
-pub fn sc<const D: bool>(
-    e: &mut Env<'_, RiscvCpu>,
-    addr: u64,
-    val: u64,
-    _: u64,
-) -> Result<u64, Exit> {
+pub fn sc<const D: bool>(e: &mut Env<'_, RiscvCpu>, addr: u64, val: u64, _: u64) -> Result<u64, Exit> {
     let size = size_of::<D>();
     if addr & (size.bytes() - 1) != 0 {
         return e.cpu.exception(Cause::StoreMisaligned, addr);
@@ -180,12 +159,7 @@ pub mod amo {
     pub const MAXU: u8 = 8;
 }
 
-pub fn amo<const OP: u8, const D: bool>(
-    e: &mut Env<'_, RiscvCpu>,
-    addr: u64,
-    val: u64,
-    _: u64,
-) -> Result<u64, Exit> {
+pub fn amo<const OP: u8, const D: bool>(e: &mut Env<'_, RiscvCpu>, addr: u64, val: u64, _: u64) -> Result<u64, Exit> {
     let size = size_of::<D>();
     if addr & (size.bytes() - 1) != 0 {
         return e.cpu.exception(Cause::StoreMisaligned, addr);
@@ -309,21 +283,12 @@ fn widen((v, f): (u32, Flags)) -> (u64, Flags) {
     (v as u64, f)
 }
 
-pub fn fp_sqrt<const D: bool>(
-    e: &mut Env<'_, RiscvCpu>,
-    regs: u64,
-    r: u64,
-    insn: u64,
-) -> Result<u64, Exit> {
+pub fn fp_sqrt<const D: bool>(e: &mut Env<'_, RiscvCpu>, regs: u64, r: u64, insn: u64) -> Result<u64, Exit> {
     let (rd, rs1, _, _) = unpack(regs);
     let cpu = &mut *e.cpu;
     let m = rm(cpu, r, insn)?;
     let a = fop::<D>(cpu, rs1);
-    let (v, f) = if D {
-        fpu::f64_sqrt(a, m)
-    } else {
-        widen(fpu::f32_sqrt(a as u32, m))
-    };
+    let (v, f) = if D { fpu::f64_sqrt(a, m) } else { widen(fpu::f32_sqrt(a as u32, m)) };
     set_fp::<D>(cpu, rd, v, f);
     Ok(0)
 }
@@ -341,9 +306,7 @@ pub fn fp_fma<const NEG_PROD: bool, const NEG_ADD: bool, const D: bool>(
     let (v, f) = if D {
         fpu::f64_fma(a, b, c, NEG_PROD, NEG_ADD, m)
     } else {
-        widen(fpu::f32_fma(
-            a as u32, b as u32, c as u32, NEG_PROD, NEG_ADD, m,
-        ))
+        widen(fpu::f32_fma(a as u32, b as u32, c as u32, NEG_PROD, NEG_ADD, m))
     };
     set_fp::<D>(cpu, rd, v, f);
     Ok(0)
@@ -392,20 +355,11 @@ pub fn fp_cmp<const KIND: u8, const D: bool>(
     Ok(0)
 }
 
-pub fn fp_class<const D: bool>(
-    e: &mut Env<'_, RiscvCpu>,
-    regs: u64,
-    _: u64,
-    _: u64,
-) -> Result<u64, Exit> {
+pub fn fp_class<const D: bool>(e: &mut Env<'_, RiscvCpu>, regs: u64, _: u64, _: u64) -> Result<u64, Exit> {
     let (rd, rs1, _, _) = unpack(regs);
     let cpu = &mut *e.cpu;
     let a = fop::<D>(cpu, rs1);
-    let v = if D {
-        fpu::f64_classify(a)
-    } else {
-        fpu::f32_classify(a as u32)
-    };
+    let v = if D { fpu::f64_classify(a) } else { fpu::f32_classify(a as u32) };
     cpu.set_x(rd, v);
     Ok(0)
 }
@@ -487,12 +441,7 @@ pub fn fp_from_int<const KIND: u8, const D: bool>(
 }
 
 /// fcvt.s.d (TO_D false) and fcvt.d.s (TO_D true).
-pub fn fp_convert<const TO_D: bool>(
-    e: &mut Env<'_, RiscvCpu>,
-    regs: u64,
-    r: u64,
-    insn: u64,
-) -> Result<u64, Exit> {
+pub fn fp_convert<const TO_D: bool>(e: &mut Env<'_, RiscvCpu>, regs: u64, r: u64, insn: u64) -> Result<u64, Exit> {
     let (rd, rs1, _, _) = unpack(regs);
     let cpu = &mut *e.cpu;
     let m = rm(cpu, r, insn)?;

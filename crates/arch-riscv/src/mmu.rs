@@ -102,10 +102,7 @@ impl RiscvCpu {
             return;
         }
         // A locked TOR entry also locks the address register below it.
-        if n + 1 < NUM_PMP
-            && self.pmp_locked(n + 1)
-            && (self.csr.pmpcfg[n + 1] >> pmpcfg::A_SHIFT) & 3 == pmpcfg::TOR
-        {
+        if n + 1 < NUM_PMP && self.pmp_locked(n + 1) && (self.csr.pmpcfg[n + 1] >> pmpcfg::A_SHIFT) & 3 == pmpcfg::TOR {
             return;
         }
         self.csr.pmpaddr[n] = v & ((1 << 54) - 1);
@@ -118,11 +115,7 @@ impl RiscvCpu {
         match a {
             pmpcfg::OFF => None,
             pmpcfg::TOR => {
-                let lo = if n == 0 {
-                    0
-                } else {
-                    self.csr.pmpaddr[n - 1] << 2
-                };
+                let lo = if n == 0 { 0 } else { self.csr.pmpaddr[n - 1] << 2 };
                 Some((lo, addr << 2))
             }
             pmpcfg::NA4 => Some((addr << 2, (addr << 2) + 4)),
@@ -181,14 +174,7 @@ impl RiscvCpu {
         let satp = self.csr.satp;
         let mode = satp >> 60;
         if p == Priv::M || mode == 0 {
-            return Ok(Translation {
-                paddr: vaddr,
-                prot: Prot {
-                    read: true,
-                    write: true,
-                    exec: true,
-                },
-            });
+            return Ok(Translation { paddr: vaddr, prot: Prot { read: true, write: true, exec: true } });
         }
         let levels: u32 = match mode {
             8 => 3,
@@ -309,12 +295,7 @@ impl RiscvCpu {
     // ---- data accesses -----------------------------------------------------------------------
 
     #[inline(always)]
-    pub fn load_data(
-        &mut self,
-        bus: &mut AddressSpace,
-        vaddr: u64,
-        op: MemOp,
-    ) -> Result<u64, Exit> {
+    pub fn load_data(&mut self, bus: &mut AddressSpace, vaddr: u64, op: MemOp) -> Result<u64, Exit> {
         let size = op.size.bytes();
         if let Some(off) = self.tlb.lookup_read(self.data_mmu, vaddr, size) {
             if let Some(b) = bus.store().get(off..off + size as usize) {
@@ -338,12 +319,7 @@ impl RiscvCpu {
     /// either performing or trapping them; only atomics must trap). Byte by byte, so an access
     /// that straddles two pages translates each; rare enough that speed does not matter.
     #[cold]
-    fn load_misaligned(
-        &mut self,
-        bus: &mut AddressSpace,
-        vaddr: u64,
-        op: MemOp,
-    ) -> Result<u64, Exit> {
+    fn load_misaligned(&mut self, bus: &mut AddressSpace, vaddr: u64, op: MemOp) -> Result<u64, Exit> {
         let mut raw = 0u64;
         for i in 0..op.size.bytes() {
             let b = self.read_phys_target(bus, vaddr.wrapping_add(i), Size::B1, Access::Read)?;
@@ -354,26 +330,14 @@ impl RiscvCpu {
 
     /// Every byte is translated before any is written, so a fault leaves memory unchanged.
     #[cold]
-    fn store_misaligned(
-        &mut self,
-        bus: &mut AddressSpace,
-        vaddr: u64,
-        val: u64,
-        op: MemOp,
-    ) -> Result<(), Exit> {
+    fn store_misaligned(&mut self, bus: &mut AddressSpace, vaddr: u64, val: u64, op: MemOp) -> Result<(), Exit> {
         let n = op.size.bytes();
         let mut targets = [Target::Phys(0); 8];
         for i in 0..n {
             targets[i as usize] = self.translate_store(bus, vaddr.wrapping_add(i), 1)?;
         }
         for i in 0..n {
-            self.write_target(
-                bus,
-                vaddr.wrapping_add(i),
-                targets[i as usize],
-                Size::B1,
-                val >> (8 * i),
-            )?;
+            self.write_target(bus, vaddr.wrapping_add(i), targets[i as usize], Size::B1, val >> (8 * i))?;
         }
         Ok(())
     }
@@ -387,9 +351,7 @@ impl RiscvCpu {
     ) -> Result<u64, Exit> {
         let idx = self.data_mmu;
         match self.translate_fill(bus, vaddr, size.bytes(), access, idx) {
-            Ok(Target::Ram(off)) => Ok(mimic_memory_read_le(
-                &bus.store()[off..off + size.bytes() as usize],
-            )),
+            Ok(Target::Ram(off)) => Ok(mimic_memory_read_le(&bus.store()[off..off + size.bytes() as usize])),
             Ok(Target::Phys(pa)) => match bus.read(pa, size) {
                 Ok(v) => Ok(v),
                 Err(_) => self.exception(Cause::LoadAccess, vaddr),
@@ -399,13 +361,7 @@ impl RiscvCpu {
     }
 
     #[inline(always)]
-    pub fn store_data(
-        &mut self,
-        bus: &mut AddressSpace,
-        vaddr: u64,
-        val: u64,
-        op: MemOp,
-    ) -> Result<(), Exit> {
+    pub fn store_data(&mut self, bus: &mut AddressSpace, vaddr: u64, val: u64, op: MemOp) -> Result<(), Exit> {
         let size = op.size.bytes();
         if let Some(off) = self.tlb.lookup_write(self.data_mmu, vaddr, size) {
             if let Some(b) = bus.store_mut().get_mut(off..off + size as usize) {
@@ -417,13 +373,7 @@ impl RiscvCpu {
     }
 
     #[inline(never)]
-    fn store_slow(
-        &mut self,
-        bus: &mut AddressSpace,
-        vaddr: u64,
-        val: u64,
-        op: MemOp,
-    ) -> Result<(), Exit> {
+    fn store_slow(&mut self, bus: &mut AddressSpace, vaddr: u64, val: u64, op: MemOp) -> Result<(), Exit> {
         let size = op.size.bytes();
         if vaddr & (size - 1) != 0 {
             return self.store_misaligned(bus, vaddr, val, op);
@@ -433,12 +383,7 @@ impl RiscvCpu {
     }
 
     /// Translate a store or AMO destination (store/AMO faults).
-    pub(crate) fn translate_store(
-        &mut self,
-        bus: &mut AddressSpace,
-        vaddr: u64,
-        size: u64,
-    ) -> Result<Target, Exit> {
+    pub(crate) fn translate_store(&mut self, bus: &mut AddressSpace, vaddr: u64, size: u64) -> Result<Target, Exit> {
         let idx = self.data_mmu;
         match self.translate_fill(bus, vaddr, size, Access::Write, idx) {
             Ok(t) => Ok(t),
@@ -477,9 +422,7 @@ impl RiscvCpu {
         size: Size,
     ) -> Result<u64, Exit> {
         match t {
-            Target::Ram(off) => Ok(mimic_memory_read_le(
-                &bus.store()[off..off + size.bytes() as usize],
-            )),
+            Target::Ram(off) => Ok(mimic_memory_read_le(&bus.store()[off..off + size.bytes() as usize])),
             Target::Phys(pa) => match bus.read(pa, size) {
                 Ok(v) => Ok(v),
                 Err(_) => self.exception(Cause::StoreAccess, vaddr),
@@ -498,12 +441,7 @@ impl RiscvCpu {
     }
 
     /// Physical translation for LR (load faults) of an aligned address.
-    pub(crate) fn translate_load(
-        &mut self,
-        bus: &mut AddressSpace,
-        vaddr: u64,
-        size: u64,
-    ) -> Result<Target, Exit> {
+    pub(crate) fn translate_load(&mut self, bus: &mut AddressSpace, vaddr: u64, size: u64) -> Result<Target, Exit> {
         let idx = self.data_mmu;
         match self.translate_fill(bus, vaddr, size, Access::Read, idx) {
             Ok(t) => Ok(t),
@@ -523,12 +461,7 @@ impl RiscvCpu {
     }
 
     #[inline(never)]
-    fn fetch_slow(
-        &mut self,
-        bus: &mut AddressSpace,
-        vaddr: u64,
-        idx: usize,
-    ) -> Result<usize, Exit> {
+    fn fetch_slow(&mut self, bus: &mut AddressSpace, vaddr: u64, idx: usize) -> Result<usize, Exit> {
         match self.translate_fill(bus, vaddr, 2, Access::Exec, idx) {
             Ok(Target::Ram(off)) => Ok(off),
             // Instructions run only from RAM or ROM.

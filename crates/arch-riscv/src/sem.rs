@@ -18,17 +18,8 @@ pub fn execute(insn: &RvInsn, block_flags: u32, s: &mut Direct<'_, RiscvCpu>) ->
 
 /// Emit (or run) one instruction's semantics on any tier.
 #[inline(always)]
-pub fn translate<'a, S: Sem<Env = Env<'a, RiscvCpu>>>(
-    insn: &RvInsn,
-    block_flags: u32,
-    s: &mut S,
-) -> Result<(), Exit> {
-    let mut t = T {
-        s,
-        raw: insn.raw,
-        len: insn.len as u64,
-        flags: block_flags,
-    };
+pub fn translate<'a, S: Sem<Env = Env<'a, RiscvCpu>>>(insn: &RvInsn, block_flags: u32, s: &mut S) -> Result<(), Exit> {
+    let mut t = T { s, raw: insn.raw, len: insn.len as u64, flags: block_flags };
     match &insn.op {
         Some(i) => i.visit(&mut t),
         None => t.illegal(),
@@ -237,11 +228,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, RiscvCpu>>> T<'s, S> {
         let amt = self.s.bin(BinOp::And, amt, m);
         let k32 = self.s.imm(32);
         let inv = self.s.bin(BinOp::Sub, k32, amt);
-        let (a, b) = if left {
-            (BinOp::Shl, BinOp::Shr)
-        } else {
-            (BinOp::Shr, BinOp::Shl)
-        };
+        let (a, b) = if left { (BinOp::Shl, BinOp::Shr) } else { (BinOp::Shr, BinOp::Shl) };
         let p = self.s.bin(a, x, amt);
         let q = self.s.bin(b, x, inv);
         // A rotate by 0 must not shift by 32 in the other direction and keep stray bits: the

@@ -30,11 +30,7 @@ const PRIORITY: [u64; 6] = [11, 3, 7, 9, 1, 5];
 impl RiscvCpu {
     /// Enter the trap handler for `cause` raised at `epc`.
     pub fn take_trap(&mut self, cause: u64, interrupt: bool, tval: u64, epc: u64) {
-        let deleg = if interrupt {
-            self.csr.mideleg
-        } else {
-            self.csr.medeleg
-        };
+        let deleg = if interrupt { self.csr.mideleg } else { self.csr.medeleg };
         let mcause = cause | if interrupt { INTERRUPT_BIT } else { 0 };
         tracing::info!(target: "int", "hart {} trap cause {:#x} tval {:#x} epc {:#x} from {:?}", self.hartid, mcause, tval, epc, self.prv);
         // An intervening trap breaks any LR/SC sequence.
@@ -80,16 +76,8 @@ impl RiscvCpu {
         let st = self.csr.mstatus;
         let m_enabled = self.prv != Priv::M || st & ms::MIE != 0;
         let s_enabled = self.prv == Priv::U || (self.prv == Priv::S && st & ms::SIE != 0);
-        let m_pending = if m_enabled {
-            pending & !self.csr.mideleg
-        } else {
-            0
-        };
-        let s_pending = if s_enabled && self.prv != Priv::M {
-            pending & self.csr.mideleg
-        } else {
-            0
-        };
+        let m_pending = if m_enabled { pending & !self.csr.mideleg } else { 0 };
+        let s_pending = if s_enabled && self.prv != Priv::M { pending & self.csr.mideleg } else { 0 };
         let set = if m_pending != 0 { m_pending } else { s_pending };
         PRIORITY.iter().copied().find(|&n| set >> n & 1 != 0)
     }

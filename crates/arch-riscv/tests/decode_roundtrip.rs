@@ -130,16 +130,8 @@ struct Rt32<'a> {
 impl Rt32<'_> {
     fn check(&mut self, word: u32, expected: Insn, name: &'static str) {
         assert_eq!(decode32(word), Some(expected), "{name}: word {word:#010x}");
-        assert_eq!(
-            expected.visit(&mut NameOf),
-            name,
-            "{name}: wrong visitor method"
-        );
-        assert_eq!(
-            expected.name().replace('.', "_"),
-            name,
-            "{name}: wrong mnemonic"
-        );
+        assert_eq!(expected.visit(&mut NameOf), name, "{name}: wrong visitor method");
+        assert_eq!(expected.name().replace('.', "_"), name, "{name}: wrong mnemonic");
         self.reached.insert(name);
     }
     fn r(&mut self, e: fn(u32, u32, u32) -> u32, v: fn(ArgsR) -> Insn, name: &'static str) {
@@ -154,35 +146,15 @@ impl Rt32<'_> {
             self.check(e(rd, rs1, imm), v(ArgsI { rd, rs1, imm }), name);
         }
     }
-    fn shift6(
-        &mut self,
-        e: fn(u32, u32, u32) -> u32,
-        v: fn(ArgsShift) -> Insn,
-        name: &'static str,
-    ) {
+    fn shift6(&mut self, e: fn(u32, u32, u32) -> u32, v: fn(ArgsShift) -> Insn, name: &'static str) {
         self.shift(6, e, v, name);
     }
-    fn shift5(
-        &mut self,
-        e: fn(u32, u32, u32) -> u32,
-        v: fn(ArgsShift) -> Insn,
-        name: &'static str,
-    ) {
+    fn shift5(&mut self, e: fn(u32, u32, u32) -> u32, v: fn(ArgsShift) -> Insn, name: &'static str) {
         self.shift(5, e, v, name);
     }
-    fn shift(
-        &mut self,
-        bits: u32,
-        e: fn(u32, u32, u32) -> u32,
-        v: fn(ArgsShift) -> Insn,
-        name: &'static str,
-    ) {
+    fn shift(&mut self, bits: u32, e: fn(u32, u32, u32) -> u32, v: fn(ArgsShift) -> Insn, name: &'static str) {
         for _ in 0..self.n {
-            let (rd, rs1, shamt) = (
-                self.rng.reg(),
-                self.rng.reg(),
-                self.rng.u(0, (1 << bits) - 1),
-            );
+            let (rd, rs1, shamt) = (self.rng.reg(), self.rng.reg(), self.rng.u(0, (1 << bits) - 1));
             self.check(e(rd, rs1, shamt), v(ArgsShift { rd, rs1, shamt }), name);
         }
     }
@@ -194,121 +166,46 @@ impl Rt32<'_> {
     }
     fn b(&mut self, e: fn(u32, u32, i64) -> u32, v: fn(ArgsB) -> Insn, name: &'static str) {
         for _ in 0..self.n {
-            let (rs1, rs2, imm) = (
-                self.rng.reg(),
-                self.rng.reg(),
-                self.rng.scaled(-4096, 4094, 2, false),
-            );
+            let (rs1, rs2, imm) = (self.rng.reg(), self.rng.reg(), self.rng.scaled(-4096, 4094, 2, false));
             self.check(e(rs1, rs2, imm), v(ArgsB { rs1, rs2, imm }), name);
         }
     }
     fn u(&mut self, e: fn(u32, i64) -> u32, v: fn(ArgsU) -> Insn, name: &'static str) {
         for _ in 0..self.n {
-            let (rd, imm) = (
-                self.rng.reg(),
-                self.rng.range(-(1 << 19), (1 << 19) - 1) << 12,
-            );
+            let (rd, imm) = (self.rng.reg(), self.rng.range(-(1 << 19), (1 << 19) - 1) << 12);
             self.check(e(rd, imm), v(ArgsU { rd, imm }), name);
         }
     }
     fn j(&mut self, e: fn(u32, i64) -> u32, v: fn(ArgsJ) -> Insn, name: &'static str) {
         for _ in 0..self.n {
-            let (rd, imm) = (
-                self.rng.reg(),
-                self.rng.scaled(-(1 << 20), (1 << 20) - 2, 2, false),
-            );
+            let (rd, imm) = (self.rng.reg(), self.rng.scaled(-(1 << 20), (1 << 20) - 2, 2, false));
             self.check(e(rd, imm), v(ArgsJ { rd, imm }), name);
         }
     }
-    fn amo(
-        &mut self,
-        e: fn(u32, u32, u32, u32, u32) -> u32,
-        v: fn(ArgsAtomic) -> Insn,
-        name: &'static str,
-    ) {
+    fn amo(&mut self, e: fn(u32, u32, u32, u32, u32) -> u32, v: fn(ArgsAtomic) -> Insn, name: &'static str) {
         for _ in 0..self.n {
             let (rd, rs1, rs2) = (self.rng.reg(), self.rng.reg(), self.rng.reg());
             let (aq, rl) = (self.rng.u(0, 1), self.rng.u(0, 1));
-            self.check(
-                e(rd, rs1, rs2, aq, rl),
-                v(ArgsAtomic {
-                    rd,
-                    rs1,
-                    rs2,
-                    aq,
-                    rl,
-                }),
-                name,
-            );
+            self.check(e(rd, rs1, rs2, aq, rl), v(ArgsAtomic { rd, rs1, rs2, aq, rl }), name);
         }
     }
-    fn lr(
-        &mut self,
-        e: fn(u32, u32, u32, u32) -> u32,
-        v: fn(ArgsAtomic) -> Insn,
-        name: &'static str,
-    ) {
+    fn lr(&mut self, e: fn(u32, u32, u32, u32) -> u32, v: fn(ArgsAtomic) -> Insn, name: &'static str) {
         for _ in 0..self.n {
-            let (rd, rs1, aq, rl) = (
-                self.rng.reg(),
-                self.rng.reg(),
-                self.rng.u(0, 1),
-                self.rng.u(0, 1),
-            );
-            self.check(
-                e(rd, rs1, aq, rl),
-                v(ArgsAtomic {
-                    rd,
-                    rs1,
-                    rs2: 0,
-                    aq,
-                    rl,
-                }),
-                name,
-            );
+            let (rd, rs1, aq, rl) = (self.rng.reg(), self.rng.reg(), self.rng.u(0, 1), self.rng.u(0, 1));
+            self.check(e(rd, rs1, aq, rl), v(ArgsAtomic { rd, rs1, rs2: 0, aq, rl }), name);
         }
     }
-    fn r_rm(
-        &mut self,
-        e: fn(u32, u32, u32, u32) -> u32,
-        v: fn(ArgsRRm) -> Insn,
-        name: &'static str,
-    ) {
+    fn r_rm(&mut self, e: fn(u32, u32, u32, u32) -> u32, v: fn(ArgsRRm) -> Insn, name: &'static str) {
         for _ in 0..self.n {
-            let (rd, rs1, rs2, rm) = (
-                self.rng.reg(),
-                self.rng.reg(),
-                self.rng.reg(),
-                self.rng.u(0, 7),
-            );
+            let (rd, rs1, rs2, rm) = (self.rng.reg(), self.rng.reg(), self.rng.reg(), self.rng.u(0, 7));
             self.check(e(rd, rs1, rs2, rm), v(ArgsRRm { rd, rs1, rs2, rm }), name);
         }
     }
-    fn r4_rm(
-        &mut self,
-        e: fn(u32, u32, u32, u32, u32) -> u32,
-        v: fn(ArgsR4Rm) -> Insn,
-        name: &'static str,
-    ) {
+    fn r4_rm(&mut self, e: fn(u32, u32, u32, u32, u32) -> u32, v: fn(ArgsR4Rm) -> Insn, name: &'static str) {
         for _ in 0..self.n {
-            let (rd, rs1, rs2, rs3) = (
-                self.rng.reg(),
-                self.rng.reg(),
-                self.rng.reg(),
-                self.rng.reg(),
-            );
+            let (rd, rs1, rs2, rs3) = (self.rng.reg(), self.rng.reg(), self.rng.reg(), self.rng.reg());
             let rm = self.rng.u(0, 7);
-            self.check(
-                e(rd, rs1, rs2, rs3, rm),
-                v(ArgsR4Rm {
-                    rd,
-                    rs1,
-                    rs2,
-                    rs3,
-                    rm,
-                }),
-                name,
-            );
+            self.check(e(rd, rs1, rs2, rs3, rm), v(ArgsR4Rm { rd, rs1, rs2, rs3, rm }), name);
         }
     }
     fn r2_rm(&mut self, e: fn(u32, u32, u32) -> u32, v: fn(ArgsR2Rm) -> Insn, name: &'static str) {
@@ -343,11 +240,7 @@ macro_rules! each {
 /// Runs every 32-bit encoder `n` times with random legal operands; returns the names reached.
 fn roundtrip32(seed: u64, n: usize) -> HashSet<&'static str> {
     let mut rng = Rng(seed);
-    let mut rt = Rt32 {
-        rng: &mut rng,
-        n,
-        reached: HashSet::new(),
-    };
+    let mut rt = Rt32 { rng: &mut rng, n, reached: HashSet::new() };
     each!(rt.r: add => Add, sub => Sub, sll => Sll, slt => Slt, sltu => Sltu, xor => Xor, srl => Srl,
         sra => Sra, or => Or, and => And, addw => Addw, subw => Subw, sllw => Sllw, srlw => Srlw, sraw => Sraw,
         mul => Mul, mulh => Mulh, mulhsu => Mulhsu, mulhu => Mulhu, div => Div, divu => Divu, rem => Rem,
@@ -394,17 +287,9 @@ fn roundtrip32(seed: u64, n: usize) -> HashSet<&'static str> {
         wfi => Wfi);
     for _ in 0..n {
         let (pred, succ, fm) = (rt.rng.u(0, 15), rt.rng.u(0, 15), rt.rng.u(0, 15));
-        rt.check(
-            enc::fence(pred, succ, fm),
-            Insn::Fence(ArgsFence { pred, succ, fm }),
-            "fence",
-        );
+        rt.check(enc::fence(pred, succ, fm), Insn::Fence(ArgsFence { pred, succ, fm }), "fence");
         let (rs1, rs2) = (rt.rng.reg(), rt.rng.reg());
-        rt.check(
-            enc::sfence_vma(rs1, rs2),
-            Insn::SfenceVma(ArgsSfence { rs1, rs2 }),
-            "sfence_vma",
-        );
+        rt.check(enc::sfence_vma(rs1, rs2), Insn::SfenceVma(ArgsSfence { rs1, rs2 }), "sfence_vma");
     }
     rt.reached
 }
@@ -412,11 +297,7 @@ fn roundtrip32(seed: u64, n: usize) -> HashSet<&'static str> {
 #[test]
 fn roundtrip32_random_operands_decode_to_same_insn() {
     let reached = roundtrip32(0x5eed_0001, 300);
-    assert_eq!(
-        reached.len(),
-        INSN_NAMES.len(),
-        "some instructions have no round-trip case"
-    );
+    assert_eq!(reached.len(), INSN_NAMES.len(), "some instructions have no round-trip case");
 }
 
 #[test]
@@ -424,10 +305,7 @@ fn visitor_every_method_reached_from_an_encoder() {
     assert_eq!(VISITOR_METHODS.len(), INSN_NAMES.len());
     let reached = roundtrip32(7, 1);
     for m in VISITOR_METHODS {
-        assert!(
-            reached.contains(m),
-            "visitor method `{m}` is not reachable from any encoder"
-        );
+        assert!(reached.contains(m), "visitor method `{m}` is not reachable from any encoder");
     }
     let names: HashSet<String> = INSN_NAMES.iter().map(|n| n.replace('.', "_")).collect();
     for m in VISITOR_METHODS {
@@ -438,11 +316,7 @@ fn visitor_every_method_reached_from_an_encoder() {
 // ---- 16-bit round trip ------------------------------------------------------------------------------
 
 fn check16(half: u16, expected: Insn, what: &str) {
-    assert_eq!(
-        decode16(half),
-        Some(expected),
-        "{what}: halfword {half:#06x}"
-    );
+    assert_eq!(decode16(half), Some(expected), "{what}: halfword {half:#06x}");
 }
 
 /// Every RVC pattern with random legal operands; the expected base instruction is computed here
@@ -454,79 +328,23 @@ fn roundtrip16_random_operands_decode_to_base_insn() {
         // Quadrant 0.
         let (rd, rs1, rs2) = (g.regc(), g.regc(), g.regc());
         let imm = g.scaled(4, 1020, 4, true);
-        check16(
-            enc16::c_addi4spn(rd, imm),
-            Insn::Addi(ArgsI { rd, rs1: 2, imm }),
-            "c.addi4spn",
-        );
+        check16(enc16::c_addi4spn(rd, imm), Insn::Addi(ArgsI { rd, rs1: 2, imm }), "c.addi4spn");
         let imm = g.scaled(0, 248, 8, false);
-        check16(
-            enc16::c_fld(rd, rs1, imm),
-            Insn::Fld(ArgsI { rd, rs1, imm }),
-            "c.fld",
-        );
-        check16(
-            enc16::c_ld(rd, rs1, imm),
-            Insn::Ld(ArgsI { rd, rs1, imm }),
-            "c.ld",
-        );
-        check16(
-            enc16::c_fsd(rs1, rs2, imm),
-            Insn::Fsd(ArgsS { rs1, rs2, imm }),
-            "c.fsd",
-        );
-        check16(
-            enc16::c_sd(rs1, rs2, imm),
-            Insn::Sd(ArgsS { rs1, rs2, imm }),
-            "c.sd",
-        );
+        check16(enc16::c_fld(rd, rs1, imm), Insn::Fld(ArgsI { rd, rs1, imm }), "c.fld");
+        check16(enc16::c_ld(rd, rs1, imm), Insn::Ld(ArgsI { rd, rs1, imm }), "c.ld");
+        check16(enc16::c_fsd(rs1, rs2, imm), Insn::Fsd(ArgsS { rs1, rs2, imm }), "c.fsd");
+        check16(enc16::c_sd(rs1, rs2, imm), Insn::Sd(ArgsS { rs1, rs2, imm }), "c.sd");
         let imm = g.scaled(0, 124, 4, false);
-        check16(
-            enc16::c_lw(rd, rs1, imm),
-            Insn::Lw(ArgsI { rd, rs1, imm }),
-            "c.lw",
-        );
-        check16(
-            enc16::c_sw(rs1, rs2, imm),
-            Insn::Sw(ArgsS { rs1, rs2, imm }),
-            "c.sw",
-        );
+        check16(enc16::c_lw(rd, rs1, imm), Insn::Lw(ArgsI { rd, rs1, imm }), "c.lw");
+        check16(enc16::c_sw(rs1, rs2, imm), Insn::Sw(ArgsS { rs1, rs2, imm }), "c.sw");
 
         // Quadrant 1.
         let (r, r_nz, imm6) = (g.reg(), g.u(1, 31), g.range(-32, 31));
-        check16(
-            enc16::c_addi(r, imm6),
-            Insn::Addi(ArgsI {
-                rd: r,
-                rs1: r,
-                imm: imm6,
-            }),
-            "c.addi",
-        );
-        check16(
-            enc16::c_addiw(r_nz, imm6),
-            Insn::Addiw(ArgsI {
-                rd: r_nz,
-                rs1: r_nz,
-                imm: imm6,
-            }),
-            "c.addiw",
-        );
-        check16(
-            enc16::c_li(r, imm6),
-            Insn::Addi(ArgsI {
-                rd: r,
-                rs1: 0,
-                imm: imm6,
-            }),
-            "c.li",
-        );
+        check16(enc16::c_addi(r, imm6), Insn::Addi(ArgsI { rd: r, rs1: r, imm: imm6 }), "c.addi");
+        check16(enc16::c_addiw(r_nz, imm6), Insn::Addiw(ArgsI { rd: r_nz, rs1: r_nz, imm: imm6 }), "c.addiw");
+        check16(enc16::c_li(r, imm6), Insn::Addi(ArgsI { rd: r, rs1: 0, imm: imm6 }), "c.li");
         let imm = g.scaled(-512, 496, 16, true);
-        check16(
-            enc16::c_addi16sp(imm),
-            Insn::Addi(ArgsI { rd: 2, rs1: 2, imm }),
-            "c.addi16sp",
-        );
+        check16(enc16::c_addi16sp(imm), Insn::Addi(ArgsI { rd: 2, rs1: 2, imm }), "c.addi16sp");
         let rd_lui = loop {
             let r = g.reg();
             if r != 2 {
@@ -534,174 +352,38 @@ fn roundtrip16_random_operands_decode_to_base_insn() {
             }
         };
         let imm = g.scaled(-32 << 12, 31 << 12, 1 << 12, true);
-        check16(
-            enc16::c_lui(rd_lui, imm),
-            Insn::Lui(ArgsU { rd: rd_lui, imm }),
-            "c.lui",
-        );
+        check16(enc16::c_lui(rd_lui, imm), Insn::Lui(ArgsU { rd: rd_lui, imm }), "c.lui");
         let shamt = g.u(0, 63);
-        check16(
-            enc16::c_srli(rd, shamt),
-            Insn::Srli(ArgsShift { rd, rs1: rd, shamt }),
-            "c.srli",
-        );
-        check16(
-            enc16::c_srai(rd, shamt),
-            Insn::Srai(ArgsShift { rd, rs1: rd, shamt }),
-            "c.srai",
-        );
-        check16(
-            enc16::c_andi(rd, imm6),
-            Insn::Andi(ArgsI {
-                rd,
-                rs1: rd,
-                imm: imm6,
-            }),
-            "c.andi",
-        );
-        check16(
-            enc16::c_sub(rd, rs2),
-            Insn::Sub(ArgsR { rd, rs1: rd, rs2 }),
-            "c.sub",
-        );
-        check16(
-            enc16::c_xor(rd, rs2),
-            Insn::Xor(ArgsR { rd, rs1: rd, rs2 }),
-            "c.xor",
-        );
-        check16(
-            enc16::c_or(rd, rs2),
-            Insn::Or(ArgsR { rd, rs1: rd, rs2 }),
-            "c.or",
-        );
-        check16(
-            enc16::c_and(rd, rs2),
-            Insn::And(ArgsR { rd, rs1: rd, rs2 }),
-            "c.and",
-        );
-        check16(
-            enc16::c_subw(rd, rs2),
-            Insn::Subw(ArgsR { rd, rs1: rd, rs2 }),
-            "c.subw",
-        );
-        check16(
-            enc16::c_addw(rd, rs2),
-            Insn::Addw(ArgsR { rd, rs1: rd, rs2 }),
-            "c.addw",
-        );
+        check16(enc16::c_srli(rd, shamt), Insn::Srli(ArgsShift { rd, rs1: rd, shamt }), "c.srli");
+        check16(enc16::c_srai(rd, shamt), Insn::Srai(ArgsShift { rd, rs1: rd, shamt }), "c.srai");
+        check16(enc16::c_andi(rd, imm6), Insn::Andi(ArgsI { rd, rs1: rd, imm: imm6 }), "c.andi");
+        check16(enc16::c_sub(rd, rs2), Insn::Sub(ArgsR { rd, rs1: rd, rs2 }), "c.sub");
+        check16(enc16::c_xor(rd, rs2), Insn::Xor(ArgsR { rd, rs1: rd, rs2 }), "c.xor");
+        check16(enc16::c_or(rd, rs2), Insn::Or(ArgsR { rd, rs1: rd, rs2 }), "c.or");
+        check16(enc16::c_and(rd, rs2), Insn::And(ArgsR { rd, rs1: rd, rs2 }), "c.and");
+        check16(enc16::c_subw(rd, rs2), Insn::Subw(ArgsR { rd, rs1: rd, rs2 }), "c.subw");
+        check16(enc16::c_addw(rd, rs2), Insn::Addw(ArgsR { rd, rs1: rd, rs2 }), "c.addw");
         let imm = g.scaled(-2048, 2046, 2, false);
         check16(enc16::c_j(imm), Insn::Jal(ArgsJ { rd: 0, imm }), "c.j");
         let imm = g.scaled(-256, 254, 2, false);
-        check16(
-            enc16::c_beqz(rs1, imm),
-            Insn::Beq(ArgsB { rs1, rs2: 0, imm }),
-            "c.beqz",
-        );
-        check16(
-            enc16::c_bnez(rs1, imm),
-            Insn::Bne(ArgsB { rs1, rs2: 0, imm }),
-            "c.bnez",
-        );
+        check16(enc16::c_beqz(rs1, imm), Insn::Beq(ArgsB { rs1, rs2: 0, imm }), "c.beqz");
+        check16(enc16::c_bnez(rs1, imm), Insn::Bne(ArgsB { rs1, rs2: 0, imm }), "c.bnez");
 
         // Quadrant 2.
         let (r2, r2_nz) = (g.reg(), g.u(1, 31));
-        check16(
-            enc16::c_slli(r, shamt),
-            Insn::Slli(ArgsShift {
-                rd: r,
-                rs1: r,
-                shamt,
-            }),
-            "c.slli",
-        );
+        check16(enc16::c_slli(r, shamt), Insn::Slli(ArgsShift { rd: r, rs1: r, shamt }), "c.slli");
         let imm = g.scaled(0, 504, 8, false);
-        check16(
-            enc16::c_fldsp(r, imm),
-            Insn::Fld(ArgsI { rd: r, rs1: 2, imm }),
-            "c.fldsp",
-        );
-        check16(
-            enc16::c_ldsp(r_nz, imm),
-            Insn::Ld(ArgsI {
-                rd: r_nz,
-                rs1: 2,
-                imm,
-            }),
-            "c.ldsp",
-        );
-        check16(
-            enc16::c_fsdsp(r2, imm),
-            Insn::Fsd(ArgsS {
-                rs1: 2,
-                rs2: r2,
-                imm,
-            }),
-            "c.fsdsp",
-        );
-        check16(
-            enc16::c_sdsp(r2, imm),
-            Insn::Sd(ArgsS {
-                rs1: 2,
-                rs2: r2,
-                imm,
-            }),
-            "c.sdsp",
-        );
+        check16(enc16::c_fldsp(r, imm), Insn::Fld(ArgsI { rd: r, rs1: 2, imm }), "c.fldsp");
+        check16(enc16::c_ldsp(r_nz, imm), Insn::Ld(ArgsI { rd: r_nz, rs1: 2, imm }), "c.ldsp");
+        check16(enc16::c_fsdsp(r2, imm), Insn::Fsd(ArgsS { rs1: 2, rs2: r2, imm }), "c.fsdsp");
+        check16(enc16::c_sdsp(r2, imm), Insn::Sd(ArgsS { rs1: 2, rs2: r2, imm }), "c.sdsp");
         let imm = g.scaled(0, 252, 4, false);
-        check16(
-            enc16::c_lwsp(r_nz, imm),
-            Insn::Lw(ArgsI {
-                rd: r_nz,
-                rs1: 2,
-                imm,
-            }),
-            "c.lwsp",
-        );
-        check16(
-            enc16::c_swsp(r2, imm),
-            Insn::Sw(ArgsS {
-                rs1: 2,
-                rs2: r2,
-                imm,
-            }),
-            "c.swsp",
-        );
-        check16(
-            enc16::c_jr(r_nz),
-            Insn::Jalr(ArgsI {
-                rd: 0,
-                rs1: r_nz,
-                imm: 0,
-            }),
-            "c.jr",
-        );
-        check16(
-            enc16::c_jalr(r_nz),
-            Insn::Jalr(ArgsI {
-                rd: 1,
-                rs1: r_nz,
-                imm: 0,
-            }),
-            "c.jalr",
-        );
-        check16(
-            enc16::c_mv(r, r2_nz),
-            Insn::Add(ArgsR {
-                rd: r,
-                rs1: 0,
-                rs2: r2_nz,
-            }),
-            "c.mv",
-        );
-        check16(
-            enc16::c_add(r, r2_nz),
-            Insn::Add(ArgsR {
-                rd: r,
-                rs1: r,
-                rs2: r2_nz,
-            }),
-            "c.add",
-        );
+        check16(enc16::c_lwsp(r_nz, imm), Insn::Lw(ArgsI { rd: r_nz, rs1: 2, imm }), "c.lwsp");
+        check16(enc16::c_swsp(r2, imm), Insn::Sw(ArgsS { rs1: 2, rs2: r2, imm }), "c.swsp");
+        check16(enc16::c_jr(r_nz), Insn::Jalr(ArgsI { rd: 0, rs1: r_nz, imm: 0 }), "c.jr");
+        check16(enc16::c_jalr(r_nz), Insn::Jalr(ArgsI { rd: 1, rs1: r_nz, imm: 0 }), "c.jalr");
+        check16(enc16::c_mv(r, r2_nz), Insn::Add(ArgsR { rd: r, rs1: 0, rs2: r2_nz }), "c.mv");
+        check16(enc16::c_add(r, r2_nz), Insn::Add(ArgsR { rd: r, rs1: r, rs2: r2_nz }), "c.add");
     }
     check16(enc16::c_ebreak(), Insn::Ebreak(ArgsEmpty {}), "c.ebreak");
 }
@@ -820,10 +502,7 @@ fn known32_words_decode_to_hand_written_insn() {
 #[test]
 fn known32_encoders_reproduce_assembler_words() {
     for (word, asm, _, ours) in known32() {
-        assert_eq!(
-            ours, word,
-            "`{asm}`: enc gave {ours:#010x}, as gave {word:#010x}"
-        );
+        assert_eq!(ours, word, "`{asm}`: enc gave {ours:#010x}, as gave {word:#010x}");
     }
 }
 
@@ -831,10 +510,7 @@ fn known32_encoders_reproduce_assembler_words() {
 fn known32_covers_every_instruction() {
     let covered: HashSet<&str> = known32().iter().map(|(_, _, i, _)| i.name()).collect();
     for n in INSN_NAMES {
-        assert!(
-            covered.contains(n),
-            "no assembler-checked encoding for `{n}`"
-        );
+        assert!(covered.contains(n), "no assembler-checked encoding for `{n}`");
     }
 }
 
@@ -848,10 +524,7 @@ fn known16_halfwords_decode_to_hand_written_base_insn() {
 #[test]
 fn known16_encoders_reproduce_assembler_halfwords() {
     for (half, asm, _, ours) in known16() {
-        assert_eq!(
-            ours, half,
-            "`{asm}`: enc16 gave {ours:#06x}, as gave {half:#06x}"
-        );
+        assert_eq!(ours, half, "`{asm}`: enc16 gave {ours:#06x}, as gave {half:#06x}");
     }
 }
 

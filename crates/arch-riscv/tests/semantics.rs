@@ -34,22 +34,12 @@ fn sub_below_zero_wraps_to_all_ones() {
 
 #[test]
 fn addw_overflow_sign_extends_32bit_result() {
-    assert_eq!(
-        rr(enc::addw(3, 1, 2), 0x7fff_ffff, 1),
-        0xffff_ffff_8000_0000
-    );
+    assert_eq!(rr(enc::addw(3, 1, 2), 0x7fff_ffff, 1), 0xffff_ffff_8000_0000);
 }
 
 #[test]
 fn addw_upper_operand_bits_ignored() {
-    assert_eq!(
-        rr(
-            enc::addw(3, 1, 2),
-            0xdead_beef_0000_0001,
-            0x1234_5678_0000_0002
-        ),
-        3
-    );
+    assert_eq!(rr(enc::addw(3, 1, 2), 0xdead_beef_0000_0001, 0x1234_5678_0000_0002), 3);
 }
 
 #[test]
@@ -71,10 +61,7 @@ fn addiw_overflow_sign_extends() {
 
 #[test]
 fn addiw_zero_sign_extends_low_word() {
-    assert_eq!(
-        r1(enc::addiw(3, 1, 0), 0x0000_0001_8000_0000),
-        0xffff_ffff_8000_0000
-    );
+    assert_eq!(r1(enc::addiw(3, 1, 0), 0x0000_0001_8000_0000), 0xffff_ffff_8000_0000);
 }
 
 // ---- RV64I: logic ----------------------------------------------------------------------------
@@ -192,41 +179,26 @@ fn sllw_amount_masked_to_5_bits() {
 
 #[test]
 fn srlw_zero_extends_operand_then_sign_extends_result() {
-    assert_eq!(
-        rr(enc::srlw(3, 1, 2), 0xffff_ffff_8000_0000, 0),
-        0xffff_ffff_8000_0000
-    );
+    assert_eq!(rr(enc::srlw(3, 1, 2), 0xffff_ffff_8000_0000, 0), 0xffff_ffff_8000_0000);
     assert_eq!(rr(enc::srlw(3, 1, 2), 0xffff_ffff_8000_0000, 31), 1);
-    assert_eq!(
-        rr(enc::srlw(3, 1, 2), 0xffff_ffff_8000_0000, 1),
-        0x4000_0000
-    );
+    assert_eq!(rr(enc::srlw(3, 1, 2), 0xffff_ffff_8000_0000, 1), 0x4000_0000);
 }
 
 #[test]
 fn sraw_shifts_in_bit_31() {
     assert_eq!(rr(enc::sraw(3, 1, 2), 0x0000_0000_8000_0000, 31), NEG1);
     assert_eq!(rr(enc::sraw(3, 1, 2), 0x8000_0000_7fff_ffff, 30), 1);
-    assert_eq!(
-        rr(enc::sraw(3, 1, 2), 0x8000_0000, 32),
-        0xffff_ffff_8000_0000
-    );
+    assert_eq!(rr(enc::sraw(3, 1, 2), 0x8000_0000, 32), 0xffff_ffff_8000_0000);
 }
 
 #[test]
 fn w_shift_immediates_by_0_and_31() {
-    assert_eq!(
-        r1(enc::slliw(3, 1, 0), 0x1_8000_0000),
-        0xffff_ffff_8000_0000
-    );
+    assert_eq!(r1(enc::slliw(3, 1, 0), 0x1_8000_0000), 0xffff_ffff_8000_0000);
     assert_eq!(r1(enc::slliw(3, 1, 31), 3), 0xffff_ffff_8000_0000);
     assert_eq!(r1(enc::srliw(3, 1, 0), 0xffff_ffff), NEG1);
     assert_eq!(r1(enc::srliw(3, 1, 31), 0xffff_ffff), 1);
     assert_eq!(r1(enc::sraiw(3, 1, 31), 0x8000_0000), NEG1);
-    assert_eq!(
-        r1(enc::sraiw(3, 1, 0), 0x1234_5678_8000_0000),
-        0xffff_ffff_8000_0000
-    );
+    assert_eq!(r1(enc::sraiw(3, 1, 0), 0x1234_5678_8000_0000), 0xffff_ffff_8000_0000);
 }
 
 // ---- RV64I: lui, auipc -----------------------------------------------------------------------
@@ -235,27 +207,17 @@ fn w_shift_immediates_by_0_and_31() {
 fn lui_negative_immediate_sign_extends() {
     // `lui x3, 0x80000` as GNU as encodes it.
     assert_eq!(Snippet::of(&[0x8000_01b7]).ok().x(3), 0xffff_ffff_8000_0000);
-    assert_eq!(
-        Snippet::of(&[enc::lui(3, -4096)]).ok().x(3),
-        0xffff_ffff_ffff_f000
-    );
+    assert_eq!(Snippet::of(&[enc::lui(3, -4096)]).ok().x(3), 0xffff_ffff_ffff_f000);
 }
 
 #[test]
 fn lui_positive_immediate_fills_bits_31_12() {
-    assert_eq!(
-        Snippet::of(&[enc::lui(3, 0x7fff_f000)]).ok().x(3),
-        0x7fff_f000
-    );
+    assert_eq!(Snippet::of(&[enc::lui(3, 0x7fff_f000)]).ok().x(3), 0x7fff_f000);
 }
 
 #[test]
 fn auipc_adds_to_own_pc() {
-    let s = Snippet::of(&[
-        enc::addi(0, 0, 0),
-        enc::auipc(3, -4096),
-        enc::auipc(4, 0x1000),
-    ]);
+    let s = Snippet::of(&[enc::addi(0, 0, 0), enc::auipc(3, -4096), enc::auipc(4, 0x1000)]);
     let f = s.ok();
     assert_eq!(f.x(3), CODE + 4 - 4096);
     assert_eq!(f.x(4), CODE + 8 + 0x1000);
@@ -274,22 +236,15 @@ fn jal_links_next_pc_and_skips() {
 #[test]
 fn jal_backwards_loops() {
     // x1 = 5; loop: x1 -= 1; x2 += 1; bnez x1, loop
-    let f = Snippet::of(&[enc::addi(1, 1, -1), enc::addi(2, 2, 1), enc::bne(1, 0, -8)])
-        .x(1, 5)
-        .ok();
+    let f = Snippet::of(&[enc::addi(1, 1, -1), enc::addi(2, 2, 1), enc::bne(1, 0, -8)]).x(1, 5).ok();
     assert_eq!(f.x(2), 5);
 }
 
 #[test]
 fn jalr_clears_target_bit_0() {
-    let f = Snippet::of(&[
-        enc::jalr(1, 5, 0),
-        enc::addi(6, 0, 1),
-        enc::addi(6, 0, 2),
-        enc::addi(7, 0, 3),
-    ])
-    .x(5, CODE + 13)
-    .ok();
+    let f = Snippet::of(&[enc::jalr(1, 5, 0), enc::addi(6, 0, 1), enc::addi(6, 0, 2), enc::addi(7, 0, 3)])
+        .x(5, CODE + 13)
+        .ok();
     assert_eq!(f.x(1), CODE + 4);
     assert_eq!(f.x(6), 0);
     assert_eq!(f.x(7), 3);
@@ -297,18 +252,14 @@ fn jalr_clears_target_bit_0() {
 
 #[test]
 fn jalr_negative_offset_added_to_base() {
-    let f = Snippet::of(&[enc::jalr(1, 5, -4), enc::addi(6, 0, 1), enc::addi(7, 0, 3)])
-        .x(5, CODE + 12)
-        .ok();
+    let f = Snippet::of(&[enc::jalr(1, 5, -4), enc::addi(6, 0, 1), enc::addi(7, 0, 3)]).x(5, CODE + 12).ok();
     assert_eq!(f.x(6), 0);
     assert_eq!(f.x(7), 3);
 }
 
 #[test]
 fn jalr_rd_equal_rs1_uses_old_base() {
-    let f = Snippet::of(&[enc::jalr(5, 5, 0), enc::addi(6, 0, 1), enc::addi(7, 0, 3)])
-        .x(5, CODE + 8)
-        .ok();
+    let f = Snippet::of(&[enc::jalr(5, 5, 0), enc::addi(6, 0, 1), enc::addi(7, 0, 3)]).x(5, CODE + 8).ok();
     assert_eq!(f.x(5), CODE + 4);
     assert_eq!(f.x(6), 0);
     assert_eq!(f.x(7), 3);
@@ -326,10 +277,7 @@ type BranchEnc = fn(u32, u32, i64) -> u32;
 
 /// Whether `b x1, x2, +8` skips the instruction after it.
 fn taken(b: BranchEnc, x1: u64, x2: u64) -> bool {
-    let f = Snippet::of(&[b(1, 2, 8), enc::addi(3, 0, 1)])
-        .x(1, x1)
-        .x(2, x2)
-        .ok();
+    let f = Snippet::of(&[b(1, 2, 8), enc::addi(3, 0, 1)]).x(1, x1).x(2, x2).ok();
     f.x(3) == 0
 }
 
@@ -376,13 +324,7 @@ fn bgeu_compares_unsigned_and_takes_equal() {
 #[test]
 fn branch_backwards_offset_reaches_earlier_code() {
     // j +8 ; (target of the backward branch) addi x4, x0, 9 ; j end ; beq x0, x0, -8
-    let f = Snippet::of(&[
-        enc::jal(0, 12),
-        enc::addi(4, 0, 9),
-        enc::jal(0, 8),
-        enc::beq(0, 0, -8),
-    ])
-    .ok();
+    let f = Snippet::of(&[enc::jal(0, 12), enc::addi(4, 0, 9), enc::jal(0, 8), enc::beq(0, 0, -8)]).ok();
     assert_eq!(f.x(4), 9);
 }
 
@@ -390,15 +332,10 @@ fn branch_backwards_offset_reaches_earlier_code() {
 
 #[test]
 fn x0_writes_discarded() {
-    let f = Snippet::of(&[
-        enc::addi(0, 0, 5),
-        enc::lui(0, 0x1000),
-        enc::add(3, 0, 0),
-        enc::ld(0, 1, 0),
-    ])
-    .x(1, DATA)
-    .mem64(DATA, 0x55)
-    .ok();
+    let f = Snippet::of(&[enc::addi(0, 0, 5), enc::lui(0, 0x1000), enc::add(3, 0, 0), enc::ld(0, 1, 0)])
+        .x(1, DATA)
+        .mem64(DATA, 0x55)
+        .ok();
     assert_eq!(f.x(0), 0);
     assert_eq!(f.x(3), 0);
 }
@@ -415,14 +352,8 @@ fn mul_keeps_low_64_bits() {
 fn mulh_signed_high_half() {
     assert_eq!(rr(enc::mulh(3, 1, 2), NEG1, NEG1), 0);
     assert_eq!(rr(enc::mulh(3, 1, 2), NEG1, 1), NEG1);
-    assert_eq!(
-        rr(enc::mulh(3, 1, 2), I64_MIN, I64_MIN),
-        0x4000_0000_0000_0000
-    );
-    assert_eq!(
-        rr(enc::mulh(3, 1, 2), I64_MIN, I64_MAX),
-        0xc000_0000_0000_0000
-    );
+    assert_eq!(rr(enc::mulh(3, 1, 2), I64_MIN, I64_MIN), 0x4000_0000_0000_0000);
+    assert_eq!(rr(enc::mulh(3, 1, 2), I64_MIN, I64_MAX), 0xc000_0000_0000_0000);
 }
 
 #[test]
@@ -443,10 +374,7 @@ fn mulhu_unsigned_high_half() {
 
 #[test]
 fn mulw_sign_extends_low_32_bits() {
-    assert_eq!(
-        rr(enc::mulw(3, 1, 2), 0x1_0000, 0x8000),
-        0xffff_ffff_8000_0000
-    );
+    assert_eq!(rr(enc::mulw(3, 1, 2), 0x1_0000, 0x8000), 0xffff_ffff_8000_0000);
     assert_eq!(rr(enc::mulw(3, 1, 2), 0xffff_ffff_0000_0003, 5), 15);
 }
 
@@ -479,10 +407,7 @@ fn div_int_min_by_minus_one_overflows_to_int_min() {
 
 #[test]
 fn divw_int32_min_by_minus_one_overflows() {
-    assert_eq!(
-        rr(enc::divw(3, 1, 2), 0x8000_0000, NEG1),
-        0xffff_ffff_8000_0000
-    );
+    assert_eq!(rr(enc::divw(3, 1, 2), 0x8000_0000, NEG1), 0xffff_ffff_8000_0000);
     assert_eq!(rr(enc::remw(3, 1, 2), 0x8000_0000, NEG1), 0);
 }
 
@@ -494,28 +419,16 @@ fn divw_by_zero_gives_all_ones() {
 
 #[test]
 fn remw_by_zero_gives_sign_extended_dividend_word() {
-    assert_eq!(
-        rr(enc::remw(3, 1, 2), 0x1234_5678_8000_0001, 0),
-        0xffff_ffff_8000_0001
-    );
-    assert_eq!(
-        rr(enc::remuw(3, 1, 2), 0x1234_5678_8000_0001, 0),
-        0xffff_ffff_8000_0001
-    );
+    assert_eq!(rr(enc::remw(3, 1, 2), 0x1234_5678_8000_0001, 0), 0xffff_ffff_8000_0001);
+    assert_eq!(rr(enc::remuw(3, 1, 2), 0x1234_5678_8000_0001, 0), 0xffff_ffff_8000_0001);
 }
 
 #[test]
 fn divuw_treats_words_as_unsigned() {
     // 0xffff_fffe / 2 = 0x7fff_ffff; upper operand bits are ignored.
-    assert_eq!(
-        rr(enc::divuw(3, 1, 2), 0xaaaa_aaaa_ffff_fffe, 2),
-        0x7fff_ffff
-    );
+    assert_eq!(rr(enc::divuw(3, 1, 2), 0xaaaa_aaaa_ffff_fffe, 2), 0x7fff_ffff);
     // 0xffff_fffe / 1 sign-extends.
-    assert_eq!(
-        rr(enc::divuw(3, 1, 2), 0xffff_fffe, 1),
-        0xffff_ffff_ffff_fffe
-    );
+    assert_eq!(rr(enc::divuw(3, 1, 2), 0xffff_fffe, 1), 0xffff_ffff_ffff_fffe);
     assert_eq!(rr(enc::remuw(3, 1, 2), 0xffff_ffff, 0x10), 0xf);
 }
 
@@ -529,10 +442,7 @@ fn divw_remw_signed_words() {
 
 #[test]
 fn add_uw_zero_extends_rs1_word() {
-    assert_eq!(
-        rr(enc::add_uw(3, 1, 2), 0xffff_ffff_8000_0000, 1),
-        0x8000_0001
-    );
+    assert_eq!(rr(enc::add_uw(3, 1, 2), 0xffff_ffff_8000_0000, 1), 0x8000_0001);
 }
 
 #[test]
@@ -554,14 +464,8 @@ fn shnadd_uw_zero_extends_rs1_word() {
 
 #[test]
 fn slli_uw_zero_extends_then_shifts() {
-    assert_eq!(
-        r1(enc::slli_uw(3, 1, 4), 0xffff_ffff_8000_0001),
-        0x8_0000_0010
-    );
-    assert_eq!(
-        r1(enc::slli_uw(3, 1, 0), 0xffff_ffff_8000_0001),
-        0x8000_0001
-    );
+    assert_eq!(r1(enc::slli_uw(3, 1, 4), 0xffff_ffff_8000_0001), 0x8_0000_0010);
+    assert_eq!(r1(enc::slli_uw(3, 1, 0), 0xffff_ffff_8000_0001), 0x8000_0001);
     assert_eq!(r1(enc::slli_uw(3, 1, 63), 0xffff_ffff_0000_0001), I64_MIN);
 }
 
@@ -650,27 +554,15 @@ fn rol_ror_amount_masked_to_6_bits() {
 
 #[test]
 fn rolw_rorw_by_zero_sign_extend_word() {
-    assert_eq!(
-        rr(enc::rolw(3, 1, 2), 0x1234_5678_8000_0000, 0),
-        0xffff_ffff_8000_0000
-    );
-    assert_eq!(
-        rr(enc::rorw(3, 1, 2), 0x1234_5678_8000_0000, 32),
-        0xffff_ffff_8000_0000
-    );
+    assert_eq!(rr(enc::rolw(3, 1, 2), 0x1234_5678_8000_0000, 0), 0xffff_ffff_8000_0000);
+    assert_eq!(rr(enc::rorw(3, 1, 2), 0x1234_5678_8000_0000, 32), 0xffff_ffff_8000_0000);
 }
 
 #[test]
 fn rorw_rotates_within_word() {
-    assert_eq!(
-        rr(enc::rorw(3, 1, 2), 0xffff_ffff_0000_0001, 1),
-        0xffff_ffff_8000_0000
-    );
+    assert_eq!(rr(enc::rorw(3, 1, 2), 0xffff_ffff_0000_0001, 1), 0xffff_ffff_8000_0000);
     assert_eq!(rr(enc::rolw(3, 1, 2), 0x8000_0000, 1), 1);
-    assert_eq!(
-        rr(enc::rolw(3, 1, 2), 0x4000_0000, 33),
-        0xffff_ffff_8000_0000
-    );
+    assert_eq!(rr(enc::rolw(3, 1, 2), 0x4000_0000, 33), 0xffff_ffff_8000_0000);
 }
 
 #[test]
@@ -689,18 +581,12 @@ fn rori_roriw_by_nonzero() {
 
 #[test]
 fn rev8_reverses_bytes() {
-    assert_eq!(
-        r1(enc::rev8(3, 1), 0x0102_0304_0506_0708),
-        0x0807_0605_0403_0201
-    );
+    assert_eq!(r1(enc::rev8(3, 1), 0x0102_0304_0506_0708), 0x0807_0605_0403_0201);
 }
 
 #[test]
 fn orc_b_fills_nonzero_bytes() {
-    assert_eq!(
-        r1(enc::orc_b(3, 1), 0x0001_0000_ff00_0010),
-        0x00ff_0000_ff00_00ff
-    );
+    assert_eq!(r1(enc::orc_b(3, 1), 0x0001_0000_ff00_0010), 0x00ff_0000_ff00_00ff);
     assert_eq!(r1(enc::orc_b(3, 1), 0), 0);
 }
 
@@ -750,14 +636,10 @@ const FCSR: u32 = 0x003;
 
 #[test]
 fn csrrw_swaps_register_and_csr() {
-    let f = Snippet::of(&[
-        enc::csrrw(0, 1, MSCRATCH),
-        enc::csrrw(3, 2, MSCRATCH),
-        enc::csrrs(4, 0, MSCRATCH),
-    ])
-    .x(1, 0x1111)
-    .x(2, 0x2222)
-    .ok();
+    let f = Snippet::of(&[enc::csrrw(0, 1, MSCRATCH), enc::csrrw(3, 2, MSCRATCH), enc::csrrs(4, 0, MSCRATCH)])
+        .x(1, 0x1111)
+        .x(2, 0x2222)
+        .ok();
     assert_eq!(f.x(3), 0x1111);
     assert_eq!(f.x(4), 0x2222);
 }
@@ -795,13 +677,9 @@ fn csr_immediates_use_5_bit_uimm() {
 
 #[test]
 fn csrrs_rs1_x0_on_read_only_csr_does_not_trap() {
-    let f = Snippet::of(&[
-        enc::csrrs(3, 0, MHARTID),
-        enc::csrrc(4, 0, MVENDORID),
-        enc::csrrsi(5, 0, MHARTID),
-    ])
-    .x(3, 99)
-    .ok();
+    let f = Snippet::of(&[enc::csrrs(3, 0, MHARTID), enc::csrrc(4, 0, MVENDORID), enc::csrrsi(5, 0, MHARTID)])
+        .x(3, 99)
+        .ok();
     assert_eq!(f.x(3), 0);
     assert_eq!(f.x(4), 0);
 }
@@ -810,14 +688,7 @@ fn csrrs_rs1_x0_on_read_only_csr_does_not_trap() {
 fn csrrw_read_only_csr_traps_illegal() {
     let insn = enc::csrrw(3, 1, MHARTID);
     let t = Snippet::of(&[enc::addi(0, 0, 0), insn]).trap();
-    assert_eq!(
-        t,
-        Trap {
-            cause: cause::ILLEGAL,
-            epc: CODE + 4,
-            tval: insn as u64
-        }
-    );
+    assert_eq!(t, Trap { cause: cause::ILLEGAL, epc: CODE + 4, tval: insn as u64 });
 }
 
 #[test]
@@ -866,43 +737,19 @@ fn fflags_csr_with_fs_off_traps_illegal() {
 #[test]
 fn ecall_from_m_mode_cause_11() {
     let t = Snippet::of(&[enc::addi(0, 0, 0), enc::ecall()]).trap();
-    assert_eq!(
-        t,
-        Trap {
-            cause: cause::ECALL_M,
-            epc: CODE + 4,
-            tval: 0
-        }
-    );
+    assert_eq!(t, Trap { cause: cause::ECALL_M, epc: CODE + 4, tval: 0 });
 }
 
 #[test]
 fn ebreak_cause_3_tval_pc() {
     let t = Snippet::of(&[enc::addi(0, 0, 0), enc::ebreak()]).trap();
-    assert_eq!(
-        t,
-        Trap {
-            cause: cause::BREAKPOINT,
-            epc: CODE + 4,
-            tval: CODE + 4
-        }
-    );
+    assert_eq!(t, Trap { cause: cause::BREAKPOINT, epc: CODE + 4, tval: CODE + 4 });
 }
 
 #[test]
 fn c_ebreak_cause_3_tval_pc() {
-    let t = Snippet::new()
-        .c(enc16::c_mv(5, 6))
-        .c(enc16::c_ebreak())
-        .trap();
-    assert_eq!(
-        t,
-        Trap {
-            cause: cause::BREAKPOINT,
-            epc: CODE + 2,
-            tval: CODE + 2
-        }
-    );
+    let t = Snippet::new().c(enc16::c_mv(5, 6)).c(enc16::c_ebreak()).trap();
+    assert_eq!(t, Trap { cause: cause::BREAKPOINT, epc: CODE + 2, tval: CODE + 2 });
 }
 
 #[test]
@@ -916,14 +763,7 @@ fn trap_keeps_earlier_results_and_skips_later() {
 #[test]
 fn illegal_custom_opcode_tval_is_insn_bits() {
     let t = Snippet::of(&[0x1234_500b]).trap();
-    assert_eq!(
-        t,
-        Trap {
-            cause: cause::ILLEGAL,
-            epc: CODE,
-            tval: 0x1234_500b
-        }
-    );
+    assert_eq!(t, Trap { cause: cause::ILLEGAL, epc: CODE, tval: 0x1234_500b });
 }
 
 #[test]
@@ -947,15 +787,7 @@ fn reserved_32bit_encodings_trap_illegal_with_insn_bits() {
         ("fadd.h (no Zfh)", 0x0400_0053),
     ] {
         let t = Snippet::of(&[insn]).trap();
-        assert_eq!(
-            t,
-            Trap {
-                cause: cause::ILLEGAL,
-                epc: CODE,
-                tval: insn as u64
-            },
-            "{what}"
-        );
+        assert_eq!(t, Trap { cause: cause::ILLEGAL, epc: CODE, tval: insn as u64 }, "{what}");
     }
 }
 
@@ -963,14 +795,7 @@ fn reserved_32bit_encodings_trap_illegal_with_insn_bits() {
 fn illegal_compressed_tval_is_16_bits() {
     // c.lwsp x0, 0(sp) is reserved.
     let t = Snippet::new().c(enc16::c_li(8, 1)).c(0x4002).trap();
-    assert_eq!(
-        t,
-        Trap {
-            cause: cause::ILLEGAL,
-            epc: CODE + 2,
-            tval: 0x4002
-        }
-    );
+    assert_eq!(t, Trap { cause: cause::ILLEGAL, epc: CODE + 2, tval: 0x4002 });
 }
 
 #[test]
@@ -981,28 +806,16 @@ fn all_zero_halfword_is_illegal() {
 
 /// Drop to U-mode at CODE + 12 (mepc = x1, MPP = U), then run `insn` there.
 fn in_u_mode(insn: u32) -> Final {
-    Snippet::of(&[
-        enc::csrrw(0, 30, 0x341),
-        enc::csrrc(0, 31, 0x300),
-        enc::mret(),
-        insn,
-    ])
-    .x(30, CODE + 12)
-    .x(31, 3 << 11)
-    .run()
+    Snippet::of(&[enc::csrrw(0, 30, 0x341), enc::csrrc(0, 31, 0x300), enc::mret(), insn])
+        .x(30, CODE + 12)
+        .x(31, 3 << 11)
+        .run()
 }
 
 #[test]
 fn ecall_from_u_mode_cause_8() {
     let f = in_u_mode(enc::ecall());
-    assert_eq!(
-        f.trapped(),
-        Trap {
-            cause: 8,
-            epc: CODE + 12,
-            tval: 0
-        }
-    );
+    assert_eq!(f.trapped(), Trap { cause: 8, epc: CODE + 12, tval: 0 });
     assert_eq!(f.prv, mimic_arch_riscv::Priv::M);
 }
 
@@ -1010,41 +823,22 @@ fn ecall_from_u_mode_cause_8() {
 fn m_mode_csr_from_u_mode_traps_illegal() {
     let insn = enc::csrrs(3, 0, MSCRATCH);
     let t = in_u_mode(insn).trapped();
-    assert_eq!(
-        t,
-        Trap {
-            cause: cause::ILLEGAL,
-            epc: CODE + 12,
-            tval: insn as u64
-        }
-    );
+    assert_eq!(t, Trap { cause: cause::ILLEGAL, epc: CODE + 12, tval: insn as u64 });
 }
 
 #[test]
 fn mret_from_u_mode_traps_illegal() {
     let t = in_u_mode(enc::mret()).trapped();
-    assert_eq!(
-        t,
-        Trap {
-            cause: cause::ILLEGAL,
-            epc: CODE + 12,
-            tval: enc::mret() as u64
-        }
-    );
+    assert_eq!(t, Trap { cause: cause::ILLEGAL, epc: CODE + 12, tval: enc::mret() as u64 });
 }
 
 #[test]
 fn mret_from_m_mode_jumps_to_mepc() {
     // mepc = CODE + 16 (skipping the addi); MPP = M so mret stays in M-mode.
-    let f = Snippet::of(&[
-        enc::csrrw(0, 1, 0x341),
-        enc::csrrs(0, 2, 0x300),
-        enc::mret(),
-        enc::addi(5, 0, 1),
-    ])
-    .x(1, CODE + 16)
-    .x(2, 3 << 11)
-    .ok();
+    let f = Snippet::of(&[enc::csrrw(0, 1, 0x341), enc::csrrs(0, 2, 0x300), enc::mret(), enc::addi(5, 0, 1)])
+        .x(1, CODE + 16)
+        .x(2, 3 << 11)
+        .ok();
     assert_eq!(f.x(5), 0);
     assert_eq!(f.prv, mimic_arch_riscv::Priv::M);
 }
@@ -1086,71 +880,37 @@ const PROP_OPS: &[(&str, Enc, Host)] = &[
     ("sltu", enc::sltu, |a, b| (a < b) as u64),
     ("addw", enc::addw, |a, b| sx32(a.wrapping_add(b))),
     ("subw", enc::subw, |a, b| sx32(a.wrapping_sub(b))),
-    ("sllw", enc::sllw, |a, b| {
-        sx32((a as u32 as u64) << (b % 32))
-    }),
-    ("srlw", enc::srlw, |a, b| {
-        sx32((a as u32 as u64) >> (b % 32))
-    }),
-    ("sraw", enc::sraw, |a, b| {
-        ((a as i32) >> (b % 32)) as i64 as u64
-    }),
+    ("sllw", enc::sllw, |a, b| sx32((a as u32 as u64) << (b % 32))),
+    ("srlw", enc::srlw, |a, b| sx32((a as u32 as u64) >> (b % 32))),
+    ("sraw", enc::sraw, |a, b| ((a as i32) >> (b % 32)) as i64 as u64),
     ("mul", enc::mul, |a, b| a.wrapping_mul(b)),
-    ("mulh", enc::mulh, |a, b| {
-        ((a as i64 as i128 * b as i64 as i128) >> 64) as u64
-    }),
-    ("mulhu", enc::mulhu, |a, b| {
-        ((a as u128 * b as u128) >> 64) as u64
-    }),
-    ("mulhsu", enc::mulhsu, |a, b| {
-        ((a as i64 as i128 * b as i128) >> 64) as u64
-    }),
+    ("mulh", enc::mulh, |a, b| ((a as i64 as i128 * b as i64 as i128) >> 64) as u64),
+    ("mulhu", enc::mulhu, |a, b| ((a as u128 * b as u128) >> 64) as u64),
+    ("mulhsu", enc::mulhsu, |a, b| ((a as i64 as i128 * b as i128) >> 64) as u64),
     ("div", enc::div, host_div),
-    ("divu", enc::divu, |a, b| {
-        a.checked_div(b).unwrap_or(u64::MAX)
-    }),
+    ("divu", enc::divu, |a, b| a.checked_div(b).unwrap_or(u64::MAX)),
     ("rem", enc::rem, host_rem),
     ("remu", enc::remu, |a, b| if b == 0 { a } else { a % b }),
     ("divw", enc::divw, |a, b| sx32(host_div(sx32(a), sx32(b)))),
     ("remw", enc::remw, |a, b| sx32(host_rem(sx32(a), sx32(b)))),
-    ("divuw", enc::divuw, |a, b| {
-        sx32((a as u32).checked_div(b as u32).unwrap_or(u32::MAX) as u64)
-    }),
-    ("remuw", enc::remuw, |a, b| {
-        sx32((a as u32).checked_rem(b as u32).unwrap_or(a as u32) as u64)
-    }),
+    ("divuw", enc::divuw, |a, b| sx32((a as u32).checked_div(b as u32).unwrap_or(u32::MAX) as u64)),
+    ("remuw", enc::remuw, |a, b| sx32((a as u32).checked_rem(b as u32).unwrap_or(a as u32) as u64)),
     ("mulw", enc::mulw, |a, b| sx32(a.wrapping_mul(b))),
     ("rol", enc::rol, |a, b| a.rotate_left((b % 64) as u32)),
     ("ror", enc::ror, |a, b| a.rotate_right((b % 64) as u32)),
-    ("rolw", enc::rolw, |a, b| {
-        sx32((a as u32).rotate_left((b % 32) as u32) as u64)
-    }),
-    ("rorw", enc::rorw, |a, b| {
-        sx32((a as u32).rotate_right((b % 32) as u32) as u64)
-    }),
+    ("rolw", enc::rolw, |a, b| sx32((a as u32).rotate_left((b % 32) as u32) as u64)),
+    ("rorw", enc::rorw, |a, b| sx32((a as u32).rotate_right((b % 32) as u32) as u64)),
     ("min", enc::min, |a, b| (a as i64).min(b as i64) as u64),
     ("max", enc::max, |a, b| (a as i64).max(b as i64) as u64),
     ("minu", enc::minu, |a, b| a.min(b)),
     ("maxu", enc::maxu, |a, b| a.max(b)),
     ("andn", enc::andn, |a, b| a & !b),
-    ("add.uw", enc::add_uw, |a, b| {
-        (a as u32 as u64).wrapping_add(b)
-    }),
-    ("sh3add.uw", enc::sh3add_uw, |a, b| {
-        ((a as u32 as u64) << 3).wrapping_add(b)
-    }),
+    ("add.uw", enc::add_uw, |a, b| (a as u32 as u64).wrapping_add(b)),
+    ("sh3add.uw", enc::sh3add_uw, |a, b| ((a as u32 as u64) << 3).wrapping_add(b)),
     ("bclr", enc::bclr, |a, b| a & !(1 << (b % 64))),
     ("bext", enc::bext, |a, b| (a >> (b % 64)) & 1),
-    (
-        "czero.eqz",
-        enc::czero_eqz,
-        |a, b| if b == 0 { 0 } else { a },
-    ),
-    (
-        "czero.nez",
-        enc::czero_nez,
-        |a, b| if b != 0 { 0 } else { a },
-    ),
+    ("czero.eqz", enc::czero_eqz, |a, b| if b == 0 { 0 } else { a }),
+    ("czero.nez", enc::czero_nez, |a, b| if b != 0 { 0 } else { a }),
 ];
 
 fn edgy_u64() -> impl Strategy<Value = u64> {

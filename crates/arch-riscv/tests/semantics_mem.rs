@@ -40,10 +40,7 @@ fn lhu_zero_extends_halfword() {
 
 #[test]
 fn lw_sign_extends_word() {
-    assert_eq!(
-        load(enc::lw(3, 1, 0), &[0, 0, 0, 0x80]),
-        0xffff_ffff_8000_0000
-    );
+    assert_eq!(load(enc::lw(3, 1, 0), &[0, 0, 0, 0x80]), 0xffff_ffff_8000_0000);
 }
 
 #[test]
@@ -61,10 +58,7 @@ fn ld_reads_little_endian() {
 
 #[test]
 fn load_negative_offset_below_base() {
-    let f = Snippet::of(&[enc::lw(3, 1, -4)])
-        .x(1, DATA + 8)
-        .mem32(DATA + 4, 0x1234_5678)
-        .ok();
+    let f = Snippet::of(&[enc::lw(3, 1, -4)]).x(1, DATA + 8).mem32(DATA + 4, 0x1234_5678).ok();
     assert_eq!(f.x(3), 0x1234_5678);
 }
 
@@ -72,20 +66,13 @@ fn load_negative_offset_below_base() {
 
 /// Store x2 with `insn` (built as `op(1, 2, 0)`) into DATA pre-filled with 0xff.
 fn store(insn: u32, v: u64) -> Final {
-    Snippet::of(&[insn])
-        .x(1, DATA)
-        .x(2, v)
-        .mem(DATA, &[0xff; 16])
-        .ok()
+    Snippet::of(&[insn]).x(1, DATA).x(2, v).mem(DATA, &[0xff; 16]).ok()
 }
 
 #[test]
 fn sd_writes_little_endian() {
     let f = store(enc::sd(1, 2, 0), 0x1122_3344_5566_7788);
-    assert_eq!(
-        &f.data[..9],
-        &[0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0xff]
-    );
+    assert_eq!(&f.data[..9], &[0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0xff]);
 }
 
 #[test]
@@ -120,30 +107,21 @@ fn store_then_load_round_trips_through_memory() {
 
 #[test]
 fn misaligned_lw_performed() {
-    let f = Snippet::of(&[enc::lw(3, 1, 1)])
-        .x(1, DATA)
-        .mem(DATA, &[0, 0x11, 0x22, 0x33, 0x84])
-        .ok();
+    let f = Snippet::of(&[enc::lw(3, 1, 1)]).x(1, DATA).mem(DATA, &[0, 0x11, 0x22, 0x33, 0x84]).ok();
     assert_eq!(f.x(3), 0xffff_ffff_8433_2211);
 }
 
 #[test]
 fn misaligned_ld_and_lhu_performed() {
     let bytes: Vec<u8> = (1..=16).collect();
-    let f = Snippet::of(&[enc::ld(3, 1, 3), enc::lhu(4, 1, 7)])
-        .x(1, DATA)
-        .mem(DATA, &bytes)
-        .ok();
+    let f = Snippet::of(&[enc::ld(3, 1, 3), enc::lhu(4, 1, 7)]).x(1, DATA).mem(DATA, &bytes).ok();
     assert_eq!(f.x(3), 0x0b0a_0908_0706_0504);
     assert_eq!(f.x(4), 0x0908);
 }
 
 #[test]
 fn misaligned_sw_sd_performed() {
-    let f = Snippet::of(&[enc::sw(1, 2, 1), enc::sd(1, 2, 9)])
-        .x(1, DATA)
-        .x(2, 0x1122_3344_5566_7788)
-        .ok();
+    let f = Snippet::of(&[enc::sw(1, 2, 1), enc::sd(1, 2, 9)]).x(1, DATA).x(2, 0x1122_3344_5566_7788).ok();
     assert_eq!(f.mem(DATA, 8), 0x0000_0055_6677_8800);
     assert_eq!(f.mem(DATA + 9, 8), 0x1122_3344_5566_7788);
     assert_eq!(f.data[8], 0);
@@ -152,19 +130,13 @@ fn misaligned_sw_sd_performed() {
 
 #[test]
 fn misaligned_ld_across_page_boundary_performed() {
-    let f = Snippet::of(&[enc::ld(3, 1, -4)])
-        .x(1, DATA)
-        .mem(DATA - 4, &[1, 2, 3, 4, 5, 6, 7, 8])
-        .ok();
+    let f = Snippet::of(&[enc::ld(3, 1, -4)]).x(1, DATA).mem(DATA - 4, &[1, 2, 3, 4, 5, 6, 7, 8]).ok();
     assert_eq!(f.x(3), 0x0807_0605_0403_0201);
 }
 
 #[test]
 fn misaligned_sd_across_page_boundary_performed() {
-    let f = Snippet::of(&[enc::sd(1, 2, -2), enc::ld(3, 1, -2)])
-        .x(1, DATA)
-        .x(2, 0x1122_3344_5566_7788)
-        .ok();
+    let f = Snippet::of(&[enc::sd(1, 2, -2), enc::ld(3, 1, -2)]).x(1, DATA).x(2, 0x1122_3344_5566_7788).ok();
     assert_eq!(f.mem(DATA, 6), 0x1122_3344_5566);
     assert_eq!(f.x(3), 0x1122_3344_5566_7788);
 }
@@ -172,40 +144,19 @@ fn misaligned_sd_across_page_boundary_performed() {
 #[test]
 fn load_from_unmapped_address_access_fault() {
     let t = Snippet::of(&[enc::lw(3, 1, 4)]).x(1, 0x1000_0000).trap();
-    assert_eq!(
-        t,
-        Trap {
-            cause: 5,
-            epc: CODE,
-            tval: 0x1000_0004
-        }
-    );
+    assert_eq!(t, Trap { cause: 5, epc: CODE, tval: 0x1000_0004 });
 }
 
 #[test]
 fn load_into_x0_still_faults() {
     let t = Snippet::of(&[enc::ld(0, 1, 0)]).x(1, 0x1000_0000).trap();
-    assert_eq!(
-        t,
-        Trap {
-            cause: 5,
-            epc: CODE,
-            tval: 0x1000_0000
-        }
-    );
+    assert_eq!(t, Trap { cause: 5, epc: CODE, tval: 0x1000_0000 });
 }
 
 #[test]
 fn store_to_unmapped_address_access_fault() {
     let t = Snippet::of(&[enc::sd(1, 2, 0)]).x(1, 0x1000_0000).trap();
-    assert_eq!(
-        t,
-        Trap {
-            cause: 7,
-            epc: CODE,
-            tval: 0x1000_0000
-        }
-    );
+    assert_eq!(t, Trap { cause: 7, epc: CODE, tval: 0x1000_0000 });
 }
 
 // ---- A: LR/SC --------------------------------------------------------------------------------
@@ -236,37 +187,25 @@ fn lr_d_sc_d_pair_succeeds() {
 
 #[test]
 fn sc_w_without_reservation_fails_and_does_not_store() {
-    let f = Snippet::of(&[enc::sc_w(4, 1, 2, 0, 0)])
-        .x(1, DATA)
-        .x(2, 0x1234_5678)
-        .mem32(DATA, 0xaaaa_aaaa)
-        .ok();
+    let f = Snippet::of(&[enc::sc_w(4, 1, 2, 0, 0)]).x(1, DATA).x(2, 0x1234_5678).mem32(DATA, 0xaaaa_aaaa).ok();
     assert_eq!(f.x(4), 1);
     assert_eq!(f.mem32(DATA), 0xaaaa_aaaa);
 }
 
 #[test]
 fn second_sc_after_successful_sc_fails() {
-    let f = Snippet::of(&[
-        enc::lr_d(3, 1, 0, 0),
-        enc::sc_d(4, 1, 2, 0, 0),
-        enc::sc_d(5, 1, 6, 0, 0),
-    ])
-    .x(1, DATA)
-    .x(2, 7)
-    .x(6, 9)
-    .ok();
+    let f = Snippet::of(&[enc::lr_d(3, 1, 0, 0), enc::sc_d(4, 1, 2, 0, 0), enc::sc_d(5, 1, 6, 0, 0)])
+        .x(1, DATA)
+        .x(2, 7)
+        .x(6, 9)
+        .ok();
     assert_eq!((f.x(4), f.x(5)), (0, 1));
     assert_eq!(f.mem64(DATA), 7);
 }
 
 #[test]
 fn sc_d_to_other_address_than_lr_fails() {
-    let f = Snippet::of(&[enc::lr_d(3, 1, 0, 0), enc::sc_d(4, 5, 2, 0, 0)])
-        .x(1, DATA)
-        .x(5, DATA + 64)
-        .x(2, 7)
-        .ok();
+    let f = Snippet::of(&[enc::lr_d(3, 1, 0, 0), enc::sc_d(4, 5, 2, 0, 0)]).x(1, DATA).x(5, DATA + 64).x(2, 7).ok();
     assert_eq!(f.x(4), 1);
     assert_eq!(f.mem64(DATA + 64), 0);
 }
@@ -278,52 +217,26 @@ fn sc_after_store_elsewhere(warm_tlb: bool) -> u64 {
     if warm_tlb {
         s = s.i(store);
     }
-    s.i(enc::lr_d(3, 1, 0, 0))
-        .i(store)
-        .i(enc::sc_d(4, 1, 2, 0, 0))
-        .x(1, DATA)
-        .x(5, DATA + 0x2000)
-        .x(2, 9)
-        .ok()
-        .x(4)
+    s.i(enc::lr_d(3, 1, 0, 0)).i(store).i(enc::sc_d(4, 1, 2, 0, 0)).x(1, DATA).x(5, DATA + 0x2000).x(2, 9).ok().x(4)
 }
 
 #[test]
 fn sc_after_store_to_other_page_independent_of_tlb_state() {
     // Either outcome is allowed by the ISA; which one must not depend on whether the other
     // page happened to be in the TLB (tiers fill TLBs differently).
-    assert_eq!(
-        sc_after_store_elsewhere(false),
-        sc_after_store_elsewhere(true)
-    );
+    assert_eq!(sc_after_store_elsewhere(false), sc_after_store_elsewhere(true));
 }
 
 #[test]
 fn lr_w_misaligned_traps_load_misaligned() {
     let t = Snippet::of(&[enc::lr_w(3, 1, 0, 0)]).x(1, DATA + 2).trap();
-    assert_eq!(
-        t,
-        Trap {
-            cause: cause::LOAD_MISALIGNED,
-            epc: CODE,
-            tval: DATA + 2
-        }
-    );
+    assert_eq!(t, Trap { cause: cause::LOAD_MISALIGNED, epc: CODE, tval: DATA + 2 });
 }
 
 #[test]
 fn sc_d_misaligned_traps_store_misaligned() {
-    let t = Snippet::of(&[enc::sc_d(3, 1, 2, 0, 0)])
-        .x(1, DATA + 4)
-        .trap();
-    assert_eq!(
-        t,
-        Trap {
-            cause: cause::STORE_MISALIGNED,
-            epc: CODE,
-            tval: DATA + 4
-        }
-    );
+    let t = Snippet::of(&[enc::sc_d(3, 1, 2, 0, 0)]).x(1, DATA + 4).trap();
+    assert_eq!(t, Trap { cause: cause::STORE_MISALIGNED, epc: CODE, tval: DATA + 4 });
 }
 
 // ---- A: AMOs ---------------------------------------------------------------------------------
@@ -333,11 +246,7 @@ type Amo = fn(u32, u32, u32, u32, u32) -> u32;
 /// `amo x3, x2, (x1)` with x1 = DATA, memory word/doubleword `old`, x2 = `src`.
 /// Returns (x3, memory at DATA as 8 bytes).
 fn amo(op: Amo, old: u64, src: u64) -> (u64, u64) {
-    let f = Snippet::of(&[op(3, 1, 2, 0, 0)])
-        .x(1, DATA)
-        .x(2, src)
-        .mem64(DATA, old)
-        .ok();
+    let f = Snippet::of(&[op(3, 1, 2, 0, 0)]).x(1, DATA).x(2, src).mem64(DATA, old).ok();
     (f.x(3), f.mem64(DATA))
 }
 
@@ -354,60 +263,33 @@ fn amoswap_w_returns_sign_extended_old_and_stores_word() {
 
 #[test]
 fn amoadd_w_wraps_within_word() {
-    assert_eq!(
-        amo(enc::amoadd_w, GUARD | 0xffff_ffff, 2),
-        (NEG1, GUARD | 1)
-    );
+    assert_eq!(amo(enc::amoadd_w, GUARD | 0xffff_ffff, 2), (NEG1, GUARD | 1));
 }
 
 #[test]
 fn amoxor_and_or_w_bitwise() {
-    assert_eq!(
-        amo(enc::amoxor_w, GUARD | 0xff00_ff00, 0x0ff0),
-        (0xffff_ffff_ff00_ff00, GUARD | 0xff00_f0f0)
-    );
-    assert_eq!(
-        amo(enc::amoand_w, GUARD | 0xff00_ff00, 0x0ff0),
-        (0xffff_ffff_ff00_ff00, GUARD | 0x0f00)
-    );
-    assert_eq!(
-        amo(enc::amoor_w, GUARD | 0x0000_ff00, 0x8000_0000),
-        (0xff00, GUARD | 0x8000_ff00)
-    );
+    assert_eq!(amo(enc::amoxor_w, GUARD | 0xff00_ff00, 0x0ff0), (0xffff_ffff_ff00_ff00, GUARD | 0xff00_f0f0));
+    assert_eq!(amo(enc::amoand_w, GUARD | 0xff00_ff00, 0x0ff0), (0xffff_ffff_ff00_ff00, GUARD | 0x0f00));
+    assert_eq!(amo(enc::amoor_w, GUARD | 0x0000_ff00, 0x8000_0000), (0xff00, GUARD | 0x8000_ff00));
 }
 
 #[test]
 fn amomin_w_signed_vs_amominu_w_unsigned() {
     // memory -1, source 1
-    assert_eq!(
-        amo(enc::amomin_w, GUARD | 0xffff_ffff, 1),
-        (NEG1, GUARD | 0xffff_ffff)
-    );
-    assert_eq!(
-        amo(enc::amominu_w, GUARD | 0xffff_ffff, 1),
-        (NEG1, GUARD | 1)
-    );
+    assert_eq!(amo(enc::amomin_w, GUARD | 0xffff_ffff, 1), (NEG1, GUARD | 0xffff_ffff));
+    assert_eq!(amo(enc::amominu_w, GUARD | 0xffff_ffff, 1), (NEG1, GUARD | 1));
 }
 
 #[test]
 fn amomax_w_signed_vs_amomaxu_w_unsigned() {
-    assert_eq!(
-        amo(enc::amomax_w, GUARD | 0xffff_ffff, 1),
-        (NEG1, GUARD | 1)
-    );
-    assert_eq!(
-        amo(enc::amomaxu_w, GUARD | 0xffff_ffff, 1),
-        (NEG1, GUARD | 0xffff_ffff)
-    );
+    assert_eq!(amo(enc::amomax_w, GUARD | 0xffff_ffff, 1), (NEG1, GUARD | 1));
+    assert_eq!(amo(enc::amomaxu_w, GUARD | 0xffff_ffff, 1), (NEG1, GUARD | 0xffff_ffff));
 }
 
 #[test]
 fn amo_w_ignores_upper_source_bits() {
     // Source 0x1_0000_0002 is the word 2.
-    assert_eq!(
-        amo(enc::amomaxu_w, GUARD | 3, 0x1_0000_0002),
-        (3, GUARD | 3)
-    );
+    assert_eq!(amo(enc::amomaxu_w, GUARD | 3, 0x1_0000_0002), (3, GUARD | 3));
     assert_eq!(amo(enc::amomin_w, GUARD | 3, 0x1_0000_0002), (3, GUARD | 2));
     assert_eq!(amo(enc::amomax_w, GUARD | 3, 0xffff_ffff), (3, GUARD | 3));
 }
@@ -433,58 +315,30 @@ fn amomin_max_d_signed_vs_unsigned() {
 
 #[test]
 fn amo_rd_equal_rs2_gets_old_value() {
-    let f = Snippet::of(&[enc::amoadd_d(2, 1, 2, 0, 0)])
-        .x(1, DATA)
-        .x(2, 10)
-        .mem64(DATA, 32)
-        .ok();
+    let f = Snippet::of(&[enc::amoadd_d(2, 1, 2, 0, 0)]).x(1, DATA).x(2, 10).mem64(DATA, 32).ok();
     assert_eq!(f.x(2), 32);
     assert_eq!(f.mem64(DATA), 42);
 }
 
 #[test]
 fn amo_rd_x0_discards_old_but_stores() {
-    let f = Snippet::of(&[enc::amoswap_d(0, 1, 2, 0, 0)])
-        .x(1, DATA)
-        .x(2, 10)
-        .mem64(DATA, 32)
-        .ok();
+    let f = Snippet::of(&[enc::amoswap_d(0, 1, 2, 0, 0)]).x(1, DATA).x(2, 10).mem64(DATA, 32).ok();
     assert_eq!(f.x(0), 0);
     assert_eq!(f.mem64(DATA), 10);
 }
 
 #[test]
 fn amoadd_w_misaligned_traps_store_misaligned_with_address() {
-    let f = Snippet::of(&[enc::amoadd_w(3, 1, 2, 0, 0)])
-        .x(1, DATA + 2)
-        .x(2, 1)
-        .x(3, 77)
-        .run();
-    assert_eq!(
-        f.trapped(),
-        Trap {
-            cause: cause::STORE_MISALIGNED,
-            epc: CODE,
-            tval: DATA + 2
-        }
-    );
+    let f = Snippet::of(&[enc::amoadd_w(3, 1, 2, 0, 0)]).x(1, DATA + 2).x(2, 1).x(3, 77).run();
+    assert_eq!(f.trapped(), Trap { cause: cause::STORE_MISALIGNED, epc: CODE, tval: DATA + 2 });
     assert_eq!(f.x(3), 77);
     assert_eq!(f.mem64(DATA), 0);
 }
 
 #[test]
 fn amoswap_d_misaligned_to_4_traps_store_misaligned() {
-    let t = Snippet::of(&[enc::amoswap_d(3, 1, 2, 0, 0)])
-        .x(1, DATA + 4)
-        .trap();
-    assert_eq!(
-        t,
-        Trap {
-            cause: cause::STORE_MISALIGNED,
-            epc: CODE,
-            tval: DATA + 4
-        }
-    );
+    let t = Snippet::of(&[enc::amoswap_d(3, 1, 2, 0, 0)]).x(1, DATA + 4).trap();
+    assert_eq!(t, Trap { cause: cause::STORE_MISALIGNED, epc: CODE, tval: DATA + 4 });
 }
 
 #[test]
@@ -511,11 +365,7 @@ fn every_amo_misaligned_traps_cause_6() {
     ];
     for (i, op) in ops.iter().enumerate() {
         let t = Snippet::of(&[op(3, 1, 2, 0, 0)]).x(1, DATA + 1).trap();
-        assert_eq!(
-            (t.cause, t.tval),
-            (cause::STORE_MISALIGNED, DATA + 1),
-            "amo #{i}"
-        );
+        assert_eq!((t.cause, t.tval), (cause::STORE_MISALIGNED, DATA + 1), "amo #{i}");
     }
 }
 
@@ -573,11 +423,7 @@ fn observable(f: &Final) -> Observable {
 fn same_as_base(c: &[u16], base: &[u32]) -> Final {
     let fc = rich(Snippet::of16(c)).ok();
     let fb = rich(Snippet::of(base)).ok();
-    assert_eq!(
-        observable(&fc),
-        observable(&fb),
-        "compressed {c:04x?} vs base {base:08x?}"
-    );
+    assert_eq!(observable(&fc), observable(&fb), "compressed {c:04x?} vs base {base:08x?}");
     fc
 }
 
@@ -590,63 +436,41 @@ fn c_addi4spn_matches_addi_from_sp() {
 
 #[test]
 fn c_lw_c_ld_match_base_loads() {
-    let f = same_as_base(
-        &[enc16::c_lw(9, 8, 124), enc16::c_ld(10, 8, 248)],
-        &[enc::lw(9, 8, 124), enc::ld(10, 8, 248)],
-    );
+    let f =
+        same_as_base(&[enc16::c_lw(9, 8, 124), enc16::c_ld(10, 8, 248)], &[enc::lw(9, 8, 124), enc::ld(10, 8, 248)]);
     assert_ne!(f.x(9), 0xffff_ffff_8000_0001);
 }
 
 #[test]
 fn c_sw_c_sd_match_base_stores() {
-    let f = same_as_base(
-        &[enc16::c_sw(8, 9, 4), enc16::c_sd(8, 11, 248)],
-        &[enc::sw(8, 9, 4), enc::sd(8, 11, 248)],
-    );
+    let f = same_as_base(&[enc16::c_sw(8, 9, 4), enc16::c_sd(8, 11, 248)], &[enc::sw(8, 9, 4), enc::sd(8, 11, 248)]);
     assert_eq!(f.mem32(DATA + 0x44), 0x8000_0001);
 }
 
 #[test]
 fn c_fld_c_fsd_match_base() {
-    let f = same_as_base(
-        &[enc16::c_fld(9, 8, 8), enc16::c_fsd(8, 10, 16)],
-        &[enc::fld(9, 8, 8), enc::fsd(8, 10, 16)],
-    );
+    let f = same_as_base(&[enc16::c_fld(9, 8, 8), enc16::c_fsd(8, 10, 16)], &[enc::fld(9, 8, 8), enc::fsd(8, 10, 16)]);
     assert_eq!(f.mem64(DATA + 0x50), (-12.5f64).to_bits());
 }
 
 #[test]
 fn c_addi_matches_addi_incl_nop() {
     let f = same_as_base(
-        &[
-            enc16::c_addi(10, -32),
-            enc16::c_addi(11, 31),
-            enc16::c_addi(0, 0),
-        ],
-        &[
-            enc::addi(10, 10, -32),
-            enc::addi(11, 11, 31),
-            enc::addi(0, 0, 0),
-        ],
+        &[enc16::c_addi(10, -32), enc16::c_addi(11, 31), enc16::c_addi(0, 0)],
+        &[enc::addi(10, 10, -32), enc::addi(11, 11, 31), enc::addi(0, 0, 0)],
     );
     assert_eq!(f.x(10), 0x7fff_ffff - 32);
 }
 
 #[test]
 fn c_addiw_matches_addiw() {
-    let f = same_as_base(
-        &[enc16::c_addiw(10, 1), enc16::c_addiw(9, 0)],
-        &[enc::addiw(10, 10, 1), enc::addiw(9, 9, 0)],
-    );
+    let f = same_as_base(&[enc16::c_addiw(10, 1), enc16::c_addiw(9, 0)], &[enc::addiw(10, 10, 1), enc::addiw(9, 9, 0)]);
     assert_eq!(f.x(10), 0xffff_ffff_8000_0000);
 }
 
 #[test]
 fn c_li_matches_addi_from_x0() {
-    let f = same_as_base(
-        &[enc16::c_li(20, -32), enc16::c_li(21, 31)],
-        &[enc::addi(20, 0, -32), enc::addi(21, 0, 31)],
-    );
+    let f = same_as_base(&[enc16::c_li(20, -32), enc16::c_li(21, 31)], &[enc::addi(20, 0, -32), enc::addi(21, 0, 31)]);
     assert_eq!(f.x(20), (-32i64) as u64);
 }
 
@@ -671,26 +495,16 @@ fn c_lui_matches_lui_with_negative_immediate() {
 #[test]
 fn c_srli_c_srai_match_base_shifts() {
     let f = same_as_base(
-        &[
-            enc16::c_srli(9, 63),
-            enc16::c_srai(14, 63),
-            enc16::c_srai(11, 1),
-        ],
-        &[
-            enc::srli(9, 9, 63),
-            enc::srai(14, 14, 63),
-            enc::srai(11, 11, 1),
-        ],
+        &[enc16::c_srli(9, 63), enc16::c_srai(14, 63), enc16::c_srai(11, 1)],
+        &[enc::srli(9, 9, 63), enc::srai(14, 14, 63), enc::srai(11, 11, 1)],
     );
     assert_eq!(f.x(14), NEG1);
 }
 
 #[test]
 fn c_andi_matches_andi() {
-    let f = same_as_base(
-        &[enc16::c_andi(11, -16), enc16::c_andi(12, 5)],
-        &[enc::andi(11, 11, -16), enc::andi(12, 12, 5)],
-    );
+    let f =
+        same_as_base(&[enc16::c_andi(11, -16), enc16::c_andi(12, 5)], &[enc::andi(11, 11, -16), enc::andi(12, 12, 5)]);
     assert_eq!(f.x(12), 5);
 }
 
@@ -718,30 +532,20 @@ fn c_register_ops_match_base() {
 
 #[test]
 fn c_slli_matches_slli() {
-    let f = same_as_base(
-        &[enc16::c_slli(20, 63), enc16::c_slli(1, 1)],
-        &[enc::slli(20, 20, 63), enc::slli(1, 1, 1)],
-    );
+    let f = same_as_base(&[enc16::c_slli(20, 63), enc16::c_slli(1, 1)], &[enc::slli(20, 20, 63), enc::slli(1, 1, 1)]);
     assert_eq!(f.x(20), 0x8000_0000_0000_0000);
 }
 
 #[test]
 fn c_mv_c_add_match_add() {
-    let f = same_as_base(
-        &[enc16::c_mv(20, 11), enc16::c_add(20, 12)],
-        &[enc::add(20, 0, 11), enc::add(20, 20, 12)],
-    );
+    let f = same_as_base(&[enc16::c_mv(20, 11), enc16::c_add(20, 12)], &[enc::add(20, 0, 11), enc::add(20, 20, 12)]);
     assert_eq!(f.x(20), 0x1234_5678_9abc_deef);
 }
 
 #[test]
 fn c_sp_loads_match_base() {
     let f = same_as_base(
-        &[
-            enc16::c_lwsp(20, 252),
-            enc16::c_ldsp(21, 504),
-            enc16::c_fldsp(1, 8),
-        ],
+        &[enc16::c_lwsp(20, 252), enc16::c_ldsp(21, 504), enc16::c_fldsp(1, 8)],
         &[enc::lw(20, 2, 252), enc::ld(21, 2, 504), enc::fld(1, 2, 8)],
     );
     assert_ne!(f.x(20), 0xdead_beef);
@@ -750,11 +554,7 @@ fn c_sp_loads_match_base() {
 #[test]
 fn c_sp_stores_match_base() {
     let f = same_as_base(
-        &[
-            enc16::c_swsp(20, 252),
-            enc16::c_sdsp(11, 504),
-            enc16::c_fsdsp(8, 8),
-        ],
+        &[enc16::c_swsp(20, 252), enc16::c_sdsp(11, 504), enc16::c_fsdsp(8, 8)],
         &[enc::sw(2, 20, 252), enc::sd(2, 11, 504), enc::fsd(2, 8, 8)],
     );
     assert_eq!(f.mem32(DATA + 0x100 + 252), 0xdead_beef);
@@ -763,28 +563,15 @@ fn c_sp_stores_match_base() {
 #[test]
 fn c_j_matches_jal_x0() {
     // c.j +6 skips the 4-byte addi; j +8 skips it in the base form.
-    let f = same_as_base(
-        &[enc16::c_j(6), 0x0513, 0x0010],
-        &[enc::jal(0, 8), enc::addi(10, 0, 1)],
-    );
+    let f = same_as_base(&[enc16::c_j(6), 0x0513, 0x0010], &[enc::jal(0, 8), enc::addi(10, 0, 1)]);
     assert_eq!(f.x(10), 0x7fff_ffff);
 }
 
 #[test]
 fn c_beqz_c_bnez_match_beq_bne() {
     // x13 = 5: beqz not taken, bnez taken past `c.li x20, 1`.
-    let c = [
-        enc16::c_beqz(13, 4),
-        enc16::c_li(21, 7),
-        enc16::c_bnez(13, 4),
-        enc16::c_li(20, 1),
-    ];
-    let base = [
-        enc::beq(13, 0, 8),
-        enc::addi(21, 0, 7),
-        enc::bne(13, 0, 8),
-        enc::addi(20, 0, 1),
-    ];
+    let c = [enc16::c_beqz(13, 4), enc16::c_li(21, 7), enc16::c_bnez(13, 4), enc16::c_li(20, 1)];
+    let base = [enc::beq(13, 0, 8), enc::addi(21, 0, 7), enc::bne(13, 0, 8), enc::addi(20, 0, 1)];
     let f = same_as_base(&c, &base);
     assert_eq!((f.x(20), f.x(21)), (0xdead_beef, 7));
 }
@@ -792,42 +579,30 @@ fn c_beqz_c_bnez_match_beq_bne() {
 #[test]
 fn c_jr_matches_jalr_x0() {
     // x20 points past the `c.li x21, 1` / `addi x21, x0, 1` in each form.
-    let fc = rich(Snippet::of16(&[enc16::c_jr(20), enc16::c_li(21, 1)]))
-        .x(20, CODE + 4)
-        .ok();
-    let fb = rich(Snippet::of(&[enc::jalr(0, 20, 0), enc::addi(21, 0, 1)]))
-        .x(20, CODE + 8)
-        .ok();
+    let fc = rich(Snippet::of16(&[enc16::c_jr(20), enc16::c_li(21, 1)])).x(20, CODE + 4).ok();
+    let fb = rich(Snippet::of(&[enc::jalr(0, 20, 0), enc::addi(21, 0, 1)])).x(20, CODE + 8).ok();
     assert_eq!((fc.x(21), fb.x(21)), (0, 0));
     assert_eq!(fc.x(1), fb.x(1));
 }
 
 #[test]
 fn c_jalr_links_pc_plus_2() {
-    let f = rich(Snippet::of16(&[enc16::c_jalr(20), enc16::c_li(21, 1)]))
-        .x(20, CODE + 4)
-        .ok();
+    let f = rich(Snippet::of16(&[enc16::c_jalr(20), enc16::c_li(21, 1)])).x(20, CODE + 4).ok();
     assert_eq!(f.x(1), CODE + 2);
     assert_eq!(f.x(21), 0);
 }
 
 #[test]
 fn c_jalr_ra_jumps_to_old_ra() {
-    let f = rich(Snippet::of16(&[enc16::c_jalr(1), enc16::c_li(21, 1)]))
-        .x(1, CODE + 4)
-        .ok();
+    let f = rich(Snippet::of16(&[enc16::c_jalr(1), enc16::c_li(21, 1)])).x(1, CODE + 4).ok();
     assert_eq!(f.x(1), CODE + 2);
     assert_eq!(f.x(21), 0);
 }
 
 #[test]
 fn mixed_16_and_32_bit_instructions_run_in_sequence() {
-    let f = Snippet::new()
-        .c(enc16::c_li(10, 3))
-        .i(enc::addi(10, 10, 4))
-        .c(enc16::c_slli(10, 2))
-        .i(enc::auipc(11, 0))
-        .ok();
+    let f =
+        Snippet::new().c(enc16::c_li(10, 3)).i(enc::addi(10, 10, 4)).c(enc16::c_slli(10, 2)).i(enc::auipc(11, 0)).ok();
     assert_eq!(f.x(10), 28);
     assert_eq!(f.x(11), CODE + 8);
 }
@@ -865,10 +640,7 @@ fn code_bytes(words: &[u32]) -> Vec<u8> {
 fn insn_straddling_page_boundary_executes() {
     // j STRADDLE; there: addi x5, x0, 7 (split over two pages); jr x6 (back to the end marker).
     let f = Snippet::of(&[enc::jal(0, (STRADDLE - CODE) as i64)])
-        .mem(
-            STRADDLE,
-            &code_bytes(&[enc::addi(5, 0, 7), enc::jalr(0, 6, 0)]),
-        )
+        .mem(STRADDLE, &code_bytes(&[enc::addi(5, 0, 7), enc::jalr(0, 6, 0)]))
         .x(6, CODE + 4)
         .ok();
     assert_eq!(f.x(5), 7);
@@ -911,15 +683,7 @@ fn reserved_compressed_encodings_trap_illegal_with_16_bit_tval() {
         ("c.ldsp x0", 0x6002),
     ] {
         let t = Snippet::new().c(half).trap();
-        assert_eq!(
-            t,
-            Trap {
-                cause: cause::ILLEGAL,
-                epc: CODE,
-                tval: half as u64
-            },
-            "{what}"
-        );
+        assert_eq!(t, Trap { cause: cause::ILLEGAL, epc: CODE, tval: half as u64 }, "{what}");
     }
 }
 
@@ -1016,13 +780,6 @@ fn straddling_insn_with_unmapped_second_page_faults_at_second_page() {
         .x(12, 1 << 11)
         .x(13, VA + 0xffe)
         .run();
-    assert_eq!(
-        f.trapped(),
-        Trap {
-            cause: 12,
-            epc: VA + 0xffe,
-            tval: VA + 0x1000
-        }
-    );
+    assert_eq!(f.trapped(), Trap { cause: 12, epc: VA + 0xffe, tval: VA + 0x1000 });
     assert_eq!(f.x(5), 3);
 }

@@ -51,6 +51,7 @@ Boot:
   -kernel FILE        kernel or bare-metal program (ELF or raw binary)
   -initrd FILE        initial ramdisk
   -append STRING      kernel command line
+  -dtb FILE           pass this device tree instead of the generated one
 
 Console and display:
   -nographic          no display; the serial port is on stdio (the only mode)
@@ -84,8 +85,7 @@ pub fn parse_size(s: &str) -> Option<u64> {
 }
 
 fn value<'a>(opt: &str, it: &mut impl Iterator<Item = &'a String>) -> Result<&'a String, ArgError> {
-    it.next()
-        .ok_or_else(|| ArgError(format!("{opt}: requires an argument")))
+    it.next().ok_or_else(|| ArgError(format!("{opt}: requires an argument")))
 }
 
 pub fn parse(args: &[String]) -> Result<Command, ArgError> {
@@ -94,10 +94,7 @@ pub fn parse(args: &[String]) -> Result<Command, ArgError> {
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         // QEMU accepts `--opt` as `-opt`.
-        let opt = arg
-            .strip_prefix("--")
-            .map(|s| format!("-{s}"))
-            .unwrap_or_else(|| arg.clone());
+        let opt = arg.strip_prefix("--").map(|s| format!("-{s}")).unwrap_or_else(|| arg.clone());
         match opt.as_str() {
             "-h" | "-help" => return Ok(Command::Help),
             "-version" => return Ok(Command::Version),
@@ -117,25 +114,18 @@ pub fn parse(args: &[String]) -> Result<Command, ArgError> {
                     match kv.split_once('=') {
                         Some(("dumpdtb", f)) => o.dumpdtb = Some(f.into()),
                         Some(("type", t)) => check_machine(t)?,
-                        _ => {
-                            return Err(ArgError(format!(
-                                "-machine {v}: unsupported machine property '{kv}'"
-                            )))
-                        }
+                        _ => return Err(ArgError(format!("-machine {v}: unsupported machine property '{kv}'"))),
                     }
                 }
             }
             "-m" => {
                 let v = value(&opt, &mut it)?;
                 let s = v.strip_prefix("size=").unwrap_or(v);
-                o.config.ram_size =
-                    parse_size(s).ok_or_else(|| ArgError(format!("-m {v}: invalid RAM size")))?;
+                o.config.ram_size = parse_size(s).ok_or_else(|| ArgError(format!("-m {v}: invalid RAM size")))?;
             }
             "-smp" => {
                 let v = value(&opt, &mut it)?;
-                let n = v
-                    .split(',')
-                    .find_map(|p| p.strip_prefix("cpus=").or((!p.contains('=')).then_some(p)));
+                let n = v.split(',').find_map(|p| p.strip_prefix("cpus=").or((!p.contains('=')).then_some(p)));
                 o.config.smp = n
                     .and_then(|n| n.parse().ok())
                     .ok_or_else(|| ArgError(format!("-smp {v}: invalid number of CPUs")))?;
@@ -144,9 +134,7 @@ pub fn parse(args: &[String]) -> Result<Command, ArgError> {
                 let v = value(&opt, &mut it)?;
                 let model = v.split(',').next().unwrap_or("");
                 if !matches!(model, "rv64" | "max") {
-                    return Err(ArgError(format!(
-                        "-cpu {v}: unsupported CPU model (use rv64 or max)"
-                    )));
+                    return Err(ArgError(format!("-cpu {v}: unsupported CPU model (use rv64 or max)")));
                 }
             }
             "-bios" => {
@@ -160,6 +148,7 @@ pub fn parse(args: &[String]) -> Result<Command, ArgError> {
             "-kernel" => o.config.kernel = Some(value(&opt, &mut it)?.into()),
             "-initrd" => o.config.initrd = Some(value(&opt, &mut it)?.into()),
             "-append" => o.config.append = Some(value(&opt, &mut it)?.clone()),
+            "-dtb" => o.config.dtb = Some(value(&opt, &mut it)?.into()),
             "-nographic" | "-no-reboot" => {}
             "-serial" => {
                 let v = value(&opt, &mut it)?;
@@ -170,17 +159,13 @@ pub fn parse(args: &[String]) -> Result<Command, ArgError> {
             "-accel" => {
                 let v = value(&opt, &mut it)?;
                 if v != "tcg" {
-                    return Err(ArgError(format!(
-                        "-accel {v}: only 'tcg' (software emulation) is available"
-                    )));
+                    return Err(ArgError(format!("-accel {v}: only 'tcg' (software emulation) is available")));
                 }
             }
             "-nic" | "-net" => {
                 let v = value(&opt, &mut it)?;
                 if v != "none" {
-                    return Err(ArgError(format!(
-                        "{opt} {v}: networking is not supported yet (use 'none')"
-                    )));
+                    return Err(ArgError(format!("{opt} {v}: networking is not supported yet (use 'none')")));
                 }
             }
             "-d" => {
@@ -193,8 +178,8 @@ pub fn parse(args: &[String]) -> Result<Command, ArgError> {
                         "guest_errors" | "unimp" => o.log_guest_errors = true,
                         _ => {
                             return Err(ArgError(format!(
-                            "-d {v}: unknown log item '{item}' (in_asm, exec, int, guest_errors)"
-                        )))
+                                "-d {v}: unknown log item '{item}' (in_asm, exec, int, guest_errors)"
+                            )))
                         }
                     }
                 }
@@ -202,11 +187,7 @@ pub fn parse(args: &[String]) -> Result<Command, ArgError> {
             "-D" => o.logfile = Some(value(&opt, &mut it)?.into()),
             _ if opt.starts_with('-') => return Err(ArgError(format!("{arg}: invalid option"))),
             // QEMU takes a bare argument as a disk image; we have no disks yet.
-            _ => {
-                return Err(ArgError(format!(
-                    "{arg}: unexpected argument (disk images are not supported yet)"
-                )))
-            }
+            _ => return Err(ArgError(format!("{arg}: unexpected argument (disk images are not supported yet)"))),
         }
     }
     o.config.log = log;
@@ -217,9 +198,7 @@ fn check_machine(name: &str) -> Result<(), ArgError> {
     if name == "virt" {
         Ok(())
     } else {
-        Err(ArgError(format!(
-            "-machine {name}: unsupported machine type (only 'virt')"
-        )))
+        Err(ArgError(format!("-machine {name}: unsupported machine type (only 'virt')")))
     }
 }
 
@@ -253,18 +232,7 @@ mod tests {
 
     #[test]
     fn typical_bare_metal_command_line_parses() {
-        let o = run(&[
-            "-M",
-            "virt",
-            "-m",
-            "256M",
-            "-bios",
-            "none",
-            "-kernel",
-            "p.elf",
-            "-nographic",
-        ])
-        .unwrap();
+        let o = run(&["-M", "virt", "-m", "256M", "-bios", "none", "-kernel", "p.elf", "-nographic"]).unwrap();
         assert_eq!(o.config.ram_size, 256 << 20);
         assert_eq!(o.config.bios, Bios::None);
         assert_eq!(o.config.kernel, Some("p.elf".into()));
@@ -272,18 +240,12 @@ mod tests {
 
     #[test]
     fn unknown_option_names_the_option() {
-        assert_eq!(
-            run(&["-frobnicate"]).unwrap_err(),
-            ArgError("-frobnicate: invalid option".into())
-        );
+        assert_eq!(run(&["-frobnicate"]).unwrap_err(), ArgError("-frobnicate: invalid option".into()));
     }
 
     #[test]
     fn missing_value_is_an_error() {
-        assert_eq!(
-            run(&["-kernel"]).unwrap_err(),
-            ArgError("-kernel: requires an argument".into())
-        );
+        assert_eq!(run(&["-kernel"]).unwrap_err(), ArgError("-kernel: requires an argument".into()));
     }
 
     #[test]

@@ -3,12 +3,13 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod console;
 
 use args::{Command, Options};
 use mimic_machine::{ExitStatus, VirtMachine};
-use std::io::Read;
 use std::process::ExitCode;
-use std::sync::mpsc;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
@@ -62,33 +63,12 @@ fn init_logging(o: &Options) -> Result<(), String> {
         .with_ansi(false);
     match &o.logfile {
         Some(path) => {
-            let f =
-                std::fs::File::create(path).map_err(|e| format!("-D {}: {e}", path.display()))?;
+            let f = std::fs::File::create(path).map_err(|e| format!("-D {}: {e}", path.display()))?;
             builder.with_writer(std::sync::Mutex::new(f)).init();
         }
         None => builder.with_writer(std::io::stderr).init(),
     }
     Ok(())
-}
-
-/// Host console input, read on its own thread so the machine never blocks on stdin.
-fn spawn_stdin() -> mpsc::Receiver<Vec<u8>> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut stdin = std::io::stdin();
-        let mut buf = [0u8; 256];
-        loop {
-            match stdin.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if tx.send(buf[..n].to_vec()).is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-    });
-    rx
 }
 
 fn run(o: &Options) -> Result<u8, String> {
@@ -100,13 +80,21 @@ fn run(o: &Options) -> Result<u8, String> {
     if o.config.kernel.is_none() && o.config.bios == mimic_machine::Bios::None {
         return Err("nothing to run: give -kernel FILE or -bios FILE".into());
     }
-    let input = spawn_stdin();
+    // Build the first machine before touching the terminal, so a bad option or file leaves it
+    // as it was.
+    let new_machine = || VirtMachine::new(&o.config, Box::new(std::io::stdout())).map_err(|e| error_chain(&e));
+    let mut m = new_machine()?;
+    let _raw = console::RawTerminal::enable();
+    let quit = Arc::new(AtomicBool::new(false));
+    let input = console::spawn_stdin(quit.clone());
     loop {
-        let mut m = VirtMachine::new(&o.config, Box::new(std::io::stdout()))
-            .map_err(|e| error_chain(&e))?;
-        match m.run(Some(&input)) {
+        match m.run(Some(&input), &quit) {
             ExitStatus::PowerOff(status) => return Ok(status.clamp(0, 255) as u8),
-            ExitStatus::Reset => continue,
+            ExitStatus::Quit => {
+                eprint!("\r\nmimic: terminated by C-a x\r\n");
+                return Ok(0);
+            }
+            ExitStatus::Reset => m = new_machine()?,
         }
     }
 }

@@ -21,18 +21,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-const ARCH_FLAGS: &[&str] = &[
-    "-march=rv64gc_zba_zbb_zbs_zicsr_zifencei",
-    "-mabi=lp64d",
-    "-nostdlib",
-    "-nostartfiles",
-    "-static",
-];
+const ARCH_FLAGS: &[&str] =
+    &["-march=rv64gc_zba_zbb_zbs_zicsr_zifencei", "-mabi=lp64d", "-nostdlib", "-nostartfiles", "-static"];
 
 fn isa_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("isa")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("isa")
 }
 
 fn env_flag(name: &str) -> Option<bool> {
@@ -47,10 +40,7 @@ fn emulator() -> (Vec<String>, bool) {
     match std::env::var("MIMIC_ISA_EMULATOR") {
         Ok(cmd) if !cmd.trim().is_empty() => {
             let mut argv: Vec<String> = cmd.split_whitespace().map(str::to_owned).collect();
-            let program = Path::new(&argv[0])
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            let program = Path::new(&argv[0]).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             if program.starts_with("qemu-system") && !argv.iter().any(|a| a == "-cpu") {
                 argv.push("-cpu".into());
                 argv.push("rv64,zicond=true".into());
@@ -69,11 +59,7 @@ fn compile(name: &str, strict: bool) -> PathBuf {
     let elf = out_dir.join(format!("{name}{}.elf", if strict { ".strict" } else { "" }));
     let cc = std::env::var("MIMIC_ISA_CC").unwrap_or_else(|_| "riscv64-unknown-elf-gcc".into());
     let mut cmd = Command::new(&cc);
-    cmd.args(ARCH_FLAGS)
-        .arg("-T")
-        .arg(isa_dir().join("link.ld"))
-        .arg("-I")
-        .arg(isa_dir());
+    cmd.args(ARCH_FLAGS).arg("-T").arg(isa_dir().join("link.ld")).arg("-I").arg(isa_dir());
     if strict {
         cmd.arg("-DMIMIC_STRICT");
     }
@@ -107,24 +93,13 @@ struct Run {
 fn run_emulator(argv: &[String], elf: &Path, timeout: Duration) -> Run {
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..])
-        .args([
-            "-M",
-            "virt",
-            "-m",
-            "128M",
-            "-bios",
-            "none",
-            "-nographic",
-            "-kernel",
-        ])
+        .args(["-M", "virt", "-m", "128M", "-bios", "none", "-nographic", "-kernel"])
         .arg(elf)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let start = Instant::now();
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start emulator `{}`: {e}", argv[0]));
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start emulator `{}`: {e}", argv[0]));
     let mut out = child.stdout.take().expect("stdout");
     let mut err = child.stderr.take().expect("stderr");
     let out_reader = std::thread::spawn(move || {
@@ -152,36 +127,23 @@ fn run_emulator(argv: &[String], elf: &Path, timeout: Duration) -> Run {
     let elapsed = start.elapsed();
     let stdout = String::from_utf8_lossy(&out_reader.join().unwrap_or_default()).into_owned();
     let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned();
-    Run {
-        status,
-        stdout,
-        stderr,
-        elapsed,
-    }
+    Run { status, stdout, stderr, elapsed }
 }
 
 /// "FAIL test 123..." as printed by the program's failure path.
 fn failing_test_from_uart(stdout: &str) -> Option<String> {
-    stdout
-        .lines()
-        .find(|l| l.contains("FAIL test"))
-        .map(|l| l.trim().to_owned())
+    stdout.lines().find(|l| l.contains("FAIL test")).map(|l| l.trim().to_owned())
 }
 
 fn run_program(name: &str) {
     let (argv, is_mimic) = emulator();
     let strict = env_flag("MIMIC_ISA_STRICT").unwrap_or(is_mimic);
-    let timeout = std::env::var("MIMIC_ISA_TIMEOUT")
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .unwrap_or(20);
+    let timeout = std::env::var("MIMIC_ISA_TIMEOUT").ok().and_then(|s| s.parse::<u64>().ok()).unwrap_or(20);
     let elf = compile(name, strict);
     let run = run_emulator(&argv, &elf, Duration::from_secs(timeout));
     let verdict = match run.status {
         Some(status) if status.success() => return,
-        None => format!(
-            "timed out after {timeout} s (killed): the program hung or never reached the finisher"
-        ),
+        None => format!("timed out after {timeout} s (killed): the program hung or never reached the finisher"),
         Some(status) => match status.code() {
             Some(code) => {
                 let from_uart = failing_test_from_uart(&run.stdout)

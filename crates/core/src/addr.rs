@@ -41,10 +41,7 @@ pub struct AddrRange {
 impl AddrRange {
     /// `[base, base + size)`. Panics in debug builds if it would wrap; board tables are constants.
     pub const fn new(base: u64, size: u64) -> Self {
-        AddrRange {
-            start: base,
-            end: base + size,
-        }
+        AddrRange { start: base, end: base + size }
     }
     pub const fn size(&self) -> u64 {
         self.end - self.start

@@ -18,9 +18,7 @@ pub struct HostClock {
 
 impl HostClock {
     pub fn new() -> Self {
-        HostClock {
-            start: Instant::now(),
-        }
+        HostClock { start: Instant::now() }
     }
 }
 

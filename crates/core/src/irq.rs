@@ -40,10 +40,7 @@ impl SharedBits {
     }
     /// A line driving the bits in `mask`.
     pub fn line(&self, mask: u64) -> BitIrq {
-        BitIrq {
-            bits: self.clone(),
-            mask,
-        }
+        BitIrq { bits: self.clone(), mask }
     }
 }
 

@@ -44,11 +44,7 @@ pub struct MemOp {
 
 impl MemOp {
     pub const fn new(size: Size, signed: bool) -> Self {
-        MemOp {
-            size,
-            signed,
-            endian: Endian::Little,
-        }
+        MemOp { size, signed, endian: Endian::Little }
     }
     pub const U8: MemOp = MemOp::new(Size::B1, false);
     pub const U16: MemOp = MemOp::new(Size::B2, false);

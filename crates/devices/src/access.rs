@@ -59,10 +59,7 @@ mod tests {
 
     #[test]
     fn write_part_high_half_keeps_low_half() {
-        assert_eq!(
-            write_part(0x1111_2222_3333_4444, 4, Size::B4, 0xaaaa_bbbb),
-            Some(0xaaaa_bbbb_3333_4444)
-        );
+        assert_eq!(write_part(0x1111_2222_3333_4444, 4, Size::B4, 0xaaaa_bbbb), Some(0xaaaa_bbbb_3333_4444));
     }
 
     #[test]

@@ -64,19 +64,14 @@ struct MTimeInner {
 
 impl std::fmt::Debug for MTime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MTime")
-            .field("ticks", &self.read())
-            .finish()
+        f.debug_struct("MTime").field("ticks", &self.read()).finish()
     }
 }
 
 impl MTime {
     /// A counter that reads `clock`'s time in 100 ns ticks.
     pub fn new(clock: Arc<dyn Clock>) -> Self {
-        MTime(Arc::new(MTimeInner {
-            clock,
-            offset: AtomicU64::new(0),
-        }))
+        MTime(Arc::new(MTimeInner { clock, offset: AtomicU64::new(0) }))
     }
 
     fn raw_ticks(&self) -> (u64, u64) {
@@ -93,9 +88,7 @@ impl MTime {
     /// Set `mtime` to `value` now; it keeps counting from there.
     pub fn write(&self, value: u64) {
         let (_, raw) = self.raw_ticks();
-        self.0
-            .offset
-            .store(value.wrapping_sub(raw), Ordering::Release);
+        self.0.offset.store(value.wrapping_sub(raw), Ordering::Release);
     }
 
     /// Nanoseconds of clock time from now until `mtime >= ticks`: `Some(0)` if it already is,
@@ -132,10 +125,7 @@ pub struct ClintState {
 
 impl ClintState {
     fn reset(harts: usize) -> Self {
-        ClintState {
-            msip: vec![false; harts],
-            mtimecmp: vec![u64::MAX; harts],
-        }
+        ClintState { msip: vec![false; harts], mtimecmp: vec![u64::MAX; harts] }
     }
 }
 
@@ -149,10 +139,7 @@ pub struct Clint<I> {
 
 impl<I> std::fmt::Debug for Clint<I> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Clint")
-            .field("mtime", &self.mtime)
-            .field("state", &self.state)
-            .finish_non_exhaustive()
+        f.debug_struct("Clint").field("mtime", &self.mtime).field("state", &self.state).finish_non_exhaustive()
     }
 }
 
@@ -164,16 +151,8 @@ impl<I: IrqLine> Clint<I> {
             return Err(ClintError::HartCount(harts.len()));
         }
         let n = harts.len();
-        let (msip, mtip) = harts
-            .into_iter()
-            .map(|h| (DrivenLine::new(h.msip), DrivenLine::new(h.mtip)))
-            .unzip();
-        Ok(Clint {
-            mtime,
-            state: ClintState::reset(n),
-            msip,
-            mtip,
-        })
+        let (msip, mtip) = harts.into_iter().map(|h| (DrivenLine::new(h.msip), DrivenLine::new(h.mtip))).unzip();
+        Ok(Clint { mtime, state: ClintState::reset(n), msip, mtip })
     }
 
     /// The shared counter (clone it for the harts' `time` CSR).
@@ -198,12 +177,7 @@ impl<I: IrqLine> Clint<I> {
     /// their line is high already and only software can change that.
     pub fn next_deadline_ns(&self) -> Option<u64> {
         let now = self.mtime.read();
-        self.state
-            .mtimecmp
-            .iter()
-            .filter(|&&cmp| cmp > now)
-            .filter_map(|&cmp| self.mtime.ns_until(cmp))
-            .min()
+        self.state.mtimecmp.iter().filter(|&&cmp| cmp > now).filter_map(|&cmp| self.mtime.ns_until(cmp)).min()
     }
 
     /// Hardware reset: `msip = 0`, `mtimecmp = u64::MAX`, `mtime = 0`; all lines fall.
@@ -262,28 +236,20 @@ impl<I: IrqLine> MmioDevice for Clint<I> {
                 let hart = ((offset - MSIP_BASE) / 4) as usize;
                 match (size, offset % 8) {
                     (Size::B4, _) if offset.is_multiple_of(4) => self.msip_read(hart),
-                    (Size::B8, 0) => self
-                        .msip_read(hart)
-                        .map(|lo| lo | (self.msip_read(hart + 1).unwrap_or(0) << 32)),
+                    (Size::B8, 0) => self.msip_read(hart).map(|lo| lo | (self.msip_read(hart + 1).unwrap_or(0) << 32)),
                     _ => None,
                 }
             }
             MTIMECMP_BASE..MTIME_OFFSET => {
                 let hart = ((offset - MTIMECMP_BASE) / 8) as usize;
                 let sub = (offset - MTIMECMP_BASE) % 8;
-                self.state
-                    .mtimecmp
-                    .get(hart)
-                    .and_then(|&cmp| read_part(cmp, sub, size))
+                self.state.mtimecmp.get(hart).and_then(|&cmp| read_part(cmp, sub, size))
             }
             MTIME_OFFSET..SIZE => read_part(self.mtime.read(), offset - MTIME_OFFSET, size),
             _ => None,
         };
         v.unwrap_or_else(|| {
-            guest_error!(
-                "clint: {}-byte read at bad offset {offset:#x}",
-                size.bytes()
-            );
+            guest_error!("clint: {}-byte read at bad offset {offset:#x}", size.bytes());
             0
         })
     }
@@ -297,8 +263,7 @@ impl<I: IrqLine> MmioDevice for Clint<I> {
                     (Size::B8, 0) => {
                         let lo = self.msip_write(hart, value);
                         // The upper word may lie past the last hart, like a lone 4-byte write there.
-                        let hi =
-                            hart + 1 >= self.num_harts() || self.msip_write(hart + 1, value >> 32);
+                        let hi = hart + 1 >= self.num_harts() || self.msip_write(hart + 1, value >> 32);
                         lo && hi
                     }
                     _ => false,
@@ -307,12 +272,7 @@ impl<I: IrqLine> MmioDevice for Clint<I> {
             MTIMECMP_BASE..MTIME_OFFSET => {
                 let hart = ((offset - MTIMECMP_BASE) / 8) as usize;
                 let sub = (offset - MTIMECMP_BASE) % 8;
-                match self
-                    .state
-                    .mtimecmp
-                    .get(hart)
-                    .and_then(|&cmp| write_part(cmp, sub, size, value))
-                {
+                match self.state.mtimecmp.get(hart).and_then(|&cmp| write_part(cmp, sub, size, value)) {
                     Some(new) => {
                         self.state.mtimecmp[hart] = new;
                         let fired = self.mtime.read() >= new;
@@ -322,23 +282,18 @@ impl<I: IrqLine> MmioDevice for Clint<I> {
                     None => false,
                 }
             }
-            MTIME_OFFSET..SIZE => {
-                match write_part(self.mtime.read(), offset - MTIME_OFFSET, size, value) {
-                    Some(new) => {
-                        self.mtime.write(new);
-                        self.update();
-                        true
-                    }
-                    None => false,
+            MTIME_OFFSET..SIZE => match write_part(self.mtime.read(), offset - MTIME_OFFSET, size, value) {
+                Some(new) => {
+                    self.mtime.write(new);
+                    self.update();
+                    true
                 }
-            }
+                None => false,
+            },
             _ => false,
         };
         if !ok {
-            guest_error!(
-                "clint: {}-byte write of {value:#x} at bad offset {offset:#x}",
-                size.bytes()
-            );
+            guest_error!("clint: {}-byte write of {value:#x} at bad offset {offset:#x}", size.bytes());
         }
     }
 }
@@ -361,20 +316,8 @@ mod tests {
         let mtime = MTime::new(Arc::new(clock.clone()));
         let msip: Vec<RecordingIrq> = (0..harts).map(|_| RecordingIrq::new()).collect();
         let mtip: Vec<RecordingIrq> = (0..harts).map(|_| RecordingIrq::new()).collect();
-        let lines = msip
-            .iter()
-            .zip(&mtip)
-            .map(|(s, t)| ClintHart {
-                msip: s.clone(),
-                mtip: t.clone(),
-            })
-            .collect();
-        Rig {
-            clint: Clint::new(mtime, lines).unwrap(),
-            clock,
-            msip,
-            mtip,
-        }
+        let lines = msip.iter().zip(&mtip).map(|(s, t)| ClintHart { msip: s.clone(), mtip: t.clone() }).collect();
+        Rig { clint: Clint::new(mtime, lines).unwrap(), clock, msip, mtip }
     }
 
     #[test]
@@ -432,10 +375,7 @@ mod tests {
     fn clint_msip_keeps_bit0_only() {
         let mut r = rig(1);
         r.clint.write(MSIP_BASE, Size::B4, 0xffff_fffe);
-        assert_eq!(
-            (r.clint.read(MSIP_BASE, Size::B4), r.msip[0].level()),
-            (0, false)
-        );
+        assert_eq!((r.clint.read(MSIP_BASE, Size::B4), r.msip[0].level()), (0, false));
     }
 
     #[test]
@@ -536,10 +476,7 @@ mod tests {
         r.clint.write(MSIP_BASE, Size::B4, 1);
         r.clint.write(MTIMECMP_BASE, Size::B8, 0);
         r.clint.reset();
-        assert_eq!(
-            (r.msip[0].level(), r.mtip[0].level(), r.clint.mtime().read()),
-            (false, false, 0)
-        );
+        assert_eq!((r.msip[0].level(), r.mtip[0].level(), r.clint.mtime().read()), (false, false, 0));
     }
 
     #[test]
@@ -561,10 +498,7 @@ mod tests {
             r.clint.read(MTIME_OFFSET, Size::B2),
             r.clint.read(u64::MAX, Size::B8),
         ];
-        assert_eq!(
-            (reads, r.clint.read(MTIMECMP_BASE, Size::B8)),
-            ([0; 4], u64::MAX)
-        );
+        assert_eq!((reads, r.clint.read(MTIMECMP_BASE, Size::B8)), ([0; 4], u64::MAX));
     }
 
     #[test]

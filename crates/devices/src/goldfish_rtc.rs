@@ -78,28 +78,19 @@ impl<I> std::fmt::Debug for GoldfishRtc<I> {
 impl<I: IrqLine> GoldfishRtc<I> {
     /// An RTC showing the host's wall-clock time, advancing with `clock`.
     pub fn new(clock: Arc<dyn Clock>, irq: I) -> Self {
-        let wall = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
+        let wall = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
         let epoch_ns = wall.wrapping_sub(clock.now_ns());
         Self::with_epoch(clock, epoch_ns, irq)
     }
 
     /// An RTC that reads `epoch_ns` (ns since the Unix epoch) when `clock` reads 0.
     pub fn with_epoch(clock: Arc<dyn Clock>, epoch_ns: u64, irq: I) -> Self {
-        GoldfishRtc {
-            clock,
-            epoch_ns,
-            state: GoldfishRtcState::default(),
-            irq: DrivenLine::new(irq),
-        }
+        GoldfishRtc { clock, epoch_ns, state: GoldfishRtcState::default(), irq: DrivenLine::new(irq) }
     }
 
     /// The time the guest sees, in ns since the Unix epoch.
     pub fn now_ns(&self) -> u64 {
-        self.epoch_ns
-            .wrapping_add(self.clock.now_ns())
-            .wrapping_add(self.state.offset_ns)
+        self.epoch_ns.wrapping_add(self.clock.now_ns()).wrapping_add(self.state.offset_ns)
     }
 
     /// Fire the alarm if its time has come.
@@ -108,24 +99,18 @@ impl<I: IrqLine> GoldfishRtc<I> {
             self.state.alarm_armed = false;
             self.state.irq_pending = true;
         }
-        self.irq
-            .set(self.state.irq_pending && self.state.irq_enabled);
+        self.irq.set(self.state.irq_pending && self.state.irq_enabled);
     }
 
     /// Nanoseconds from now until the armed alarm fires (`Some(0)` if due), `None` if disarmed.
     pub fn next_deadline_ns(&self) -> Option<u64> {
-        self.state
-            .alarm_armed
-            .then(|| self.state.alarm_ns.saturating_sub(self.now_ns()))
+        self.state.alarm_armed.then(|| self.state.alarm_ns.saturating_sub(self.now_ns()))
     }
 
     /// Hardware reset: alarm disarmed, interrupt cleared and disabled. The time keeps running
     /// (it is a battery-backed clock), guest-set offset included.
     pub fn reset(&mut self) {
-        self.state = GoldfishRtcState {
-            offset_ns: self.state.offset_ns,
-            ..GoldfishRtcState::default()
-        };
+        self.state = GoldfishRtcState { offset_ns: self.state.offset_ns, ..GoldfishRtcState::default() };
         self.update();
     }
 
@@ -136,8 +121,7 @@ impl<I: IrqLine> GoldfishRtc<I> {
     /// Restore a saved state and drive the line to match.
     pub fn set_state(&mut self, state: GoldfishRtcState) {
         self.state = state;
-        self.irq
-            .force(self.state.irq_pending && self.state.irq_enabled);
+        self.irq.force(self.state.irq_pending && self.state.irq_enabled);
         self.update();
     }
 
@@ -150,10 +134,7 @@ impl<I: IrqLine> GoldfishRtc<I> {
         let s = &mut self.state;
         Some(match offset {
             TIME_LOW => {
-                let now = self
-                    .epoch_ns
-                    .wrapping_add(self.clock.now_ns())
-                    .wrapping_add(s.offset_ns);
+                let now = self.epoch_ns.wrapping_add(self.clock.now_ns()).wrapping_add(s.offset_ns);
                 s.time_high = (now >> 32) as u32;
                 now as u32
             }
@@ -194,16 +175,12 @@ impl<I: IrqLine> MmioDevice for GoldfishRtc<I> {
             Size::B8 if offset.is_multiple_of(8) => {
                 let lo = self.read32(offset);
                 let hi = self.read32(offset + 4);
-                lo.zip(hi)
-                    .map(|(lo, hi)| u64::from(lo) | (u64::from(hi) << 32))
+                lo.zip(hi).map(|(lo, hi)| u64::from(lo) | (u64::from(hi) << 32))
             }
             _ => None,
         };
         v.unwrap_or_else(|| {
-            guest_error!(
-                "goldfish_rtc: {}-byte read at bad offset {offset:#x}",
-                size.bytes()
-            );
+            guest_error!("goldfish_rtc: {}-byte read at bad offset {offset:#x}", size.bytes());
             0
         })
     }
@@ -219,10 +196,7 @@ impl<I: IrqLine> MmioDevice for GoldfishRtc<I> {
             _ => false,
         };
         if !ok {
-            guest_error!(
-                "goldfish_rtc: {}-byte write of {value:#x} at bad offset {offset:#x}",
-                size.bytes()
-            );
+            guest_error!("goldfish_rtc: {}-byte write of {value:#x} at bad offset {offset:#x}", size.bytes());
         }
         self.update();
     }
@@ -239,11 +213,7 @@ mod tests {
     fn rtc() -> (GoldfishRtc<RecordingIrq>, ManualClock, RecordingIrq) {
         let clock = ManualClock::new();
         let irq = RecordingIrq::new();
-        (
-            GoldfishRtc::with_epoch(Arc::new(clock.clone()), EPOCH, irq.clone()),
-            clock,
-            irq,
-        )
+        (GoldfishRtc::with_epoch(Arc::new(clock.clone()), EPOCH, irq.clone()), clock, irq)
     }
 
     fn r(d: &mut GoldfishRtc<RecordingIrq>, offset: u64) -> u32 {
@@ -272,10 +242,7 @@ mod tests {
     #[test]
     fn rtc_new_reads_host_wall_clock() {
         let d = GoldfishRtc::new(Arc::new(ManualClock::new()), RecordingIrq::new());
-        let host = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64;
+        let host = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64;
         assert!(host.abs_diff(d.now_ns()) < 60_000_000_000);
     }
 
@@ -382,10 +349,7 @@ mod tests {
     fn rtc_8byte_alarm_write_arms_with_both_halves() {
         let (mut d, _, _) = rtc();
         d.write(ALARM_LOW, Size::B8, EPOCH + 50);
-        assert_eq!(
-            (d.state().alarm_ns, d.next_deadline_ns()),
-            (EPOCH + 50, Some(50))
-        );
+        assert_eq!((d.state().alarm_ns, d.next_deadline_ns()), (EPOCH + 50, Some(50)));
     }
 
     #[test]
@@ -395,10 +359,7 @@ mod tests {
         w(&mut d, IRQ_ENABLED, 1);
         set_alarm(&mut d, 0);
         d.reset();
-        assert_eq!(
-            (d.now_ns() >> 32, irq.level(), d.state().alarm_armed),
-            (7, false, false)
-        );
+        assert_eq!((d.now_ns() >> 32, irq.level(), d.state().alarm_armed), (7, false, false));
     }
 
     #[test]
@@ -412,9 +373,6 @@ mod tests {
             d.read(TIME_HIGH, Size::B8),
             d.read(u64::MAX, Size::B4),
         ];
-        assert_eq!(
-            (reads, d.state().irq_enabled, irq.history()),
-            ([0; 4], false, vec![])
-        );
+        assert_eq!((reads, d.state().irq_enabled, irq.history()), ([0; 4], false, vec![]));
     }
 }

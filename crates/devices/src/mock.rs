@@ -79,15 +79,9 @@ pub struct FailingWriter;
 
 impl Write for FailingWriter {
     fn write(&mut self, _data: &[u8]) -> io::Result<usize> {
-        Err(io::Error::new(
-            io::ErrorKind::BrokenPipe,
-            "test: writer closed",
-        ))
+        Err(io::Error::new(io::ErrorKind::BrokenPipe, "test: writer closed"))
     }
     fn flush(&mut self) -> io::Result<()> {
-        Err(io::Error::new(
-            io::ErrorKind::BrokenPipe,
-            "test: writer closed",
-        ))
+        Err(io::Error::new(io::ErrorKind::BrokenPipe, "test: writer closed"))
     }
 }

@@ -129,12 +129,7 @@ impl<I: IrqLine> Plic<I> {
             threshold: vec![0; n],
         };
         let outputs = contexts.into_iter().map(DrivenLine::new).collect();
-        Ok(Plic {
-            num_sources,
-            words,
-            state,
-            outputs,
-        })
+        Ok(Plic { num_sources, words, state, outputs })
     }
 
     /// An [`IrqLine`] driving input `source` of the shared `plic`, to hand to a device.
@@ -143,10 +138,7 @@ impl<I: IrqLine> Plic<I> {
         if source == 0 || source > max {
             return Err(PlicError::NoSuchSource { id: source, max });
         }
-        Ok(PlicInput {
-            plic: plic.clone(),
-            source,
-        })
+        Ok(PlicInput { plic: plic.clone(), source })
     }
 
     pub fn num_sources(&self) -> u32 {
@@ -270,14 +262,8 @@ impl<I: IrqLine> Plic<I> {
     fn read32(&mut self, offset: u64) -> Option<u32> {
         let s = &self.state;
         match offset {
-            PRIORITY_BASE..PENDING_BASE => s
-                .priority
-                .get(((offset - PRIORITY_BASE) / 4) as usize)
-                .copied(),
-            PENDING_BASE..ENABLE_BASE => s
-                .pending
-                .get(((offset - PENDING_BASE) / 4) as usize)
-                .copied(),
+            PRIORITY_BASE..PENDING_BASE => s.priority.get(((offset - PRIORITY_BASE) / 4) as usize).copied(),
+            PENDING_BASE..ENABLE_BASE => s.pending.get(((offset - PENDING_BASE) / 4) as usize).copied(),
             ENABLE_BASE..CONTEXT_BASE => {
                 let (ctx, w) = self.enable_index(offset)?;
                 Some(self.state.enable[ctx * self.words + w])
@@ -393,10 +379,7 @@ impl<I: IrqLine> MmioDevice for Plic<I> {
             _ => false,
         };
         if !ok {
-            guest_error!(
-                "plic: {}-byte write of {value:#x} at bad offset {offset:#x}",
-                size.bytes()
-            );
+            guest_error!("plic: {}-byte write of {value:#x} at bad offset {offset:#x}", size.bytes());
         }
     }
 }
@@ -409,18 +392,13 @@ pub struct PlicInput<I> {
 
 impl<I> Clone for PlicInput<I> {
     fn clone(&self) -> Self {
-        PlicInput {
-            plic: self.plic.clone(),
-            source: self.source,
-        }
+        PlicInput { plic: self.plic.clone(), source: self.source }
     }
 }
 
 impl<I> std::fmt::Debug for PlicInput<I> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PlicInput")
-            .field("source", &self.source)
-            .finish_non_exhaustive()
+        f.debug_struct("PlicInput").field("source", &self.source).finish_non_exhaustive()
     }
 }
 
@@ -667,14 +645,7 @@ mod tests {
         p.set_level(10, true);
         r(&mut p, CLAIM0);
         p.reset();
-        assert_eq!(
-            (
-                p.state().pending[0],
-                p.state().claimed[0],
-                p.state().priority[10]
-            ),
-            (1 << 10, 0, 0)
-        );
+        assert_eq!((p.state().pending[0], p.state().claimed[0], p.state().priority[10]), (1 << 10, 0, 0));
     }
 
     #[test]

@@ -90,27 +90,19 @@ impl SifiveTest {
 
 impl MmioDevice for SifiveTest {
     fn read(&mut self, offset: u64, size: Size) -> u64 {
-        guest_error!(
-            "sifive_test: {}-byte read at {offset:#x} of a write-only device",
-            size.bytes()
-        );
+        guest_error!("sifive_test: {}-byte read at {offset:#x} of a write-only device", size.bytes());
         0
     }
 
     fn write(&mut self, offset: u64, size: Size, value: u64) {
         if offset != 0 || !matches!(size, Size::B2 | Size::B4) {
-            guest_error!(
-                "sifive_test: {}-byte write of {value:#x} at bad offset {offset:#x}",
-                size.bytes()
-            );
+            guest_error!("sifive_test: {}-byte write of {value:#x} at bad offset {offset:#x}", size.bytes());
             return;
         }
         let value = value & ((1 << size.bits()) - 1);
         let request = match value & 0xffff {
             FINISHER_PASS => PowerRequest::Off { status: 0 },
-            FINISHER_FAIL => PowerRequest::Off {
-                status: (value >> 16) as i32,
-            },
+            FINISHER_FAIL => PowerRequest::Off { status: (value >> 16) as i32 },
             FINISHER_RESET => PowerRequest::Reset,
             _ => {
                 guest_error!("sifive_test: unknown command {value:#x}");

@@ -219,20 +219,14 @@ pub struct Uart16550<W, I> {
 
 impl<W, I> std::fmt::Debug for Uart16550<W, I> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Uart16550")
-            .field("state", &self.state)
-            .finish_non_exhaustive()
+        f.debug_struct("Uart16550").field("state", &self.state).finish_non_exhaustive()
     }
 }
 
 impl<W: Write + Send, I: IrqLine> Uart16550<W, I> {
     /// A UART in its reset state, writing transmitted bytes to `out` and driving `irq`.
     pub fn new(out: W, irq: I) -> Self {
-        Uart16550 {
-            state: UartState::default(),
-            out,
-            irq: DrivenLine::new(irq),
-        }
+        Uart16550 { state: UartState::default(), out, irq: DrivenLine::new(irq) }
     }
 
     /// Offer received bytes; returns how many were taken (a prefix of `bytes`). The caller keeps
@@ -249,9 +243,7 @@ impl<W: Write + Send, I: IrqLine> Uart16550<W, I> {
         if self.state.loopback() {
             return 0;
         }
-        self.state
-            .rx_capacity()
-            .saturating_sub(self.state.rx_fifo.len())
+        self.state.rx_capacity().saturating_sub(self.state.rx_fifo.len())
     }
 
     /// Hardware reset: registers to their reset values, receive FIFO emptied.
@@ -319,10 +311,7 @@ impl<W: Write + Send, I: IrqLine> Uart16550<W, I> {
             if let Err(e) = res {
                 static LIMIT: RateLimit = RateLimit::new();
                 if LIMIT.hit() {
-                    tracing::warn!(
-                        count = LIMIT.count(),
-                        "uart: output failed, byte dropped: {e}"
-                    );
+                    tracing::warn!(count = LIMIT.count(), "uart: output failed, byte dropped: {e}");
                 }
             }
         }
@@ -430,10 +419,7 @@ impl<W: Write + Send, I: IrqLine> MmioDevice for Uart16550<W, I> {
             return 0;
         }
         if size != Size::B1 {
-            guest_error!(
-                "uart: {}-byte read at {offset:#x}, registers are 1 byte",
-                size.bytes()
-            );
+            guest_error!("uart: {}-byte read at {offset:#x}, registers are 1 byte", size.bytes());
         }
         let v = self.read_reg(offset);
         self.update_irq();
@@ -446,10 +432,7 @@ impl<W: Write + Send, I: IrqLine> MmioDevice for Uart16550<W, I> {
             return;
         }
         if size != Size::B1 {
-            guest_error!(
-                "uart: {}-byte write at {offset:#x}, registers are 1 byte",
-                size.bytes()
-            );
+            guest_error!("uart: {}-byte write at {offset:#x}, registers are 1 byte", size.bytes());
         }
         self.write_reg(offset, value as u8);
         self.update_irq();
@@ -557,10 +540,7 @@ mod tests {
         let (mut u, out, _) = uart();
         wr(&mut u, LCR, LCR_DLAB);
         wr(&mut u, RBR_THR, 0x03);
-        assert_eq!(
-            (rd(&mut u, RBR_THR), u.state().dll, out.contents()),
-            (0x03, 0x03, vec![])
-        );
+        assert_eq!((rd(&mut u, RBR_THR), u.state().dll, out.contents()), (0x03, 0x03, vec![]));
     }
 
     #[test]
@@ -736,10 +716,7 @@ mod tests {
         wr(&mut u, IER, IER_EDSSI);
         wr(&mut u, MCR, MCR_LOOP | MCR_RTS);
         let first = rd(&mut u, MSR);
-        assert_eq!(
-            (first & 0x0f != 0, rd(&mut u, MSR) & 0x0f, irq.level()),
-            (true, 0, false)
-        );
+        assert_eq!((first & 0x0f != 0, rd(&mut u, MSR) & 0x0f, irq.level()), (true, 0, false));
     }
 
     #[test]
@@ -799,10 +776,7 @@ mod tests {
         wr(&mut u, IER, IER_ERBFI);
         u.receive(b"a");
         u.reset();
-        assert_eq!(
-            (irq.level(), u.can_receive(), u.state().dll),
-            (false, 1, 0x0c)
-        );
+        assert_eq!((irq.level(), u.can_receive(), u.state().dll), (false, 1, 0x0c));
     }
 
     #[test]

@@ -42,11 +42,7 @@ impl<I> Default for BlockCache<I> {
 
 impl<I> BlockCache<I> {
     pub fn new() -> Self {
-        BlockCache {
-            blocks: HashMap::new(),
-            by_page: HashMap::new(),
-            fast: vec![None; FAST_ENTRIES],
-        }
+        BlockCache { blocks: HashMap::new(), by_page: HashMap::new(), fast: vec![None; FAST_ENTRIES] }
     }
 
     #[inline]
@@ -89,10 +85,7 @@ impl<I> BlockCache<I> {
         for k in keys {
             self.blocks.remove(&k);
             let fi = Self::fast_index(k.0);
-            if self.fast[fi]
-                .as_ref()
-                .is_some_and(|b| (b.pc, b.phys, b.flags) == k)
-            {
+            if self.fast[fi].as_ref().is_some_and(|b| (b.pc, b.phys, b.flags) == k) {
                 self.fast[fi] = None;
             }
         }
@@ -122,13 +115,7 @@ mod tests {
     use super::*;
 
     fn block(pc: u64, phys: usize) -> Block<u32> {
-        Block {
-            pc,
-            phys,
-            flags: 0,
-            insns: vec![],
-            pages: [phys >> 12, phys >> 12],
-        }
+        Block { pc, phys, flags: 0, insns: vec![], pages: [phys >> 12, phys >> 12] }
     }
 
     #[test]

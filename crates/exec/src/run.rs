@@ -22,13 +22,7 @@ pub trait Guest: Sized {
     fn cache(&mut self) -> &mut BlockCache<Self::Insn>;
 
     fn load(&mut self, bus: &mut AddressSpace, vaddr: u64, op: MemOp) -> Result<u64, Exit>;
-    fn store(
-        &mut self,
-        bus: &mut AddressSpace,
-        vaddr: u64,
-        val: u64,
-        op: MemOp,
-    ) -> Result<(), Exit>;
+    fn store(&mut self, bus: &mut AddressSpace, vaddr: u64, val: u64, op: MemOp) -> Result<(), Exit>;
     /// Backing-store offset of `vaddr` for instruction fetch; on a fault the exception is
     /// recorded (for [`Guest::raise`]) and `Exit` returned.
     fn translate_fetch(&mut self, bus: &mut AddressSpace, vaddr: u64) -> Result<usize, Exit>;
@@ -71,12 +65,7 @@ pub enum RunOutcome {
 }
 
 /// Run blocks until about `budget` instructions have executed or the CPU halts.
-pub fn run<G: Guest>(
-    cpu: &mut G,
-    bus: &mut AddressSpace,
-    budget: u64,
-    log: LogFlags,
-) -> RunOutcome {
+pub fn run<G: Guest>(cpu: &mut G, bus: &mut AddressSpace, budget: u64, log: LogFlags) -> RunOutcome {
     let mut executed = 0u64;
     while executed < budget {
         cpu.check_interrupts();
@@ -89,10 +78,7 @@ pub fn run<G: Guest>(
             cpu.raise(pc);
             continue;
         };
-        let cached = cpu
-            .cache()
-            .lookup(pc, phys, flags)
-            .filter(|b| second_page_unchanged(cpu, bus, b));
+        let cached = cpu.cache().lookup(pc, phys, flags).filter(|b| second_page_unchanged(cpu, bus, b));
         let block = match cached {
             Some(b) => b,
             None => match build_block(cpu, bus, pc, phys, flags) {
@@ -111,14 +97,7 @@ pub fn run<G: Guest>(
         if log.exec {
             tracing::info!(target: "exec", "Trace {:#x} [{:#x}/{:#x}]", pc, block.phys, flags);
         }
-        let mut d = Direct {
-            env: Env {
-                cpu: &mut *cpu,
-                bus: &mut *bus,
-            },
-            pc,
-            next: pc,
-        };
+        let mut d = Direct { env: Env { cpu: &mut *cpu, bus: &mut *bus }, pc, next: pc };
         let mut faulted = false;
         for di in &block.insns {
             d.pc = di.pc;
@@ -142,11 +121,7 @@ pub fn run<G: Guest>(
 
 /// A block whose last instruction straddles into another page is keyed by its first page only;
 /// the second page's mapping may have changed since, so translate it again.
-fn second_page_unchanged<G: Guest>(
-    cpu: &mut G,
-    bus: &mut AddressSpace,
-    b: &Block<G::Insn>,
-) -> bool {
+fn second_page_unchanged<G: Guest>(cpu: &mut G, bus: &mut AddressSpace, b: &Block<G::Insn>) -> bool {
     if b.pages[0] == b.pages[1] {
         return true;
     }
@@ -212,22 +187,12 @@ fn build_block<G: Guest>(
         insns.push(DecodedInsn { insn, pc: cur, len });
         cur = cur.wrapping_add(len as u64);
         off += len as usize;
-        if G::ends_block(&insn)
-            || cur == page_end
-            || pages[1] != pages[0]
-            || insns.len() >= MAX_BLOCK_INSNS
-        {
+        if G::ends_block(&insn) || cur == page_end || pages[1] != pages[0] || insns.len() >= MAX_BLOCK_INSNS {
             break;
         }
     }
     for p in pages {
         cpu.watch_code_page(bus, p * PAGE_SIZE as usize);
     }
-    Ok(Block {
-        pc,
-        phys,
-        flags,
-        insns,
-        pages,
-    })
+    Ok(Block { pc, phys, flags, insns, pages })
 }

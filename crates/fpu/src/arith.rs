@@ -71,14 +71,7 @@ pub fn f64_sqrt(a: u64, rm: Rm) -> (u64, Flags) {
 /// | fnmadd.s | true  | true  | `−a·b − c` |
 ///
 /// `∞·0 + c` raises NV even when `c` is a quiet NaN, as RISC-V requires.
-pub fn f32_fma(
-    a: u32,
-    b: u32,
-    c: u32,
-    negate_product: bool,
-    negate_addend: bool,
-    rm: Rm,
-) -> (u32, Flags) {
+pub fn f32_fma(a: u32, b: u32, c: u32, negate_product: bool, negate_addend: bool, rm: Rm) -> (u32, Flags) {
     let a = if negate_product { a ^ F32_SIGN } else { a };
     let c = if negate_addend { c ^ F32_SIGN } else { c };
     // SAFETY: pure SoftFloat call on plain values; touches only this thread's state.
@@ -86,14 +79,7 @@ pub fn f32_fma(
 }
 
 /// binary64 fused multiply-add; see [`f32_fma`] for the meaning of the negation flags.
-pub fn f64_fma(
-    a: u64,
-    b: u64,
-    c: u64,
-    negate_product: bool,
-    negate_addend: bool,
-    rm: Rm,
-) -> (u64, Flags) {
+pub fn f64_fma(a: u64, b: u64, c: u64, negate_product: bool, negate_addend: bool, rm: Rm) -> (u64, Flags) {
     let a = if negate_product { a ^ F64_SIGN } else { a };
     let c = if negate_addend { c ^ F64_SIGN } else { c };
     // SAFETY: pure SoftFloat call on plain values; touches only this thread's state.

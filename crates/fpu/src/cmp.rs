@@ -14,9 +14,7 @@
 //! here except for returning a quietened sNaN); that variant would sit beside these functions.
 
 use crate::env::{w32, w64, with_flags};
-use crate::{
-    f32_is_nan, f32_is_snan, f64_is_nan, f64_is_snan, Flags, F32_CANONICAL_NAN, F64_CANONICAL_NAN,
-};
+use crate::{f32_is_nan, f32_is_snan, f64_is_nan, f64_is_snan, Flags, F32_CANONICAL_NAN, F64_CANONICAL_NAN};
 use softfloat_sys as sf;
 
 macro_rules! minmax {
@@ -130,24 +128,12 @@ fn classify(sign: bool, exp_all_ones: bool, exp_zero: bool, frac_zero: bool, qui
 pub fn f32_classify(a: u32) -> u64 {
     let exp = (a >> 23) & 0xff;
     let frac = a & 0x7f_ffff;
-    classify(
-        a >> 31 != 0,
-        exp == 0xff,
-        exp == 0,
-        frac == 0,
-        a & 0x40_0000 != 0,
-    )
+    classify(a >> 31 != 0, exp == 0xff, exp == 0, frac == 0, a & 0x40_0000 != 0)
 }
 
 /// binary64 fclass.d: a one-hot 10-bit mask (see [`class`]). Raises no flags.
 pub fn f64_classify(a: u64) -> u64 {
     let exp = (a >> 52) & 0x7ff;
     let frac = a & 0x000f_ffff_ffff_ffff;
-    classify(
-        a >> 63 != 0,
-        exp == 0x7ff,
-        exp == 0,
-        frac == 0,
-        a & 0x0008_0000_0000_0000 != 0,
-    )
+    classify(a >> 63 != 0, exp == 0x7ff, exp == 0, frac == 0, a & 0x0008_0000_0000_0000 != 0)
 }

@@ -86,24 +86,12 @@ mod tests {
         }
         let (flags, mode) = std::thread::spawn(|| {
             // SAFETY: reads the fresh thread's SoftFloat state bytes.
-            unsafe {
-                (
-                    sf::softfloat_exceptionFlags_read_helper(),
-                    sf::softfloat_roundingMode_read_helper(),
-                )
-            }
+            unsafe { (sf::softfloat_exceptionFlags_read_helper(), sf::softfloat_roundingMode_read_helper()) }
         })
         .join()
         .unwrap();
-        assert_eq!(
-            flags, 0,
-            "softfloat_exceptionFlags is shared between threads"
-        );
-        assert_eq!(
-            mode,
-            sf::softfloat_round_near_even,
-            "softfloat_roundingMode is shared"
-        );
+        assert_eq!(flags, 0, "softfloat_exceptionFlags is shared between threads");
+        assert_eq!(mode, sf::softfloat_round_near_even, "softfloat_roundingMode is shared");
         // SAFETY: reads this thread's state: the other thread must not have disturbed it.
         let mine = unsafe { sf::softfloat_exceptionFlags_read_helper() };
         assert_eq!(mine, 0x1f);

@@ -17,11 +17,7 @@ fn finite32() -> impl Strategy<Value = u32> {
 fn finite64() -> impl Strategy<Value = u64> {
     prop_oneof![
         any::<u64>(),
-        (any::<bool>(), 0u64..0x0020_0000_0000_0000).prop_map(|(s, m)| m | if s {
-            1 << 63
-        } else {
-            0
-        }),
+        (any::<bool>(), 0u64..0x0020_0000_0000_0000).prop_map(|(s, m)| m | if s { 1 << 63 } else { 0 }),
     ]
     .prop_filter("finite", |&b| f64::from_bits(b).is_finite())
 }
@@ -30,13 +26,7 @@ fn same32(ours: u32, host: f32) -> Result<(), TestCaseError> {
     if host.is_nan() {
         prop_assert_eq!(ours, F32_CANONICAL_NAN);
     } else {
-        prop_assert_eq!(
-            ours,
-            host.to_bits(),
-            "ours {:e} host {:e}",
-            f32::from_bits(ours),
-            host
-        );
+        prop_assert_eq!(ours, host.to_bits(), "ours {:e} host {:e}", f32::from_bits(ours), host);
     }
     Ok(())
 }
@@ -45,13 +35,7 @@ fn same64(ours: u64, host: f64) -> Result<(), TestCaseError> {
     if host.is_nan() {
         prop_assert_eq!(ours, F64_CANONICAL_NAN);
     } else {
-        prop_assert_eq!(
-            ours,
-            host.to_bits(),
-            "ours {:e} host {:e}",
-            f64::from_bits(ours),
-            host
-        );
+        prop_assert_eq!(ours, host.to_bits(), "ours {:e} host {:e}", f64::from_bits(ours), host);
     }
     Ok(())
 }

@@ -210,13 +210,7 @@ pub trait Sem {
     fn store(&mut self, addr: Self::V, val: Self::V, op: MemOp) -> Result<(), Exit>;
 
     /// Call a helper; `Exit` means it raised an exception.
-    fn call(
-        &mut self,
-        f: Helper<Self::Env>,
-        a: Self::V,
-        b: Self::V,
-        c: Self::V,
-    ) -> Result<Self::V, Exit>;
+    fn call(&mut self, f: Helper<Self::Env>, a: Self::V, b: Self::V, c: Self::V) -> Result<Self::V, Exit>;
 
     /// Continue at `target` after this instruction (ends the block).
     fn jump(&mut self, target: Self::V);
@@ -261,9 +255,6 @@ mod tests {
 
     #[test]
     fn orc_b_fills_nonzero_bytes() {
-        assert_eq!(
-            UnOp::OrcB.eval(0x0001_0000_8000_0100),
-            0x00ff_0000_ff00_ff00
-        );
+        assert_eq!(UnOp::OrcB.eval(0x0001_0000_8000_0100), 0x00ff_0000_ff00_ff00);
     }
 }

@@ -13,25 +13,14 @@ pub enum Error {
         source: std::io::Error,
     },
     #[error("{what} '{}' does not fit in guest memory at {addr:#x} ({len} bytes)", path.display())]
-    DoesNotFit {
-        what: &'static str,
-        path: PathBuf,
-        addr: u64,
-        len: u64,
-    },
+    DoesNotFit { what: &'static str, path: PathBuf, addr: u64, len: u64 },
     #[error("{what} '{}' is not a valid image: {reason}", path.display())]
-    BadImage {
-        what: &'static str,
-        path: PathBuf,
-        reason: String,
-    },
+    BadImage { what: &'static str, path: PathBuf, reason: String },
     #[error("invalid memory size: {0}")]
     MemorySize(String),
     #[error("unsupported -smp {0}: this machine supports 1 to {max} harts", max = crate::virt::MAX_HARTS)]
     Smp(usize),
-    #[error(
-        "no firmware found for -bios default (looked in: {searched}); use -bios none or -bios FILE"
-    )]
+    #[error("no firmware found for -bios default (looked in: {searched}); use -bios none or -bios FILE")]
     NoDefaultFirmware { searched: String },
     #[error("building the device tree failed: {0}")]
     Fdt(String),

@@ -14,9 +14,8 @@ pub const UART0_IRQ: u32 = 10;
 pub const RTC_IRQ: u32 = 11;
 
 pub const ISA_STRING: &str = "rv64imafdc_zicsr_zifencei_zba_zbb_zbs_zicond_sstc";
-const ISA_EXTENSIONS: &[&str] = &[
-    "i", "m", "a", "f", "d", "c", "zicsr", "zifencei", "zba", "zbb", "zbs", "zicond", "sstc",
-];
+const ISA_EXTENSIONS: &[&str] =
+    &["i", "m", "a", "f", "d", "c", "zicsr", "zifencei", "zba", "zbb", "zbs", "zicond", "sstc"];
 
 pub struct Chosen<'a> {
     pub bootargs: Option<&'a str>,
@@ -56,10 +55,7 @@ pub fn build(cfg: &VirtConfig, chosen: &Chosen) -> Result<Vec<u8>, vm_fdt::Error
     let cpus = f.begin_node("cpus")?;
     f.property_u32("#address-cells", 1)?;
     f.property_u32("#size-cells", 0)?;
-    f.property_u32(
-        "timebase-frequency",
-        mimic_devices::clint::TIMEBASE_HZ as u32,
-    )?;
+    f.property_u32("timebase-frequency", mimic_devices::clint::TIMEBASE_HZ as u32)?;
     for h in 0..cfg.smp as u32 {
         let cpu = f.begin_node(&format!("cpu@{h}"))?;
         f.property_string("device_type", "cpu")?;
@@ -68,12 +64,10 @@ pub fn build(cfg: &VirtConfig, chosen: &Chosen) -> Result<Vec<u8>, vm_fdt::Error
         f.property_string("compatible", "riscv")?;
         f.property_string("riscv,isa", ISA_STRING)?;
         f.property_string("riscv,isa-base", "rv64i")?;
-        f.property_string_list(
-            "riscv,isa-extensions",
-            ISA_EXTENSIONS.iter().map(|s| s.to_string()).collect(),
-        )?;
+        f.property_string_list("riscv,isa-extensions", ISA_EXTENSIONS.iter().map(|s| s.to_string()).collect())?;
         f.property_string("mmu-type", "riscv,sv57")?;
         let intc = f.begin_node("interrupt-controller")?;
+        f.property_u32("#address-cells", 0)?;
         f.property_u32("#interrupt-cells", 1)?;
         f.property_null("interrupt-controller")?;
         f.property_string("compatible", "riscv,cpu-intc")?;
@@ -120,24 +114,14 @@ pub fn build(cfg: &VirtConfig, chosen: &Chosen) -> Result<Vec<u8>, vm_fdt::Error
     f.end_node(node)?;
 
     let node = f.begin_node(&format!("test@{:x}", test.start))?;
-    f.property_string_list(
-        "compatible",
-        vec![
-            "sifive,test1".into(),
-            "sifive,test0".into(),
-            "syscon".into(),
-        ],
-    )?;
+    f.property_string_list("compatible", vec!["sifive,test1".into(), "sifive,test0".into(), "syscon".into()])?;
     f.property_array_u64("reg", &reg(test.start, test.size()))?;
     f.property_phandle(PHANDLE_TEST)?;
     f.end_node(node)?;
 
     let plic = region("plic");
     let node = f.begin_node(&format!("plic@{:x}", plic.start))?;
-    f.property_string_list(
-        "compatible",
-        vec!["sifive,plic-1.0.0".into(), "riscv,plic0".into()],
-    )?;
+    f.property_string_list("compatible", vec!["sifive,plic-1.0.0".into(), "riscv,plic0".into()])?;
     f.property_array_u64("reg", &reg(plic.start, plic.size()))?;
     f.property_u32("#address-cells", 0)?;
     f.property_u32("#interrupt-cells", 1)?;
@@ -153,10 +137,7 @@ pub fn build(cfg: &VirtConfig, chosen: &Chosen) -> Result<Vec<u8>, vm_fdt::Error
 
     let clint = region("clint");
     let node = f.begin_node(&format!("clint@{:x}", clint.start))?;
-    f.property_string_list(
-        "compatible",
-        vec!["sifive,clint0".into(), "riscv,clint0".into()],
-    )?;
+    f.property_string_list("compatible", vec!["sifive,clint0".into(), "riscv,clint0".into()])?;
     f.property_array_u64("reg", &reg(clint.start, clint.size()))?;
     let mut ext = Vec::new();
     for h in 0..cfg.smp as u32 {

@@ -24,16 +24,20 @@ pub fn load_elf_or_raw(
     path: &Path,
     raw_addr: u64,
 ) -> Result<LoadedImage, Error> {
-    let data = std::fs::read(path).map_err(|source| Error::ReadFile {
-        what,
-        path: path.into(),
-        source,
-    })?;
+    let data = read_nonempty(what, path)?;
     if data.starts_with(&elf::ELFMAG) {
         load_elf(bus, what, path, &data)
     } else {
         load_raw(bus, what, path, &data, raw_addr)
     }
+}
+
+fn read_nonempty(what: &'static str, path: &Path) -> Result<Vec<u8>, Error> {
+    let data = std::fs::read(path).map_err(|source| Error::ReadFile { what, path: path.into(), source })?;
+    if data.is_empty() {
+        return Err(Error::BadImage { what, path: path.into(), reason: "the file is empty".into() });
+    }
+    Ok(data)
 }
 
 pub fn load_raw(
@@ -44,70 +48,36 @@ pub fn load_raw(
     addr: u64,
 ) -> Result<LoadedImage, Error> {
     let len = data.len() as u64;
-    bus.write_bytes(addr, data).map_err(|_| Error::DoesNotFit {
-        what,
-        path: path.into(),
-        addr,
-        len,
-    })?;
-    Ok(LoadedImage {
-        entry: addr,
-        low: addr,
-        high: addr + len,
-    })
+    bus.write_bytes(addr, data).map_err(|_| Error::DoesNotFit { what, path: path.into(), addr, len })?;
+    Ok(LoadedImage { entry: addr, low: addr, high: addr + len })
 }
 
-fn load_elf(
-    bus: &mut AddressSpace,
-    what: &'static str,
-    path: &Path,
-    data: &[u8],
-) -> Result<LoadedImage, Error> {
-    let bad = |reason: String| Error::BadImage {
-        what,
-        path: path.into(),
-        reason,
-    };
-    let hdr = elf::FileHeader64::<object::Endianness>::parse(data)
-        .map_err(|e| bad(format!("ELF header: {e}")))?;
+fn load_elf(bus: &mut AddressSpace, what: &'static str, path: &Path, data: &[u8]) -> Result<LoadedImage, Error> {
+    let bad = |reason: String| Error::BadImage { what, path: path.into(), reason };
+    let hdr = elf::FileHeader64::<object::Endianness>::parse(data).map_err(|e| bad(format!("ELF header: {e}")))?;
     let endian = hdr.endian().map_err(|e| bad(format!("ELF header: {e}")))?;
     if hdr.e_machine(endian) != elf::EM_RISCV {
-        return Err(bad(format!(
-            "ELF machine {} is not RISC-V",
-            hdr.e_machine(endian)
-        )));
+        return Err(bad(format!("ELF machine {} is not RISC-V", hdr.e_machine(endian))));
     }
     let mut low = u64::MAX;
     let mut high = 0;
-    for ph in hdr
-        .program_headers(endian, data)
-        .map_err(|e| bad(format!("program headers: {e}")))?
-    {
+    for ph in hdr.program_headers(endian, data).map_err(|e| bad(format!("program headers: {e}")))? {
         if ph.p_type(endian) != elf::PT_LOAD || ph.p_memsz(endian) == 0 {
             continue;
         }
         let addr = ph.p_paddr(endian);
-        let bytes = ph
-            .data(endian, data)
-            .map_err(|_| bad("segment data lies outside the file".into()))?;
+        let bytes = ph.data(endian, data).map_err(|_| bad("segment data lies outside the file".into()))?;
         let memsz = ph.p_memsz(endian);
         if (bytes.len() as u64) > memsz {
             return Err(bad("segment file size exceeds its memory size".into()));
         }
-        let fits = |a: u64, l: u64| Error::DoesNotFit {
-            what,
-            path: path.into(),
-            addr: a,
-            len: l,
-        };
-        bus.write_bytes(addr, bytes)
-            .map_err(|_| fits(addr, memsz))?;
+        let fits = |a: u64, l: u64| Error::DoesNotFit { what, path: path.into(), addr: a, len: l };
+        bus.write_bytes(addr, bytes).map_err(|_| fits(addr, memsz))?;
         // The rest of the segment (.bss) reads as zero.
         let zeros = usize::try_from(memsz - bytes.len() as u64).map_err(|_| fits(addr, memsz))?;
         if zeros > 0 {
             let at = addr + bytes.len() as u64;
-            bus.write_bytes(at, &vec![0; zeros])
-                .map_err(|_| fits(addr, memsz))?;
+            bus.write_bytes(at, &vec![0; zeros]).map_err(|_| fits(addr, memsz))?;
         }
         low = low.min(addr);
         high = high.max(addr + memsz);
@@ -115,16 +85,43 @@ fn load_elf(
     if low == u64::MAX {
         return Err(bad("no loadable segments".into()));
     }
-    Ok(LoadedImage {
-        entry: hdr.e_entry(endian),
-        low,
-        high,
-    })
+    Ok(LoadedImage { entry: hdr.e_entry(endian), low, high })
 }
 
-/// Load a kernel: an ELF by its program headers; anything else (a Linux `Image`, a raw
-/// binary) at `base`, which is where QEMU puts it too: DRAM's start without firmware, or the
-/// first 2 MiB boundary after the firmware.
-pub fn load_kernel(bus: &mut AddressSpace, path: &Path, base: u64) -> Result<LoadedImage, Error> {
-    load_elf_or_raw(bus, "kernel", path, base)
+/// Fields of the RISC-V Linux `Image` header (Documentation/arch/riscv/boot-image-header.rst).
+const IMAGE_TEXT_OFFSET: usize = 8;
+const IMAGE_SIZE: usize = 16;
+const IMAGE_MAGIC2_OFFSET: usize = 0x38;
+const IMAGE_MAGIC2: &[u8; 4] = b"RSC\x05";
+const IMAGE_ALIGN: u64 = 2 << 20;
+
+fn le64(data: &[u8], at: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&data[at..at + 8]);
+    u64::from_le_bytes(b)
+}
+
+/// Load a kernel. An ELF goes where its program headers say. A Linux `Image` goes at the
+/// offset its header asks for from the start of RAM (`text_offset`), or at the first 2 MiB
+/// boundary at or after `base` if firmware already occupies that; its `image_size` (which
+/// covers .bss) bounds what follows. Anything else is raw at `base`.
+pub fn load_kernel(bus: &mut AddressSpace, path: &Path, base: u64, dram_start: u64) -> Result<LoadedImage, Error> {
+    let data = read_nonempty("kernel", path)?;
+    if data.starts_with(&elf::ELFMAG) {
+        return load_elf(bus, "kernel", path, &data);
+    }
+    if data.len() >= 0x40 && &data[IMAGE_MAGIC2_OFFSET..IMAGE_MAGIC2_OFFSET + 4] == IMAGE_MAGIC2 {
+        let text_offset = le64(&data, IMAGE_TEXT_OFFSET);
+        let image_size = le64(&data, IMAGE_SIZE);
+        let want = dram_start.checked_add(text_offset).ok_or_else(|| Error::BadImage {
+            what: "kernel",
+            path: path.into(),
+            reason: format!("text_offset {text_offset:#x} is out of range"),
+        })?;
+        let addr = want.max(base).next_multiple_of(IMAGE_ALIGN);
+        let mut img = load_raw(bus, "kernel", path, &data, addr)?;
+        img.high = img.high.max(addr.saturating_add(image_size));
+        return Ok(img);
+    }
+    load_raw(bus, "kernel", path, &data, base)
 }

@@ -22,13 +22,13 @@ use mimic_arch_riscv::decode::enc;
 use mimic_arch_riscv::RiscvCpu;
 use mimic_core::{AddrRange, BitIrq, HostClock, SharedBits};
 use mimic_devices::{
-    Clint, ClintHart, GoldfishRtc, MTime, Plic, PlicInput, PowerLatch, PowerRequest, SifiveTest,
-    Uart16550,
+    Clint, ClintHart, GoldfishRtc, MTime, Plic, PlicInput, PowerLatch, PowerRequest, SifiveTest, Uart16550,
 };
 use mimic_exec::{LogFlags, RunOutcome};
 use mimic_memory::{AddressSpace, Shared};
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -47,11 +47,7 @@ pub const MEMMAP: &[(&str, AddrRange)] = &[
 ];
 
 pub(crate) fn region(name: &str) -> AddrRange {
-    MEMMAP
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, r)| *r)
-        .expect("board memory map names every region")
+    MEMMAP.iter().find(|(n, _)| *n == name).map(|(_, r)| *r).expect("board memory map names every region")
 }
 
 /// Which firmware runs first.
@@ -64,12 +60,27 @@ pub enum Bios {
     File(PathBuf),
 }
 
-/// Where `-bios default` looks for OpenSBI's fw_dynamic, in order.
-const DEFAULT_FIRMWARE: &[&str] = &[
-    ".cache/guests/opensbi/fw_dynamic.bin",
-    "/usr/lib/riscv64-linux-generic/fw_dynamic.bin",
-    "/usr/share/qemu/opensbi-riscv64-generic-fw_dynamic.bin",
-];
+/// File name of OpenSBI's dynamic-info firmware, QEMU's default for `virt`.
+const DEFAULT_FIRMWARE: &str = "fw_dynamic.bin";
+
+/// Where `-bios default` looks for OpenSBI, in order: `$MIMIC_FIRMWARE_DIR`, the project's guest
+/// cache (next to the working directory or to a binary under `target/<profile>/`), then Debian's
+/// `opensbi` package.
+fn firmware_search_path() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(d) = std::env::var_os("MIMIC_FIRMWARE_DIR") {
+        dirs.push(PathBuf::from(d));
+    }
+    dirs.push(PathBuf::from(".cache/guests/riscv64"));
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(root) = exe.parent().and_then(|p| p.parent()).and_then(|p| p.parent()) {
+            dirs.push(root.join(".cache/guests/riscv64"));
+        }
+    }
+    dirs.push(PathBuf::from("/usr/lib/riscv64-linux-gnu/opensbi/generic"));
+    dirs.push(PathBuf::from("/usr/lib/riscv64-linux-generic"));
+    dirs.into_iter().map(|d| d.join(DEFAULT_FIRMWARE)).collect()
+}
 
 #[derive(Clone, Debug)]
 pub struct VirtConfig {
@@ -79,6 +90,8 @@ pub struct VirtConfig {
     pub kernel: Option<PathBuf>,
     pub initrd: Option<PathBuf>,
     pub append: Option<String>,
+    /// A device tree to pass instead of the generated one (`-dtb`).
+    pub dtb: Option<PathBuf>,
     pub log: LogFlags,
 }
 
@@ -91,6 +104,7 @@ impl Default for VirtConfig {
             kernel: None,
             initrd: None,
             append: None,
+            dtb: None,
             log: LogFlags::default(),
         }
     }
@@ -103,6 +117,8 @@ pub enum ExitStatus {
     PowerOff(i32),
     /// The guest asked for a reset: build the machine again.
     Reset,
+    /// The user quit (Ctrl-A x).
+    Quit,
 }
 
 type Uart = Uart16550<Box<dyn Write + Send>, PlicInput<BitIrq>>;
@@ -121,6 +137,9 @@ pub struct VirtMachine {
     dtb: Vec<u8>,
 }
 
+/// Largest device tree we place (it sits in the last 2 MiB-aligned block below the end of RAM).
+const FDT_MAX: usize = 2 << 20;
+
 /// Instructions each hart runs before the board services devices and timers.
 const SLICE: u64 = 20_000;
 /// Longest sleep while every hart waits for an interrupt.
@@ -137,10 +156,7 @@ impl VirtMachine {
             return Err(Error::Smp(cfg.smp));
         }
         if cfg.ram_size < 1 << 20 || !cfg.ram_size.is_multiple_of(4096) {
-            return Err(Error::MemorySize(format!(
-                "{} bytes (need at least 1 MiB, page aligned)",
-                cfg.ram_size
-            )));
+            return Err(Error::MemorySize(format!("{} bytes (need at least 1 MiB, page aligned)", cfg.ram_size)));
         }
         let dram = AddrRange::new(region("dram").start, cfg.ram_size);
         let mut bus = AddressSpace::new();
@@ -151,38 +167,19 @@ impl VirtMachine {
         let mtime = MTime::new(clock.clone());
         let lines: Vec<SharedBits> = (0..cfg.smp).map(|_| SharedBits::new()).collect();
 
-        let clint_harts = lines
-            .iter()
-            .map(|l| ClintHart {
-                msip: l.line(irq::MSI),
-                mtip: l.line(irq::MTI),
-            })
-            .collect();
-        let clint = Arc::new(Mutex::new(
-            Clint::new(mtime.clone(), clint_harts).map_err(|e| Error::Wiring(e.to_string()))?,
-        ));
-        let contexts = lines
-            .iter()
-            .flat_map(|l| [l.line(irq::MEI), l.line(irq::SEI)])
-            .collect();
+        let clint_harts = lines.iter().map(|l| ClintHart { msip: l.line(irq::MSI), mtip: l.line(irq::MTI) }).collect();
+        let clint =
+            Arc::new(Mutex::new(Clint::new(mtime.clone(), clint_harts).map_err(|e| Error::Wiring(e.to_string()))?));
+        let contexts = lines.iter().flat_map(|l| [l.line(irq::MEI), l.line(irq::SEI)]).collect();
         let plic = Arc::new(Mutex::new(
-            Plic::new(mimic_devices::plic::VIRT_NUM_SOURCES, contexts)
-                .map_err(|e| Error::Wiring(e.to_string()))?,
+            Plic::new(mimic_devices::plic::VIRT_NUM_SOURCES, contexts).map_err(|e| Error::Wiring(e.to_string()))?,
         ));
         let wire = |src| Plic::input(&plic, src).map_err(|e| Error::Wiring(e.to_string()));
-        let uart: Shared<Uart> =
-            Arc::new(Mutex::new(Uart16550::new(serial, wire(fdt::UART0_IRQ)?)));
-        let rtc = Arc::new(Mutex::new(GoldfishRtc::new(
-            clock.clone(),
-            wire(fdt::RTC_IRQ)?,
-        )));
+        let uart: Shared<Uart> = Arc::new(Mutex::new(Uart16550::new(serial, wire(fdt::UART0_IRQ)?)));
+        let rtc = Arc::new(Mutex::new(GoldfishRtc::new(clock.clone(), wire(fdt::RTC_IRQ)?)));
         let latch = PowerLatch::new();
 
-        bus.add_mmio(
-            "test",
-            region("test"),
-            Box::new(SifiveTest::new(latch.clone())),
-        )?;
+        bus.add_mmio("test", region("test"), Box::new(SifiveTest::new(latch.clone())))?;
         bus.add_mmio("rtc", region("rtc"), Box::new(rtc.clone()))?;
         bus.add_mmio("clint", region("clint"), Box::new(clint.clone()))?;
         bus.add_mmio("plic", region("plic"), Box::new(plic.clone()))?;
@@ -192,11 +189,7 @@ impl VirtMachine {
             let m = mtime.clone();
             Arc::new(move || m.read())
         };
-        let harts = lines
-            .into_iter()
-            .enumerate()
-            .map(|(h, l)| RiscvCpu::new(h as u64, l, time.clone()))
-            .collect();
+        let harts = lines.into_iter().enumerate().map(|(h, l)| RiscvCpu::new(h as u64, l, time.clone())).collect();
 
         let mut m = VirtMachine {
             bus,
@@ -231,35 +224,27 @@ impl VirtMachine {
             None => dram.start,
         };
         let kernel = match &cfg.kernel {
-            Some(p) => Some(crate::loader::load_kernel(&mut self.bus, p, kernel_addr)?),
+            Some(p) => Some(crate::loader::load_kernel(&mut self.bus, p, kernel_addr, dram.start)?),
             None => None,
         };
         let initrd = match &cfg.initrd {
             Some(p) => {
-                let data = std::fs::read(p).map_err(|source| Error::ReadFile {
-                    what: "initrd",
-                    path: p.clone(),
-                    source,
-                })?;
+                let data =
+                    std::fs::read(p).map_err(|source| Error::ReadFile { what: "initrd", path: p.clone(), source })?;
                 // In the upper half of RAM (below the device tree), clear of the kernel's early
                 // allocations, as QEMU does.
                 let half = dram.start + dram.size() / 2;
-                let at = half
-                    .max(kernel.map_or(dram.start, |k| k.high))
-                    .next_multiple_of(4096);
+                let at = half.max(kernel.map_or(dram.start, |k| k.high)).next_multiple_of(4096);
                 let img = crate::loader::load_raw(&mut self.bus, "initrd", p, &data, at)?;
                 Some((img.low, img.high))
             }
             None => None,
         };
-        let dtb = fdt::build(
-            cfg,
-            &Chosen {
-                bootargs: cfg.append.as_deref(),
-                initrd,
-            },
-        )
-        .map_err(|e| Error::Fdt(e.to_string()))?;
+        let dtb = match &cfg.dtb {
+            Some(p) => read_dtb(p, cfg)?,
+            None => fdt::build(cfg, &Chosen { bootargs: cfg.append.as_deref(), initrd })
+                .map_err(|e| Error::Fdt(e.to_string()))?,
+        };
         // QEMU puts the tree at the end of (at most the first 3 GiB of) RAM, 2 MiB aligned.
         let fdt_end = dram.start + dram.size().min(3 << 30);
         let fdt_addr = (fdt_end - dtb.len() as u64) & !((2 << 20) - 1);
@@ -297,14 +282,7 @@ impl VirtMachine {
             enc::jalr(0, T0, 0),
         ];
         let mut rom: Vec<u8> = code.iter().flat_map(|w| w.to_le_bytes()).collect();
-        let info = [
-            FW_DYNAMIC_MAGIC,
-            FW_DYNAMIC_VERSION,
-            next,
-            FW_NEXT_MODE_S,
-            0,
-            0,
-        ];
+        let info = [FW_DYNAMIC_MAGIC, FW_DYNAMIC_VERSION, next, FW_NEXT_MODE_S, 0, 0];
         for v in [start, fdt_addr].iter().chain(info.iter()) {
             rom.extend_from_slice(&v.to_le_bytes());
         }
@@ -313,9 +291,12 @@ impl VirtMachine {
     }
 
     /// Run until the guest powers off or resets. `input` carries console bytes from the host.
-    pub fn run(&mut self, input: Option<&Receiver<Vec<u8>>>) -> ExitStatus {
+    pub fn run(&mut self, input: Option<&Receiver<Vec<u8>>>, quit: &AtomicBool) -> ExitStatus {
         let mut input_open = input.is_some();
         loop {
+            if quit.load(Ordering::Acquire) {
+                return ExitStatus::Quit;
+            }
             let mut all_halted = true;
             for h in 0..self.harts.len() {
                 let cpu = &mut self.harts[h];
@@ -366,10 +347,7 @@ impl VirtMachine {
             let n = u.receive(&self.pending_input);
             self.pending_input.drain(..n);
         }
-        self.clint
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .update();
+        self.clint.lock().unwrap_or_else(|e| e.into_inner()).update();
         self.rtc.lock().unwrap_or_else(|e| e.into_inner()).update();
         for h in &mut self.harts {
             h.update_timer();
@@ -379,25 +357,14 @@ impl VirtMachine {
     /// How long every hart can sleep: until the next timer of any kind, at most `MAX_IDLE`.
     fn idle_time(&self) -> Duration {
         let mut ns = MAX_IDLE.as_nanos() as u64;
-        if let Some(d) = self
-            .clint
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .next_deadline_ns()
-        {
+        if let Some(d) = self.clint.lock().unwrap_or_else(|e| e.into_inner()).next_deadline_ns() {
             ns = ns.min(d);
         }
-        if let Some(d) = self
-            .rtc
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .next_deadline_ns()
-        {
+        if let Some(d) = self.rtc.lock().unwrap_or_else(|e| e.into_inner()).next_deadline_ns() {
             ns = ns.min(d);
         }
         for h in &self.harts {
-            if h.csr.menvcfg & mimic_arch_riscv::csr::MENVCFG_STCE != 0 && h.csr.mie & irq::STI != 0
-            {
+            if h.csr.menvcfg & mimic_arch_riscv::csr::MENVCFG_STCE != 0 && h.csr.mie & irq::STI != 0 {
                 if let Some(d) = self.mtime.ns_until(h.csr.stimecmp) {
                     ns = ns.min(d);
                 }
@@ -410,16 +377,29 @@ impl VirtMachine {
     }
 }
 
-fn find_default_firmware() -> Result<PathBuf, Error> {
-    for p in DEFAULT_FIRMWARE {
-        let p = PathBuf::from(p);
-        if p.is_file() {
-            return Ok(p);
-        }
+/// A user-supplied device tree (`-dtb`), passed unchanged.
+fn read_dtb(p: &std::path::Path, cfg: &VirtConfig) -> Result<Vec<u8>, Error> {
+    let data = std::fs::read(p).map_err(|source| Error::ReadFile { what: "device tree", path: p.into(), source })?;
+    if data.len() < 40 || data[..4] != [0xd0, 0x0d, 0xfe, 0xed] || data.len() > FDT_MAX {
+        return Err(Error::BadImage {
+            what: "device tree",
+            path: p.into(),
+            reason: "not a flattened device tree (bad magic, or larger than 2 MiB)".into(),
+        });
     }
-    Err(Error::NoDefaultFirmware {
-        searched: DEFAULT_FIRMWARE.join(", "),
-    })
+    if cfg.append.is_some() || cfg.initrd.is_some() {
+        tracing::warn!("-dtb: the tree is passed unchanged; -append and -initrd are not added to its /chosen node");
+    }
+    Ok(data)
+}
+
+fn find_default_firmware() -> Result<PathBuf, Error> {
+    let paths = firmware_search_path();
+    if let Some(p) = paths.iter().find(|p| p.is_file()) {
+        return Ok(p.clone());
+    }
+    let searched = paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+    Err(Error::NoDefaultFirmware { searched })
 }
 
 /// The device tree a machine built from `cfg` would pass to the guest (`-machine dumpdtb`).

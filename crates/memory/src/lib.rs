@@ -17,6 +17,5 @@ mod space;
 
 pub use device::{MmioDevice, Shared};
 pub use space::{
-    read_le, write_le, AddressSpace, BusError, Error, RamLookup, Region, RegionKind, PAGE_SHIFT,
-    PAGE_SIZE,
+    read_le, write_le, AddressSpace, BusError, Error, RamLookup, Region, RegionKind, PAGE_SHIFT, PAGE_SIZE,
 };

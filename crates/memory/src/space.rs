@@ -10,11 +10,7 @@ pub const PAGE_SIZE: u64 = 1 << PAGE_SHIFT;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("region {name} at {range:?} overlaps region {other}")]
-    Overlap {
-        name: String,
-        range: AddrRange,
-        other: String,
-    },
+    Overlap { name: String, range: AddrRange, other: String },
     #[error("region {name} is empty or not page aligned: {range:?}")]
     BadRange { name: String, range: AddrRange },
     #[error("cannot allocate {size} bytes of guest memory")]
@@ -74,81 +70,42 @@ impl AddressSpace {
 
     fn insert(&mut self, region: Region) -> Result<(), Error> {
         if region.range.size() == 0 || region.range.end < region.range.start {
-            return Err(Error::BadRange {
-                name: region.name,
-                range: region.range,
-            });
+            return Err(Error::BadRange { name: region.name, range: region.range });
         }
-        if let Some(o) = self
-            .regions
-            .iter()
-            .find(|r| r.range.overlaps(&region.range))
-        {
-            return Err(Error::Overlap {
-                name: region.name,
-                range: region.range,
-                other: o.name.clone(),
-            });
+        if let Some(o) = self.regions.iter().find(|r| r.range.overlaps(&region.range)) {
+            return Err(Error::Overlap { name: region.name, range: region.range, other: o.name.clone() });
         }
-        let pos = self
-            .regions
-            .partition_point(|r| r.range.start < region.range.start);
+        let pos = self.regions.partition_point(|r| r.range.start < region.range.start);
         self.regions.insert(pos, region);
         Ok(())
     }
 
     fn grow_store(&mut self, name: &str, range: AddrRange) -> Result<usize, Error> {
         if !range.start.is_multiple_of(PAGE_SIZE) || !range.size().is_multiple_of(PAGE_SIZE) {
-            return Err(Error::BadRange {
-                name: name.into(),
-                range,
-            });
+            return Err(Error::BadRange { name: name.into(), range });
         }
         let offset = self.store.len();
-        let size =
-            usize::try_from(range.size()).map_err(|_| Error::TooLarge { size: range.size() })?;
-        let new_len = offset
-            .checked_add(size)
-            .ok_or(Error::TooLarge { size: range.size() })?;
-        self.store
-            .try_reserve_exact(size)
-            .map_err(|_| Error::TooLarge { size: range.size() })?;
+        let size = usize::try_from(range.size()).map_err(|_| Error::TooLarge { size: range.size() })?;
+        let new_len = offset.checked_add(size).ok_or(Error::TooLarge { size: range.size() })?;
+        self.store.try_reserve_exact(size).map_err(|_| Error::TooLarge { size: range.size() })?;
         self.store.resize(new_len, 0);
-        self.code_pages
-            .resize(new_len.div_ceil(PAGE_SIZE as usize * 64), 0);
+        self.code_pages.resize(new_len.div_ceil(PAGE_SIZE as usize * 64), 0);
         Ok(offset)
     }
 
     pub fn add_ram(&mut self, name: &str, range: AddrRange) -> Result<(), Error> {
         let offset = self.grow_store(name, range)?;
-        self.insert(Region {
-            name: name.into(),
-            range,
-            kind: RegionKind::Ram { offset },
-        })
+        self.insert(Region { name: name.into(), range, kind: RegionKind::Ram { offset } })
     }
 
     /// ROM contents are written with [`AddressSpace::write_bytes`], which may write ROM.
     pub fn add_rom(&mut self, name: &str, range: AddrRange) -> Result<(), Error> {
         let offset = self.grow_store(name, range)?;
-        self.insert(Region {
-            name: name.into(),
-            range,
-            kind: RegionKind::Rom { offset },
-        })
+        self.insert(Region { name: name.into(), range, kind: RegionKind::Rom { offset } })
     }
 
-    pub fn add_mmio(
-        &mut self,
-        name: &str,
-        range: AddrRange,
-        dev: Box<dyn MmioDevice>,
-    ) -> Result<(), Error> {
-        self.insert(Region {
-            name: name.into(),
-            range,
-            kind: RegionKind::Mmio(dev),
-        })
+    pub fn add_mmio(&mut self, name: &str, range: AddrRange, dev: Box<dyn MmioDevice>) -> Result<(), Error> {
+        self.insert(Region { name: name.into(), range, kind: RegionKind::Mmio(dev) })
     }
 
     pub fn regions(&self) -> &[Region] {
@@ -173,11 +130,7 @@ impl AddressSpace {
             RegionKind::Mmio(_) => return None,
         };
         let delta = (addr - r.range.start) as usize;
-        Some(RamLookup {
-            offset: base + delta,
-            writable,
-            remaining: r.range.end - addr,
-        })
+        Some(RamLookup { offset: base + delta, writable, remaining: r.range.end - addr })
     }
 
     /// The whole backing store (RAM and ROM bytes).
@@ -232,10 +185,7 @@ impl AddressSpace {
     /// Copy bytes into RAM or ROM (loaders). Fails unless the whole span is inside one region.
     pub fn write_bytes(&mut self, addr: u64, data: &[u8]) -> Result<(), Error> {
         let len = data.len() as u64;
-        let l = self
-            .lookup_ram(addr)
-            .filter(|l| l.remaining >= len)
-            .ok_or(Error::NotRam { addr, len })?;
+        let l = self.lookup_ram(addr).filter(|l| l.remaining >= len).ok_or(Error::NotRam { addr, len })?;
         self.store[l.offset..l.offset + data.len()].copy_from_slice(data);
         Ok(())
     }
@@ -243,10 +193,7 @@ impl AddressSpace {
     /// Copy bytes out of RAM or ROM (debuggers, tests).
     pub fn read_bytes(&self, addr: u64, out: &mut [u8]) -> Result<(), Error> {
         let len = out.len() as u64;
-        let l = self
-            .lookup_ram(addr)
-            .filter(|l| l.remaining >= len)
-            .ok_or(Error::NotRam { addr, len })?;
+        let l = self.lookup_ram(addr).filter(|l| l.remaining >= len).ok_or(Error::NotRam { addr, len })?;
         out.copy_from_slice(&self.store[l.offset..l.offset + out.len()]);
         Ok(())
     }
@@ -267,9 +214,7 @@ impl AddressSpace {
     #[inline]
     pub fn is_code_page(&self, offset: usize) -> bool {
         let page = offset >> PAGE_SHIFT;
-        self.code_pages
-            .get(page / 64)
-            .is_some_and(|w| w & (1 << (page % 64)) != 0)
+        self.code_pages.get(page / 64).is_some_and(|w| w & (1 << (page % 64)) != 0)
     }
 }
 
@@ -310,18 +255,15 @@ mod tests {
     fn space() -> AddressSpace {
         let mut s = AddressSpace::new();
         s.add_rom("rom", AddrRange::new(0x1000, 0x1000)).unwrap();
-        s.add_ram("ram", AddrRange::new(0x8000_0000, 0x10000))
-            .unwrap();
-        s.add_mmio("dev", AddrRange::new(0x1000_0000, 0x100), Box::new(Echo(0)))
-            .unwrap();
+        s.add_ram("ram", AddrRange::new(0x8000_0000, 0x10000)).unwrap();
+        s.add_mmio("dev", AddrRange::new(0x1000_0000, 0x100), Box::new(Echo(0))).unwrap();
         s
     }
 
     #[test]
     fn ram_write_then_read_round_trips() {
         let mut s = space();
-        s.write(0x8000_0010, Size::B8, 0x1122_3344_5566_7788)
-            .unwrap();
+        s.write(0x8000_0010, Size::B8, 0x1122_3344_5566_7788).unwrap();
         assert_eq!(s.read(0x8000_0012, Size::B2).unwrap(), 0x5566);
     }
 
@@ -335,10 +277,7 @@ mod tests {
 
     #[test]
     fn unmapped_address_is_bus_error() {
-        assert_eq!(
-            space().read(0x4000_0000, Size::B4),
-            Err(BusError { addr: 0x4000_0000 })
-        );
+        assert_eq!(space().read(0x4000_0000, Size::B4), Err(BusError { addr: 0x4000_0000 }));
     }
 
     #[test]
@@ -356,10 +295,7 @@ mod tests {
     #[test]
     fn overlapping_regions_are_rejected() {
         let mut s = space();
-        assert!(matches!(
-            s.add_ram("x", AddrRange::new(0x8000_f000, 0x2000)),
-            Err(Error::Overlap { .. })
-        ));
+        assert!(matches!(s.add_ram("x", AddrRange::new(0x8000_f000, 0x2000)), Err(Error::Overlap { .. })));
     }
 
     #[test]

@@ -42,12 +42,8 @@ const _: () = {
 };
 
 impl TlbEntry {
-    pub const EMPTY: TlbEntry = TlbEntry {
-        addr_read: TLB_INVALID,
-        addr_write: TLB_INVALID,
-        addr_code: TLB_INVALID,
-        addend: 0,
-    };
+    pub const EMPTY: TlbEntry =
+        TlbEntry { addr_read: TLB_INVALID, addr_write: TLB_INVALID, addr_code: TLB_INVALID, addend: 0 };
 }
 
 /// Which permissions a filled entry grants.
@@ -77,9 +73,7 @@ pub fn tlb_index(vaddr: u64) -> usize {
 
 impl<const N: usize> Tlb<N> {
     pub fn new() -> Self {
-        Tlb {
-            entries: Box::new([[TlbEntry::EMPTY; TLB_ENTRIES]; N]),
-        }
+        Tlb { entries: Box::new([[TlbEntry::EMPTY; TLB_ENTRIES]; N]) }
     }
 
     #[inline(always)]
@@ -91,15 +85,13 @@ impl<const N: usize> Tlb<N> {
     #[inline(always)]
     pub fn lookup_read(&self, mmu_idx: usize, vaddr: u64, size: u64) -> Option<usize> {
         let e = self.entry(mmu_idx, vaddr);
-        ((vaddr & (PAGE_MASK | (size - 1))) == e.addr_read)
-            .then(|| vaddr.wrapping_add(e.addend) as usize)
+        ((vaddr & (PAGE_MASK | (size - 1))) == e.addr_read).then(|| vaddr.wrapping_add(e.addend) as usize)
     }
 
     #[inline(always)]
     pub fn lookup_write(&self, mmu_idx: usize, vaddr: u64, size: u64) -> Option<usize> {
         let e = self.entry(mmu_idx, vaddr);
-        ((vaddr & (PAGE_MASK | (size - 1))) == e.addr_write)
-            .then(|| vaddr.wrapping_add(e.addend) as usize)
+        ((vaddr & (PAGE_MASK | (size - 1))) == e.addr_write).then(|| vaddr.wrapping_add(e.addend) as usize)
     }
 
     /// Instruction fetch: the backing-store offset of `vaddr` (no alignment folded in).
@@ -111,14 +103,7 @@ impl<const N: usize> Tlb<N> {
 
     /// Map the virtual page of `vaddr` to the backing-store page at `page_offset` with `prot`.
     /// `code_page` marks the write tag so stores take the slow path.
-    pub fn fill(
-        &mut self,
-        mmu_idx: usize,
-        vaddr: u64,
-        page_offset: usize,
-        prot: Prot,
-        code_page: bool,
-    ) {
+    pub fn fill(&mut self, mmu_idx: usize, vaddr: u64, page_offset: usize, prot: Prot, code_page: bool) {
         let page = vaddr & PAGE_MASK;
         let tag = |ok: bool, extra: u64| if ok { page | extra } else { TLB_INVALID };
         self.entries[mmu_idx][tlb_index(vaddr)] = TlbEntry {
@@ -167,10 +152,7 @@ impl<const N: usize> Tlb<N> {
         let i = tlb_index(vaddr);
         for idx in self.entries.iter_mut() {
             let e = &mut idx[i];
-            if [e.addr_read, e.addr_write, e.addr_code]
-                .iter()
-                .any(|t| t & PAGE_MASK == page)
-            {
+            if [e.addr_read, e.addr_write, e.addr_code].iter().any(|t| t & PAGE_MASK == page) {
                 *e = TlbEntry::EMPTY;
             }
         }
@@ -181,11 +163,7 @@ impl<const N: usize> Tlb<N> {
 mod tests {
     use super::*;
 
-    const RW: Prot = Prot {
-        read: true,
-        write: true,
-        exec: false,
-    };
+    const RW: Prot = Prot { read: true, write: true, exec: false };
 
     #[test]
     fn filled_page_hits_with_offset() {

@@ -7,11 +7,10 @@ use crate::resolve::{ArgVal, Model, Pattern, Piece, Spec};
 use crate::Width;
 
 const KEYWORDS: &[&str] = &[
-    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for",
-    "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return",
-    "self", "Self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where",
-    "while", "async", "await", "dyn", "abstract", "become", "box", "do", "final", "macro",
-    "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
+    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for", "if", "impl", "in",
+    "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "Self", "static", "struct", "super",
+    "trait", "true", "type", "unsafe", "use", "where", "while", "async", "await", "dyn", "abstract", "become", "box",
+    "do", "final", "macro", "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
 ];
 
 fn ident(name: &str) -> String {
@@ -53,12 +52,7 @@ fn pattern_body(m: &Model, p: &Pattern) -> String {
         .zip(&p.args)
         .map(|(a, v)| format!("{}: {}", ident(&a.name), arg_expr(m, v, a.signed)))
         .collect();
-    format!(
-        "Some(Insn::{}({} {{ {} }}))",
-        insn.variant(),
-        set.struct_name(),
-        fields.join(", ")
-    )
+    format!("Some(Insn::{}({} {{ {} }}))", insn.variant(), set.struct_name(), fields.join(", "))
 }
 
 struct Item {
@@ -79,11 +73,7 @@ fn items_of(m: &Model, pats: &[usize]) -> Vec<Item> {
                 it.value &= it.fixed;
                 it.members.push(pi);
             }
-            _ => items.push(Item {
-                fixed: p.fixed,
-                value: p.value & p.fixed,
-                members: vec![pi],
-            }),
+            _ => items.push(Item { fixed: p.fixed, value: p.value & p.fixed, members: vec![pi] }),
         }
         last_group = p.group;
     }
@@ -116,10 +106,7 @@ fn emit_tree(m: &Model, items: &[&Item], consumed: u32, depth: usize, out: &mut 
         let _ = write!(out, "{}_ => None,\n{}}}", pad(depth + 1), pad(depth));
         return;
     }
-    let pats: Vec<&Pattern> = items
-        .iter()
-        .flat_map(|it| it.members.iter().map(|&i| &m.patterns[i]))
-        .collect();
+    let pats: Vec<&Pattern> = items.iter().flat_map(|it| it.members.iter().map(|&i| &m.patterns[i])).collect();
     if let [p] = pats.as_slice() {
         let mask = p.fixed & !consumed;
         if mask == 0 {
@@ -175,50 +162,28 @@ fn emit_field_helpers(m: &Model, out: &mut String) {
         if !used[fi] {
             continue;
         }
-        let segs: Vec<String> = f
-            .segs
-            .iter()
-            .map(|s| format!("{}:{}{}", s.pos, if s.signed { "s" } else { "" }, s.len))
-            .collect();
+        let segs: Vec<String> =
+            f.segs.iter().map(|s| format!("{}:{}{}", s.pos, if s.signed { "s" } else { "" }, s.len)).collect();
         let desc = format!(
             "%{} {}{}{}",
             f.name,
             segs.join(" "),
-            if f.shift != 0 {
-                format!(" <<{}", f.shift)
-            } else {
-                String::new()
-            },
-            if f.add != 0 {
-                format!(" +{}", f.add)
-            } else {
-                String::new()
-            }
+            if f.shift != 0 { format!(" <<{}", f.shift) } else { String::new() },
+            if f.add != 0 { format!(" +{}", f.add) } else { String::new() }
         );
         // Extraction.
-        let _ = writeln!(
-            out,
-            "/// Extracts field `{desc}`.\n#[inline(always)]\nfn ex_{}(insn: u32) -> i64 {{",
-            f.ident()
-        );
+        let _ =
+            writeln!(out, "/// Extracts field `{desc}`.\n#[inline(always)]\nfn ex_{}(insn: u32) -> i64 {{", f.ident());
         let mut acc = String::new();
         for (k, s) in f.segs.iter().enumerate() {
             let seg = if s.signed {
                 let up = 32 - s.pos - s.len;
-                let word = if up == 0 {
-                    "insn".to_string()
-                } else {
-                    format!("(insn << {up})")
-                };
+                let word = if up == 0 { "insn".to_string() } else { format!("(insn << {up})") };
                 format!("i64::from(({word} as i32) >> {})", 32 - s.len)
             } else if s.pos == 0 {
                 format!("i64::from(insn & {})", hex(((1u64 << s.len) - 1) as u32))
             } else {
-                format!(
-                    "i64::from((insn >> {}) & {})",
-                    s.pos,
-                    hex(((1u64 << s.len) - 1) as u32)
-                )
+                format!("i64::from((insn >> {}) & {})", s.pos, hex(((1u64 << s.len) - 1) as u32))
             };
             if k == 0 {
                 acc = seg;
@@ -236,11 +201,7 @@ fn emit_field_helpers(m: &Model, out: &mut String) {
         let _ = writeln!(out, "    {tailexpr}\n}}\n");
         // Insertion.
         let n = f.nbits();
-        let (lo, hi) = if f.signed() {
-            (-(1i64 << (n - 1)), (1i64 << (n - 1)) - 1)
-        } else {
-            (0, (1i64 << n) - 1)
-        };
+        let (lo, hi) = if f.signed() { (-(1i64 << (n - 1)), (1i64 << (n - 1)) - 1) } else { (0, (1i64 << n) - 1) };
         let _ = writeln!(
             out,
             "/// Places a value into field `{desc}`: debug-asserts range and alignment, masks in release.\n#[inline]\nfn in_{}(value: i64) -> u32 {{",
@@ -261,10 +222,7 @@ fn emit_field_helpers(m: &Model, out: &mut String) {
                 f.shift
             );
         }
-        let (lo_v, hi_v) = (
-            lo.wrapping_shl(f.shift).wrapping_add(f.add),
-            hi.wrapping_shl(f.shift).wrapping_add(f.add),
-        );
+        let (lo_v, hi_v) = (lo.wrapping_shl(f.shift).wrapping_add(f.add), hi.wrapping_shl(f.shift).wrapping_add(f.add));
         let _ = writeln!(
             out,
             "    debug_assert!(({lo}..={hi}).contains(&v), \"field {}: {{value}} is outside {lo_v}..={hi_v}\");",
@@ -275,16 +233,8 @@ fn emit_field_helpers(m: &Model, out: &mut String) {
         let mut off = 0;
         for s in f.segs.iter().rev() {
             let mask = ((1u64 << s.len) - 1) as u32;
-            let shifted = if off == 0 {
-                "v".to_string()
-            } else {
-                format!("(v >> {off})")
-            };
-            let placed = if s.pos == 0 {
-                String::new()
-            } else {
-                format!(" << {}", s.pos)
-            };
+            let shifted = if off == 0 { "v".to_string() } else { format!("(v >> {off})") };
+            let placed = if s.pos == 0 { String::new() } else { format!(" << {}", s.pos) };
             terms.push(format!("(({shifted} as u32) & {}){placed}", hex(mask)));
             off += s.len;
         }
@@ -310,11 +260,7 @@ fn emit_encoders(m: &Model, width: Width, pats: &[usize], file: &str, out: &mut 
         let set = &m.argsets[insn.argset];
         let mut params = Vec::new();
         let base_bits = p.value & p.fixed;
-        let mut terms = if base_bits == 0 {
-            Vec::new()
-        } else {
-            vec![hex(base_bits)]
-        };
+        let mut terms = if base_bits == 0 { Vec::new() } else { vec![hex(base_bits)] };
         let mut seen = Vec::new();
         for (a, v) in set.args.iter().zip(&p.args) {
             let ArgVal::Field(f) = v else { continue };
@@ -324,29 +270,13 @@ fn emit_encoders(m: &Model, width: Width, pats: &[usize], file: &str, out: &mut 
             seen.push(*f);
             let pname = ident(&a.name);
             params.push(format!("{pname}: {}", if a.signed { "i64" } else { "u32" }));
-            let val = if a.signed {
-                pname
-            } else {
-                format!("i64::from({pname})")
-            };
+            let val = if a.signed { pname } else { format!("i64::from({pname})") };
             terms.push(format!("super::in_{}({val})", m.fields[*f].ident()));
         }
-        let body = if terms.is_empty() {
-            "0".to_string()
-        } else {
-            terms.join(" | ")
-        };
+        let body = if terms.is_empty() { "0".to_string() } else { terms.join(" | ") };
         let literal = terms.len() <= 1 && terms.iter().all(|t| t.starts_with("0x"));
-        let body = if width == Width::W16 && !literal {
-            format!("({body}) as u16")
-        } else {
-            body
-        };
-        let base = if p.enc_name != insn.name {
-            format!(" -> `{}`", insn.mnemonic())
-        } else {
-            String::new()
-        };
+        let body = if width == Width::W16 && !literal { format!("({body}) as u16") } else { body };
+        let base = if p.enc_name != insn.name { format!(" -> `{}`", insn.mnemonic()) } else { String::new() };
         let _ = writeln!(
             out,
             "    /// `{}`{base} ({})\n    #[must_use]\n    pub fn {}({}) -> {ty} {{\n        {body}\n    }}\n",
@@ -457,22 +387,11 @@ pub fn disasm(insn: &Insn) -> String {
                 }
             }
         }
-        let binding = if set.args.is_empty() || vals.is_empty() {
-            "_"
-        } else {
-            "a"
-        };
-        let ops = if vals.is_empty() {
-            format!("\"{fmt}\"")
-        } else {
-            format!("&format!(\"{fmt}\", {})", vals.join(", "))
-        };
-        let _ = writeln!(
-            out,
-            "        Insn::{}({binding}) => dis_finish(\"{}\", {ops}),",
-            insn.variant(),
-            insn.mnemonic()
-        );
+        let binding = if set.args.is_empty() || vals.is_empty() { "_" } else { "a" };
+        let ops =
+            if vals.is_empty() { format!("\"{fmt}\"") } else { format!("&format!(\"{fmt}\", {})", vals.join(", ")) };
+        let _ =
+            writeln!(out, "        Insn::{}({binding}) => dis_finish(\"{}\", {ops}),", insn.variant(), insn.mnemonic());
     }
     out.push_str("    }\n}\n\n");
 }
@@ -495,12 +414,7 @@ pub fn emit(m: &Model) -> String {
             set.struct_name()
         );
         for a in &set.args {
-            let _ = writeln!(
-                out,
-                "    pub {}: {},",
-                ident(&a.name),
-                if a.signed { "i64" } else { "u32" }
-            );
+            let _ = writeln!(out, "    pub {}: {},", ident(&a.name), if a.signed { "i64" } else { "u32" });
         }
         out.push_str("}\n\n");
     }
@@ -535,21 +449,11 @@ pub fn emit(m: &Model) -> String {
     // impl Insn.
     out.push_str("impl Insn {\n    /// Calls the visitor method for this instruction.\n    #[inline]\n    pub fn visit<V: Visitor + ?Sized>(&self, v: &mut V) -> V::Output {\n        match self {\n");
     for insn in &m.insns {
-        let _ = writeln!(
-            out,
-            "            Insn::{}(a) => v.{}(a),",
-            insn.variant(),
-            ident(&insn.name)
-        );
+        let _ = writeln!(out, "            Insn::{}(a) => v.{}(a),", insn.variant(), ident(&insn.name));
     }
     out.push_str("        }\n    }\n\n    /// The assembler mnemonic, e.g. `\"fcvt.w.s\"`.\n    #[must_use]\n    pub fn name(&self) -> &'static str {\n        match self {\n");
     for insn in &m.insns {
-        let _ = writeln!(
-            out,
-            "            Insn::{}(_) => \"{}\",",
-            insn.variant(),
-            insn.mnemonic()
-        );
+        let _ = writeln!(out, "            Insn::{}(_) => \"{}\",", insn.variant(), insn.mnemonic());
     }
     out.push_str("        }\n    }\n}\n\n");
     out.push_str("/// Every instruction mnemonic, in table order (one per `Insn` variant and `Visitor` method).\npub const INSN_NAMES: &[&str] = &[\n");
@@ -565,10 +469,7 @@ pub fn emit(m: &Model) -> String {
         let refs: Vec<&Item> = items.iter().collect();
         let (sig, conv) = match t.width {
             Width::W32 => ("pub fn decode32(insn: u32) -> Option<Insn> {", ""),
-            Width::W16 => (
-                "pub fn decode16(insn: u16) -> Option<Insn> {",
-                "    let insn = u32::from(insn);\n",
-            ),
+            Width::W16 => ("pub fn decode16(insn: u16) -> Option<Insn> {", "    let insn = u32::from(insn);\n"),
         };
         let _ = write!(
             out,
@@ -580,14 +481,7 @@ pub fn emit(m: &Model) -> String {
         let file = t
             .patterns
             .first()
-            .map(|&p| {
-                m.patterns[p]
-                    .origin
-                    .split(':')
-                    .next()
-                    .unwrap_or("")
-                    .to_string()
-            })
+            .map(|&p| m.patterns[p].origin.split(':').next().unwrap_or("").to_string())
             .unwrap_or_default();
         emit_encoders(m, t.width, &t.patterns, &file, &mut out);
     }

@@ -87,11 +87,7 @@ pub struct Error {
 
 impl Error {
     pub(crate) fn new(file: &str, line: usize, msg: impl Into<String>) -> Self {
-        Error {
-            file: file.to_string(),
-            line,
-            msg: msg.into(),
-        }
+        Error { file: file.to_string(), line, msg: msg.into() }
     }
 }
 

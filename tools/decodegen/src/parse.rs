@@ -97,11 +97,7 @@ fn tokenize(file: &str, line_no: usize, line: &str) -> Result<Vec<String>, Error
             '#' => break,
             '"' => {
                 if !cur.is_empty() {
-                    return Err(Error::new(
-                        file,
-                        line_no,
-                        "a template string must be its own token",
-                    ));
+                    return Err(Error::new(file, line_no, "a template string must be its own token"));
                 }
                 let mut s = String::from('"');
                 let mut closed = false;
@@ -156,36 +152,25 @@ fn parse_field(file: &str, line: usize, width: Width, toks: &[String]) -> Result
     let mut add = None;
     for t in &toks[1..] {
         if let Some(n) = t.strip_prefix("<<") {
-            let v = n
-                .parse::<u32>()
-                .map_err(|_| Error::new(file, line, format!("bad shift `{t}`")))?;
+            let v = n.parse::<u32>().map_err(|_| Error::new(file, line, format!("bad shift `{t}`")))?;
             if shift.replace(v).is_some() {
                 return Err(Error::new(file, line, "more than one `<<` in a field"));
             }
         } else if let Some(n) = t.strip_prefix('+') {
-            let v = parse_int(n)
-                .ok_or_else(|| Error::new(file, line, format!("bad constant `{t}`")))?;
+            let v = parse_int(n).ok_or_else(|| Error::new(file, line, format!("bad constant `{t}`")))?;
             if add.replace(v).is_some() {
                 return Err(Error::new(file, line, "more than one `+K` in a field"));
             }
         } else if let Some((p, l)) = t.split_once(':') {
             if shift.is_some() || add.is_some() {
-                return Err(Error::new(
-                    file,
-                    line,
-                    format!("segment `{t}` after a transform; segments come first"),
-                ));
+                return Err(Error::new(file, line, format!("segment `{t}` after a transform; segments come first")));
             }
             let (signed, l) = match l.strip_prefix('s') {
                 Some(l) => (true, l),
                 None => (false, l),
             };
-            let pos = p
-                .parse::<u32>()
-                .map_err(|_| Error::new(file, line, format!("bad segment `{t}`")))?;
-            let len = l
-                .parse::<u32>()
-                .map_err(|_| Error::new(file, line, format!("bad segment `{t}`")))?;
+            let pos = p.parse::<u32>().map_err(|_| Error::new(file, line, format!("bad segment `{t}`")))?;
+            let len = l.parse::<u32>().map_err(|_| Error::new(file, line, format!("bad segment `{t}`")))?;
             if len == 0 || pos + len > width.bits() {
                 return Err(Error::new(
                     file,
@@ -202,61 +187,33 @@ fn parse_field(file: &str, line: usize, width: Width, toks: &[String]) -> Result
             }
             segs.push(Segment { pos, len, signed });
         } else {
-            return Err(Error::new(
-                file,
-                line,
-                format!("unexpected token `{t}` in field definition"),
-            ));
+            return Err(Error::new(file, line, format!("unexpected token `{t}` in field definition")));
         }
     }
     if segs.is_empty() {
-        return Err(Error::new(
-            file,
-            line,
-            format!("field `{name}` has no segments"),
-        ));
+        return Err(Error::new(file, line, format!("field `{name}` has no segments")));
     }
     let mut seen = 0u32;
     for s in &segs {
         let m = (((1u64 << s.len) - 1) << s.pos) as u32;
         if seen & m != 0 {
-            return Err(Error::new(
-                file,
-                line,
-                format!("segments of field `{name}` overlap"),
-            ));
+            return Err(Error::new(file, line, format!("segments of field `{name}` overlap")));
         }
         seen |= m;
     }
     let total: u32 = segs.iter().map(|s| s.len).sum();
     let shift = shift.unwrap_or(0);
     if total + shift > 62 {
-        return Err(Error::new(
-            file,
-            line,
-            format!("field `{name}` is too wide ({total} bits << {shift})"),
-        ));
+        return Err(Error::new(file, line, format!("field `{name}` is too wide ({total} bits << {shift})")));
     }
-    Ok(FieldDef {
-        name: name.to_string(),
-        segs,
-        shift,
-        add: add.unwrap_or(0),
-        line,
-    })
+    Ok(FieldDef { name: name.to_string(), segs, shift, add: add.unwrap_or(0), line })
 }
 
 fn is_bits(t: &str) -> bool {
     !t.is_empty() && t.chars().all(|c| matches!(c, '0' | '1' | '.' | '-'))
 }
 
-fn parse_items(
-    file: &str,
-    line: usize,
-    width: Width,
-    toks: &[String],
-    what: &str,
-) -> Result<Items, Error> {
+fn parse_items(file: &str, line: usize, width: Width, toks: &[String], what: &str) -> Result<Items, Error> {
     let mut items = Items::default();
     let mut bits = Bits::default();
     let mut nbits = 0u32;
@@ -264,11 +221,7 @@ fn parse_items(
     for t in toks {
         if is_bits(t) {
             if !in_bits {
-                return Err(Error::new(
-                    file,
-                    line,
-                    format!("bit string `{t}` after other items"),
-                ));
+                return Err(Error::new(file, line, format!("bit string `{t}` after other items")));
             }
             for c in t.chars() {
                 nbits += 1;
@@ -291,52 +244,27 @@ fn parse_items(
         in_bits = false;
         if let Some(n) = t.strip_prefix('@') {
             if items.format.replace(n.to_string()).is_some() {
-                return Err(Error::new(
-                    file,
-                    line,
-                    format!("{what} names more than one format"),
-                ));
+                return Err(Error::new(file, line, format!("{what} names more than one format")));
             }
         } else if let Some(n) = t.strip_prefix('&') {
             if items.argset.replace(n.to_string()).is_some() {
-                return Err(Error::new(
-                    file,
-                    line,
-                    format!("{what} names more than one argument set"),
-                ));
+                return Err(Error::new(file, line, format!("{what} names more than one argument set")));
             }
         } else if let Some(n) = t.strip_prefix('%') {
-            items
-                .assigns
-                .push((n.to_string(), Src::Field(n.to_string())));
+            items.assigns.push((n.to_string(), Src::Field(n.to_string())));
         } else if let Some((a, v)) = t.split_once('=') {
             if !is_ident(a) {
-                return Err(Error::new(
-                    file,
-                    line,
-                    format!("bad argument name in `{t}`"),
-                ));
+                return Err(Error::new(file, line, format!("bad argument name in `{t}`")));
             }
             let src = if let Some(f) = v.strip_prefix('%') {
                 Src::Field(f.to_string())
             } else {
-                Src::Const(
-                    parse_int(v)
-                        .ok_or_else(|| Error::new(file, line, format!("bad constant in `{t}`")))?,
-                )
+                Src::Const(parse_int(v).ok_or_else(|| Error::new(file, line, format!("bad constant in `{t}`")))?)
             };
             items.assigns.push((a.to_string(), src));
         } else if t.starts_with('"') {
-            if items
-                .template
-                .replace(t[1..t.len() - 1].to_string())
-                .is_some()
-            {
-                return Err(Error::new(
-                    file,
-                    line,
-                    format!("{what} has more than one template"),
-                ));
+            if items.template.replace(t[1..t.len() - 1].to_string()).is_some() {
+                return Err(Error::new(file, line, format!("{what} has more than one template")));
             }
         } else {
             return Err(Error::new(file, line, format!("unexpected token `{t}`")));
@@ -347,21 +275,14 @@ fn parse_items(
             return Err(Error::new(
                 file,
                 line,
-                format!(
-                    "{what} has {nbits} bits, expected {} for this table",
-                    width.bits()
-                ),
+                format!("{what} has {nbits} bits, expected {} for this table", width.bits()),
             ));
         }
         items.bits = Some(bits);
     }
     for (i, (a, _)) in items.assigns.iter().enumerate() {
         if items.assigns[..i].iter().any(|(b, _)| b == a) {
-            return Err(Error::new(
-                file,
-                line,
-                format!("argument `{a}` assigned twice"),
-            ));
+            return Err(Error::new(file, line, format!("argument `{a}` assigned twice")));
         }
     }
     Ok(items)
@@ -407,11 +328,7 @@ pub fn parse_file(file: &str, text: &str, width: Width) -> Result<FileAst, Error
             ast.fields.push(parse_field(file, line, width, &toks)?);
         } else if let Some(name) = first.strip_prefix('&') {
             if !is_ident(name) {
-                return Err(Error::new(
-                    file,
-                    line,
-                    format!("bad argument set name `{name}`"),
-                ));
+                return Err(Error::new(file, line, format!("bad argument set name `{name}`")));
             }
             let mut args: Vec<String> = Vec::new();
             for a in &toks[1..] {
@@ -419,56 +336,30 @@ pub fn parse_file(file: &str, text: &str, width: Width) -> Result<FileAst, Error
                     return Err(Error::new(file, line, format!("bad argument name `{a}`")));
                 }
                 if args.contains(a) {
-                    return Err(Error::new(
-                        file,
-                        line,
-                        format!("argument `{a}` listed twice"),
-                    ));
+                    return Err(Error::new(file, line, format!("argument `{a}` listed twice")));
                 }
                 args.push(a.clone());
             }
-            ast.argsets.push(ArgSetDef {
-                name: name.to_string(),
-                args,
-                line,
-            });
+            ast.argsets.push(ArgSetDef { name: name.to_string(), args, line });
         } else if let Some(name) = first.strip_prefix('@') {
             if !is_ident(name) {
                 return Err(Error::new(file, line, format!("bad format name `{name}`")));
             }
             let items = parse_items(file, line, width, &toks[1..], "format")?;
-            ast.formats.push(FormatDef {
-                name: name.to_string(),
-                items,
-                line,
-            });
+            ast.formats.push(FormatDef { name: name.to_string(), items, line });
         } else {
             let (name, base) = match first.split_once(':') {
                 Some((n, b)) => (n, Some(b.to_string())),
                 None => (first.as_str(), None),
             };
             if !is_ident(name) || base.as_deref().is_some_and(|b| !is_ident(b)) {
-                return Err(Error::new(
-                    file,
-                    line,
-                    format!("bad pattern name `{first}`"),
-                ));
+                return Err(Error::new(file, line, format!("bad pattern name `{first}`")));
             }
             let items = parse_items(file, line, width, &toks[1..], "pattern")?;
             if items.bits.is_none() {
-                return Err(Error::new(
-                    file,
-                    line,
-                    format!("pattern `{name}` has no bit string"),
-                ));
+                return Err(Error::new(file, line, format!("pattern `{name}` has no bit string")));
             }
-            ast.patterns.push(PatternDef {
-                name: name.to_string(),
-                base,
-                items,
-                line,
-                group: group.map(|g| g.0),
-            });
+            ast.patterns.push(PatternDef { name: name.to_string(), base, items, line, group: group.map(|g| g.0) });
         }
     }
     if let Some((_, open)) = group {

@@ -23,9 +23,7 @@ impl Field {
         self.segs.iter().map(|s| s.len).sum()
     }
     pub fn mask(&self) -> u32 {
-        self.segs
-            .iter()
-            .fold(0, |m, s| m | ((((1u64 << s.len) - 1) << s.pos) as u32))
+        self.segs.iter().fold(0, |m, s| m | ((((1u64 << s.len) - 1) << s.pos) as u32))
     }
     /// Name of the generated extraction / insertion helpers.
     pub fn ident(&self) -> String {
@@ -151,22 +149,12 @@ fn parse_template(file: &str, line: usize, tpl: &str, set: &ArgSet) -> Result<Ve
                 if rest[i..].starts_with('}') {
                     return Err(Error::new(file, line, "unmatched `}` in template"));
                 }
-                let end = rest[i..]
-                    .find('}')
-                    .ok_or_else(|| Error::new(file, line, "unterminated `{` in template"))?;
+                let end = rest[i..].find('}').ok_or_else(|| Error::new(file, line, "unterminated `{` in template"))?;
                 let inner = &rest[i + 1..i + end];
                 let (name, spec) = inner.split_once(':').unwrap_or((inner, ""));
-                let arg = set
-                    .args
-                    .iter()
-                    .position(|a| a.name == name)
-                    .ok_or_else(|| {
-                        Error::new(
-                            file,
-                            line,
-                            format!("template names `{name}`, which is not in &{}", set.name),
-                        )
-                    })?;
+                let arg = set.args.iter().position(|a| a.name == name).ok_or_else(|| {
+                    Error::new(file, line, format!("template names `{name}`, which is not in &{}", set.name))
+                })?;
                 let spec = match spec {
                     "" => Spec::Dec,
                     "x" => Spec::X,
@@ -176,13 +164,7 @@ fn parse_template(file: &str, line: usize, tpl: &str, set: &ArgSet) -> Result<Ve
                     "rm" => Spec::Rm,
                     "fence" => Spec::Fence,
                     s if s.starts_with('.') && s.len() > 1 => Spec::Suffix(s.to_string()),
-                    s => {
-                        return Err(Error::new(
-                            file,
-                            line,
-                            format!("unknown template format `{s}`"),
-                        ))
-                    }
+                    s => return Err(Error::new(file, line, format!("unknown template format `{s}`"))),
                 };
                 pieces.push(Piece::Arg(arg, spec));
                 rest = &rest[i + end + 1..];
@@ -198,11 +180,7 @@ fn default_template(set: &ArgSet) -> Vec<Piece> {
         if i > 0 {
             pieces.push(Piece::Lit(", ".into()));
         }
-        let spec = if matches!(a.name.as_str(), "rd" | "rs1" | "rs2" | "rs3") {
-            Spec::X
-        } else {
-            Spec::Dec
-        };
+        let spec = if matches!(a.name.as_str(), "rd" | "rs1" | "rs2" | "rs3") { Spec::X } else { Spec::Dec };
         pieces.push(Piece::Arg(i, spec));
     }
     pieces
@@ -211,16 +189,8 @@ fn default_template(set: &ArgSet) -> Vec<Piece> {
 fn stem_of(name: &str) -> String {
     let base = name.rsplit('/').next().unwrap_or(name);
     let base = base.split('.').next().unwrap_or(base);
-    let s: String = base
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let s: String =
+        base.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
     if s.starts_with(|c: char| c.is_ascii_digit()) || s.is_empty() {
         format!("t_{s}")
     } else {
@@ -251,11 +221,7 @@ fn merge(file: &str, line: usize, own: &Items, fmt: Option<&Items>) -> Result<Me
         Some(f) => {
             let both = p.fixed & f.fixed;
             if (p.value ^ f.value) & both != 0 {
-                return Err(Error::new(
-                    file,
-                    line,
-                    "pattern and format fix the same bit to different values",
-                ));
+                return Err(Error::new(file, line, "pattern and format fix the same bit to different values"));
             }
             let fixed = p.fixed | f.fixed;
             Bits {
@@ -268,11 +234,7 @@ fn merge(file: &str, line: usize, own: &Items, fmt: Option<&Items>) -> Result<Me
     };
     let argset = match (&own.argset, &fmt.argset) {
         (Some(a), Some(b)) if a != b => {
-            return Err(Error::new(
-                file,
-                line,
-                format!("pattern names &{a} but its format uses &{b}"),
-            ));
+            return Err(Error::new(file, line, format!("pattern names &{a} but its format uses &{b}")));
         }
         (Some(a), _) | (None, Some(a)) => Some(a.clone()),
         (None, None) => None,
@@ -285,12 +247,7 @@ fn merge(file: &str, line: usize, own: &Items, fmt: Option<&Items>) -> Result<Me
             assigns.push((a.clone(), s.clone()));
         }
     }
-    Ok(Merged {
-        bits,
-        argset,
-        assigns,
-        template: own.template.clone().or_else(|| fmt.template.clone()),
-    })
+    Ok(Merged { bits, argset, assigns, template: own.template.clone().or_else(|| fmt.template.clone()) })
 }
 
 /// Resolves names and runs every check.
@@ -313,24 +270,14 @@ pub fn resolve(files: &[FileAst]) -> Result<Model, Error> {
                 return Err(Error::new(
                     &f.name,
                     s.line,
-                    format!(
-                        "argument set &{} already defined at {}",
-                        s.name, set_origin[i]
-                    ),
+                    format!("argument set &{} already defined at {}", s.name, set_origin[i]),
                 ));
             }
             set_idx.insert(s.name.clone(), m.argsets.len());
             set_origin.push(format!("{}:{}", f.name, s.line));
             m.argsets.push(ArgSet {
                 name: s.name.clone(),
-                args: s
-                    .args
-                    .iter()
-                    .map(|a| Arg {
-                        name: a.clone(),
-                        signed: false,
-                    })
-                    .collect(),
+                args: s.args.iter().map(|a| Arg { name: a.clone(), signed: false }).collect(),
             });
         }
     }
@@ -340,11 +287,7 @@ pub fn resolve(files: &[FileAst]) -> Result<Model, Error> {
             return Err(Error::new(
                 &files[0].name,
                 0,
-                format!(
-                    "argument sets &{prev} and &{} both map to {}",
-                    s.name,
-                    s.struct_name()
-                ),
+                format!("argument sets &{prev} and &{} both map to {}", s.name, s.struct_name()),
             ));
         }
     }
@@ -356,23 +299,13 @@ pub fn resolve(files: &[FileAst]) -> Result<Model, Error> {
             return Err(Error::new(
                 &f.name,
                 0,
-                format!(
-                    "a second {}-bit table; merge it into the first",
-                    f.width.bits()
-                ),
+                format!("a second {}-bit table; merge it into the first", f.width.bits()),
             ));
         }
-        m.tables.push(Table {
-            width: f.width,
-            patterns: Vec::new(),
-        });
+        m.tables.push(Table { width: f.width, patterns: Vec::new() });
         let stem = stem_of(&f.name);
         if let Some(prev) = stems.insert(stem.clone(), f.name.clone()) {
-            return Err(Error::new(
-                &f.name,
-                0,
-                format!("file name stem `{stem}` clashes with {prev}"),
-            ));
+            return Err(Error::new(&f.name, 0, format!("file name stem `{stem}` clashes with {prev}")));
         }
     }
 
@@ -394,11 +327,7 @@ pub fn resolve(files: &[FileAst]) -> Result<Model, Error> {
         let mut fmap = HashMap::new();
         for fd in &f.fields {
             if fmap.contains_key(&fd.name) {
-                return Err(Error::new(
-                    &f.name,
-                    fd.line,
-                    format!("field %{} defined twice", fd.name),
-                ));
+                return Err(Error::new(&f.name, fd.line, format!("field %{} defined twice", fd.name)));
             }
             fmap.insert(fd.name.clone(), m.fields.len());
             m.fields.push(Field {
@@ -412,38 +341,20 @@ pub fn resolve(files: &[FileAst]) -> Result<Model, Error> {
         let mut formats: HashMap<String, &Items> = HashMap::new();
         for fd in &f.formats {
             if formats.insert(fd.name.clone(), &fd.items).is_some() {
-                return Err(Error::new(
-                    &f.name,
-                    fd.line,
-                    format!("format @{} defined twice", fd.name),
-                ));
+                return Err(Error::new(&f.name, fd.line, format!("format @{} defined twice", fd.name)));
             }
             if fd.items.format.is_some() {
-                return Err(Error::new(
-                    &f.name,
-                    fd.line,
-                    "a format cannot name another format",
-                ));
+                return Err(Error::new(&f.name, fd.line, "a format cannot name another format"));
             }
-            check_assigns(
-                &f.name,
-                fd.line,
-                &fd.items.argset,
-                &fd.items.assigns,
-                &set_idx,
-                &m.argsets,
-                &fmap,
-                false,
-            )?;
+            check_assigns(&f.name, fd.line, &fd.items.argset, &fd.items.assigns, &set_idx, &m.argsets, &fmap, false)?;
         }
         for p in &f.patterns {
-            let fmt =
-                match &p.items.format {
-                    Some(n) => Some(*formats.get(n).ok_or_else(|| {
-                        Error::new(&f.name, p.line, format!("unknown format @{n}"))
-                    })?),
-                    None => None,
-                };
+            let fmt = match &p.items.format {
+                Some(n) => {
+                    Some(*formats.get(n).ok_or_else(|| Error::new(&f.name, p.line, format!("unknown format @{n}")))?)
+                }
+                None => None,
+            };
             let merged = merge(&f.name, p.line, &p.items, fmt)?;
             pending.push(Pending {
                 file: fi,
@@ -473,16 +384,8 @@ pub fn resolve(files: &[FileAst]) -> Result<Model, Error> {
             }
             let mg = &p.merged;
             if illegal {
-                if p.base.is_some()
-                    || mg.argset.is_some()
-                    || !mg.assigns.is_empty()
-                    || mg.template.is_some()
-                {
-                    return Err(Error::new(
-                        fname,
-                        p.line,
-                        "an `illegal` pattern takes only a bit string",
-                    ));
+                if p.base.is_some() || mg.argset.is_some() || !mg.assigns.is_empty() || mg.template.is_some() {
+                    return Err(Error::new(fname, p.line, "an `illegal` pattern takes only a bit string"));
                 }
                 resolved[pi] = Some(Pattern {
                     enc_name: String::new(),
@@ -496,36 +399,15 @@ pub fn resolve(files: &[FileAst]) -> Result<Model, Error> {
                 continue;
             }
             let set_name = mg.argset.as_ref().ok_or_else(|| {
-                Error::new(
-                    fname,
-                    p.line,
-                    format!(
-                        "pattern `{}` has no argument set (use &empty for none)",
-                        p.name
-                    ),
-                )
+                Error::new(fname, p.line, format!("pattern `{}` has no argument set (use &empty for none)", p.name))
             })?;
-            check_assigns(
-                fname,
-                p.line,
-                &mg.argset,
-                &mg.assigns,
-                &set_idx,
-                &m.argsets,
-                &field_maps[p.file],
-                true,
-            )?;
+            check_assigns(fname, p.line, &mg.argset, &mg.assigns, &set_idx, &m.argsets, &field_maps[p.file], true)?;
             let si = set_idx[set_name];
             let set = &m.argsets[si];
             let mut args = Vec::new();
             let mut used = 0u32;
             for a in &set.args {
-                let src = &mg
-                    .assigns
-                    .iter()
-                    .find(|(n, _)| *n == a.name)
-                    .expect("checked")
-                    .1;
+                let src = &mg.assigns.iter().find(|(n, _)| *n == a.name).expect("checked").1;
                 args.push(match src {
                     Src::Field(fname2) => {
                         let idx = field_maps[p.file][fname2];
@@ -540,49 +422,34 @@ pub fn resolve(files: &[FileAst]) -> Result<Model, Error> {
                 return Err(Error::new(
                     fname,
                     p.line,
-                    format!(
-                        "a field of `{}` uses fixed bits (mask {:#x})",
-                        p.name,
-                        used & b.fixed
-                    ),
+                    format!("a field of `{}` uses fixed bits (mask {:#x})", p.name, used & b.fixed),
                 ));
             }
             if used & b.ignored != 0 {
                 return Err(Error::new(
                     fname,
                     p.line,
-                    format!(
-                        "a field of `{}` uses bits marked `-` (mask {:#x})",
-                        p.name,
-                        used & b.ignored
-                    ),
+                    format!("a field of `{}` uses bits marked `-` (mask {:#x})", p.name, used & b.ignored),
                 ));
             }
             if b.dots & !used != 0 {
                 return Err(Error::new(
                     fname,
                     p.line,
-                    format!(
-                        "bits {:#x} of `{}` are `.` but belong to no field; mark them `-`",
-                        b.dots & !used,
-                        p.name
-                    ),
+                    format!("bits {:#x} of `{}` are `.` but belong to no field; mark them `-`", b.dots & !used, p.name),
                 ));
             }
             let insn = if let Some(base) = &p.base {
-                let ii = *insn_idx.get(base).ok_or_else(|| {
-                    Error::new(fname, p.line, format!("unknown base instruction `{base}`"))
-                })?;
+                let ii = *insn_idx
+                    .get(base)
+                    .ok_or_else(|| Error::new(fname, p.line, format!("unknown base instruction `{base}`")))?;
                 if m.insns[ii].argset != si {
                     return Err(Error::new(
                         fname,
                         p.line,
                         format!(
                             "`{}` uses &{} but `{base}` ({}) uses &{}",
-                            p.name,
-                            set_name,
-                            m.insns[ii].origin,
-                            m.argsets[m.insns[ii].argset].name
+                            p.name, set_name, m.insns[ii].origin, m.argsets[m.insns[ii].argset].name
                         ),
                     ));
                 }
@@ -599,10 +466,7 @@ pub fn resolve(files: &[FileAst]) -> Result<Model, Error> {
                     return Err(Error::new(
                         fname,
                         p.line,
-                        format!(
-                            "instruction `{}` already defined at {}",
-                            p.name, m.insns[ii].origin
-                        ),
+                        format!("instruction `{}` already defined at {}", p.name, m.insns[ii].origin),
                     ));
                 }
                 let v = camel(&p.name);
@@ -618,20 +482,11 @@ pub fn resolve(files: &[FileAst]) -> Result<Model, Error> {
                     None => default_template(set),
                 };
                 insn_idx.insert(p.name.clone(), m.insns.len());
-                m.insns.push(Insn {
-                    name: p.name.clone(),
-                    argset: si,
-                    template,
-                    origin: origin.clone(),
-                });
+                m.insns.push(Insn { name: p.name.clone(), argset: si, template, origin: origin.clone() });
                 m.insns.len() - 1
             };
             if let Some(prev) = enc_names[p.table].insert(p.name.clone(), origin.clone()) {
-                return Err(Error::new(
-                    fname,
-                    p.line,
-                    format!("encoder name `{}` already used at {prev}", p.name),
-                ));
+                return Err(Error::new(fname, p.line, format!("encoder name `{}` already used at {prev}", p.name)));
             }
             resolved[pi] = Some(Pattern {
                 enc_name: p.name.clone(),
@@ -675,28 +530,20 @@ pub fn resolve(files: &[FileAst]) -> Result<Model, Error> {
                 ArgVal::Const(c) => u32::try_from(*c).is_ok(),
                 ArgVal::Field(f) => {
                     let fd = &m.fields[*f];
-                    fd.nbits() + fd.shift <= 32
-                        && ((1i64 << (fd.nbits() + fd.shift)) + fd.add) <= (1i64 << 32)
+                    fd.nbits() + fd.shift <= 32 && ((1i64 << (fd.nbits() + fd.shift)) + fd.add) <= (1i64 << 32)
                 }
             };
             if !ok {
                 return Err(Error::new(
                     fname,
                     pending[pi].line,
-                    format!(
-                        "value of unsigned argument `{}` does not fit in u32",
-                        arg.name
-                    ),
+                    format!("value of unsigned argument `{}` does not fit in u32", arg.name),
                 ));
             }
         }
     }
 
-    check_overlaps(
-        &m,
-        files,
-        &pending.iter().map(|p| (p.file, p.line)).collect::<Vec<_>>(),
-    )?;
+    check_overlaps(&m, files, &pending.iter().map(|p| (p.file, p.line)).collect::<Vec<_>>())?;
     Ok(m)
 }
 
@@ -720,35 +567,22 @@ fn check_assigns(
     }
     let Some(set_name) = argset else {
         if let Some((a, _)) = assigns.first() {
-            return Err(Error::new(
-                file,
-                line,
-                format!("argument `{a}` assigned but no argument set named"),
-            ));
+            return Err(Error::new(file, line, format!("argument `{a}` assigned but no argument set named")));
         }
         return Ok(());
     };
-    let si = *set_idx
-        .get(set_name)
-        .ok_or_else(|| Error::new(file, line, format!("unknown argument set &{set_name}")))?;
+    let si =
+        *set_idx.get(set_name).ok_or_else(|| Error::new(file, line, format!("unknown argument set &{set_name}")))?;
     let set = &sets[si];
     for (a, _) in assigns {
         if !set.args.iter().any(|x| x.name == *a) {
-            return Err(Error::new(
-                file,
-                line,
-                format!("&{set_name} has no argument `{a}`"),
-            ));
+            return Err(Error::new(file, line, format!("&{set_name} has no argument `{a}`")));
         }
     }
     if complete {
         for a in &set.args {
             if !assigns.iter().any(|(n, _)| *n == a.name) {
-                return Err(Error::new(
-                    file,
-                    line,
-                    format!("argument `{}` of &{set_name} is not assigned", a.name),
-                ));
+                return Err(Error::new(file, line, format!("argument `{}` of &{set_name} is not assigned", a.name)));
             }
         }
     }
@@ -790,7 +624,12 @@ fn check_overlaps(m: &Model, files: &[FileAst], loc: &[(usize, usize)]) -> Resul
                     return Err(Error::new(
                         &files[file].name,
                         line,
-                        format!("pattern {} can never match: {} at {} comes first and matches everything it does", describe(b), describe(a), a.origin),
+                        format!(
+                            "pattern {} can never match: {} at {} comes first and matches everything it does",
+                            describe(b),
+                            describe(a),
+                            a.origin
+                        ),
                     ));
                 }
             }

@@ -56,8 +56,7 @@ fn generate_valid_table_emits_structs_enum_visitor_decoder_encoder() {
 
 #[test]
 fn generate_dotted_mnemonic_maps_to_camel_variant() {
-    let src =
-        gen32("fcvt_w_s 1100000 00000 ..... 000 ..... 1010011 &i imm=0 %rs1 %rd\n").expect("valid");
+    let src = gen32("fcvt_w_s 1100000 00000 ..... 000 ..... 1010011 &i imm=0 %rs1 %rd\n").expect("valid");
     assert!(src.contains("FcvtWS(ArgsI)"));
     assert!(src.contains("Insn::FcvtWS(_) => \"fcvt.w.s\""));
 }
@@ -65,13 +64,7 @@ fn generate_dotted_mnemonic_maps_to_camel_variant() {
 #[test]
 fn generate_error_display_is_file_colon_line() {
     let e = gen32("add 0000000 ..... ..... 000 ..... 011001 @r\n").expect_err("short");
-    assert_eq!(
-        e.to_string(),
-        format!(
-            "t.decode:{}: pattern has 31 bits, expected 32 for this table",
-            HEAD_LINES + 1
-        )
-    );
+    assert_eq!(e.to_string(), format!("t.decode:{}: pattern has 31 bits, expected 32 for this table", HEAD_LINES + 1));
 }
 
 #[test]
@@ -83,14 +76,9 @@ fn generate_bit_count_too_long_rejected() {
 
 #[test]
 fn generate_overlap_outside_group_rejected() {
-    let (line, msg) = err32(
-        "a 0000000 ..... ..... 000 ..... 0110011 @r\nb ------- ..... ..... 000 ..... 0110011 @r\n",
-    );
+    let (line, msg) = err32("a 0000000 ..... ..... 000 ..... 0110011 @r\nb ------- ..... ..... 000 ..... 0110011 @r\n");
     assert_eq!(line, HEAD_LINES + 2);
-    assert!(
-        msg.contains("overlaps `a`") && msg.contains("t.decode:10"),
-        "{msg}"
-    );
+    assert!(msg.contains("overlaps `a`") && msg.contains("t.decode:10"), "{msg}");
 }
 
 #[test]
@@ -106,7 +94,9 @@ fn generate_overlap_inside_group_accepted_first_match_wins() {
 
 #[test]
 fn generate_shadowed_group_member_rejected() {
-    let (line, msg) = err32("{\n  add 0000000 ..... ..... 000 ..... 0110011 @r\n  nop 0000000 00000 00000 000 00000 0110011 &empty\n}\n");
+    let (line, msg) = err32(
+        "{\n  add 0000000 ..... ..... 000 ..... 0110011 @r\n  nop 0000000 00000 00000 000 00000 0110011 &empty\n}\n",
+    );
     assert_eq!(line, HEAD_LINES + 3);
     assert!(msg.contains("never match"), "{msg}");
 }
@@ -120,21 +110,14 @@ fn generate_unknown_field_rejected() {
 
 #[test]
 fn generate_unknown_format_and_argset_rejected() {
-    assert!(err32("x ............ ..... 000 ..... 0010011 @nope\n")
-        .1
-        .contains("unknown format @nope"));
-    assert!(err32("x ............ ..... 000 ..... 0010011 &nope\n")
-        .1
-        .contains("unknown argument set &nope"));
+    assert!(err32("x ............ ..... 000 ..... 0010011 @nope\n").1.contains("unknown format @nope"));
+    assert!(err32("x ............ ..... 000 ..... 0010011 &nope\n").1.contains("unknown argument set &nope"));
 }
 
 #[test]
 fn generate_unassigned_argument_rejected() {
     let (_, msg) = err32("x ............ ..... 000 ..... 0010011 &i %rs1 %rd\n");
-    assert!(
-        msg.contains("argument `imm` of &i is not assigned"),
-        "{msg}"
-    );
+    assert!(msg.contains("argument `imm` of &i is not assigned"), "{msg}");
 }
 
 #[test]
@@ -151,7 +134,8 @@ fn generate_field_over_fixed_bits_rejected() {
 
 #[test]
 fn generate_duplicate_instruction_rejected() {
-    let (line, msg) = err32("add 0000000 ..... ..... 000 ..... 0110011 @r\nadd 0000001 ..... ..... 000 ..... 0110011 @r\n");
+    let (line, msg) =
+        err32("add 0000000 ..... ..... 000 ..... 0110011 @r\nadd 0000001 ..... ..... 000 ..... 0110011 @r\n");
     assert_eq!(line, HEAD_LINES + 2);
     assert!(msg.contains("already defined at t.decode:10"), "{msg}");
 }
@@ -191,57 +175,34 @@ c_mvp:add 100 0 11 --- 00 ... 01 &r rd=%c_rdp rs1=%c_rdp rs2=%c_rdp
 
 #[test]
 fn generate_16bit_table_maps_to_base_instruction() {
-    let t32 = format!("{HEAD}add 0000000 ..... ..... 000 ..... 0110011 @r\naddi ............ ..... 000 ..... 0010011 @i\n");
-    let src = generate(&[
-        ("t32.decode", &t32, Width::W32),
-        ("t16.decode", T16, Width::W16),
-    ])
-    .expect("valid");
+    let t32 =
+        format!("{HEAD}add 0000000 ..... ..... 000 ..... 0110011 @r\naddi ............ ..... 000 ..... 0010011 @i\n");
+    let src = generate(&[("t32.decode", &t32, Width::W32), ("t16.decode", T16, Width::W16)]).expect("valid");
     assert!(src.contains("pub fn decode16(insn: u16) -> Option<Insn>"));
-    assert!(
-        src.contains("pub fn c_addiw(rd: u32, imm: i64) -> u16"),
-        "one parameter per distinct field"
-    );
-    assert!(
-        src.contains("pub fn c_li(rd: u32, imm: i64) -> u16"),
-        "constants are not parameters"
-    );
+    assert!(src.contains("pub fn c_addiw(rd: u32, imm: i64) -> u16"), "one parameter per distinct field");
+    assert!(src.contains("pub fn c_li(rd: u32, imm: i64) -> u16"), "constants are not parameters");
     assert!(src.contains("pub fn c_mvp(rd: u32) -> u16"));
     assert!(
         src.contains("Insn::Addi(ArgsI { rd: 0x")
             || src.contains("Some(Insn::Addi(ArgsI { rd: ex_t16_c_rd(insn) as u32, rs1: 0,")
     );
-    assert!(
-        !src.contains("enum Insn {\n    /// `c"),
-        "16-bit patterns add no variants"
-    );
+    assert!(!src.contains("enum Insn {\n    /// `c"), "16-bit patterns add no variants");
 }
 
 #[test]
 fn generate_16bit_unknown_base_rejected() {
     let t32 = format!("{HEAD}add 0000000 ..... ..... 000 ..... 0110011 @r\n");
-    let e = generate(&[
-        ("t32.decode", &t32, Width::W32),
-        ("t16.decode", T16, Width::W16),
-    ])
-    .expect_err("no addi");
+    let e = generate(&[("t32.decode", &t32, Width::W32), ("t16.decode", T16, Width::W16)]).expect_err("no addi");
     assert_eq!((e.file.as_str(), e.line), ("t16.decode", 7));
-    assert!(
-        e.msg.contains("unknown base instruction `addi`"),
-        "{}",
-        e.msg
-    );
+    assert!(e.msg.contains("unknown base instruction `addi`"), "{}", e.msg);
 }
 
 #[test]
 fn generate_16bit_argset_mismatch_rejected() {
-    let t32 = format!("{HEAD}add 0000000 ..... ..... 000 ..... 0110011 @r\naddi ............ ..... 000 ..... 0010011 @i\n");
+    let t32 =
+        format!("{HEAD}add 0000000 ..... ..... 000 ..... 0110011 @r\naddi ............ ..... 000 ..... 0010011 @i\n");
     let t16 = "%c_rd 7:5\nc_x:add 010 - ..... ----- 01 &i rd=%c_rd rs1=0 imm=0\n";
-    let e = generate(&[
-        ("t32.decode", &t32, Width::W32),
-        ("t16.decode", t16, Width::W16),
-    ])
-    .expect_err("argset");
+    let e = generate(&[("t32.decode", &t32, Width::W32), ("t16.decode", t16, Width::W16)]).expect_err("argset");
     assert!(e.msg.contains("uses &i but `add`"), "{}", e.msg);
 }
 

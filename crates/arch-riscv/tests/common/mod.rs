@@ -158,11 +158,7 @@ impl Final {
     #[track_caller]
     pub fn ok(self) -> Final {
         assert_eq!(self.trap, None, "snippet trapped");
-        assert_eq!(
-            self.pc,
-            self.end + 4,
-            "snippet did not end at its end marker"
-        );
+        assert_eq!(self.pc, self.end + 4, "snippet did not end at its end marker");
         self
     }
     /// Panics unless the snippet trapped; returns the trap.
@@ -193,15 +189,7 @@ impl Default for Snippet {
 
 impl Snippet {
     pub fn new() -> Self {
-        Snippet {
-            code: Vec::new(),
-            x: Vec::new(),
-            f: Vec::new(),
-            mem: Vec::new(),
-            fs: fs::INITIAL,
-            frm: 0,
-            fflags: 0,
-        }
+        Snippet { code: Vec::new(), x: Vec::new(), f: Vec::new(), mem: Vec::new(), fs: fs::INITIAL, frm: 0, fflags: 0 }
     }
     /// A snippet of 32-bit instructions.
     pub fn of(words: &[u32]) -> Self {
@@ -264,8 +252,7 @@ impl Snippet {
     /// Lay the snippet out in a fresh machine: (cpu, bus, end-marker address).
     fn build(&self) -> (RiscvCpu, AddressSpace, u64) {
         let mut bus = AddressSpace::new();
-        bus.add_ram("ram", AddrRange::new(RAM_BASE, RAM_SIZE))
-            .expect("add RAM");
+        bus.add_ram("ram", AddrRange::new(RAM_BASE, RAM_SIZE)).expect("add RAM");
         let mut bytes = Vec::new();
         for w in &self.code {
             match *w {
@@ -277,8 +264,7 @@ impl Snippet {
         assert!(end + 4 <= TRAP, "snippet too long");
         bytes.extend_from_slice(&enc::wfi().to_le_bytes());
         bus.write_bytes(CODE, &bytes).expect("write code");
-        bus.write_bytes(TRAP, &enc::wfi().to_le_bytes())
-            .expect("write trap handler");
+        bus.write_bytes(TRAP, &enc::wfi().to_le_bytes()).expect("write trap handler");
         for (addr, b) in &self.mem {
             bus.write_bytes(*addr, b).expect("write data");
         }
@@ -313,11 +299,7 @@ impl Snippet {
             cpu.pc
         );
         let trap = if cpu.pc == TRAP + 4 {
-            Some(Trap {
-                cause: cpu.csr.mcause,
-                epc: cpu.csr.mepc,
-                tval: cpu.csr.mtval,
-            })
+            Some(Trap { cause: cpu.csr.mcause, epc: cpu.csr.mepc, tval: cpu.csr.mtval })
         } else {
             None
         };

@@ -1,0 +1,144 @@
+//! The host side of the serial console: stdin read on its own thread, raw terminal mode while
+//! the guest owns the terminal, and QEMU's Ctrl-A escape keys (`x` quits, `h` helps, `a` sends a
+//! literal Ctrl-A). Works the same with pipes and files, so a script can drive the guest.
+
+use nix::sys::termios::{self, SetArg, Termios};
+use std::io::{IsTerminal, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+
+const CTRL_A: u8 = 0x01;
+
+pub const ESCAPE_HELP: &str = "\r\nC-a h    print this help\r\nC-a x    exit emulator\r\nC-a a    send C-a\r\n";
+
+/// Puts the terminal into raw mode and restores it when dropped.
+pub struct RawTerminal {
+    saved: Option<Termios>,
+}
+
+impl RawTerminal {
+    /// Raw mode on stdin if it is a terminal; a no-op guard otherwise.
+    pub fn enable() -> RawTerminal {
+        let stdin = std::io::stdin();
+        if !stdin.is_terminal() {
+            return RawTerminal { saved: None };
+        }
+        let Ok(saved) = termios::tcgetattr(&stdin) else {
+            return RawTerminal { saved: None };
+        };
+        let mut raw = saved.clone();
+        termios::cfmakeraw(&mut raw);
+        // Keep output post-processing so the host's own messages still get carriage returns.
+        raw.output_flags = saved.output_flags;
+        if termios::tcsetattr(&stdin, SetArg::TCSANOW, &raw).is_err() {
+            return RawTerminal { saved: None };
+        }
+        RawTerminal { saved: Some(saved) }
+    }
+}
+
+impl Drop for RawTerminal {
+    fn drop(&mut self) {
+        if let Some(saved) = &self.saved {
+            let _ = termios::tcsetattr(std::io::stdin(), SetArg::TCSANOW, saved);
+        }
+    }
+}
+
+/// Splits host input into bytes for the guest and escape commands.
+#[derive(Default)]
+pub struct Escapes {
+    pending_escape: bool,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    Help,
+}
+
+impl Escapes {
+    /// Returns the bytes to forward and the escape actions seen, in order of appearance.
+    pub fn feed(&mut self, input: &[u8]) -> (Vec<u8>, Vec<Action>) {
+        let mut out = Vec::with_capacity(input.len());
+        let mut actions = Vec::new();
+        for &b in input {
+            if self.pending_escape {
+                self.pending_escape = false;
+                match b {
+                    b'x' | b'X' => actions.push(Action::Quit),
+                    b'h' | b'H' | b'?' => actions.push(Action::Help),
+                    CTRL_A | b'a' => out.push(CTRL_A),
+                    _ => {}
+                }
+            } else if b == CTRL_A {
+                self.pending_escape = true;
+            } else {
+                out.push(b);
+            }
+        }
+        (out, actions)
+    }
+}
+
+/// Start the stdin reader. Guest-bound bytes arrive on the channel; Ctrl-A x sets `quit`.
+pub fn spawn_stdin(quit: Arc<AtomicBool>) -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut stdin = std::io::stdin();
+        let mut esc = Escapes::default();
+        let mut buf = [0u8; 256];
+        loop {
+            let n = match stdin.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            let (bytes, actions) = esc.feed(&buf[..n]);
+            for a in actions {
+                match a {
+                    Action::Quit => {
+                        quit.store(true, Ordering::Release);
+                        return;
+                    }
+                    Action::Help => {
+                        let mut o = std::io::stdout();
+                        let _ = o.write_all(ESCAPE_HELP.as_bytes());
+                        let _ = o.flush();
+                    }
+                }
+            }
+            if !bytes.is_empty() && tx.send(bytes).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_bytes_pass_through() {
+        assert_eq!(Escapes::default().feed(b"ls\n"), (b"ls\n".to_vec(), vec![]));
+    }
+
+    #[test]
+    fn ctrl_a_x_quits_and_is_not_forwarded() {
+        assert_eq!(Escapes::default().feed(b"a\x01xb"), (b"ab".to_vec(), vec![Action::Quit]));
+    }
+
+    #[test]
+    fn ctrl_a_split_across_reads_still_escapes() {
+        let mut e = Escapes::default();
+        assert_eq!(e.feed(b"\x01"), (vec![], vec![]));
+        assert_eq!(e.feed(b"h"), (vec![], vec![Action::Help]));
+    }
+
+    #[test]
+    fn ctrl_a_a_sends_one_ctrl_a() {
+        assert_eq!(Escapes::default().feed(b"\x01a"), (vec![CTRL_A], vec![]));
+    }
+}

@@ -1,0 +1,144 @@
+//! Driving a booted guest over its serial console: spawn mimic with piped stdio, wait for
+//! patterns with a timeout (so a hang fails fast), type commands, collect the exit status.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The marker the default initramfs's /init prints once user space runs.
+pub const INIT_MARKER: &str = "MIMIC-INIT-READY";
+pub const PROMPT: &str = "~ # ";
+
+/// Where `cargo xtask fetch-guests` caches the default riscv64 guest.
+pub fn guest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.cache/guests/riscv64")
+}
+
+pub fn asset(name: &str) -> PathBuf {
+    let p = guest_dir().join(name);
+    assert!(p.is_file(), "{} is missing: run `cargo xtask fetch-guests` first (.ci/run does)", p.display());
+    p
+}
+
+pub struct Guest {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    out: Arc<Mutex<String>>,
+    /// Output consumed by earlier waits.
+    seen: usize,
+}
+
+impl Guest {
+    /// Boot the default guest with extra mimic arguments.
+    pub fn boot(extra: &[&str]) -> Guest {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mimic"));
+        cmd.args(["-M", "virt", "-m", "512M", "-nographic", "-bios"])
+            .arg(asset("fw_dynamic.bin"))
+            .arg("-kernel")
+            .arg(asset("Image"))
+            .arg("-initrd")
+            .arg(asset("initramfs.cpio.gz"))
+            .args(["-append", "console=ttyS0 quiet"])
+            .args(extra);
+        Guest::spawn(cmd)
+    }
+
+    pub fn spawn(mut cmd: Command) -> Guest {
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("start mimic");
+        let out = Arc::new(Mutex::new(String::new()));
+        for stream in
+            [Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>, Box::new(child.stderr.take().unwrap())]
+        {
+            let out = out.clone();
+            std::thread::spawn(move || {
+                let mut stream = stream;
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = stream.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    out.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            });
+        }
+        let stdin = child.stdin.take();
+        Guest { child, stdin, out, seen: 0 }
+    }
+
+    pub fn output(&self) -> String {
+        self.out.lock().unwrap().clone()
+    }
+
+    /// Wait until `pattern` appears after what earlier waits consumed; returns the text between.
+    pub fn wait_for(&mut self, pattern: &str, timeout: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            {
+                let out = self.out.lock().unwrap();
+                if let Some(i) = out[self.seen..].find(pattern) {
+                    let text = out[self.seen..self.seen + i].to_string();
+                    self.seen += i + pattern.len();
+                    return text;
+                }
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                // Give the reader threads a moment to drain, then check once more.
+                std::thread::sleep(Duration::from_millis(200));
+                let out = self.out.lock().unwrap();
+                if let Some(i) = out[self.seen..].find(pattern) {
+                    let text = out[self.seen..self.seen + i].to_string();
+                    self.seen += i + pattern.len();
+                    return text;
+                }
+                panic!("mimic exited ({status}) before printing {pattern:?}; output:\n{}", *out);
+            }
+            if start.elapsed() > timeout {
+                let _ = self.child.kill();
+                panic!("no {pattern:?} within {timeout:?}; output:\n{}", self.output());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn send(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin
+            .write_all(line.as_bytes())
+            .and_then(|_| stdin.write_all(b"\n"))
+            .and_then(|_| stdin.flush())
+            .expect("write to guest");
+    }
+
+    /// Run a shell command and return what it printed (between the echoed command and the next prompt).
+    pub fn run(&mut self, command: &str, timeout: Duration) -> String {
+        // A unique end marker that the echo of the command line itself cannot match.
+        self.send(&format!("{command}; echo END-OF-''COMMAND"));
+        // First the terminal's echo of the command line, then the output up to the marker.
+        self.wait_for("END-OF-''COMMAND", timeout);
+        self.wait_for("END-OF-COMMAND", timeout).replace('\r', "").trim_matches('\n').to_string()
+    }
+
+    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(s) = self.child.try_wait().expect("wait") {
+                return s;
+            }
+            if start.elapsed() > timeout {
+                let _ = self.child.kill();
+                panic!("mimic did not exit within {timeout:?}; output:\n{}", self.output());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Guest {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -126,7 +126,7 @@ impl Layout {
     pub fn file(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
-    fn sums(&self) -> PathBuf {
+    pub fn sums(&self) -> PathBuf {
         self.dir.join("SHA256SUMS")
     }
     fn packages(&self) -> PathBuf {
@@ -158,7 +158,7 @@ fn sha256_hex(data: &[u8]) -> String {
     hex(&Sha256::digest(data))
 }
 
-fn sha256_file(path: &Path) -> std::io::Result<String> {
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
     let mut f = std::fs::File::open(path)?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
@@ -572,8 +572,13 @@ pub fn check_static_riscv64_elf(b: &[u8]) -> Result<()> {
 /// The initramfs (uncompressed): busybox, `/init`, the usual folders and the two device nodes
 /// the console needs before devtmpfs is mounted. Deterministic bytes for deterministic inputs.
 pub fn initramfs_cpio(busybox: &[u8]) -> Result<Vec<u8>> {
+    initramfs_cpio_with_init(busybox, INIT_SCRIPT)
+}
+
+/// [`initramfs_cpio`] with another `/init` (e.g. the benchmark's, see `bench_linux.rs`).
+pub fn initramfs_cpio_with_init(busybox: &[u8], init: &str) -> Result<Vec<u8>> {
     let mut entries = vec![
-        Entry::file("init", 0o755, INIT_SCRIPT.as_bytes().to_vec()),
+        Entry::file("init", 0o755, init.as_bytes().to_vec()),
         Entry::file("bin/busybox", 0o755, busybox.to_vec()),
         Entry::symlink("bin/sh", "busybox"),
         Entry::symlink("sbin", "bin"),
@@ -595,8 +600,13 @@ pub fn initramfs_cpio(busybox: &[u8]) -> Result<Vec<u8>> {
 
 /// The initramfs as the kernel takes it: gzip'ed (fixed header mtime, so deterministic too).
 pub fn build_initramfs(busybox: &[u8]) -> Result<Vec<u8>> {
+    gzip_deterministic(&initramfs_cpio(busybox)?)
+}
+
+/// gzip with a fixed header mtime (deterministic bytes for deterministic input).
+pub fn gzip_deterministic(data: &[u8]) -> Result<Vec<u8>> {
     let mut gz = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
-    gz.write_all(&initramfs_cpio(busybox)?).map_err(|e| e.to_string())?;
+    gz.write_all(data).map_err(|e| e.to_string())?;
     gz.finish().map_err(|e| e.to_string())
 }
 
@@ -610,7 +620,7 @@ fn initramfs_current(lay: &Layout) -> bool {
     flate2::read::GzDecoder::new(&gz[..]).read_to_end(&mut have).is_ok() && initramfs_cpio(&busybox).ok() == Some(have)
 }
 
-fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
     let mut f = std::fs::File::create(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
     f.write_all(data).and_then(|_| f.sync_all()).map_err(|e| format!("{}: {e}", tmp.display()))?;
@@ -712,7 +722,7 @@ fn install_outputs(lay: &Layout, role: Role, tree: &Path) -> Result<()> {
     Ok(())
 }
 
-fn fmt_size(n: u64) -> String {
+pub fn fmt_size(n: u64) -> String {
     if n >= 1 << 20 {
         format!("{:.1} MiB", n as f64 / (1 << 20) as f64)
     } else {
@@ -855,7 +865,9 @@ pub fn ensure(update: bool) -> Result<Guest> {
         write_atomic(&lay.file(INITRAMFS), &cpio)?;
         println!("fetch-guests: built {} ({})", INITRAMFS, fmt_size(cpio.len() as u64));
     }
-    let mut new_sums = BTreeMap::new();
+    // Entries for other files here (e.g. the benchmark's initramfs) stay while the file does.
+    let mut new_sums: BTreeMap<String, String> =
+        sums.into_iter().filter(|(n, _)| !OUTPUTS.contains(&n.as_str()) && lay.file(n).is_file()).collect();
     for name in OUTPUTS {
         let h = sha256_file(&lay.file(name)).map_err(|e| format!("{name}: {e}"))?;
         new_sums.insert(name.to_string(), h);

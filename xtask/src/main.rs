@@ -3,6 +3,7 @@
 //! check-deps` checks the crate layering rules of ARCHITECTURE.md.
 
 mod bench;
+mod bench_linux;
 mod cpio;
 mod demo;
 mod deps;
@@ -14,12 +15,13 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("bench") => bench::run(&args[1..]),
+        Some("bench-linux") => bench_linux::run(&args[1..]),
         Some("check-deps") => deps::run(),
         Some("demo") => demo::run(),
         Some("fetch-guests") => guests::fetch_cmd(&args[1..]),
         Some("boot") => guests::boot_cmd(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask bench [--runs N] [--iterations N] | check-deps | demo | fetch-guests [--update] | boot [--qemu] [EMULATOR ARGS...]");
+            eprintln!("usage: cargo xtask bench [--runs N] [--iterations N] | bench-linux [--runs N] [--steps a,b] [--only mimic|qemu] | check-deps | demo | fetch-guests [--update] | boot [--qemu] [EMULATOR ARGS...]");
             return ExitCode::FAILURE;
         }
     };

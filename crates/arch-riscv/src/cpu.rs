@@ -87,6 +87,9 @@ pub struct RiscvCpu {
     /// Instructions retired since reset; the base of `mcycle` and `minstret`.
     pub instret: u64,
     pub counters: crate::csr::Counters,
+    /// Debugger data watchpoints, and the last one an access hit (address, was a write).
+    pub watchpoints: Vec<crate::mmu::Watchpoint>,
+    pub watch_hit: Option<(u64, bool)>,
 }
 
 impl RiscvCpu {
@@ -108,6 +111,8 @@ impl RiscvCpu {
             timer_stip: false,
             instret: 0,
             counters: Default::default(),
+            watchpoints: Vec::new(),
+            watch_hit: None,
         };
         cpu.reset(0);
         cpu
@@ -282,5 +287,8 @@ impl Guest for RiscvCpu {
     #[inline(always)]
     fn halted(&self) -> bool {
         self.halted
+    }
+    fn watch_hit_pending(&mut self) -> bool {
+        self.watch_hit.is_some()
     }
 }

@@ -10,6 +10,7 @@
 pub mod cpu;
 pub mod csr;
 pub mod decode;
+pub mod dump;
 pub mod helpers;
 pub mod mmu;
 pub mod sem;

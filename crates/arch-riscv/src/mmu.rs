@@ -162,13 +162,25 @@ impl RiscvCpu {
 
     // ---- page walk ----------------------------------------------------------------------------
 
-    /// Translate the page of `vaddr` for `access` under MMU index `idx`.
+    /// Translate the page of `vaddr` for `access` under MMU index `idx`. A debugger's walk
+    /// (`debug`) neither updates A/D bits nor is subject to PMP.
     fn translate(
         &mut self,
         bus: &mut AddressSpace,
         vaddr: u64,
         access: Access,
         idx: usize,
+    ) -> Result<Translation, Cause> {
+        self.walk(bus, vaddr, access, idx, false)
+    }
+
+    fn walk(
+        &mut self,
+        bus: &mut AddressSpace,
+        vaddr: u64,
+        access: Access,
+        idx: usize,
+        debug: bool,
     ) -> Result<Translation, Cause> {
         let p = Self::mmu_priv(idx);
         let satp = self.csr.satp;
@@ -193,7 +205,7 @@ impl RiscvCpu {
         for level in (0..levels).rev() {
             let vpn = (vaddr >> (12 + 9 * level)) & 0x1ff;
             let pte_addr = table + vpn * 8;
-            if !self.pmp_allows(pte_addr, 8, Access::Read, Priv::S) {
+            if !debug && !self.pmp_allows(pte_addr, 8, Access::Read, Priv::S) {
                 return Err(access.access_fault());
             }
             let Ok(mut e) = bus.read(pte_addr, Size::B8) else {
@@ -231,7 +243,7 @@ impl RiscvCpu {
             }
             // Hardware A/D update (as QEMU does by default).
             let want = pte::A | if access == Access::Write { pte::D } else { 0 };
-            if e & want != want {
+            if e & want != want && !debug {
                 if !self.pmp_allows(pte_addr, 8, Access::Write, Priv::S) {
                     return Err(access.access_fault());
                 }
@@ -277,7 +289,7 @@ impl RiscvCpu {
         let page_pa = t.paddr & !(PAGE_SIZE - 1);
         let page_off = ram.offset - (t.paddr - page_pa) as usize;
         let in_one_region = ram.remaining + (t.paddr - page_pa) >= PAGE_SIZE;
-        if in_one_region && idx < NUM_MMU {
+        if in_one_region && idx < NUM_MMU && !self.page_watched(vaddr) {
             let allow = |a| self.pmp_allows(page_pa, PAGE_SIZE, a, p);
             let prot = Prot {
                 read: t.prot.read && allow(Access::Read),
@@ -350,6 +362,7 @@ impl RiscvCpu {
         access: Access,
     ) -> Result<u64, Exit> {
         let idx = self.data_mmu;
+        self.check_watch(vaddr, size.bytes(), false);
         match self.translate_fill(bus, vaddr, size.bytes(), access, idx) {
             Ok(Target::Ram(off)) => Ok(mimic_memory_read_le(&bus.store()[off..off + size.bytes() as usize])),
             Ok(Target::Phys(pa)) => match bus.read(pa, size) {
@@ -385,6 +398,7 @@ impl RiscvCpu {
     /// Translate a store or AMO destination (store/AMO faults).
     pub(crate) fn translate_store(&mut self, bus: &mut AddressSpace, vaddr: u64, size: u64) -> Result<Target, Exit> {
         let idx = self.data_mmu;
+        self.check_watch(vaddr, size, true);
         match self.translate_fill(bus, vaddr, size, Access::Write, idx) {
             Ok(t) => Ok(t),
             Err(c) => self.exception(c, vaddr),
@@ -443,9 +457,45 @@ impl RiscvCpu {
     /// Physical translation for LR (load faults) of an aligned address.
     pub(crate) fn translate_load(&mut self, bus: &mut AddressSpace, vaddr: u64, size: u64) -> Result<Target, Exit> {
         let idx = self.data_mmu;
+        self.check_watch(vaddr, size, false);
         match self.translate_fill(bus, vaddr, size, Access::Read, idx) {
             Ok(t) => Ok(t),
             Err(c) => self.exception(c, vaddr),
+        }
+    }
+
+    // ---- debugger support ----------------------------------------------------------------------
+
+    /// The physical address of `vaddr` as a data access in the current privilege would see it,
+    /// without side effects (no A/D updates, no TLB fill, no exception recorded).
+    pub fn debug_translate(&mut self, bus: &mut AddressSpace, vaddr: u64) -> Option<u64> {
+        let idx = self.data_mmu;
+        self.walk(bus, vaddr, Access::Read, idx, true).ok().map(|t| t.paddr)
+    }
+
+    pub fn set_watchpoints(&mut self, w: Vec<Watchpoint>) {
+        self.watchpoints = w;
+        // Watched pages must not be in the TLB: their accesses take the slow path.
+        self.tlb.flush_all();
+    }
+
+    fn page_watched(&self, vaddr: u64) -> bool {
+        let page = vaddr & !(PAGE_SIZE - 1);
+        self.watchpoints.iter().any(|w| w.addr < page + PAGE_SIZE && page < w.addr.saturating_add(w.len))
+    }
+
+    #[inline]
+    fn check_watch(&mut self, vaddr: u64, len: u64, write: bool) {
+        if self.watchpoints.is_empty() {
+            return;
+        }
+        let end = vaddr.saturating_add(len);
+        if let Some(w) = self
+            .watchpoints
+            .iter()
+            .find(|w| w.addr < end && vaddr < w.addr.saturating_add(w.len) && if write { w.write } else { w.read })
+        {
+            self.watch_hit = Some((w.addr, write));
         }
     }
 
@@ -478,4 +528,13 @@ fn mimic_memory_read_le(b: &[u8]) -> u64 {
 #[inline(always)]
 fn mimic_memory_write_le(b: &mut [u8], v: u64) {
     mimic_memory::write_le(b, v)
+}
+
+/// A data watchpoint: a byte range and which accesses trigger it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Watchpoint {
+    pub addr: u64,
+    pub len: u64,
+    pub read: bool,
+    pub write: bool,
 }

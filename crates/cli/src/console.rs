@@ -2,6 +2,7 @@
 //! the guest owns the terminal, and QEMU's Ctrl-A escape keys (`x` quits, `h` helps, `a` sends a
 //! literal Ctrl-A). Works the same with pipes and files, so a script can drive the guest.
 
+use mimic_machine::HostEvent;
 use nix::sys::termios::{self, SetArg, Termios};
 use std::io::{IsTerminal, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -82,9 +83,9 @@ impl Escapes {
     }
 }
 
-/// Start the stdin reader. Guest-bound bytes arrive on the channel; Ctrl-A x sets `quit`.
-pub fn spawn_stdin(quit: Arc<AtomicBool>) -> mpsc::Receiver<Vec<u8>> {
-    let (tx, rx) = mpsc::channel();
+/// Start the stdin reader: guest-bound bytes go to the machine's host channel; Ctrl-A x sets
+/// `quit`.
+pub fn spawn_stdin(tx: mpsc::Sender<HostEvent>, quit: Arc<AtomicBool>) {
     std::thread::spawn(move || {
         let mut stdin = std::io::stdin();
         let mut esc = Escapes::default();
@@ -108,12 +109,11 @@ pub fn spawn_stdin(quit: Arc<AtomicBool>) -> mpsc::Receiver<Vec<u8>> {
                     }
                 }
             }
-            if !bytes.is_empty() && tx.send(bytes).is_err() {
+            if !bytes.is_empty() && tx.send(HostEvent::Input(bytes)).is_err() {
                 break;
             }
         }
     });
-    rx
 }
 
 #[cfg(test)]

@@ -86,9 +86,10 @@ fn run(o: &Options) -> Result<u8, String> {
     let mut m = new_machine()?;
     let _raw = console::RawTerminal::enable();
     let quit = Arc::new(AtomicBool::new(false));
-    let input = console::spawn_stdin(quit.clone());
+    let (host_tx, host_rx) = std::sync::mpsc::channel();
+    console::spawn_stdin(host_tx, quit.clone());
     loop {
-        match m.run(Some(&input), &quit) {
+        match m.run(Some(&host_rx), &quit) {
             ExitStatus::PowerOff(status) => return Ok(status.clamp(0, 255) as u8),
             ExitStatus::Quit => {
                 eprint!("\r\nmimic: terminated by C-a x\r\n");

@@ -21,4 +21,4 @@ mod run;
 
 pub use cache::{Block, BlockCache, DecodedInsn};
 pub use direct::{Direct, Env};
-pub use run::{run, Guest, LogFlags, RunOutcome};
+pub use run::{run, run_debug, Debug, Guest, LogFlags, RunOutcome};

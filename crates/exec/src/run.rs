@@ -47,6 +47,10 @@ pub trait Guest: Sized {
     fn retire(&mut self);
     /// Waiting for an interrupt (WFI).
     fn halted(&self) -> bool;
+    /// Whether the last instruction touched a watched address (debug runs only).
+    fn watch_hit_pending(&mut self) -> bool {
+        false
+    }
 }
 
 /// Which `-d` log items are on.
@@ -62,13 +66,55 @@ pub enum RunOutcome {
     Budget,
     /// The CPU waits for an interrupt.
     Halted,
+    /// Stopped before an instruction at a breakpoint (the pc is its address).
+    Breakpoint,
+    /// One instruction was executed (single-step).
+    Stepped,
+    /// An instruction touched a watched address; the pc is after it.
+    Watchpoint,
 }
 
 /// Run blocks until about `budget` instructions have executed or the CPU halts.
 pub fn run<G: Guest>(cpu: &mut G, bus: &mut AddressSpace, budget: u64, log: LogFlags) -> RunOutcome {
+    run_impl::<G, false>(cpu, bus, budget, log, &Debug::default())
+}
+
+/// What a debugger asks of the loop.
+#[derive(Clone, Debug, Default)]
+pub struct Debug {
+    /// Stop before executing an instruction at any of these addresses.
+    pub breakpoints: Vec<u64>,
+    /// The breakpoint at the current pc was just reported: execute that instruction once.
+    pub skip_breakpoint_at: Option<u64>,
+    /// Execute one instruction (with interrupts masked, as QEMU's default stepping does), then stop.
+    pub single_step: bool,
+}
+
+/// Like [`run`], but honouring breakpoints, single-stepping and watchpoints (reported by
+/// [`Guest::watch_hit_pending`]). Slower: every instruction is checked.
+pub fn run_debug<G: Guest>(
+    cpu: &mut G,
+    bus: &mut AddressSpace,
+    budget: u64,
+    log: LogFlags,
+    debug: &Debug,
+) -> RunOutcome {
+    run_impl::<G, true>(cpu, bus, budget, log, debug)
+}
+
+fn run_impl<G: Guest, const DEBUG: bool>(
+    cpu: &mut G,
+    bus: &mut AddressSpace,
+    budget: u64,
+    log: LogFlags,
+    debug: &Debug,
+) -> RunOutcome {
     let mut executed = 0u64;
+    let mut skip = debug.skip_breakpoint_at;
     while executed < budget {
-        cpu.check_interrupts();
+        if !(DEBUG && debug.single_step) {
+            cpu.check_interrupts();
+        }
         if cpu.halted() {
             return RunOutcome::Halted;
         }
@@ -76,6 +122,9 @@ pub fn run<G: Guest>(cpu: &mut G, bus: &mut AddressSpace, budget: u64, log: LogF
         let flags = cpu.block_flags();
         let Ok(phys) = cpu.translate_fetch(bus, pc) else {
             cpu.raise(pc);
+            if DEBUG && debug.single_step {
+                return RunOutcome::Stepped;
+            }
             continue;
         };
         let cached = cpu.cache().lookup(pc, phys, flags).filter(|b| second_page_unchanged(cpu, bus, b));
@@ -90,6 +139,9 @@ pub fn run<G: Guest>(cpu: &mut G, bus: &mut AddressSpace, budget: u64, log: LogF
                 }
                 Err(Exit) => {
                     cpu.raise(pc);
+                    if DEBUG && debug.single_step {
+                        return RunOutcome::Stepped;
+                    }
                     continue;
                 }
             },
@@ -100,6 +152,13 @@ pub fn run<G: Guest>(cpu: &mut G, bus: &mut AddressSpace, budget: u64, log: LogF
         let mut d = Direct { env: Env { cpu: &mut *cpu, bus: &mut *bus }, pc, next: pc };
         let mut faulted = false;
         for di in &block.insns {
+            if DEBUG {
+                if debug.breakpoints.contains(&di.pc) && skip != Some(di.pc) {
+                    d.env.cpu.set_pc(di.pc);
+                    return RunOutcome::Breakpoint;
+                }
+                skip = None;
+            }
             d.pc = di.pc;
             d.next = di.pc.wrapping_add(di.len as u64);
             if G::execute(&di.insn, block.flags, &mut d).is_err() {
@@ -109,10 +168,22 @@ pub fn run<G: Guest>(cpu: &mut G, bus: &mut AddressSpace, budget: u64, log: LogF
             }
             d.env.cpu.retire();
             executed += 1;
+            if DEBUG {
+                let stepped = debug.single_step;
+                let watched = d.env.cpu.watch_hit_pending();
+                if stepped || watched {
+                    let next = d.next;
+                    d.env.cpu.set_pc(next);
+                    return if watched { RunOutcome::Watchpoint } else { RunOutcome::Stepped };
+                }
+            }
         }
         if !faulted {
             let next = d.next;
             cpu.set_pc(next);
+        }
+        if DEBUG && faulted && debug.single_step {
+            return RunOutcome::Stepped;
         }
         executed += 1;
     }

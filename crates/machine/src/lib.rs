@@ -10,4 +10,7 @@ mod virt;
 
 pub use error::Error;
 pub use loader::{load_elf_or_raw, LoadedImage};
-pub use virt::{dump_dtb, Bios, ExitStatus, VirtConfig, VirtMachine, MEMMAP};
+pub use virt::{
+    dump_dtb, Bios, DebugState, DebugStop, ExitStatus, HostEvent, MachineEvent, RunState, VirtConfig, VirtMachine,
+    MEMMAP,
+};

@@ -19,6 +19,7 @@ use crate::loader::{load_elf_or_raw, LoadedImage};
 use crate::Error;
 use mimic_arch_riscv::csr::irq;
 use mimic_arch_riscv::decode::enc;
+use mimic_arch_riscv::mmu::Watchpoint;
 use mimic_arch_riscv::RiscvCpu;
 use mimic_core::{AddrRange, BitIrq, HostClock, SharedBits};
 use mimic_devices::{
@@ -92,6 +93,8 @@ pub struct VirtConfig {
     pub append: Option<String>,
     /// A device tree to pass instead of the generated one (`-dtb`).
     pub dtb: Option<PathBuf>,
+    /// `-S`: do not start the harts until `cont` or a debugger says so.
+    pub start_paused: bool,
     pub log: LogFlags,
 }
 
@@ -105,8 +108,68 @@ impl Default for VirtConfig {
             initrd: None,
             append: None,
             dtb: None,
+            start_paused: false,
             log: LogFlags::default(),
         }
+    }
+}
+
+/// QEMU's run states, as far as this machine has them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunState {
+    Running,
+    /// Stopped by the monitor (`stop`).
+    Paused,
+    /// Created with `-S`: waiting for `cont` or a debugger.
+    Prelaunch,
+    /// Stopped by the debugger (breakpoint, step, interrupt).
+    Debug,
+}
+
+/// Something from outside the guest, delivered to the thread that runs it.
+pub enum HostEvent {
+    /// Bytes typed on the serial console.
+    Input(Vec<u8>),
+    /// Work to do with the machine (a monitor or debugger request).
+    Call(Box<dyn FnOnce(&mut VirtMachine) + Send>),
+}
+
+/// What the machine tells its control planes (QMP maps these to its events).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MachineEvent {
+    Stop,
+    Resume,
+    Reset { guest: bool, reason: &'static str },
+    Shutdown { guest: bool, reason: &'static str },
+    Powerdown,
+}
+
+/// Why the machine stopped for the debugger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DebugStop {
+    Breakpoint { hart: usize },
+    Watchpoint { hart: usize, addr: u64, write: bool },
+    Step { hart: usize },
+    Interrupted { hart: usize },
+    Exited { status: i32 },
+}
+
+/// The debugger's view of the machine: kept across resets by the owner of the machine.
+#[derive(Default)]
+pub struct DebugState {
+    pub breakpoints: Vec<u64>,
+    pub watchpoints: Vec<Watchpoint>,
+    /// Single-step this hart, then stop.
+    pub step_hart: Option<usize>,
+    /// Per hart: execute the instruction at this breakpoint once (resuming from it).
+    skip: Vec<Option<u64>>,
+    /// Where stops are reported.
+    pub stop_tx: Option<std::sync::mpsc::Sender<DebugStop>>,
+}
+
+impl DebugState {
+    fn active(&self) -> bool {
+        !self.breakpoints.is_empty() || !self.watchpoints.is_empty() || self.step_hart.is_some()
     }
 }
 
@@ -135,6 +198,11 @@ pub struct VirtMachine {
     pending_input: Vec<u8>,
     log: LogFlags,
     dtb: Vec<u8>,
+    state: RunState,
+    pub debug: DebugState,
+    /// Where machine events go (the monitor's event sink, through the CLI).
+    pub events: Option<Box<dyn Fn(MachineEvent) + Send>>,
+    exit_request: Option<ExitStatus>,
 }
 
 /// Largest device tree we place (it sits in the last 2 MiB-aligned block below the end of RAM).
@@ -142,6 +210,8 @@ const FDT_MAX: usize = 2 << 20;
 
 /// Instructions each hart runs before the board services devices and timers.
 const SLICE: u64 = 20_000;
+const PAGE: u64 = mimic_memory::PAGE_SIZE;
+
 /// Longest sleep while every hart waits for an interrupt.
 const MAX_IDLE: Duration = Duration::from_millis(20);
 
@@ -202,6 +272,10 @@ impl VirtMachine {
             pending_input: Vec::new(),
             log: cfg.log,
             dtb: Vec::new(),
+            state: if cfg.start_paused { RunState::Prelaunch } else { RunState::Running },
+            debug: DebugState::default(),
+            events: None,
+            exit_request: None,
         };
         m.load(cfg, dram)?;
         Ok(m)
@@ -263,6 +337,52 @@ impl VirtMachine {
         Ok(())
     }
 
+    /// `info mtree`: the physical address map, in QEMU's layout.
+    pub fn info_mtree(&self) -> String {
+        let mut s = String::from("address-space: memory\n  0000000000000000-ffffffffffffffff (prio 0, i/o): system\n");
+        for r in self.bus.regions() {
+            let kind = match r.kind {
+                mimic_memory::RegionKind::Ram { .. } => "ram",
+                mimic_memory::RegionKind::Rom { .. } => "rom",
+                mimic_memory::RegionKind::Mmio(_) => "i/o",
+            };
+            s.push_str(&format!("    {:016x}-{:016x} (prio 0, {kind}): {}\n", r.range.start, r.range.end - 1, r.name));
+        }
+        s
+    }
+
+    /// `info qtree`: the devices on the board and their registers.
+    pub fn info_qtree(&self) -> String {
+        let mut s = String::from("bus: main-system-bus\n  type System\n");
+        let devices = [
+            ("riscv.sifive.test", "test"),
+            ("goldfish_rtc", "rtc"),
+            ("riscv.aclint.swi+mtimer", "clint"),
+            ("riscv.sifive.plic", "plic"),
+            ("serial-mm (ns16550a)", "uart0"),
+        ];
+        for (ty, name) in devices {
+            let r = region(name);
+            s.push_str(&format!("  dev: {ty}, id \"{name}\"\n    mmio {:016x}/{:016x}\n", r.start, r.size()));
+        }
+        for h in &self.harts {
+            s.push_str(&format!("  dev: rv64-riscv-cpu, id \"cpu{}\"\n    hartid = {}\n", h.hartid, h.hartid));
+        }
+        s
+    }
+
+    /// Stop for the debugger on request (Ctrl-C in gdb), reporting `Interrupted`.
+    pub fn debug_interrupt(&mut self) {
+        self.pause(RunState::Debug);
+        self.debug.step_hart = None;
+        self.report_stop(DebugStop::Interrupted { hart: 0 });
+    }
+
+    /// Emit a machine event to the control planes (e.g. a monitor-initiated reset).
+    pub fn notify(&self, e: MachineEvent) {
+        self.emit(e);
+    }
+
     /// The device tree the guest was given.
     pub fn dtb(&self) -> &[u8] {
         &self.dtb
@@ -290,55 +410,224 @@ impl VirtMachine {
         Ok(())
     }
 
-    /// Run until the guest powers off or resets. `input` carries console bytes from the host.
-    pub fn run(&mut self, input: Option<&Receiver<Vec<u8>>>, quit: &AtomicBool) -> ExitStatus {
-        let mut input_open = input.is_some();
+    /// Run until the guest powers off or resets, or the host asks to quit. `host` carries
+    /// console bytes and work for this thread (monitor and debugger requests); `quit` is the
+    /// console's Ctrl-A x.
+    pub fn run(&mut self, host: Option<&Receiver<HostEvent>>, quit: &AtomicBool) -> ExitStatus {
+        let mut host_open = host.is_some();
         loop {
-            if quit.load(Ordering::Acquire) {
-                return ExitStatus::Quit;
-            }
-            let mut all_halted = true;
-            for h in 0..self.harts.len() {
-                let cpu = &mut self.harts[h];
-                if mimic_exec::run(cpu, &mut self.bus, SLICE, self.log) == RunOutcome::Budget {
-                    all_halted = false;
-                }
-                if self.latch.is_set() {
-                    break;
-                }
-            }
-            if let Some(req) = self.latch.take() {
-                return match req {
-                    PowerRequest::Off { status } => ExitStatus::PowerOff(status),
-                    PowerRequest::Reset => ExitStatus::Reset,
-                };
-            }
-            if let (true, Some(rx)) = (input_open, input) {
+            if let (true, Some(rx)) = (host_open, host) {
                 loop {
                     match rx.try_recv() {
-                        Ok(bytes) => self.pending_input.extend_from_slice(&bytes),
+                        Ok(ev) => self.handle_host_event(ev),
                         Err(TryRecvError::Empty) => break,
                         Err(TryRecvError::Disconnected) => {
-                            input_open = false;
+                            host_open = false;
                             break;
                         }
                     }
                 }
             }
+            if let Some(e) = self.exit_request.take() {
+                return e;
+            }
+            if quit.load(Ordering::Acquire) {
+                return ExitStatus::Quit;
+            }
+            let mut idle = true;
+            if self.state == RunState::Running {
+                idle = self.run_harts();
+            }
+            if let Some(req) = self.latch.take() {
+                return match req {
+                    PowerRequest::Off { status } => {
+                        self.emit(MachineEvent::Shutdown { guest: true, reason: "guest-shutdown" });
+                        self.report_stop(DebugStop::Exited { status });
+                        ExitStatus::PowerOff(status)
+                    }
+                    PowerRequest::Reset => {
+                        self.emit(MachineEvent::Reset { guest: true, reason: "guest-reset" });
+                        ExitStatus::Reset
+                    }
+                };
+            }
             self.service_devices();
-            if all_halted && self.harts.iter().all(|h| !h.wake_pending()) {
-                let wait = self.idle_time();
-                match (input_open, input) {
+            if idle && (self.state != RunState::Running || self.harts.iter().all(|h| !h.wake_pending())) {
+                let wait = if self.state == RunState::Running { self.idle_time() } else { MAX_IDLE };
+                match (host_open, host) {
                     (true, Some(rx)) => match rx.recv_timeout(wait) {
-                        Ok(bytes) => self.pending_input.extend_from_slice(&bytes),
+                        Ok(ev) => self.handle_host_event(ev),
                         Err(RecvTimeoutError::Timeout) => {}
-                        Err(RecvTimeoutError::Disconnected) => input_open = false,
+                        Err(RecvTimeoutError::Disconnected) => host_open = false,
                     },
                     _ => std::thread::sleep(wait),
                 }
                 self.service_devices();
             }
         }
+    }
+
+    fn handle_host_event(&mut self, ev: HostEvent) {
+        match ev {
+            HostEvent::Input(bytes) => self.pending_input.extend_from_slice(&bytes),
+            HostEvent::Call(f) => f(self),
+        }
+    }
+
+    /// One slice of every runnable hart. Returns true when no hart made progress (all wait for
+    /// an interrupt, or the machine stopped for the debugger).
+    fn run_harts(&mut self) -> bool {
+        let mut idle = true;
+        let debugging = self.debug.active();
+        for h in 0..self.harts.len() {
+            if let Some(s) = self.debug.step_hart {
+                if s != h {
+                    continue;
+                }
+            }
+            let cpu = &mut self.harts[h];
+            let outcome = if debugging {
+                let d = mimic_exec::Debug {
+                    breakpoints: self.debug.breakpoints.clone(),
+                    skip_breakpoint_at: self.debug.skip.get(h).copied().flatten(),
+                    single_step: self.debug.step_hart == Some(h),
+                };
+                mimic_exec::run_debug(cpu, &mut self.bus, SLICE, self.log, &d)
+            } else {
+                mimic_exec::run(cpu, &mut self.bus, SLICE, self.log)
+            };
+            if let Some(s) = self.debug.skip.get_mut(h) {
+                *s = None;
+            }
+            let stop = match outcome {
+                RunOutcome::Budget => {
+                    idle = false;
+                    None
+                }
+                RunOutcome::Halted if self.debug.step_hart == Some(h) => Some(DebugStop::Step { hart: h }),
+                RunOutcome::Halted => None,
+                RunOutcome::Breakpoint => Some(DebugStop::Breakpoint { hart: h }),
+                RunOutcome::Stepped => Some(DebugStop::Step { hart: h }),
+                RunOutcome::Watchpoint => {
+                    let (addr, write) = self.harts[h].watch_hit.take().unwrap_or((0, true));
+                    Some(DebugStop::Watchpoint { hart: h, addr, write })
+                }
+            };
+            if let Some(stop) = stop {
+                self.debug.step_hart = None;
+                self.state = RunState::Debug;
+                self.report_stop(stop);
+                return true;
+            }
+            if self.latch.is_set() {
+                break;
+            }
+        }
+        idle
+    }
+
+    fn emit(&self, e: MachineEvent) {
+        if let Some(f) = &self.events {
+            f(e);
+        }
+    }
+
+    fn report_stop(&self, s: DebugStop) {
+        if let Some(tx) = &self.debug.stop_tx {
+            let _ = tx.send(s);
+        }
+    }
+
+    /// Pause the harts (monitor `stop`, debugger interrupt).
+    pub fn pause(&mut self, state: RunState) {
+        if self.state == RunState::Running {
+            self.emit(MachineEvent::Stop);
+        }
+        self.state = state;
+    }
+
+    /// Let the harts run again. A hart stopped on a breakpoint executes that instruction first.
+    pub fn resume(&mut self) {
+        self.arm_breakpoint_skip();
+        if self.state != RunState::Running {
+            self.state = RunState::Running;
+            self.emit(MachineEvent::Resume);
+        }
+    }
+
+    /// Execute one instruction on `hart`, then stop again (reported through the debug channel).
+    pub fn step(&mut self, hart: usize) {
+        self.arm_breakpoint_skip();
+        self.debug.step_hart = Some(hart);
+        self.state = RunState::Running;
+    }
+
+    fn arm_breakpoint_skip(&mut self) {
+        self.debug.skip = self.harts.iter().map(|c| self.debug.breakpoints.contains(&c.pc).then_some(c.pc)).collect();
+    }
+
+    /// Ask the run loop to return `e` (monitor `quit`, `system_reset`, `system_powerdown`).
+    pub fn request_exit(&mut self, e: ExitStatus) {
+        self.exit_request = Some(e);
+    }
+
+    pub fn run_state(&self) -> RunState {
+        self.state
+    }
+
+    /// Set the debugger's breakpoints; decoded blocks are independent of them.
+    pub fn set_breakpoints(&mut self, bps: Vec<u64>) {
+        self.debug.breakpoints = bps;
+    }
+
+    pub fn set_watchpoints(&mut self, w: Vec<Watchpoint>) {
+        self.debug.watchpoints = w.clone();
+        for h in &mut self.harts {
+            h.set_watchpoints(w.clone());
+        }
+    }
+
+    /// Read guest memory as hart `hart` sees it now (virtual), or physical when `hart` is None.
+    /// Only RAM and ROM are readable this way; devices are never touched.
+    pub fn read_memory(&mut self, hart: Option<usize>, addr: u64, out: &mut [u8]) -> Result<(), u64> {
+        self.access_memory(hart, addr, out.len(), |bus, pa, range| bus.read_bytes(pa, &mut out[range]).is_ok())
+    }
+
+    pub fn write_memory(&mut self, hart: Option<usize>, addr: u64, data: &[u8]) -> Result<(), u64> {
+        let r = self.access_memory(hart, addr, data.len(), |bus, pa, range| bus.write_bytes(pa, &data[range]).is_ok());
+        // Written code must be decoded again.
+        for h in &mut self.harts {
+            h.cache.clear();
+        }
+        r
+    }
+
+    /// Walk `[addr, addr + len)` page by page, translating each piece; the error is the first
+    /// address that could not be accessed.
+    fn access_memory(
+        &mut self,
+        hart: Option<usize>,
+        addr: u64,
+        len: usize,
+        mut f: impl FnMut(&mut AddressSpace, u64, std::ops::Range<usize>) -> bool,
+    ) -> Result<(), u64> {
+        let mut done = 0usize;
+        while done < len {
+            let va = addr.wrapping_add(done as u64);
+            let chunk = ((PAGE - (va % PAGE)) as usize).min(len - done);
+            let pa = match hart {
+                Some(h) => {
+                    let cpu = self.harts.get_mut(h).ok_or(va)?;
+                    cpu.debug_translate(&mut self.bus, va).ok_or(va)?
+                }
+                None => va,
+            };
+            if !f(&mut self.bus, pa, done..done + chunk) {
+                return Err(va);
+            }
+            done += chunk;
+        }
+        Ok(())
     }
 
     fn service_devices(&mut self) {

@@ -112,13 +112,16 @@ impl Guest {
             .expect("write to guest");
     }
 
-    /// Run a shell command and return what it printed (between the echoed command and the next prompt).
+    /// Run a shell command and return what it printed, then wait for the next prompt.
     pub fn run(&mut self, command: &str, timeout: Duration) -> String {
-        // A unique end marker that the echo of the command line itself cannot match.
+        // The end marker is split by quotes in the command line, so the terminal's echo of the
+        // line (which the tty and the shell's line editor may both print) never matches it.
         self.send(&format!("{command}; echo END-OF-''COMMAND"));
-        // First the terminal's echo of the command line, then the output up to the marker.
-        self.wait_for("END-OF-''COMMAND", timeout);
-        self.wait_for("END-OF-COMMAND", timeout).replace('\r', "").trim_matches('\n').to_string()
+        let text = self.wait_for("END-OF-COMMAND", timeout);
+        let after_echo = text.rsplit("END-OF-''COMMAND").next().unwrap_or_default();
+        let out = after_echo.replace('\r', "").trim_matches('\n').to_string();
+        self.wait_for(PROMPT, timeout);
+        out
     }
 
     pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {

@@ -206,6 +206,28 @@ impl RiscvCpu {
         Ok(old)
     }
 
+    /// Read a CSR for a debugger: as M-mode would, without recording an exception.
+    pub fn debug_read_csr(&mut self, csr: u16) -> Option<u64> {
+        let prv = self.prv;
+        self.prv = Priv::M;
+        let r = self.csr_read(csr, 0).ok();
+        self.prv = prv;
+        self.pending = None;
+        r
+    }
+
+    /// Write a CSR for a debugger (WARL rules apply; read-only registers ignore it).
+    pub fn debug_write_csr(&mut self, csr: u16, v: u64) {
+        if csr >> 10 == 3 || self.debug_read_csr(csr) == Some(v) {
+            return;
+        }
+        let prv = self.prv;
+        self.prv = Priv::M;
+        let _ = self.csr_write(csr, v, 0);
+        self.prv = prv;
+        self.pending = None;
+    }
+
     fn csr_read(&mut self, csr: u16, insn: u32) -> Result<u64, Exit> {
         let c = &self.csr;
         Ok(match csr {

@@ -362,7 +362,9 @@ impl RiscvCpu {
         access: Access,
     ) -> Result<u64, Exit> {
         let idx = self.data_mmu;
-        self.check_watch(vaddr, size.bytes(), false);
+        if self.check_watch(vaddr, size.bytes(), false) {
+            return Err(Exit);
+        }
         match self.translate_fill(bus, vaddr, size.bytes(), access, idx) {
             Ok(Target::Ram(off)) => Ok(mimic_memory_read_le(&bus.store()[off..off + size.bytes() as usize])),
             Ok(Target::Phys(pa)) => match bus.read(pa, size) {
@@ -398,7 +400,9 @@ impl RiscvCpu {
     /// Translate a store or AMO destination (store/AMO faults).
     pub(crate) fn translate_store(&mut self, bus: &mut AddressSpace, vaddr: u64, size: u64) -> Result<Target, Exit> {
         let idx = self.data_mmu;
-        self.check_watch(vaddr, size, true);
+        if self.check_watch(vaddr, size, true) {
+            return Err(Exit);
+        }
         match self.translate_fill(bus, vaddr, size, Access::Write, idx) {
             Ok(t) => Ok(t),
             Err(c) => self.exception(c, vaddr),
@@ -457,7 +461,9 @@ impl RiscvCpu {
     /// Physical translation for LR (load faults) of an aligned address.
     pub(crate) fn translate_load(&mut self, bus: &mut AddressSpace, vaddr: u64, size: u64) -> Result<Target, Exit> {
         let idx = self.data_mmu;
-        self.check_watch(vaddr, size, false);
+        if self.check_watch(vaddr, size, false) {
+            return Err(Exit);
+        }
         match self.translate_fill(bus, vaddr, size, Access::Read, idx) {
             Ok(t) => Ok(t),
             Err(c) => self.exception(c, vaddr),
@@ -484,10 +490,12 @@ impl RiscvCpu {
         self.watchpoints.iter().any(|w| w.addr < page + PAGE_SIZE && page < w.addr.saturating_add(w.len))
     }
 
+    /// Whether this access hits a watchpoint; if so it is recorded and the access must not
+    /// happen (the instruction stops before it commits, as GDB expects on RISC-V).
     #[inline]
-    fn check_watch(&mut self, vaddr: u64, len: u64, write: bool) {
+    fn check_watch(&mut self, vaddr: u64, len: u64, write: bool) -> bool {
         if self.watchpoints.is_empty() {
-            return;
+            return false;
         }
         let end = vaddr.saturating_add(len);
         if let Some(w) = self
@@ -496,7 +504,9 @@ impl RiscvCpu {
             .find(|w| w.addr < end && vaddr < w.addr.saturating_add(w.len) && if write { w.write } else { w.read })
         {
             self.watch_hit = Some((w.addr, write));
+            return true;
         }
+        false
     }
 
     // ---- instruction fetch ---------------------------------------------------------------------

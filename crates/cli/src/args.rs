@@ -21,6 +21,17 @@ pub struct Options {
     pub log_int: bool,
     pub log_guest_errors: bool,
     pub logfile: Option<PathBuf>,
+    /// `-qmp SPEC` (repeatable), and QMP monitors given as `-chardev` + `-mon mode=control`.
+    pub qmp: Vec<String>,
+    /// `-chardev socket,id=ID,...` specs by id.
+    pub chardevs: Vec<(String, String)>,
+    /// `-mon chardev=ID[,mode=control|readline]`.
+    pub mons: Vec<(String, bool)>,
+    /// `-monitor stdio` (HMP on the terminal) or another chardev spec.
+    pub monitor: Option<String>,
+    /// `-gdb SPEC` / `-s`.
+    pub gdb: Option<String>,
+    pub name: Option<String>,
 }
 
 /// A command-line problem, worded as QEMU words it: `-option: what is wrong`.
@@ -56,6 +67,17 @@ Boot:
 Console and display:
   -nographic          no display; the serial port is on stdio (the only mode)
   -serial stdio       serial port 0 on stdio (the default)
+
+Management:
+  -qmp unix:PATH,server,wait=off | tcp:HOST:PORT,server,wait=off
+                      QMP (JSON) monitor on a socket; repeatable
+  -chardev socket,id=ID,path=PATH|host=H,port=P,server=on,wait=off
+  -mon chardev=ID,mode=control|readline
+                      a QMP (control) or HMP (readline) monitor on that socket
+  -monitor stdio      the HMP monitor on the terminal (with -nographic, C-a c switches to it)
+  -name NAME          the guest's name (query-name)
+  -S                  start with the harts stopped (cont or a debugger starts them)
+  -gdb tcp::PORT      wait for a GDB connection on PORT;  -s is -gdb tcp::1234
 
 Debugging:
   -d ITEM,...         log: in_asm (translated code), exec (blocks executed), int (traps and
@@ -150,6 +172,40 @@ pub fn parse(args: &[String]) -> Result<Command, ArgError> {
             "-append" => o.config.append = Some(value(&opt, &mut it)?.clone()),
             "-dtb" => o.config.dtb = Some(value(&opt, &mut it)?.into()),
             "-nographic" | "-no-reboot" => {}
+            "-S" => o.config.start_paused = true,
+            "-s" => o.gdb = Some("tcp::1234".into()),
+            "-gdb" => o.gdb = Some(value(&opt, &mut it)?.clone()),
+            "-qmp" => o.qmp.push(value(&opt, &mut it)?.clone()),
+            "-monitor" => o.monitor = Some(value(&opt, &mut it)?.clone()),
+            "-name" => {
+                let v = value(&opt, &mut it)?;
+                let name = v.split(',').find_map(|p| p.strip_prefix("guest=").or((!p.contains('=')).then_some(p)));
+                o.name = name.map(String::from);
+            }
+            "-chardev" => {
+                let v = value(&opt, &mut it)?;
+                let id = v
+                    .split(',')
+                    .find_map(|p| p.strip_prefix("id="))
+                    .ok_or_else(|| ArgError(format!("-chardev {v}: an id= is required")))?;
+                o.chardevs.push((id.to_string(), v.clone()));
+            }
+            "-mon" => {
+                let v = value(&opt, &mut it)?;
+                let mut chardev = None;
+                let mut control = false;
+                for p in v.split(',') {
+                    match p.split_once('=') {
+                        Some(("chardev", c)) => chardev = Some(c.to_string()),
+                        Some(("mode", "control")) => control = true,
+                        Some(("mode", "readline")) => control = false,
+                        Some(("pretty", _)) => {}
+                        _ => return Err(ArgError(format!("-mon {v}: unsupported property '{p}'"))),
+                    }
+                }
+                let c = chardev.ok_or_else(|| ArgError(format!("-mon {v}: chardev= is required")))?;
+                o.mons.push((c, control));
+            }
             "-serial" => {
                 let v = value(&opt, &mut it)?;
                 if v != "stdio" && v != "mon:stdio" {

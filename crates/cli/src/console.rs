@@ -3,6 +3,7 @@
 //! literal Ctrl-A). Works the same with pipes and files, so a script can drive the guest.
 
 use mimic_machine::HostEvent;
+use mimic_monitor::{HmpSession, Vm};
 use nix::sys::termios::{self, SetArg, Termios};
 use std::io::{IsTerminal, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,7 +12,8 @@ use std::sync::Arc;
 
 const CTRL_A: u8 = 0x01;
 
-pub const ESCAPE_HELP: &str = "\r\nC-a h    print this help\r\nC-a x    exit emulator\r\nC-a a    send C-a\r\n";
+pub const ESCAPE_HELP: &str =
+    "\r\nC-a h    print this help\r\nC-a x    exit emulator\r\nC-a c    switch between console and monitor\r\nC-a a    send C-a\r\n";
 
 /// Puts the terminal into raw mode and restores it when dropped.
 pub struct RawTerminal {
@@ -57,6 +59,8 @@ pub struct Escapes {
 pub enum Action {
     Quit,
     Help,
+    /// Switch between the guest's console and the monitor.
+    Switch,
 }
 
 impl Escapes {
@@ -70,6 +74,7 @@ impl Escapes {
                 match b {
                     b'x' | b'X' => actions.push(Action::Quit),
                     b'h' | b'H' | b'?' => actions.push(Action::Help),
+                    b'c' | b'C' => actions.push(Action::Switch),
                     CTRL_A | b'a' => out.push(CTRL_A),
                     _ => {}
                 }
@@ -83,12 +88,62 @@ impl Escapes {
     }
 }
 
+/// The monitor side of the console: a line editor over the raw terminal feeding HMP.
+struct MonitorConsole {
+    vm: Arc<dyn Vm>,
+    session: HmpSession,
+    line: Vec<u8>,
+}
+
+impl MonitorConsole {
+    fn print(text: &str) {
+        let mut o = std::io::stdout();
+        let _ = o.write_all(text.as_bytes());
+        let _ = o.flush();
+    }
+
+    fn enter(&self) {
+        Self::print(&format!("\r\n{}\r\n(qemu) ", mimic_monitor::hmp::BANNER));
+    }
+
+    fn feed(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            match b {
+                b'\r' | b'\n' => {
+                    Self::print("\r\n");
+                    let line = String::from_utf8_lossy(&self.line).to_string();
+                    self.line.clear();
+                    let out = self.session.execute(&*self.vm, &line);
+                    Self::print(&out.text.replace('\n', "\r\n"));
+                    if out.quit {
+                        self.vm.quit();
+                        return;
+                    }
+                    Self::print("(qemu) ");
+                }
+                0x7f | 0x08 if self.line.pop().is_some() => Self::print("\x08 \x08"),
+                0x20..=0x7e => {
+                    self.line.push(b);
+                    Self::print(&(b as char).to_string());
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
 /// Start the stdin reader: guest-bound bytes go to the machine's host channel; Ctrl-A x sets
-/// `quit`.
-pub fn spawn_stdin(tx: mpsc::Sender<HostEvent>, quit: Arc<AtomicBool>) {
+/// `quit`; Ctrl-A c switches to the monitor `vm` and back. `monitor_first` starts in the monitor
+/// (`-monitor stdio`).
+pub fn spawn_stdin(tx: mpsc::Sender<HostEvent>, quit: Arc<AtomicBool>, vm: Arc<dyn Vm>, monitor_first: bool) {
     std::thread::spawn(move || {
         let mut stdin = std::io::stdin();
         let mut esc = Escapes::default();
+        let mut mon = MonitorConsole { vm, session: HmpSession::new(), line: Vec::new() };
+        let mut in_monitor = monitor_first;
+        if in_monitor {
+            mon.enter();
+        }
         let mut buf = [0u8; 256];
         loop {
             let n = match stdin.read(&mut buf) {
@@ -102,14 +157,23 @@ pub fn spawn_stdin(tx: mpsc::Sender<HostEvent>, quit: Arc<AtomicBool>) {
                         quit.store(true, Ordering::Release);
                         return;
                     }
-                    Action::Help => {
-                        let mut o = std::io::stdout();
-                        let _ = o.write_all(ESCAPE_HELP.as_bytes());
-                        let _ = o.flush();
+                    Action::Help => MonitorConsole::print(ESCAPE_HELP),
+                    Action::Switch => {
+                        in_monitor = !in_monitor;
+                        if in_monitor {
+                            mon.enter();
+                        } else {
+                            MonitorConsole::print("\r\n");
+                        }
                     }
                 }
             }
-            if !bytes.is_empty() && tx.send(HostEvent::Input(bytes)).is_err() {
+            if bytes.is_empty() {
+                continue;
+            }
+            if in_monitor {
+                mon.feed(&bytes);
+            } else if tx.send(HostEvent::Input(bytes)).is_err() {
                 break;
             }
         }

@@ -4,8 +4,11 @@
 
 mod args;
 mod console;
+mod control;
+mod monitor;
 
 use args::{Command, Options};
+use control::{GdbTarget, MachineHandle};
 use mimic_machine::{ExitStatus, VirtMachine};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
@@ -80,24 +83,73 @@ fn run(o: &Options) -> Result<u8, String> {
     if o.config.kernel.is_none() && o.config.bios == mimic_machine::Bios::None {
         return Err("nothing to run: give -kernel FILE or -bios FILE".into());
     }
-    // Build the first machine before touching the terminal, so a bad option or file leaves it
-    // as it was.
-    let new_machine = || VirtMachine::new(&o.config, Box::new(std::io::stdout())).map_err(|e| error_chain(&e));
-    let mut m = new_machine()?;
+    // Build the first machine and bind every socket before touching the terminal, so a bad
+    // option, file or address leaves it as it was.
+    let mut cfg = o.config.clone();
+    let mut m = VirtMachine::new(&cfg, Box::new(std::io::stdout())).map_err(|e| error_chain(&e))?;
+    let (host_tx, host_rx) = std::sync::mpsc::channel();
+    let handle = MachineHandle::new(host_tx.clone());
+    let gdb = match &o.gdb {
+        Some(spec) => Some(mimic_gdb::listen(spec).map_err(|e| format!("-gdb {spec}: {e}"))?),
+        None => None,
+    };
+    let monitors = monitor::start(o, handle.clone())?;
+    m.events = monitors.event_hook();
+    if let Some(listener) = gdb {
+        spawn_gdb(listener, handle.clone());
+    }
+
     let _raw = console::RawTerminal::enable();
     let quit = Arc::new(AtomicBool::new(false));
-    let (host_tx, host_rx) = std::sync::mpsc::channel();
-    console::spawn_stdin(host_tx, quit.clone());
+    console::spawn_stdin(host_tx, quit.clone(), monitors.console_vm(), o.monitor.as_deref() == Some("stdio"));
     loop {
         match m.run(Some(&host_rx), &quit) {
-            ExitStatus::PowerOff(status) => return Ok(status.clamp(0, 255) as u8),
+            ExitStatus::PowerOff(status) => {
+                monitors.flush();
+                return Ok(status.clamp(0, 255) as u8);
+            }
             ExitStatus::Quit => {
-                eprint!("\r\nmimic: terminated by C-a x\r\n");
+                monitors.flush();
+                if quit.load(std::sync::atomic::Ordering::Acquire) {
+                    eprint!("\r\nmimic: terminated by C-a x\r\n");
+                }
                 return Ok(0);
             }
-            ExitStatus::Reset => m = new_machine()?,
+            ExitStatus::Reset => {
+                // A reset keeps the debugger's and monitors' view; the harts do not wait for
+                // `cont` again.
+                cfg.start_paused = false;
+                let debug = std::mem::take(&mut m.debug);
+                let events = m.events.take();
+                m = VirtMachine::new(&cfg, Box::new(std::io::stdout())).map_err(|e| error_chain(&e))?;
+                let watch = debug.watchpoints.clone();
+                m.debug = debug;
+                m.set_watchpoints(watch);
+                m.events = events;
+            }
         }
     }
+}
+
+/// Serve GDB connections one at a time, as QEMU does; after a detach the guest runs on, after
+/// `kill` mimic quits.
+fn spawn_gdb(listener: std::net::TcpListener, handle: MachineHandle) {
+    std::thread::spawn(move || {
+        while let Ok((stream, _)) = listener.accept() {
+            let Some(target) = GdbTarget::attach(handle.clone()) else { break };
+            match mimic_gdb::serve_connection(stream, target) {
+                Ok(mimic_gdb::StopOutcome::Detached | mimic_gdb::StopOutcome::Disconnected) => {
+                    handle.call(|m| m.resume());
+                }
+                Ok(mimic_gdb::StopOutcome::Killed) => {
+                    handle.call(|m| m.request_exit(ExitStatus::Quit));
+                    break;
+                }
+                Ok(mimic_gdb::StopOutcome::Exited(_)) => break,
+                Err(e) => tracing::warn!("gdb session ended: {e}"),
+            }
+        }
+    });
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

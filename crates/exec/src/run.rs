@@ -47,7 +47,8 @@ pub trait Guest: Sized {
     fn retire(&mut self);
     /// Waiting for an interrupt (WFI).
     fn halted(&self) -> bool;
-    /// Whether the last instruction touched a watched address (debug runs only).
+    /// Whether the instruction that just returned `Exit` stopped at a watched address rather
+    /// than raising an exception (debug runs only).
     fn watch_hit_pending(&mut self) -> bool {
         false
     }
@@ -70,7 +71,8 @@ pub enum RunOutcome {
     Breakpoint,
     /// One instruction was executed (single-step).
     Stepped,
-    /// An instruction touched a watched address; the pc is after it.
+    /// An instruction was about to touch a watched address; the pc is that instruction's, and
+    /// it has not executed.
     Watchpoint,
 }
 
@@ -162,20 +164,21 @@ fn run_impl<G: Guest, const DEBUG: bool>(
             d.pc = di.pc;
             d.next = di.pc.wrapping_add(di.len as u64);
             if G::execute(&di.insn, block.flags, &mut d).is_err() {
+                // A watched access stops the instruction before it commits (GDB steps over it).
+                if DEBUG && d.env.cpu.watch_hit_pending() {
+                    d.env.cpu.set_pc(di.pc);
+                    return RunOutcome::Watchpoint;
+                }
                 d.env.cpu.raise(di.pc);
                 faulted = true;
                 break;
             }
             d.env.cpu.retire();
             executed += 1;
-            if DEBUG {
-                let stepped = debug.single_step;
-                let watched = d.env.cpu.watch_hit_pending();
-                if stepped || watched {
-                    let next = d.next;
-                    d.env.cpu.set_pc(next);
-                    return if watched { RunOutcome::Watchpoint } else { RunOutcome::Stepped };
-                }
+            if DEBUG && debug.single_step {
+                let next = d.next;
+                d.env.cpu.set_pc(next);
+                return RunOutcome::Stepped;
             }
         }
         if !faulted {

@@ -373,6 +373,9 @@ impl VirtMachine {
 
     /// Stop for the debugger on request (Ctrl-C in gdb), reporting `Interrupted`.
     pub fn debug_interrupt(&mut self) {
+        if self.state != RunState::Running {
+            return;
+        }
         self.pause(RunState::Debug);
         self.debug.step_hart = None;
         self.report_stop(DebugStop::Interrupted { hart: 0 });

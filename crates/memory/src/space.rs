@@ -87,8 +87,12 @@ impl AddressSpace {
         let offset = self.store.len();
         let size = usize::try_from(range.size()).map_err(|_| Error::TooLarge { size: range.size() })?;
         let new_len = offset.checked_add(size).ok_or(Error::TooLarge { size: range.size() })?;
-        self.store.try_reserve_exact(size).map_err(|_| Error::TooLarge { size: range.size() })?;
-        self.store.resize(new_len, 0);
+        // Probe that the address space can hold it (nothing is touched), then take zeroed memory
+        // from the allocator: pages the guest never touches are never made resident.
+        Vec::<u8>::new().try_reserve_exact(new_len).map_err(|_| Error::TooLarge { size: range.size() })?;
+        let mut store = vec![0u8; new_len];
+        store[..offset].copy_from_slice(&self.store);
+        self.store = store;
         self.code_pages.resize(new_len.div_ceil(PAGE_SIZE as usize * 64), 0);
         Ok(offset)
     }

@@ -63,28 +63,45 @@ pub enum Action {
     Switch,
 }
 
+/// A run of input: bytes for whoever has the console, or an escape command, in typed order.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Piece {
+    Bytes(Vec<u8>),
+    Action(Action),
+}
+
 impl Escapes {
-    /// Returns the bytes to forward and the escape actions seen, in order of appearance.
-    pub fn feed(&mut self, input: &[u8]) -> (Vec<u8>, Vec<Action>) {
-        let mut out = Vec::with_capacity(input.len());
-        let mut actions = Vec::new();
+    /// Split input into bytes and escape commands, keeping their order (what follows a C-a c
+    /// belongs to the other side).
+    pub fn feed(&mut self, input: &[u8]) -> Vec<Piece> {
+        let mut pieces = Vec::new();
+        let mut bytes = Vec::new();
+        let mut action = |pieces: &mut Vec<Piece>, bytes: &mut Vec<u8>, a| {
+            if !bytes.is_empty() {
+                pieces.push(Piece::Bytes(std::mem::take(bytes)));
+            }
+            pieces.push(Piece::Action(a));
+        };
         for &b in input {
             if self.pending_escape {
                 self.pending_escape = false;
                 match b {
-                    b'x' | b'X' => actions.push(Action::Quit),
-                    b'h' | b'H' | b'?' => actions.push(Action::Help),
-                    b'c' | b'C' => actions.push(Action::Switch),
-                    CTRL_A | b'a' => out.push(CTRL_A),
+                    b'x' | b'X' => action(&mut pieces, &mut bytes, Action::Quit),
+                    b'h' | b'H' | b'?' => action(&mut pieces, &mut bytes, Action::Help),
+                    b'c' | b'C' => action(&mut pieces, &mut bytes, Action::Switch),
+                    CTRL_A | b'a' => bytes.push(CTRL_A),
                     _ => {}
                 }
             } else if b == CTRL_A {
                 self.pending_escape = true;
             } else {
-                out.push(b);
+                bytes.push(b);
             }
         }
-        (out, actions)
+        if !bytes.is_empty() {
+            pieces.push(Piece::Bytes(bytes));
+        }
+        pieces
     }
 }
 
@@ -150,15 +167,14 @@ pub fn spawn_stdin(tx: mpsc::Sender<HostEvent>, quit: Arc<AtomicBool>, vm: Arc<d
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
-            let (bytes, actions) = esc.feed(&buf[..n]);
-            for a in actions {
-                match a {
-                    Action::Quit => {
+            for piece in esc.feed(&buf[..n]) {
+                match piece {
+                    Piece::Action(Action::Quit) => {
                         quit.store(true, Ordering::Release);
                         return;
                     }
-                    Action::Help => MonitorConsole::print(ESCAPE_HELP),
-                    Action::Switch => {
+                    Piece::Action(Action::Help) => MonitorConsole::print(ESCAPE_HELP),
+                    Piece::Action(Action::Switch) => {
                         in_monitor = !in_monitor;
                         if in_monitor {
                             mon.enter();
@@ -166,15 +182,13 @@ pub fn spawn_stdin(tx: mpsc::Sender<HostEvent>, quit: Arc<AtomicBool>, vm: Arc<d
                             MonitorConsole::print("\r\n");
                         }
                     }
+                    Piece::Bytes(bytes) if in_monitor => mon.feed(&bytes),
+                    Piece::Bytes(bytes) => {
+                        if tx.send(HostEvent::Input(bytes)).is_err() {
+                            return;
+                        }
+                    }
                 }
-            }
-            if bytes.is_empty() {
-                continue;
-            }
-            if in_monitor {
-                mon.feed(&bytes);
-            } else if tx.send(HostEvent::Input(bytes)).is_err() {
-                break;
             }
         }
     });
@@ -184,25 +198,37 @@ pub fn spawn_stdin(tx: mpsc::Sender<HostEvent>, quit: Arc<AtomicBool>, vm: Arc<d
 mod tests {
     use super::*;
 
+    fn bytes(b: &[u8]) -> Piece {
+        Piece::Bytes(b.to_vec())
+    }
+
     #[test]
     fn plain_bytes_pass_through() {
-        assert_eq!(Escapes::default().feed(b"ls\n"), (b"ls\n".to_vec(), vec![]));
+        assert_eq!(Escapes::default().feed(b"ls\n"), vec![bytes(b"ls\n")]);
     }
 
     #[test]
     fn ctrl_a_x_quits_and_is_not_forwarded() {
-        assert_eq!(Escapes::default().feed(b"a\x01xb"), (b"ab".to_vec(), vec![Action::Quit]));
+        assert_eq!(Escapes::default().feed(b"a\x01xb"), vec![bytes(b"a"), Piece::Action(Action::Quit), bytes(b"b")]);
     }
 
     #[test]
     fn ctrl_a_split_across_reads_still_escapes() {
         let mut e = Escapes::default();
-        assert_eq!(e.feed(b"\x01"), (vec![], vec![]));
-        assert_eq!(e.feed(b"h"), (vec![], vec![Action::Help]));
+        assert_eq!(e.feed(b"\x01"), vec![]);
+        assert_eq!(e.feed(b"h"), vec![Piece::Action(Action::Help)]);
     }
 
     #[test]
     fn ctrl_a_a_sends_one_ctrl_a() {
-        assert_eq!(Escapes::default().feed(b"\x01a"), (vec![CTRL_A], vec![]));
+        assert_eq!(Escapes::default().feed(b"\x01a"), vec![bytes(&[CTRL_A])]);
+    }
+
+    #[test]
+    fn bytes_after_a_switch_stay_after_it() {
+        assert_eq!(
+            Escapes::default().feed(b"cont\n\x01cecho\n"),
+            vec![bytes(b"cont\n"), Piece::Action(Action::Switch), bytes(b"echo\n")]
+        );
     }
 }

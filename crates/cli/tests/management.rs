@@ -40,13 +40,24 @@ fn qemu_qmp_client_drives_a_session_and_powerdown_ends_the_guest() {
     let spec = format!("unix:{},server,wait=off", sock.display());
     let mut g = Guest::spawn({
         let mut c = mimic(&["-M", "virt", "-m", "512M", "-smp", "2", "-nographic", "-S", "-qmp", &spec]);
-        c.arg("-kernel").arg(asset("Image")).arg("-initrd").arg(asset("initramfs.cpio.gz"));
+        c.arg("-bios")
+            .arg(asset("fw_dynamic.bin"))
+            .arg("-kernel")
+            .arg(asset("Image"))
+            .arg("-initrd")
+            .arg(asset("initramfs.cpio.gz"));
         c.args(["-append", "console=ttyS0 quiet"]);
         c
     });
     wait_for_path(&sock);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scripts/qmp_session.py");
-    let out = Command::new("python3").arg(script).arg(&sock).output().expect("python3");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(&sock)
+        .arg(asset("fw_dynamic.bin"))
+        .arg(dir.join("ram.bin"))
+        .output()
+        .expect("python3");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("QMP-SESSION-OK"),
@@ -201,6 +212,54 @@ fn gdb_hardware_breakpoint_on_a_kernel_function_stops_the_running_guest() {
     assert!(out.contains("$1 = 1"), "the kernel runs in S-mode:\n{out}");
     // After the debugger detaches, the system call completes.
     g.wait_for("riscv64", Duration::from_secs(60));
+    g.send("poweroff -f");
+    assert_eq!(g.wait_exit(Duration::from_secs(60)).code(), Some(0));
+}
+
+#[test]
+fn gdb_watchpoint_stops_on_the_store_and_reports_old_and_new_values() {
+    let dir = scratch("watch");
+    let elf = build_isa_program("priv_traps", &dir);
+    let port = free_port();
+    let gdb_spec = format!("tcp:127.0.0.1:{port}");
+    let mut g = Guest::spawn({
+        let mut c = mimic(&["-M", "virt", "-bios", "none", "-nographic", "-S", "-gdb", &gdb_spec, "-kernel"]);
+        c.arg(&elf);
+        c
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    // The trap handler records mcause in `trap_cause`; the first trap is an ecall from M (11).
+    let out = gdb(
+        port,
+        &elf,
+        &["watch *(long *)&trap_cause", "continue", "p *(long *)&trap_cause", "info registers pc", "kill"],
+    );
+    assert!(out.contains("Hardware watchpoint 1: *(long *)&trap_cause"), "watchpoint set:\n{out}");
+    assert!(out.contains("Old value = 0"), "old value reported:\n{out}");
+    let new = out.split("New value = ").nth(1).and_then(|t| t.split_whitespace().next()).unwrap_or("");
+    assert!(new != "0" && !new.is_empty(), "new value reported:\n{out}");
+    assert!(out.contains(&format!("$1 = {new}")), "memory holds the new value:\n{out}");
+    assert_eq!(g.wait_exit(Duration::from_secs(20)).code(), Some(0));
+}
+
+#[test]
+fn ctrl_a_c_switches_the_console_to_the_human_monitor_and_back() {
+    let mut g = Guest::boot(&[]);
+    g.wait_for(INIT_MARKER, BOOT);
+    g.wait_for(guest::PROMPT, BOOT);
+    g.send("\x01c");
+    g.wait_for("(qemu) ", Duration::from_secs(30));
+    g.send("info status");
+    g.wait_for("VM status: running", Duration::from_secs(30));
+    g.send("info mtree");
+    g.wait_for("0000000080000000-000000009fffffff (prio 0, ram): dram", Duration::from_secs(30));
+    g.send("stop");
+    g.send("info status");
+    g.wait_for("VM status: paused", Duration::from_secs(30));
+    g.send("cont");
+    g.send("\x01c");
+    g.send("echo back-in-the-guest-$((40+2))");
+    g.wait_for("back-in-the-guest-42", Duration::from_secs(60));
     g.send("poweroff -f");
     assert_eq!(g.wait_exit(Duration::from_secs(60)).code(), Some(0));
 }

@@ -1,6 +1,6 @@
 """Drive mimic through QMP with QEMU's own Python client (qemu.qmp), as a management tool would.
 
-Usage: qmp_session.py SOCKET. Exits non-zero with a message on the first unexpected answer.
+Usage: qmp_session.py SOCKET FIRMWARE DUMPFILE. Exits non-zero with a message on the first unexpected answer.
 """
 import asyncio
 import sys
@@ -26,7 +26,7 @@ async def next_event(client, name, timeout=30):
     return await asyncio.wait_for(wait(), timeout)
 
 
-async def main(sock):
+async def main(sock, firmware, dump):
     client = QMPClient("mimic-test")
     await client.connect(sock)
     check(client.greeting is not None, "greeting received")
@@ -54,6 +54,11 @@ async def main(sock):
     regs = await client.execute("human-monitor-command", {"command-line": "info registers"})
     check(" pc " in regs and "x2/sp" in regs, f"HMP info registers: {regs[:200]!r}")
 
+    # pmemsave: the first page of RAM is the firmware OpenSBI was loaded from.
+    await client.execute("pmemsave", {"val": 0x80000000, "size": 4096, "filename": dump})
+    with open(dump, "rb") as f, open(firmware, "rb") as g:
+        check(f.read() == g.read(4096), "pmemsave matches the firmware image")
+
     try:
         await client.execute("no-such-command")
         check(False, "unknown command must fail")
@@ -61,6 +66,13 @@ async def main(sock):
         check("CommandNotFound" in repr(e) or "not found" in str(e), f"unknown command error: {e!r}")
 
     await client.execute("cont")
+    reset = asyncio.ensure_future(next_event(client, "RESET"))
+    await client.execute("system_reset")
+    ev = await reset
+    check(ev["data"]["guest"] is False, f"host-requested reset: {ev}")
+    await asyncio.sleep(1)
+    check((await client.execute("query-status"))["status"] == "running", "running after reset")
+
     powerdown = asyncio.ensure_future(next_event(client, "POWERDOWN"))
     shutdown = asyncio.ensure_future(next_event(client, "SHUTDOWN"))
     await client.execute("system_powerdown")
@@ -73,4 +85,4 @@ async def main(sock):
     print("QMP-SESSION-OK")
 
 
-asyncio.run(main(sys.argv[1]))
+asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3]))

@@ -263,3 +263,37 @@ fn ctrl_a_c_switches_the_console_to_the_human_monitor_and_back() {
     g.send("poweroff -f");
     assert_eq!(g.wait_exit(Duration::from_secs(60)).code(), Some(0));
 }
+
+#[test]
+fn gdb_ctrl_c_interrupts_a_running_smp_guest_and_lists_every_hart() {
+    let port = free_port();
+    let spec = format!("tcp:127.0.0.1:{port}");
+    let mut g = Guest::boot(&["-smp", "2", "-gdb", &spec]);
+    g.wait_for(INIT_MARKER, BOOT);
+    let mut c = Command::new("gdb-multiarch");
+    c.args(["-nx", "-batch", "-ex", "set pagination off", "-ex", "set architecture riscv:rv64"]);
+    c.args([
+        "-ex",
+        &format!("target remote 127.0.0.1:{port}"),
+        "-ex",
+        "continue",
+        "-ex",
+        "info threads",
+        "-ex",
+        "detach",
+    ]);
+    c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let child = c.spawn().expect("gdb-multiarch (apt-get install gdb-multiarch)");
+    std::thread::sleep(Duration::from_secs(5));
+    // What Ctrl-C at gdb's prompt does: SIGINT to gdb, which sends the interrupt byte.
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("SIGINT"), "interrupted:\n{text}");
+    assert!(text.contains("Thread 1.1 (hart 0)") && text.contains("Thread 1.2 (hart 1)"), "both harts listed:\n{text}");
+    // Detached: the guest runs on and answers.
+    g.send("echo still-alive-$((6*7))");
+    g.wait_for("still-alive-42", Duration::from_secs(60));
+    g.send("poweroff -f");
+    assert_eq!(g.wait_exit(Duration::from_secs(60)).code(), Some(0));
+}

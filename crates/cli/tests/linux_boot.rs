@@ -102,3 +102,24 @@ fn unknown_option_is_a_one_line_error() {
     let err = mimic_fails(&["-frobnicate"]);
     assert!(err.contains("-frobnicate: invalid option"), "{err}");
 }
+
+#[test]
+fn dumped_device_tree_boots_with_dtb_and_gets_this_boots_command_line() {
+    let dir = std::env::temp_dir().join(format!("mimic-dtb-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let dtb = dir.join("virt.dtb");
+    let status = Command::new(env!("CARGO_BIN_EXE_mimic"))
+        .args(["-M", &format!("virt,dumpdtb={}", dtb.display()), "-m", "512M", "-bios", "none"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(std::fs::read(&dtb).unwrap()[..4], [0xd0, 0x0d, 0xfe, 0xed]);
+
+    let mut g = Guest::boot(&["-dtb", dtb.to_str().unwrap(), "-append", "console=ttyS0 quiet mimic.dtb_test=1"]);
+    g.wait_for(INIT_MARKER, BOOT);
+    g.wait_for(PROMPT, CMD);
+    assert!(g.run("cat /proc/cmdline", CMD).contains("mimic.dtb_test=1"));
+    g.send("poweroff -f");
+    assert_eq!(g.wait_exit(CMD).code(), Some(0));
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -5,6 +5,7 @@
 
 mod error;
 mod fdt;
+mod fdt_edit;
 mod loader;
 mod virt;
 

@@ -315,7 +315,7 @@ impl VirtMachine {
             None => None,
         };
         let dtb = match &cfg.dtb {
-            Some(p) => read_dtb(p, cfg)?,
+            Some(p) => read_dtb(p, cfg, initrd)?,
             None => fdt::build(cfg, &Chosen { bootargs: cfg.append.as_deref(), initrd })
                 .map_err(|e| Error::Fdt(e.to_string()))?,
         };
@@ -669,8 +669,8 @@ impl VirtMachine {
     }
 }
 
-/// A user-supplied device tree (`-dtb`), passed unchanged.
-fn read_dtb(p: &std::path::Path, cfg: &VirtConfig) -> Result<Vec<u8>, Error> {
+/// A user-supplied device tree (`-dtb`), with `/chosen` updated for this boot as QEMU does.
+fn read_dtb(p: &std::path::Path, cfg: &VirtConfig, initrd: Option<(u64, u64)>) -> Result<Vec<u8>, Error> {
     let data = std::fs::read(p).map_err(|source| Error::ReadFile { what: "device tree", path: p.into(), source })?;
     if data.len() < 40 || data[..4] != [0xd0, 0x0d, 0xfe, 0xed] || data.len() > FDT_MAX {
         return Err(Error::BadImage {
@@ -679,10 +679,14 @@ fn read_dtb(p: &std::path::Path, cfg: &VirtConfig) -> Result<Vec<u8>, Error> {
             reason: "not a flattened device tree (bad magic, or larger than 2 MiB)".into(),
         });
     }
-    if cfg.append.is_some() || cfg.initrd.is_some() {
-        tracing::warn!("-dtb: the tree is passed unchanged; -append and -initrd are not added to its /chosen node");
+    if cfg.append.is_none() && initrd.is_none() {
+        return Ok(data);
     }
-    Ok(data)
+    crate::fdt_edit::patch_chosen(&data, cfg.append.as_deref(), initrd).map_err(|reason| Error::BadImage {
+        what: "device tree",
+        path: p.into(),
+        reason,
+    })
 }
 
 fn find_default_firmware() -> Result<PathBuf, Error> {

@@ -911,7 +911,8 @@ pub fn fetch_cmd(args: &[String]) -> Result<()> {
             _ => return Err(format!("fetch-guests: unknown option {a} (usage: cargo xtask fetch-guests [--update])")),
         }
     }
-    ensure(update).map(|_| ())
+    ensure(update)?;
+    crate::rootdisk::ensure(&Layout::new(&repo_root())).map(|_| ())
 }
 
 /// `cargo xtask boot [--qemu] [EXTRA ARGS...]`: boots the guest with stdio inherited; the

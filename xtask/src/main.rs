@@ -8,6 +8,7 @@ mod cpio;
 mod demo;
 mod deps;
 mod guests;
+mod rootdisk;
 
 use std::process::ExitCode;
 

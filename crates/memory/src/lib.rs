@@ -13,9 +13,11 @@
 #![forbid(unsafe_code)]
 
 mod device;
+mod guest_memory;
 mod space;
 
 pub use device::{MmioDevice, Shared};
+pub use guest_memory::{FlatMemory, GuestMemory};
 pub use space::{
     read_le, write_le, AddressSpace, BusError, Error, RamLookup, Region, RegionKind, PAGE_SHIFT, PAGE_SIZE,
 };

@@ -61,6 +61,8 @@ pub struct AddressSpace {
     /// One bit per backing-store page: set while translated code exists for that page, so a write
     /// to it must invalidate translations (self-modifying code).
     code_pages: Vec<u64>,
+    /// Code pages written by devices, for the CPUs to invalidate.
+    dma_dirty_code: Vec<usize>,
 }
 
 impl AddressSpace {
@@ -200,6 +202,25 @@ impl AddressSpace {
         let l = self.lookup_ram(addr).filter(|l| l.remaining >= len).ok_or(Error::NotRam { addr, len })?;
         out.copy_from_slice(&self.store[l.offset..l.offset + out.len()]);
         Ok(())
+    }
+
+    /// A device wrote guest RAM: remember which pages held decoded code, so the CPUs drop those
+    /// blocks before running them again.
+    pub fn note_dma_write(&mut self, offset: usize, len: usize) {
+        let first = offset >> PAGE_SHIFT;
+        let last = (offset + len.max(1) - 1) >> PAGE_SHIFT;
+        for page in first..=last {
+            let at = page << PAGE_SHIFT;
+            if self.is_code_page(at) {
+                self.clear_code_page(at);
+                self.dma_dirty_code.push(page);
+            }
+        }
+    }
+
+    /// Pages of decoded code that devices overwrote since the last call.
+    pub fn take_dma_dirty_code(&mut self) -> Vec<usize> {
+        std::mem::take(&mut self.dma_dirty_code)
     }
 
     /// Mark the backing-store page holding `offset` as containing translated code.

@@ -32,6 +32,10 @@ pub struct Options {
     /// `-gdb SPEC` / `-s`.
     pub gdb: Option<String>,
     pub name: Option<String>,
+    /// `-drive` specs (block backends), `-device` specs (front ends), `-netdev` specs.
+    pub drives: Vec<String>,
+    pub devices: Vec<String>,
+    pub netdevs: Vec<String>,
 }
 
 /// A command-line problem, worded as QEMU words it: `-option: what is wrong`.
@@ -83,6 +87,12 @@ Debugging:
   -d ITEM,...         log: in_asm (translated code), exec (blocks executed), int (traps and
                       interrupts), guest_errors (unimplemented or invalid device accesses)
   -D FILE             write the log to FILE instead of stderr
+
+Devices:
+  -drive file=F,format=raw|qcow2,if=none,id=ID[,readonly=on][,snapshot=on][,cache=MODE]
+  -device virtio-blk-device,drive=ID | virtio-net-device,netdev=ID | virtio-rng-device
+  -netdev user,id=ID[,hostfwd=tcp::HOSTPORT-:GUESTPORT]...   user-mode networking
+  -nic user[,model=virtio-net-device][,hostfwd=...]           the two above in one option
 
 Accepted for compatibility and ignored: -accel tcg, -nic none, -net none, -no-reboot.
 
@@ -218,12 +228,38 @@ pub fn parse(args: &[String]) -> Result<Command, ArgError> {
                     return Err(ArgError(format!("-accel {v}: only 'tcg' (software emulation) is available")));
                 }
             }
-            "-nic" | "-net" => {
+            "-nic" => {
                 let v = value(&opt, &mut it)?;
                 if v != "none" {
-                    return Err(ArgError(format!("{opt} {v}: networking is not supported yet (use 'none')")));
+                    // `-nic user,model=M,...` is a netdev plus a device in one option.
+                    let id = format!("nic{}", o.netdevs.len());
+                    let mut model = "virtio-net-device".to_string();
+                    let mut rest = Vec::new();
+                    for p in v.split(',') {
+                        match p.strip_prefix("model=") {
+                            Some(m) => model = m.to_string(),
+                            None => rest.push(p),
+                        }
+                    }
+                    let (kind, props) = rest.split_first().map(|(k, r)| (*k, r.to_vec())).unwrap_or(("user", vec![]));
+                    let mut nd = format!("{kind},id={id}");
+                    for p in props {
+                        nd.push(',');
+                        nd.push_str(p);
+                    }
+                    o.netdevs.push(nd);
+                    o.devices.push(format!("{model},netdev={id}"));
                 }
             }
+            "-net" => {
+                let v = value(&opt, &mut it)?;
+                if v != "none" {
+                    return Err(ArgError(format!("-net {v}: use -nic or -netdev/-device (the -net option is legacy)")));
+                }
+            }
+            "-drive" => o.drives.push(value(&opt, &mut it)?.clone()),
+            "-device" => o.devices.push(value(&opt, &mut it)?.clone()),
+            "-netdev" => o.netdevs.push(value(&opt, &mut it)?.clone()),
             "-d" => {
                 let v = value(&opt, &mut it)?;
                 for item in v.split(',') {

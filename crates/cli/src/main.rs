@@ -80,6 +80,9 @@ fn run(o: &Options) -> Result<u8, String> {
         std::fs::write(path, dtb).map_err(|e| format!("dumpdtb={}: {e}", path.display()))?;
         return Ok(0);
     }
+    if let Some(d) = o.devices.first().or(o.drives.first()).or(o.netdevs.first()) {
+        return Err(format!("{d}: disks, network and other devices are not supported yet"));
+    }
     if o.config.kernel.is_none() && o.config.bios == mimic_machine::Bios::None {
         return Err("nothing to run: give -kernel FILE or -bios FILE".into());
     }

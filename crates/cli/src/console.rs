@@ -76,7 +76,7 @@ impl Escapes {
     pub fn feed(&mut self, input: &[u8]) -> Vec<Piece> {
         let mut pieces = Vec::new();
         let mut bytes = Vec::new();
-        let mut action = |pieces: &mut Vec<Piece>, bytes: &mut Vec<u8>, a| {
+        let action = |pieces: &mut Vec<Piece>, bytes: &mut Vec<u8>, a| {
             if !bytes.is_empty() {
                 pieces.push(Piece::Bytes(std::mem::take(bytes)));
             }

@@ -27,6 +27,7 @@
 mod access;
 pub mod clint;
 pub mod goldfish_rtc;
+pub mod pci;
 pub mod plic;
 pub mod sifive_test;
 pub mod uart16550;

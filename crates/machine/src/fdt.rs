@@ -12,6 +12,8 @@ const PHANDLE_INTC_BASE: u32 = 0x10;
 /// Interrupts on the PLIC.
 pub const UART0_IRQ: u32 = 10;
 pub const RTC_IRQ: u32 = 11;
+/// PCIe INTA..INTD.
+pub const PCIE_IRQ: u32 = 0x20;
 
 pub const ISA_STRING: &str = "rv64imafdc_zicsr_zifencei_zba_zbb_zbs_zicond_sstc";
 const ISA_EXTENSIONS: &[&str] =
@@ -144,6 +146,39 @@ pub fn build(cfg: &VirtConfig, chosen: &Chosen) -> Result<Vec<u8>, vm_fdt::Error
         ext.extend_from_slice(&[PHANDLE_INTC_BASE + h, 3, PHANDLE_INTC_BASE + h, 7]);
     }
     f.property_array_u32("interrupts-extended", &ext)?;
+    f.end_node(node)?;
+
+    let ecam = region("pcie_ecam");
+    let (pio, mmio) = (region("pcie_pio"), region("pcie_mmio"));
+    let node = f.begin_node(&format!("pci@{:x}", ecam.start))?;
+    f.property_string("compatible", "pci-host-ecam-generic")?;
+    f.property_string("device_type", "pci")?;
+    f.property_u32("#address-cells", 3)?;
+    f.property_u32("#size-cells", 2)?;
+    f.property_u32("#interrupt-cells", 1)?;
+    f.property_array_u64("reg", &reg(ecam.start, ecam.size()))?;
+    f.property_array_u32("bus-range", &[0, (ecam.size() >> 20) as u32 - 1])?;
+    f.property_u32("linux,pci-domain", 0)?;
+    f.property_null("dma-coherent")?;
+    // ranges: (PCI space hi, PCI addr hi, lo; CPU addr hi, lo; size hi, lo) for I/O and 32-bit memory.
+    let hi = |v: u64| (v >> 32) as u32;
+    let lo = |v: u64| v as u32;
+    f.property_array_u32(
+        "ranges",
+        &[
+            0x0100_0000, 0, 0, hi(pio.start), lo(pio.start), hi(pio.size()), lo(pio.size()),
+            0x0200_0000, hi(mmio.start), lo(mmio.start), hi(mmio.start), lo(mmio.start), hi(mmio.size()), lo(mmio.size()),
+        ],
+    )?;
+    // INTx of slot d, pin p reaches PLIC source PCIE_IRQ + (d + p - 1) % 4.
+    let mut map = Vec::new();
+    for dev in 0..4u32 {
+        for pin in 1..=4u32 {
+            map.extend_from_slice(&[dev << 11, 0, 0, pin, PHANDLE_PLIC, PCIE_IRQ + (dev + pin - 1) % 4]);
+        }
+    }
+    f.property_array_u32("interrupt-map", &map)?;
+    f.property_array_u32("interrupt-map-mask", &[0x1800, 0, 0, 7])?;
     f.end_node(node)?;
 
     f.end_node(soc)?;

@@ -22,6 +22,7 @@ use mimic_arch_riscv::decode::enc;
 use mimic_arch_riscv::mmu::Watchpoint;
 use mimic_arch_riscv::RiscvCpu;
 use mimic_core::{AddrRange, BitIrq, HostClock, SharedBits};
+use mimic_devices::pci::{PciHost, PciWindow, Window};
 use mimic_devices::{
     Clint, ClintHart, GoldfishRtc, MTime, Plic, PlicInput, PowerLatch, PowerRequest, SifiveTest, Uart16550,
 };
@@ -44,6 +45,9 @@ pub const MEMMAP: &[(&str, AddrRange)] = &[
     ("clint", AddrRange::new(0x200_0000, 0x1_0000)),
     ("plic", AddrRange::new(0xc00_0000, 0x60_0000)),
     ("uart0", AddrRange::new(0x1000_0000, 0x100)),
+    ("pcie_pio", AddrRange::new(0x0300_0000, 0x1_0000)),
+    ("pcie_ecam", AddrRange::new(0x3000_0000, 0x1000_0000)),
+    ("pcie_mmio", AddrRange::new(0x4000_0000, 0x4000_0000)),
     ("dram", AddrRange::new(0x8000_0000, 0)),
 ];
 
@@ -254,6 +258,17 @@ impl VirtMachine {
         bus.add_mmio("clint", region("clint"), Box::new(clint.clone()))?;
         bus.add_mmio("plic", region("plic"), Box::new(plic.clone()))?;
         bus.add_mmio("uart0", region("uart0"), Box::new(uart.clone()))?;
+
+        // PCIe: INTA..INTD are PLIC sources 32..35.
+        let intx = (0..4).map(|i| wire(fdt::PCIE_IRQ + i)).collect::<Result<Vec<_>, _>>()?;
+        let pci = Arc::new(Mutex::new(PciHost::new(intx, region("pcie_pio").start)));
+        for (name, window) in [
+            ("pcie_ecam", Window::Ecam),
+            ("pcie_mmio", Window::Mmio { base: region("pcie_mmio").start }),
+            ("pcie_pio", Window::Pio { base: region("pcie_pio").start }),
+        ] {
+            bus.add_mmio(name, region(name), Box::new(PciWindow { host: pci.clone(), window }))?;
+        }
 
         let time = {
             let m = mtime.clone();

@@ -40,7 +40,9 @@ impl Guest {
             .arg(asset("Image"))
             .arg("-initrd")
             .arg(asset("initramfs.cpio.gz"))
-            .args(["-append", "console=ttyS0 quiet"])
+            // Only emergencies on the console: kernel warnings (e.g. RCU stall notes on a loaded host)
+            // must not interleave with command output.
+            .args(["-append", "console=ttyS0 quiet loglevel=1"])
             .args(extra);
         Guest::spawn(cmd)
     }

@@ -31,6 +31,7 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     ("mimic-machine", &["mimic-cli", "mimic-monitor", "mimic-gdb"]),
     ("mimic-monitor", &["mimic-machine"]),
     ("mimic-gdb", &["mimic-machine"]),
+    ("mimic-virtio", &["mimic-devices", "mimic-machine", "mimic-block", "mimic-net", "mimic-exec", "mimic-arch-riscv"]),
     ("mimic-block", &["mimic-memory", "mimic-devices", "mimic-machine"]),
     ("mimic-net", &["mimic-memory", "mimic-devices", "mimic-machine"]),
 ];

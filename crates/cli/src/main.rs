@@ -5,6 +5,7 @@
 mod args;
 mod console;
 mod control;
+mod devices;
 mod monitor;
 
 use args::{Command, Options};
@@ -80,15 +81,13 @@ fn run(o: &Options) -> Result<u8, String> {
         std::fs::write(path, dtb).map_err(|e| format!("dumpdtb={}: {e}", path.display()))?;
         return Ok(0);
     }
-    if let Some(d) = o.devices.first().or(o.drives.first()).or(o.netdevs.first()) {
-        return Err(format!("{d}: disks, network and other devices are not supported yet"));
-    }
     if o.config.kernel.is_none() && o.config.bios == mimic_machine::Bios::None {
         return Err("nothing to run: give -kernel FILE or -bios FILE".into());
     }
     // Build the first machine and bind every socket before touching the terminal, so a bad
     // option, file or address leaves it as it was.
     let mut cfg = o.config.clone();
+    cfg.virtio = devices::build(o)?;
     let mut m = VirtMachine::new(&cfg, Box::new(std::io::stdout())).map_err(|e| error_chain(&e))?;
     let (host_tx, host_rx) = std::sync::mpsc::channel();
     let handle = MachineHandle::new(host_tx.clone());

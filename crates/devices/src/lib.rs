@@ -22,6 +22,10 @@
 //! | [`plic`] | SiFive PLIC | `0x0c00_0000` |
 //! | [`sifive_test`] | SiFive test finisher and the [`PowerLatch`] | `0x0010_0000` |
 //! | [`goldfish_rtc`] | Google Goldfish RTC | `0x0010_1000`, PLIC source 11 |
+//! | [`virtio_blk`] | virtio block device (ID 2) over a [`virtio_blk::BlockBackend`] | behind a `mimic_virtio` transport: `0x1000_1000 + 0x1000·n`, PLIC 1+n |
+//! | [`virtio_net`] | virtio network device (ID 1) over a [`virtio_net::NetBackend`] | (same) |
+//! | [`virtio_console`] | virtio console (ID 3), one port | (same) |
+//! | [`virtio_rng`] | virtio entropy device (ID 4) | (same) |
 #![forbid(unsafe_code)]
 
 mod access;
@@ -31,6 +35,11 @@ pub mod pci;
 pub mod plic;
 pub mod sifive_test;
 pub mod uart16550;
+pub mod virtio_blk;
+pub mod virtio_console;
+pub mod virtio_net;
+pub mod virtio_pci;
+pub mod virtio_rng;
 
 #[cfg(any(test, feature = "test-utils"))]
 pub mod mock;

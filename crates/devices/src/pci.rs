@@ -13,7 +13,7 @@
 //! swizzle, which the device tree's `interrupt-map` describes).
 
 use mimic_core::{guest_error, IrqLine, Size};
-use mimic_memory::MmioDevice;
+use mimic_memory::{GuestMemory, MmioDevice};
 
 pub const CONFIG_SIZE: usize = 4096;
 const COMMAND: usize = 0x04;
@@ -193,6 +193,12 @@ pub trait PciFunction: Send {
     fn intx_level(&self) -> bool {
         false
     }
+    /// Whether the function has work that needs guest memory (see [`PciFunction::process`]).
+    fn needs_processing(&self) -> bool {
+        false
+    }
+    /// Do that work: an MMIO access cannot reach guest memory, so the board calls this after.
+    fn process(&mut self, _mem: &mut dyn GuestMemory) {}
 }
 
 /// The host bridge itself (bus 0, device 0): Red Hat's generic PCIe host ID, as QEMU's gpex.
@@ -238,6 +244,20 @@ impl<I: IrqLine> PciHost<I> {
 
     pub fn function_mut(&mut self, slot: usize) -> Option<&mut (dyn PciFunction + 'static)> {
         self.slots.get_mut(slot)?.as_deref_mut()
+    }
+
+    /// Let every function with pending work use guest memory, then update the INTx lines.
+    pub fn process(&mut self, mem: &mut dyn GuestMemory) {
+        let mut any = false;
+        for f in self.slots.iter_mut().flatten() {
+            if f.needs_processing() {
+                f.process(mem);
+                any = true;
+            }
+        }
+        if any {
+            self.update_irqs();
+        }
     }
 
     /// Re-evaluate the INTx lines from every function's level (standard swizzle).
@@ -340,8 +360,12 @@ impl<I: IrqLine> PciHost<I> {
 pub enum Window {
     Ecam,
     /// Memory BARs: the window's guest-physical base (BAR addresses are CPU addresses).
-    Mmio { base: u64 },
-    Pio { base: u64 },
+    Mmio {
+        base: u64,
+    },
+    Pio {
+        base: u64,
+    },
 }
 
 pub struct PciWindow<I> {

@@ -148,6 +148,20 @@ pub fn build(cfg: &VirtConfig, chosen: &Chosen) -> Result<Vec<u8>, vm_fdt::Error
     f.property_array_u32("interrupts-extended", &ext)?;
     f.end_node(node)?;
 
+    // virtio-mmio slots in address order, as QEMU's finished tree has them: Linux probes them in
+    // tree order, so the first `-device` (slot 0) becomes vda.
+    let virtio = region("virtio");
+    for i in 0..crate::virt::VIRTIO_SLOTS as u64 {
+        let base = virtio.start + i * crate::virt::VIRTIO_SLOT_SIZE;
+        let node = f.begin_node(&format!("virtio_mmio@{base:x}"))?;
+        f.property_string("compatible", "virtio,mmio")?;
+        f.property_array_u64("reg", &reg(base, crate::virt::VIRTIO_SLOT_SIZE))?;
+        f.property_u32("interrupt-parent", PHANDLE_PLIC)?;
+        f.property_u32("interrupts", crate::virt::VIRTIO_IRQ + i as u32)?;
+        f.property_null("dma-coherent")?;
+        f.end_node(node)?;
+    }
+
     let ecam = region("pcie_ecam");
     let (pio, mmio) = (region("pcie_pio"), region("pcie_mmio"));
     let node = f.begin_node(&format!("pci@{:x}", ecam.start))?;
@@ -166,8 +180,20 @@ pub fn build(cfg: &VirtConfig, chosen: &Chosen) -> Result<Vec<u8>, vm_fdt::Error
     f.property_array_u32(
         "ranges",
         &[
-            0x0100_0000, 0, 0, hi(pio.start), lo(pio.start), hi(pio.size()), lo(pio.size()),
-            0x0200_0000, hi(mmio.start), lo(mmio.start), hi(mmio.start), lo(mmio.start), hi(mmio.size()), lo(mmio.size()),
+            0x0100_0000,
+            0,
+            0,
+            hi(pio.start),
+            lo(pio.start),
+            hi(pio.size()),
+            lo(pio.size()),
+            0x0200_0000,
+            hi(mmio.start),
+            lo(mmio.start),
+            hi(mmio.start),
+            lo(mmio.start),
+            hi(mmio.size()),
+            lo(mmio.size()),
         ],
     )?;
     // INTx of slot d, pin p reaches PLIC source PCIE_IRQ + (d + p - 1) % 4.

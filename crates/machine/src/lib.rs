@@ -8,6 +8,7 @@ mod fdt;
 mod fdt_edit;
 mod loader;
 mod virt;
+pub mod virtio;
 
 pub use error::Error;
 pub use loader::{load_elf_or_raw, LoadedImage};

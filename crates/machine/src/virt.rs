@@ -28,6 +28,7 @@ use mimic_devices::{
 };
 use mimic_exec::{LogFlags, RunOutcome};
 use mimic_memory::{AddressSpace, Shared};
+use mimic_virtio::VirtioMmio;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,6 +37,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub const MAX_HARTS: usize = 8;
+/// virtio-mmio slots (QEMU's count and layout: 4 KiB each from 0x1000_1000, IRQs 1..=8).
+pub const VIRTIO_SLOTS: usize = 8;
+pub const VIRTIO_SLOT_SIZE: u64 = 0x1000;
+pub const VIRTIO_IRQ: u32 = 1;
 
 /// QEMU's `virt` memory map. DRAM's size comes from `-m`.
 pub const MEMMAP: &[(&str, AddrRange)] = &[
@@ -45,6 +50,7 @@ pub const MEMMAP: &[(&str, AddrRange)] = &[
     ("clint", AddrRange::new(0x200_0000, 0x1_0000)),
     ("plic", AddrRange::new(0xc00_0000, 0x60_0000)),
     ("uart0", AddrRange::new(0x1000_0000, 0x100)),
+    ("virtio", AddrRange::new(0x1000_1000, VIRTIO_SLOTS as u64 * VIRTIO_SLOT_SIZE)),
     ("pcie_pio", AddrRange::new(0x0300_0000, 0x1_0000)),
     ("pcie_ecam", AddrRange::new(0x3000_0000, 0x1000_0000)),
     ("pcie_mmio", AddrRange::new(0x4000_0000, 0x4000_0000)),
@@ -99,6 +105,8 @@ pub struct VirtConfig {
     pub dtb: Option<PathBuf>,
     /// `-S`: do not start the harts until `cont` or a debugger says so.
     pub start_paused: bool,
+    /// Virtio devices (`-device virtio-*-device` / `virtio-*-pci`).
+    pub virtio: Vec<crate::virtio::VirtioSpec>,
     pub log: LogFlags,
 }
 
@@ -113,6 +121,7 @@ impl Default for VirtConfig {
             append: None,
             dtb: None,
             start_paused: false,
+            virtio: Vec::new(),
             log: LogFlags::default(),
         }
     }
@@ -189,6 +198,7 @@ pub enum ExitStatus {
 }
 
 type Uart = Uart16550<Box<dyn Write + Send>, PlicInput<BitIrq>>;
+type VirtioTransport = VirtioMmio<Box<dyn mimic_virtio::VirtioDevice>, PlicInput<BitIrq>>;
 
 pub struct VirtMachine {
     pub bus: AddressSpace,
@@ -202,6 +212,8 @@ pub struct VirtMachine {
     pending_input: Vec<u8>,
     log: LogFlags,
     dtb: Vec<u8>,
+    virtio_mmio: Vec<Shared<VirtioTransport>>,
+    pci: Shared<PciHost<PlicInput<BitIrq>>>,
     state: RunState,
     pub debug: DebugState,
     /// Where machine events go (the monitor's event sink, through the CLI).
@@ -262,6 +274,29 @@ impl VirtMachine {
         // PCIe: INTA..INTD are PLIC sources 32..35.
         let intx = (0..4).map(|i| wire(fdt::PCIE_IRQ + i)).collect::<Result<Vec<_>, _>>()?;
         let pci = Arc::new(Mutex::new(PciHost::new(intx, region("pcie_pio").start)));
+        let mut specs = cfg.virtio.iter().filter(|s| !s.pci);
+        let mut virtio_mmio = Vec::new();
+        for i in 0..VIRTIO_SLOTS {
+            let irq = wire(VIRTIO_IRQ + i as u32)?;
+            let t: VirtioTransport = match specs.next() {
+                Some(spec) => VirtioMmio::new(spec.build(), irq),
+                None => VirtioMmio::new(Box::new(mimic_virtio::NoDevice), irq),
+            };
+            let t = Arc::new(Mutex::new(t));
+            let range = AddrRange::new(region("virtio").start + i as u64 * VIRTIO_SLOT_SIZE, VIRTIO_SLOT_SIZE);
+            bus.add_mmio(&format!("virtio{i}"), range, Box::new(t.clone()))?;
+            virtio_mmio.push(t);
+        }
+        if specs.next().is_some() {
+            return Err(Error::Wiring(format!("at most {VIRTIO_SLOTS} virtio-mmio devices")));
+        }
+        for spec in cfg.virtio.iter().filter(|s| s.pci) {
+            let f = Box::new(mimic_devices::virtio_pci::VirtioPci::new(spec.build()));
+            pci.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .plug(f)
+                .ok_or_else(|| Error::Wiring("PCI bus full".into()))?;
+        }
         for (name, window) in [
             ("pcie_ecam", Window::Ecam),
             ("pcie_mmio", Window::Mmio { base: region("pcie_mmio").start }),
@@ -287,6 +322,8 @@ impl VirtMachine {
             pending_input: Vec::new(),
             log: cfg.log,
             dtb: Vec::new(),
+            virtio_mmio,
+            pci,
             state: if cfg.start_paused { RunState::Prelaunch } else { RunState::Running },
             debug: DebugState::default(),
             events: None,
@@ -649,6 +686,7 @@ impl VirtMachine {
     }
 
     fn service_devices(&mut self) {
+        self.service_virtio();
         if !self.pending_input.is_empty() {
             let mut u = self.uart.lock().unwrap_or_else(|e| e.into_inner());
             let n = u.receive(&self.pending_input);
@@ -658,6 +696,25 @@ impl VirtMachine {
         self.rtc.lock().unwrap_or_else(|e| e.into_inner()).update();
         for h in &mut self.harts {
             h.update_timer();
+        }
+    }
+
+    /// Let virtio devices with notified queues or backend work use guest memory; then drop
+    /// decoded code that their DMA overwrote.
+    fn service_virtio(&mut self) {
+        for t in &self.virtio_mmio {
+            let mut t = t.lock().unwrap_or_else(|e| e.into_inner());
+            if t.needs_processing() {
+                t.process(&mut self.bus);
+            }
+        }
+        self.pci.lock().unwrap_or_else(|e| e.into_inner()).process(&mut self.bus);
+        let pages = self.bus.take_dma_dirty_code();
+        for page in pages {
+            for h in &mut self.harts {
+                h.cache.invalidate_page(page);
+                h.tlb.clear_code_flag(page << mimic_memory::PAGE_SHIFT);
+            }
         }
     }
 

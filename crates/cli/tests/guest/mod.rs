@@ -1,6 +1,9 @@
 //! Driving a booted guest over its serial console: spawn mimic with piped stdio, wait for
 //! patterns with a timeout (so a hang fails fast), type commands, collect the exit status.
 
+// Each test binary uses a different part of this harness.
+#![allow(dead_code)]
+
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};

@@ -1,0 +1,144 @@
+//! `-drive`, `-netdev` and `-device` (and `-nic`) into the machine's virtio device list, with
+//! QEMU's spellings: backends are named by `id=` and front ends refer to them.
+
+use crate::args::Options;
+use mimic_block::{DriveOptions, Interface};
+use mimic_machine::virtio::{Frontend, SharedDisk, SharedNet, VirtioSpec};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Key/value properties of a `-device DRIVER,k=v,...`.
+fn props(spec: &str) -> (String, HashMap<String, String>) {
+    let mut parts = spec.split(',');
+    let driver = parts.next().unwrap_or_default().to_string();
+    let map = parts.filter_map(|p| p.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    (driver, map)
+}
+
+/// QEMU's default MAC for the n-th NIC: 52:54:00:12:34:56 + n.
+fn default_mac(n: usize) -> [u8; 6] {
+    [0x52, 0x54, 0x00, 0x12, 0x34, 0x56u8.wrapping_add(n as u8)]
+}
+
+fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let v: Vec<u8> = s.split(':').filter_map(|b| u8::from_str_radix(b, 16).ok()).collect();
+    v.try_into().ok()
+}
+
+pub fn build(o: &Options) -> Result<Vec<VirtioSpec>, String> {
+    let mut drives: HashMap<String, SharedDisk> = HashMap::new();
+    let mut specs = Vec::new();
+    for (n, d) in o.drives.iter().enumerate() {
+        let opts = DriveOptions::parse_drive(d).map_err(|e| format!("-drive {d}: {e}"))?;
+        let disk = mimic_block::open(&opts).map_err(|e| format!("-drive {d}: {e}"))?;
+        for w in disk.warnings() {
+            eprintln!("mimic: warning: {w}");
+        }
+        let shared = SharedDisk(Arc::new(Mutex::new(disk)));
+        match opts.interface {
+            Some(Interface::None) => {
+                let id = opts.id.clone().ok_or_else(|| format!("-drive {d}: if=none needs an id="))?;
+                drives.insert(id, shared);
+            }
+            // `if=virtio` (and the board default) is a virtio disk on PCI, as QEMU's virt does.
+            Some(Interface::Virtio) | None => {
+                specs.push(VirtioSpec { frontend: Frontend::Blk { disk: shared, serial: String::new() }, pci: true })
+            }
+            Some(other) => {
+                return Err(format!(
+                    "-drive {d}: if={other:?} is not supported on this machine (use if=virtio or if=none)"
+                ))
+            }
+        }
+        let _ = n;
+    }
+    let mut netdevs: HashMap<String, SharedNet> = HashMap::new();
+    for nd in &o.netdevs {
+        let opts = mimic_net::parse_netdev(nd).map_err(|e| format!("-netdev {nd}: {e}"))?;
+        let id = opts.id().to_string();
+        let backend = mimic_net::open(&opts).map_err(|e| format!("-netdev {nd}: {e}"))?;
+        netdevs.insert(id, SharedNet(Arc::new(Mutex::new(backend))));
+    }
+    let mut nics = 0;
+    for dev in &o.devices {
+        let (driver, p) = props(dev);
+        let (kind, pci) = match driver.as_str() {
+            "virtio-blk-device" => ("blk", false),
+            "virtio-blk-pci" | "virtio-blk" => ("blk", true),
+            "virtio-net-device" => ("net", false),
+            "virtio-net-pci" | "virtio-net" => ("net", true),
+            "virtio-rng-device" => ("rng", false),
+            "virtio-rng-pci" | "virtio-rng" => ("rng", true),
+            _ => {
+                return Err(format!("-device {dev}: unsupported device '{driver}' (virtio-blk/net/rng-device or -pci)"))
+            }
+        };
+        let frontend = match kind {
+            "blk" => {
+                let id = p.get("drive").ok_or_else(|| format!("-device {dev}: drive= is required"))?;
+                let disk = drives
+                    .remove(id)
+                    .ok_or_else(|| format!("-device {dev}: no -drive with id={id} (or it is used twice)"))?;
+                Frontend::Blk { disk, serial: p.get("serial").cloned().unwrap_or_default() }
+            }
+            "net" => {
+                let id = p.get("netdev").ok_or_else(|| format!("-device {dev}: netdev= is required"))?;
+                let backend = netdevs
+                    .remove(id)
+                    .ok_or_else(|| format!("-device {dev}: no -netdev with id={id} (or it is used twice)"))?;
+                let mac = match p.get("mac") {
+                    Some(m) => parse_mac(m).ok_or_else(|| format!("-device {dev}: bad mac={m}"))?,
+                    None => default_mac(nics),
+                };
+                nics += 1;
+                Frontend::Net { backend, mac }
+            }
+            _ => Frontend::Rng,
+        };
+        specs.push(VirtioSpec { frontend, pci });
+    }
+    if let Some(id) = drives.keys().next() {
+        return Err(format!("-drive id={id}: no -device uses it"));
+    }
+    if let Some(id) = netdevs.keys().next() {
+        return Err(format!("-netdev id={id}: no -device uses it"));
+    }
+    Ok(specs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_properties_split() {
+        let (d, p) = props("virtio-blk-device,drive=d0,serial=abc");
+        assert_eq!(d, "virtio-blk-device");
+        assert_eq!(p["drive"], "d0");
+        assert_eq!(p["serial"], "abc");
+    }
+
+    #[test]
+    fn mac_parses_and_rejects_garbage() {
+        assert_eq!(parse_mac("52:54:00:12:34:57"), Some([0x52, 0x54, 0, 0x12, 0x34, 0x57]));
+        assert_eq!(parse_mac("52:54:00"), None);
+    }
+
+    #[test]
+    fn unknown_device_is_an_error() {
+        let o = Options { devices: vec!["e1000,netdev=n0".into()], ..Default::default() };
+        assert!(build(&o).unwrap_err().contains("unsupported device 'e1000'"));
+    }
+
+    #[test]
+    fn drive_without_device_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("mimic-dev-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let img = dir.join("d.img");
+        std::fs::write(&img, vec![0u8; 1 << 20]).unwrap();
+        let o =
+            Options { drives: vec![format!("file={},format=raw,if=none,id=d0", img.display())], ..Default::default() };
+        assert!(build(&o).unwrap_err().contains("no -device uses it"));
+        std::fs::remove_dir_all(dir).ok();
+    }
+}

@@ -1,0 +1,229 @@
+//! Disks and networking with the Debian kernel: an ext4 root on virtio-blk (MMIO and PCI, raw and
+//! qcow2, a backing chain), images checked by `qemu-img` afterwards, and user-mode networking to
+//! a host server and back through `hostfwd`. Needs `cargo xtask fetch-guests` and qemu-utils.
+
+mod guest;
+
+use guest::{asset, Guest, PROMPT};
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+const BOOT: Duration = Duration::from_secs(240);
+const CMD: Duration = Duration::from_secs(120);
+const DISK_READY: &str = "MIMIC-DISK-READY";
+
+fn scratch(name: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("disk-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn qemu_img(args: &[&str]) -> std::process::Output {
+    Command::new("qemu-img").args(args).output().expect("qemu-img (apt-get install qemu-utils)")
+}
+
+/// Boot the disk-root guest with these device options.
+fn boot_disk(extra: &[&str]) -> Guest {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mimic"));
+    c.args(["-M", "virt", "-m", "512M", "-nographic", "-bios"])
+        .arg(asset("fw_dynamic.bin"))
+        .arg("-kernel")
+        .arg(asset("Image"))
+        .arg("-initrd")
+        .arg(asset("disk-initramfs.cpio.gz"))
+        .args(["-append", "console=ttyS0 quiet loglevel=1 root=/dev/vda"])
+        .args(extra);
+    let mut g = Guest::spawn(c);
+    let text = g.wait_for(DISK_READY, BOOT);
+    assert!(!text.contains("MIMIC-ROOT-FAILED"), "root mount failed:\n{text}");
+    g.wait_for(PROMPT, CMD);
+    g
+}
+
+fn poweroff(mut g: Guest) {
+    g.send("sync; poweroff -f");
+    assert_eq!(g.wait_exit(CMD).code(), Some(0));
+}
+
+fn check_clean(img: &Path) {
+    let out = qemu_img(&["check", img.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "qemu-img check: {}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn qcow2_root_over_virtio_mmio_writes_data_qemu_img_accepts() {
+    let dir = scratch("mmio");
+    let root = dir.join("root.qcow2");
+    assert!(qemu_img(&["convert", "-O", "qcow2", asset("rootfs.ext4").to_str().unwrap(), root.to_str().unwrap()])
+        .status
+        .success());
+    let data = dir.join("data.qcow2");
+    assert!(qemu_img(&["create", "-q", "-f", "qcow2", data.to_str().unwrap(), "16M"]).status.success());
+    let d0 = format!("file={},format=qcow2,if=none,id=d0", root.display());
+    let d1 = format!("file={},format=qcow2,if=none,id=d1", data.display());
+    let mut g = boot_disk(&[
+        "-drive",
+        &d0,
+        "-device",
+        "virtio-blk-device,drive=d0",
+        "-drive",
+        &d1,
+        "-device",
+        "virtio-blk-device,drive=d1,serial=DATA1",
+    ]);
+
+    assert!(g.run("grep ' / ' /proc/mounts", CMD).starts_with("/dev/vda / ext4"));
+    assert_eq!(g.run("cat /sys/block/vdb/serial", CMD).trim(), "DATA1");
+    // A file on the root file system, and raw bytes at a known place on the second disk.
+    g.run("echo persistent-$((6*7)) > /data/file && sync", CMD);
+    g.run("dd if=/bin/busybox of=/dev/vdb bs=4096 seek=10 conv=fsync 2>/dev/null", CMD);
+    assert_eq!(g.run("cat /data/file", CMD).trim(), "persistent-42");
+    poweroff(g);
+
+    check_clean(&root);
+    check_clean(&data);
+    // What the guest wrote to vdb, built independently on the host, compares identical.
+    let expected = dir.join("expected.raw");
+    let mut bytes = vec![0u8; 16 << 20];
+    let bb = std::fs::read(asset("busybox")).unwrap();
+    bytes[40960..40960 + bb.len()].copy_from_slice(&bb);
+    std::fs::write(&expected, bytes).unwrap();
+    let cmp = qemu_img(&["compare", "-f", "raw", "-F", "qcow2", expected.to_str().unwrap(), data.to_str().unwrap()]);
+    assert_eq!(cmp.status.code(), Some(0), "qemu-img compare: {}", String::from_utf8_lossy(&cmp.stdout));
+    // The file is in the image (read back by debugfs after converting).
+    let raw = dir.join("root.raw");
+    assert!(qemu_img(&["convert", "-O", "raw", root.to_str().unwrap(), raw.to_str().unwrap()]).status.success());
+    let cat = Command::new("debugfs").args(["-R", "cat /data/file"]).arg(&raw).output().expect("debugfs (e2fsprogs)");
+    assert_eq!(String::from_utf8_lossy(&cat.stdout).trim(), "persistent-42");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn root_on_a_qcow2_overlay_over_virtio_pci_reads_the_base_and_leaves_it_unchanged() {
+    let dir = scratch("pci");
+    let base = dir.join("base.raw");
+    std::fs::copy(asset("rootfs.ext4"), &base).unwrap();
+    let before = std::fs::read(&base).unwrap();
+    let overlay = dir.join("overlay.qcow2");
+    let out = qemu_img(&[
+        "create",
+        "-q",
+        "-f",
+        "qcow2",
+        "-b",
+        base.to_str().unwrap(),
+        "-F",
+        "raw",
+        overlay.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let d0 = format!("file={},if=virtio", overlay.display());
+    let mut g = boot_disk(&["-drive", &d0]);
+    assert!(g.run("cat /sys/bus/pci/devices/*/device", CMD).contains("0x1042"), "virtio-blk on PCI");
+    assert!(g.run("sha256sum /bin/busybox", CMD).starts_with(&sha256(&asset("busybox"))));
+    g.run("echo through-the-overlay > /data/o && sync", CMD);
+    poweroff(g);
+    check_clean(&overlay);
+    assert!(std::fs::read(&base).unwrap() == before, "the base image must not change");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+fn sha256(p: &Path) -> String {
+    let out = Command::new("sha256sum").arg(p).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_string()
+}
+
+/// A one-file HTTP server on 127.0.0.1 for the guest to fetch from (through 10.0.2.2).
+fn serve_file(body: Vec<u8>) -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming().take(4) {
+            let Ok(mut s) = s else { continue };
+            let mut req = [0u8; 1024];
+            let _ = s.read(&mut req);
+            let head = format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+            let _ = s.write_all(head.as_bytes()).and_then(|_| s.write_all(&body));
+        }
+    });
+    port
+}
+
+fn net_up(g: &mut Guest) {
+    g.run("ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2", CMD);
+}
+
+fn user_networking_round_trip(model: &str) {
+    let body: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let want = {
+        let p = scratch(&format!("body-{model}")).join("body");
+        std::fs::write(&p, &body).unwrap();
+        sha256(&p)
+    };
+    let port = serve_file(body);
+    let fwd_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = scratch(&format!("net-{model}"));
+    let root = dir.join("root.raw");
+    std::fs::copy(asset("rootfs.ext4"), &root).unwrap();
+    let d0 = format!("file={},format=raw,if=none,id=d0", root.display());
+    let nic = format!("user,model={model},hostfwd=tcp:127.0.0.1:{fwd_port}-:8080");
+    let mut g = boot_disk(&["-drive", &d0, "-device", "virtio-blk-device,drive=d0", "-nic", &nic]);
+    net_up(&mut g);
+
+    // Guest → host: fetch from a server on the host's 127.0.0.1 through the gateway alias.
+    let got = g.run(&format!("wget -q -O - http://10.0.2.2:{port}/file | sha256sum"), CMD);
+    assert!(got.starts_with(&want), "guest fetched {got:?}, want {want}");
+
+    // Host → guest through hostfwd: a guest server answers a host client on 127.0.0.1.
+    g.send("echo hello-from-the-guest | nc -l -p 8080 &");
+    std::thread::sleep(Duration::from_secs(3));
+    let mut reply = String::new();
+    for _ in 0..20 {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", fwd_port)) {
+            s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+            let _ = s.read_to_string(&mut reply);
+            if !reply.is_empty() {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(reply.trim(), "hello-from-the-guest");
+    poweroff(g);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn user_networking_over_virtio_mmio_fetches_from_host_and_forwards_a_port() {
+    user_networking_round_trip("virtio-net-device");
+}
+
+#[test]
+fn user_networking_over_virtio_pci_fetches_from_host_and_forwards_a_port() {
+    user_networking_round_trip("virtio-net-pci");
+}
+
+#[test]
+fn corrupt_qcow2_header_is_a_one_line_error() {
+    let dir = scratch("corrupt");
+    let img = dir.join("bad.qcow2");
+    assert!(qemu_img(&["create", "-q", "-f", "qcow2", img.to_str().unwrap(), "16M"]).status.success());
+    let mut b = std::fs::read(&img).unwrap();
+    b[20..24].copy_from_slice(&[0xff; 4]); // cluster_bits
+    std::fs::write(&img, b).unwrap();
+    let d = format!("file={},format=qcow2,if=none,id=d0", img.display());
+    let out = Command::new(env!("CARGO_BIN_EXE_mimic"))
+        .args(["-M", "virt", "-bios", "none", "-kernel"])
+        .arg(asset("Image"))
+        .args(["-drive", &d, "-device", "virtio-blk-device,drive=d0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("bad.qcow2"), "{err}");
+    std::fs::remove_dir_all(dir).ok();
+}

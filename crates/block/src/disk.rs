@@ -554,6 +554,12 @@ impl BlockDevice for Disk {
         self.access.write(data, offset)?;
         if self.cache.write_through() {
             self.sync_all()?;
+        } else if self.format() == Format::Qcow2 && !self.snapshot {
+            // imago 0.2.6 writes a new L2 table's L1 entry at once but keeps the refcount of
+            // that cluster in its cache; killed in between, the image would reference a cluster
+            // with refcount 0 (corruption, where QEMU flushes refcounts first). Writing the
+            // caches back after every write shrinks that window to the write itself.
+            self.access.flush()?;
         }
         Ok(())
     }

@@ -129,6 +129,12 @@ impl Guest {
         out
     }
 
+    /// SIGKILL the emulator (no chance to flush anything) and reap it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
         let start = Instant::now();
         loop {

@@ -28,7 +28,7 @@ fn parse_mac(s: &str) -> Option<[u8; 6]> {
 pub fn build(o: &Options) -> Result<Vec<VirtioSpec>, String> {
     let mut drives: HashMap<String, SharedDisk> = HashMap::new();
     let mut specs = Vec::new();
-    for (n, d) in o.drives.iter().enumerate() {
+    for d in &o.drives {
         let opts = DriveOptions::parse_drive(d).map_err(|e| format!("-drive {d}: {e}"))?;
         let disk = mimic_block::open(&opts).map_err(|e| format!("-drive {d}: {e}"))?;
         for w in disk.warnings() {
@@ -50,7 +50,6 @@ pub fn build(o: &Options) -> Result<Vec<VirtioSpec>, String> {
                 ))
             }
         }
-        let _ = n;
     }
     let mut netdevs: HashMap<String, SharedNet> = HashMap::new();
     for nd in &o.netdevs {

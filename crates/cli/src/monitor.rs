@@ -5,7 +5,7 @@
 use crate::args::Options;
 use crate::control::{qmp_event, MachineHandle, MonitorVm};
 use mimic_machine::MachineEvent;
-use mimic_monitor::{parse_chardev_socket, parse_qmp_spec, Address, ChardevInfo, EventSink, Listener, QmpServer, Vm};
+use mimic_monitor::{parse_chardev_socket, parse_qmp_spec, ChardevInfo, EventSink, Listener, QmpServer, Vm};
 use std::io::BufReader;
 use std::sync::Arc;
 
@@ -33,10 +33,6 @@ impl Monitors {
     }
 }
 
-fn address_name(a: &Address) -> String {
-    a.to_string()
-}
-
 /// HMP over a socket: each client gets its own session.
 fn serve_hmp(listener: Listener, vm: Arc<MonitorVm>) {
     std::thread::spawn(move || {
@@ -60,7 +56,7 @@ pub fn start(o: &Options, handle: MachineHandle) -> Result<Monitors, String> {
         let l = addr.bind().map_err(|e| format!("-qmp {spec}: {e}"))?;
         chardevs.push(ChardevInfo {
             label: format!("compat_monitor{}", qmp.len()),
-            filename: address_name(&addr),
+            filename: addr.to_string(),
             frontend_open: true,
         });
         qmp.push((l, wait));
@@ -74,7 +70,7 @@ pub fn start(o: &Options, handle: MachineHandle) -> Result<Monitors, String> {
             .ok_or_else(|| format!("-mon chardev={id}: no -chardev with id '{id}'"))?;
         let c = parse_chardev_socket(spec).map_err(|e| format!("-chardev {spec}: {e}"))?;
         let l = c.address.bind().map_err(|e| format!("-chardev {spec}: {e}"))?;
-        chardevs.push(ChardevInfo { label: c.id.clone(), filename: address_name(&c.address), frontend_open: true });
+        chardevs.push(ChardevInfo { label: c.id.clone(), filename: c.address.to_string(), frontend_open: true });
         if *control {
             qmp.push((l, c.wait));
         } else {

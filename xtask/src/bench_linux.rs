@@ -590,15 +590,16 @@ fn run_one(label: &str, mut cmd: Command, timeout: Duration, log: &Path, emulato
     Ok(col.result)
 }
 
-fn find_on_path(name: &str) -> Option<PathBuf> {
+pub fn find_on_path(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(name)).find(|p| p.is_file())
 }
 
-fn target_dir(root: &Path) -> PathBuf {
+pub fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or(root.join("target"))
 }
 
-fn mimic_binary(root: &Path) -> Result<PathBuf> {
+/// `$MIMIC`, or a fresh release build of mimic.
+pub fn mimic_binary(root: &Path) -> Result<PathBuf> {
     if let Some(bin) = std::env::var_os("MIMIC") {
         return Ok(PathBuf::from(bin));
     }

@@ -3,6 +3,7 @@
 //! check-deps` checks the crate layering rules of ARCHITECTURE.md.
 
 mod bench;
+mod bench_disk;
 mod bench_linux;
 mod cpio;
 mod demo;
@@ -17,12 +18,13 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("bench") => bench::run(&args[1..]),
         Some("bench-linux") => bench_linux::run(&args[1..]),
+        Some("bench-disk") => bench_disk::run(&args[1..]),
         Some("check-deps") => deps::run(),
         Some("demo") => demo::run(),
         Some("fetch-guests") => guests::fetch_cmd(&args[1..]),
         Some("boot") => guests::boot_cmd(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask bench [--runs N] [--iterations N] | bench-linux [--runs N] [--steps a,b] [--only mimic|qemu] | check-deps | demo | fetch-guests [--update] | boot [--qemu] [EMULATOR ARGS...]");
+            eprintln!("usage: cargo xtask bench [--runs N] [--iterations N] | bench-linux [--runs N] [--steps a,b] [--only mimic|qemu] | bench-disk [--runs N] [--only mimic|qemu] [--size-mib N] [--timeout SECS] | check-deps | demo | fetch-guests [--update] | boot [--qemu] [EMULATOR ARGS...]");
             return ExitCode::FAILURE;
         }
     };

@@ -34,7 +34,7 @@ fn boot_disk(extra: &[&str]) -> Guest {
         .arg(asset("Image"))
         .arg("-initrd")
         .arg(asset("disk-initramfs.cpio.gz"))
-        .args(["-append", "console=ttyS0 quiet loglevel=1 root=/dev/vda"])
+        .args(["-append", "console=ttyS0 quiet loglevel=1 nowatchdog root=/dev/vda"])
         .args(extra);
     let mut g = Guest::spawn(c);
     let text = g.wait_for(DISK_READY, BOOT);

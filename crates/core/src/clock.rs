@@ -46,3 +46,76 @@ impl Clock for ManualClock {
         self.0.load(Ordering::SeqCst)
     }
 }
+
+/// The machine's clock: host time that stops while the machine is stopped (monitor `stop`, a
+/// debugger holding it), as QEMU's virtual clock does. Otherwise a guest that was held for a
+/// while sees its timers jump and reports lockups.
+#[derive(Debug)]
+pub struct VmClock {
+    start: Instant,
+    /// Guest time at which the clock stopped, or `RUNNING`.
+    frozen_at: AtomicU64,
+    /// Host nanoseconds spent stopped, subtracted from host time.
+    stopped_ns: AtomicU64,
+}
+
+const RUNNING: u64 = u64::MAX;
+
+impl VmClock {
+    pub fn new() -> Self {
+        VmClock { start: Instant::now(), frozen_at: AtomicU64::new(RUNNING), stopped_ns: AtomicU64::new(0) }
+    }
+
+    fn host_ns(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+
+    /// Stop guest time (idempotent).
+    pub fn stop(&self) {
+        if self.frozen_at.load(Ordering::SeqCst) == RUNNING {
+            let now = self.host_ns() - self.stopped_ns.load(Ordering::SeqCst);
+            self.frozen_at.store(now, Ordering::SeqCst);
+        }
+    }
+
+    /// Let guest time run again from where it stopped (idempotent).
+    pub fn resume(&self) {
+        let frozen = self.frozen_at.load(Ordering::SeqCst);
+        if frozen != RUNNING {
+            self.stopped_ns.store(self.host_ns() - frozen, Ordering::SeqCst);
+            self.frozen_at.store(RUNNING, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Default for VmClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for VmClock {
+    fn now_ns(&self) -> u64 {
+        match self.frozen_at.load(Ordering::SeqCst) {
+            RUNNING => self.host_ns() - self.stopped_ns.load(Ordering::SeqCst),
+            frozen => frozen,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stopped_clock_does_not_advance_and_resumes_without_a_jump() {
+        let c = VmClock::new();
+        c.stop();
+        let t0 = c.now_ns();
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        assert_eq!(c.now_ns(), t0);
+        c.resume();
+        let t1 = c.now_ns();
+        assert!(t1 >= t0 && t1 - t0 < 10_000_000, "no jump: {t0} -> {t1}");
+    }
+}

@@ -10,7 +10,7 @@ mod irq;
 mod memop;
 
 pub use addr::{AddrRange, GuestAddr, PhysAddr};
-pub use clock::{Clock, HostClock, ManualClock};
+pub use clock::{Clock, HostClock, ManualClock, VmClock};
 pub use irq::{BitIrq, IrqLine, NullIrq, SharedBits};
 pub use memop::{Endian, MemOp, Size};
 mod guest_log;

@@ -21,7 +21,7 @@ use mimic_arch_riscv::csr::irq;
 use mimic_arch_riscv::decode::enc;
 use mimic_arch_riscv::mmu::Watchpoint;
 use mimic_arch_riscv::RiscvCpu;
-use mimic_core::{AddrRange, BitIrq, HostClock, SharedBits};
+use mimic_core::{AddrRange, BitIrq, SharedBits, VmClock};
 use mimic_devices::pci::{PciHost, PciWindow, Window};
 use mimic_devices::{
     Clint, ClintHart, GoldfishRtc, MTime, Plic, PlicInput, PowerLatch, PowerRequest, SifiveTest, Uart16550,
@@ -214,6 +214,8 @@ pub struct VirtMachine {
     dtb: Vec<u8>,
     virtio_mmio: Vec<Shared<VirtioTransport>>,
     pci: Shared<PciHost<PlicInput<BitIrq>>>,
+    /// Guest time; stopped whenever the harts are.
+    clock: Arc<VmClock>,
     state: RunState,
     pub debug: DebugState,
     /// Where machine events go (the monitor's event sink, through the CLI).
@@ -249,7 +251,10 @@ impl VirtMachine {
         bus.add_rom("mrom", region("mrom"))?;
         bus.add_ram("dram", dram)?;
 
-        let clock = Arc::new(HostClock::new());
+        let clock = Arc::new(VmClock::new());
+        if cfg.start_paused {
+            clock.stop();
+        }
         let mtime = MTime::new(clock.clone());
         let lines: Vec<SharedBits> = (0..cfg.smp).map(|_| SharedBits::new()).collect();
 
@@ -324,6 +329,7 @@ impl VirtMachine {
             dtb: Vec::new(),
             virtio_mmio,
             pci,
+            clock,
             state: if cfg.start_paused { RunState::Prelaunch } else { RunState::Running },
             debug: DebugState::default(),
             events: None,
@@ -571,6 +577,7 @@ impl VirtMachine {
             if let Some(stop) = stop {
                 self.debug.step_hart = None;
                 self.state = RunState::Debug;
+                self.clock.stop();
                 self.report_stop(stop);
                 return true;
             }
@@ -599,6 +606,7 @@ impl VirtMachine {
             self.emit(MachineEvent::Stop);
         }
         self.state = state;
+        self.clock.stop();
     }
 
     /// Let the harts run again. A hart stopped on a breakpoint executes that instruction first.
@@ -608,6 +616,7 @@ impl VirtMachine {
             self.state = RunState::Running;
             self.emit(MachineEvent::Resume);
         }
+        self.clock.resume();
     }
 
     /// Execute one instruction on `hart`, then stop again (reported through the debug channel).
@@ -615,6 +624,7 @@ impl VirtMachine {
         self.arm_breakpoint_skip();
         self.debug.step_hart = Some(hart);
         self.state = RunState::Running;
+        self.clock.resume();
     }
 
     fn arm_breakpoint_skip(&mut self) {

@@ -4,10 +4,10 @@ use crate::csr::Csrs;
 use crate::decode::{self, Insn};
 use crate::trap::Cause;
 use mimic_core::{MemOp, SharedBits};
-use mimic_exec::{BlockCache, Direct, Guest};
-use mimic_ir::Exit;
+use mimic_exec::{BlockCache, Direct, Env, Guest};
+use mimic_ir::{Exit, Sem};
 use mimic_memory::AddressSpace;
-use mimic_softmmu::Tlb;
+use mimic_softmmu::{Tlb, TlbEntry, TLB_ENTRIES};
 use std::sync::Arc;
 
 /// Privilege levels, numbered as in `mstatus.MPP`.
@@ -266,6 +266,9 @@ impl Guest for RiscvCpu {
     fn execute(insn: &RvInsn, flags: u32, s: &mut Direct<'_, Self>) -> Result<(), Exit> {
         crate::sem::execute(insn, flags, s)
     }
+    fn translate<'a, S: Sem<Env = Env<'a, Self>>>(insn: &RvInsn, flags: u32, s: &mut S) -> Result<(), Exit> {
+        crate::sem::translate(insn, flags, s)
+    }
     fn disasm(insn: &RvInsn) -> String {
         match &insn.op {
             Some(i) => decode::disasm(i),
@@ -283,6 +286,14 @@ impl Guest for RiscvCpu {
     #[inline(always)]
     fn retire(&mut self) {
         self.instret = self.instret.wrapping_add(1);
+    }
+    #[inline(always)]
+    fn retire_n(&mut self, n: u64) {
+        self.instret = self.instret.wrapping_add(n);
+    }
+    #[inline(always)]
+    fn data_tlb(&self) -> Option<&[TlbEntry; TLB_ENTRIES]> {
+        Some(self.tlb.table(self.data_mmu))
     }
     #[inline(always)]
     fn halted(&self) -> bool {

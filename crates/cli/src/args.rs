@@ -1,7 +1,7 @@
 //! QEMU-compatible argument parsing: single-dash long options (`-machine virt`), `key=value`
 //! lists, and QEMU's memory size syntax.
 
-use mimic_exec::LogFlags;
+use mimic_exec::{LogFlags, TierPolicy};
 use mimic_machine::{Bios, VirtConfig};
 use std::path::PathBuf;
 
@@ -83,6 +83,10 @@ Management:
   -S                  start with the harts stopped (cont or a debugger starts them)
   -gdb tcp::PORT      wait for a GDB connection on PORT;  -s is -gdb tcp::1234
 
+Execution:
+  -accel tcg[,tier=interp|jit|auto]   auto (default) interprets cold code and compiles hot
+                      blocks to host code; jit compiles every block; interp never compiles
+
 Debugging:
   -d ITEM,...         log: in_asm (translated code), exec (blocks executed), int (traps and
                       interrupts), guest_errors (unimplemented or invalid device accesses)
@@ -94,7 +98,7 @@ Devices:
   -netdev user,id=ID[,hostfwd=tcp::HOSTPORT-:GUESTPORT]...   user-mode networking
   -nic user[,model=virtio-net-device][,hostfwd=...]           the two above in one option
 
-Accepted for compatibility and ignored: -accel tcg, -nic none, -net none, -no-reboot.
+Accepted for compatibility and ignored: -nic none, -net none, -no-reboot.
 
   -h, --help          show this help and exit
   -version, --version show the version and exit
@@ -224,8 +228,21 @@ pub fn parse(args: &[String]) -> Result<Command, ArgError> {
             }
             "-accel" => {
                 let v = value(&opt, &mut it)?;
-                if v != "tcg" {
+                let mut props = v.split(',');
+                if props.next() != Some("tcg") {
                     return Err(ArgError(format!("-accel {v}: only 'tcg' (software emulation) is available")));
+                }
+                for p in props {
+                    match p.split_once('=') {
+                        Some(("tier", t)) => {
+                            o.config.tier = TierPolicy::parse(t).ok_or_else(|| {
+                                ArgError(format!("-accel {v}: tier must be interp, jit or auto, not '{t}'"))
+                            })?
+                        }
+                        // One vCPU thread is what this emulator does anyway.
+                        Some(("thread", "single")) => {}
+                        _ => return Err(ArgError(format!("-accel {v}: unsupported property '{p}'"))),
+                    }
                 }
             }
             "-nic" => {
@@ -349,6 +366,19 @@ mod tests {
     #[test]
     fn other_machine_is_rejected() {
         assert!(run(&["-M", "sifive_u"]).is_err());
+    }
+
+    #[test]
+    fn accel_tier_selects_the_execution_tier() {
+        assert_eq!(run(&[]).unwrap().config.tier, TierPolicy::Auto);
+        assert_eq!(run(&["-accel", "tcg,tier=interp"]).unwrap().config.tier, TierPolicy::Interp);
+        assert_eq!(run(&["-accel", "tcg,tier=jit"]).unwrap().config.tier, TierPolicy::Jit);
+    }
+
+    #[test]
+    fn unknown_tier_is_an_error() {
+        let e = run(&["-accel", "tcg,tier=fast"]).unwrap_err();
+        assert!(e.0.contains("tier must be interp, jit or auto"), "{e:?}");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Bare-metal RISC-V ISA test programs (`tests/isa/*.S`), judged by the `virt` test finisher.
 //!
 //! Each program is assembled with `riscv64-unknown-elf-gcc` into `CARGO_TARGET_TMPDIR/isa/`
-//! and run as `mimic -M virt -m 128M -bios none -nographic -kernel prog.elf`. A program writes
+//! and run as `mimic -M virt -m 128M -bios none -nographic -kernel prog.elf`, once per execution
+//! tier (`-accel tcg,tier=interp`, then `tier=jit`). A program writes
 //! 0x5555 to the SiFive test finisher when every check passed (exit status 0), or
 //! `(code << 16) | 0x3333` on the first failure, where `code` = failing test id mod 255
 //! (never 0), after printing `FAIL test <id>...` on the UART.
@@ -135,12 +136,27 @@ fn failing_test_from_uart(stdout: &str) -> Option<String> {
     stdout.lines().find(|l| l.contains("FAIL test")).map(|l| l.trim().to_owned())
 }
 
+/// mimic runs every program on each execution tier: the interpreter, and the JIT compiling every
+/// block before it first runs.
+const MIMIC_TIERS: &[&str] = &["tcg,tier=interp", "tcg,tier=jit"];
+
 fn run_program(name: &str) {
     let (argv, is_mimic) = emulator();
+    if !is_mimic {
+        return run_program_with(name, &argv, false);
+    }
+    for tier in MIMIC_TIERS {
+        let mut argv = argv.clone();
+        argv.extend(["-accel".to_owned(), tier.to_string()]);
+        run_program_with(name, &argv, true);
+    }
+}
+
+fn run_program_with(name: &str, argv: &[String], is_mimic: bool) {
     let strict = env_flag("MIMIC_ISA_STRICT").unwrap_or(is_mimic);
     let timeout = std::env::var("MIMIC_ISA_TIMEOUT").ok().and_then(|s| s.parse::<u64>().ok()).unwrap_or(20);
     let elf = compile(name, strict);
-    let run = run_emulator(&argv, &elf, Duration::from_secs(timeout));
+    let run = run_emulator(argv, &elf, Duration::from_secs(timeout));
     let verdict = match run.status {
         Some(status) if status.success() => return,
         None => format!("timed out after {timeout} s (killed): the program hung or never reached the finisher"),

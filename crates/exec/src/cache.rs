@@ -1,5 +1,7 @@
 //! Decoded blocks, cached by where they are and how they were translated.
 
+use crate::tier::Compiled;
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -19,6 +21,16 @@ pub struct Block<I> {
     pub insns: Vec<DecodedInsn<I>>,
     /// Backing-store pages this block was decoded from (one, or two when an instruction straddles).
     pub pages: [usize; 2],
+    /// Times the interpreter ran this block; past the tier's threshold it gets compiled.
+    pub heat: Cell<u32>,
+    /// Host code for this block, when a compiling tier made some.
+    pub compiled: Cell<Option<Compiled>>,
+}
+
+impl<I> Block<I> {
+    pub fn new(pc: u64, phys: usize, flags: u32, insns: Vec<DecodedInsn<I>>, pages: [usize; 2]) -> Self {
+        Block { pc, phys, flags, insns, pages, heat: Cell::new(0), compiled: Cell::new(None) }
+    }
 }
 
 type Key = (u64, usize, u32);
@@ -115,7 +127,7 @@ mod tests {
     use super::*;
 
     fn block(pc: u64, phys: usize) -> Block<u32> {
-        Block { pc, phys, flags: 0, insns: vec![], pages: [phys >> 12, phys >> 12] }
+        Block::new(pc, phys, 0, vec![], [phys >> 12, phys >> 12])
     }
 
     #[test]

@@ -18,7 +18,9 @@
 mod cache;
 mod direct;
 mod run;
+mod tier;
 
 pub use cache::{Block, BlockCache, DecodedInsn};
 pub use direct::{Direct, Env};
-pub use run::{run, run_debug, Debug, Guest, LogFlags, RunOutcome};
+pub use run::{run, run_debug, run_tiered, Debug, Guest, LogFlags, RunOutcome};
+pub use tier::{Compiled, CompiledExit, Compiler, TierPolicy, Tiers};

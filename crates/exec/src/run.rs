@@ -2,9 +2,11 @@
 
 use crate::cache::{Block, BlockCache, DecodedInsn};
 use crate::direct::{Direct, Env};
+use crate::tier::{CompiledExit, Tiers};
 use mimic_core::MemOp;
-use mimic_ir::Exit;
+use mimic_ir::{Exit, Sem};
 use mimic_memory::{AddressSpace, PAGE_SIZE};
+use mimic_softmmu::{TlbEntry, TLB_ENTRIES};
 
 /// Longest block, in instructions; bounds the work between interrupt checks.
 const MAX_BLOCK_INSNS: usize = 64;
@@ -36,6 +38,10 @@ pub trait Guest: Sized {
     /// Whether the block must end after this instruction.
     fn ends_block(insn: &Self::Insn) -> bool;
     fn execute(insn: &Self::Insn, flags: u32, s: &mut Direct<'_, Self>) -> Result<(), Exit>;
+    /// The same semantics on any tier (a compiling tier records them instead of running them).
+    fn translate<'a, S: Sem<Env = Env<'a, Self>>>(insn: &Self::Insn, flags: u32, s: &mut S) -> Result<(), Exit>
+    where
+        Self: 'a;
     fn disasm(insn: &Self::Insn) -> String;
 
     /// Deliver the exception recorded by the last `Exit`, raised by the instruction at `pc`.
@@ -45,6 +51,17 @@ pub trait Guest: Sized {
     fn check_interrupts(&mut self);
     /// Count one retired instruction.
     fn retire(&mut self);
+    /// Count `n` retired instructions.
+    fn retire_n(&mut self, n: u64) {
+        for _ in 0..n {
+            self.retire();
+        }
+    }
+    /// The TLB that data accesses use now, for generated code's inline lookup; `None` sends
+    /// every access of compiled code through [`Guest::load`]/[`Guest::store`].
+    fn data_tlb(&self) -> Option<&[TlbEntry; TLB_ENTRIES]> {
+        None
+    }
     /// Waiting for an interrupt (WFI).
     fn halted(&self) -> bool;
     /// Whether the instruction that just returned `Exit` stopped at a watched address rather
@@ -78,7 +95,19 @@ pub enum RunOutcome {
 
 /// Run blocks until about `budget` instructions have executed or the CPU halts.
 pub fn run<G: Guest>(cpu: &mut G, bus: &mut AddressSpace, budget: u64, log: LogFlags) -> RunOutcome {
-    run_impl::<G, false>(cpu, bus, budget, log, &Debug::default())
+    run_impl::<G, false>(cpu, bus, budget, log, &Debug::default(), None)
+}
+
+/// Like [`run`], compiling blocks that have run `tiers.threshold` times and running their host
+/// code from then on.
+pub fn run_tiered<G: Guest>(
+    cpu: &mut G,
+    bus: &mut AddressSpace,
+    budget: u64,
+    log: LogFlags,
+    tiers: Tiers<'_, G>,
+) -> RunOutcome {
+    run_impl::<G, false>(cpu, bus, budget, log, &Debug::default(), Some(tiers))
 }
 
 /// What a debugger asks of the loop.
@@ -101,7 +130,7 @@ pub fn run_debug<G: Guest>(
     log: LogFlags,
     debug: &Debug,
 ) -> RunOutcome {
-    run_impl::<G, true>(cpu, bus, budget, log, debug)
+    run_impl::<G, true>(cpu, bus, budget, log, debug, None)
 }
 
 fn run_impl<G: Guest, const DEBUG: bool>(
@@ -110,6 +139,7 @@ fn run_impl<G: Guest, const DEBUG: bool>(
     budget: u64,
     log: LogFlags,
     debug: &Debug,
+    mut tiers: Option<Tiers<'_, G>>,
 ) -> RunOutcome {
     let mut executed = 0u64;
     let mut skip = debug.skip_breakpoint_at;
@@ -150,6 +180,35 @@ fn run_impl<G: Guest, const DEBUG: bool>(
         };
         if log.exec {
             tracing::info!(target: "exec", "Trace {:#x} [{:#x}/{:#x}]", pc, block.phys, flags);
+        }
+        if let Some(t) = tiers.as_mut() {
+            let generation = t.compiler.generation();
+            let mut code = block.compiled.get().filter(|c| c.generation == generation);
+            if code.is_none() {
+                let heat = block.heat.get();
+                if heat >= t.threshold {
+                    code = t.compiler.compile(&block);
+                    block.compiled.set(code);
+                    // Not compilable: stay interpreted without asking again soon.
+                    block.heat.set(if code.is_none() { 0 } else { heat });
+                } else {
+                    block.heat.set(heat + 1);
+                }
+            }
+            if let Some(code) = code {
+                match t.compiler.execute(code, cpu, bus) {
+                    CompiledExit::Next { next, executed: n } => {
+                        cpu.set_pc(next);
+                        executed += n as u64;
+                    }
+                    CompiledExit::Fault { pc, executed: n } => {
+                        cpu.raise(pc);
+                        executed += n as u64;
+                    }
+                }
+                executed += 1;
+                continue;
+            }
         }
         let mut d = Direct { env: Env { cpu: &mut *cpu, bus: &mut *bus }, pc, next: pc };
         let mut faulted = false;
@@ -268,5 +327,5 @@ fn build_block<G: Guest>(
     for p in pages {
         cpu.watch_code_page(bus, p * PAGE_SIZE as usize);
     }
-    Ok(Block { pc, phys, flags, insns, pages })
+    Ok(Block::new(pc, phys, flags, insns, pages))
 }

@@ -26,6 +26,8 @@ pub enum Error {
     Fdt(String),
     #[error("board wiring failed: {0}")]
     Wiring(String),
+    #[error("-accel tcg,tier=jit: {0}")]
+    Jit(String),
     #[error(transparent)]
     Memory(#[from] mimic_memory::Error),
 }

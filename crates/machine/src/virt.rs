@@ -26,7 +26,8 @@ use mimic_devices::pci::{PciHost, PciWindow, Window};
 use mimic_devices::{
     Clint, ClintHart, GoldfishRtc, MTime, Plic, PlicInput, PowerLatch, PowerRequest, SifiveTest, Uart16550,
 };
-use mimic_exec::{LogFlags, RunOutcome};
+use mimic_exec::{LogFlags, RunOutcome, TierPolicy, Tiers};
+use mimic_jit::Jit;
 use mimic_memory::{AddressSpace, Shared};
 use mimic_virtio::VirtioMmio;
 use std::io::Write;
@@ -108,6 +109,8 @@ pub struct VirtConfig {
     /// Virtio devices (`-device virtio-*-device` / `virtio-*-pci`).
     pub virtio: Vec<crate::virtio::VirtioSpec>,
     pub log: LogFlags,
+    /// Interpreter, JIT, or both (`-accel tcg,tier=`).
+    pub tier: TierPolicy,
 }
 
 impl Default for VirtConfig {
@@ -123,6 +126,7 @@ impl Default for VirtConfig {
             start_paused: false,
             virtio: Vec::new(),
             log: LogFlags::default(),
+            tier: TierPolicy::default(),
         }
     }
 }
@@ -203,6 +207,9 @@ type VirtioTransport = VirtioMmio<Box<dyn mimic_virtio::VirtioDevice>, PlicInput
 pub struct VirtMachine {
     pub bus: AddressSpace,
     pub harts: Vec<RiscvCpu>,
+    /// Each hart's compiling tier (its blocks are its own), when the policy uses one.
+    jits: Vec<Jit<RiscvCpu>>,
+    jit_threshold: u32,
     clint: Shared<Clint<BitIrq>>,
     rtc: Shared<GoldfishRtc<PlicInput<BitIrq>>>,
     uart: Shared<Uart>,
@@ -314,11 +321,26 @@ impl VirtMachine {
             let m = mtime.clone();
             Arc::new(move || m.read())
         };
-        let harts = lines.into_iter().enumerate().map(|(h, l)| RiscvCpu::new(h as u64, l, time.clone())).collect();
+        let harts: Vec<RiscvCpu> =
+            lines.into_iter().enumerate().map(|(h, l)| RiscvCpu::new(h as u64, l, time.clone())).collect();
+        let jit_threshold = cfg.tier.threshold();
+        let jits = match jit_threshold {
+            Some(_) => match (0..harts.len()).map(|_| Jit::new()).collect::<Result<Vec<_>, _>>() {
+                Ok(j) => j,
+                Err(e) if cfg.tier == TierPolicy::Auto => {
+                    tracing::warn!("interpreting only: {e}");
+                    Vec::new()
+                }
+                Err(e) => return Err(Error::Jit(e)),
+            },
+            None => Vec::new(),
+        };
 
         let mut m = VirtMachine {
             bus,
             harts,
+            jits,
+            jit_threshold: jit_threshold.unwrap_or(0),
             clint,
             rtc,
             uart,
@@ -554,6 +576,9 @@ impl VirtMachine {
                     single_step: self.debug.step_hart == Some(h),
                 };
                 mimic_exec::run_debug(cpu, &mut self.bus, SLICE, self.log, &d)
+            } else if let Some(jit) = self.jits.get_mut(h) {
+                let tiers = Tiers { compiler: jit, threshold: self.jit_threshold };
+                mimic_exec::run_tiered(cpu, &mut self.bus, SLICE, self.log, tiers)
             } else {
                 mimic_exec::run(cpu, &mut self.bus, SLICE, self.log)
             };

@@ -76,6 +76,12 @@ impl<const N: usize> Tlb<N> {
         Tlb { entries: Box::new([[TlbEntry::EMPTY; TLB_ENTRIES]; N]) }
     }
 
+    /// One MMU index's entries, for generated code that indexes them itself.
+    #[inline(always)]
+    pub fn table(&self, mmu_idx: usize) -> &[TlbEntry; TLB_ENTRIES] {
+        &self.entries[mmu_idx]
+    }
+
     #[inline(always)]
     pub fn entry(&self, mmu_idx: usize, vaddr: u64) -> &TlbEntry {
         &self.entries[mmu_idx][tlb_index(vaddr)]

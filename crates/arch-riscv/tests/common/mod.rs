@@ -21,7 +21,8 @@ use mimic_arch_riscv::csr::mstatus;
 use mimic_arch_riscv::decode::enc;
 use mimic_arch_riscv::{Priv, RiscvCpu};
 use mimic_core::{AddrRange, SharedBits};
-use mimic_exec::{LogFlags, RunOutcome};
+use mimic_exec::{LogFlags, RunOutcome, Tiers};
+use mimic_jit::Jit;
 use mimic_memory::AddressSpace;
 use std::sync::Arc;
 
@@ -89,6 +90,14 @@ macro_rules! tiers {
 
 tiers! {
     Direct => |cpu, bus, budget| mimic_exec::run(cpu, bus, budget, LogFlags::default()),
+    // Threshold 0: every block is compiled before it first runs, so the JIT runs everything.
+    Jit => |cpu, bus, budget| {
+        let mut jit = Jit::<RiscvCpu>::new().expect("a JIT for this host");
+        let out = mimic_exec::run_tiered(cpu, bus, budget, LogFlags::default(), Tiers { compiler: &mut jit, threshold: 0 });
+        // Falling back to the interpreter would make the comparison vacuous.
+        assert_eq!(jit.stats().failed, 0, "a block was left to the interpreter");
+        out
+    },
 }
 
 /// One instruction word, 32-bit or compressed.

@@ -1,0 +1,78 @@
+//! The contract between the CPU loop and a compiling tier (the JIT lives in its own crate, which
+//! this one must not know): the loop decides *when* a block is hot, the tier turns it into host
+//! code and runs that code.
+
+use crate::cache::Block;
+use crate::run::Guest;
+use mimic_memory::AddressSpace;
+
+/// A handle to one block's host code. Only the tier that made it can run it, and only while its
+/// code memory still holds it (`generation` matches [`Compiler::generation`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Compiled {
+    pub entry: usize,
+    pub generation: u64,
+}
+
+/// How a run of compiled code ended. `executed` instructions completed (and were retired by the
+/// tier, which keeps the guest's instruction counters exact).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompiledExit {
+    /// The block ran to its end; continue at `next`.
+    Next { next: u64, executed: u32 },
+    /// The instruction at `pc` stopped with an exception the CPU has recorded (for `Guest::raise`).
+    Fault { pc: u64, executed: u32 },
+}
+
+/// A tier that compiles hot blocks.
+pub trait Compiler<G: Guest> {
+    /// Host code for `block`, or `None` when this tier cannot compile it (the interpreter keeps it).
+    fn compile(&mut self, block: &Block<G::Insn>) -> Option<Compiled>;
+    /// Run compiled code on `cpu`. `code` must come from this tier's current generation.
+    fn execute(&mut self, code: Compiled, cpu: &mut G, bus: &mut AddressSpace) -> CompiledExit;
+    /// Bumped whenever code memory is recycled, voiding every `Compiled` handed out before.
+    fn generation(&self) -> u64;
+}
+
+/// Which tiers the loop uses.
+pub struct Tiers<'c, G: Guest> {
+    pub compiler: &'c mut dyn Compiler<G>,
+    /// Interpreted runs before a block is compiled; 0 compiles before the first run.
+    pub threshold: u32,
+}
+
+/// Which tier runs guest code (`-accel tcg,tier=...`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TierPolicy {
+    /// Interpret everything.
+    Interp,
+    /// Compile every block before it first runs.
+    Jit,
+    /// Interpret cold code; compile blocks once they have run [`TierPolicy::HOT`] times.
+    #[default]
+    Auto,
+}
+
+impl TierPolicy {
+    /// Interpreted runs before `Auto` compiles a block: most blocks run only a few times (boot
+    /// code, one-off initialisation), and compiling them costs more than interpreting them.
+    pub const HOT: u32 = 50;
+
+    pub fn parse(s: &str) -> Option<TierPolicy> {
+        match s {
+            "interp" => Some(TierPolicy::Interp),
+            "jit" => Some(TierPolicy::Jit),
+            "auto" => Some(TierPolicy::Auto),
+            _ => None,
+        }
+    }
+
+    /// The compile threshold, or `None` for no compiling tier.
+    pub fn threshold(self) -> Option<u32> {
+        match self {
+            TierPolicy::Interp => None,
+            TierPolicy::Jit => Some(0),
+            TierPolicy::Auto => Some(Self::HOT),
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! What generated code sees at run time: the context block it is passed, and the `extern "C"`
+//! entry points back into Rust for slow memory accesses and helpers.
+//!
+//! Generated code holds no Rust references. It gets raw pointers (register file, data TLB, RAM)
+//! in [`Ctx`], derived from the CPU and bus just before the call; every entry point re-derives
+//! its `&mut` from `Ctx::env` and refreshes those pointers before returning, because a helper may
+//! have switched the data TLB (e.g. `mstatus.MPRV`).
+
+use mimic_core::{Endian, MemOp, Size};
+use mimic_exec::{Env, Guest};
+use mimic_ir::{Exit, Helper};
+use mimic_softmmu::{TlbEntry, TLB_ENTRIES};
+use std::ffi::c_void;
+
+/// The context block. Do not reorder: generated code uses the `OFF_*` offsets.
+#[repr(C)]
+pub struct Ctx {
+    pub regs: *mut u64,
+    pub tlb: *const TlbEntry,
+    pub ram: *mut u8,
+    /// `*mut Env<'_, G>` for the guest type the code was compiled for.
+    pub env: *mut c_void,
+    /// Result of the last load or helper that went through Rust.
+    pub ret: u64,
+    /// Where the block ended: the next pc, or the faulting instruction's pc.
+    pub exit_pc: u64,
+    /// Instructions of the block that completed.
+    pub executed: u64,
+    /// Of those, how many the entry points have already counted as retired (so a helper that
+    /// reads `minstret` mid-block sees the exact count).
+    pub retired: u64,
+}
+
+pub const OFF_REGS: i32 = 0;
+pub const OFF_TLB: i32 = 8;
+pub const OFF_RAM: i32 = 16;
+pub const OFF_RET: i32 = 32;
+pub const OFF_EXIT_PC: i32 = 40;
+pub const OFF_EXECUTED: i32 = 48;
+
+const _: () = {
+    assert!(std::mem::offset_of!(Ctx, regs) == OFF_REGS as usize);
+    assert!(std::mem::offset_of!(Ctx, tlb) == OFF_TLB as usize);
+    assert!(std::mem::offset_of!(Ctx, ram) == OFF_RAM as usize);
+    assert!(std::mem::offset_of!(Ctx, ret) == OFF_RET as usize);
+    assert!(std::mem::offset_of!(Ctx, exit_pc) == OFF_EXIT_PC as usize);
+    assert!(std::mem::offset_of!(Ctx, executed) == OFF_EXECUTED as usize);
+};
+
+/// A TLB that never hits, for guests without one: every access takes the slow path.
+static NO_TLB: [TlbEntry; TLB_ENTRIES] = [TlbEntry::EMPTY; TLB_ENTRIES];
+
+/// Status words entry points and generated functions return.
+pub const OK: u64 = 0;
+pub const FAULT: u64 = 1;
+
+/// The signature of a generated block.
+pub type BlockFn = unsafe extern "C" fn(*mut Ctx) -> u64;
+
+/// `MemOp` as one integer operand for the slow paths.
+pub fn encode_memop(op: MemOp) -> u64 {
+    let size = match op.size {
+        Size::B1 => 0,
+        Size::B2 => 1,
+        Size::B4 => 2,
+        Size::B8 => 3,
+    };
+    size | (op.signed as u64) << 2 | ((op.endian == Endian::Big) as u64) << 3
+}
+
+fn decode_memop(v: u64) -> MemOp {
+    let size = match v & 3 {
+        0 => Size::B1,
+        1 => Size::B2,
+        2 => Size::B4,
+        _ => Size::B8,
+    };
+    let endian = if v & 8 != 0 { Endian::Big } else { Endian::Little };
+    MemOp { size, signed: v & 4 != 0, endian }
+}
+
+/// Point `ctx` at the CPU's current register file, data TLB and RAM.
+///
+/// # Safety
+/// `ctx.env` points to a live `Env<'_, G>` that nothing else is using.
+pub unsafe fn refresh<G: Guest>(ctx: &mut Ctx) {
+    // SAFETY: the caller's contract.
+    let env = unsafe { &mut *ctx.env.cast::<Env<'_, G>>() };
+    ctx.regs = env.cpu.regs().as_mut_ptr();
+    ctx.tlb = env.cpu.data_tlb().unwrap_or(&NO_TLB).as_ptr();
+    ctx.ram = env.bus.store_mut().as_mut_ptr();
+}
+
+/// Count as retired the instructions before the one now calling into Rust.
+fn sync_retired<G: Guest>(ctx: &mut Ctx, env: &mut Env<'_, G>, done: u64) {
+    if done > ctx.retired {
+        env.cpu.retire_n(done - ctx.retired);
+        ctx.retired = done;
+    }
+}
+
+/// # Safety
+/// Called only by generated code, with the `ctx` it was given.
+pub unsafe extern "C" fn load_slow<G: Guest>(ctx: *mut Ctx, addr: u64, op: u64, done: u64) -> u64 {
+    // SAFETY: generated code passes the context it received; its `env` is live and unaliased for
+    // the duration of the block.
+    let ctx = unsafe { &mut *ctx };
+    // SAFETY: as above.
+    let env = unsafe { &mut *ctx.env.cast::<Env<'_, G>>() };
+    sync_retired(ctx, env, done);
+    let r = env.cpu.load(env.bus, addr, decode_memop(op));
+    // SAFETY: as above.
+    unsafe { refresh::<G>(ctx) };
+    match r {
+        Ok(v) => {
+            ctx.ret = v;
+            OK
+        }
+        Err(Exit) => FAULT,
+    }
+}
+
+/// # Safety
+/// Called only by generated code, with the `ctx` it was given.
+pub unsafe extern "C" fn store_slow<G: Guest>(ctx: *mut Ctx, addr: u64, val: u64, op: u64, done: u64) -> u64 {
+    // SAFETY: see `load_slow`.
+    let ctx = unsafe { &mut *ctx };
+    // SAFETY: see `load_slow`.
+    let env = unsafe { &mut *ctx.env.cast::<Env<'_, G>>() };
+    sync_retired(ctx, env, done);
+    let r = env.cpu.store(env.bus, addr, val, decode_memop(op));
+    // SAFETY: see `load_slow`.
+    unsafe { refresh::<G>(ctx) };
+    match r {
+        Ok(()) => OK,
+        Err(Exit) => FAULT,
+    }
+}
+
+/// # Safety
+/// Called only by generated code, with the `ctx` it was given and `f` a `Helper<Env<'_, G>>`
+/// cast to an integer when the block was compiled.
+pub unsafe extern "C" fn call_helper<G: Guest>(ctx: *mut Ctx, f: usize, a: u64, b: u64, c: u64, done: u64) -> u64 {
+    // SAFETY: see `load_slow`.
+    let ctx = unsafe { &mut *ctx };
+    // SAFETY: see `load_slow`.
+    let env = unsafe { &mut *ctx.env.cast::<Env<'_, G>>() };
+    // SAFETY: `f` was made from a `Helper<Env<'a, G>>` for this `G`; helpers are ordinary
+    // functions generic over the environment's lifetime, so the pointer is the same function at
+    // this lifetime.
+    let f = unsafe { std::mem::transmute::<usize, Helper<Env<'_, G>>>(f) };
+    sync_retired(ctx, env, done);
+    let r = f(env, a, b, c);
+    // SAFETY: see `load_slow`.
+    unsafe { refresh::<G>(ctx) };
+    match r {
+        Ok(v) => {
+            ctx.ret = v;
+            OK
+        }
+        Err(Exit) => FAULT,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memop_encoding_round_trips() {
+        for size in [Size::B1, Size::B2, Size::B4, Size::B8] {
+            for signed in [false, true] {
+                for endian in [Endian::Little, Endian::Big] {
+                    let op = MemOp { size, signed, endian };
+                    assert_eq!(decode_memop(encode_memop(op)), op);
+                }
+            }
+        }
+    }
+}

@@ -1,7 +1,7 @@
-//! The interpreter benchmark: a bare-metal loop of integer, memory and branch instructions
+//! The CPU benchmark: a bare-metal loop of integer, memory and branch instructions
 //! (assembled with the in-tree encoder, so no cross toolchain is needed) that runs a known
-//! number of instructions and then reports through the test finisher. mimic and QEMU run the
-//! same binary alternately; medians and the ratio are printed.
+//! number of instructions and then reports through the test finisher. mimic's interpreter, mimic's
+//! JIT and QEMU run the same binary in turn; medians and the ratios are printed.
 
 use mimic_arch_riscv::decode::enc;
 use std::path::{Path, PathBuf};
@@ -64,9 +64,10 @@ fn program(iterations: u32) -> Vec<u8> {
     w.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
-fn time_run(cmd: &Path, image: &Path) -> Result<f64, String> {
+fn time_run(cmd: &Path, extra: &[&str], image: &Path) -> Result<f64, String> {
     let start = Instant::now();
     let out = Command::new(cmd)
+        .args(extra)
         .args(["-M", "virt", "-m", "64M", "-bios", "none", "-nographic", "-kernel"])
         .arg(image)
         .output()
@@ -117,21 +118,29 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let qemu = find_on_path("qemu-system-riscv64");
     let insns = iterations as u64 * BODY;
     println!("bare-metal loop: {iterations} iterations, {:.0} M instructions, {runs} runs each", insns as f64 / 1e6);
-    let (mut tm, mut tq) = (Vec::new(), Vec::new());
+    // Each configuration runs once per round, so drift in machine load hits all alike.
+    let mut configs: Vec<(&str, PathBuf, Vec<&str>)> = vec![
+        ("mimic, interpreter (tier=interp)", mimic.clone(), vec!["-accel", "tcg,tier=interp"]),
+        ("mimic, JIT (tier=auto, default)", mimic.clone(), vec!["-accel", "tcg,tier=auto"]),
+    ];
+    if let Some(q) = &qemu {
+        configs.push(("qemu-system-riscv64 (TCG)", q.clone(), vec![]));
+    }
+    let mut times = vec![Vec::new(); configs.len()];
     for _ in 0..runs {
-        tm.push(time_run(&mimic, &image)?);
-        if let Some(q) = &qemu {
-            tq.push(time_run(q, &image)?);
+        for (i, (_, cmd, extra)) in configs.iter().enumerate() {
+            times[i].push(time_run(cmd, extra, &image)?);
         }
     }
-    let m = median(&mut tm);
-    println!("mimic (interpreter): median {m:.3} s  = {:.0} M instructions/s", insns as f64 / m / 1e6);
-    if !tq.is_empty() {
-        let q = median(&mut tq);
-        println!("qemu-system-riscv64 (TCG): median {q:.3} s  = {:.0} M instructions/s", insns as f64 / q / 1e6);
-        println!("ratio mimic/QEMU time: {:.2}", m / q);
-    } else {
-        println!("qemu-system-riscv64 not found: no comparison");
+    let medians: Vec<f64> = times.iter_mut().map(|t| median(t)).collect();
+    for ((name, _, _), m) in configs.iter().zip(&medians) {
+        println!("{name:<36} median {m:.3} s  = {:>5.0} M instructions/s", insns as f64 / m / 1e6);
+    }
+    match medians.get(2) {
+        Some(q) => {
+            println!("ratio mimic/QEMU time: interpreter {:.2}, JIT {:.2}", medians[0] / q, medians[1] / q);
+        }
+        None => println!("qemu-system-riscv64 not found: no comparison"),
     }
     Ok(())
 }

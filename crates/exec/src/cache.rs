@@ -42,6 +42,9 @@ pub struct BlockCache<I> {
     by_page: HashMap<usize, Vec<Key>>,
     /// A small direct-mapped front cache on pc, checked before the hash map.
     fast: Vec<Option<Rc<Block<I>>>>,
+    /// Compiled code of dropped blocks, for the run loop to tell its tier (chained jumps into
+    /// that code must stop being taken).
+    dead: Vec<Compiled>,
 }
 
 const FAST_ENTRIES: usize = 4096;
@@ -54,7 +57,7 @@ impl<I> Default for BlockCache<I> {
 
 impl<I> BlockCache<I> {
     pub fn new() -> Self {
-        BlockCache { blocks: HashMap::new(), by_page: HashMap::new(), fast: vec![None; FAST_ENTRIES] }
+        BlockCache { blocks: HashMap::new(), by_page: HashMap::new(), fast: vec![None; FAST_ENTRIES], dead: Vec::new() }
     }
 
     #[inline]
@@ -79,7 +82,9 @@ impl<I> BlockCache<I> {
         let key = (block.pc, block.phys, block.flags);
         let pages = block.pages;
         let b = Rc::new(block);
-        self.blocks.insert(key, b.clone());
+        if let Some(old) = self.blocks.insert(key, b.clone()) {
+            self.dead.extend(old.compiled.get());
+        }
         self.by_page.entry(pages[0]).or_default().push(key);
         if pages[1] != pages[0] {
             self.by_page.entry(pages[1]).or_default().push(key);
@@ -95,7 +100,9 @@ impl<I> BlockCache<I> {
         };
         let n = keys.len();
         for k in keys {
-            self.blocks.remove(&k);
+            if let Some(old) = self.blocks.remove(&k) {
+                self.dead.extend(old.compiled.get());
+            }
             let fi = Self::fast_index(k.0);
             if self.fast[fi].as_ref().is_some_and(|b| (b.pc, b.phys, b.flags) == k) {
                 self.fast[fi] = None;
@@ -104,11 +111,23 @@ impl<I> BlockCache<I> {
         n
     }
 
+    /// Compiled code of blocks dropped since the last call.
+    pub fn take_dead(&mut self) -> Vec<Compiled> {
+        std::mem::take(&mut self.dead)
+    }
+
+    /// Whether blocks with compiled code were dropped since the last `take_dead`.
+    #[inline]
+    pub fn has_dead(&self) -> bool {
+        !self.dead.is_empty()
+    }
+
     pub fn has_page(&self, page: usize) -> bool {
         self.by_page.contains_key(&page)
     }
 
     pub fn clear(&mut self) {
+        self.dead.extend(self.blocks.values().filter_map(|b| b.compiled.get()));
         self.blocks.clear();
         self.by_page.clear();
         self.fast.iter_mut().for_each(|f| *f = None);
@@ -142,6 +161,18 @@ mod tests {
         let mut c = BlockCache::new();
         c.insert(block(0x8000_0000, 0x1000));
         assert!(c.lookup(0x8000_0000, 0x2000, 0).is_none());
+    }
+
+    #[test]
+    fn dropped_compiled_blocks_are_reported_once() {
+        let mut c = BlockCache::new();
+        let b = c.insert(block(0x8000_0000, 0x1000));
+        let code = Compiled { entry: 0x1234, generation: 7 };
+        b.compiled.set(Some(code));
+        c.insert(block(0x8000_1000, 0x2000));
+        c.invalidate_page(1);
+        assert_eq!(c.take_dead(), vec![code]);
+        assert!(c.take_dead().is_empty());
     }
 
     #[test]

@@ -143,7 +143,11 @@ fn run_impl<G: Guest, const DEBUG: bool>(
 ) -> RunOutcome {
     let mut executed = 0u64;
     let mut skip = debug.skip_breakpoint_at;
+    // A jump slot of the last compiled exit, its target pc, and the flags it was taken under.
+    let mut link: Option<(usize, u64, u32)> = None;
     while executed < budget {
+        // Good for this iteration only: anything run in between may have changed the mappings.
+        let pending_link = link.take();
         if !(DEBUG && debug.single_step) {
             cpu.check_interrupts();
         }
@@ -196,17 +200,30 @@ fn run_impl<G: Guest, const DEBUG: bool>(
                 }
             }
             if let Some(code) = code {
-                match t.compiler.execute(code, cpu, bus) {
-                    CompiledExit::Next { next, executed: n } => {
+                // The previous compiled block jumped here through a slot: link them, unless an
+                // interrupt or a change of flags came in between, or this block's second page
+                // could change under the link (only a fresh lookup re-checks it).
+                if let Some((slot, to_pc, from_flags)) = pending_link {
+                    if to_pc == pc && from_flags == flags && block.pages[0] == block.pages[1] {
+                        t.compiler.chain(slot, code);
+                    }
+                }
+                match t.compiler.execute(code, cpu, bus, budget.saturating_sub(executed)) {
+                    CompiledExit::Next { next, executed: n, link: l } => {
                         cpu.set_pc(next);
                         executed += n as u64;
+                        link = l.map(|s| (s, next, flags));
                     }
                     CompiledExit::Fault { pc, executed: n } => {
                         cpu.raise(pc);
                         executed += n as u64;
                     }
                 }
-                executed += 1;
+                if cpu.cache().has_dead() {
+                    for c in cpu.cache().take_dead() {
+                        t.compiler.invalidate(c);
+                    }
+                }                executed += 1;
                 continue;
             }
         }

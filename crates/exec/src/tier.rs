@@ -18,8 +18,10 @@ pub struct Compiled {
 /// tier, which keeps the guest's instruction counters exact).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CompiledExit {
-    /// The block ran to its end; continue at `next`.
-    Next { next: u64, executed: u32 },
+    /// The code ran to an exit; continue at `next`. `link`, when set, is the exit's jump slot:
+    /// if the block at `next` has code, [`Compiler::chain`] may point the slot at it so later
+    /// runs jump there directly.
+    Next { next: u64, executed: u32, link: Option<usize> },
     /// The instruction at `pc` stopped with an exception the CPU has recorded (for `Guest::raise`).
     Fault { pc: u64, executed: u32 },
 }
@@ -28,8 +30,14 @@ pub enum CompiledExit {
 pub trait Compiler<G: Guest> {
     /// Host code for `block`, or `None` when this tier cannot compile it (the interpreter keeps it).
     fn compile(&mut self, block: &Block<G::Insn>) -> Option<Compiled>;
-    /// Run compiled code on `cpu`. `code` must come from this tier's current generation.
-    fn execute(&mut self, code: Compiled, cpu: &mut G, bus: &mut AddressSpace) -> CompiledExit;
+    /// Run compiled code on `cpu`, following chained jumps while fewer than `budget`
+    /// instructions have run. `code` must come from this tier's current generation.
+    fn execute(&mut self, code: Compiled, cpu: &mut G, bus: &mut AddressSpace, budget: u64) -> CompiledExit;
+    /// Make the jump slot `link` (from [`CompiledExit::Next`]) go straight to `to`.
+    fn chain(&mut self, link: usize, to: Compiled);
+    /// `code`'s block was dropped (its guest code changed or was unmapped): never run it again,
+    /// also not through chained jumps.
+    fn invalidate(&mut self, code: Compiled);
     /// Bumped whenever code memory is recycled, voiding every `Compiled` handed out before.
     fn generation(&self) -> u64;
 }

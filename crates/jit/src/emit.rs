@@ -8,7 +8,9 @@
 //! into Rust that reports a fault leaves through a cold exit that writes back what the
 //! instructions before it wrote and records the faulting pc: exceptions are precise.
 
-use crate::runtime::{self, OFF_EXECUTED, OFF_EXIT_PC, OFF_RAM, OFF_REGS, OFF_RET, OFF_TLB};
+use crate::runtime::{
+    self, OFF_BUDGET, OFF_EXECUTED, OFF_EXIT_PC, OFF_EXIT_SLOT, OFF_RAM, OFF_REGS, OFF_RET, OFF_TLB,
+};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, AbiParam, InstBuilder, MemFlagsData, SigRef, Signature, Value};
 use cranelift_codegen::isa::CallConv;
@@ -27,6 +29,17 @@ pub struct Sigs {
     pub load: SigRef,
     pub store: SigRef,
     pub helper: SigRef,
+    /// A compiled block, for chained jumps.
+    pub block: SigRef,
+}
+
+/// The signature of every compiled block: the context in, a status out; `tail` so that blocks
+/// can end in a jump to the next one.
+pub fn block_signature() -> Signature {
+    let mut s = Signature::new(CallConv::Tail);
+    s.params.push(AbiParam::new(I64));
+    s.returns.push(AbiParam::new(I64));
+    s
 }
 
 impl Sigs {
@@ -41,6 +54,7 @@ impl Sigs {
             load: b.import_signature(sig(4)),
             store: b.import_signature(sig(5)),
             helper: b.import_signature(sig(6)),
+            block: b.import_signature(block_signature()),
         }
     }
 }
@@ -51,6 +65,25 @@ struct RegSlot {
     cached: bool,
     /// ... and the register file does not yet.
     dirty: bool,
+}
+
+/// How the block's last instruction leaves it, when the emitter can tell at translation time.
+#[derive(Clone, Copy)]
+enum Leave {
+    /// Fall through, or a target known only at run time.
+    Dynamic,
+    Jump(u64),
+    Branch(Cond, Value, Value, u64),
+}
+
+/// Where a block's chainable exits keep their jump slots and whether the block is still valid.
+/// Lives in memory the tier owns, at a fixed address baked into the code.
+#[repr(C)]
+pub struct BlockMeta {
+    /// Cleared when the block is invalidated: chained jumps into it then return to the loop.
+    pub valid: u64,
+    /// Jump slots: the taken branch (or the jump), and the fall-through.
+    pub slots: [u64; 2],
 }
 
 pub struct Emitter<'f, 'b, 'a, G> {
@@ -64,33 +97,120 @@ pub struct Emitter<'f, 'b, 'a, G> {
     /// The current instruction: its pc and how many of the block's instructions precede it.
     pc: u64,
     index: u64,
+    /// Values made by `imm`, so a jump to a constant is recognised as a direct jump.
+    consts: std::collections::HashMap<Value, u64>,
+    leave: Leave,
+    /// The data TLB and RAM base as last loaded from the context; a helper may switch the TLB,
+    /// so they are reloaded after one.
+    tlb_ram: Option<(Value, Value)>,
     _env: PhantomData<fn(&mut Env<'a, G>)>,
 }
 
 impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     /// Start emitting into `b`, positioned in the entry block whose only parameter is the context.
-    pub fn new(b: &'b mut FunctionBuilder<'f>, ctx: Value, cc: CallConv) -> Self {
+    /// The block at `pc` keeps its validity flag and jump slots at `meta`.
+    pub fn new(b: &'b mut FunctionBuilder<'f>, ctx: Value, cc: CallConv, pc: u64, meta: *const BlockMeta) -> Self {
         let sigs = Sigs::import(b, cc);
+        // An invalidated block reached through a stale jump slot hands back to the loop at once,
+        // leaving `exit_slot` as the jumping block set it so the loop can re-link that slot.
+        let meta = b.ins().iconst(I64, meta as i64);
+        let valid = b.ins().load(I64, MemFlagsData::trusted(), meta, 0);
+        let body = b.create_block();
+        let stale = b.create_block();
+        b.set_cold_block(stale);
+        b.ins().brif(valid, body, &[], stale, &[]);
+        b.switch_to_block(stale);
+        let at = b.ins().iconst(I64, pc as i64);
+        b.ins().store(MemFlagsData::trusted(), at, ctx, OFF_EXIT_PC);
+        let ok = b.ins().iconst(I64, runtime::OK as i64);
+        b.ins().return_(&[ok]);
+        b.switch_to_block(body);
         let regs = b.ins().load(I64, MemFlagsData::trusted(), ctx, OFF_REGS);
         let next = b.declare_var(I64);
-        Emitter { b, ctx, regs, sigs, slots: Vec::new(), next, pc: 0, index: 0, _env: PhantomData }
+        Emitter {
+            b,
+            ctx,
+            regs,
+            sigs,
+            slots: Vec::new(),
+            next,
+            pc: 0,
+            index: 0,
+            consts: Default::default(),
+            leave: Leave::Dynamic,
+            tlb_ram: None,
+            _env: PhantomData,
+        }
     }
 
     /// The next instruction starts: `index` instructions precede it in the block.
     pub fn begin_insn(&mut self, index: u64, pc: u64, fallthrough: u64) {
+        // Only the block's last instruction decides how it leaves.
+        self.leave = Leave::Dynamic;
         self.index = index;
         self.pc = pc;
         let v = self.b.ins().iconst(I64, fallthrough as i64);
         self.b.def_var(self.next, v);
     }
 
-    /// End the block after `executed` instructions, continuing at `next`.
-    pub fn finish(&mut self, executed: u64) {
+    /// End the block after its `n` instructions; `fallthrough` follows the last one. Exits to a
+    /// target on `page` (the block's own virtual page) may chain through `meta`'s jump slots.
+    pub fn finish(&mut self, n: u64, fallthrough: u64, page: Option<u64>, meta: *const BlockMeta) {
         self.write_back();
-        let next = self.b.use_var(self.next);
-        self.b.ins().store(MemFlagsData::trusted(), next, self.ctx, OFF_EXIT_PC);
-        let n = self.b.ins().iconst(I64, executed as i64);
-        self.b.ins().store(MemFlagsData::trusted(), n, self.ctx, OFF_EXECUTED);
+        let before = self.b.ins().load(I64, MemFlagsData::trusted(), self.ctx, OFF_EXECUTED);
+        let total = self.b.ins().iadd_imm_s(before, n as i64);
+        self.b.ins().store(MemFlagsData::trusted(), total, self.ctx, OFF_EXECUTED);
+        let slot = |i: usize, target: u64| {
+            let same_page = page.is_some_and(|p| target & PAGE_MASK == p);
+            same_page.then(|| meta as u64 + std::mem::offset_of!(BlockMeta, slots) as u64 + 8 * i as u64)
+        };
+        match self.leave {
+            Leave::Dynamic => {
+                let next = self.b.use_var(self.next);
+                self.exit_with(next, None, total);
+            }
+            Leave::Jump(target) => {
+                let t = self.b.ins().iconst(I64, target as i64);
+                self.exit_with(t, slot(0, target), total);
+            }
+            Leave::Branch(c, a, b, target) => {
+                let taken = self.b.ins().icmp(intcc(c), a, b);
+                let (tb, fb) = (self.b.create_block(), self.b.create_block());
+                self.b.ins().brif(taken, tb, &[], fb, &[]);
+                self.b.switch_to_block(tb);
+                let t = self.b.ins().iconst(I64, target as i64);
+                self.exit_with(t, slot(0, target), total);
+                self.b.switch_to_block(fb);
+                let f = self.b.ins().iconst(I64, fallthrough as i64);
+                self.exit_with(f, slot(1, fallthrough), total);
+            }
+        }
+    }
+
+    /// Leave for `pc`: through the jump slot at `slot` if it is linked and the run may go on,
+    /// else back to the loop (which may link the slot).
+    fn exit_with(&mut self, pc: Value, slot: Option<u64>, total: Value) {
+        let ret = self.b.create_block();
+        let slot_addr = self.b.ins().iconst(I64, slot.unwrap_or(0) as i64);
+        if slot.is_some() {
+            let budget = self.b.ins().load(I64, MemFlagsData::trusted(), self.ctx, OFF_BUDGET);
+            let go = self.b.ins().icmp(IntCC::UnsignedLessThan, total, budget);
+            let (try_link, jump) = (self.b.create_block(), self.b.create_block());
+            self.b.ins().brif(go, try_link, &[], ret, &[]);
+            self.b.switch_to_block(try_link);
+            let target = self.b.ins().load(I64, MemFlagsData::trusted(), slot_addr, 0);
+            self.b.ins().brif(target, jump, &[], ret, &[]);
+            self.b.switch_to_block(jump);
+            // A stale target hands back at once; the loop then re-links this slot.
+            self.b.ins().store(MemFlagsData::trusted(), slot_addr, self.ctx, OFF_EXIT_SLOT);
+            let ctx = self.ctx;
+            self.b.ins().return_call_indirect(self.sigs.block, target, &[ctx]);
+        } else {
+            self.b.ins().jump(ret, &[]);
+        }
+        self.b.switch_to_block(ret);
+        self.b.ins().store(MemFlagsData::trusted(), pc, self.ctx, OFF_EXIT_PC);
+        self.b.ins().store(MemFlagsData::trusted(), slot_addr, self.ctx, OFF_EXIT_SLOT);
         let ok = self.b.ins().iconst(I64, runtime::OK as i64);
         self.b.ins().return_(&[ok]);
     }
@@ -137,7 +257,8 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         self.write_back();
         let pc = self.b.ins().iconst(I64, self.pc as i64);
         self.b.ins().store(MemFlagsData::trusted(), pc, self.ctx, OFF_EXIT_PC);
-        let n = self.b.ins().iconst(I64, self.index as i64);
+        let before = self.b.ins().load(I64, MemFlagsData::trusted(), self.ctx, OFF_EXECUTED);
+        let n = self.b.ins().iadd_imm_s(before, self.index as i64);
         self.b.ins().store(MemFlagsData::trusted(), n, self.ctx, OFF_EXECUTED);
         let f = self.b.ins().iconst(I64, runtime::FAULT as i64);
         self.b.ins().return_(&[f]);
@@ -163,7 +284,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     /// The TLB entry for `addr` and whether `addr` hits it for an access of `size` bytes
     /// through the tag at `tag_off` (read or write).
     fn tlb_probe(&mut self, addr: Value, size: u64, tag_off: i32) -> (Value, Value) {
-        let tlb = self.b.ins().load(I64, MemFlagsData::trusted(), self.ctx, OFF_TLB);
+        let (tlb, _) = self.tlb_ram();
         let idx = self.b.ins().ushr_imm_s(addr, PAGE_SHIFT as i64);
         let idx = self.b.ins().band_imm_s(idx, (TLB_ENTRIES - 1) as i64);
         let off = self.b.ins().ishl_imm_s(idx, 5);
@@ -175,10 +296,22 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         (entry, hit)
     }
 
+    /// Loaded on the block's main path (never inside a fast/slow diamond), so the values
+    /// dominate every later use.
+    fn tlb_ram(&mut self) -> (Value, Value) {
+        if let Some(v) = self.tlb_ram {
+            return v;
+        }
+        let tlb = self.b.ins().load(I64, MemFlagsData::trusted(), self.ctx, OFF_TLB);
+        let ram = self.b.ins().load(I64, MemFlagsData::trusted(), self.ctx, OFF_RAM);
+        self.tlb_ram = Some((tlb, ram));
+        (tlb, ram)
+    }
+
     /// The host address of a TLB hit.
     fn host_addr(&mut self, entry: Value, addr: Value) -> Value {
         let addend = self.b.ins().load(I64, MemFlagsData::trusted(), entry, 24);
-        let ram = self.b.ins().load(I64, MemFlagsData::trusted(), self.ctx, OFF_RAM);
+        let (_, ram) = self.tlb_ram();
         let off = self.b.ins().iadd(addr, addend);
         self.b.ins().iadd(ram, off)
     }
@@ -202,7 +335,9 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
     }
 
     fn imm(&mut self, v: u64) -> Value {
-        self.b.ins().iconst(I64, v as i64)
+        let c = self.b.ins().iconst(I64, v as i64);
+        self.consts.insert(c, v);
+        c
     }
 
     fn get(&mut self, r: Reg) -> Value {
@@ -401,9 +536,10 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
     }
 
     fn call(&mut self, f: Helper<Self::Env>, a: Value, b: Value, c: Value) -> Result<Value, Exit> {
-        // The helper sees the register file, and may change it.
+        // The helper sees the register file, and may change it, and the data TLB.
         self.write_back();
         self.forget_registers();
+        self.tlb_ram = None;
         let (ctx, idx) = (self.ctx, self.index);
         let fv = self.b.ins().iconst(I64, f as usize as i64);
         let done = self.b.ins().iconst(I64, idx as i64);
@@ -413,9 +549,14 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
 
     fn jump(&mut self, target: Value) {
         self.b.def_var(self.next, target);
+        self.leave = match self.consts.get(&target) {
+            Some(&t) => Leave::Jump(t),
+            None => Leave::Dynamic,
+        };
     }
 
     fn branch(&mut self, c: Cond, a: Value, b: Value, target: u64) {
+        self.leave = Leave::Branch(c, a, b, target);
         let taken = self.b.ins().icmp(intcc(c), a, b);
         let t = self.b.ins().iconst(I64, target as i64);
         let n = self.b.use_var(self.next);

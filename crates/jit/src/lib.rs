@@ -21,15 +21,16 @@ mod emit;
 mod runtime;
 
 use code_mem::CodeMemory;
-use cranelift_codegen::ir::{types, AbiParam, Function, Signature, UserFuncName};
+use cranelift_codegen::ir::{types, AbiParam, Function, InstBuilder, Signature, UserFuncName};
 use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{control::ControlPlane, Context};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
-use emit::Emitter;
+use emit::{block_signature, BlockMeta, Emitter};
 use mimic_exec::{Block, Compiled, CompiledExit, Compiler, Env, Guest};
 use mimic_memory::AddressSpace;
-use runtime::{BlockFn, Ctx};
+use runtime::{Ctx, EnterFn};
+use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -51,6 +52,7 @@ pub struct JitStats {
     pub failed: u64,
     pub flushes: u64,
     pub code_bytes: u64,
+    pub chained: u64,
 }
 
 pub struct Jit<G> {
@@ -58,6 +60,13 @@ pub struct Jit<G> {
     fctx: FunctionBuilderContext,
     cctx: Context,
     mem: CodeMemory,
+    /// The stub Rust calls to enter a block (blocks use the `tail` convention).
+    enter: EnterFn,
+    /// Each compiled block's validity flag and jump slots, by entry address. Boxed so their
+    /// addresses, baked into code, stay put; freed only when code memory is recycled.
+    metas: HashMap<usize, Box<BlockMeta>>,
+    /// Jump-slot address → (owning block's entry, slot index).
+    slot_owner: HashMap<usize, (usize, usize)>,
     generation: u64,
     stats: JitStats,
     _guest: PhantomData<fn(&mut G)>,
@@ -75,16 +84,24 @@ impl<G: Guest + 'static> Jit<G> {
         set(&mut flags, "opt_level", "speed")?;
         // The verifier costs compile time; debug builds keep it as a check on the emitter.
         set(&mut flags, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
+        // Tail calls between blocks need frame pointers kept on x86-64.
+        set(&mut flags, "preserve_frame_pointers", "true")?;
         let isa = cranelift_native::builder()
             .map_err(|e| format!("no Cranelift backend for this host: {e}"))?
             .finish(settings::Flags::new(flags))
             .map_err(|e| format!("cranelift: {e}"))?;
-        let mem = CodeMemory::new(CODE_BYTES).map_err(|e| format!("code memory: {e}"))?;
+        let mut mem = CodeMemory::new(CODE_BYTES).map_err(|e| format!("code memory: {e}"))?;
+        let mut fctx = FunctionBuilderContext::new();
+        let mut cctx = Context::new();
+        let enter = compile_enter_stub(&*isa, &mut fctx, &mut cctx, &mut mem)?;
         Ok(Jit {
             isa,
-            fctx: FunctionBuilderContext::new(),
-            cctx: Context::new(),
+            fctx,
+            cctx,
             mem,
+            enter,
+            metas: HashMap::new(),
+            slot_owner: HashMap::new(),
             generation: new_generation(),
             stats: JitStats::default(),
             _guest: PhantomData,
@@ -100,7 +117,7 @@ impl<G: Guest + 'static> Jit<G> {
     }
 
     /// Build the IR of `block` into `func`; false when its semantics could not be recorded.
-    fn build(&mut self, block: &Block<G::Insn>, func: &mut Function) -> bool {
+    fn build(&mut self, block: &Block<G::Insn>, func: &mut Function, meta: *const BlockMeta) -> bool {
         let cc = self.call_conv();
         let frontend = self.isa.frontend_config();
         let mut b = FunctionBuilder::new(func, &mut self.fctx);
@@ -108,7 +125,7 @@ impl<G: Guest + 'static> Jit<G> {
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
         let ctx = b.block_params(entry)[0];
-        let mut e: Emitter<'_, '_, '_, G> = Emitter::new(&mut b, ctx, cc);
+        let mut e: Emitter<'_, '_, '_, G> = Emitter::new(&mut b, ctx, cc, block.pc, meta);
         for (i, di) in block.insns.iter().enumerate() {
             e.begin_insn(i as u64, di.pc, di.pc.wrapping_add(di.len as u64));
             if G::translate(&di.insn, block.flags, &mut e).is_err() {
@@ -117,7 +134,14 @@ impl<G: Guest + 'static> Jit<G> {
                 return false;
             }
         }
-        e.finish(block.insns.len() as u64);
+        let Some(last) = block.insns.last() else {
+            return false;
+        };
+        // Only exits within the block's own page may be linked: the loop checked that page's
+        // mapping before entering, and nothing in a linked run can change it.
+        let one_page = block.pages[0] == block.pages[1];
+        let page = one_page.then_some(block.pc & mimic_softmmu::PAGE_MASK);
+        e.finish(block.insns.len() as u64, last.pc.wrapping_add(last.len as u64), page, meta);
         b.seal_all_blocks();
         b.finalize(frontend);
         true
@@ -126,11 +150,9 @@ impl<G: Guest + 'static> Jit<G> {
 
 impl<G: Guest + 'static> Compiler<G> for Jit<G> {
     fn compile(&mut self, block: &Block<G::Insn>) -> Option<Compiled> {
-        let mut sig = Signature::new(self.call_conv());
-        sig.params.push(AbiParam::new(types::I64));
-        sig.returns.push(AbiParam::new(types::I64));
-        let mut func = Function::with_name_signature(UserFuncName::default(), sig);
-        if !self.build(block, &mut func) {
+        let meta = Box::new(BlockMeta { valid: 1, slots: [0; 2] });
+        let mut func = Function::with_name_signature(UserFuncName::default(), block_signature());
+        if !self.build(block, &mut func, &*meta) {
             self.stats.failed += 1;
             return None;
         }
@@ -154,18 +176,26 @@ impl<G: Guest + 'static> Compiler<G> for Jit<G> {
         let entry = match self.mem.push(&bytes) {
             Some(e) => e,
             None => {
-                // Full: recycle all code memory; every earlier handle is void from now on.
+                // Full: recycle all code memory; every earlier handle is void from now on, and
+                // with the old code gone so are the slots and flags it used.
                 self.mem.reset();
+                self.metas.clear();
+                self.slot_owner.clear();
+                self.enter = compile_enter_stub(&*self.isa, &mut self.fctx, &mut self.cctx, &mut self.mem).ok()?;
                 self.generation = new_generation();
                 self.stats.flushes += 1;
                 self.mem.push(&bytes)?
             }
         };
+        for i in 0..2 {
+            self.slot_owner.insert(&meta.slots[i] as *const u64 as usize, (entry, i));
+        }
+        self.metas.insert(entry, meta);
         self.stats.compiled += 1;
         Some(Compiled { entry, generation: self.generation })
     }
 
-    fn execute(&mut self, code: Compiled, cpu: &mut G, bus: &mut AddressSpace) -> CompiledExit {
+    fn execute(&mut self, code: Compiled, cpu: &mut G, bus: &mut AddressSpace, budget: u64) -> CompiledExit {
         assert_eq!(code.generation, self.generation, "stale compiled code");
         let mut env = Env { cpu, bus };
         let mut ctx = Ctx {
@@ -177,28 +207,88 @@ impl<G: Guest + 'static> Compiler<G> for Jit<G> {
             exit_pc: 0,
             executed: 0,
             retired: 0,
+            budget,
+            stop: 0,
+            exit_slot: 0,
         };
         // SAFETY: `ctx.env` points at `env`, which lives across the call and is used by nothing
         // else until it returns. `code.entry` is the start of a function this tier compiled with
         // the `BlockFn` signature into code memory of the current generation (checked above), so
         // it is still there; the function touches only what `ctx` points at, through the
-        // entry points in `runtime` instantiated for this `G`.
+        // entry points in `runtime` instantiated for this `G`, and jumps only to blocks linked
+        // into its slots, which are of the same generation.
         let status = unsafe {
             runtime::refresh::<G>(&mut ctx);
-            let f = std::mem::transmute::<usize, BlockFn>(code.entry);
-            f(&mut ctx)
+            (self.enter)(&mut ctx, code.entry)
         };
         let rest = ctx.executed.saturating_sub(ctx.retired);
         env.cpu.retire_n(rest);
         let executed = ctx.executed as u32;
         if status == runtime::OK {
-            CompiledExit::Next { next: ctx.exit_pc, executed }
+            let link = (ctx.stop == 0 && ctx.exit_slot != 0).then_some(ctx.exit_slot as usize);
+            CompiledExit::Next { next: ctx.exit_pc, executed, link }
         } else {
             CompiledExit::Fault { pc: ctx.exit_pc, executed }
+        }
+    }
+
+    fn chain(&mut self, link: usize, to: Compiled) {
+        if to.generation != self.generation {
+            return;
+        }
+        // `link` came from a slot address baked into a block of this generation; write through
+        // its owner rather than through an unchecked address.
+        let Some(&(owner, i)) = self.slot_owner.get(&link) else {
+            return;
+        };
+        if let Some(meta) = self.metas.get_mut(&owner) {
+            meta.slots[i] = to.entry as u64;
+            self.stats.chained += 1;
+        }
+    }
+
+    fn invalidate(&mut self, code: Compiled) {
+        if code.generation == self.generation {
+            if let Some(meta) = self.metas.get_mut(&code.entry) {
+                meta.valid = 0;
+            }
         }
     }
 
     fn generation(&self) -> u64 {
         self.generation
     }
+}
+
+/// `extern "C" fn(ctx, entry) -> status`: call the `tail`-convention block at `entry`.
+fn compile_enter_stub(
+    isa: &dyn cranelift_codegen::isa::TargetIsa,
+    fctx: &mut FunctionBuilderContext,
+    cctx: &mut Context,
+    mem: &mut CodeMemory,
+) -> Result<EnterFn, String> {
+    let mut sig = Signature::new(isa.default_call_conv());
+    sig.params.extend([AbiParam::new(types::I64), AbiParam::new(types::I64)]);
+    sig.returns.push(AbiParam::new(types::I64));
+    let mut func = Function::with_name_signature(UserFuncName::default(), sig);
+    {
+        let mut b = FunctionBuilder::new(&mut func, fctx);
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        let (ctx, target) = (b.block_params(entry)[0], b.block_params(entry)[1]);
+        let sig = b.import_signature(block_signature());
+        let call = b.ins().call_indirect(sig, target, &[ctx]);
+        let status = b.inst_results(call)[0];
+        b.ins().return_(&[status]);
+        b.seal_all_blocks();
+        b.finalize(isa.frontend_config());
+    }
+    cctx.clear();
+    cctx.func = func;
+    let code = cctx.compile(isa, &mut ControlPlane::default()).map_err(|e| format!("entry stub: {:?}", e.inner))?;
+    let addr = mem.push(code.code_buffer()).ok_or("code memory full")?;
+    // SAFETY: `addr` is the start of the function just compiled with exactly this signature and
+    // calling convention (the ISA's default, which is C's on this host).
+    Ok(unsafe { std::mem::transmute::<usize, EnterFn>(addr) })
 }

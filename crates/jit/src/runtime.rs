@@ -29,6 +29,14 @@ pub struct Ctx {
     /// Of those, how many the entry points have already counted as retired (so a helper that
     /// reads `minstret` mid-block sees the exact count).
     pub retired: u64,
+    /// Chained jumps are taken only while `executed` is below this (0 once `stop` is set, so
+    /// generated code checks one word).
+    pub budget: u64,
+    /// Set by entry points that may have changed what later blocks depend on (privilege,
+    /// translation, interrupt state, code pages): no more chained jumps in this run.
+    pub stop: u64,
+    /// The jump slot of the exit taken, or 0 when the exit has none.
+    pub exit_slot: u64,
 }
 
 pub const OFF_REGS: i32 = 0;
@@ -37,6 +45,9 @@ pub const OFF_RAM: i32 = 16;
 pub const OFF_RET: i32 = 32;
 pub const OFF_EXIT_PC: i32 = 40;
 pub const OFF_EXECUTED: i32 = 48;
+pub const OFF_BUDGET: i32 = 64;
+pub const OFF_STOP: i32 = 72;
+pub const OFF_EXIT_SLOT: i32 = 80;
 
 const _: () = {
     assert!(std::mem::offset_of!(Ctx, regs) == OFF_REGS as usize);
@@ -45,6 +56,9 @@ const _: () = {
     assert!(std::mem::offset_of!(Ctx, ret) == OFF_RET as usize);
     assert!(std::mem::offset_of!(Ctx, exit_pc) == OFF_EXIT_PC as usize);
     assert!(std::mem::offset_of!(Ctx, executed) == OFF_EXECUTED as usize);
+    assert!(std::mem::offset_of!(Ctx, budget) == OFF_BUDGET as usize);
+    assert!(std::mem::offset_of!(Ctx, stop) == OFF_STOP as usize);
+    assert!(std::mem::offset_of!(Ctx, exit_slot) == OFF_EXIT_SLOT as usize);
 };
 
 /// A TLB that never hits, for guests without one: every access takes the slow path.
@@ -54,8 +68,9 @@ static NO_TLB: [TlbEntry; TLB_ENTRIES] = [TlbEntry::EMPTY; TLB_ENTRIES];
 pub const OK: u64 = 0;
 pub const FAULT: u64 = 1;
 
-/// The signature of a generated block.
-pub type BlockFn = unsafe extern "C" fn(*mut Ctx) -> u64;
+/// The signature of the generated entry stub: it calls the block at the given address (blocks
+/// use Cranelift's `tail` convention, so they can jump to each other).
+pub type EnterFn = unsafe extern "C" fn(*mut Ctx, usize) -> u64;
 
 /// `MemOp` as one integer operand for the slow paths.
 pub fn encode_memop(op: MemOp) -> u64 {
@@ -91,8 +106,10 @@ pub unsafe fn refresh<G: Guest>(ctx: &mut Ctx) {
     ctx.ram = env.bus.store_mut().as_mut_ptr();
 }
 
-/// Count as retired the instructions before the one now calling into Rust.
-fn sync_retired<G: Guest>(ctx: &mut Ctx, env: &mut Env<'_, G>, done: u64) {
+/// Count as retired the instructions before the one now calling into Rust (`index` of them
+/// precede it in its block).
+fn sync_retired<G: Guest>(ctx: &mut Ctx, env: &mut Env<'_, G>, index: u64) {
+    let done = ctx.executed + index;
     if done > ctx.retired {
         env.cpu.retire_n(done - ctx.retired);
         ctx.retired = done;
@@ -101,13 +118,13 @@ fn sync_retired<G: Guest>(ctx: &mut Ctx, env: &mut Env<'_, G>, done: u64) {
 
 /// # Safety
 /// Called only by generated code, with the `ctx` it was given.
-pub unsafe extern "C" fn load_slow<G: Guest>(ctx: *mut Ctx, addr: u64, op: u64, done: u64) -> u64 {
+pub unsafe extern "C" fn load_slow<G: Guest>(ctx: *mut Ctx, addr: u64, op: u64, index: u64) -> u64 {
     // SAFETY: generated code passes the context it received; its `env` is live and unaliased for
     // the duration of the block.
     let ctx = unsafe { &mut *ctx };
     // SAFETY: as above.
     let env = unsafe { &mut *ctx.env.cast::<Env<'_, G>>() };
-    sync_retired(ctx, env, done);
+    sync_retired(ctx, env, index);
     let r = env.cpu.load(env.bus, addr, decode_memop(op));
     // SAFETY: as above.
     unsafe { refresh::<G>(ctx) };
@@ -122,12 +139,15 @@ pub unsafe extern "C" fn load_slow<G: Guest>(ctx: *mut Ctx, addr: u64, op: u64, 
 
 /// # Safety
 /// Called only by generated code, with the `ctx` it was given.
-pub unsafe extern "C" fn store_slow<G: Guest>(ctx: *mut Ctx, addr: u64, val: u64, op: u64, done: u64) -> u64 {
+pub unsafe extern "C" fn store_slow<G: Guest>(ctx: *mut Ctx, addr: u64, val: u64, op: u64, index: u64) -> u64 {
     // SAFETY: see `load_slow`.
     let ctx = unsafe { &mut *ctx };
     // SAFETY: see `load_slow`.
     let env = unsafe { &mut *ctx.env.cast::<Env<'_, G>>() };
-    sync_retired(ctx, env, done);
+    sync_retired(ctx, env, index);
+    // A slow store may hit a device or a code page: let the loop look before going on.
+    ctx.stop = 1;
+    ctx.budget = 0;
     let r = env.cpu.store(env.bus, addr, val, decode_memop(op));
     // SAFETY: see `load_slow`.
     unsafe { refresh::<G>(ctx) };
@@ -140,7 +160,7 @@ pub unsafe extern "C" fn store_slow<G: Guest>(ctx: *mut Ctx, addr: u64, val: u64
 /// # Safety
 /// Called only by generated code, with the `ctx` it was given and `f` a `Helper<Env<'_, G>>`
 /// cast to an integer when the block was compiled.
-pub unsafe extern "C" fn call_helper<G: Guest>(ctx: *mut Ctx, f: usize, a: u64, b: u64, c: u64, done: u64) -> u64 {
+pub unsafe extern "C" fn call_helper<G: Guest>(ctx: *mut Ctx, f: usize, a: u64, b: u64, c: u64, index: u64) -> u64 {
     // SAFETY: see `load_slow`.
     let ctx = unsafe { &mut *ctx };
     // SAFETY: see `load_slow`.
@@ -149,7 +169,10 @@ pub unsafe extern "C" fn call_helper<G: Guest>(ctx: *mut Ctx, f: usize, a: u64, 
     // functions generic over the environment's lifetime, so the pointer is the same function at
     // this lifetime.
     let f = unsafe { std::mem::transmute::<usize, Helper<Env<'_, G>>>(f) };
-    sync_retired(ctx, env, done);
+    sync_retired(ctx, env, index);
+    // Helpers change privilege, CSRs, translation and interrupt state.
+    ctx.stop = 1;
+    ctx.budget = 0;
     let r = f(env, a, b, c);
     // SAFETY: see `load_slow`.
     unsafe { refresh::<G>(ctx) };

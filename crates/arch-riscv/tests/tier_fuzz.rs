@@ -83,7 +83,8 @@ const LOADS: &[(RI, i64)] =
     &[(enc::lb, 1), (enc::lh, 2), (enc::lw, 4), (enc::ld, 8), (enc::lbu, 1), (enc::lhu, 2), (enc::lwu, 4)];
 const STORES: &[(R3Store, i64)] = &[(enc::sb, 1), (enc::sh, 2), (enc::sw, 4), (enc::sd, 8)];
 type R3Store = fn(u32, u32, i64) -> u32;
-const FP_OPS: &[fn(u32, u32, u32, u32) -> u32] = &[enc::fadd_d, enc::fsub_d, enc::fmul_d, enc::fdiv_d];
+type Fp = fn(u32, u32, u32, u32) -> u32;
+const FP_OPS: &[Fp] = &[enc::fadd_d, enc::fsub_d, enc::fmul_d, enc::fdiv_d];
 
 /// `minstret` and `mcycle`: reading them checks that every tier counts retired instructions
 /// exactly, also in the middle of a block.

@@ -31,6 +31,7 @@ pub struct Sigs {
     pub helper: SigRef,
     /// A compiled block, for chained jumps.
     pub block: SigRef,
+    pub lookup: SigRef,
 }
 
 /// The signature of every compiled block: the context in, a status out; `tail` so that blocks
@@ -55,6 +56,7 @@ impl Sigs {
             store: b.import_signature(sig(5)),
             helper: b.import_signature(sig(6)),
             block: b.import_signature(block_signature()),
+            lookup: b.import_signature(sig(2)),
         }
     }
 }
@@ -167,7 +169,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         match self.leave {
             Leave::Dynamic => {
                 let next = self.b.use_var(self.next);
-                self.exit_with(next, None, total);
+                self.exit_dynamic(next, total);
             }
             Leave::Jump(target) => {
                 let t = self.b.ins().iconst(I64, target as i64);
@@ -185,6 +187,30 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
                 self.exit_with(f, slot(1, fallthrough), total);
             }
         }
+    }
+
+    /// Leave for a pc known only now: straight into its compiled code if the run may go on and
+    /// `runtime::lookup` finds some, else back to the loop.
+    fn exit_dynamic(&mut self, pc: Value, total: Value) {
+        let ret = self.b.create_block();
+        let (find, jump) = (self.b.create_block(), self.b.create_block());
+        let budget = self.b.ins().load(I64, MemFlagsData::trusted(), self.ctx, OFF_BUDGET);
+        let go = self.b.ins().icmp(IntCC::UnsignedLessThan, total, budget);
+        self.b.ins().brif(go, find, &[], ret, &[]);
+        self.b.switch_to_block(find);
+        let callee = self.b.ins().iconst(I64, runtime::lookup::<G> as *const () as usize as i64);
+        let ctx = self.ctx;
+        let call = self.b.ins().call_indirect(self.sigs.lookup, callee, &[ctx, pc]);
+        let target = self.b.inst_results(call)[0];
+        self.b.ins().brif(target, jump, &[], ret, &[]);
+        self.b.switch_to_block(jump);
+        self.b.ins().return_call_indirect(self.sigs.block, target, &[ctx]);
+        self.b.switch_to_block(ret);
+        self.b.ins().store(MemFlagsData::trusted(), pc, self.ctx, OFF_EXIT_PC);
+        let zero = self.b.ins().iconst(I64, 0);
+        self.b.ins().store(MemFlagsData::trusted(), zero, self.ctx, OFF_EXIT_SLOT);
+        let ok = self.b.ins().iconst(I64, runtime::OK as i64);
+        self.b.ins().return_(&[ok]);
     }
 
     /// Leave for `pc`: through the jump slot at `slot` if it is linked and the run may go on,

@@ -210,6 +210,7 @@ impl<G: Guest + 'static> Compiler<G> for Jit<G> {
             budget,
             stop: 0,
             exit_slot: 0,
+            generation: self.generation,
         };
         // SAFETY: `ctx.env` points at `env`, which lives across the call and is used by nothing
         // else until it returns. `code.entry` is the start of a function this tier compiled with

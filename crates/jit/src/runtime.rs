@@ -37,6 +37,8 @@ pub struct Ctx {
     pub stop: u64,
     /// The jump slot of the exit taken, or 0 when the exit has none.
     pub exit_slot: u64,
+    /// The tier's code generation: `lookup` hands out only code of this one.
+    pub generation: u64,
 }
 
 pub const OFF_REGS: i32 = 0;
@@ -113,6 +115,35 @@ fn sync_retired<G: Guest>(ctx: &mut Ctx, env: &mut Env<'_, G>, index: u64) {
     if done > ctx.retired {
         env.cpu.retire_n(done - ctx.retired);
         ctx.retired = done;
+    }
+}
+
+/// Where a block whose next pc is known only at run time (returns, indirect jumps) goes on: the
+/// compiled code of the block at `pc`, found as the loop would find it (translating `pc` and
+/// looking up the cache under the current flags), or 0 to return to the loop.
+///
+/// # Safety
+/// Called only by generated code, with the `ctx` it was given.
+pub unsafe extern "C" fn lookup<G: Guest>(ctx: *mut Ctx, pc: u64) -> u64 {
+    // SAFETY: see `load_slow`.
+    let ctx = unsafe { &mut *ctx };
+    // SAFETY: see `load_slow`.
+    let env = unsafe { &mut *ctx.env.cast::<Env<'_, G>>() };
+    let Ok(phys) = env.cpu.translate_fetch(env.bus, pc) else {
+        // The fault is the loop's to raise; it translates again.
+        return 0;
+    };
+    let flags = env.cpu.block_flags();
+    let Some(block) = env.cpu.cache().lookup(pc, phys, flags) else {
+        return 0;
+    };
+    // A block reaching into a second page is entered only from the loop, which re-checks it.
+    if block.pages[0] != block.pages[1] {
+        return 0;
+    }
+    match block.compiled.get() {
+        Some(c) if c.generation == ctx.generation => c.entry as u64,
+        _ => 0,
     }
 }
 

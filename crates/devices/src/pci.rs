@@ -341,7 +341,12 @@ impl<I: IrqLine> PciHost<I> {
             return if size == Size::B8 { u64::MAX } else { (1u64 << size.bits()) - 1 };
         }
         match self.slots.get_mut(dev).and_then(|s| s.as_mut()) {
-            Some(f) => f.config_read(reg, size.bytes() as usize) as u64,
+            Some(f) => {
+                // A config read may act (the virtio PCI_CFG window can read the ISR).
+                let v = f.config_read(reg, size.bytes() as usize) as u64;
+                self.update_irqs();
+                v
+            }
             // No device: all ones, which is how software sees an empty slot.
             None => (1u64 << size.bits().min(63)) - 1,
         }
@@ -362,7 +367,13 @@ impl<I: IrqLine> PciHost<I> {
     pub fn mmio_read(&mut self, addr: u64, size: Size, io: bool) -> u64 {
         let addr = if io { addr - self.pio_base } else { addr };
         match self.find_bar(addr, io) {
-            Some((slot, bar, off)) => self.slots[slot].as_mut().map_or(0, |f| f.bar_read(bar, off, size)),
+            Some((slot, bar, off)) => {
+                let v = self.slots[slot].as_mut().map_or(0, |f| f.bar_read(bar, off, size));
+                // Reads can lower a function's INTx (virtio's ISR is read-to-clear); a line left
+                // high would re-raise the interrupt with no cause ("nobody cared" in Linux).
+                self.update_irqs();
+                v
+            }
             None => {
                 guest_error!(addr, "PCI read outside any BAR");
                 0
@@ -439,6 +450,10 @@ mod tests {
             &mut self.cfg
         }
         fn bar_read(&mut self, _bar: usize, offset: u64, _size: Size) -> u64 {
+            // 0x1000 is read-to-clear, like virtio's ISR.
+            if offset == 0x1000 {
+                return std::mem::take(&mut self.irq) as u64;
+            }
             self.reg + offset
         }
         fn bar_write(&mut self, _bar: usize, _offset: u64, _size: Size, value: u64) {
@@ -507,6 +522,17 @@ mod tests {
         // Slot 1, pin INTA → host line (1 + 1 - 1) % 4 = 1.
         assert!(lines[1].level());
         assert!(!lines[0].level());
+    }
+
+    #[test]
+    fn intx_drops_when_a_read_clears_the_cause() {
+        let (mut h, lines) = host();
+        h.ecam_write(ecam(1, 0x20), Size::B4, 0x4000_0000);
+        h.ecam_write(ecam(1, 0x04), Size::B2, COMMAND_MEMORY as u64);
+        h.mmio_write(0x4000_0000, Size::B4, 1, false);
+        let raised = lines[1].level();
+        h.mmio_read(0x4000_1000, Size::B1, false);
+        assert_eq!((raised, lines[1].level()), (true, false));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! queued, so the device model can raise its interrupt or kick its event loop.
 
 use crate::BlockDevice;
+use mimic_core::DmaBuf;
 use std::io;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
@@ -14,7 +15,7 @@ use std::thread::JoinHandle;
 pub type RequestId = u64;
 
 /// One block request. Buffers move to the worker and come back in the [`Completion`], so the
-/// caller can reuse them.
+/// caller can reuse them; they are [`DmaBuf`]s so that `O_DIRECT` images need no bounce buffer.
 #[derive(Debug)]
 pub enum Request {
     /// Read `buf.len()` bytes at `offset` into `buf`.
@@ -22,14 +23,14 @@ pub enum Request {
         /// Disk offset.
         offset: u64,
         /// Filled by the worker.
-        buf: Vec<u8>,
+        buf: DmaBuf,
     },
     /// Write `data` at `offset`.
     Write {
         /// Disk offset.
         offset: u64,
         /// The bytes.
-        data: Vec<u8>,
+        data: DmaBuf,
     },
     /// Flush (per the cache mode).
     Flush,
@@ -58,7 +59,7 @@ pub struct Completion {
     pub result: io::Result<()>,
     /// The request's buffer (the data read, for [`Request::Read`]); `None` for requests without
     /// a buffer.
-    pub buf: Option<Vec<u8>>,
+    pub buf: Option<DmaBuf>,
 }
 
 type Notify = Box<dyn Fn() + Send>;
@@ -143,6 +144,17 @@ impl IoThread {
             self.failed.push(Completion { id, result: Err(io::Error::other("block I/O thread is gone")), buf });
         }
         id
+    }
+
+    /// The next completion if one is ready now; never blocks (nor allocates).
+    pub fn try_completion(&mut self) -> Option<Completion> {
+        if !self.failed.is_empty() {
+            self.in_flight -= 1;
+            return Some(self.failed.remove(0));
+        }
+        let c = self.rx.try_recv().ok()?;
+        self.in_flight -= 1;
+        Some(c)
     }
 
     /// Completions that are ready now; never blocks.

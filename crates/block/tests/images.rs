@@ -448,11 +448,13 @@ fn io_thread_runs_requests_in_order() {
     assert_eq!(io.size(), 8 * MIB);
     let mut ids = Vec::new();
     for i in 0..64u64 {
-        ids.push(io.submit(Request::Write { offset: i * 4096, data: vec![i as u8; 4096] }));
+        ids.push(
+            io.submit(Request::Write { offset: i * 4096, data: mimic_core::DmaBuf::from_slice(&[i as u8; 4096]) }),
+        );
     }
     let flush = io.submit(Request::Flush);
-    let read = io.submit(Request::Read { offset: 0, buf: vec![0; 64 * 4096] });
-    let bad = io.submit(Request::Read { offset: 8 * MIB, buf: vec![0; 1] });
+    let read = io.submit(Request::Read { offset: 0, buf: mimic_core::DmaBuf::new(64 * 4096) });
+    let bad = io.submit(Request::Read { offset: 8 * MIB, buf: mimic_core::DmaBuf::new(1) });
     let mut done = Vec::new();
     while let Some(c) = io.wait_completion() {
         done.push(c);

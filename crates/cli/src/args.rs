@@ -97,6 +97,8 @@ Devices:
   -device virtio-blk-device,drive=ID | virtio-net-device,netdev=ID | virtio-rng-device
   -netdev user,id=ID[,hostfwd=tcp::HOSTPORT-:GUESTPORT]...   user-mode networking
   -nic user[,model=virtio-net-device][,hostfwd=...]           the two above in one option
+  -device virtio-serial-device|virtio-serial-pci -device virtconsole,chardev=ID
+                      a virtio console (/dev/hvc0) on -chardev null|stdio|file,path=F|socket,...
 
 Accepted for compatibility and ignored: -nic none, -net none, -no-reboot.
 

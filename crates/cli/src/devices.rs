@@ -3,7 +3,7 @@
 
 use crate::args::Options;
 use mimic_block::{DriveOptions, Interface};
-use mimic_machine::virtio::{Frontend, SharedDisk, SharedNet, VirtioSpec};
+use mimic_machine::virtio::{ConsolePort, Frontend, SharedDisk, SharedNet, VirtioSpec};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -59,8 +59,28 @@ pub fn build(o: &Options) -> Result<Vec<VirtioSpec>, String> {
         netdevs.insert(id, SharedNet(Arc::new(Mutex::new(backend))));
     }
     let mut nics = 0;
+    // The virtio-serial bus a `virtconsole` attaches to (the last one), and whether it has one.
+    let mut serial_bus: Option<(usize, bool)> = None;
     for dev in &o.devices {
         let (driver, p) = props(dev);
+        if driver == "virtconsole" {
+            let (index, taken) = serial_bus
+                .as_mut()
+                .ok_or_else(|| format!("-device {dev}: no virtio-serial bus (add -device virtio-serial-pci first)"))?;
+            if *taken {
+                return Err(format!("-device {dev}: only one virtconsole per virtio-serial device is supported"));
+            }
+            let id = p.get("chardev").ok_or_else(|| format!("-device {dev}: chardev= is required"))?;
+            let spec = o
+                .chardevs
+                .iter()
+                .find(|(cid, _)| cid == id)
+                .map(|(_, s)| s)
+                .ok_or_else(|| format!("-device {dev}: no -chardev with id '{id}'"))?;
+            specs[*index].frontend = Frontend::Console(crate::chardev::open_port(spec)?);
+            *taken = true;
+            continue;
+        }
         let (kind, pci) = match driver.as_str() {
             "virtio-blk-device" => ("blk", false),
             "virtio-blk-pci" | "virtio-blk" => ("blk", true),
@@ -68,8 +88,12 @@ pub fn build(o: &Options) -> Result<Vec<VirtioSpec>, String> {
             "virtio-net-pci" | "virtio-net" => ("net", true),
             "virtio-rng-device" => ("rng", false),
             "virtio-rng-pci" | "virtio-rng" => ("rng", true),
+            "virtio-serial-device" => ("serial", false),
+            "virtio-serial-pci" | "virtio-serial" => ("serial", true),
             _ => {
-                return Err(format!("-device {dev}: unsupported device '{driver}' (virtio-blk/net/rng-device or -pci)"))
+                return Err(format!(
+                "-device {dev}: unsupported device '{driver}' (virtio-blk/net/rng/serial-device or -pci, virtconsole)"
+            ))
             }
         };
         let frontend = match kind {
@@ -91,6 +115,10 @@ pub fn build(o: &Options) -> Result<Vec<VirtioSpec>, String> {
                 };
                 nics += 1;
                 Frontend::Net { backend, mac }
+            }
+            "serial" => {
+                serial_bus = Some((specs.len(), false));
+                Frontend::Console(ConsolePort::null())
             }
             _ => Frontend::Rng,
         };
@@ -127,6 +155,35 @@ mod tests {
     fn unknown_device_is_an_error() {
         let o = Options { devices: vec!["e1000,netdev=n0".into()], ..Default::default() };
         assert!(build(&o).unwrap_err().contains("unsupported device 'e1000'"));
+    }
+
+    #[test]
+    fn virtconsole_without_serial_bus_is_an_error() {
+        let o = Options {
+            chardevs: vec![("c0".into(), "null,id=c0".into())],
+            devices: vec!["virtconsole,chardev=c0".into()],
+            ..Default::default()
+        };
+        assert!(build(&o).unwrap_err().contains("no virtio-serial bus"));
+    }
+
+    #[test]
+    fn second_virtconsole_on_one_bus_is_an_error() {
+        let o = Options {
+            chardevs: vec![("c0".into(), "null,id=c0".into()), ("c1".into(), "null,id=c1".into())],
+            devices: vec!["virtio-serial-pci".into(), "virtconsole,chardev=c0".into(), "virtconsole,chardev=c1".into()],
+            ..Default::default()
+        };
+        assert!(build(&o).unwrap_err().contains("only one virtconsole"));
+    }
+
+    #[test]
+    fn virtconsole_with_unknown_chardev_is_an_error() {
+        let o = Options {
+            devices: vec!["virtio-serial-device".into(), "virtconsole,chardev=x".into()],
+            ..Default::default()
+        };
+        assert!(build(&o).unwrap_err().contains("no -chardev with id 'x'"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod chardev;
 mod console;
 mod control;
 mod devices;

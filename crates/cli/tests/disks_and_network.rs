@@ -261,3 +261,61 @@ fn sigkill_during_guest_writes_leaves_a_qcow2_image_qemu_img_accepts() {
     );
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// Poll `f` every 100 ms until it returns `Some`, for at most `timeout`.
+fn eventually<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let end = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if std::time::Instant::now() > end {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn virtio_consoles_carry_guest_output_to_a_file_and_socket_input_to_the_guest() {
+    let dir = scratch("console");
+    let (out, sock) = (dir.join("hvc0.txt"), dir.join("hvc1.sock"));
+    let c0 = format!("file,id=c0,path={}", out.display());
+    let c1 = format!("socket,id=c1,path={},server=on,wait=off", sock.display());
+    let mut g = guest::Guest::boot(&[
+        "-chardev",
+        &c0,
+        "-device",
+        "virtio-serial-pci",
+        "-device",
+        "virtconsole,chardev=c0",
+        "-chardev",
+        &c1,
+        "-device",
+        "virtio-serial-pci",
+        "-device",
+        "virtconsole,chardev=c1",
+    ]);
+    g.wait_for(guest::INIT_MARKER, BOOT);
+    g.wait_for(PROMPT, CMD);
+
+    // Guest → host: a line written to the first console lands in the file.
+    g.run("echo guest-to-host > /dev/hvc0", CMD);
+    let text = eventually(CMD, || {
+        let t = std::fs::read_to_string(&out).unwrap_or_default();
+        t.contains("guest-to-host").then_some(t)
+    });
+    assert!(text.is_some(), "hvc0 output never reached {}", out.display());
+
+    // Host → guest: a line sent to the socket is read from the second console.
+    g.run("stty -echo -F /dev/hvc1 2>/dev/null; (head -n 1 /dev/hvc1 > /tmp/got &)", CMD);
+    let mut client = std::os::unix::net::UnixStream::connect(&sock).expect("connect to the console socket");
+    client.write_all(b"host-to-guest\n").unwrap();
+    let got = eventually(CMD, || {
+        let t = g.run("cat /tmp/got", CMD);
+        t.contains("host-to-guest").then_some(t)
+    });
+    assert!(got.is_some(), "guest never read the socket's line:\n{}", g.output());
+    poweroff(g);
+    std::fs::remove_dir_all(dir).ok();
+}

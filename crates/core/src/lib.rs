@@ -6,11 +6,13 @@
 
 mod addr;
 mod clock;
+mod dma_buf;
 mod irq;
 mod memop;
 
 pub use addr::{AddrRange, GuestAddr, PhysAddr};
 pub use clock::{Clock, HostClock, ManualClock, VmClock};
+pub use dma_buf::{DmaBuf, DMA_ALIGN};
 pub use irq::{BitIrq, IrqLine, NullIrq, SharedBits};
 pub use memop::{Endian, MemOp, Size};
 mod guest_log;

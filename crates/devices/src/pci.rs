@@ -53,6 +53,8 @@ pub struct ConfigSpace {
     /// Where the next capability goes (capabilities start at 0x40).
     next_cap: usize,
     last_cap: usize,
+    /// Capability bytes the driver may write (e.g. the virtio PCI_CFG access window).
+    writable: Vec<std::ops::Range<usize>>,
 }
 
 impl ConfigSpace {
@@ -64,7 +66,7 @@ impl ConfigSpace {
         bytes[9..12].copy_from_slice(&class.to_le_bytes()[..3]);
         bytes[0x2c..0x2e].copy_from_slice(&subsys_vendor.to_le_bytes());
         bytes[0x2e..0x30].copy_from_slice(&subsys.to_le_bytes());
-        ConfigSpace { bytes, bars: [None; 6], next_cap: 0x40, last_cap: 0 }
+        ConfigSpace { bytes, bars: [None; 6], next_cap: 0x40, last_cap: 0, writable: Vec::new() }
     }
 
     /// Declare BAR `index` (a power-of-two `size`). A 64-bit BAR also uses `index + 1`.
@@ -95,6 +97,18 @@ impl ConfigSpace {
         let status = u16::from_le_bytes([self.bytes[6], self.bytes[7]]) | STATUS_CAP_LIST;
         self.bytes[6..8].copy_from_slice(&status.to_le_bytes());
         at
+    }
+
+    /// Let the driver write `range` (inside a capability the function added).
+    pub fn allow_write(&mut self, range: std::ops::Range<usize>) {
+        self.writable.push(range);
+    }
+
+    /// Store bytes as the function itself (read-only fields included).
+    pub fn set_bytes(&mut self, reg: usize, data: &[u8]) {
+        if let Some(dst) = self.bytes.get_mut(reg..reg + data.len()) {
+            dst.copy_from_slice(data);
+        }
     }
 
     pub fn command(&self) -> u16 {
@@ -148,6 +162,7 @@ impl ConfigSpace {
                 0x0c | 0x0d => self.bytes[r] = b,
                 0x10..=0x27 => self.write_bar_byte(r, b),
                 INTERRUPT_LINE => self.bytes[r] = b,
+                _ if self.writable.iter().any(|w| w.contains(&r)) => self.bytes[r] = b,
                 _ => {}
             }
         }
@@ -187,6 +202,10 @@ pub trait PciFunction: Send {
     fn config_mut(&mut self) -> &mut ConfigSpace;
     /// A config write landed (e.g. a capability the function watches).
     fn config_written(&mut self, _reg: usize, _size: usize) {}
+    /// A config read; functions with registers that act when read override it.
+    fn config_read(&mut self, reg: usize, size: usize) -> u32 {
+        self.config().read(reg, size)
+    }
     fn bar_read(&mut self, bar: usize, offset: u64, size: Size) -> u64;
     fn bar_write(&mut self, bar: usize, offset: u64, size: Size, value: u64);
     /// The function's INTx level (before the command register's INTx-disable).
@@ -199,6 +218,10 @@ pub trait PciFunction: Send {
     }
     /// Do that work: an MMIO access cannot reach guest memory, so the board calls this after.
     fn process(&mut self, _mem: &mut dyn GuestMemory) {}
+    /// Whether work runs on another thread and will wake the board when done.
+    fn io_in_flight(&self) -> bool {
+        false
+    }
 }
 
 /// The host bridge itself (bus 0, device 0): Red Hat's generic PCIe host ID, as QEMU's gpex.
@@ -247,6 +270,11 @@ impl<I: IrqLine> PciHost<I> {
     }
 
     /// Let every function with pending work use guest memory, then update the INTx lines.
+    /// Whether any function waits for work on another thread (disk I/O).
+    pub fn io_in_flight(&self) -> bool {
+        self.slots.iter().flatten().any(|f| f.io_in_flight())
+    }
+
     pub fn process(&mut self, mem: &mut dyn GuestMemory) {
         let mut any = false;
         for f in self.slots.iter_mut().flatten() {
@@ -312,8 +340,13 @@ impl<I: IrqLine> PciHost<I> {
         if bus != 0 || func != 0 {
             return if size == Size::B8 { u64::MAX } else { (1u64 << size.bits()) - 1 };
         }
-        match self.slots.get(dev).and_then(|s| s.as_ref()) {
-            Some(f) => f.config().read(reg, size.bytes() as usize) as u64,
+        match self.slots.get_mut(dev).and_then(|s| s.as_mut()) {
+            Some(f) => {
+                // A config read may act (the virtio PCI_CFG window can read the ISR).
+                let v = f.config_read(reg, size.bytes() as usize) as u64;
+                self.update_irqs();
+                v
+            }
             // No device: all ones, which is how software sees an empty slot.
             None => (1u64 << size.bits().min(63)) - 1,
         }
@@ -334,7 +367,13 @@ impl<I: IrqLine> PciHost<I> {
     pub fn mmio_read(&mut self, addr: u64, size: Size, io: bool) -> u64 {
         let addr = if io { addr - self.pio_base } else { addr };
         match self.find_bar(addr, io) {
-            Some((slot, bar, off)) => self.slots[slot].as_mut().map_or(0, |f| f.bar_read(bar, off, size)),
+            Some((slot, bar, off)) => {
+                let v = self.slots[slot].as_mut().map_or(0, |f| f.bar_read(bar, off, size));
+                // Reads can lower a function's INTx (virtio's ISR is read-to-clear); a line left
+                // high would re-raise the interrupt with no cause ("nobody cared" in Linux).
+                self.update_irqs();
+                v
+            }
             None => {
                 guest_error!(addr, "PCI read outside any BAR");
                 0
@@ -411,6 +450,10 @@ mod tests {
             &mut self.cfg
         }
         fn bar_read(&mut self, _bar: usize, offset: u64, _size: Size) -> u64 {
+            // 0x1000 is read-to-clear, like virtio's ISR.
+            if offset == 0x1000 {
+                return std::mem::take(&mut self.irq) as u64;
+            }
             self.reg + offset
         }
         fn bar_write(&mut self, _bar: usize, _offset: u64, _size: Size, value: u64) {
@@ -479,6 +522,17 @@ mod tests {
         // Slot 1, pin INTA → host line (1 + 1 - 1) % 4 = 1.
         assert!(lines[1].level());
         assert!(!lines[0].level());
+    }
+
+    #[test]
+    fn intx_drops_when_a_read_clears_the_cause() {
+        let (mut h, lines) = host();
+        h.ecam_write(ecam(1, 0x20), Size::B4, 0x4000_0000);
+        h.ecam_write(ecam(1, 0x04), Size::B2, COMMAND_MEMORY as u64);
+        h.mmio_write(0x4000_0000, Size::B4, 1, false);
+        let raised = lines[1].level();
+        h.mmio_read(0x4000_1000, Size::B1, false);
+        assert_eq!((raised, lines[1].level()), (true, false));
     }
 
     #[test]

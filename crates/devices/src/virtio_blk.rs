@@ -1,4 +1,4 @@
-//! virtio-blk, the block device (virtio 1.2 §5.2, device ID 2), over a [`BlockBackend`].
+//! virtio-blk, the block device (virtio 1.2 §5.2, device ID 2), over a [`BlockQueue`].
 //!
 //! One request queue. Each request is a chain:
 //!
@@ -11,10 +11,10 @@
 //! |---|---|---|
 //! | IN | 0 | read `len` bytes (a multiple of 512) at `sector` into the writable data |
 //! | OUT | 1 | write the readable data at `sector` (IOERR when read-only) |
-//! | FLUSH | 4 | `BlockBackend::flush` |
+//! | FLUSH | 4 | [`BlkOp::Flush`] (after every write submitted before it) |
 //! | GET_ID | 8 | the `serial` string, 20 bytes, zero-padded (not NUL-terminated when 20 long) |
-//! | DISCARD | 11 | `BlockBackend::discard` for each `{le64 sector; le32 num_sectors; le32 flags}` |
-//! | WRITE_ZEROES | 13 | write zeros over each segment (the `unmap` flag is accepted, zeros are written) |
+//! | DISCARD | 11 | [`BlkOp::Discard`] for each `{le64 sector; le32 num_sectors; le32 flags}` |
+//! | WRITE_ZEROES | 13 | [`BlkOp::WriteZeroes`] for each segment (the `unmap` flag is accepted) |
 //! | other | | status UNSUPP |
 //!
 //! Sectors are always 512 bytes. A range past the capacity, a length that is not a multiple of
@@ -24,13 +24,27 @@
 //! cannot be answered: it breaks the queue (the device then needs a reset, §2.1.2), as does a
 //! buffer outside guest RAM.
 //!
+//! # Asynchronous I/O
+//! The device never waits for the disk. Requests become [`BlkOp`]s handed to a [`BlockQueue`]
+//! (on the board: the block crate's I/O thread), and finished operations come back through
+//! [`VirtioDevice::poll`], which the board calls between CPU slices; only then is guest memory
+//! touched (read data copied in, status byte written, used ring updated). Data therefore moves
+//! through [`DmaBuf`]s: guest → buffer on the machine thread for writes, buffer → guest on
+//! completion for reads. Large requests are cut into operations of at most [`MAX_OP_BYTES`] and
+//! at most [`MAX_IN_FLIGHT_BYTES`] are out at once, so a guest cannot make the host buffer more
+//! than that; chains beyond the limit stay in the available ring until completions free room.
+//! The backend executes operations in submission order, and the device submits them in ring
+//! order, so a FLUSH follows every write the guest made available before it.
+//! [`Inline`] executes operations at once on the caller's thread (tests, in-memory disks).
+//!
 //! Offered features: SIZE_MAX, SEG_MAX, BLK_SIZE, FLUSH, and either RO (read-only backend) or
-//! DISCARD + WRITE_ZEROES. I/O is synchronous: each request completes inside `process`.
+//! DISCARD + WRITE_ZEROES.
 
-use mimic_core::guest_error;
+use mimic_core::{guest_error, DmaBuf};
 use mimic_memory::GuestMemory;
 use mimic_virtio::device::read_config_bytes;
 use mimic_virtio::{DescriptorChain, Queue, QueueError, VirtioDevice};
+use std::collections::{HashMap, VecDeque};
 use std::io;
 
 pub const DEVICE_ID: u32 = 2;
@@ -66,12 +80,19 @@ pub const MAX_DISCARD_SECTORS: u32 = 1 << 22;
 pub const MAX_DISCARD_SEG: u32 = 1;
 /// Discard granularity hint in sectors (4 KiB).
 pub const DISCARD_SECTOR_ALIGNMENT: u32 = 8;
-/// Bytes moved per backend call.
-const CHUNK: usize = 128 * 1024;
+/// Largest data buffer of one backend operation: a read or write request is cut into
+/// operations of at most this size (one host system call each for raw images).
+pub const MAX_OP_BYTES: usize = 4 << 20;
+/// Data bytes handed to the backend and not yet completed, at most (one operation may exceed it
+/// when nothing else is in flight).
+pub const MAX_IN_FLIGHT_BYTES: u64 = 32 << 20;
+/// Completed data buffers kept for reuse.
+const POOL: usize = 8;
 const HEADER: u64 = 16;
 const SEGMENT: u64 = 16;
 
-/// What virtio-blk needs from a disk image: bytes at offsets.
+/// What virtio-blk needs from a disk image, synchronously: bytes at offsets. Wrapped in
+/// [`Inline`] it is a [`BlockQueue`].
 pub trait BlockBackend: Send {
     /// Size in bytes (the guest sees whole 512-byte sectors of it).
     fn size(&self) -> u64;
@@ -103,6 +124,104 @@ impl<T: BlockBackend + ?Sized> BlockBackend for Box<T> {
     fn discard(&mut self, offset: u64, len: u64) -> io::Result<()> {
         (**self).discard(offset, len)
     }
+}
+
+/// One backend operation. Data buffers travel with it and come back in its [`BlkCompletion`].
+#[derive(Debug)]
+pub enum BlkOp {
+    /// Fill `buf` from `offset`.
+    Read { offset: u64, buf: DmaBuf },
+    /// Write `data` at `offset`.
+    Write { offset: u64, data: DmaBuf },
+    /// Make every write submitted before it durable.
+    Flush,
+    /// The guest no longer needs the range.
+    Discard { offset: u64, len: u64 },
+    /// Make the range read as zeros.
+    WriteZeroes { offset: u64, len: u64 },
+}
+
+/// A finished [`BlkOp`].
+#[derive(Debug)]
+pub struct BlkCompletion {
+    /// The tag given to [`BlockQueue::submit`].
+    pub tag: u64,
+    pub result: io::Result<()>,
+    /// The operation's buffer (the data, for a read).
+    pub buf: Option<DmaBuf>,
+}
+
+/// Where virtio-blk sends its I/O: operations take effect in submission order, possibly on
+/// another thread, and their completions are collected without blocking.
+pub trait BlockQueue: Send {
+    /// Size in bytes.
+    fn size(&self) -> u64;
+    fn read_only(&self) -> bool;
+    /// Start `op`; its completion carries `tag`. Never waits for the disk.
+    fn submit(&mut self, tag: u64, op: BlkOp);
+    /// The next finished operation, if there is one now.
+    fn poll(&mut self) -> Option<BlkCompletion>;
+}
+
+/// A [`BlockBackend`] as a [`BlockQueue`] that executes each operation during `submit`.
+#[derive(Debug, Default)]
+pub struct Inline<B> {
+    backend: B,
+    done: VecDeque<BlkCompletion>,
+}
+
+impl<B> Inline<B> {
+    pub fn new(backend: B) -> Self {
+        Inline { backend, done: VecDeque::new() }
+    }
+}
+
+impl<B> std::ops::Deref for Inline<B> {
+    type Target = B;
+    fn deref(&self) -> &B {
+        &self.backend
+    }
+}
+
+impl<B> std::ops::DerefMut for Inline<B> {
+    fn deref_mut(&mut self) -> &mut B {
+        &mut self.backend
+    }
+}
+
+impl<B: BlockBackend> BlockQueue for Inline<B> {
+    fn size(&self) -> u64 {
+        self.backend.size()
+    }
+    fn read_only(&self) -> bool {
+        self.backend.read_only()
+    }
+    fn submit(&mut self, tag: u64, op: BlkOp) {
+        let b = &mut self.backend;
+        let (result, buf) = match op {
+            BlkOp::Read { offset, mut buf } => (b.read_at(offset, &mut buf), Some(buf)),
+            BlkOp::Write { offset, data } => (b.write_at(offset, &data), Some(data)),
+            BlkOp::Flush => (b.flush(), None),
+            BlkOp::Discard { offset, len } => (b.discard(offset, len), None),
+            BlkOp::WriteZeroes { offset, len } => (write_zeroes(b, offset, len), None),
+        };
+        self.done.push_back(BlkCompletion { tag, result, buf });
+    }
+    fn poll(&mut self) -> Option<BlkCompletion> {
+        self.done.pop_front()
+    }
+}
+
+fn write_zeroes(b: &mut impl BlockBackend, offset: u64, len: u64) -> io::Result<()> {
+    const CHUNK: u64 = 1 << 20;
+    let zeros = vec![0u8; len.min(CHUNK) as usize];
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(CHUNK);
+        b.write_at(offset + done, &zeros[..n as usize])?;
+        done += n;
+    }
+    Ok(())
 }
 
 /// A disk in host memory (tests, scratch disks). Discarded bytes read as zeros.
@@ -161,80 +280,151 @@ impl BlockBackend for MemDisk {
 pub struct BlkConfig {
     /// Returned by GET_ID (`/sys/block/vda/serial`); cut to 20 bytes.
     pub serial: String,
-    /// Largest queue the driver may use.
+    /// Largest queue the driver may use; `seg_max` is two less.
     pub queue_size: u16,
 }
 
 impl Default for BlkConfig {
+    /// Queue size 512 (QEMU: 256): Linux needs one segment per discontiguous page, so a 1 MiB
+    /// `O_DIRECT` buffer takes 256 segments, which QEMU's `seg_max` of 254 splits into two
+    /// requests; 510 keeps requests up to Linux's default 1280 KiB whole.
     fn default() -> Self {
-        BlkConfig { serial: String::new(), queue_size: 256 }
+        BlkConfig { serial: String::new(), queue_size: 512 }
     }
 }
 
-/// A virtio block device over `B`.
-pub struct VirtioBlk<B> {
-    backend: B,
+/// What a popped request asks of the backend.
+#[derive(Debug)]
+enum Work {
+    /// Data from disk byte `base` into the writable part.
+    Read {
+        base: u64,
+    },
+    /// The readable data after the header to disk byte `base`.
+    Write {
+        base: u64,
+    },
+    Flush,
+    /// Discard or write-zeroes over these (byte offset, byte length) ranges.
+    Segments {
+        discard: bool,
+        ranges: Vec<(u64, u64)>,
+    },
+}
+
+/// A request whose operations are not all complete.
+#[derive(Debug)]
+struct InFlight {
+    id: u64,
+    chain: DescriptorChain,
+    work: Work,
+    /// Data bytes (Read/Write) or operations (Flush, Segments) in all.
+    total: u64,
+    /// How much of `total` has been submitted.
+    submitted: u64,
+    /// Operations submitted and not yet completed.
+    ops: u32,
+    status: u8,
+    /// Read data copied to the guest, in order, before any failure.
+    delivered: u64,
+}
+
+impl InFlight {
+    fn done(&self) -> bool {
+        self.ops == 0 && self.submitted == self.total
+    }
+}
+
+/// What an operation in flight belongs to.
+#[derive(Clone, Copy, Debug)]
+struct OpRef {
+    request: u64,
+    /// Byte offset of a read's data within the request.
+    at: u64,
+    /// Data bytes it holds (for the in-flight limit).
+    bytes: u64,
+}
+
+/// A virtio block device over `Q`.
+pub struct VirtioBlk<Q> {
+    io: Q,
     serial: [u8; ID_BYTES],
     queue_size: u16,
     capacity: u64,
     read_only: bool,
-    bounce: Vec<u8>,
+    /// Requests with operations still to submit or complete, in ring order.
+    requests: VecDeque<InFlight>,
+    /// Operations out at the backend, by tag. Entries outlive a device reset (their requests are
+    /// gone then, so the completions are dropped).
+    ops: HashMap<u64, OpRef>,
+    next_tag: u64,
+    next_request: u64,
+    in_flight_bytes: u64,
+    pool: Vec<DmaBuf>,
 }
 
-impl<B> std::fmt::Debug for VirtioBlk<B> {
+impl<Q> std::fmt::Debug for VirtioBlk<Q> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VirtioBlk")
             .field("capacity", &self.capacity)
             .field("read_only", &self.read_only)
+            .field("requests", &self.requests.len())
+            .field("ops", &self.ops.len())
             .finish_non_exhaustive()
     }
 }
 
-/// How a request ended: status byte, and bytes written before it.
-struct Outcome {
-    status: u8,
-    written: u64,
-}
-
-impl Outcome {
-    fn status(status: u8) -> Self {
-        Outcome { status, written: 0 }
+impl<B: BlockBackend> VirtioBlk<Inline<B>> {
+    /// A device whose I/O happens synchronously during `process` (tests, in-memory disks).
+    pub fn new_inline(backend: B, config: BlkConfig) -> Self {
+        Self::new(Inline::new(backend), config)
     }
 }
 
-impl<B: BlockBackend> VirtioBlk<B> {
-    pub fn new(backend: B, config: BlkConfig) -> Self {
+impl<Q: BlockQueue> VirtioBlk<Q> {
+    pub fn new(io: Q, config: BlkConfig) -> Self {
         let mut serial = [0; ID_BYTES];
         let s = config.serial.as_bytes();
         let n = s.len().min(ID_BYTES);
         serial[..n].copy_from_slice(&s[..n]);
         VirtioBlk {
-            capacity: backend.size() / SECTOR_SIZE,
-            read_only: backend.read_only(),
-            backend,
+            capacity: io.size() / SECTOR_SIZE,
+            read_only: io.read_only(),
+            io,
             serial,
             queue_size: config.queue_size.clamp(4, 32768).next_power_of_two().min(32768),
-            bounce: Vec::new(),
+            requests: VecDeque::new(),
+            ops: HashMap::new(),
+            next_tag: 0,
+            next_request: 0,
+            in_flight_bytes: 0,
+            pool: Vec::new(),
         }
     }
 
-    pub fn backend(&self) -> &B {
-        &self.backend
+    pub fn backend(&self) -> &Q {
+        &self.io
     }
-    pub fn backend_mut(&mut self) -> &mut B {
-        &mut self.backend
+    pub fn backend_mut(&mut self) -> &mut Q {
+        &mut self.io
     }
     /// Capacity in 512-byte sectors.
     pub fn capacity(&self) -> u64 {
         self.capacity
+    }
+    /// Backend operations submitted and not completed yet.
+    pub fn ops_in_flight(&self) -> usize {
+        self.ops.len()
     }
 
     fn config_bytes(&self) -> [u8; 60] {
         let mut c = [0u8; 60];
         c[0..8].copy_from_slice(&self.capacity.to_le_bytes());
         c[8..12].copy_from_slice(&SIZE_MAX.to_le_bytes());
-        c[12..16].copy_from_slice(&u32::from(self.queue_size - 2).to_le_bytes()); // seg_max
-                                                                                  // 16..20 geometry: not offered
+        // seg_max: the chain also holds the header and the status byte, so it fits the ring even
+        // without indirect descriptors.
+        c[12..16].copy_from_slice(&u32::from(self.queue_size - 2).to_le_bytes());
+        // 16..20 geometry: not offered
         c[20..24].copy_from_slice(&(SECTOR_SIZE as u32).to_le_bytes()); // blk_size
                                                                         // 24..32 topology: not offered; 32 writeback, 33 unused
         c[34..36].copy_from_slice(&1u16.to_le_bytes()); // num_queues
@@ -255,7 +445,21 @@ impl<B: BlockBackend> VirtioBlk<B> {
             .is_some_and(|end| end <= self.capacity * SECTOR_SIZE)
     }
 
-    fn handle(&mut self, chain: &DescriptorChain, mem: &mut dyn GuestMemory) -> Result<u32, QueueError> {
+    /// Answer a request that needs no backend work.
+    fn answer(queue: &mut Queue, mem: &mut dyn GuestMemory, chain: &DescriptorChain, status: u8, written: u64) {
+        let status_at = chain.writable_len() - 1;
+        match chain.write_at(mem, status_at, &[status]) {
+            Ok(_) => queue.add_used(mem, chain.head(), u32::try_from(written + 1).unwrap_or(u32::MAX)),
+            Err(e) => queue.fail(e),
+        }
+    }
+
+    /// Look at a popped chain: answer it at once, or return the backend work it needs.
+    fn start(
+        &mut self,
+        chain: &DescriptorChain,
+        mem: &mut dyn GuestMemory,
+    ) -> Result<Result<Work, (u8, u64)>, QueueError> {
         if chain.readable_len() < HEADER {
             return Err(QueueError::BadRequest { what: "virtio-blk request without a 16-byte header" });
         }
@@ -266,98 +470,63 @@ impl<B: BlockBackend> VirtioBlk<B> {
         chain.read_at(&*mem, 0, &mut h)?;
         let kind = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
         let sector = u64::from_le_bytes(h[8..16].try_into().unwrap_or_default());
-        let status_at = chain.writable_len() - 1;
-        let out = match kind {
-            VIRTIO_BLK_T_IN => self.read(chain, mem, sector, status_at)?,
-            VIRTIO_BLK_T_OUT => self.write(chain, &*mem, sector)?,
-            VIRTIO_BLK_T_FLUSH => Outcome::status(self.io_status(|b| b.flush(), "flush")),
+        let data_in = chain.writable_len() - 1;
+        let data_out = chain.readable_len() - HEADER;
+        Ok(match kind {
+            VIRTIO_BLK_T_IN => {
+                if !data_in.is_multiple_of(SECTOR_SIZE) || !self.in_range(sector, data_in) {
+                    guest_error!(sector, len = data_in, "virtio-blk: read outside the disk or not whole sectors");
+                    Err((VIRTIO_BLK_S_IOERR, 0))
+                } else {
+                    Ok(Work::Read { base: sector * SECTOR_SIZE })
+                }
+            }
+            VIRTIO_BLK_T_OUT => {
+                if self.read_only {
+                    guest_error!("virtio-blk: write to a read-only disk");
+                    Err((VIRTIO_BLK_S_IOERR, 0))
+                } else if !data_out.is_multiple_of(SECTOR_SIZE) || !self.in_range(sector, data_out) {
+                    guest_error!(sector, len = data_out, "virtio-blk: write outside the disk or not whole sectors");
+                    Err((VIRTIO_BLK_S_IOERR, 0))
+                } else {
+                    Ok(Work::Write { base: sector * SECTOR_SIZE })
+                }
+            }
+            VIRTIO_BLK_T_FLUSH => Ok(Work::Flush),
             VIRTIO_BLK_T_GET_ID => {
-                let n = ID_BYTES.min(status_at as usize);
+                let n = ID_BYTES.min(data_in as usize);
                 let serial = self.serial;
                 chain.write_at(mem, 0, &serial[..n])?;
-                Outcome { status: VIRTIO_BLK_S_OK, written: n as u64 }
+                Err((VIRTIO_BLK_S_OK, n as u64))
             }
-            VIRTIO_BLK_T_DISCARD | VIRTIO_BLK_T_WRITE_ZEROES => Outcome::status(self.segments(chain, &*mem, kind)?),
-            _ => Outcome::status(VIRTIO_BLK_S_UNSUPP),
-        };
-        chain.write_at(mem, status_at, &[out.status])?;
-        Ok((out.written + 1) as u32)
+            VIRTIO_BLK_T_DISCARD | VIRTIO_BLK_T_WRITE_ZEROES => match self.segments(chain, &*mem, kind)? {
+                Ok(ranges) => Ok(Work::Segments { discard: kind == VIRTIO_BLK_T_DISCARD, ranges }),
+                Err(status) => Err((status, 0)),
+            },
+            _ => Err((VIRTIO_BLK_S_UNSUPP, 0)),
+        })
     }
 
-    fn io_status(&mut self, op: impl FnOnce(&mut B) -> io::Result<()>, what: &str) -> u8 {
-        match op(&mut self.backend) {
-            Ok(()) => VIRTIO_BLK_S_OK,
-            Err(e) => {
-                tracing::warn!("virtio-blk: {what} failed: {e}");
-                VIRTIO_BLK_S_IOERR
-            }
-        }
-    }
-
-    fn read(
-        &mut self,
+    /// DISCARD and WRITE_ZEROES: a list of `{le64 sector; le32 num_sectors; le32 flags}`, as byte
+    /// ranges, or the status that refuses it.
+    fn segments(
+        &self,
         chain: &DescriptorChain,
-        mem: &mut dyn GuestMemory,
-        sector: u64,
-        len: u64,
-    ) -> Result<Outcome, QueueError> {
-        if !len.is_multiple_of(SECTOR_SIZE) || !self.in_range(sector, len) {
-            guest_error!(sector, len, "virtio-blk: read outside the disk or not whole sectors");
-            return Ok(Outcome::status(VIRTIO_BLK_S_IOERR));
-        }
-        let base = sector * SECTOR_SIZE;
-        let mut done = 0u64;
-        while done < len {
-            let n = (len - done).min(CHUNK as u64) as usize;
-            self.bounce.resize(n, 0);
-            if let Err(e) = self.backend.read_at(base + done, &mut self.bounce[..n]) {
-                tracing::warn!("virtio-blk: read at {:#x} failed: {e}", base + done);
-                return Ok(Outcome { status: VIRTIO_BLK_S_IOERR, written: done });
-            }
-            chain.write_at(mem, done, &self.bounce[..n])?;
-            done += n as u64;
-        }
-        Ok(Outcome { status: VIRTIO_BLK_S_OK, written: done })
-    }
-
-    fn write(&mut self, chain: &DescriptorChain, mem: &dyn GuestMemory, sector: u64) -> Result<Outcome, QueueError> {
-        let len = chain.readable_len() - HEADER;
-        if self.read_only {
-            guest_error!("virtio-blk: write to a read-only disk");
-            return Ok(Outcome::status(VIRTIO_BLK_S_IOERR));
-        }
-        if !len.is_multiple_of(SECTOR_SIZE) || !self.in_range(sector, len) {
-            guest_error!(sector, len, "virtio-blk: write outside the disk or not whole sectors");
-            return Ok(Outcome::status(VIRTIO_BLK_S_IOERR));
-        }
-        let base = sector * SECTOR_SIZE;
-        let mut done = 0u64;
-        while done < len {
-            let n = (len - done).min(CHUNK as u64) as usize;
-            self.bounce.resize(n, 0);
-            chain.read_at(mem, HEADER + done, &mut self.bounce[..n])?;
-            if let Err(e) = self.backend.write_at(base + done, &self.bounce[..n]) {
-                tracing::warn!("virtio-blk: write at {:#x} failed: {e}", base + done);
-                return Ok(Outcome::status(VIRTIO_BLK_S_IOERR));
-            }
-            done += n as u64;
-        }
-        Ok(Outcome::status(VIRTIO_BLK_S_OK))
-    }
-
-    /// DISCARD and WRITE_ZEROES: a list of `{le64 sector; le32 num_sectors; le32 flags}`.
-    fn segments(&mut self, chain: &DescriptorChain, mem: &dyn GuestMemory, kind: u32) -> Result<u8, QueueError> {
+        mem: &dyn GuestMemory,
+        kind: u32,
+    ) -> Result<Result<Vec<(u64, u64)>, u8>, QueueError> {
         if self.read_only {
             guest_error!("virtio-blk: discard / write-zeroes on a read-only disk");
-            return Ok(VIRTIO_BLK_S_IOERR);
+            return Ok(Err(VIRTIO_BLK_S_IOERR));
         }
         let len = chain.readable_len() - HEADER;
         let count = len / SEGMENT;
         if !len.is_multiple_of(SEGMENT) || count == 0 || count > u64::from(MAX_DISCARD_SEG) {
             guest_error!(len, "virtio-blk: discard / write-zeroes segment list of bad length");
-            return Ok(VIRTIO_BLK_S_UNSUPP);
+            return Ok(Err(VIRTIO_BLK_S_UNSUPP));
         }
         let allowed_flags = if kind == VIRTIO_BLK_T_WRITE_ZEROES { VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP } else { 0 };
+        let mut ranges = Vec::with_capacity(count as usize);
         for i in 0..count {
             let mut s = [0u8; SEGMENT as usize];
             chain.read_at(mem, HEADER + i * SEGMENT, &mut s)?;
@@ -366,43 +535,175 @@ impl<B: BlockBackend> VirtioBlk<B> {
             let flags = u32::from_le_bytes([s[12], s[13], s[14], s[15]]);
             if flags & !allowed_flags != 0 {
                 guest_error!(flags, "virtio-blk: unsupported discard / write-zeroes flags");
-                return Ok(VIRTIO_BLK_S_UNSUPP);
+                return Ok(Err(VIRTIO_BLK_S_UNSUPP));
             }
             let bytes = u64::from(num) * SECTOR_SIZE;
             if num > MAX_DISCARD_SECTORS || !self.in_range(sector, bytes) {
                 guest_error!(sector, num, "virtio-blk: discard / write-zeroes outside the disk or too large");
-                return Ok(VIRTIO_BLK_S_IOERR);
+                return Ok(Err(VIRTIO_BLK_S_IOERR));
             }
-            let start = sector * SECTOR_SIZE;
-            let status = if kind == VIRTIO_BLK_T_DISCARD {
-                self.io_status(|b| b.discard(start, bytes), "discard")
-            } else {
-                self.write_zeroes(start, bytes)
-            };
-            if status != VIRTIO_BLK_S_OK {
-                return Ok(status);
-            }
+            ranges.push((sector * SECTOR_SIZE, bytes));
         }
-        Ok(VIRTIO_BLK_S_OK)
+        Ok(Ok(ranges))
     }
 
-    fn write_zeroes(&mut self, start: u64, len: u64) -> u8 {
-        let zeros = vec![0u8; (len.min(CHUNK as u64)) as usize];
-        let mut done = 0u64;
-        while done < len {
-            let n = (len - done).min(CHUNK as u64) as usize;
-            let r = self.backend.write_at(start + done, &zeros[..n]);
-            if let Err(e) = r {
-                tracing::warn!("virtio-blk: write-zeroes at {:#x} failed: {e}", start + done);
-                return VIRTIO_BLK_S_IOERR;
+    fn take_buf(&mut self, len: usize) -> DmaBuf {
+        let mut b = self.pool.pop().unwrap_or_default();
+        b.resize(len);
+        b
+    }
+
+    /// Submit what the newest request still has to submit, then pop and start new chains, while
+    /// the in-flight limit allows. A memory error breaks the queue.
+    fn pump(&mut self, queue: &mut Queue, mem: &mut dyn GuestMemory) {
+        loop {
+            if let Err(e) = self.submit_pending(mem) {
+                return queue.fail(e);
             }
-            done += n as u64;
+            if self.requests.back().is_some_and(|r| r.submitted < r.total)
+                || self.in_flight_bytes >= MAX_IN_FLIGHT_BYTES
+            {
+                // Full: the rest waits in the ring until completions make room.
+                return;
+            }
+            let Some(chain) = queue.pop(mem) else { return };
+            match self.start(&chain, mem) {
+                Err(e) => return queue.fail(e),
+                Ok(Err((status, written))) => Self::answer(queue, mem, &chain, status, written),
+                Ok(Ok(work)) => {
+                    let total = match &work {
+                        Work::Read { .. } => chain.writable_len() - 1,
+                        Work::Write { .. } => chain.readable_len() - HEADER,
+                        Work::Flush => 1,
+                        Work::Segments { ranges, .. } => ranges.len() as u64,
+                    };
+                    if total == 0 {
+                        // A zero-length read or write: nothing to do.
+                        Self::answer(queue, mem, &chain, VIRTIO_BLK_S_OK, 0);
+                        continue;
+                    }
+                    let id = self.next_request;
+                    self.next_request += 1;
+                    self.requests.push_back(InFlight {
+                        id,
+                        chain,
+                        work,
+                        total,
+                        submitted: 0,
+                        ops: 0,
+                        status: VIRTIO_BLK_S_OK,
+                        delivered: 0,
+                    });
+                }
+            }
         }
-        VIRTIO_BLK_S_OK
+    }
+
+    /// Hand the newest request's remaining operations to the backend, within the limit.
+    fn submit_pending(&mut self, mem: &dyn GuestMemory) -> Result<(), QueueError> {
+        loop {
+            let Some(r) = self.requests.back() else { return Ok(()) };
+            if r.submitted == r.total {
+                return Ok(());
+            }
+            let (op, at, bytes) = match &r.work {
+                Work::Read { base } | Work::Write { base } => {
+                    let n = (r.total - r.submitted).min(MAX_OP_BYTES as u64);
+                    if self.in_flight_bytes > 0 && self.in_flight_bytes + n > MAX_IN_FLIGHT_BYTES {
+                        return Ok(());
+                    }
+                    let (base, at, write) = (*base, r.submitted, matches!(r.work, Work::Write { .. }));
+                    let chain = r.chain.clone();
+                    let mut buf = self.take_buf(n as usize);
+                    let op = if write {
+                        chain.read_at(mem, HEADER + at, &mut buf)?;
+                        BlkOp::Write { offset: base + at, data: buf }
+                    } else {
+                        BlkOp::Read { offset: base + at, buf }
+                    };
+                    (op, at, n)
+                }
+                Work::Flush => (BlkOp::Flush, 0, 1),
+                Work::Segments { discard, ranges } => {
+                    let (offset, len) = ranges[r.submitted as usize];
+                    let op = if *discard { BlkOp::Discard { offset, len } } else { BlkOp::WriteZeroes { offset, len } };
+                    (op, 0, 1)
+                }
+            };
+            let data_bytes = match op {
+                BlkOp::Read { .. } | BlkOp::Write { .. } => bytes,
+                _ => 0,
+            };
+            let r = self.requests.back_mut().expect("checked above");
+            r.submitted += bytes;
+            r.ops += 1;
+            let tag = self.next_tag;
+            self.next_tag += 1;
+            self.ops.insert(tag, OpRef { request: r.id, at, bytes: data_bytes });
+            self.in_flight_bytes += data_bytes;
+            self.io.submit(tag, op);
+        }
+    }
+
+    /// Apply one completion: read data into the guest, note failures.
+    fn complete(&mut self, c: BlkCompletion, queue: &mut Queue, mem: &mut dyn GuestMemory) {
+        let Some(op) = self.ops.remove(&c.tag) else {
+            guest_error!(tag = c.tag, "virtio-blk: completion for an unknown operation");
+            return;
+        };
+        self.in_flight_bytes -= op.bytes;
+        let Some(r) = self.requests.iter_mut().find(|r| r.id == op.request) else {
+            // The device was reset meanwhile: nobody wants the result.
+            if let Some(b) = c.buf {
+                self.recycle(b);
+            }
+            return;
+        };
+        r.ops -= 1;
+        match &c.result {
+            Ok(()) => {
+                if let (Work::Read { .. }, Some(buf)) = (&r.work, &c.buf) {
+                    if let Err(e) = r.chain.write_at(mem, op.at, buf) {
+                        queue.fail(e);
+                    } else if r.delivered == op.at && r.status == VIRTIO_BLK_S_OK {
+                        r.delivered += buf.len() as u64;
+                    }
+                }
+            }
+            Err(e) => {
+                let what = match r.work {
+                    Work::Read { .. } => "read",
+                    Work::Write { .. } => "write",
+                    Work::Flush => "flush",
+                    Work::Segments { discard: true, .. } => "discard",
+                    Work::Segments { discard: false, .. } => "write-zeroes",
+                };
+                tracing::warn!("virtio-blk: {what} failed: {e}");
+                r.status = VIRTIO_BLK_S_IOERR;
+            }
+        }
+        if let Some(b) = c.buf {
+            self.recycle(b);
+        }
+    }
+
+    fn recycle(&mut self, buf: DmaBuf) {
+        if self.pool.len() < POOL {
+            self.pool.push(buf);
+        }
+    }
+
+    /// Return finished requests to the driver.
+    fn finish(&mut self, queue: &mut Queue, mem: &mut dyn GuestMemory) {
+        while let Some(i) = self.requests.iter().position(InFlight::done) {
+            let r = self.requests.remove(i).expect("position is in range");
+            let written = if matches!(r.work, Work::Read { .. }) { r.delivered } else { 0 };
+            Self::answer(queue, mem, &r.chain, r.status, written);
+        }
     }
 }
 
-impl<B: BlockBackend> VirtioDevice for VirtioBlk<B> {
+impl<Q: BlockQueue> VirtioDevice for VirtioBlk<Q> {
     fn device_id(&self) -> u32 {
         DEVICE_ID
     }
@@ -423,13 +724,32 @@ impl<B: BlockBackend> VirtioDevice for VirtioBlk<B> {
     fn read_config(&self, offset: u64, data: &mut [u8]) {
         read_config_bytes(&self.config_bytes(), offset, data);
     }
+    fn reset(&mut self) {
+        // Operations already at the backend still run (writes the guest issued are not torn);
+        // their completions find no request and are dropped.
+        self.requests.clear();
+    }
     fn process_queue(&mut self, _index: usize, queue: &mut Queue, mem: &mut dyn GuestMemory) {
-        while let Some(chain) = queue.pop(mem) {
-            match self.handle(&chain, mem) {
-                Ok(len) => queue.add_used(mem, chain.head(), len),
-                Err(e) => return queue.fail(e),
-            }
+        self.pump(queue, mem);
+    }
+    fn poll(&mut self, queues: &mut [Queue], mem: &mut dyn GuestMemory) {
+        let Some(queue) = queues.first_mut() else { return };
+        let mut any = false;
+        while let Some(c) = self.io.poll() {
+            self.complete(c, queue, mem);
+            any = true;
         }
+        if any {
+            self.finish(queue, mem);
+            // Completions made room: start what waited in the ring.
+            self.pump(queue, mem);
+        }
+    }
+    fn has_backend_work(&self) -> bool {
+        !self.ops.is_empty()
+    }
+    fn io_in_flight(&self) -> bool {
+        !self.ops.is_empty()
     }
 }
 
@@ -443,7 +763,7 @@ mod tests {
     use mimic_virtio::mock::{r, w, Driver, TestIrq};
     use mimic_virtio::VirtioMmio;
 
-    type Blk = VirtioMmio<VirtioBlk<MemDisk>, TestIrq>;
+    type Blk = VirtioMmio<VirtioBlk<Inline<MemDisk>>, TestIrq>;
     const DISK: usize = 64 * 512;
 
     fn disk() -> MemDisk {
@@ -453,7 +773,7 @@ mod tests {
     fn setup_with(d: MemDisk, features: u64) -> (Blk, TestIrq, Driver) {
         let irq = TestIrq::new();
         let cfg = BlkConfig { serial: "mimic-disk-0".into(), queue_size: 16 };
-        let mut dev = VirtioMmio::new(VirtioBlk::new(d, cfg), irq.clone());
+        let mut dev = VirtioMmio::new(VirtioBlk::new_inline(d, cfg), irq.clone());
         let mut drv = Driver::new(1 << 20);
         drv.init(&mut dev, features, 1, 16);
         (dev, irq, drv)
@@ -524,7 +844,7 @@ mod tests {
     fn read_only_backend_offers_ro_and_no_discard() {
         let mut d = disk();
         d.read_only = true;
-        let f = VirtioBlk::new(d, BlkConfig::default()).features();
+        let f = VirtioBlk::new_inline(d, BlkConfig::default()).features();
         assert_eq!((f & VIRTIO_BLK_F_RO != 0, f & VIRTIO_BLK_F_DISCARD != 0), (true, false));
     }
 
@@ -675,7 +995,7 @@ mod tests {
     #[test]
     fn backend_read_error_is_ioerr() {
         let irq = TestIrq::new();
-        let mut dev = VirtioMmio::new(VirtioBlk::new(FailingDisk, BlkConfig::default()), irq);
+        let mut dev = VirtioMmio::new(VirtioBlk::new_inline(FailingDisk, BlkConfig::default()), irq);
         let mut drv = Driver::new(1 << 20);
         drv.init(&mut dev, VIRTIO_F_VERSION_1, 1, 16);
         let h = drv.buf(&header(VIRTIO_BLK_T_IN, 0));
@@ -696,6 +1016,170 @@ mod tests {
         dev.process(&mut drv.mem);
         let got = [drv.read_mem(a, 512), drv.read_mem(b, 512)].concat();
         assert_eq!((drv.read_mem(st, 1)[0], got), (VIRTIO_BLK_S_OK, disk().data[512..1536].to_vec()));
+    }
+
+    /// A backend that holds every operation until the test releases it, and records the order.
+    #[derive(Default)]
+    struct Deferred {
+        disk: MemDisk,
+        held: VecDeque<(u64, BlkOp)>,
+        order: Vec<&'static str>,
+    }
+
+    impl BlockQueue for Deferred {
+        fn size(&self) -> u64 {
+            self.disk.size()
+        }
+        fn read_only(&self) -> bool {
+            false
+        }
+        fn submit(&mut self, tag: u64, op: BlkOp) {
+            self.order.push(match op {
+                BlkOp::Read { .. } => "read",
+                BlkOp::Write { .. } => "write",
+                BlkOp::Flush => "flush",
+                BlkOp::Discard { .. } => "discard",
+                BlkOp::WriteZeroes { .. } => "write-zeroes",
+            });
+            self.held.push_back((tag, op));
+        }
+        fn poll(&mut self) -> Option<BlkCompletion> {
+            None
+        }
+    }
+
+    impl Deferred {
+        /// Execute and complete every held operation through an `Inline` over the disk.
+        fn release(&mut self) -> Vec<BlkCompletion> {
+            let mut inline = Inline::new(std::mem::take(&mut self.disk));
+            for (tag, op) in self.held.drain(..) {
+                inline.submit(tag, op);
+            }
+            let done = std::iter::from_fn(|| inline.poll()).collect();
+            self.disk = inline.backend;
+            done
+        }
+    }
+
+    /// `Deferred`, with released completions handed out by `poll`.
+    #[derive(Default)]
+    struct Async {
+        q: Deferred,
+        ready: VecDeque<BlkCompletion>,
+    }
+
+    impl BlockQueue for Async {
+        fn size(&self) -> u64 {
+            self.q.size()
+        }
+        fn read_only(&self) -> bool {
+            false
+        }
+        fn submit(&mut self, tag: u64, op: BlkOp) {
+            self.q.submit(tag, op)
+        }
+        fn poll(&mut self) -> Option<BlkCompletion> {
+            self.ready.pop_front()
+        }
+    }
+
+    impl Async {
+        fn release(&mut self) {
+            let done = self.q.release();
+            self.ready.extend(done);
+        }
+    }
+
+    fn setup_async(mem: usize) -> (VirtioMmio<VirtioBlk<Async>, TestIrq>, TestIrq, Driver) {
+        let irq = TestIrq::new();
+        let q = Async { q: Deferred { disk: disk(), ..Default::default() }, ..Default::default() };
+        let mut dev =
+            VirtioMmio::new(VirtioBlk::new(q, BlkConfig { queue_size: 16, ..Default::default() }), irq.clone());
+        let mut drv = Driver::new(mem);
+        drv.init(&mut dev, VIRTIO_F_VERSION_1, 1, 16);
+        (dev, irq, drv)
+    }
+
+    /// Queue a read of `len` bytes at `sector`; returns (data address, status address).
+    fn add_read(drv: &mut Driver, sector: u64, len: usize) -> (u64, u64) {
+        let h = drv.buf(&header(VIRTIO_BLK_T_IN, sector));
+        let (d, st) = (drv.alloc(len), drv.buf(&[0xff]));
+        drv.add_chain(0, &[r(h, 16), w(d, len as u32), w(st, 1)]);
+        (d, st)
+    }
+
+    #[test]
+    fn read_completes_only_after_the_backend_finishes() {
+        let (mut dev, irq, mut drv) = setup_async(1 << 20);
+        let (d, st) = add_read(&mut drv, 2, 512);
+        Driver::notify(&mut dev, 0);
+        dev.process(&mut drv.mem);
+        let before = (drv.take_used(0).len(), drv.read_mem(st, 1)[0], irq.level(), dev.io_in_flight());
+        dev.device_mut().backend_mut().release();
+        assert!(dev.needs_processing(), "completions waiting count as backend work");
+        dev.process(&mut drv.mem);
+        assert_eq!(before, (0, 0xff, false, true));
+        assert_eq!(
+            (drv.take_used(0), drv.read_mem(st, 1)[0], drv.read_mem(d, 512), irq.level(), dev.io_in_flight()),
+            (vec![(0, 513)], VIRTIO_BLK_S_OK, disk().data[1024..1536].to_vec(), true, false)
+        );
+    }
+
+    #[test]
+    fn flush_reaches_the_backend_after_the_writes_before_it() {
+        let (mut dev, _, mut drv) = setup_async(1 << 20);
+        for sector in [1, 2] {
+            let (h, data, st) = (drv.buf(&header(VIRTIO_BLK_T_OUT, sector)), drv.buf(&[7; 512]), drv.alloc(1));
+            drv.add_chain(0, &[r(h, 16), r(data, 512), w(st, 1)]);
+        }
+        let (h, st) = (drv.buf(&header(VIRTIO_BLK_T_FLUSH, 0)), drv.alloc(1));
+        drv.add_chain(0, &[r(h, 16), w(st, 1)]);
+        Driver::notify(&mut dev, 0);
+        dev.process(&mut drv.mem);
+        dev.device_mut().backend_mut().release();
+        dev.process(&mut drv.mem);
+        let b = dev.device().backend();
+        assert_eq!(
+            (b.q.order.clone(), b.q.disk.flushes, drv.take_used(0).len()),
+            (vec!["write", "write", "flush"], 1, 3)
+        );
+    }
+
+    #[test]
+    fn large_read_is_split_into_bounded_operations_in_order() {
+        let big = 9 << 20;
+        let irq = TestIrq::new();
+        let q = Async {
+            q: Deferred { disk: MemDisk::new((0..big).map(|i| (i >> 12) as u8).collect()), ..Default::default() },
+            ..Default::default()
+        };
+        let mut dev = VirtioMmio::new(VirtioBlk::new(q, BlkConfig { queue_size: 16, ..Default::default() }), irq);
+        let mut drv = Driver::new(16 << 20);
+        drv.init(&mut dev, VIRTIO_F_VERSION_1, 1, 16);
+        let (d, st) = add_read(&mut drv, 0, big);
+        Driver::notify(&mut dev, 0);
+        dev.process(&mut drv.mem);
+        let ops = dev.device().ops_in_flight();
+        dev.device_mut().backend_mut().release();
+        dev.process(&mut drv.mem);
+        let want: Vec<u8> = (0..big).map(|i| (i >> 12) as u8).collect();
+        assert_eq!((ops, drv.read_mem(st, 1)[0], drv.read_mem(d, big) == want), (3, VIRTIO_BLK_S_OK, true));
+    }
+
+    #[test]
+    fn reset_with_io_in_flight_drops_the_completion_untouched() {
+        let (mut dev, irq, mut drv) = setup_async(1 << 20);
+        let (d, st) = add_read(&mut drv, 0, 512);
+        Driver::notify(&mut dev, 0);
+        dev.process(&mut drv.mem);
+        Driver::write32(&mut dev, STATUS, 0);
+        drv.init(&mut dev, VIRTIO_F_VERSION_1, 1, 16);
+        dev.device_mut().backend_mut().release();
+        dev.process(&mut drv.mem);
+        assert_eq!(
+            (drv.read_mem(st, 1)[0], drv.read_mem(d, 4), drv.take_used(0).len(), irq.level(), dev.io_in_flight()),
+            (0xff, vec![0; 4], 0, false, false)
+        );
     }
 
     proptest::proptest! {

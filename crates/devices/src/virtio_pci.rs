@@ -13,6 +13,12 @@
 //!
 //! Interrupts are INTx (no MSI-X capability, so drivers fall back to the pin): the pin is high
 //! while ISR is non-zero.
+//!
+//! A fifth capability, `VIRTIO_PCI_CAP_PCI_CFG` (§4.1.4.9), is a window onto the BAR through
+//! configuration space, for drivers that cannot map BARs: the driver writes `cap.bar`,
+//! `cap.offset` and `cap.length` (1, 2 or 4, offset aligned to it), then reading
+//! `pci_cfg_data` reads that many bytes of the BAR there and writing it writes them. Any other
+//! BAR, length or a misaligned or out-of-range offset is logged and does nothing (reads give 0).
 
 use crate::pci::{BarKind, ConfigSpace, PciFunction};
 use mimic_core::{guest_error, Size};
@@ -35,6 +41,12 @@ const CFG_COMMON: u8 = 1;
 const CFG_NOTIFY: u8 = 2;
 const CFG_ISR: u8 = 3;
 const CFG_DEVICE: u8 = 4;
+const CFG_PCI: u8 = 5;
+/// Offsets inside the PCI_CFG capability: `bar`, `offset`, `length`, `pci_cfg_data`.
+const PCI_CFG_BAR: usize = 4;
+const PCI_CFG_OFFSET: usize = 8;
+const PCI_CFG_LENGTH: usize = 12;
+const PCI_CFG_DATA: usize = 16;
 
 /// The PCI class for a virtio device type (storage, network, or "other").
 fn class_of(device_id: u32) -> u32 {
@@ -61,6 +73,8 @@ pub struct VirtioPci<D> {
     driver_feature_select: u32,
     queue_select: u16,
     isr: u8,
+    /// Where the PCI_CFG capability starts in configuration space.
+    pci_cfg: usize,
 }
 
 impl<D: VirtioDevice> VirtioPci<D> {
@@ -73,6 +87,12 @@ impl<D: VirtioDevice> VirtioPci<D> {
         config.add_capability(CAP_VENDOR, &cap_body(CFG_ISR, ISR, 1, &[]));
         config.add_capability(CAP_VENDOR, &cap_body(CFG_DEVICE, DEVICE, DEVICE_LEN, &[]));
         config.add_capability(CAP_VENDOR, &cap_body(CFG_NOTIFY, NOTIFY, 0x1000, &NOTIFY_MULTIPLIER.to_le_bytes()));
+        // bar, offset and length start at 0 and are the driver's to set; then 4 data bytes.
+        let mut body = cap_body(CFG_PCI, 0, 0, &[0; 4]);
+        body[2] = 0;
+        let pci_cfg = config.add_capability(CAP_VENDOR, &body);
+        config.allow_write(pci_cfg + PCI_CFG_BAR..pci_cfg + PCI_CFG_BAR + 1);
+        config.allow_write(pci_cfg + PCI_CFG_OFFSET..pci_cfg + PCI_CFG_DATA + 4);
         VirtioPci {
             config,
             common: VirtioCommon::new(device),
@@ -80,6 +100,7 @@ impl<D: VirtioDevice> VirtioPci<D> {
             driver_feature_select: 0,
             queue_select: 0,
             isr: 0,
+            pci_cfg,
         }
     }
 
@@ -100,6 +121,40 @@ impl<D: VirtioDevice> VirtioPci<D> {
         if sig.config {
             self.isr |= 2;
         }
+    }
+
+    /// The BAR access the PCI_CFG window is set up for: (offset, size), if valid.
+    fn pci_cfg_target(&self) -> Option<(u64, Size)> {
+        let c = &self.config;
+        let bar = c.read(self.pci_cfg + PCI_CFG_BAR, 1);
+        let offset = u64::from(c.read(self.pci_cfg + PCI_CFG_OFFSET, 4));
+        let length = c.read(self.pci_cfg + PCI_CFG_LENGTH, 4);
+        let size = match length {
+            1 | 2 | 4 => Size::from_bytes(u64::from(length)),
+            _ => None,
+        };
+        match size {
+            Some(size)
+                if bar == BAR as u32 && offset.is_multiple_of(size.bytes()) && offset + size.bytes() <= BAR_SIZE =>
+            {
+                Some((offset, size))
+            }
+            _ => {
+                guest_error!(
+                    bar,
+                    offset,
+                    length,
+                    "virtio-pci: PCI_CFG access with a bad bar, offset or length, ignored"
+                );
+                None
+            }
+        }
+    }
+
+    /// Whether a config access of `size` bytes at `reg` touches `pci_cfg_data`.
+    fn touches_pci_cfg_data(&self, reg: usize, size: usize) -> bool {
+        let data = self.pci_cfg + PCI_CFG_DATA;
+        reg < data + 4 && data < reg + size
     }
 
     fn queue(&self) -> usize {
@@ -183,6 +238,25 @@ impl<D: VirtioDevice> PciFunction for VirtioPci<D> {
     fn config(&self) -> &ConfigSpace {
         &self.config
     }
+    fn config_read(&mut self, reg: usize, size: usize) -> u32 {
+        if self.touches_pci_cfg_data(reg, size) {
+            let value = match self.pci_cfg_target() {
+                Some((offset, size)) => self.bar_read(BAR, offset, size) as u32,
+                None => 0,
+            };
+            let at = self.pci_cfg + PCI_CFG_DATA;
+            self.config.set_bytes(at, &value.to_le_bytes());
+        }
+        self.config.read(reg, size)
+    }
+    fn config_written(&mut self, reg: usize, size: usize) {
+        if self.touches_pci_cfg_data(reg, size) {
+            if let Some((offset, size)) = self.pci_cfg_target() {
+                let value = self.config.read(self.pci_cfg + PCI_CFG_DATA, size.bytes() as usize);
+                self.bar_write(BAR, offset, size, u64::from(value));
+            }
+        }
+    }
     fn config_mut(&mut self) -> &mut ConfigSpace {
         &mut self.config
     }
@@ -242,5 +316,93 @@ impl<D: VirtioDevice> PciFunction for VirtioPci<D> {
     }
     fn process(&mut self, mem: &mut dyn GuestMemory) {
         VirtioPci::process(self, mem)
+    }
+    fn io_in_flight(&self) -> bool {
+        self.common.io_in_flight()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::virtio_rng::VirtioRng;
+
+    type RngPci = VirtioPci<VirtioRng<fn(&mut [u8])>>;
+
+    fn dev() -> RngPci {
+        fn zeros(b: &mut [u8]) {
+            b.fill(0)
+        }
+        VirtioPci::new(VirtioRng::new(zeros as fn(&mut [u8])))
+    }
+
+    /// Config-space offset of the vendor capability with this `cfg_type`, walking the list.
+    fn find_cap(f: &mut impl PciFunction, cfg_type: u8) -> Option<usize> {
+        let mut at = f.config_read(0x34, 1) as usize;
+        while at != 0 {
+            if f.config_read(at, 1) == u32::from(CAP_VENDOR) && f.config_read(at + 3, 1) == u32::from(cfg_type) {
+                return Some(at);
+            }
+            at = f.config_read(at + 1, 1) as usize;
+        }
+        None
+    }
+
+    fn cfg_write(f: &mut impl PciFunction, reg: usize, size: usize, v: u32) {
+        f.config_mut().write(reg, size, v);
+        f.config_written(reg, size);
+    }
+
+    /// Point the PCI_CFG window at (`bar`, `offset`, `length`).
+    fn aim(f: &mut impl PciFunction, cap: usize, bar: u8, offset: u32, length: u32) {
+        cfg_write(f, cap + PCI_CFG_BAR, 1, u32::from(bar));
+        cfg_write(f, cap + PCI_CFG_OFFSET, 4, offset);
+        cfg_write(f, cap + PCI_CFG_LENGTH, 4, length);
+    }
+
+    #[test]
+    fn pci_cfg_capability_is_listed_with_its_length() {
+        let mut f = dev();
+        let cap = find_cap(&mut f, CFG_PCI).expect("PCI_CFG capability");
+        assert_eq!(f.config_read(cap + 2, 1), 20);
+    }
+
+    #[test]
+    fn pci_cfg_window_reads_the_common_config() {
+        let mut f = dev();
+        let cap = find_cap(&mut f, CFG_PCI).unwrap();
+        aim(&mut f, cap, BAR as u8, 0x12, 2); // num_queues
+        assert_eq!(f.config_read(cap + PCI_CFG_DATA, 4) & 0xffff, 1);
+    }
+
+    #[test]
+    fn pci_cfg_window_writes_reach_the_device_status() {
+        let mut f = dev();
+        let cap = find_cap(&mut f, CFG_PCI).unwrap();
+        aim(&mut f, cap, BAR as u8, 0x14, 1); // device_status
+        cfg_write(&mut f, cap + PCI_CFG_DATA, 1, 1); // ACKNOWLEDGE
+        assert_eq!((f.common().status(), f.config_read(cap + PCI_CFG_DATA, 1)), (1, 1));
+    }
+
+    #[test]
+    fn pci_cfg_window_with_bad_length_or_bar_does_nothing() {
+        let mut f = dev();
+        let cap = find_cap(&mut f, CFG_PCI).unwrap();
+        aim(&mut f, cap, BAR as u8, 0x14, 3);
+        cfg_write(&mut f, cap + PCI_CFG_DATA, 4, 1);
+        let bad_len = (f.common().status(), f.config_read(cap + PCI_CFG_DATA, 4));
+        aim(&mut f, cap, 0, 0x14, 1);
+        cfg_write(&mut f, cap + PCI_CFG_DATA, 1, 1);
+        aim(&mut f, cap, BAR as u8, 0x13, 2); // misaligned
+        let misaligned = f.config_read(cap + PCI_CFG_DATA, 4);
+        assert_eq!((bad_len, f.common().status(), misaligned), ((0, 0), 0, 0));
+    }
+
+    #[test]
+    fn other_capabilities_stay_read_only() {
+        let mut f = dev();
+        let cap = find_cap(&mut f, CFG_COMMON).unwrap();
+        cfg_write(&mut f, cap + 8, 4, 0x1234);
+        assert_eq!(f.config_read(cap + 8, 4), COMMON as u32);
     }
 }

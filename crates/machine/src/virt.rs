@@ -16,6 +16,7 @@
 
 use crate::fdt::{self, Chosen};
 use crate::loader::{load_elf_or_raw, LoadedImage};
+use crate::virtio::Doorbell;
 use crate::Error;
 use mimic_arch_riscv::csr::irq;
 use mimic_arch_riscv::decode::enc;
@@ -221,6 +222,8 @@ pub struct VirtMachine {
     dtb: Vec<u8>,
     virtio_mmio: Vec<Shared<VirtioTransport>>,
     pci: Shared<PciHost<PlicInput<BitIrq>>>,
+    /// Rung by device worker threads (disk I/O) when they finish something.
+    bell: Arc<Doorbell>,
     /// Guest time; stopped whenever the harts are.
     clock: Arc<VmClock>,
     state: RunState,
@@ -239,6 +242,8 @@ const PAGE: u64 = mimic_memory::PAGE_SIZE;
 
 /// Longest sleep while every hart waits for an interrupt.
 const MAX_IDLE: Duration = Duration::from_millis(20);
+/// Longest wait for the doorbell while disk I/O is in flight, before host events are looked at.
+const IO_WAIT_SLICE: Duration = Duration::from_millis(2);
 
 const FW_DYNAMIC_MAGIC: u64 = 0x4942_534f;
 const FW_DYNAMIC_VERSION: u64 = 2;
@@ -286,12 +291,15 @@ impl VirtMachine {
         // PCIe: INTA..INTD are PLIC sources 32..35.
         let intx = (0..4).map(|i| wire(fdt::PCIE_IRQ + i)).collect::<Result<Vec<_>, _>>()?;
         let pci = Arc::new(Mutex::new(PciHost::new(intx, region("pcie_pio").start)));
+        let bell = Arc::new(Doorbell::default());
         let mut specs = cfg.virtio.iter().filter(|s| !s.pci);
         let mut virtio_mmio = Vec::new();
         for i in 0..VIRTIO_SLOTS {
             let irq = wire(VIRTIO_IRQ + i as u32)?;
             let t: VirtioTransport = match specs.next() {
-                Some(spec) => VirtioMmio::new(spec.build(), irq),
+                Some(spec) => {
+                    VirtioMmio::new(spec.build(&bell).map_err(|e| Error::Wiring(format!("{spec:?}: {e}")))?, irq)
+                }
                 None => VirtioMmio::new(Box::new(mimic_virtio::NoDevice), irq),
             };
             let t = Arc::new(Mutex::new(t));
@@ -303,7 +311,8 @@ impl VirtMachine {
             return Err(Error::Wiring(format!("at most {VIRTIO_SLOTS} virtio-mmio devices")));
         }
         for spec in cfg.virtio.iter().filter(|s| s.pci) {
-            let f = Box::new(mimic_devices::virtio_pci::VirtioPci::new(spec.build()));
+            let dev = spec.build(&bell).map_err(|e| Error::Wiring(format!("{spec:?}: {e}")))?;
+            let f = Box::new(mimic_devices::virtio_pci::VirtioPci::new(dev));
             pci.lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .plug(f)
@@ -351,6 +360,7 @@ impl VirtMachine {
             dtb: Vec::new(),
             virtio_mmio,
             pci,
+            bell,
             clock,
             state: if cfg.start_paused { RunState::Prelaunch } else { RunState::Running },
             debug: DebugState::default(),
@@ -537,13 +547,20 @@ impl VirtMachine {
             self.service_devices();
             if idle && (self.state != RunState::Running || self.harts.iter().all(|h| !h.wake_pending())) {
                 let wait = if self.state == RunState::Running { self.idle_time() } else { MAX_IDLE };
-                match (host_open, host) {
-                    (true, Some(rx)) => match rx.recv_timeout(wait) {
-                        Ok(ev) => self.handle_host_event(ev),
-                        Err(RecvTimeoutError::Timeout) => {}
-                        Err(RecvTimeoutError::Disconnected) => host_open = false,
-                    },
-                    _ => std::thread::sleep(wait),
+                if self.io_in_flight() {
+                    // Disk I/O finishes on its worker, which rings the bell: wait for that, and
+                    // look at host events (taken at the top of the loop) at least every
+                    // IO_WAIT_SLICE meanwhile.
+                    self.bell.wait(wait.min(IO_WAIT_SLICE));
+                } else {
+                    match (host_open, host) {
+                        (true, Some(rx)) => match rx.recv_timeout(wait) {
+                            Ok(ev) => self.handle_host_event(ev),
+                            Err(RecvTimeoutError::Timeout) => {}
+                            Err(RecvTimeoutError::Disconnected) => host_open = false,
+                        },
+                        _ => std::thread::sleep(wait),
+                    }
                 }
                 self.service_devices();
             }
@@ -751,6 +768,12 @@ impl VirtMachine {
                 h.tlb.clear_code_flag(page << mimic_memory::PAGE_SHIFT);
             }
         }
+    }
+
+    /// Whether a device waits for its worker thread (which will ring `bell`).
+    fn io_in_flight(&self) -> bool {
+        self.virtio_mmio.iter().any(|t| t.lock().unwrap_or_else(|e| e.into_inner()).io_in_flight())
+            || self.pci.lock().unwrap_or_else(|e| e.into_inner()).io_in_flight()
     }
 
     /// How long every hart can sleep: until the next timer of any kind, at most `MAX_IDLE`.

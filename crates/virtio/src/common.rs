@@ -267,6 +267,11 @@ impl<D: VirtioDevice> VirtioCommon<D> {
         self.running() && (self.any_notified || self.device.has_backend_work())
     }
 
+    /// Whether the device waits for work on another thread (see [`VirtioDevice::io_in_flight`]).
+    pub fn io_in_flight(&self) -> bool {
+        self.device.io_in_flight()
+    }
+
     /// Take a pending configuration-change interrupt (raised outside `process`, e.g. by a
     /// register write that broke the device).
     pub fn take_config_interrupt(&mut self) -> bool {

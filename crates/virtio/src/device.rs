@@ -39,6 +39,11 @@ pub trait VirtioDevice: Send {
     fn has_backend_work(&self) -> bool {
         false
     }
+    /// Whether work was handed to another thread (disk I/O) and will finish on its own: the
+    /// board then waits for its wake-up rather than sleeping until the next timer.
+    fn io_in_flight(&self) -> bool {
+        false
+    }
 }
 
 impl<T: VirtioDevice + ?Sized> VirtioDevice for Box<T> {
@@ -74,6 +79,9 @@ impl<T: VirtioDevice + ?Sized> VirtioDevice for Box<T> {
     }
     fn has_backend_work(&self) -> bool {
         (**self).has_backend_work()
+    }
+    fn io_in_flight(&self) -> bool {
+        (**self).io_in_flight()
     }
 }
 

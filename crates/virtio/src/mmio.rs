@@ -163,6 +163,11 @@ impl<D: VirtioDevice, I: IrqLine> VirtioMmio<D, I> {
         self.common.needs_processing()
     }
 
+    /// Whether the device waits for work on another thread (disk I/O).
+    pub fn io_in_flight(&self) -> bool {
+        self.common.io_in_flight()
+    }
+
     /// Handle notified queues and backend work with guest memory at hand, then update
     /// InterruptStatus and the interrupt line.
     pub fn process(&mut self, mem: &mut dyn GuestMemory) {

@@ -2,11 +2,14 @@
 
 use crate::cache::{Block, BlockCache, DecodedInsn};
 use crate::direct::{Direct, Env};
-use crate::tier::{CompiledExit, Tiers};
+use crate::tier::{Compile, CompiledExit, Tiers};
 use mimic_core::MemOp;
 use mimic_ir::{Exit, Sem};
 use mimic_memory::{AddressSpace, PAGE_SIZE};
 use mimic_softmmu::{TlbEntry, TLB_ENTRIES};
+
+/// `Block::heat` of a block handed to a background compiler.
+const QUEUED: u32 = u32::MAX;
 
 /// Longest block, in instructions; bounds the work between interrupt checks.
 const MAX_BLOCK_INSNS: usize = 64;
@@ -145,6 +148,9 @@ fn run_impl<G: Guest, const DEBUG: bool>(
     let mut skip = debug.skip_breakpoint_at;
     // A jump slot of the last compiled exit, its target pc, and the flags it was taken under.
     let mut link: Option<(usize, u64, u32)> = None;
+    if let Some(t) = tiers.as_mut() {
+        t.compiler.collect(cpu.cache());
+    }
     while executed < budget {
         // Good for this iteration only: anything run in between may have changed the mappings.
         let pending_link = link.take();
@@ -190,11 +196,18 @@ fn run_impl<G: Guest, const DEBUG: bool>(
             let mut code = block.compiled.get().filter(|c| c.generation == generation);
             if code.is_none() {
                 let heat = block.heat.get();
-                if heat >= t.threshold {
-                    code = t.compiler.compile(&block);
-                    block.compiled.set(code);
-                    // Not compilable: stay interpreted without asking again soon.
-                    block.heat.set(if code.is_none() { 0 } else { heat });
+                if heat == QUEUED {
+                    // Waiting for the background compiler.
+                } else if heat >= t.threshold {
+                    match t.compiler.compile(&block) {
+                        Compile::Done(c) => {
+                            code = Some(c);
+                            block.compiled.set(code);
+                        }
+                        Compile::Queued => block.heat.set(QUEUED),
+                        // Not compilable: stay interpreted without asking again soon.
+                        Compile::Refused => block.heat.set(0),
+                    }
                 } else {
                     block.heat.set(heat + 1);
                 }

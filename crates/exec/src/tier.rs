@@ -2,9 +2,10 @@
 //! this one must not know): the loop decides *when* a block is hot, the tier turns it into host
 //! code and runs that code.
 
-use crate::cache::Block;
+use crate::cache::{Block, BlockCache};
 use crate::run::Guest;
 use mimic_memory::AddressSpace;
+use std::rc::Rc;
 
 /// A handle to one block's host code. Only the tier that made it can run it, and only while its
 /// code memory still holds it (`generation` matches [`Compiler::generation`]).
@@ -26,10 +27,21 @@ pub enum CompiledExit {
     Fault { pc: u64, executed: u32 },
 }
 
+/// What became of a request to compile a block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compile {
+    Done(Compiled),
+    /// Compiling elsewhere; [`Compiler::collect`] installs the code in the block when it is ready.
+    Queued,
+    /// This tier cannot compile the block; the interpreter keeps it.
+    Refused,
+}
+
 /// A tier that compiles hot blocks.
 pub trait Compiler<G: Guest> {
-    /// Host code for `block`, or `None` when this tier cannot compile it (the interpreter keeps it).
-    fn compile(&mut self, block: &Block<G::Insn>) -> Option<Compiled>;
+    fn compile(&mut self, block: &Rc<Block<G::Insn>>) -> Compile;
+    /// Install finished background work into the blocks of `cache` that still stand for it.
+    fn collect(&mut self, cache: &mut BlockCache<G::Insn>);
     /// Run compiled code on `cpu`, following chained jumps while fewer than `budget`
     /// instructions have run. `code` must come from this tier's current generation.
     fn execute(&mut self, code: Compiled, cpu: &mut G, bus: &mut AddressSpace, budget: u64) -> CompiledExit;

@@ -16,23 +16,22 @@
 //! This crate owns the executable-memory `unsafe` (`code_mem`) and the calls between generated
 //! code and Rust (`runtime`), each with a `// SAFETY:` comment.
 
+mod backend;
 mod code_mem;
 mod emit;
 mod runtime;
 
+use backend::Backend;
 use code_mem::CodeMemory;
-use cranelift_codegen::ir::{types, AbiParam, Function, InstBuilder, Signature, UserFuncName};
-use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
-use cranelift_codegen::settings::{self, Configurable};
-use cranelift_codegen::{control::ControlPlane, Context};
-use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
-use emit::{block_signature, BlockMeta, Emitter};
-use mimic_exec::{Block, Compiled, CompiledExit, Compiler, Env, Guest};
+use emit::BlockMeta;
+use mimic_exec::{Block, BlockCache, Compile, Compiled, CompiledExit, Compiler, Env, Guest};
 use mimic_memory::AddressSpace;
 use runtime::{Ctx, EnterFn};
 use std::collections::HashMap;
 use std::marker::PhantomData;
+use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
 
 /// Generations are unique in the process, not per tier: a block cache may outlive the tier that
 /// compiled its blocks, and a new tier must never accept the old one's handles.
@@ -55,10 +54,33 @@ pub struct JitStats {
     pub chained: u64,
 }
 
-pub struct Jit<G> {
-    isa: OwnedTargetIsa,
-    fctx: FunctionBuilderContext,
-    cctx: Context,
+/// A block for the background compiler: the decoded instructions, copied.
+struct Job<I> {
+    id: u64,
+    pc: u64,
+    phys: usize,
+    flags: u32,
+    pages: [usize; 2],
+    insns: Vec<mimic_exec::DecodedInsn<I>>,
+    meta: usize,
+}
+
+/// The background compiler's answer: code for job `id`, or `None`.
+type Done = (u64, Option<Vec<u8>>);
+
+/// A compiler thread. Compiling costs the CPU thread nothing while the guest keeps running the
+/// block in the interpreter; the code is installed between slices (`Compiler::collect`).
+struct Worker<I> {
+    jobs: mpsc::Sender<Job<I>>,
+    done: mpsc::Receiver<Done>,
+    /// Queued blocks by job id: the block (if it still exists) and its validity/slot memory.
+    pending: HashMap<u64, (Weak<Block<I>>, Box<BlockMeta>)>,
+    next_id: u64,
+}
+
+pub struct Jit<G: Guest> {
+    backend: Backend,
+    worker: Option<Worker<G::Insn>>,
     mem: CodeMemory,
     /// The stub Rust calls to enter a block (blocks use the `tail` convention).
     enter: EnterFn,
@@ -72,32 +94,22 @@ pub struct Jit<G> {
     _guest: PhantomData<fn(&mut G)>,
 }
 
-impl<G: Guest + 'static> Jit<G> {
-    /// A JIT for this host, or why there is none (unsupported host, no memory).
+impl<G: Guest + 'static> Jit<G>
+where
+    G::Insn: Send + 'static,
+{
+    /// A JIT that compiles on the CPU thread, or why there is none (unsupported host, no memory).
     pub fn new() -> Result<Jit<G>, String> {
         if !cfg!(target_arch = "x86_64") {
             // Other hosts need an instruction-cache flush after writing code; not done yet.
             return Err("the JIT supports x86-64 hosts only".into());
         }
-        let mut flags = settings::builder();
-        let set = |f: &mut settings::Builder, k: &str, v: &str| f.set(k, v).map_err(|e| format!("cranelift {k}: {e}"));
-        set(&mut flags, "opt_level", "speed")?;
-        // The verifier costs compile time; debug builds keep it as a check on the emitter.
-        set(&mut flags, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
-        // Tail calls between blocks need frame pointers kept on x86-64.
-        set(&mut flags, "preserve_frame_pointers", "true")?;
-        let isa = cranelift_native::builder()
-            .map_err(|e| format!("no Cranelift backend for this host: {e}"))?
-            .finish(settings::Flags::new(flags))
-            .map_err(|e| format!("cranelift: {e}"))?;
+        let mut backend = Backend::new()?;
         let mut mem = CodeMemory::new(CODE_BYTES).map_err(|e| format!("code memory: {e}"))?;
-        let mut fctx = FunctionBuilderContext::new();
-        let mut cctx = Context::new();
-        let enter = compile_enter_stub(&*isa, &mut fctx, &mut cctx, &mut mem)?;
+        let enter = install_enter_stub(&mut backend, &mut mem).ok_or("cannot compile the entry stub")?;
         Ok(Jit {
-            isa,
-            fctx,
-            cctx,
+            backend,
+            worker: None,
             mem,
             enter,
             metas: HashMap::new(),
@@ -108,72 +120,36 @@ impl<G: Guest + 'static> Jit<G> {
         })
     }
 
+    /// Like [`Jit::new`], compiling on a thread of its own: the guest goes on interpreting a hot
+    /// block until its code is ready, instead of waiting for Cranelift.
+    pub fn new_background() -> Result<Jit<G>, String> {
+        let mut jit = Self::new()?;
+        let (jobs, job_rx) = mpsc::channel::<Job<G::Insn>>();
+        let (done_tx, done) = mpsc::channel::<Done>();
+        let mut backend = jit.backend.fork();
+        std::thread::Builder::new()
+            .name("mimic-jit".into())
+            .spawn(move || {
+                for job in job_rx {
+                    let block = Block::new(job.pc, job.phys, job.flags, job.insns, job.pages);
+                    let code = backend.compile_block::<G>(&block, job.meta as *const BlockMeta);
+                    if done_tx.send((job.id, code)).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| format!("JIT thread: {e}"))?;
+        jit.worker = Some(Worker { jobs, done, pending: HashMap::new(), next_id: 0 });
+        Ok(jit)
+    }
+
     pub fn stats(&self) -> JitStats {
         JitStats { code_bytes: self.mem.used() as u64, ..self.stats }
     }
 
-    fn call_conv(&self) -> CallConv {
-        self.isa.default_call_conv()
-    }
-
-    /// Build the IR of `block` into `func`; false when its semantics could not be recorded.
-    fn build(&mut self, block: &Block<G::Insn>, func: &mut Function, meta: *const BlockMeta) -> bool {
-        let cc = self.call_conv();
-        let frontend = self.isa.frontend_config();
-        let mut b = FunctionBuilder::new(func, &mut self.fctx);
-        let entry = b.create_block();
-        b.append_block_params_for_function_params(entry);
-        b.switch_to_block(entry);
-        let ctx = b.block_params(entry)[0];
-        let mut e: Emitter<'_, '_, '_, G> = Emitter::new(&mut b, ctx, cc, block.pc, meta);
-        for (i, di) in block.insns.iter().enumerate() {
-            e.begin_insn(i as u64, di.pc, di.pc.wrapping_add(di.len as u64));
-            if G::translate(&di.insn, block.flags, &mut e).is_err() {
-                // Recording never fails; an ISA that returns Exit without asking the tier is
-                // left to the interpreter rather than guessed at.
-                return false;
-            }
-        }
-        let Some(last) = block.insns.last() else {
-            return false;
-        };
-        // Only exits within the block's own page may be linked: the loop checked that page's
-        // mapping before entering, and nothing in a linked run can change it.
-        let one_page = block.pages[0] == block.pages[1];
-        let page = one_page.then_some(block.pc & mimic_softmmu::PAGE_MASK);
-        e.finish(block.insns.len() as u64, last.pc.wrapping_add(last.len as u64), page, meta);
-        b.seal_all_blocks();
-        b.finalize(frontend);
-        true
-    }
-}
-
-impl<G: Guest + 'static> Compiler<G> for Jit<G> {
-    fn compile(&mut self, block: &Block<G::Insn>) -> Option<Compiled> {
-        let meta = Box::new(BlockMeta { valid: 1, slots: [0; 2] });
-        let mut func = Function::with_name_signature(UserFuncName::default(), block_signature());
-        if !self.build(block, &mut func, &*meta) {
-            self.stats.failed += 1;
-            return None;
-        }
-        self.cctx.clear();
-        self.cctx.func = func;
-        let code = match self.cctx.compile(&*self.isa, &mut ControlPlane::default()) {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!(target: "jit", "block at {:#x} not compiled: {:?}", block.pc, e.inner);
-                self.stats.failed += 1;
-                return None;
-            }
-        };
-        // Generated code reaches Rust only through absolute addresses in registers, so there is
-        // nothing to relocate; anything else would be a bug in the emitter.
-        if !code.buffer.relocs().is_empty() {
-            self.stats.failed += 1;
-            return None;
-        }
-        let bytes = code.code_buffer().to_vec();
-        let entry = match self.mem.push(&bytes) {
+    /// Put `bytes` into code memory (recycling it when full) and register the block's metadata.
+    fn install(&mut self, bytes: &[u8], meta: Box<BlockMeta>) -> Option<Compiled> {
+        let entry = match self.mem.push(bytes) {
             Some(e) => e,
             None => {
                 // Full: recycle all code memory; every earlier handle is void from now on, and
@@ -181,10 +157,10 @@ impl<G: Guest + 'static> Compiler<G> for Jit<G> {
                 self.mem.reset();
                 self.metas.clear();
                 self.slot_owner.clear();
-                self.enter = compile_enter_stub(&*self.isa, &mut self.fctx, &mut self.cctx, &mut self.mem).ok()?;
+                self.enter = install_enter_stub(&mut self.backend, &mut self.mem)?;
                 self.generation = new_generation();
                 self.stats.flushes += 1;
-                self.mem.push(&bytes)?
+                self.mem.push(bytes)?
             }
         };
         for i in 0..2 {
@@ -193,6 +169,76 @@ impl<G: Guest + 'static> Compiler<G> for Jit<G> {
         self.metas.insert(entry, meta);
         self.stats.compiled += 1;
         Some(Compiled { entry, generation: self.generation })
+    }
+}
+
+impl<G: Guest + 'static> Compiler<G> for Jit<G>
+where
+    G::Insn: Send + 'static,
+{
+    fn compile(&mut self, block: &Rc<Block<G::Insn>>) -> Compile {
+        let meta = Box::new(BlockMeta { valid: 1, slots: [0; 2] });
+        if let Some(w) = &mut self.worker {
+            let id = w.next_id;
+            w.next_id += 1;
+            let job = Job {
+                id,
+                pc: block.pc,
+                phys: block.phys,
+                flags: block.flags,
+                pages: block.pages,
+                insns: block.insns.clone(),
+                meta: &*meta as *const BlockMeta as usize,
+            };
+            if w.jobs.send(job).is_ok() {
+                w.pending.insert(id, (Rc::downgrade(block), meta));
+                return Compile::Queued;
+            }
+            // The thread is gone: compile here from now on.
+            self.worker = None;
+        }
+        let Some(bytes) = self.backend.compile_block::<G>(block, &*meta) else {
+            self.stats.failed += 1;
+            return Compile::Refused;
+        };
+        match self.install(&bytes, meta) {
+            Some(c) => Compile::Done(c),
+            None => Compile::Refused,
+        }
+    }
+
+    fn collect(&mut self, cache: &mut BlockCache<G::Insn>) {
+        let Some(w) = &mut self.worker else {
+            return;
+        };
+        let mut ready = Vec::new();
+        while let Ok((id, code)) = w.done.try_recv() {
+            if let Some((block, meta)) = w.pending.remove(&id) {
+                ready.push((block, meta, code));
+            }
+        }
+        for (block, meta, code) in ready {
+            let Some(block) = block.upgrade() else {
+                continue;
+            };
+            // Only if the cache still maps the block's key to this very block: a block dropped
+            // (its code changed) or replaced meanwhile must not get code for its old contents.
+            let current = cache.lookup(block.pc, block.phys, block.flags).is_some_and(|b| Rc::ptr_eq(&b, &block));
+            match code {
+                Some(bytes) if current => {
+                    let c = self.install(&bytes, meta);
+                    block.compiled.set(c);
+                    if c.is_none() {
+                        block.heat.set(0);
+                    }
+                }
+                Some(_) => {}
+                None => {
+                    self.stats.failed += 1;
+                    block.heat.set(0);
+                }
+            }
+        }
     }
 
     fn execute(&mut self, code: Compiled, cpu: &mut G, bus: &mut AddressSpace, budget: u64) -> CompiledExit {
@@ -261,35 +307,11 @@ impl<G: Guest + 'static> Compiler<G> for Jit<G> {
     }
 }
 
-/// `extern "C" fn(ctx, entry) -> status`: call the `tail`-convention block at `entry`.
-fn compile_enter_stub(
-    isa: &dyn cranelift_codegen::isa::TargetIsa,
-    fctx: &mut FunctionBuilderContext,
-    cctx: &mut Context,
-    mem: &mut CodeMemory,
-) -> Result<EnterFn, String> {
-    let mut sig = Signature::new(isa.default_call_conv());
-    sig.params.extend([AbiParam::new(types::I64), AbiParam::new(types::I64)]);
-    sig.returns.push(AbiParam::new(types::I64));
-    let mut func = Function::with_name_signature(UserFuncName::default(), sig);
-    {
-        let mut b = FunctionBuilder::new(&mut func, fctx);
-        let entry = b.create_block();
-        b.append_block_params_for_function_params(entry);
-        b.switch_to_block(entry);
-        let (ctx, target) = (b.block_params(entry)[0], b.block_params(entry)[1]);
-        let sig = b.import_signature(block_signature());
-        let call = b.ins().call_indirect(sig, target, &[ctx]);
-        let status = b.inst_results(call)[0];
-        b.ins().return_(&[status]);
-        b.seal_all_blocks();
-        b.finalize(isa.frontend_config());
-    }
-    cctx.clear();
-    cctx.func = func;
-    let code = cctx.compile(isa, &mut ControlPlane::default()).map_err(|e| format!("entry stub: {:?}", e.inner))?;
-    let addr = mem.push(code.code_buffer()).ok_or("code memory full")?;
+/// Compile the entry stub into `mem`.
+fn install_enter_stub(backend: &mut Backend, mem: &mut CodeMemory) -> Option<EnterFn> {
+    let bytes = backend.compile_enter_stub()?;
+    let addr = mem.push(&bytes)?;
     // SAFETY: `addr` is the start of the function just compiled with exactly this signature and
     // calling convention (the ISA's default, which is C's on this host).
-    Ok(unsafe { std::mem::transmute::<usize, EnterFn>(addr) })
+    Some(unsafe { std::mem::transmute::<usize, EnterFn>(addr) })
 }

@@ -334,7 +334,12 @@ impl VirtMachine {
             lines.into_iter().enumerate().map(|(h, l)| RiscvCpu::new(h as u64, l, time.clone())).collect();
         let jit_threshold = cfg.tier.threshold();
         let jits = match jit_threshold {
-            Some(_) => match (0..harts.len()).map(|_| Jit::new()).collect::<Result<Vec<_>, _>>() {
+            // Auto compiles in the background (the guest interprets meanwhile); `jit` compiles
+            // before it runs, so every block runs compiled.
+            Some(_) => match (0..harts.len())
+                .map(|_| if cfg.tier == TierPolicy::Auto { Jit::new_background() } else { Jit::new() })
+                .collect::<Result<Vec<_>, _>>()
+            {
                 Ok(j) => j,
                 Err(e) if cfg.tier == TierPolicy::Auto => {
                     tracing::warn!("interpreting only: {e}");

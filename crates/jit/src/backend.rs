@@ -1,0 +1,121 @@
+//! One Cranelift compiler instance: a decoded block in, position-independent machine code out.
+//! The tier keeps one for compiling on the CPU thread, and the background worker its own.
+
+use crate::emit::{block_signature, BlockMeta, Emitter};
+use cranelift_codegen::ir::{types, AbiParam, Function, InstBuilder, Signature, UserFuncName};
+use cranelift_codegen::isa::OwnedTargetIsa;
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::{control::ControlPlane, Context};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use mimic_exec::{Block, Guest};
+
+pub struct Backend {
+    isa: OwnedTargetIsa,
+    fctx: FunctionBuilderContext,
+    cctx: Context,
+}
+
+impl Backend {
+    pub fn new() -> Result<Backend, String> {
+        let mut flags = settings::builder();
+        let set = |f: &mut settings::Builder, k: &str, v: &str| f.set(k, v).map_err(|e| format!("cranelift {k}: {e}"));
+        set(&mut flags, "opt_level", "speed")?;
+        // The verifier costs compile time; debug builds keep it as a check on the emitter.
+        set(&mut flags, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
+        // Tail calls between blocks need frame pointers kept on x86-64.
+        set(&mut flags, "preserve_frame_pointers", "true")?;
+        let isa = cranelift_native::builder()
+            .map_err(|e| format!("no Cranelift backend for this host: {e}"))?
+            .finish(settings::Flags::new(flags))
+            .map_err(|e| format!("cranelift: {e}"))?;
+        Ok(Backend { isa, fctx: FunctionBuilderContext::new(), cctx: Context::new() })
+    }
+
+    /// Another compiler with the same settings (for another thread).
+    pub fn fork(&self) -> Backend {
+        Backend { isa: self.isa.clone(), fctx: FunctionBuilderContext::new(), cctx: Context::new() }
+    }
+
+    /// Machine code for `block`, whose validity flag and jump slots live at `meta`; `None` when
+    /// the block cannot be compiled (the interpreter keeps it).
+    pub fn compile_block<G: Guest + 'static>(&mut self, block: &Block<G::Insn>, meta: *const BlockMeta) -> Option<Vec<u8>> {
+        let mut func = Function::with_name_signature(UserFuncName::default(), block_signature());
+        if !self.build::<G>(block, &mut func, meta) {
+            return None;
+        }
+        self.finish(func, block.pc)
+    }
+
+    /// `extern "C" fn(ctx, entry) -> status`: the stub through which Rust calls a block (blocks
+    /// use the `tail` convention, which Rust cannot call).
+    pub fn compile_enter_stub(&mut self) -> Option<Vec<u8>> {
+        let mut sig = Signature::new(self.isa.default_call_conv());
+        sig.params.extend([AbiParam::new(types::I64), AbiParam::new(types::I64)]);
+        sig.returns.push(AbiParam::new(types::I64));
+        let mut func = Function::with_name_signature(UserFuncName::default(), sig);
+        {
+            let mut b = FunctionBuilder::new(&mut func, &mut self.fctx);
+            let entry = b.create_block();
+            b.append_block_params_for_function_params(entry);
+            b.switch_to_block(entry);
+            let (ctx, target) = (b.block_params(entry)[0], b.block_params(entry)[1]);
+            let sig = b.import_signature(block_signature());
+            let call = b.ins().call_indirect(sig, target, &[ctx]);
+            let status = b.inst_results(call)[0];
+            b.ins().return_(&[status]);
+            b.seal_all_blocks();
+            b.finalize(self.isa.frontend_config());
+        }
+        self.finish(func, 0)
+    }
+
+    fn finish(&mut self, func: Function, pc: u64) -> Option<Vec<u8>> {
+        self.cctx.clear();
+        self.cctx.func = func;
+        let code = match self.cctx.compile(&*self.isa, &mut ControlPlane::default()) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(target: "jit", "code for {pc:#x} not compiled: {:?}", e.inner);
+                return None;
+            }
+        };
+        // Generated code reaches Rust only through absolute addresses in registers, so there is
+        // nothing to relocate; anything else would be a bug in the emitter.
+        if !code.buffer.relocs().is_empty() {
+            tracing::warn!(target: "jit", "code for {pc:#x} needs relocations; not used");
+            return None;
+        }
+        Some(code.code_buffer().to_vec())
+    }
+
+    /// Build the IR of `block` into `func`; false when its semantics could not be recorded.
+    fn build<G: Guest + 'static>(&mut self, block: &Block<G::Insn>, func: &mut Function, meta: *const BlockMeta) -> bool {
+        let cc = self.isa.default_call_conv();
+        let frontend = self.isa.frontend_config();
+        let mut b = FunctionBuilder::new(func, &mut self.fctx);
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        let ctx = b.block_params(entry)[0];
+        let mut e: Emitter<'_, '_, '_, G> = Emitter::new(&mut b, ctx, cc, block.pc, meta);
+        for (i, di) in block.insns.iter().enumerate() {
+            e.begin_insn(i as u64, di.pc, di.pc.wrapping_add(di.len as u64));
+            if G::translate(&di.insn, block.flags, &mut e).is_err() {
+                // Recording never fails; an ISA that returns Exit without asking the tier is
+                // left to the interpreter rather than guessed at.
+                return false;
+            }
+        }
+        let Some(last) = block.insns.last() else {
+            return false;
+        };
+        // Only exits within the block's own page may be linked: the loop checked that page's
+        // mapping before entering, and nothing in a linked run can change it.
+        let one_page = block.pages[0] == block.pages[1];
+        let page = one_page.then_some(block.pc & mimic_softmmu::PAGE_MASK);
+        e.finish(block.insns.len() as u64, last.pc.wrapping_add(last.len as u64), page, meta);
+        b.seal_all_blocks();
+        b.finalize(frontend);
+        true
+    }
+}

@@ -455,6 +455,9 @@ impl RiscvCpu {
             self.cache.invalidate_page(off / PAGE_SIZE as usize);
             bus.clear_code_page(page_off);
             self.tlb.clear_code_flag(page_off);
+            // Other harts may hold blocks from this page too; the board drops them before any
+            // other hart runs (clearing the code-page bit above hides later writes from them).
+            bus.note_code_write(off / PAGE_SIZE as usize);
         }
     }
 

@@ -221,6 +221,13 @@ fn run_impl<G: Guest, const DEBUG: bool>(
                         t.compiler.chain(slot, code);
                     }
                 }
+                // Blocks dropped since compiled code last ran (by this hart's stores, by DMA or
+                // by another hart, between slices) must be dead to chained jumps before any runs.
+                if cpu.cache().has_dead() {
+                    for c in cpu.cache().take_dead() {
+                        t.compiler.invalidate(c);
+                    }
+                }
                 match t.compiler.execute(code, cpu, bus, budget.saturating_sub(executed)) {
                     CompiledExit::Next { next, executed: n, link: l } => {
                         cpu.set_pc(next);
@@ -232,11 +239,7 @@ fn run_impl<G: Guest, const DEBUG: bool>(
                         executed += n as u64;
                     }
                 }
-                if cpu.cache().has_dead() {
-                    for c in cpu.cache().take_dead() {
-                        t.compiler.invalidate(c);
-                    }
-                }                executed += 1;
+                executed += 1;
                 continue;
             }
         }

@@ -372,6 +372,9 @@ impl VirtMachine {
             events: None,
             exit_request: None,
         };
+        if m.harts.len() > 1 {
+            m.bus.track_new_code_pages();
+        }
         m.load(cfg, dram)?;
         Ok(m)
     }
@@ -604,6 +607,18 @@ impl VirtMachine {
             } else {
                 mimic_exec::run(cpu, &mut self.bus, SLICE, self.log)
             };
+            // Code this hart overwrote must not run stale on the next hart, and stores of the
+            // other harts to pages this hart now has code from must take the slow path.
+            if self.bus.has_dirty_code() {
+                self.drop_dirty_code();
+            }
+            if self.harts.len() > 1 {
+                for page in self.bus.take_new_code_pages() {
+                    for other in &mut self.harts {
+                        other.tlb.set_code_flag(page << mimic_memory::PAGE_SHIFT);
+                    }
+                }
+            }
             if let Some(s) = self.debug.skip.get_mut(h) {
                 *s = None;
             }
@@ -766,6 +781,11 @@ impl VirtMachine {
             }
         }
         self.pci.lock().unwrap_or_else(|e| e.into_inner()).process(&mut self.bus);
+        self.drop_dirty_code();
+    }
+
+    /// Drop every hart's blocks from code pages that a device or a hart overwrote.
+    fn drop_dirty_code(&mut self) {
         let pages = self.bus.take_dma_dirty_code();
         for page in pages {
             for h in &mut self.harts {

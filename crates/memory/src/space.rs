@@ -63,6 +63,9 @@ pub struct AddressSpace {
     code_pages: Vec<u64>,
     /// Code pages written by devices, for the CPUs to invalidate.
     dma_dirty_code: Vec<usize>,
+    /// Pages that became code pages, when the board asks to hear of them (several CPUs: each
+    /// must make its stores to such a page take the slow path).
+    new_code_pages: Option<Vec<usize>>,
 }
 
 impl AddressSpace {
@@ -218,7 +221,18 @@ impl AddressSpace {
         }
     }
 
-    /// Pages of decoded code that devices overwrote since the last call.
+    /// A CPU wrote to the code page `page` (and dropped its own blocks from it): the other CPUs
+    /// must drop theirs too before they run again.
+    pub fn note_code_write(&mut self, page: usize) {
+        self.dma_dirty_code.push(page);
+    }
+
+    /// Whether `take_dma_dirty_code` has pages to give.
+    pub fn has_dirty_code(&self) -> bool {
+        !self.dma_dirty_code.is_empty()
+    }
+
+    /// Pages of decoded code that devices or CPUs overwrote since the last call.
     pub fn take_dma_dirty_code(&mut self) -> Vec<usize> {
         std::mem::take(&mut self.dma_dirty_code)
     }
@@ -228,7 +242,20 @@ impl AddressSpace {
         let page = offset >> PAGE_SHIFT;
         if let Some(w) = self.code_pages.get_mut(page / 64) {
             *w |= 1 << (page % 64);
+            if let Some(new) = &mut self.new_code_pages {
+                new.push(page);
+            }
         }
+    }
+
+    /// Start recording pages that become code pages, for [`AddressSpace::take_new_code_pages`].
+    pub fn track_new_code_pages(&mut self) {
+        self.new_code_pages.get_or_insert_with(Vec::new);
+    }
+
+    /// Pages that became code pages since the last call (empty unless tracking).
+    pub fn take_new_code_pages(&mut self) -> Vec<usize> {
+        self.new_code_pages.as_mut().map(std::mem::take).unwrap_or_default()
     }
     pub fn clear_code_page(&mut self, offset: usize) {
         let page = offset >> PAGE_SHIFT;
@@ -283,6 +310,27 @@ mod tests {
         s.add_ram("ram", AddrRange::new(0x8000_0000, 0x10000)).unwrap();
         s.add_mmio("dev", AddrRange::new(0x1000_0000, 0x100), Box::new(Echo(0))).unwrap();
         s
+    }
+
+    #[test]
+    fn new_code_pages_are_reported_only_when_tracked() {
+        let mut s = space();
+        s.set_code_page(0x1000);
+        assert!(s.take_new_code_pages().is_empty());
+        s.track_new_code_pages();
+        s.set_code_page(0x3000);
+        assert_eq!(s.take_new_code_pages(), vec![3]);
+        assert!(s.take_new_code_pages().is_empty());
+    }
+
+    #[test]
+    fn code_written_by_a_cpu_is_dirty_for_the_others() {
+        let mut s = space();
+        assert!(!s.has_dirty_code());
+        s.note_code_write(5);
+        assert!(s.has_dirty_code());
+        assert_eq!(s.take_dma_dirty_code(), vec![5]);
+        assert!(!s.has_dirty_code());
     }
 
     #[test]

@@ -44,7 +44,7 @@ fn new_generation() -> u64 {
 /// Address space reserved for generated code per tier instance; recycled whole when full.
 const CODE_BYTES: usize = 256 << 20;
 
-/// Counters for `-d` style reporting and benchmarks.
+/// What the tier has done, for tests and investigations.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct JitStats {
     pub compiled: u64,

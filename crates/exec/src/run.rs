@@ -98,7 +98,7 @@ pub enum RunOutcome {
 
 /// Run blocks until about `budget` instructions have executed or the CPU halts.
 pub fn run<G: Guest>(cpu: &mut G, bus: &mut AddressSpace, budget: u64, log: LogFlags) -> RunOutcome {
-    run_impl::<G, false>(cpu, bus, budget, log, &Debug::default(), None)
+    run_impl::<G, false, false>(cpu, bus, budget, log, &Debug::default(), None)
 }
 
 /// Like [`run`], compiling blocks that have run `tiers.threshold` times and running their host
@@ -110,7 +110,7 @@ pub fn run_tiered<G: Guest>(
     log: LogFlags,
     tiers: Tiers<'_, G>,
 ) -> RunOutcome {
-    run_impl::<G, false>(cpu, bus, budget, log, &Debug::default(), Some(tiers))
+    run_impl::<G, false, true>(cpu, bus, budget, log, &Debug::default(), Some(tiers))
 }
 
 /// What a debugger asks of the loop.
@@ -133,10 +133,11 @@ pub fn run_debug<G: Guest>(
     log: LogFlags,
     debug: &Debug,
 ) -> RunOutcome {
-    run_impl::<G, true>(cpu, bus, budget, log, debug, None)
+    run_impl::<G, true, false>(cpu, bus, budget, log, debug, None)
 }
 
-fn run_impl<G: Guest, const DEBUG: bool>(
+/// `TIERED` keeps the compiled-code paths out of the interpreter-only loops entirely.
+fn run_impl<G: Guest, const DEBUG: bool, const TIERED: bool>(
     cpu: &mut G,
     bus: &mut AddressSpace,
     budget: u64,
@@ -148,12 +149,12 @@ fn run_impl<G: Guest, const DEBUG: bool>(
     let mut skip = debug.skip_breakpoint_at;
     // A jump slot of the last compiled exit, its target pc, and the flags it was taken under.
     let mut link: Option<(usize, u64, u32)> = None;
-    if let Some(t) = tiers.as_mut() {
+    if let Some(t) = tiers.as_mut().filter(|_| TIERED) {
         t.compiler.collect(cpu.cache());
     }
     while executed < budget {
         // Good for this iteration only: anything run in between may have changed the mappings.
-        let pending_link = link.take();
+        let pending_link = if TIERED { link.take() } else { None };
         if !(DEBUG && debug.single_step) {
             cpu.check_interrupts();
         }
@@ -191,7 +192,7 @@ fn run_impl<G: Guest, const DEBUG: bool>(
         if log.exec {
             tracing::info!(target: "exec", "Trace {:#x} [{:#x}/{:#x}]", pc, block.phys, flags);
         }
-        if let Some(t) = tiers.as_mut() {
+        if let Some(t) = tiers.as_mut().filter(|_| TIERED) {
             let generation = t.compiler.generation();
             let mut code = block.compiled.get().filter(|c| c.generation == generation);
             if code.is_none() {

@@ -38,7 +38,11 @@ impl Backend {
 
     /// Machine code for `block`, whose validity flag and jump slots live at `meta`; `None` when
     /// the block cannot be compiled (the interpreter keeps it).
-    pub fn compile_block<G: Guest + 'static>(&mut self, block: &Block<G::Insn>, meta: *const BlockMeta) -> Option<Vec<u8>> {
+    pub fn compile_block<G: Guest + 'static>(
+        &mut self,
+        block: &Block<G::Insn>,
+        meta: *const BlockMeta,
+    ) -> Option<Vec<u8>> {
         let mut func = Function::with_name_signature(UserFuncName::default(), block_signature());
         if !self.build::<G>(block, &mut func, meta) {
             return None;
@@ -89,7 +93,12 @@ impl Backend {
     }
 
     /// Build the IR of `block` into `func`; false when its semantics could not be recorded.
-    fn build<G: Guest + 'static>(&mut self, block: &Block<G::Insn>, func: &mut Function, meta: *const BlockMeta) -> bool {
+    fn build<G: Guest + 'static>(
+        &mut self,
+        block: &Block<G::Insn>,
+        func: &mut Function,
+        meta: *const BlockMeta,
+    ) -> bool {
         let cc = self.isa.default_call_conv();
         let frontend = self.isa.frontend_config();
         let mut b = FunctionBuilder::new(func, &mut self.fctx);

@@ -8,9 +8,7 @@
 //! into Rust that reports a fault leaves through a cold exit that writes back what the
 //! instructions before it wrote and records the faulting pc: exceptions are precise.
 
-use crate::runtime::{
-    self, OFF_BUDGET, OFF_EXECUTED, OFF_EXIT_PC, OFF_EXIT_SLOT, OFF_RAM, OFF_REGS, OFF_RET, OFF_TLB,
-};
+use crate::runtime::{self, OFF_BUDGET, OFF_EXECUTED, OFF_EXIT_PC, OFF_EXIT_SLOT, OFF_RAM, OFF_REGS, OFF_RET, OFF_TLB};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, AbiParam, InstBuilder, MemFlagsData, SigRef, Signature, Value};
 use cranelift_codegen::isa::CallConv;

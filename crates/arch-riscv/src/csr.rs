@@ -196,10 +196,14 @@ impl RiscvCpu {
         }
         let old = self.csr_read(csr, insn)?;
         if write {
+            // mip reads the OR of its software bits and the device lines, but only the software
+            // bits take part in a csrrs/csrrc (privileged spec, mip.SEIP): otherwise setting SSIP
+            // while the PLIC holds SEIP high would latch a software SEIP that no claim clears.
+            let base = if csr == 0x344 { self.csr.mip } else { old };
             let new = match op {
                 CsrOp::Write => val,
-                CsrOp::Set => old | val,
-                CsrOp::Clear => old & !val,
+                CsrOp::Set => base | val,
+                CsrOp::Clear => base & !val,
             };
             self.csr_write(csr, new, insn)?;
         }
@@ -474,5 +478,50 @@ impl Counters {
         } else {
             self.delta[i] = v.wrapping_sub(instret);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mimic_core::SharedBits;
+    use std::sync::Arc;
+
+    fn hart_in_m_mode(lines: &SharedBits) -> RiscvCpu {
+        let mut cpu = RiscvCpu::new(0, lines.clone(), Arc::new(|| 0));
+        cpu.reset(0x8000_0000);
+        cpu
+    }
+
+    #[test]
+    fn csrrs_mip_while_plic_line_high_does_not_latch_seip() {
+        let lines = SharedBits::new();
+        let mut cpu = hart_in_m_mode(&lines);
+        lines.set(irq::SEI, true);
+        let old = cpu.csr_access(0x344, CsrOp::Set, irq::SSI, true, 0).unwrap();
+        assert_eq!(old & irq::SEI, irq::SEI, "the read shows the line");
+        lines.set(irq::SEI, false);
+        assert_eq!(cpu.mip() & (irq::SEI | irq::SSI), irq::SSI);
+    }
+
+    #[test]
+    fn csrrc_mip_while_plic_line_high_does_not_latch_seip() {
+        let lines = SharedBits::new();
+        let mut cpu = hart_in_m_mode(&lines);
+        cpu.csr.mip = irq::SSI;
+        lines.set(irq::SEI, true);
+        cpu.csr_access(0x344, CsrOp::Clear, irq::SSI, true, 0).unwrap();
+        lines.set(irq::SEI, false);
+        assert_eq!(cpu.mip() & (irq::SEI | irq::SSI), 0);
+    }
+
+    #[test]
+    fn software_seip_written_by_m_mode_stays_until_cleared() {
+        let lines = SharedBits::new();
+        let mut cpu = hart_in_m_mode(&lines);
+        cpu.csr_access(0x344, CsrOp::Set, irq::SEI, true, 0).unwrap();
+        assert_eq!(cpu.mip() & irq::SEI, irq::SEI);
+        cpu.csr_access(0x344, CsrOp::Clear, irq::SEI, true, 0).unwrap();
+        assert_eq!(cpu.mip() & irq::SEI, 0);
     }
 }

@@ -607,6 +607,12 @@ impl VirtMachine {
             } else {
                 mimic_exec::run(cpu, &mut self.bus, SLICE, self.log)
             };
+            // Other harts run next, and their stores do not break this hart's LR reservation:
+            // drop it, so an SC after the switch fails (and the guest retries) instead of
+            // overwriting what they wrote in between.
+            if self.harts.len() > 1 {
+                self.harts[h].reservation = None;
+            }
             // Code this hart overwrote must not run stale on the next hart, and stores of the
             // other harts to pages this hart now has code from must take the slow path.
             if self.bus.has_dirty_code() {

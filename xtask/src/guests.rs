@@ -13,11 +13,13 @@
 //! riscv64/kernel/      dpkg-deb -x of linux-image-6.12.*-riscv64 (trixie)
 //! riscv64/busybox-pkg/ dpkg-deb -x of busybox-static:riscv64 (trixie)
 //! riscv64/opensbi/     dpkg-deb -x of opensbi (bookworm-backports)
+//! riscv64/u-boot/      dpkg-deb -x of u-boot-qemu (bookworm)
 //! riscv64/modules      symlink to kernel/usr/lib/modules/<release> (xz-compressed .ko files)
 //! riscv64/PACKAGES     which .deb each file came from (apt spec, file, size, index SHA-256)
-//! riscv64/SHA256SUMS   `sha256sum -c` format, for the four files below
+//! riscv64/SHA256SUMS   `sha256sum -c` format, for the five files below
 //! riscv64/Image        flat kernel Image (EFI-stub PE header, "RSC\x05" at 0x38)
 //! riscv64/fw_dynamic.bin     OpenSBI generic firmware (M-mode, -bios)
+//! riscv64/u-boot-smode.bin  U-Boot for `-bios default -kernel` (qemu-riscv64_smode, S-mode)
 //! riscv64/busybox      static riscv64 busybox
 //! riscv64/initramfs.cpio.gz  built here: busybox, /init, /dev/console (see INIT_SCRIPT)
 //! ```
@@ -42,7 +44,8 @@ pub const IMAGE: &str = "Image";
 pub const FIRMWARE: &str = "fw_dynamic.bin";
 pub const BUSYBOX: &str = "busybox";
 pub const INITRAMFS: &str = "initramfs.cpio.gz";
-const OUTPUTS: [&str; 4] = [IMAGE, FIRMWARE, BUSYBOX, INITRAMFS];
+pub const UBOOT_SMODE: &str = "u-boot-smode.bin";
+const OUTPUTS: [&str; 5] = [IMAGE, FIRMWARE, BUSYBOX, INITRAMFS, UBOOT_SMODE];
 
 /// Exactly this word (then ` uptime=<seconds>`) starts the line that tells a boot test that user
 /// space is up.
@@ -71,16 +74,18 @@ enum Role {
     Kernel,
     Busybox,
     Opensbi,
+    Uboot,
 }
 
 impl Role {
-    const ALL: [Role; 3] = [Role::Kernel, Role::Busybox, Role::Opensbi];
+    const ALL: [Role; 4] = [Role::Kernel, Role::Busybox, Role::Opensbi, Role::Uboot];
 
     fn name(self) -> &'static str {
         match self {
             Role::Kernel => "kernel",
             Role::Busybox => "busybox-static",
             Role::Opensbi => "opensbi",
+            Role::Uboot => "u-boot-qemu",
         }
     }
 
@@ -90,6 +95,7 @@ impl Role {
             Role::Kernel => "kernel",
             Role::Busybox => "busybox-pkg",
             Role::Opensbi => "opensbi",
+            Role::Uboot => "u-boot",
         }
     }
 
@@ -99,6 +105,7 @@ impl Role {
             Role::Kernel => "linux-image-",
             Role::Busybox => "busybox-static_",
             Role::Opensbi => "opensbi_",
+            Role::Uboot => "u-boot-qemu_",
         }
     }
 
@@ -107,6 +114,7 @@ impl Role {
             Role::Kernel => &[IMAGE],
             Role::Busybox => &[BUSYBOX],
             Role::Opensbi => &[FIRMWARE],
+            Role::Uboot => &[UBOOT_SMODE],
         }
     }
 }
@@ -388,11 +396,13 @@ impl Apt {
         if !status.exists() {
             std::fs::write(&status, "").map_err(|e| e.to_string())?;
         }
-        // Kernel and busybox from trixie (riscv64); OpenSBI (Architecture: all) from
-        // bookworm-backports, whose index for the native architecture lists it.
+        // Kernel and busybox from trixie (riscv64); OpenSBI and U-Boot (Architecture: all)
+        // from bookworm-backports and bookworm, whose indexes for the native architecture list
+        // them.
         let sources = format!(
             "deb [arch=riscv64 signed-by={keyring}] {uri} trixie main\n\
-             deb [arch={native} signed-by={keyring}] {uri} bookworm-backports main\n"
+             deb [arch={native} signed-by={keyring}] {uri} bookworm-backports main\n\
+             deb [arch={native} signed-by={keyring}] {uri} bookworm main\n"
         );
         let list = dir.join("sources.list");
         let stale = std::fs::read_to_string(&list).ok().as_deref() != Some(sources.as_str());
@@ -423,7 +433,7 @@ impl Apt {
     }
 
     fn update(&mut self) -> Result<()> {
-        println!("fetch-guests: apt-get update (trixie riscv64, bookworm-backports) into {}", self.dir.display());
+        println!("fetch-guests: apt-get update (trixie riscv64, bookworm, bookworm-backports) into {}", self.dir.display());
         let status = Command::new("apt-get")
             .args(&self.opts)
             .args(["-q", "update"])
@@ -457,6 +467,7 @@ impl Apt {
             Role::Kernel => format!("{}:riscv64", self.resolve_kernel()?),
             Role::Busybox => "busybox-static:riscv64".into(),
             Role::Opensbi => "opensbi/bookworm-backports".into(),
+            Role::Uboot => "u-boot-qemu/bookworm".into(),
         })
     }
 
@@ -717,6 +728,11 @@ fn install_outputs(lay: &Layout, role: Role, tree: &Path) -> Result<()> {
             .ok_or("no riscv64 generic fw_dynamic.bin in opensbi")?;
             println!("fetch-guests: firmware {}", src.strip_prefix(tree).unwrap_or(&src).display());
             write_atomic(&lay.file(FIRMWARE), &std::fs::read(&src).map_err(|e| e.to_string())?)?;
+        }
+        Role::Uboot => {
+            let src = tree.join("usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin");
+            let bytes = std::fs::read(&src).map_err(|e| format!("no S-mode U-Boot in u-boot-qemu: {e}"))?;
+            write_atomic(&lay.file(UBOOT_SMODE), &bytes)?;
         }
     }
     Ok(())

@@ -1,0 +1,117 @@
+//! Firmware boot chains: Debian's U-Boot (qemu-riscv64_smode) started by OpenSBI as its
+//! `-kernel`, reaching its prompt and then booting Linux the distro way, from an
+//! `extlinux/extlinux.conf` on a virtio disk, with no `-kernel` pointing at Linux. Needs
+//! `cargo xtask fetch-guests` and e2fsprogs.
+
+mod guest;
+
+use guest::{asset, Guest, INIT_MARKER, PROMPT};
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+const FIRMWARE: Duration = Duration::from_secs(120);
+const BOOT: Duration = Duration::from_secs(240);
+const UBOOT_PROMPT: &str = "=> ";
+
+fn scratch(name: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("fw-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A disk as a distribution installs it: an MBR with one bootable Linux partition at 1 MiB
+/// holding an ext4 file system made from `root` (`mkfs.ext4 -d`, no root privileges needed).
+fn mbr_disk_with_ext4(root: &Path, disk: &Path, size_mib: u64) {
+    const START_LBA: u64 = 2048;
+    let sectors = size_mib * 2048;
+    std::fs::File::create(disk).unwrap().set_len(size_mib << 20).unwrap();
+    let fs_kib = (sectors - START_LBA) / 2;
+    let out = Command::new("mkfs.ext4")
+        .args(["-q", "-F", "-E", &format!("offset={}", START_LBA * 512), "-d"])
+        .arg(root)
+        .arg(disk)
+        .arg(format!("{fs_kib}k"))
+        .output()
+        .expect("mkfs.ext4 (apt-get install e2fsprogs)");
+    assert!(out.status.success(), "mkfs.ext4: {}", String::from_utf8_lossy(&out.stderr));
+    let mut mbr = [0u8; 512];
+    let entry = &mut mbr[446..462];
+    entry[0] = 0x80; // bootable: distro boot picks this partition
+    entry[1..4].copy_from_slice(&[0xfe, 0xff, 0xff]); // CHS unused: LBA addressing
+    entry[4] = 0x83; // Linux
+    entry[5..8].copy_from_slice(&[0xfe, 0xff, 0xff]);
+    entry[8..12].copy_from_slice(&(START_LBA as u32).to_le_bytes());
+    entry[12..16].copy_from_slice(&((sectors - START_LBA) as u32).to_le_bytes());
+    mbr[510] = 0x55;
+    mbr[511] = 0xaa;
+    let mut f = std::fs::OpenOptions::new().write(true).open(disk).unwrap();
+    f.seek(SeekFrom::Start(0)).unwrap();
+    f.write_all(&mbr).unwrap();
+}
+
+/// A boot disk with the default guest's kernel and initramfs and an extlinux.conf naming them.
+fn extlinux_disk(dir: &Path) -> PathBuf {
+    let root = dir.join("root");
+    std::fs::create_dir_all(root.join("extlinux")).unwrap();
+    std::fs::copy(asset("Image"), root.join("Image")).unwrap();
+    std::fs::copy(asset("initramfs.cpio.gz"), root.join("initramfs.cpio.gz")).unwrap();
+    std::fs::write(
+        root.join("extlinux/extlinux.conf"),
+        "default mimic\ntimeout 1\n\nlabel mimic\n    kernel /Image\n    initrd /initramfs.cpio.gz\n    \
+         append console=ttyS0 quiet loglevel=1 nowatchdog\n",
+    )
+    .unwrap();
+    let disk = dir.join("boot.img");
+    mbr_disk_with_ext4(&root, &disk, 64);
+    disk
+}
+
+fn uboot(disk: &Path, extra: &[&str]) -> Guest {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mimic"));
+    c.args(["-M", "virt", "-m", "512M", "-nographic", "-bios"])
+        .arg(asset("fw_dynamic.bin"))
+        .arg("-kernel")
+        .arg(asset("u-boot-smode.bin"))
+        .arg("-drive")
+        .arg(format!("file={},format=raw,if=virtio", disk.display()))
+        .args(extra);
+    Guest::spawn(c)
+}
+
+#[test]
+fn uboot_smode_reaches_its_prompt_then_distro_boots_linux_from_a_virtio_disk() {
+    let dir = scratch("uboot");
+    let disk = extlinux_disk(&dir);
+    let mut g = uboot(&disk, &[]);
+    let banner = g.wait_for("Hit any key to stop autoboot", FIRMWARE);
+    assert!(banner.contains("U-Boot 20"), "U-Boot banner:\n{banner}");
+    g.send("");
+    g.wait_for(UBOOT_PROMPT, FIRMWARE);
+    // The prompt works: U-Boot sees the virtio disk and its partition.
+    g.send("virtio scan; virtio info; part list virtio 0");
+    let info = g.wait_for(UBOOT_PROMPT, FIRMWARE);
+    assert!(info.contains("VirtIO Block Device") && info.contains("2048"), "virtio disk in U-Boot:\n{info}");
+    // The distro boot scripts find extlinux.conf; Linux gets U-Boot's device tree.
+    g.send("boot");
+    let text = g.wait_for(INIT_MARKER, BOOT);
+    assert!(text.contains("Found /extlinux/extlinux.conf"), "distro boot:\n{text}");
+    g.wait_for(PROMPT, BOOT);
+    assert_eq!(g.run("uname -m", BOOT), "riscv64");
+    g.send("poweroff -f");
+    assert_eq!(g.wait_exit(BOOT).code(), Some(0));
+}
+
+#[test]
+fn uboot_smode_autoboots_linux_without_a_key() {
+    let dir = scratch("uboot-auto");
+    let disk = extlinux_disk(&dir);
+    let mut g = uboot(&disk, &["-smp", "2"]);
+    g.wait_for(INIT_MARKER, BOOT);
+    g.wait_for(PROMPT, BOOT);
+    assert_eq!(g.run("nproc", BOOT), "2");
+    g.send("poweroff -f");
+    assert_eq!(g.wait_exit(BOOT).code(), Some(0));
+}

@@ -433,7 +433,10 @@ impl Apt {
     }
 
     fn update(&mut self) -> Result<()> {
-        println!("fetch-guests: apt-get update (trixie riscv64, bookworm, bookworm-backports) into {}", self.dir.display());
+        println!(
+            "fetch-guests: apt-get update (trixie riscv64, bookworm, bookworm-backports) into {}",
+            self.dir.display()
+        );
         let status = Command::new("apt-get")
             .args(&self.opts)
             .args(["-q", "update"])

@@ -91,6 +91,7 @@ Debugging:
   -d ITEM,...         log: in_asm (translated code), exec (blocks executed), int (traps and
                       interrupts), guest_errors (unimplemented or invalid device accesses)
   -D FILE             write the log to FILE instead of stderr
+  -perfmap            name compiled code for perf in /tmp/perf-<pid>.map
 
 Devices:
   -drive file=F,format=raw|qcow2,if=none,id=ID[,readonly=on][,snapshot=on][,cache=MODE]
@@ -296,6 +297,7 @@ pub fn parse(args: &[String]) -> Result<Command, ArgError> {
                 }
             }
             "-D" => o.logfile = Some(value(&opt, &mut it)?.into()),
+            "-perfmap" => o.config.perf_map = true,
             _ if opt.starts_with('-') => return Err(ArgError(format!("{arg}: invalid option"))),
             // QEMU takes a bare argument as a disk image; we have no disks yet.
             _ => return Err(ArgError(format!("{arg}: unexpected argument (disk images are not supported yet)"))),

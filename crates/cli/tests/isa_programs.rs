@@ -233,3 +233,36 @@ isa_programs!(
     counters,
     csr_misc,
 );
+
+#[test]
+fn perfmap_names_each_compiled_block_by_guest_pc() {
+    let elf = compile("rv64i", true);
+    let child = Command::new(env!("CARGO_BIN_EXE_mimic"))
+        .args(["-M", "virt", "-m", "128M", "-bios", "none", "-nographic", "-accel", "tcg,tier=jit", "-perfmap"])
+        .arg("-kernel")
+        .arg(&elf)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start mimic");
+    let map = PathBuf::from(format!("/tmp/perf-{}.map", child.id()));
+    let out = child.wait_with_output().expect("wait for mimic");
+    assert!(out.status.success(), "rv64i under -perfmap: {}", out.status);
+    let text = std::fs::read_to_string(&map).expect("perf map written");
+    let _ = std::fs::remove_file(&map);
+    let entries: Vec<(u64, u64, u64)> = text
+        .lines()
+        .map(|l| {
+            let w: Vec<&str> = l.split(' ').collect();
+            let pc = w[2].strip_prefix("guest:0x").expect("named by guest pc");
+            (
+                u64::from_str_radix(w[0], 16).unwrap(),
+                u64::from_str_radix(w[1], 16).unwrap(),
+                u64::from_str_radix(pc, 16).unwrap(),
+            )
+        })
+        .collect();
+    assert!(entries.len() > 10, "one line per compiled block:\n{text}");
+    assert!(entries.iter().any(|&(_, _, pc)| pc == 0x8000_0000), "the entry block is named:\n{text}");
+    assert!(entries.iter().all(|&(_, len, _)| len > 0));
+}

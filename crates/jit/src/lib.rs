@@ -31,7 +31,7 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex, OnceLock};
 
 /// Generations are unique in the process, not per tier: a block cache may outlive the tier that
 /// compiled its blocks, and a new tier must never accept the old one's handles.
@@ -39,6 +39,31 @@ static NEXT_GENERATION: AtomicU64 = AtomicU64::new(1);
 
 fn new_generation() -> u64 {
     NEXT_GENERATION.fetch_add(1, Ordering::Relaxed)
+}
+
+/// `/tmp/perf-<pid>.map` once [`enable_perf_map`] opened it: every tier of the process adds
+/// its blocks, so `perf report` names generated code by guest pc.
+static PERF_MAP: OnceLock<Mutex<std::fs::File>> = OnceLock::new();
+
+/// Write a perf map (QEMU's `-perfmap`): each compiled block as `guest:<pc>` in
+/// `/tmp/perf-<pid>.map`, the file `perf` reads to name code that has no symbols.
+pub fn enable_perf_map() -> std::io::Result<()> {
+    if PERF_MAP.get().is_none() {
+        // perf looks there, whatever TMPDIR says.
+        let path = format!("/tmp/perf-{}.map", std::process::id());
+        let _ = PERF_MAP.set(Mutex::new(std::fs::File::create(path)?));
+    }
+    Ok(())
+}
+
+fn perf_map_add(entry: usize, len: usize, pc: u64) {
+    if let Some(f) = PERF_MAP.get() {
+        use std::io::Write;
+        if let Ok(mut f) = f.lock() {
+            // Unbuffered: perf may read the map while the emulator still runs.
+            let _ = writeln!(f, "{entry:x} {len:x} guest:{pc:#x}");
+        }
+    }
 }
 
 /// Address space reserved for generated code per tier instance; recycled whole when full.
@@ -148,7 +173,7 @@ where
     }
 
     /// Put `bytes` into code memory (recycling it when full) and register the block's metadata.
-    fn install(&mut self, bytes: &[u8], meta: Box<BlockMeta>) -> Option<Compiled> {
+    fn install(&mut self, bytes: &[u8], meta: Box<BlockMeta>, pc: u64) -> Option<Compiled> {
         let entry = match self.mem.push(bytes) {
             Some(e) => e,
             None => {
@@ -168,6 +193,7 @@ where
         }
         self.metas.insert(entry, meta);
         self.stats.compiled += 1;
+        perf_map_add(entry, bytes.len(), pc);
         Some(Compiled { entry, generation: self.generation })
     }
 }
@@ -201,7 +227,7 @@ where
             self.stats.failed += 1;
             return Compile::Refused;
         };
-        match self.install(&bytes, meta) {
+        match self.install(&bytes, meta, block.pc) {
             Some(c) => Compile::Done(c),
             None => Compile::Refused,
         }
@@ -226,7 +252,7 @@ where
             let current = cache.lookup(block.pc, block.phys, block.flags).is_some_and(|b| Rc::ptr_eq(&b, &block));
             match code {
                 Some(bytes) if current => {
-                    let c = self.install(&bytes, meta);
+                    let c = self.install(&bytes, meta, block.pc);
                     block.compiled.set(c);
                     if c.is_none() {
                         block.heat.set(0);

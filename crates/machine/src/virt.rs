@@ -112,6 +112,8 @@ pub struct VirtConfig {
     pub log: LogFlags,
     /// Interpreter, JIT, or both (`-accel tcg,tier=`).
     pub tier: TierPolicy,
+    /// `-perfmap`: name compiled blocks for `perf` in `/tmp/perf-<pid>.map`.
+    pub perf_map: bool,
 }
 
 impl Default for VirtConfig {
@@ -128,6 +130,7 @@ impl Default for VirtConfig {
             virtio: Vec::new(),
             log: LogFlags::default(),
             tier: TierPolicy::default(),
+            perf_map: false,
         }
     }
 }
@@ -333,6 +336,11 @@ impl VirtMachine {
         let harts: Vec<RiscvCpu> =
             lines.into_iter().enumerate().map(|(h, l)| RiscvCpu::new(h as u64, l, time.clone())).collect();
         let jit_threshold = cfg.tier.threshold();
+        if cfg.perf_map && jit_threshold.is_some() {
+            if let Err(e) = mimic_jit::enable_perf_map() {
+                tracing::warn!("-perfmap: cannot write /tmp/perf-<pid>.map: {e}");
+            }
+        }
         let jits = match jit_threshold {
             // Auto compiles in the background (the guest interprets meanwhile); `jit` compiles
             // before it runs, so every block runs compiled.

@@ -65,14 +65,18 @@ pub fn wfi(e: &mut Env<'_, RiscvCpu>, insn: u64, _: u64, _: u64) -> Result<u64, 
     Ok(0)
 }
 
-pub fn sfence_vma(e: &mut Env<'_, RiscvCpu>, insn: u64, _vaddr: u64, _: u64) -> Result<u64, Exit> {
+pub fn sfence_vma(e: &mut Env<'_, RiscvCpu>, insn: u64, vaddr: u64, _: u64) -> Result<u64, Exit> {
     let c = &e.cpu;
     if c.prv == Priv::U || (c.prv == Priv::S && c.csr.mstatus & ms::TVM != 0) {
         return illegal(e, insn, 0, 0);
     }
-    // The TLB keeps 4 KiB entries even for superpages, so one address can stand for many
-    // entries: flush everything.
-    e.cpu.tlb.flush_all();
+    // rs1 = x0 orders every address; otherwise only the page of rs1's value (of any ASID: the
+    // TLB has no ASID tags, so dropping more than asked is always allowed).
+    if (insn >> 15) & 31 == 0 {
+        e.cpu.tlb.flush_all();
+    } else {
+        e.cpu.tlb.flush_page(vaddr);
+    }
     Ok(0)
 }
 

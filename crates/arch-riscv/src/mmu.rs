@@ -61,6 +61,8 @@ struct Translation {
     paddr: u64,
     /// Permissions the page grants under the MMU index it was walked for.
     prot: Prot,
+    /// Bytes the leaf entry maps (4 KiB, or a superpage).
+    size: u64,
 }
 
 mod pmpcfg {
@@ -134,6 +136,17 @@ impl RiscvCpu {
     /// Check `[paddr, paddr + len)` for `access` at privilege `p`. With no matching entry only
     /// M-mode may access (all 16 entries are implemented, even when none is active).
     pub(crate) fn pmp_allows(&self, paddr: u64, len: u64, access: Access, p: Priv) -> bool {
+        let bit = match access {
+            Access::Read => pmpcfg::R,
+            Access::Write => pmpcfg::W,
+            Access::Exec => pmpcfg::X,
+        };
+        self.pmp_perms(paddr, len, p) & bit != 0
+    }
+
+    /// The `pmpcfg` R/W/X bits that hold for all of `[paddr, paddr + len)` at privilege `p`.
+    fn pmp_perms(&self, paddr: u64, len: u64, p: Priv) -> u8 {
+        const ALL: u8 = pmpcfg::R | pmpcfg::W | pmpcfg::X;
         let end = paddr.saturating_add(len);
         for n in 0..NUM_PMP {
             let Some((lo, hi)) = self.pmp_range(n) else {
@@ -144,20 +157,19 @@ impl RiscvCpu {
             }
             if paddr < lo || end > hi {
                 // Partly inside: the access fails.
-                return false;
+                return 0;
             }
             let cfg = self.csr.pmpcfg[n];
             if p == Priv::M && cfg & pmpcfg::L == 0 {
-                return true;
+                return ALL;
             }
-            let bit = match access {
-                Access::Read => pmpcfg::R,
-                Access::Write => pmpcfg::W,
-                Access::Exec => pmpcfg::X,
-            };
-            return cfg & bit != 0;
+            return cfg & ALL;
         }
-        p == Priv::M
+        if p == Priv::M {
+            ALL
+        } else {
+            0
+        }
     }
 
     // ---- page walk ----------------------------------------------------------------------------
@@ -186,7 +198,11 @@ impl RiscvCpu {
         let satp = self.csr.satp;
         let mode = satp >> 60;
         if p == Priv::M || mode == 0 {
-            return Ok(Translation { paddr: vaddr, prot: Prot { read: true, write: true, exec: true } });
+            return Ok(Translation {
+                paddr: vaddr,
+                prot: Prot { read: true, write: true, exec: true },
+                size: PAGE_SIZE,
+            });
         }
         let levels: u32 = match mode {
             8 => 3,
@@ -260,7 +276,7 @@ impl RiscvCpu {
                 write: e & pte::W != 0 && e & pte::D != 0,
                 exec: e & pte::X != 0 && !(p == Priv::S && user),
             };
-            return Ok(Translation { paddr, prot });
+            return Ok(Translation { paddr, prot, size: offset_mask + 1 });
         }
         Err(access.page_fault())
     }
@@ -290,15 +306,18 @@ impl RiscvCpu {
         let page_off = ram.offset - (t.paddr - page_pa) as usize;
         let in_one_region = ram.remaining + (t.paddr - page_pa) >= PAGE_SIZE;
         if in_one_region && idx < NUM_MMU && !self.page_watched(vaddr) {
-            let allow = |a| self.pmp_allows(page_pa, PAGE_SIZE, a, p);
+            let pmp = self.pmp_perms(page_pa, PAGE_SIZE, p);
             let prot = Prot {
-                read: t.prot.read && allow(Access::Read),
-                write: t.prot.write && ram.writable && allow(Access::Write),
-                exec: t.prot.exec && allow(Access::Exec),
+                read: t.prot.read && pmp & pmpcfg::R != 0,
+                write: t.prot.write && ram.writable && pmp & pmpcfg::W != 0,
+                exec: t.prot.exec && pmp & pmpcfg::X != 0,
             };
             if prot.read || prot.write || prot.exec {
                 let code = bus.is_code_page(page_off);
                 self.tlb.fill(idx, vaddr, page_off, prot, code);
+                if t.size > PAGE_SIZE {
+                    self.tlb.note_large_page(idx, vaddr, t.size);
+                }
             }
         }
         Ok(Target::Ram(ram.offset))

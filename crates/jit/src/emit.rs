@@ -169,21 +169,27 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
                 let next = self.b.use_var(self.next);
                 self.exit_dynamic(next, total);
             }
-            Leave::Jump(target) => {
-                let t = self.b.ins().iconst(I64, target as i64);
-                self.exit_with(t, slot(0, target), total);
-            }
+            Leave::Jump(target) => self.exit_direct(target, slot(0, target), total),
             Leave::Branch(c, a, b, target) => {
                 let taken = self.b.ins().icmp(intcc(c), a, b);
                 let (tb, fb) = (self.b.create_block(), self.b.create_block());
                 self.b.ins().brif(taken, tb, &[], fb, &[]);
                 self.b.switch_to_block(tb);
-                let t = self.b.ins().iconst(I64, target as i64);
-                self.exit_with(t, slot(0, target), total);
+                self.exit_direct(target, slot(0, target), total);
                 self.b.switch_to_block(fb);
-                let f = self.b.ins().iconst(I64, fallthrough as i64);
-                self.exit_with(f, slot(1, fallthrough), total);
+                self.exit_direct(fallthrough, slot(1, fallthrough), total);
             }
+        }
+    }
+
+    /// Leave for `target`, known at translation time: through a jump slot when it is on this
+    /// block's page; otherwise (its page may be mapped differently next time) through the
+    /// run-time lookup, as a computed jump would, which still avoids a trip through the loop.
+    fn exit_direct(&mut self, target: u64, slot: Option<u64>, total: Value) {
+        let t = self.b.ins().iconst(I64, target as i64);
+        match slot {
+            Some(_) => self.exit_with(t, slot, total),
+            None => self.exit_dynamic(t, total),
         }
     }
 

@@ -19,7 +19,7 @@ pub const TLB_MMIO: u64 = 1 << 1;
 pub const TLB_CODE: u64 = 1 << 2;
 pub const TLB_FLAGS: u64 = TLB_INVALID | TLB_MMIO | TLB_CODE;
 
-pub const TLB_BITS: u32 = 8;
+pub const TLB_BITS: u32 = 10;
 pub const TLB_ENTRIES: usize = 1 << TLB_BITS;
 
 /// One TLB entry. Do not reorder: generated code reads these fields at fixed offsets.
@@ -58,6 +58,10 @@ pub struct Prot {
 #[derive(Clone)]
 pub struct Tlb<const N: usize> {
     entries: Box<[[TlbEntry; TLB_ENTRIES]; N]>,
+    /// Per MMU index, `(addr, mask)` covering every superpage filled since the last flush: the
+    /// entries are 4 KiB, so a page flush inside a superpage cannot know which entries came
+    /// from it and drops the whole index instead.
+    large: [Option<(u64, u64)>; N],
 }
 
 impl<const N: usize> Default for Tlb<N> {
@@ -73,7 +77,7 @@ pub fn tlb_index(vaddr: u64) -> usize {
 
 impl<const N: usize> Tlb<N> {
     pub fn new() -> Self {
-        Tlb { entries: Box::new([[TlbEntry::EMPTY; TLB_ENTRIES]; N]) }
+        Tlb { entries: Box::new([[TlbEntry::EMPTY; TLB_ENTRIES]; N]), large: [None; N] }
     }
 
     /// One MMU index's entries, for generated code that indexes them itself.
@@ -150,13 +154,37 @@ impl<const N: usize> Tlb<N> {
         for idx in self.entries.iter_mut() {
             idx.fill(TlbEntry::EMPTY);
         }
+        self.large = [None; N];
     }
 
-    /// Drop any entry that maps the page of `vaddr`, in every MMU index.
+    /// The entry just filled for `vaddr` under `mmu_idx` came from a translation of `size` bytes
+    /// (a power of two above the page size).
+    pub fn note_large_page(&mut self, mmu_idx: usize, vaddr: u64, size: u64) {
+        let Some(large) = self.large.get_mut(mmu_idx) else {
+            return;
+        };
+        let mut mask = !(size - 1);
+        if let Some((addr, old)) = *large {
+            // Widen until one aligned region holds the old one and this page.
+            mask &= old;
+            while addr & mask != vaddr & mask {
+                mask <<= 1;
+            }
+        }
+        *large = Some((vaddr & mask, mask));
+    }
+
+    /// Drop what maps the page of `vaddr`, in every MMU index: its entry, or the whole index
+    /// when `vaddr` lies where superpages were filled.
     pub fn flush_page(&mut self, vaddr: u64) {
         let page = vaddr & PAGE_MASK;
         let i = tlb_index(vaddr);
-        for idx in self.entries.iter_mut() {
+        for (idx, large) in self.entries.iter_mut().zip(self.large.iter_mut()) {
+            if large.is_some_and(|(addr, mask)| vaddr & mask == addr) {
+                idx.fill(TlbEntry::EMPTY);
+                *large = None;
+                continue;
+            }
             let e = &mut idx[i];
             if [e.addr_read, e.addr_write, e.addr_code].iter().any(|t| t & PAGE_MASK == page) {
                 *e = TlbEntry::EMPTY;
@@ -214,6 +242,42 @@ mod tests {
         t.fill(0, 0x1000, 0, RW, false);
         t.flush_page(0x1fff);
         assert_eq!(t.lookup_read(0, 0x1000, 1), None);
+    }
+
+    #[test]
+    fn flush_page_keeps_other_pages() {
+        let mut t: Tlb<1> = Tlb::new();
+        t.fill(0, 0x1000, 0, RW, false);
+        t.fill(0, 0x2000, 0x1000, RW, false);
+        t.flush_page(0x1000);
+        assert_eq!(t.lookup_read(0, 0x2000, 1), Some(0x1000));
+    }
+
+    #[test]
+    fn flush_page_inside_a_superpage_drops_all_its_pages() {
+        let mut t: Tlb<2> = Tlb::new();
+        // Two 4 KiB pieces of one 2 MiB page, and a page of another MMU index.
+        t.fill(0, 0x20_0000, 0, RW, false);
+        t.note_large_page(0, 0x20_0000, 2 << 20);
+        t.fill(0, 0x20_1000, 0x1000, RW, false);
+        t.note_large_page(0, 0x20_1000, 2 << 20);
+        t.fill(1, 0x9000, 0x2000, RW, false);
+        t.flush_page(0x3f_f000);
+        assert_eq!(t.lookup_read(0, 0x20_0000, 1), None);
+        assert_eq!(t.lookup_read(0, 0x20_1000, 1), None);
+        assert_eq!(t.lookup_read(1, 0x9000, 1), Some(0x2000));
+    }
+
+    #[test]
+    fn large_page_region_widens_to_cover_every_superpage() {
+        let mut t: Tlb<1> = Tlb::new();
+        t.fill(0, 0x20_0000, 0, RW, false);
+        t.note_large_page(0, 0x20_0000, 2 << 20);
+        t.fill(0, 0x80_0000, 0x1000, RW, false);
+        t.note_large_page(0, 0x80_0000, 2 << 20);
+        // 0x50_0000 lies in neither superpage but in the region covering both: all go.
+        t.flush_page(0x50_0000);
+        assert_eq!(t.lookup_read(0, 0x80_0000, 1), None);
     }
 
     #[test]

@@ -70,17 +70,13 @@ impl AhciBuses {
             Some(b) => {
                 let (id, n) =
                     b.rsplit_once('.').ok_or_else(|| format!("-device {dev}: bus={b} is not of the form ID.PORT"))?;
-                let hba = self
-                    .ids
-                    .iter()
-                    .position(|i| i.as_deref() == Some(id))
-                    .ok_or_else(|| format!("-device {dev}: no AHCI controller with id={id} (add -device ahci,id={id} first)"))?;
+                let hba = self.ids.iter().position(|i| i.as_deref() == Some(id)).ok_or_else(|| {
+                    format!("-device {dev}: no AHCI controller with id={id} (add -device ahci,id={id} first)")
+                })?;
                 let ports = self.specs[hba].ports.len();
-                let port = n
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|&n| n < ports)
-                    .ok_or_else(|| format!("-device {dev}: bus={b}: an AHCI controller has ports {id}.0 to {id}.{}", ports - 1))?;
+                let port = n.parse::<usize>().ok().filter(|&n| n < ports).ok_or_else(|| {
+                    format!("-device {dev}: bus={b}: an AHCI controller has ports {id}.0 to {id}.{}", ports - 1)
+                })?;
                 if self.specs[hba].ports[port].is_some() {
                     return Err(format!("-device {dev}: bus={b} already has a disk"));
                 }
@@ -300,7 +296,8 @@ mod tests {
         };
         let d = build(&o).unwrap();
         assert_eq!(d.ahci.len(), 1);
-        let used: Vec<usize> = d.ahci[0].ports.iter().enumerate().filter(|(_, p)| p.is_some()).map(|(i, _)| i).collect();
+        let used: Vec<usize> =
+            d.ahci[0].ports.iter().enumerate().filter(|(_, p)| p.is_some()).map(|(i, _)| i).collect();
         assert_eq!(used, vec![3]);
         assert_eq!(d.ahci[0].ports[3].as_ref().unwrap().serial, "S1");
         std::fs::remove_dir_all(dir).ok();

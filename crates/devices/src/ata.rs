@@ -258,7 +258,7 @@ impl AtaDrive {
         w[75] = NCQ_DEPTH - 1;
         w[76] = (1 << 8) | (1 << 3) | (1 << 2) | (1 << 1); // NCQ; SATA Gen1, Gen2, Gen3
         w[80] = 0x03f0; // ATA/ATAPI-4 .. ACS-2
-        // Supported: write cache, look-ahead; FLUSH CACHE (EXT), 48-bit addresses.
+                        // Supported: write cache, look-ahead; FLUSH CACHE (EXT), 48-bit addresses.
         w[82] = (1 << 6) | (1 << 5);
         w[83] = 0x4000 | (1 << 13) | (1 << 12) | (1 << 10);
         w[84] = 0x4000;
@@ -348,7 +348,8 @@ mod tests {
     #[test]
     fn fpdma_takes_count_from_features_and_tag_from_count() {
         let mut d = drive(1000);
-        let tf = TaskFile { command: ATA_READ_FPDMA_QUEUED, features: 8, count: 5 << 3, lba: 100, ..Default::default() };
+        let tf =
+            TaskFile { command: ATA_READ_FPDMA_QUEUED, features: 8, count: 5 << 3, lba: 100, ..Default::default() };
         assert_eq!(d.decode(&tf), Action::Read { lba: 100, count: 8, tag: Some(5) });
     }
 

@@ -38,7 +38,8 @@
 //! # Errors
 //! A command the drive refuses (unknown opcode, transfer outside the disk, a PRDT shorter than
 //! the transfer, an NCQ tag that is not its slot) or whose disk I/O failed ends with ERR in the
-//! status and PxIS.TFES; a command list, table, PRDT or FIS area outside RAM sets PxIS.HBFS. In
+//! status and PxIS.TFES (a queued one through an SDB FIS, recorded in the drive's log 10h for
+//! the host's error handling to read); a command list, table, PRDT or FIS area outside RAM sets PxIS.HBFS. In
 //! both cases the port stops issuing commands (PxCI keeps the failed slot, PxCMD.CCS names it)
 //! until software clears PxCMD.ST, as the specification has it (§6.2.2). Everything the guest
 //! controls is checked and logged with the rate-limited `guest_error!`; nothing panics and all
@@ -637,7 +638,7 @@ impl<Q: BlockQueue> Ahci<Q> {
         }
         if !(5..=16).contains(&cfl) || cfis[0] != FIS_H2D {
             guest_error!(cfl, fis_type = cfis[0], "ahci: command FIS is not a register H2D FIS");
-            return self.fail(pi, slot, false, Failure::Device(ERROR_ABRT), mem);
+            return self.fail(pi, slot, None, Failure::Device(ERROR_ABRT), mem);
         }
         let prdt = match read_prdt(mem, ctba + PRDT_OFFSET, prdtl) {
             Ok(p) => p,
@@ -653,20 +654,24 @@ impl<Q: BlockQueue> Ahci<Q> {
         let tf = TaskFile::from_h2d(&fis);
         let Some(drive) = self.ports[pi].drive.as_mut() else {
             guest_error!(port = pi, "ahci: command issued to a port with no device");
-            return self.fail(pi, slot, false, Failure::Device(ERROR_ABRT), mem);
+            return self.fail(pi, slot, None, Failure::Device(ERROR_ABRT), mem);
         };
         let write_cache = drive.ata.write_cache();
+        // A queued command that fails is reported the queued way, whatever the reason.
+        let queued = matches!(tf.command, crate::ata::ATA_READ_FPDMA_QUEUED | crate::ata::ATA_WRITE_FPDMA_QUEUED)
+            .then_some((tf.lba, tf.features));
         match drive.ata.decode(&tf) {
             Action::Identify => {
                 let data = drive.ata.identify();
-                self.identify(pi, slot, &prdt, &data, mem);
+                self.pio_in(pi, slot, &prdt, &data, mem);
             }
+            Action::PioIn(data) => self.pio_in(pi, slot, &prdt, &data, mem),
             Action::Done { count } => {
                 let mut fis = d2h_fis(STATUS_DRDY | STATUS_DSC, 0, true);
                 fis[12] = count;
                 self.complete_now(pi, slot, &fis, 0, mem);
             }
-            Action::Abort { error } => self.fail(pi, slot, false, Failure::Device(error), mem),
+            Action::Abort { error } => self.fail(pi, slot, queued, Failure::Device(error), mem),
             Action::Flush => self.begin(pi, slot, Work::Flush, false, 0, 1, false, prdt),
             action @ (Action::Read { lba, count, tag } | Action::Write { lba, count, tag }) => {
                 let write = matches!(action, Action::Write { .. });
@@ -675,12 +680,12 @@ impl<Q: BlockQueue> Ahci<Q> {
                 if let Some(tag) = tag {
                     if usize::from(tag) != slot || self.ports[pi].regs.sact & (1 << slot) == 0 {
                         guest_error!(tag, slot, "ahci: NCQ tag is not its slot, or PxSACT not set for it");
-                        return self.fail(pi, slot, false, Failure::Device(ERROR_ABRT), mem);
+                        return self.fail(pi, slot, queued, Failure::Device(ERROR_ABRT), mem);
                     }
                 }
                 if prdt.iter().map(|p| p.len).sum::<u64>() < bytes {
                     guest_error!(bytes, "ahci: PRDT shorter than the transfer");
-                    return self.fail(pi, slot, ncq, Failure::Device(ERROR_ABRT), mem);
+                    return self.fail(pi, slot, queued, Failure::Device(ERROR_ABRT), mem);
                 }
                 if ncq {
                     // The device accepts the command at once: BSY clears, the slot is free.
@@ -751,15 +756,15 @@ impl<Q: BlockQueue> Ahci<Q> {
         p.regs.ci &= !(1 << slot);
     }
 
-    /// IDENTIFY DEVICE: the data goes to the PRDT as PIO data-in, announced by a PIO Setup FIS
-    /// whose ending status is the command's result.
-    fn identify(&mut self, pi: usize, slot: usize, prdt: &[Prd], data: &[u8; 512], mem: &mut dyn GuestMemory) {
+    /// IDENTIFY DEVICE, READ LOG EXT: one data block goes to the PRDT as PIO data-in,
+    /// announced by a PIO Setup FIS whose ending status is the command's result.
+    fn pio_in(&mut self, pi: usize, slot: usize, prdt: &[Prd], data: &[u8; 512], mem: &mut dyn GuestMemory) {
         if prdt.iter().map(|p| p.len).sum::<u64>() < data.len() as u64 {
-            guest_error!("ahci: IDENTIFY with a PRDT shorter than 512 bytes");
-            return self.fail(pi, slot, false, Failure::Device(ERROR_ABRT), mem);
+            guest_error!("ahci: PIO data-in with a PRDT shorter than 512 bytes");
+            return self.fail(pi, slot, None, Failure::Device(ERROR_ABRT), mem);
         }
         if sg_write(mem, prdt, 0, data).is_err() {
-            guest_error!("ahci: IDENTIFY buffer outside RAM");
+            guest_error!("ahci: PIO data-in buffer outside RAM");
             return host_bus_error(&mut self.ports[pi]);
         }
         let status = STATUS_DRDY | STATUS_DSC;
@@ -792,25 +797,43 @@ impl<Q: BlockQueue> Ahci<Q> {
     }
 
     /// The command in `slot` failed: report it the way its protocol does, and halt the port.
-    fn fail(&mut self, pi: usize, slot: usize, ncq: bool, failure: Failure, mem: &mut dyn GuestMemory) {
+    /// `queued` holds the LBA and sector count of a queued (NCQ) command: its failure arrives
+    /// as a Set Device Bits FIS with ERR and is kept for log 10h.
+    fn fail(
+        &mut self,
+        pi: usize,
+        slot: usize,
+        queued: Option<(u64, u16)>,
+        failure: Failure,
+        mem: &mut dyn GuestMemory,
+    ) {
         let error = match failure {
             Failure::HostBus => return host_bus_error(&mut self.ports[pi]),
             Failure::Device(e) => e,
         };
         let status = STATUS_DRDY | STATUS_ERR;
-        let ok = if ncq {
-            // SDB FIS with ERR and no completed tags: the host reads which one failed.
-            let fis = sdb_fis(status, error, 0);
-            self.post_fis(pi, mem, RX_SDB, &fis)
-        } else {
-            self.post_fis(pi, mem, RX_D2H, &d2h_fis(status, error, true))
+        let ok = match queued {
+            Some((lba, count)) => {
+                if let Some(d) = self.ports[pi].drive.as_mut() {
+                    d.ata.ncq_failed(slot as u8, status, error, lba, count);
+                }
+                // No completed tags: the host reads log 10h to learn which one failed.
+                self.post_fis(pi, mem, RX_SDB, &sdb_fis(status, error, 0))
+            }
+            None => self.post_fis(pi, mem, RX_D2H, &d2h_fis(status, error, true)),
         };
         if !ok {
             return;
         }
         let p = &mut self.ports[pi];
         p.regs.tfd = u32::from(status) | (u32::from(error) << 8);
-        p.regs.is |= PXIS_TFES | if ncq { PXIS_SDBS } else { PXIS_DHRS };
+        if queued.is_some() {
+            // The command had been accepted (BSY cleared); its PxSACT bit stays set.
+            p.regs.ci &= !(1 << slot);
+            p.regs.is |= PXIS_TFES | PXIS_SDBS;
+        } else {
+            p.regs.is |= PXIS_TFES | PXIS_DHRS;
+        }
         p.regs.cmd = (p.regs.cmd & !(0x1f << CMD_CCS_SHIFT)) | ((slot as u32) << CMD_CCS_SHIFT);
         p.halted = true;
     }
@@ -940,7 +963,8 @@ impl<Q: BlockQueue> Ahci<Q> {
             }
             let cmd = self.ports[pi].commands[slot].take().expect("checked above");
             if let Some(f) = cmd.failure {
-                self.fail(pi, slot, cmd.ncq, f, mem);
+                let queued = cmd.ncq.then_some((cmd.base / SECTOR, (cmd.total / SECTOR) as u16));
+                self.fail(pi, slot, queued, f, mem);
                 // A halted port leaves the slot busy until software restarts it.
                 continue;
             }

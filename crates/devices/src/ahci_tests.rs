@@ -271,6 +271,26 @@ fn read_past_the_end_fails_with_tfes_and_halts_until_restart() {
 }
 
 #[test]
+fn failed_ncq_read_reports_through_sdb_and_log_10h_names_the_tag() {
+    let (mut h, mut mem) = started();
+    prepare(&mut mem, 6, &h2d(ATA_READ_FPDMA_QUEUED, SECTORS, 6 << 3, 1), &[(DATA, 512)], false);
+    wr(&mut h, preg(P_SACT), 1 << 6);
+    wr(&mut h, preg(P_CI), 1 << 6);
+    run(&mut h, &mut mem);
+    assert_ne!(rd(&mut h, preg(P_IS)) & (PXIS_TFES | PXIS_SDBS), 0);
+    assert_eq!(rd(&mut h, preg(P_TFD)) & 1, 1);
+    assert_eq!(rd(&mut h, preg(P_SACT)), 1 << 6, "failed tag still active");
+    // Linux's error handling: restart the engine, then read the NCQ error log (non-queued).
+    wr(&mut h, preg(P_CMD), CMD_FRE);
+    wr(&mut h, preg(P_IS), 0xffff_ffff);
+    wr(&mut h, preg(P_CMD), CMD_FRE | CMD_ST);
+    issue(&mut h, &mut mem, 0, &h2d(crate::ata::ATA_READ_LOG_EXT, 0x10, 1, 0), &[(DATA + 0x1000, 512)], false);
+    assert_eq!(rd(&mut h, preg(P_CI)), 0);
+    let page = read_mem(&mem, DATA + 0x1000, 512);
+    assert_eq!((page[0], page[3] & ERROR_IDNF), (6, ERROR_IDNF));
+}
+
+#[test]
 fn prdt_outside_ram_sets_host_bus_fatal_error() {
     let (mut h, mut mem) = started();
     issue(&mut h, &mut mem, 0, &h2d(ATA_READ_DMA_EXT, 0, 1, 0), &[(0x10, 512)], false);
@@ -289,7 +309,7 @@ fn prdt_shorter_than_the_transfer_aborts() {
 #[test]
 fn unknown_command_and_ncq_tag_mismatch_abort() {
     let (mut h, mut mem) = started();
-    issue(&mut h, &mut mem, 0, &h2d(0x2f, 0, 1, 0), &[(DATA, 512)], false);
+    issue(&mut h, &mut mem, 0, &h2d(0x92, 0, 1, 0), &[(DATA, 512)], false); // DOWNLOAD MICROCODE
     assert_eq!(rd(&mut h, preg(P_TFD)) >> 8 & 0xff, u32::from(ERROR_ABRT));
     wr(&mut h, preg(P_CMD), CMD_FRE);
     wr(&mut h, preg(P_IS), 0xffff_ffff);

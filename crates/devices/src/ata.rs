@@ -13,10 +13,13 @@
 //! | READ / WRITE FPDMA QUEUED | 60h / 61h | the same, queued (NCQ tag in count bits 7:3) |
 //! | FLUSH CACHE (EXT) | E7h (EAh) | [`Action::Flush`] |
 //! | SET FEATURES | EFh | write cache and read look-ahead on/off, transfer mode; others abort |
+//! | READ LOG EXT | 2Fh | log 00h (directory) and 10h (NCQ command error), one page (PIO data-in) |
 //! | CHECK POWER MODE, IDLE / STANDBY IMMEDIATE | E5h, E1h / E0h | success (the drive is always active) |
 //! | anything else | | [`Action::Abort`] with ABRT |
 //!
-//! A transfer outside the disk ends with IDNF (ACS: "address out of range").
+//! A transfer outside the disk ends with IDNF (ACS: "address out of range"). When a queued
+//! command fails, the HBA records it with [`AtaDrive::ncq_failed`]; the host then reads log 10h,
+//! which names the failed tag and its registers and clears the error (ACS-3 §9.13).
 
 /// Status register bits.
 pub const STATUS_BSY: u8 = 0x80;
@@ -40,6 +43,11 @@ pub const ATA_FLUSH_CACHE_EXT: u8 = 0xea;
 pub const ATA_SET_FEATURES: u8 = 0xef;
 pub const ATA_CHECK_POWER_MODE: u8 = 0xe5;
 pub const ATA_IDLE_IMMEDIATE: u8 = 0xe1;
+pub const ATA_READ_LOG_EXT: u8 = 0x2f;
+
+/// General purpose log addresses.
+const LOG_DIRECTORY: u8 = 0x00;
+const LOG_NCQ_ERROR: u8 = 0x10;
 pub const ATA_STANDBY_IMMEDIATE: u8 = 0xe0;
 
 /// SET FEATURES subcommands (features register).
@@ -90,7 +98,7 @@ impl TaskFile {
 }
 
 /// What a command asks of the HBA and the disk.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     /// Send the IDENTIFY DEVICE data to the host (PIO data-in).
     Identify,
@@ -100,6 +108,8 @@ pub enum Action {
     Write { lba: u64, count: u64, tag: Option<u8> },
     /// Make written data durable.
     Flush,
+    /// Send these 512 bytes to the host (PIO data-in): a log page.
+    PioIn(Box<[u8; 512]>),
     /// Nothing to transfer; the command succeeded with this count register (CHECK POWER MODE
     /// reports its answer there).
     Done { count: u8 },
@@ -121,10 +131,21 @@ pub struct DriveInfo {
     pub read_only: bool,
 }
 
+/// A failed queued command, as log 10h reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct NcqError {
+    tag: u8,
+    status: u8,
+    error: u8,
+    lba: u64,
+    count: u16,
+}
+
 /// The state of one ATA drive that commands change.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AtaDrive {
     info: DriveInfo,
+    ncq_error: Option<NcqError>,
     write_cache: bool,
     look_ahead: bool,
     /// UDMA mode selected by SET FEATURES (word 88 reports it).
@@ -133,7 +154,7 @@ pub struct AtaDrive {
 
 impl AtaDrive {
     pub fn new(info: DriveInfo) -> Self {
-        AtaDrive { info, write_cache: true, look_ahead: true, udma: MAX_UDMA }
+        AtaDrive { info, ncq_error: None, write_cache: true, look_ahead: true, udma: MAX_UDMA }
     }
 
     pub fn info(&self) -> &DriveInfo {
@@ -148,6 +169,7 @@ impl AtaDrive {
     /// Power-on / hardware reset defaults (ACS: SET FEATURES settings revert unless the drive
     /// was told to keep them, which this drive does not support).
     pub fn reset(&mut self) {
+        self.ncq_error = None;
         self.write_cache = true;
         self.look_ahead = true;
         self.udma = MAX_UDMA;
@@ -174,6 +196,7 @@ impl AtaDrive {
                 self.transfer(tf.command == ATA_WRITE_FPDMA_QUEUED, tf.lba, count, Some(tag))
             }
             ATA_FLUSH_CACHE | ATA_FLUSH_CACHE_EXT => Action::Flush,
+            ATA_READ_LOG_EXT => self.read_log(tf),
             ATA_SET_FEATURES => self.set_features(tf),
             // 0xff: active or idle.
             ATA_CHECK_POWER_MODE => Action::Done { count: 0xff },
@@ -196,6 +219,54 @@ impl AtaDrive {
         } else {
             Action::Read { lba, count, tag }
         }
+    }
+
+    /// A queued command (`tag`, at `lba` for `count` sectors) failed with these registers.
+    pub fn ncq_failed(&mut self, tag: u8, status: u8, error: u8, lba: u64, count: u16) {
+        self.ncq_error = Some(NcqError { tag, status, error, lba, count });
+    }
+
+    /// READ LOG EXT: log address in LBA (7:0), page in LBA (15:8) and (47:40)... of which only
+    /// page 0 exists here, one 512-byte page per log.
+    fn read_log(&mut self, tf: &TaskFile) -> Action {
+        let log = tf.lba as u8;
+        let page = ((tf.lba >> 8) & 0xff) | ((tf.lba >> 24) & 0xff00);
+        if page != 0 || tf.count != 1 {
+            mimic_core::guest_error!(log, page, count = tf.count, "ata: READ LOG EXT beyond the first page");
+            return Action::Abort { error: ERROR_ABRT };
+        }
+        let mut data = Box::new([0u8; 512]);
+        match log {
+            LOG_DIRECTORY => {
+                // General purpose logging version 1, then the page count of each log address.
+                data[0] = 1;
+                data[2 * LOG_NCQ_ERROR as usize] = 1;
+            }
+            LOG_NCQ_ERROR => {
+                // Reading the log ends the error condition; without one, NQ says "no queued
+                // command failed".
+                match self.ncq_error.take() {
+                    Some(e) => {
+                        data[0] = e.tag & 0x1f;
+                        data[2] = e.status;
+                        data[3] = e.error;
+                        let lba = e.lba.to_le_bytes();
+                        data[4..7].copy_from_slice(&lba[0..3]);
+                        data[7] = 0x40;
+                        data[8..11].copy_from_slice(&lba[3..6]);
+                        data[12..14].copy_from_slice(&e.count.to_le_bytes());
+                    }
+                    None => data[0] = 0x80,
+                }
+                let sum = data[..511].iter().fold(0u8, |s, b| s.wrapping_add(*b));
+                data[511] = sum.wrapping_neg();
+            }
+            _ => {
+                mimic_core::guest_error!(log, "ata: READ LOG EXT of an unsupported log");
+                return Action::Abort { error: ERROR_ABRT };
+            }
+        }
+        Action::PioIn(data)
     }
 
     fn set_features(&mut self, tf: &TaskFile) -> Action {
@@ -372,7 +443,19 @@ mod tests {
     #[test]
     fn unknown_command_aborts() {
         let mut d = drive(1000);
-        assert_eq!(d.decode(&TaskFile { command: 0x2f, ..Default::default() }), Action::Abort { error: ERROR_ABRT });
+        assert_eq!(d.decode(&TaskFile { command: 0x92, ..Default::default() }), Action::Abort { error: ERROR_ABRT });
+    }
+
+    #[test]
+    fn ncq_error_log_names_the_failed_tag_once() {
+        let mut d = drive(1000);
+        d.ncq_failed(9, STATUS_DRDY | STATUS_ERR, ERROR_IDNF, 0x1234, 8);
+        let tf = TaskFile { command: ATA_READ_LOG_EXT, lba: u64::from(LOG_NCQ_ERROR), count: 1, ..Default::default() };
+        let Action::PioIn(page) = d.decode(&tf) else { panic!("expected log data") };
+        assert_eq!((page[0], page[2], page[3], page[4], page[5]), (9, 0x41, ERROR_IDNF, 0x34, 0x12));
+        assert_eq!(page.iter().fold(0u8, |s, b| s.wrapping_add(*b)), 0, "checksum");
+        let Action::PioIn(again) = d.decode(&tf) else { panic!("expected log data") };
+        assert_eq!(again[0], 0x80, "error cleared by the first read");
     }
 
     #[test]

@@ -551,7 +551,10 @@ impl<Q: BlockQueue> Ahci<Q> {
             IS => {
                 self.is &= !v;
             }
-            CAP | PI | VS | CAP2 => guest_error!(off, "ahci: write to a read-only host register"),
+            // HwInit registers, which platform firmware may write once after reset (Linux writes
+            // back the values it read); this HBA's values are fixed, so the write is dropped.
+            CAP | PI | CAP2 => {}
+            VS => guest_error!(off, "ahci: write to the read-only VS register"),
             o if o >= PORTS => {
                 let (port, reg) = (((o - PORTS) / PORT_SIZE) as usize, (o - PORTS) % PORT_SIZE);
                 match self.ports.get_mut(port) {

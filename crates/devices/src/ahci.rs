@@ -391,6 +391,9 @@ impl<Q: BlockQueue> Port<Q> {
                 self.regs.tfd = u32::from(STATUS_BSY) | (self.regs.tfd & 0xff00);
             }
             0 if old_det == SCTL_DET_COMRESET => {
+                // Software should have stopped the port first; if not, nothing stays issued.
+                self.regs.ci = 0;
+                self.regs.sact = 0;
                 self.drop_commands();
                 self.srst = false;
                 self.device_reset();
@@ -592,6 +595,8 @@ impl<Q: BlockQueue> Ahci<Q> {
         self.finish(pi, mem);
         self.start_new(pi, mem);
         self.submit(pi, mem);
+        // Commands that failed while being submitted have nothing in flight to wait for.
+        self.finish(pi, mem);
         self.post_sdb(pi, mem);
     }
 

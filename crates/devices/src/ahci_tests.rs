@@ -299,6 +299,15 @@ fn prdt_outside_ram_sets_host_bus_fatal_error() {
 }
 
 #[test]
+fn write_data_outside_ram_sets_host_bus_fatal_error_and_writes_nothing() {
+    let (mut h, mut mem) = started();
+    issue(&mut h, &mut mem, 1, &h2d(ATA_WRITE_DMA_EXT, 0, 2, 0), &[(DATA, 512), (0x10, 512)], true);
+    assert_ne!(rd(&mut h, preg(P_IS)) & PXIS_HBFS, 0);
+    assert_eq!(rd(&mut h, preg(P_CI)), 1 << 1);
+    assert_eq!(h.drive(0).unwrap().backend().data, disk().data);
+}
+
+#[test]
 fn prdt_shorter_than_the_transfer_aborts() {
     let (mut h, mut mem) = started();
     issue(&mut h, &mut mem, 0, &h2d(ATA_WRITE_DMA_EXT, 0, 2, 0), &[(DATA, 512)], true);
@@ -317,6 +326,19 @@ fn unknown_command_and_ncq_tag_mismatch_abort() {
     wr(&mut h, preg(P_SACT), 1 << 2);
     issue(&mut h, &mut mem, 2, &h2d(ATA_READ_FPDMA_QUEUED, 0, 9 << 3, 1), &[(DATA, 512)], false);
     assert_ne!(rd(&mut h, preg(P_IS)) & PXIS_TFES, 0);
+}
+
+#[test]
+fn is_bit_stays_until_the_port_cause_is_cleared_first() {
+    let (mut h, mut mem) = started();
+    issue(&mut h, &mut mem, 0, &h2d(ATA_FLUSH_CACHE_EXT, 0, 0, 0), &[], false);
+    wr(&mut h, IS, 1);
+    assert_eq!(rd(&mut h, IS), 1, "PxIS.DHRS still pending");
+    assert!(h.intx_level());
+    wr(&mut h, preg(P_IS), PXIS_DHRS);
+    wr(&mut h, IS, 1);
+    assert_eq!(rd(&mut h, IS), 0);
+    assert!(!h.intx_level());
 }
 
 #[test]

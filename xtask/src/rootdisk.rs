@@ -1,6 +1,6 @@
 //! The disk-root guest: an ext4 root file system image (built with `mkfs.ext4 -d` from a folder,
-//! no root needed) and an initramfs that loads the kernel modules a virtio disk and network need
-//! (Debian builds them as modules), mounts `root=` and switches to it.
+//! no root needed) and an initramfs that loads the kernel modules a virtio disk and network and a
+//! SATA disk on AHCI need (Debian builds them as modules), mounts `root=` and switches to it.
 //!
 //! `cargo xtask fetch-guests` leaves `rootfs.ext4` and `disk-initramfs.cpio.gz` next to the
 //! default guest; tests copy the image before booting from it.
@@ -16,6 +16,13 @@ type Result<T> = std::result::Result<T, String>;
 pub const MODULES: &[&str] = &[
     "kernel/drivers/virtio/virtio_mmio.ko.xz",
     "kernel/drivers/block/virtio_blk.ko.xz",
+    // SATA disks behind an AHCI controller (/dev/sdX), in dependency order.
+    "kernel/drivers/scsi/scsi_common.ko.xz",
+    "kernel/drivers/scsi/scsi_mod.ko.xz",
+    "kernel/drivers/ata/libata.ko.xz",
+    "kernel/drivers/ata/libahci.ko.xz",
+    "kernel/drivers/ata/ahci.ko.xz",
+    "kernel/drivers/scsi/sd_mod.ko.xz",
     "kernel/lib/crc16.ko.xz",
     // ext4 asks the crypto API for "crc32c" at mount time; without modprobe it must be loaded.
     "kernel/crypto/crc32c_generic.ko.xz",

@@ -100,6 +100,8 @@ Devices:
   -nic user[,model=virtio-net-device][,hostfwd=...]           the two above in one option
   -device virtio-serial-device|virtio-serial-pci -device virtconsole,chardev=ID
                       a virtio console (/dev/hvc0) on -chardev null|stdio|file,path=F|socket,...
+  -device ahci,id=A -device ide-hd,drive=ID,bus=A.PORT[,serial=S][,model=M]
+                      an AHCI SATA controller (ICH9, 6 ports) on PCIe with a disk on a port
 
 Accepted for compatibility and ignored: -nic none, -net none, -no-reboot.
 

@@ -1,8 +1,10 @@
-//! `-drive`, `-netdev` and `-device` (and `-nic`) into the machine's virtio device list, with
-//! QEMU's spellings: backends are named by `id=` and front ends refer to them.
+//! `-drive`, `-netdev` and `-device` (and `-nic`) into the machine's virtio devices and AHCI
+//! controllers, with QEMU's spellings: backends are named by `id=` and front ends refer to them;
+//! an `ide-hd` names its controller port as `bus=ID.PORT`.
 
 use crate::args::Options;
 use mimic_block::{DriveOptions, Interface};
+use mimic_machine::ahci::{AhciSpec, IdeDisk};
 use mimic_machine::virtio::{ConsolePort, Frontend, SharedDisk, SharedNet, VirtioSpec};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,7 +27,74 @@ fn parse_mac(s: &str) -> Option<[u8; 6]> {
     v.try_into().ok()
 }
 
-pub fn build(o: &Options) -> Result<Vec<VirtioSpec>, String> {
+/// What the command line puts on the board besides the fixed devices.
+#[derive(Debug, Default)]
+pub struct Devices {
+    pub virtio: Vec<VirtioSpec>,
+    pub ahci: Vec<AhciSpec>,
+}
+
+/// Reject properties a driver does not have, as QEMU does.
+fn check_props(dev: &str, p: &HashMap<String, String>, known: &[&str]) -> Result<(), String> {
+    let mut unknown: Vec<&String> = p.keys().filter(|k| !known.contains(&k.as_str())).collect();
+    unknown.sort();
+    match unknown.first() {
+        Some(k) => Err(format!("-device {dev}: unknown property '{k}' (known: {})", known.join(", "))),
+        None => Ok(()),
+    }
+}
+
+/// The AHCI controllers (by `id`) and the port an `ide-hd` goes to.
+#[derive(Default)]
+struct AhciBuses {
+    ids: Vec<Option<String>>,
+    specs: Vec<AhciSpec>,
+}
+
+impl AhciBuses {
+    fn add(&mut self, dev: &str, p: &HashMap<String, String>) -> Result<(), String> {
+        check_props(dev, p, &["id"])?;
+        if let Some(id) = p.get("id") {
+            if self.ids.iter().flatten().any(|i| i == id) {
+                return Err(format!("-device {dev}: duplicate id={id}"));
+            }
+        }
+        self.ids.push(p.get("id").cloned());
+        self.specs.push(AhciSpec::default());
+        Ok(())
+    }
+
+    /// Put `disk` on the port `bus=ID.N` names, or the first free port of any controller.
+    fn attach(&mut self, dev: &str, bus: Option<&String>, disk: IdeDisk) -> Result<(), String> {
+        let (hba, port) = match bus {
+            Some(b) => {
+                let (id, n) =
+                    b.rsplit_once('.').ok_or_else(|| format!("-device {dev}: bus={b} is not of the form ID.PORT"))?;
+                let hba = self.ids.iter().position(|i| i.as_deref() == Some(id)).ok_or_else(|| {
+                    format!("-device {dev}: no AHCI controller with id={id} (add -device ahci,id={id} first)")
+                })?;
+                let ports = self.specs[hba].ports.len();
+                let port = n.parse::<usize>().ok().filter(|&n| n < ports).ok_or_else(|| {
+                    format!("-device {dev}: bus={b}: an AHCI controller has ports {id}.0 to {id}.{}", ports - 1)
+                })?;
+                if self.specs[hba].ports[port].is_some() {
+                    return Err(format!("-device {dev}: bus={b} already has a disk"));
+                }
+                (hba, port)
+            }
+            None => self
+                .specs
+                .iter()
+                .enumerate()
+                .find_map(|(h, s)| s.ports.iter().position(Option::is_none).map(|p| (h, p)))
+                .ok_or_else(|| format!("-device {dev}: no free AHCI port (add -device ahci,id=ID and bus=ID.PORT)"))?,
+        };
+        self.specs[hba].ports[port] = Some(disk);
+        Ok(())
+    }
+}
+
+pub fn build(o: &Options) -> Result<Devices, String> {
     let mut drives: HashMap<String, SharedDisk> = HashMap::new();
     let mut specs = Vec::new();
     for d in &o.drives {
@@ -59,6 +128,8 @@ pub fn build(o: &Options) -> Result<Vec<VirtioSpec>, String> {
         netdevs.insert(id, SharedNet(Arc::new(Mutex::new(backend))));
     }
     let mut nics = 0;
+    let mut ahci = AhciBuses::default();
+    let mut ide_disks = 0;
     // The virtio-serial bus a `virtconsole` attaches to (the last one), and whether it has one.
     let mut serial_bus: Option<(usize, bool)> = None;
     for dev in &o.devices {
@@ -81,6 +152,26 @@ pub fn build(o: &Options) -> Result<Vec<VirtioSpec>, String> {
             *taken = true;
             continue;
         }
+        match driver.as_str() {
+            "ahci" | "ich9-ahci" => {
+                ahci.add(dev, &p)?;
+                continue;
+            }
+            "ide-hd" => {
+                check_props(dev, &p, &["drive", "bus", "serial", "model"])?;
+                let id = p.get("drive").ok_or_else(|| format!("-device {dev}: drive= is required"))?;
+                let disk = drives
+                    .remove(id)
+                    .ok_or_else(|| format!("-device {dev}: no -drive with id={id} (or it is used twice)"))?;
+                // QEMU's default serial is "QM" and the drive's number; ours says whose it is.
+                let serial = p.get("serial").cloned().unwrap_or_else(|| format!("MM{ide_disks:05}"));
+                let model = p.get("model").cloned().unwrap_or_else(|| "MIMIC HARDDISK".into());
+                ide_disks += 1;
+                ahci.attach(dev, p.get("bus"), IdeDisk { disk, serial, model })?;
+                continue;
+            }
+            _ => {}
+        }
         let (kind, pci) = match driver.as_str() {
             "virtio-blk-device" => ("blk", false),
             "virtio-blk-pci" | "virtio-blk" => ("blk", true),
@@ -92,7 +183,7 @@ pub fn build(o: &Options) -> Result<Vec<VirtioSpec>, String> {
             "virtio-serial-pci" | "virtio-serial" => ("serial", true),
             _ => {
                 return Err(format!(
-                "-device {dev}: unsupported device '{driver}' (virtio-blk/net/rng/serial-device or -pci, virtconsole)"
+                "-device {dev}: unsupported device '{driver}' (virtio-blk/net/rng/serial-device or -pci, virtconsole, ahci, ide-hd)"
             ))
             }
         };
@@ -130,7 +221,7 @@ pub fn build(o: &Options) -> Result<Vec<VirtioSpec>, String> {
     if let Some(id) = netdevs.keys().next() {
         return Err(format!("-netdev id={id}: no -device uses it"));
     }
-    Ok(specs)
+    Ok(Devices { virtio: specs, ahci: ahci.specs })
 }
 
 #[cfg(test)]
@@ -184,6 +275,54 @@ mod tests {
             ..Default::default()
         };
         assert!(build(&o).unwrap_err().contains("no -chardev with id 'x'"));
+    }
+
+    fn scratch_drive(name: &str) -> (std::path::PathBuf, String) {
+        let dir = std::env::temp_dir().join(format!("mimic-dev-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let img = dir.join("d.img");
+        std::fs::write(&img, vec![0u8; 1 << 20]).unwrap();
+        let spec = format!("file={},format=raw,if=none,id=d0", img.display());
+        (dir, spec)
+    }
+
+    #[test]
+    fn ide_hd_goes_to_the_named_ahci_port() {
+        let (dir, drive) = scratch_drive("ahci");
+        let o = Options {
+            drives: vec![drive],
+            devices: vec!["ahci,id=a".into(), "ide-hd,drive=d0,bus=a.3,serial=S1".into()],
+            ..Default::default()
+        };
+        let d = build(&o).unwrap();
+        assert_eq!(d.ahci.len(), 1);
+        let used: Vec<usize> =
+            d.ahci[0].ports.iter().enumerate().filter(|(_, p)| p.is_some()).map(|(i, _)| i).collect();
+        assert_eq!(used, vec![3]);
+        assert_eq!(d.ahci[0].ports[3].as_ref().unwrap().serial, "S1");
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn ide_hd_errors_are_one_line() {
+        let (dir, drive) = scratch_drive("ahci-err");
+        for (devices, want) in [
+            (vec!["ahci,id=a", "ide-hd,drive=d0,bus=b.0"], "no AHCI controller with id=b"),
+            (vec!["ahci,id=a", "ide-hd,drive=d0,bus=a.6"], "ports a.0 to a.5"),
+            (vec!["ahci,id=a", "ide-hd,drive=d0,bus=a.0,speed=9"], "unknown property 'speed'"),
+            (vec!["ahci,id=a,bogus=1"], "unknown property 'bogus'"),
+            (vec!["ahci,id=a", "ide-hd,drive=nope,bus=a.0"], "no -drive with id=nope"),
+            (vec!["ide-hd,drive=d0"], "no free AHCI port"),
+        ] {
+            let o = Options {
+                drives: vec![drive.clone()],
+                devices: devices.iter().map(|s| s.to_string()).collect(),
+                ..Default::default()
+            };
+            let err = build(&o).unwrap_err();
+            assert!(err.contains(want) && !err.contains('\n'), "{devices:?}: {err}");
+        }
+        std::fs::remove_dir_all(dir).ok();
     }
 
     #[test]

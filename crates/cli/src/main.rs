@@ -88,7 +88,9 @@ fn run(o: &Options) -> Result<u8, String> {
     // Build the first machine and bind every socket before touching the terminal, so a bad
     // option, file or address leaves it as it was.
     let mut cfg = o.config.clone();
-    cfg.virtio = devices::build(o)?;
+    let devices = devices::build(o)?;
+    cfg.virtio = devices.virtio;
+    cfg.ahci = devices.ahci;
     let mut m = VirtMachine::new(&cfg, Box::new(std::io::stdout())).map_err(|e| error_chain(&e))?;
     let (host_tx, host_rx) = std::sync::mpsc::channel();
     let handle = MachineHandle::new(host_tx.clone());

@@ -1,6 +1,6 @@
 //! Disks and networking with the Debian kernel: an ext4 root on virtio-blk (MMIO and PCI, raw and
-//! qcow2, a backing chain), images checked by `qemu-img` afterwards, and user-mode networking to
-//! a host server and back through `hostfwd`. Needs `cargo xtask fetch-guests` and qemu-utils.
+//! qcow2, a backing chain), a SATA disk behind AHCI, images checked by `qemu-img` afterwards, and
+//! user-mode networking to a host server and back through `hostfwd`. Needs `cargo xtask fetch-guests` and qemu-utils.
 
 mod guest;
 
@@ -128,6 +128,65 @@ fn root_on_a_qcow2_overlay_over_virtio_pci_reads_the_base_and_leaves_it_unchange
     poweroff(g);
     check_clean(&overlay);
     assert!(std::fs::read(&base).unwrap() == before, "the base image must not change");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn sata_disk_on_ahci_holds_a_file_and_raw_bytes_that_qemu_img_accepts() {
+    let dir = scratch("ahci");
+    let root = dir.join("root.raw");
+    std::fs::copy(asset("rootfs.ext4"), &root).unwrap();
+    let data = dir.join("sata.qcow2");
+    assert!(qemu_img(&["create", "-q", "-f", "qcow2", data.to_str().unwrap(), "32M"]).status.success());
+    let r = format!("file={},format=raw,if=none,id=r", root.display());
+    let d = format!("file={},format=qcow2,if=none,id=d", data.display());
+    let mut g = boot_disk(&[
+        "-drive",
+        &r,
+        "-device",
+        "virtio-blk-pci,drive=r",
+        "-drive",
+        &d,
+        "-device",
+        "ahci,id=a",
+        "-device",
+        "ide-hd,drive=d,bus=a.2",
+    ]);
+    // libata probes in the background; the disk is on the third port (ata3).
+    let probe = g.run(
+        "i=0; while [ ! -b /dev/sda ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; \
+         readlink /sys/block/sda; cat /sys/block/sda/device/model /sys/block/sda/device/queue_depth",
+        CMD,
+    );
+    assert!(probe.contains("/ata3/"), "{probe}");
+    assert!(probe.contains("MIMIC HARDDISK"), "{probe}");
+    assert!(probe.lines().any(|l| l.trim() == "32"), "NCQ depth 32: {probe}");
+    // A file system on the first 16 MiB, raw bytes at 20 MiB.
+    g.run(
+        "mke2fs -q /dev/sda 16384 && mkdir -p /mnt && mount -t ext2 /dev/sda /mnt && \
+         echo sata-$((6*7)) > /mnt/file && cp /bin/busybox /mnt/bb && sync && umount /mnt",
+        CMD,
+    );
+    g.run("dd if=/bin/busybox of=/dev/sda bs=4096 seek=5120 conv=fsync 2>/dev/null", CMD);
+    // Read back from the disk, not the page cache.
+    let back = g.run(
+        "echo 3 > /proc/sys/vm/drop_caches; mount -t ext2 /dev/sda /mnt && cat /mnt/file && sha256sum /mnt/bb; \
+         dd if=/dev/sda bs=4096 skip=5120 2>/dev/null | head -c $(wc -c < /bin/busybox) | sha256sum; umount /mnt",
+        CMD,
+    );
+    let bb = sha256(&asset("busybox"));
+    assert!(back.contains("sata-42"), "{back}");
+    assert_eq!(back.matches(&bb).count(), 2, "{back}");
+    poweroff(g);
+
+    check_clean(&data);
+    let raw = dir.join("sata.raw");
+    assert!(qemu_img(&["convert", "-O", "raw", data.to_str().unwrap(), raw.to_str().unwrap()]).status.success());
+    let cat = Command::new("debugfs").args(["-R", "cat /file"]).arg(&raw).output().expect("debugfs (e2fsprogs)");
+    assert_eq!(String::from_utf8_lossy(&cat.stdout).trim(), "sata-42");
+    let image = std::fs::read(&raw).unwrap();
+    let busybox = std::fs::read(asset("busybox")).unwrap();
+    assert!(image[20 << 20..(20 << 20) + busybox.len()] == busybox[..], "raw bytes at 20 MiB");
     std::fs::remove_dir_all(dir).ok();
 }
 

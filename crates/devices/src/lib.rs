@@ -22,6 +22,7 @@
 //! | [`plic`] | SiFive PLIC | `0x0c00_0000` |
 //! | [`sifive_test`] | SiFive test finisher and the [`PowerLatch`] | `0x0010_0000` |
 //! | [`goldfish_rtc`] | Google Goldfish RTC | `0x0010_1000`, PLIC source 11 |
+//! | [`ahci`] | AHCI 1.3 SATA HBA (ICH9's PCI identity) with [`ata`] disks over a [`virtio_blk::BlockQueue`] | a PCI function |
 //! | [`virtio_blk`] | virtio block device (ID 2) over a [`virtio_blk::BlockBackend`] | behind a `mimic_virtio` transport: `0x1000_1000 + 0x1000·n`, PLIC 1+n |
 //! | [`virtio_net`] | virtio network device (ID 1) over a [`virtio_net::NetBackend`] | (same) |
 //! | [`virtio_console`] | virtio console (ID 3), one port | (same) |
@@ -29,6 +30,8 @@
 #![forbid(unsafe_code)]
 
 mod access;
+pub mod ahci;
+pub mod ata;
 pub mod clint;
 pub mod goldfish_rtc;
 pub mod pci;

@@ -3,6 +3,7 @@
 //! that runs the harts and services devices between slices of guest execution.
 #![forbid(unsafe_code)]
 
+pub mod ahci;
 mod error;
 mod fdt;
 mod fdt_edit;

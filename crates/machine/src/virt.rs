@@ -109,6 +109,8 @@ pub struct VirtConfig {
     pub start_paused: bool,
     /// Virtio devices (`-device virtio-*-device` / `virtio-*-pci`).
     pub virtio: Vec<crate::virtio::VirtioSpec>,
+    /// AHCI controllers on PCIe (`-device ahci` with `ide-hd` disks).
+    pub ahci: Vec<crate::ahci::AhciSpec>,
     pub log: LogFlags,
     /// Interpreter, JIT, or both (`-accel tcg,tier=`).
     pub tier: TierPolicy,
@@ -128,6 +130,7 @@ impl Default for VirtConfig {
             dtb: None,
             start_paused: false,
             virtio: Vec::new(),
+            ahci: Vec::new(),
             log: LogFlags::default(),
             tier: TierPolicy::default(),
             perf_map: false,
@@ -319,6 +322,13 @@ impl VirtMachine {
             pci.lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .plug(f)
+                .ok_or_else(|| Error::Wiring("PCI bus full".into()))?;
+        }
+        for spec in &cfg.ahci {
+            let hba = spec.build(&bell).map_err(|e| Error::Wiring(format!("{spec:?}: {e}")))?;
+            pci.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .plug(Box::new(hba))
                 .ok_or_else(|| Error::Wiring("PCI bus full".into()))?;
         }
         for (name, window) in [

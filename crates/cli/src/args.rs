@@ -96,7 +96,8 @@ Devices:
   -drive file=F,format=raw|qcow2,if=none,id=ID[,readonly=on][,snapshot=on][,cache=MODE]
   -device virtio-blk-device,drive=ID | virtio-net-device,netdev=ID | virtio-rng-device
   -netdev user,id=ID[,hostfwd=tcp::HOSTPORT-:GUESTPORT]...   user-mode networking
-  -nic user[,model=virtio-net-device][,hostfwd=...]           the two above in one option
+  -device e1000,netdev=ID[,mac=..]    an Intel 82540EM network card on PCI
+  -nic user[,model=virtio-net-device|virtio-net-pci|e1000][,hostfwd=...]   netdev + device in one
   -device virtio-serial-device|virtio-serial-pci -device virtconsole,chardev=ID
                       a virtio console (/dev/hvc0) on -chardev null|stdio|file,path=F|socket,...
 

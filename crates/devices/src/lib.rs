@@ -30,6 +30,7 @@
 
 mod access;
 pub mod clint;
+pub mod e1000;
 pub mod goldfish_rtc;
 pub mod pci;
 pub mod plic;

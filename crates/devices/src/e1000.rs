@@ -839,7 +839,7 @@ impl<B: NetBackend> E1000<B> {
         let aligned = offset & !3;
         match size {
             Size::B4 if offset == aligned => u64::from(self.read_reg(offset)),
-            Size::B8 if offset % 8 == 0 => {
+            Size::B8 if offset.is_multiple_of(8) => {
                 u64::from(self.read_reg(offset)) | u64::from(self.read_reg(offset + 4)) << 32
             }
             Size::B1 | Size::B2 if (offset % 4) + size.bytes() <= 4 => {
@@ -854,8 +854,8 @@ impl<B: NetBackend> E1000<B> {
 
     fn mmio_write(&mut self, offset: u64, size: Size, value: u64) {
         match size {
-            Size::B4 if offset % 4 == 0 => self.write_reg(offset, value as u32),
-            Size::B8 if offset % 8 == 0 => {
+            Size::B4 if offset.is_multiple_of(4) => self.write_reg(offset, value as u32),
+            Size::B8 if offset.is_multiple_of(8) => {
                 self.write_reg(offset, value as u32);
                 self.write_reg(offset + 4, (value >> 32) as u32);
             }
@@ -1209,7 +1209,8 @@ impl<B: NetBackend> E1000<B> {
             return;
         }
         let (header, payload) = p.data.split_at(hdrlen);
-        let seq = u32::from_be_bytes(header.get(tucss + 4..tucss + 8).and_then(|b| b.try_into().ok()).unwrap_or([0; 4]));
+        let seq =
+            u32::from_be_bytes(header.get(tucss + 4..tucss + 8).and_then(|b| b.try_into().ok()).unwrap_or([0; 4]));
         let ip_id = be16(header, ipcss + 4);
         let segments = payload.len().div_ceil(mss).max(1);
         for i in 0..segments {
@@ -1339,7 +1340,6 @@ impl<B: NetBackend> PciFunction for E1000<B> {
         }
     }
 }
-
 
 #[cfg(test)]
 mod tests {

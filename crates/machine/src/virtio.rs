@@ -9,9 +9,9 @@
 //! wait for the disk sleeps exactly until the data is there.
 
 use mimic_block::{BlockDevice, IoThread, Request, RequestId};
-use mimic_devices::virtio_blk::{BlkCompletion, BlkConfig, BlkOp, BlockQueue, VirtioBlk};
 use mimic_devices::e1000::E1000;
 use mimic_devices::pci::PciFunction;
+use mimic_devices::virtio_blk::{BlkCompletion, BlkConfig, BlkOp, BlockQueue, VirtioBlk};
 use mimic_devices::virtio_console::VirtioConsole;
 use mimic_devices::virtio_net::{NetBackend, VirtioNet};
 use mimic_devices::virtio_pci::VirtioPci;

@@ -392,6 +392,15 @@ mod tests {
     }
 
     #[test]
+    fn nic_with_a_model_is_a_netdev_and_that_device() {
+        let o = run(&["-nic", "user,model=e1000,hostfwd=tcp::2222-:22"]).unwrap();
+        assert_eq!(
+            (o.netdevs, o.devices),
+            (vec!["user,id=nic0,hostfwd=tcp::2222-:22".to_string()], vec!["e1000,netdev=nic0".to_string()])
+        );
+    }
+
+    #[test]
     fn double_dash_help_is_help() {
         assert!(matches!(parse(&["--help".to_string()]), Ok(Command::Help)));
     }

@@ -26,9 +26,11 @@
 //! - Interrupts: INTx is high while `ICR & IMS` is non-zero; reading ICR clears it. Interrupt
 //!   moderation (ITR, RDTR, RADV, TIDV, TADV) is stored but not applied: causes are raised at
 //!   once, which the SDM allows (the timers only delay).
-//! - Receive: legacy descriptors, buffer sizes from RCTL.BSIZE/BSEX, frames spanning several
-//!   buffers, long-packet check (RCTL.LPE), the FCS appended unless RCTL.SECRC, IPv4 and
-//!   TCP/UDP checksums verified when RXCSUM asks. A frame that finds too few free descriptors
+//! - Receive: address filters (RAL/RAH, the multicast table, broadcast, promiscuous bits, the
+//!   VLAN filter table), legacy descriptors, buffer sizes from RCTL.BSIZE/BSEX, frames spanning
+//!   several buffers, long-packet check (RCTL.LPE), VLAN tags stripped into the descriptor with
+//!   CTRL.VME, the FCS appended unless RCTL.SECRC, IPv4 and TCP/UDP checksums verified when
+//!   RXCSUM asks. A frame that finds too few free descriptors
 //!   waits in the device until the driver moves RDT; with the receiver disabled frames are
 //!   dropped, as on the wire.
 //! - Transmit: legacy descriptors (with CSO/CSS insertion), TCP/IP context descriptors and data
@@ -159,6 +161,7 @@ const RCTL_UPE: u32 = 1 << 3;
 const RCTL_MPE: u32 = 1 << 4;
 const RCTL_LPE: u32 = 1 << 5;
 const RCTL_BAM: u32 = 1 << 15;
+const RCTL_VFE: u32 = 1 << 18;
 const RCTL_BSEX: u32 = 1 << 25;
 pub const RCTL_SECRC: u32 = 1 << 26;
 
@@ -903,6 +906,16 @@ impl<B: NetBackend> E1000<B> {
         })
     }
 
+    /// With RCTL.VFE, a tagged frame passes only if its VLAN's bit is set in VFTA.
+    fn vlan_accepts(&self, frame: &[u8]) -> bool {
+        let s = &self.state;
+        if s.rctl & RCTL_VFE == 0 || frame.len() < 16 || be16(frame, 12) != s.plain(reg::VET) as u16 {
+            return true;
+        }
+        let vid = usize::from(be16(frame, 14) & 0xfff);
+        s.vfta[vid >> 5] & (1 << (vid & 31)) != 0
+    }
+
     /// Free receive descriptors (owned by the hardware), if the ring is usable.
     fn rx_free(&self) -> Option<u32> {
         let s = &self.state;
@@ -925,7 +938,7 @@ impl<B: NetBackend> E1000<B> {
                 // The receiver is off: the frame passes by on the wire.
                 continue;
             }
-            if frame.len() < 14 || !self.accepts(&frame[..6]) {
+            if frame.len() < 14 || !self.accepts(&frame[..6]) || !self.vlan_accepts(&frame) {
                 continue;
             }
             if !self.deliver(frame, mem) {
@@ -1892,6 +1905,29 @@ mod tests {
             (rx_desc(&mem, 0), rx_desc(&mem, 1)),
             ((1024, RXD_STAT_DD, 0), (1500 + 4 - 1024, RXD_STAT_DD | RXD_STAT_EOP, 0))
         );
+    }
+
+    #[test]
+    fn tagged_frame_is_filtered_by_vfta_and_its_tag_moves_to_the_descriptor() {
+        let (mut d, mut mem) = dev();
+        rx_setup(&mut d, &mut mem, 8);
+        d.write_reg(reg::RCTL, RCTL_EN | RCTL_VFE);
+        let ctrl = d.read_reg(reg::CTRL);
+        d.write_reg(reg::CTRL, ctrl | CTRL_VME);
+        let mut f = to_us(64);
+        f.splice(12..12, [0x81, 0x00, 0x20, 0x05]); // priority 1, VLAN 5
+        d.backend_mut().incoming.push_back(f.clone());
+        d.process(&mut mem);
+        let filtered = d.read_reg(reg::RDH);
+        d.write_reg(reg::VFTA, 1 << 5);
+        d.backend_mut().incoming.push_back(f);
+        d.process(&mut mem);
+        let mut x = [0u8; 16];
+        mem.read(RX_RING, &mut x).unwrap();
+        let mut got = vec![0u8; 64];
+        mem.read(BUFS, &mut got).unwrap();
+        assert_eq!((filtered, x[12] & RXD_STAT_VP, u16::from_le_bytes([x[14], x[15]])), (0, RXD_STAT_VP, 0x2005));
+        assert_eq!((rx_desc(&mem, 0).0, got), (68, to_us(64)));
     }
 
     #[test]

@@ -90,7 +90,10 @@ pub mod reg {
     pub const RXCSUM: u64 = 0x5000;
     pub const MTA: u64 = 0x5200;
     pub const RA: u64 = 0x5400;
+    /// 16 receive addresses, each a RAL/RAH pair.
+    pub const RA_END: u64 = 0x5480;
     pub const VFTA: u64 = 0x5600;
+    pub const VFTA_END: u64 = 0x5800;
     pub const VET: u64 = 0x0038;
 }
 
@@ -668,10 +671,10 @@ impl<B: NetBackend> E1000<B> {
             reg::TDT => s.tdt,
             reg::STATS..reg::STATS_END => std::mem::take(&mut s.stats[((offset - reg::STATS) / 4) as usize]),
             reg::MTA..reg::RA => s.mta[((offset - reg::MTA) / 4) as usize],
-            reg::RA..0x5480 => s.ra[((offset - reg::RA) / 4) as usize],
-            reg::VFTA..0x5800 => s.vfta[((offset - reg::VFTA) / 4) as usize],
+            reg::RA..reg::RA_END => s.ra[((offset - reg::RA) / 4) as usize],
+            reg::VFTA..reg::VFTA_END => s.vfta[((offset - reg::VFTA) / 4) as usize],
             _ => match plain_index(offset) {
-                Some(i) => s.plain[i],
+                Some(_) => s.plain(offset),
                 None => {
                     guest_error!(offset, "e1000: read of an unimplemented register, reads as zero");
                     0
@@ -744,16 +747,18 @@ impl<B: NetBackend> E1000<B> {
             // Counters: writes are ignored (they clear on read).
             reg::STATS..reg::STATS_END => {}
             reg::MTA..reg::RA => s.mta[((offset - reg::MTA) / 4) as usize] = v,
-            reg::RA..0x5480 => {
+            reg::RA..reg::RA_END => {
                 let i = ((offset - reg::RA) / 4) as usize;
                 // RAH keeps the address's top 16 bits, the address select and AV.
                 s.ra[i] = if i % 2 == 1 { v & 0x8003_ffff } else { v };
             }
-            reg::VFTA..0x5800 => s.vfta[((offset - reg::VFTA) / 4) as usize] = v,
+            reg::VFTA..reg::VFTA_END => s.vfta[((offset - reg::VFTA) / 4) as usize] = v,
             _ => match plain_index(offset) {
                 Some(i) => {
                     let mask = PLAIN[i].2;
-                    s.plain[i] = (s.plain[i] & !mask) | (v & mask);
+                    if let Some(r) = s.plain.get_mut(i) {
+                        *r = (*r & !mask) | (v & mask);
+                    }
                 }
                 None => guest_error!(offset, v, "e1000: write to an unimplemented register, ignored"),
             },
@@ -999,13 +1004,19 @@ impl<B: NetBackend> E1000<B> {
                 0
             }
         };
+        let n = self.state.rdlen / DESC_LEN as u32;
+        if n > 0 && needed >= n {
+            // Even a ring the driver filled completely (n - 1 descriptors) could not hold it.
+            guest_error!(len = data.len(), n, "e1000: frame needs more buffers than the receive ring has, dropped");
+            return true;
+        }
         if free < needed {
             self.count(stat::RNBC, 1);
             self.held = Some(frame);
             self.rx_starved = true;
             return false;
         }
-        let (base, n) = (self.state.rdba, self.state.rdlen / DESC_LEN as u32);
+        let base = self.state.rdba;
         let chunks = data.len().div_ceil(bufsize);
         for (i, chunk) in data.chunks(bufsize).enumerate() {
             let at = base.wrapping_add(u64::from(self.state.rdh) * DESC_LEN);
@@ -1931,6 +1942,16 @@ mod tests {
     }
 
     #[test]
+    fn frame_that_could_never_fit_the_ring_is_dropped_and_the_next_one_arrives() {
+        let (mut d, mut mem) = dev();
+        rx_setup(&mut d, &mut mem, 8);
+        d.write_reg(reg::RCTL, RCTL_EN | 3 << 16 | RCTL_LPE); // 256-byte buffers
+        d.backend_mut().incoming.extend([to_us(3000), to_us(100)]);
+        d.process(&mut mem);
+        assert_eq!((d.read_reg(reg::RDH), rx_desc(&mem, 0)), (1, (104, RXD_STAT_DD | RXD_STAT_EOP, 0)));
+    }
+
+    #[test]
     fn receive_buffer_outside_ram_is_returned_with_rxe() {
         let (mut d, mut mem) = dev();
         rx_setup(&mut d, &mut mem, 8);
@@ -1992,6 +2013,31 @@ mod tests {
         assert!(!d.needs_processing());
         d.process(&mut mem);
         assert_eq!(d.read_reg(reg::RDH), 0);
+    }
+
+    proptest::proptest! {
+        /// Whatever the driver writes and whatever its descriptors hold, the device neither panics
+        /// nor loops: registers at random, rings over random bytes, frames both ways.
+        #[test]
+        fn random_registers_and_descriptors_never_panic(
+            writes in proptest::collection::vec((0u64..0x8000, proptest::prelude::any::<u32>()), 1..40),
+            ring_bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 4096),
+            frame_len in 0usize..20000,
+        ) {
+            let (mut d, mut mem) = dev();
+            mem.write(RX_RING, &ring_bytes).unwrap();
+            rx_setup(&mut d, &mut mem, 8);
+            tx_setup(&mut d, 8);
+            mem.write(TX_RING, &ring_bytes[..128]).unwrap();
+            for (i, (offset, v)) in writes.into_iter().enumerate() {
+                // Mostly the registers that matter, sometimes anywhere in the BAR.
+                let offset = if i % 3 == 0 { offset * 4 % MMIO_SIZE } else { [reg::RCTL, reg::TCTL, reg::RDLEN, reg::RDH, reg::RDT, reg::TDLEN, reg::TDH, reg::TDT, reg::RXCSUM, reg::CTRL, reg::EECD, reg::MDIC][(offset % 12) as usize] };
+                d.bar_write(MMIO_BAR, offset, Size::B4, u64::from(v));
+                d.backend_mut().incoming.push_back(to_us(frame_len.max(14)));
+                d.process(&mut mem);
+                d.bar_read(MMIO_BAR, offset, Size::B4);
+            }
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The disk-root guest: an ext4 root file system image (built with `mkfs.ext4 -d` from a folder,
-//! no root needed) and an initramfs that loads the kernel modules a virtio disk and network and a
-//! SATA disk on AHCI need (Debian builds them as modules), mounts `root=` and switches to it.
+//! no root needed) and an initramfs that loads the kernel modules a virtio disk and network, a
+//! SATA disk on AHCI and an e1000 card need (Debian builds them as modules), mounts `root=` and
+//! switches to it.
 //!
 //! `cargo xtask fetch-guests` leaves `rootfs.ext4` and `disk-initramfs.cpio.gz` next to the
 //! default guest; tests copy the image before booting from it.
@@ -32,6 +33,8 @@ pub const MODULES: &[&str] = &[
     "kernel/net/core/failover.ko.xz",
     "kernel/drivers/net/net_failover.ko.xz",
     "kernel/drivers/net/virtio_net.ko.xz",
+    // The Intel 82540EM (`-device e1000`); it depends on nothing.
+    "kernel/drivers/net/ethernet/intel/e1000/e1000.ko.xz",
 ];
 
 const DISK_INIT: &str = r#"#!/bin/sh

@@ -97,7 +97,8 @@ Devices:
   -drive file=F,format=raw|qcow2,if=none,id=ID[,readonly=on][,snapshot=on][,cache=MODE]
   -device virtio-blk-device,drive=ID | virtio-net-device,netdev=ID | virtio-rng-device
   -netdev user,id=ID[,hostfwd=tcp::HOSTPORT-:GUESTPORT]...   user-mode networking
-  -nic user[,model=virtio-net-device][,hostfwd=...]           the two above in one option
+  -device e1000,netdev=ID[,mac=..]    an Intel 82540EM network card on PCI
+  -nic user[,model=virtio-net-device|virtio-net-pci|e1000][,hostfwd=...]   netdev + device in one
   -device virtio-serial-device|virtio-serial-pci -device virtconsole,chardev=ID
                       a virtio console (/dev/hvc0) on -chardev null|stdio|file,path=F|socket,...
   -device ahci,id=A -device ide-hd,drive=ID,bus=A.PORT[,serial=S][,model=M]
@@ -392,6 +393,15 @@ mod tests {
         let o = run(&["-d", "in_asm,int", "-D", "log.txt"]).unwrap();
         assert!(o.config.log.in_asm && o.log_int && !o.config.log.exec);
         assert_eq!(o.logfile, Some("log.txt".into()));
+    }
+
+    #[test]
+    fn nic_with_a_model_is_a_netdev_and_that_device() {
+        let o = run(&["-nic", "user,model=e1000,hostfwd=tcp::2222-:22"]).unwrap();
+        assert_eq!(
+            (o.netdevs, o.devices),
+            (vec!["user,id=nic0,hostfwd=tcp::2222-:22".to_string()], vec!["e1000,netdev=nic0".to_string()])
+        );
     }
 
     #[test]

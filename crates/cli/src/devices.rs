@@ -1,6 +1,6 @@
-//! `-drive`, `-netdev` and `-device` (and `-nic`) into the machine's virtio devices and AHCI
-//! controllers, with QEMU's spellings: backends are named by `id=` and front ends refer to them;
-//! an `ide-hd` names its controller port as `bus=ID.PORT`.
+//! `-drive`, `-netdev` and `-device` (and `-nic`) into the machine's devices (virtio, e1000)
+//! and AHCI controllers, with QEMU's spellings: backends are named by `id=` and front ends refer
+//! to them; an `ide-hd` names its controller port as `bus=ID.PORT`.
 
 use crate::args::Options;
 use mimic_block::{DriveOptions, Interface};
@@ -181,10 +181,11 @@ pub fn build(o: &Options) -> Result<Devices, String> {
             "virtio-rng-pci" | "virtio-rng" => ("rng", true),
             "virtio-serial-device" => ("serial", false),
             "virtio-serial-pci" | "virtio-serial" => ("serial", true),
+            "e1000" | "e1000-82540em" => ("e1000", true),
             _ => {
                 return Err(format!(
-                "-device {dev}: unsupported device '{driver}' (virtio-blk/net/rng/serial-device or -pci, virtconsole, ahci, ide-hd)"
-            ))
+                    "-device {dev}: unsupported device '{driver}' (virtio-blk/net/rng/serial-device or -pci, virtconsole, e1000, ahci, ide-hd)"
+                ))
             }
         };
         let frontend = match kind {
@@ -195,7 +196,7 @@ pub fn build(o: &Options) -> Result<Devices, String> {
                     .ok_or_else(|| format!("-device {dev}: no -drive with id={id} (or it is used twice)"))?;
                 Frontend::Blk { disk, serial: p.get("serial").cloned().unwrap_or_default() }
             }
-            "net" => {
+            "net" | "e1000" => {
                 let id = p.get("netdev").ok_or_else(|| format!("-device {dev}: netdev= is required"))?;
                 let backend = netdevs
                     .remove(id)
@@ -205,7 +206,11 @@ pub fn build(o: &Options) -> Result<Devices, String> {
                     None => default_mac(nics),
                 };
                 nics += 1;
-                Frontend::Net { backend, mac }
+                if kind == "e1000" {
+                    Frontend::E1000 { backend, mac }
+                } else {
+                    Frontend::Net { backend, mac }
+                }
             }
             "serial" => {
                 serial_bus = Some((specs.len(), false));
@@ -244,8 +249,14 @@ mod tests {
 
     #[test]
     fn unknown_device_is_an_error() {
-        let o = Options { devices: vec!["e1000,netdev=n0".into()], ..Default::default() };
-        assert!(build(&o).unwrap_err().contains("unsupported device 'e1000'"));
+        let o = Options { devices: vec!["rtl8139,netdev=n0".into()], ..Default::default() };
+        assert!(build(&o).unwrap_err().contains("unsupported device 'rtl8139'"));
+    }
+
+    #[test]
+    fn e1000_without_netdev_is_an_error() {
+        let o = Options { devices: vec!["e1000".into()], ..Default::default() };
+        assert!(build(&o).unwrap_err().contains("netdev= is required"));
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Disks and networking with the Debian kernel: an ext4 root on virtio-blk (MMIO and PCI, raw and
 //! qcow2, a backing chain), a SATA disk behind AHCI, images checked by `qemu-img` afterwards, and
-//! user-mode networking to a host server and back through `hostfwd`. Needs `cargo xtask fetch-guests` and qemu-utils.
+//! user-mode networking to a host server and back through `hostfwd` (virtio-net over MMIO and
+//! PCI, and an e1000 that gets its address by DHCP). Needs `cargo xtask fetch-guests` and
+//! qemu-utils.
 
 mod guest;
 
@@ -263,6 +265,73 @@ fn user_networking_over_virtio_mmio_fetches_from_host_and_forwards_a_port() {
 #[test]
 fn user_networking_over_virtio_pci_fetches_from_host_and_forwards_a_port() {
     user_networking_round_trip("virtio-net-pci");
+}
+
+/// busybox's DHCP client calls this on a lease; it configures what the server offered.
+const DHCP_SCRIPT: &str = r#"#!/bin/sh
+[ "$1" = bound ] || exit 0
+ifconfig "$interface" "$ip" netmask "$subnet" up
+route add default gw "$router" dev "$interface"
+"#;
+
+#[test]
+fn user_networking_over_e1000_leases_an_address_fetches_from_host_and_serves_a_file_through_hostfwd() {
+    let body: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2246822519) >> 11) as u8).collect();
+    let want = {
+        let p = scratch("body-e1000").join("body");
+        std::fs::write(&p, &body).unwrap();
+        sha256(&p)
+    };
+    let port = serve_file(body);
+    let fwd_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = scratch("net-e1000");
+    let root = dir.join("root.raw");
+    std::fs::copy(asset("rootfs.ext4"), &root).unwrap();
+    let d0 = format!("file={},format=raw,if=none,id=d0", root.display());
+    let n0 = format!("user,id=n0,hostfwd=tcp:127.0.0.1:{fwd_port}-:8080");
+    let mut g = boot_disk(&[
+        "-drive",
+        &d0,
+        "-device",
+        "virtio-blk-device,drive=d0",
+        "-netdev",
+        &n0,
+        "-device",
+        "e1000,netdev=n0,mac=52:54:00:0e:10:00",
+    ]);
+    let dev = g.run("(cd /sys/class/net/eth0/device && cat vendor device && basename $(readlink driver))", CMD);
+    assert_eq!(dev.split_whitespace().collect::<Vec<_>>(), ["0x8086", "0x100e", "e1000"], "{dev}");
+    assert_eq!(g.run("cat /sys/class/net/eth0/address", CMD).trim(), "52:54:00:0e:10:00");
+
+    // The address comes from the user network's DHCP server.
+    g.run(&format!("printf '%s' '{DHCP_SCRIPT}' > /tmp/dhcp.sh && chmod +x /tmp/dhcp.sh"), CMD);
+    g.run("ip link set eth0 up && udhcpc -i eth0 -s /tmp/dhcp.sh -q -n -t 10 -T 2 >/dev/null 2>&1", CMD);
+    let addr = g.run("ip -4 addr show eth0", CMD);
+    assert!(addr.contains("inet 10.0.2.15/24"), "no DHCP lease: {addr}");
+
+    // Guest → host: fetch from a server on the host's 127.0.0.1 through the gateway alias.
+    let got = g.run(&format!("wget -q -O - http://10.0.2.2:{port}/file | sha256sum"), CMD);
+    assert!(got.starts_with(&want), "guest fetched {got:?}, want {want}");
+
+    // Host → guest through hostfwd: a guest server sends a file large enough for the driver to
+    // hand the card TCP segmentation work, and the host receives it intact.
+    g.send("nc -l -p 8080 < /bin/busybox &");
+    let mut received = Vec::new();
+    let served = eventually(Duration::from_secs(40), || {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", fwd_port)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        received.clear();
+        let _ = s.read_to_end(&mut received);
+        (!received.is_empty()).then_some(())
+    });
+    assert!(served.is_some(), "no answer through hostfwd");
+    let copy = dir.join("busybox.copy");
+    std::fs::write(&copy, &received).unwrap();
+    assert_eq!(sha256(&copy), sha256(&asset("busybox")), "received {} bytes", received.len());
+    let tso = g.run("cat /sys/class/net/eth0/statistics/tx_packets; ethtool -k eth0 2>/dev/null | grep tcp-seg", CMD);
+    eprintln!("e1000 guest tx_packets and offloads: {tso}");
+    poweroff(g);
+    std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]

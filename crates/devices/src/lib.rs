@@ -27,12 +27,14 @@
 //! | [`virtio_net`] | virtio network device (ID 1) over a [`virtio_net::NetBackend`] | (same) |
 //! | [`virtio_console`] | virtio console (ID 3), one port | (same) |
 //! | [`virtio_rng`] | virtio entropy device (ID 4) | (same) |
+//! | [`e1000`] | Intel 82540EM Gigabit Ethernet (8086:100e) over a [`virtio_net::NetBackend`] | a PCI function on the [`pci`] host, INTx |
 #![forbid(unsafe_code)]
 
 mod access;
 pub mod ahci;
 pub mod ata;
 pub mod clint;
+pub mod e1000;
 pub mod goldfish_rtc;
 pub mod pci;
 pub mod plic;

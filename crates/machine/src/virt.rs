@@ -317,8 +317,7 @@ impl VirtMachine {
             return Err(Error::Wiring(format!("at most {VIRTIO_SLOTS} virtio-mmio devices")));
         }
         for spec in cfg.virtio.iter().filter(|s| s.pci) {
-            let dev = spec.build(&bell).map_err(|e| Error::Wiring(format!("{spec:?}: {e}")))?;
-            let f = Box::new(mimic_devices::virtio_pci::VirtioPci::new(dev));
+            let f = spec.build_pci(&bell).map_err(|e| Error::Wiring(format!("{spec:?}: {e}")))?;
             pci.lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .plug(f)

@@ -1,4 +1,5 @@
-//! Virtio devices on the board: which front end, over which transport, with which backend.
+//! Virtio devices on the board (and the e1000 NIC, which shares their network backends): which
+//! front end, over which transport, with which backend.
 //!
 //! Backends (disk images, network stacks) outlive a machine reset, so the configuration holds
 //! them shared; each machine built from it creates fresh front ends over the same backends.
@@ -8,9 +9,12 @@
 //! wait for the disk sleeps exactly until the data is there.
 
 use mimic_block::{BlockDevice, IoThread, Request, RequestId};
+use mimic_devices::e1000::E1000;
+use mimic_devices::pci::PciFunction;
 use mimic_devices::virtio_blk::{BlkCompletion, BlkConfig, BlkOp, BlockQueue, VirtioBlk};
 use mimic_devices::virtio_console::VirtioConsole;
 use mimic_devices::virtio_net::{NetBackend, VirtioNet};
+use mimic_devices::virtio_pci::VirtioPci;
 use mimic_devices::virtio_rng::VirtioRng;
 use mimic_memory::GuestMemory;
 use mimic_virtio::{Queue, VirtioDevice};
@@ -224,6 +228,12 @@ pub enum Frontend {
     Rng,
     /// virtio-serial with one console port (`-device virtio-serial-* -device virtconsole`).
     Console(ConsolePort),
+    /// An Intel 82540EM network card (`-device e1000`): not virtio, but a PCI front end over the
+    /// same network backends, so it is configured alongside them.
+    E1000 {
+        backend: SharedNet,
+        mac: [u8; 6],
+    },
 }
 
 /// One `-device`: a front end and whether it sits on PCI (`*-pci`) or a virtio-mmio slot
@@ -241,6 +251,7 @@ impl std::fmt::Debug for VirtioSpec {
             Frontend::Net { .. } => "virtio-net",
             Frontend::Rng => "virtio-rng",
             Frontend::Console(_) => "virtio-serial",
+            Frontend::E1000 { .. } => return write!(f, "e1000"),
         };
         write!(f, "{kind}-{}", if self.pci { "pci" } else { "device" })
     }
@@ -258,7 +269,16 @@ fn host_random(buf: &mut [u8]) {
 }
 
 impl VirtioSpec {
-    /// A fresh front end for a new machine; disk workers ring `bell`.
+    /// A fresh PCI function for a new machine: the virtio front end behind the virtio-pci
+    /// transport, or a device that is PCI by nature.
+    pub fn build_pci(&self, bell: &Arc<Doorbell>) -> io::Result<Box<dyn PciFunction>> {
+        Ok(match &self.frontend {
+            Frontend::E1000 { backend, mac } => Box::new(E1000::new(backend.clone(), *mac)),
+            _ => Box::new(VirtioPci::new(self.build(bell)?)),
+        })
+    }
+
+    /// A fresh virtio front end for a new machine; disk workers ring `bell`.
     pub fn build(&self, bell: &Arc<Doorbell>) -> io::Result<Box<dyn VirtioDevice>> {
         Ok(match &self.frontend {
             Frontend::Blk { disk, serial } => {
@@ -271,6 +291,9 @@ impl VirtioSpec {
                 console: VirtioConsole::new(PortWriter(port.output.clone())),
                 input: port.input.clone(),
             }),
+            Frontend::E1000 { .. } => {
+                return Err(io::Error::new(io::ErrorKind::InvalidInput, "e1000 is a PCI device, not a virtio one"))
+            }
         })
     }
 }

@@ -3,6 +3,7 @@
 use crate::tier::Compiled;
 use std::cell::Cell;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 
 #[derive(Clone, Copy, Debug)]
@@ -35,11 +36,50 @@ impl<I> Block<I> {
 
 type Key = (u64, usize, u32);
 
+/// A multiply-rotate hash for the cache's integer keys: the default SipHash showed up in
+/// profiles of the run loop. Guest-chosen pcs could make it collide, but that only slows
+/// that guest's own lookups.
+#[derive(Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl KeyHasher {
+    #[inline]
+    fn add(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for KeyHasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.add(u64::from(b));
+        }
+    }
+    #[inline]
+    fn write_u32(&mut self, v: u32) {
+        self.add(u64::from(v));
+    }
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        self.add(v);
+    }
+    #[inline]
+    fn write_usize(&mut self, v: usize) {
+        self.add(v as u64);
+    }
+}
+
+type Map<K, V> = HashMap<K, V, BuildHasherDefault<KeyHasher>>;
+
 /// Blocks by key, plus which blocks came from each backing-store page so a write to a code page
 /// can drop exactly the translations it makes stale.
 pub struct BlockCache<I> {
-    blocks: HashMap<Key, Rc<Block<I>>>,
-    by_page: HashMap<usize, Vec<Key>>,
+    blocks: Map<Key, Rc<Block<I>>>,
+    by_page: Map<usize, Vec<Key>>,
     /// A small direct-mapped front cache on pc, checked before the hash map.
     fast: Vec<Option<Rc<Block<I>>>>,
     /// Compiled code of dropped blocks, for the run loop to tell its tier (chained jumps into
@@ -57,7 +97,7 @@ impl<I> Default for BlockCache<I> {
 
 impl<I> BlockCache<I> {
     pub fn new() -> Self {
-        BlockCache { blocks: HashMap::new(), by_page: HashMap::new(), fast: vec![None; FAST_ENTRIES], dead: Vec::new() }
+        BlockCache { blocks: Map::default(), by_page: Map::default(), fast: vec![None; FAST_ENTRIES], dead: Vec::new() }
     }
 
     #[inline]

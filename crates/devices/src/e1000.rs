@@ -1369,25 +1369,8 @@ impl<B: NetBackend> PciFunction for E1000<B> {
 mod tests {
     use super::*;
     use mimic_memory::FlatMemory;
-    use std::collections::VecDeque;
 
-    #[derive(Default, Debug)]
-    struct TestNet {
-        incoming: VecDeque<Vec<u8>>,
-        sent: Vec<Vec<u8>>,
-    }
-
-    impl NetBackend for TestNet {
-        fn send(&mut self, frame: &[u8]) {
-            self.sent.push(frame.to_vec());
-        }
-        fn recv(&mut self) -> Option<Vec<u8>> {
-            self.incoming.pop_front()
-        }
-        fn has_frames(&self) -> bool {
-            !self.incoming.is_empty()
-        }
-    }
+    use crate::mock::TestNet;
 
     const MAC: [u8; 6] = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
     const RAM: u64 = 0x8000_0000;

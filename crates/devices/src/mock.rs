@@ -85,3 +85,23 @@ impl Write for FailingWriter {
         Err(io::Error::new(io::ErrorKind::BrokenPipe, "test: writer closed"))
     }
 }
+
+/// A [`NetBackend`](crate::virtio_net::NetBackend) for NIC tests: frames queued for the guest,
+/// and the frames the guest sent.
+#[derive(Default, Debug)]
+pub struct TestNet {
+    pub incoming: std::collections::VecDeque<Vec<u8>>,
+    pub sent: Vec<Vec<u8>>,
+}
+
+impl crate::virtio_net::NetBackend for TestNet {
+    fn send(&mut self, frame: &[u8]) {
+        self.sent.push(frame.to_vec());
+    }
+    fn recv(&mut self) -> Option<Vec<u8>> {
+        self.incoming.pop_front()
+    }
+    fn has_frames(&self) -> bool {
+        !self.incoming.is_empty()
+    }
+}

@@ -200,26 +200,8 @@ mod tests {
     use mimic_virtio::mmio::CONFIG;
     use mimic_virtio::mock::{r, w, Driver, TestIrq};
     use mimic_virtio::VirtioMmio;
-    use std::collections::VecDeque;
 
-    /// Frames queued for the guest and frames the guest sent.
-    #[derive(Default, Debug)]
-    struct TestNet {
-        incoming: VecDeque<Vec<u8>>,
-        sent: Vec<Vec<u8>>,
-    }
-
-    impl NetBackend for TestNet {
-        fn send(&mut self, frame: &[u8]) {
-            self.sent.push(frame.to_vec());
-        }
-        fn recv(&mut self) -> Option<Vec<u8>> {
-            self.incoming.pop_front()
-        }
-        fn has_frames(&self) -> bool {
-            !self.incoming.is_empty()
-        }
-    }
+    use crate::mock::TestNet;
 
     type Net = VirtioMmio<VirtioNet<TestNet>, TestIrq>;
     const MAC: [u8; 6] = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];

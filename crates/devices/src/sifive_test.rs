@@ -90,7 +90,11 @@ impl SifiveTest {
 
 impl MmioDevice for SifiveTest {
     fn read(&mut self, offset: u64, size: Size) -> u64 {
-        guest_error!("sifive_test: {}-byte read at {offset:#x} of a write-only device", size.bytes());
+        // The register reads as zero. Linux's syscon regmap reads it (a read-modify-write of
+        // the finisher), so that read is no guest error; reads elsewhere are.
+        if offset != 0 {
+            guest_error!("sifive_test: {}-byte read at bad offset {offset:#x}", size.bytes());
+        }
         0
     }
 

@@ -188,6 +188,15 @@ pub fn build(o: &Options) -> Result<Devices, String> {
                 ))
             }
         };
+        // Properties QEMU has for every such device that change nothing here are accepted, so
+        // command lines written for QEMU keep working; anything else is a typo or unsupported.
+        let mut known = vec!["id", "bus", "addr", "bootindex", "romfile", "multifunction"];
+        known.extend_from_slice(match kind {
+            "blk" => &["drive", "serial"][..],
+            "net" | "e1000" => &["netdev", "mac"],
+            _ => &[],
+        });
+        check_props(dev, &p, &known)?;
         let frontend = match kind {
             "blk" => {
                 let id = p.get("drive").ok_or_else(|| format!("-device {dev}: drive= is required"))?;
@@ -251,6 +260,19 @@ mod tests {
     fn unknown_device_is_an_error() {
         let o = Options { devices: vec!["rtl8139,netdev=n0".into()], ..Default::default() };
         assert!(build(&o).unwrap_err().contains("unsupported device 'rtl8139'"));
+    }
+
+    #[test]
+    fn unknown_virtio_property_is_an_error() {
+        let o = Options { devices: vec!["virtio-rng-pci,sreial=x".into()], ..Default::default() };
+        let e = build(&o).unwrap_err();
+        assert!(e.contains("unknown property 'sreial'"), "{e}");
+    }
+
+    #[test]
+    fn qemu_placement_properties_are_accepted() {
+        let o = Options { devices: vec!["virtio-rng-pci,id=rng0,bus=pcie.0,addr=0x3".into()], ..Default::default() };
+        assert_eq!(build(&o).unwrap().virtio.len(), 1);
     }
 
     #[test]

@@ -59,6 +59,7 @@ pub struct MonitorVm {
     pub handle: MachineHandle,
     pub name: Option<String>,
     pub chardevs: Vec<ChardevInfo>,
+    pub blocks: Vec<BlockInfo>,
 }
 
 impl Vm for MonitorVm {
@@ -133,7 +134,7 @@ impl Vm for MonitorVm {
     }
 
     fn block_devices(&self) -> Vec<BlockInfo> {
-        Vec::new()
+        self.blocks.clone()
     }
 
     fn chardevs(&self) -> Vec<ChardevInfo> {

@@ -32,6 +32,8 @@ fn parse_mac(s: &str) -> Option<[u8; 6]> {
 pub struct Devices {
     pub virtio: Vec<VirtioSpec>,
     pub ahci: Vec<AhciSpec>,
+    /// Every `-drive`, for the monitor's `query-block`.
+    pub drives: Vec<mimic_monitor::BlockInfo>,
 }
 
 /// Reject properties a driver does not have, as QEMU does.
@@ -96,6 +98,7 @@ impl AhciBuses {
 
 pub fn build(o: &Options) -> Result<Devices, String> {
     let mut drives: HashMap<String, SharedDisk> = HashMap::new();
+    let mut infos = Vec::new();
     let mut specs = Vec::new();
     for d in &o.drives {
         let opts = DriveOptions::parse_drive(d).map_err(|e| format!("-drive {d}: {e}"))?;
@@ -103,6 +106,15 @@ pub fn build(o: &Options) -> Result<Devices, String> {
         for w in disk.warnings() {
             eprintln!("mimic: warning: {w}");
         }
+        // QEMU names an `if=none` drive by its id and a board disk by interface and index.
+        let name = opts.id.clone().unwrap_or_else(|| format!("virtio{}", infos.len()));
+        infos.push(mimic_monitor::BlockInfo {
+            device: name,
+            removable: false,
+            locked: false,
+            file: Some((opts.file.display().to_string(), disk.format().to_string())),
+            read_only: opts.read_only,
+        });
         let shared = SharedDisk(Arc::new(Mutex::new(disk)));
         match opts.interface {
             Some(Interface::None) => {
@@ -235,7 +247,7 @@ pub fn build(o: &Options) -> Result<Devices, String> {
     if let Some(id) = netdevs.keys().next() {
         return Err(format!("-netdev id={id}: no -device uses it"));
     }
-    Ok(Devices { virtio: specs, ahci: ahci.specs })
+    Ok(Devices { virtio: specs, ahci: ahci.specs, drives: infos })
 }
 
 #[cfg(test)]
@@ -273,6 +285,23 @@ mod tests {
     fn qemu_placement_properties_are_accepted() {
         let o = Options { devices: vec!["virtio-rng-pci,id=rng0,bus=pcie.0,addr=0x3".into()], ..Default::default() };
         assert_eq!(build(&o).unwrap().virtio.len(), 1);
+    }
+
+    #[test]
+    fn drives_are_listed_for_query_block_by_id_and_probed_format() {
+        let img = std::env::temp_dir().join(format!("mimic-qb-{}.raw", std::process::id()));
+        std::fs::write(&img, vec![0u8; 1 << 20]).unwrap();
+        let o = Options {
+            drives: vec![format!("if=none,id=d0,file={},readonly=on", img.display())],
+            devices: vec!["virtio-blk-device,drive=d0".into()],
+            ..Default::default()
+        };
+        let d = build(&o).unwrap();
+        let _ = std::fs::remove_file(&img);
+        assert_eq!(d.drives.len(), 1);
+        assert_eq!(d.drives[0].device, "d0");
+        assert_eq!(d.drives[0].file, Some((img.display().to_string(), "raw".into())));
+        assert!(d.drives[0].read_only);
     }
 
     #[test]

@@ -91,6 +91,7 @@ fn run(o: &Options) -> Result<u8, String> {
     let devices = devices::build(o)?;
     cfg.virtio = devices.virtio;
     cfg.ahci = devices.ahci;
+    let drives = devices.drives;
     let mut m = VirtMachine::new(&cfg, Box::new(std::io::stdout())).map_err(|e| error_chain(&e))?;
     let (host_tx, host_rx) = std::sync::mpsc::channel();
     let handle = MachineHandle::new(host_tx.clone());
@@ -98,7 +99,7 @@ fn run(o: &Options) -> Result<u8, String> {
         Some(spec) => Some(mimic_gdb::listen(spec).map_err(|e| format!("-gdb {spec}: {e}"))?),
         None => None,
     };
-    let monitors = monitor::start(o, handle.clone())?;
+    let monitors = monitor::start(o, handle.clone(), drives)?;
     m.events = monitors.event_hook();
     if let Some(listener) = gdb {
         spawn_gdb(listener, handle.clone());

@@ -5,7 +5,7 @@
 use crate::args::Options;
 use crate::control::{qmp_event, MachineHandle, MonitorVm};
 use mimic_machine::MachineEvent;
-use mimic_monitor::{parse_chardev_socket, parse_qmp_spec, ChardevInfo, EventSink, Listener, QmpServer, Vm};
+use mimic_monitor::{parse_chardev_socket, parse_qmp_spec, BlockInfo, ChardevInfo, EventSink, Listener, QmpServer, Vm};
 use std::io::BufReader;
 use std::sync::Arc;
 
@@ -46,7 +46,7 @@ fn serve_hmp(listener: Listener, vm: Arc<MonitorVm>) {
     });
 }
 
-pub fn start(o: &Options, handle: MachineHandle) -> Result<Monitors, String> {
+pub fn start(o: &Options, handle: MachineHandle, blocks: Vec<BlockInfo>) -> Result<Monitors, String> {
     let events = EventSink::new();
     let mut chardevs = vec![ChardevInfo { label: "serial0".into(), filename: "stdio".into(), frontend_open: true }];
     let mut qmp = Vec::new();
@@ -77,6 +77,17 @@ pub fn start(o: &Options, handle: MachineHandle) -> Result<Monitors, String> {
             hmp.push(l);
         }
     }
+    // The other chardevs are virtio console ports' backends.
+    for (id, spec) in &o.chardevs {
+        if o.mons.iter().any(|(m, _)| m == id) {
+            continue;
+        }
+        let filename = match parse_chardev_socket(spec) {
+            Ok(c) => c.address.to_string(),
+            Err(_) => spec.split(',').next().unwrap_or_default().to_string(),
+        };
+        chardevs.push(ChardevInfo { label: id.clone(), filename, frontend_open: true });
+    }
     match o.monitor.as_deref() {
         None | Some("stdio") | Some("none") => {}
         Some(spec) => {
@@ -84,7 +95,7 @@ pub fn start(o: &Options, handle: MachineHandle) -> Result<Monitors, String> {
             hmp.push(addr.bind().map_err(|e| format!("-monitor {spec}: {e}"))?);
         }
     }
-    let vm = Arc::new(MonitorVm { handle, name: o.name.clone(), chardevs });
+    let vm = Arc::new(MonitorVm { handle, name: o.name.clone(), chardevs, blocks });
     let mut servers = Vec::new();
     for (l, wait) in qmp {
         let s = QmpServer::spawn(l, vm.clone(), events.clone()).map_err(|e| format!("QMP server: {e}"))?;

@@ -1108,7 +1108,7 @@ mod tests {
         assert_eq!(decode_bit_masks(0, 0b111001, 1, true, 64).unwrap().0, 0x9999_9999_9999_9999);
         assert_eq!(decode_bit_masks(0, 0b110010, 0, true, 64).unwrap().0, 0x0707_0707_0707_0707);
         assert_eq!(decode_bit_masks(0, 0b100111, 4, true, 64).unwrap().0, 0xf00f_f00f_f00f_f00f);
-        assert_eq!(decode_bit_masks(0, 0b001111, 16, true, 64).unwrap().0, 0x0000_ffff_0000_ffff);
+        assert_eq!(decode_bit_masks(0, 0b001111, 16, true, 64).unwrap().0, 0xffff_0000_ffff_0000);
         assert_eq!(decode_bit_masks(1, 0b011111, 32, true, 64).unwrap().0, 0xffff_ffff_0000_0000);
         assert_eq!(decode_bit_masks(1, 0b111110, 0, true, 64).unwrap().0, 0x7fff_ffff_ffff_ffff);
     }
@@ -1125,6 +1125,6 @@ mod tests {
     #[test]
     fn bit_masks_w_form_replicates_over_32_bits() {
         assert_eq!(decode_bit_masks(0, 0b000111, 0, true, 32).unwrap().0, 0xff);
-        assert_eq!(decode_bit_masks(0, 0b111000, 0, true, 32).unwrap().0, 0x0101_0101);
+        assert_eq!(decode_bit_masks(0, 0b110000, 0, true, 32).unwrap().0, 0x0101_0101);
     }
 }

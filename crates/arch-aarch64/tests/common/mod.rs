@@ -84,6 +84,7 @@ tiers! {
         let out = mimic_exec::run_tiered(cpu, bus, budget, LogFlags::default(), Tiers { compiler: &mut jit, threshold: 0 });
         // Falling back to the interpreter would make the comparison vacuous.
         assert_eq!(jit.stats().failed, 0, "a block was left to the interpreter");
+        assert!(jit.stats().compiled > 0, "the JIT compiled nothing");
         out
     },
 }

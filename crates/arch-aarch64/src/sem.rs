@@ -1046,7 +1046,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
 
     // ---- loads and stores ----
     fn ldst_uimm(&mut self, a: &ArgsLdst) -> R {
-        self.ldst_imm(a, i64::from(a.imm) << a.size, Index::Offset)
+        self.ldst_imm(a, a.imm << a.size, Index::Offset)
     }
     fn ldst_unscaled(&mut self, a: &ArgsLdst) -> R {
         self.ldst_imm(a, a.imm, Index::Offset)

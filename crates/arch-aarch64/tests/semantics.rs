@@ -37,7 +37,10 @@ fn adds_x_unsigned_wrap_sets_z_and_c() {
 
 #[test]
 fn adds_w_ignores_upper_halves_and_flags_at_bit_31() {
-    assert_eq!(rr_flags(enc::adds_reg_w(3, 1, 2, LSL, 0), 0xffff_ffff_7fff_ffff, 0xaaaa_aaaa_0000_0001), (0x8000_0000, N | V));
+    assert_eq!(
+        rr_flags(enc::adds_reg_w(3, 1, 2, LSL, 0), 0xffff_ffff_7fff_ffff, 0xaaaa_aaaa_0000_0001),
+        (0x8000_0000, N | V)
+    );
     assert_eq!(rr_flags(enc::adds_reg_w(3, 1, 2, LSL, 0), 0xffff_ffff, 1), (0, Z | C));
 }
 
@@ -237,7 +240,7 @@ fn bitfield_aliases_shift_and_extend() {
 fn bitfield_extract_and_insert() {
     assert_eq!(r1(enc::sbfm_w(3, 1, 4, 11), 0x0f80), 0xffff_fff8); // sbfx w3, w1, #4, #8
     assert_eq!(r1(enc::ubfm(3, 1, 4, 11), 0xab0), 0xab); // ubfx
-    // bfi x3, x1, #8, #4 keeps the other bits of x3.
+                                                         // bfi x3, x1, #8, #4 keeps the other bits of x3.
     let f = Snippet::of(&[enc::bfm(3, 1, 56, 3)]).x(1, 0x5).x(3, u64::MAX).ok();
     assert_eq!(f.x(3), 0xffff_ffff_ffff_f5ff);
     // bfxil x3, x1, #4, #8
@@ -276,11 +279,11 @@ fn holds(cond: u32, nzcv: u32) -> bool {
         cond::VS => v,
         cond::VC => !v,
         cond::HI => c && !z,
-        cond::LS => !(c && !z),
+        cond::LS => !c || z,
         cond::GE => n == v,
         cond::LT => n != v,
         cond::GT => !z && n == v,
-        cond::LE => !(!z && n == v),
+        cond::LE => z || n != v,
         _ => true,
     }
 }

@@ -1051,6 +1051,11 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
     fn ldst_unscaled(&mut self, a: &ArgsLdst) -> R {
         self.ldst_imm(a, a.imm, Index::Offset)
     }
+    fn ldst_unpriv(&mut self, a: &ArgsLdst) -> R {
+        // Checked with EL0's permissions when executed at EL1; with no MMU yet there are no
+        // permissions to differ, so this is the unscaled access.
+        self.ldst_imm(a, a.imm, Index::Offset)
+    }
     fn ldst_post(&mut self, a: &ArgsLdst) -> R {
         self.ldst_imm(a, a.imm, Index::Post)
     }

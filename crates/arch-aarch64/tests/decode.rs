@@ -125,6 +125,7 @@ fn every_pattern_round_trips_through_its_encoder() {
     rt!(hint(0x25) => Hint { imm: 0x25 });
     rt!(ldst_uimm(2, 1, 7, 4, 0xabc) => LdstUimm { size: 2, opc: 1, rt: 7, rn: 4, imm: 0xabc });
     rt!(ldst_unscaled(2, 1, 7, 4, -0x55) => LdstUnscaled { size: 2, opc: 1, rt: 7, rn: 4, imm: -0x55 });
+    rt!(ldst_unpriv(2, 1, 7, 4, -0x55) => LdstUnpriv { size: 2, opc: 1, rt: 7, rn: 4, imm: -0x55 });
     rt!(ldst_post(2, 1, 7, 4, -0x55) => LdstPost { size: 2, opc: 1, rt: 7, rn: 4, imm: -0x55 });
     rt!(ldst_pre(2, 1, 7, 4, -0x55) => LdstPre { size: 2, opc: 1, rt: 7, rn: 4, imm: -0x55 });
     rt!(ldst_reg(2, 1, 7, 4, 5, 3, 1) => LdstReg { size: 2, opc: 1, rt: 7, rn: 4, rm: 5, ext: 3, s: 1 });
@@ -179,6 +180,7 @@ fn manual_encodings_decode_to_their_instruction() {
         (0x1a9f_17e0, "cset w0, eq", enc::csinc(0, 0, 31, 31, 1)),
         (0x9b22_7c20, "smull x0, w1, w2", enc::smaddl(0, 1, 2, 31)),
         (0x5800_0040, "ldr x0, .+8", enc::ldr_lit_x(0, 8)),
+        (0xb840_1820, "ldtr w0, [x1, #1]", enc::ldst_unpriv(2, 1, 0, 1, 1)),
     ];
     for &(word, text, encoded) in cases {
         assert_eq!(encoded, word, "{text}: encoder gives {encoded:#010x}");
@@ -210,6 +212,8 @@ fn unallocated_encodings_decode_to_none() {
         (0xb9c0_0000, "LDR (unsigned offset) size 10 opc 11"),
         (0xf9c0_0000, "LDR (unsigned offset) size 11 opc 11"),
         (0xf8a0_0400, "post-index size 11 opc 10 (no PRFM form)"),
+        (0xf8a0_0800, "unprivileged size 11 opc 10 (no PRFM form)"),
+        (0xb8c0_0800, "unprivileged size 10 opc 11"),
         (0xf860_2800, "LDR (register) with option 001 (option<1> must be 1)"),
         (0xe940_0000, "LDP opc 11"),
         (0x6900_0000, "STGP (opc 01, L 0)"),

@@ -84,6 +84,16 @@ fn unscaled_offset_may_be_negative_and_misaligned() {
 }
 
 #[test]
+fn unprivileged_forms_access_like_unscaled_ones_at_el1() {
+    let f = Snippet::of(&[enc::ldst_unpriv(H, LOAD_SX, 3, 1, -2), enc::ldst_unpriv(B, STORE, 3, 1, 5)])
+        .x(1, DATA + 2)
+        .mem64(DATA, 0x8001)
+        .ok();
+    assert_eq!(f.x(3), 0xffff_ffff_ffff_8001);
+    assert_eq!(f.mem(DATA + 7, 1), 0x01);
+}
+
+#[test]
 fn pre_index_writes_back_the_moved_base() {
     let f = Snippet::of(&[enc::ldst_pre(D, STORE, 2, 1, 16)]).x(1, DATA).x(2, 0xabcd).ok();
     assert_eq!(f.mem(DATA + 16, 8), 0xabcd);

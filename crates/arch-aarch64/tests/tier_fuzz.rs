@@ -63,6 +63,7 @@ fn is_data_processing(insn: &Insn) -> bool {
             | Wfi(_)
             | LdstUimm(_)
             | LdstUnscaled(_)
+            | LdstUnpriv(_)
             | LdstPost(_)
             | LdstPre(_)
             | LdstReg(_)

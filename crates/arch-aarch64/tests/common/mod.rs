@@ -87,6 +87,13 @@ tiers! {
         assert!(jit.stats().compiled > 0, "the JIT compiled nothing");
         out
     },
+    // Blocks run interpreted twice, then compiled: loops cross from one tier to the other.
+    JitWarm => |cpu, bus, budget| {
+        let mut jit = Jit::<Aarch64Cpu>::new().expect("a JIT for this host");
+        let out = mimic_exec::run_tiered(cpu, bus, budget, LogFlags::default(), Tiers { compiler: &mut jit, threshold: 2 });
+        assert_eq!(jit.stats().failed, 0, "a block was left to the interpreter");
+        out
+    },
 }
 
 /// Everything a snippet can observe after it ran.

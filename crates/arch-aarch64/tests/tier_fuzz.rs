@@ -1,6 +1,6 @@
 //! Differential fuzzing of the execution tiers: random A64 programs (any data-processing word the
-//! decoder accepts, loads and stores of every size into the DATA window, and forward conditional
-//! branches) run on every tier, whose final states must be identical (the harness compares
+//! decoder accepts, loads and stores of every size into the DATA window, some pre/post-indexed,
+//! and forward conditional branches) run on every tier, whose final states must be identical (the harness compares
 //! registers, SP, flags, memory, exceptions and pc).
 //!
 //! Data-processing instructions are drawn as random 32-bit words kept when the generated decoder
@@ -43,8 +43,10 @@ impl Rng {
     }
 }
 
-/// X28 holds the DATA address: random instructions never write it.
+/// X28 holds the DATA address and X27 a pointer that pre/post-indexed accesses move around the
+/// middle of DATA: random instructions never write either.
 const BASE: u32 = 28;
+const MOVING: u32 = 27;
 
 /// Whether `insn` is data processing (no memory access, no control flow, no WFI).
 fn is_data_processing(insn: &Insn) -> bool {
@@ -78,12 +80,12 @@ fn is_data_processing(insn: &Insn) -> bool {
     )
 }
 
-/// A random data-processing word that does not write X28 (Rd is bits 4:0 in every one of them;
-/// for CCMP those bits hold a 0 and NZCV, never 28).
+/// A random data-processing word that writes neither base (Rd is bits 4:0 in every one of them;
+/// for CCMP those bits hold a 0 and NZCV, never 27 or 28).
 fn data_processing(r: &mut Rng) -> u32 {
     loop {
         let w = r.next() as u32;
-        if w & 31 == BASE {
+        if w & 31 == BASE || w & 31 == MOVING {
             continue;
         }
         if let Some(i) = decode32(w) {
@@ -97,8 +99,18 @@ fn data_processing(r: &mut Rng) -> u32 {
 fn rt(r: &mut Rng) -> u32 {
     loop {
         let v = r.below(32) as u32;
-        if v != BASE {
+        if v != BASE && v != MOVING {
             return v;
+        }
+    }
+}
+
+/// A legal (size, opc) pair of the single-register loads and stores.
+fn size_opc(r: &mut Rng) -> (u32, u32) {
+    loop {
+        let (size, opc) = (r.below(4) as u32, r.below(4) as u32);
+        if !(opc == 3 && size >= 2) {
+            return (size, opc);
         }
     }
 }
@@ -106,19 +118,32 @@ fn rt(r: &mut Rng) -> u32 {
 /// A load or store of a random legal size/opc at an offset inside the DATA window.
 fn memory(r: &mut Rng) -> u32 {
     let window = DATA_LEN as i64 - 16;
-    match r.below(4) {
-        0 | 1 => loop {
-            let (size, opc) = (r.below(4) as u32, r.below(4) as u32);
-            if opc == 3 && size >= 2 {
-                continue;
-            }
+    match r.below(5) {
+        0 | 1 => {
+            let (size, opc) = size_opc(r);
             let imm = r.below((window >> size) as u64) as i64;
-            return if r.below(2) == 0 {
+            if r.below(2) == 0 {
                 enc::ldst_uimm(size, opc, rt(r), BASE, imm)
             } else {
                 enc::ldst_unscaled(size, opc, rt(r), BASE, r.below(256) as i64)
+            }
+        }
+        2 => {
+            // At most 32 of these move X27 by less than 64 each: it stays inside DATA.
+            let (size, opc) = loop {
+                let (size, opc) = size_opc(r);
+                // No pre/post-indexed prefetch exists.
+                if !(size == 3 && opc == 2) {
+                    break (size, opc);
+                }
             };
-        },
+            let imm = r.below(128) as i64 - 64;
+            if r.below(2) == 0 {
+                enc::ldst_pre(size, opc, rt(r), MOVING, imm)
+            } else {
+                enc::ldst_post(size, opc, rt(r), MOVING, imm)
+            }
+        }
         _ => {
             let opc = [0, 1, 2][r.below(3) as usize];
             let l = if opc == 1 { 1 } else { r.below(2) as u32 };
@@ -152,11 +177,11 @@ fn program(r: &mut Rng) -> Vec<u32> {
 fn snippet(words: &[u32], r: &mut Rng) -> Snippet {
     let mut s = Snippet::of(words).nzcv(r.below(16) as u32);
     for i in 0..32 {
-        if i != BASE as usize {
+        if i != BASE as usize && i != MOVING as usize {
             s = s.x(i, r.value());
         }
     }
-    s = s.x(BASE as usize, DATA);
+    s = s.x(BASE as usize, DATA).x(MOVING as usize, DATA + DATA_LEN as u64 / 2);
     let data: Vec<u8> = (0..DATA_LEN).map(|_| r.next() as u8).collect();
     s.mem(DATA, &data)
 }

@@ -52,6 +52,8 @@ pub enum Fault {
     DataAbort { va: u64, write: bool },
     /// A branch left the pc not a multiple of 4.
     PcAlignment { va: u64 },
+    /// An access that must be aligned (exclusives) was not.
+    Alignment { va: u64, write: bool },
 }
 
 impl Fault {
@@ -62,9 +64,20 @@ impl Fault {
             Fault::Undefined { .. } => 0x00,
             Fault::InsnAbort { .. } => 0x21,
             Fault::PcAlignment { .. } => 0x22,
-            Fault::DataAbort { .. } => 0x25,
+            Fault::DataAbort { .. } | Fault::Alignment { .. } => 0x25,
         }
     }
+}
+
+/// The local exclusive monitor in its Exclusive Access state: what LDXR/LDXP read. STXR succeeds
+/// only while memory still holds `data` there (as QEMU does), which also catches a store by
+/// another CPU in between that changed the value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Monitor {
+    pub addr: u64,
+    /// Bytes covered: 1, 2, 4, 8, or 16 for an X pair.
+    pub size: u64,
+    pub data: [u64; 2],
 }
 
 pub struct Aarch64Cpu {
@@ -81,6 +94,7 @@ pub struct Aarch64Cpu {
     /// entry (vectors, ESR/ELR/FAR) exists, taking one stops the CPU here.
     pub taken: Option<(Fault, u64)>,
     pub halted: bool,
+    pub monitor: Option<Monitor>,
     /// Instructions retired since reset.
     pub instret: u64,
 }
@@ -96,6 +110,7 @@ impl Aarch64Cpu {
             pending: None,
             taken: None,
             halted: false,
+            monitor: None,
             instret: 0,
         };
         cpu.reset(0);
@@ -113,6 +128,7 @@ impl Aarch64Cpu {
         self.pending = None;
         self.taken = None;
         self.halted = false;
+        self.monitor = None;
         self.instret = 0;
     }
 

@@ -1,5 +1,5 @@
-//! The AArch64 ISA (A64 instruction set), as far as the base integer instructions: the CPU core
-//! that `mimic -M virt -cpu cortex-a57` will run.
+//! The AArch64 ISA (A64 instruction set), as far as the base integer instructions, exclusives,
+//! acquire/release and barriers: the CPU core that `mimic -M virt -cpu cortex-a57` will run.
 //!
 //! Encodings live in `decode/a64.decode` and are turned into a decoder, a visitor trait and an
 //! encoder at build time; each instruction's meaning is one visitor method in [`sem`], written

@@ -33,7 +33,7 @@ pub fn ends_block(insn: &A64Insn) -> bool {
         None => true,
         Some(i) => matches!(
             i,
-            B(_) | Bl(_) | BCond(_) | Cbz(_) | Cbnz(_) | Tbz(_) | Tbnz(_) | Br(_) | Blr(_) | Ret(_) | Wfi(_)
+            B(_) | Bl(_) | BCond(_) | Cbz(_) | Cbnz(_) | Tbz(_) | Tbnz(_) | Br(_) | Blr(_) | Ret(_) | Wfi(_) | Isb(_)
         ),
     }
 }
@@ -124,13 +124,17 @@ enum Access {
     Prefetch,
 }
 
-fn access(size: u32, opc: u32) -> Option<Access> {
-    let sz = match size {
+fn size_of(size: u32) -> mimic_core::Size {
+    match size {
         0 => mimic_core::Size::B1,
         1 => mimic_core::Size::B2,
         2 => mimic_core::Size::B4,
         _ => mimic_core::Size::B8,
-    };
+    }
+}
+
+fn access(size: u32, opc: u32) -> Option<Access> {
+    let sz = size_of(size);
     Some(match (opc, size) {
         (0, _) => Access::Store(MemOp::new(sz, false)),
         (1, _) => Access::Load(MemOp::new(sz, false), false),
@@ -1042,6 +1046,90 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
     }
     fn hint(&mut self, _a: &ArgsHint) -> R {
         Ok(())
+    }
+    fn clrex(&mut self, _a: &ArgsEmpty) -> R {
+        let z = self.k(0);
+        self.s.call(h::clear_exclusive, z, z, z)?;
+        Ok(())
+    }
+    // One host thread runs every CPU in turn and devices see memory between slices, so every
+    // access is already observed in program order: data barriers have nothing to wait for.
+    fn dsb(&mut self, _a: &ArgsBarrier) -> R {
+        Ok(())
+    }
+    fn dmb(&mut self, _a: &ArgsBarrier) -> R {
+        Ok(())
+    }
+    /// Ends the block (see `ends_block`), so that what follows is translated afresh: the
+    /// context synchronization system-register writes will rely on.
+    fn isb(&mut self, _a: &ArgsEmpty) -> R {
+        Ok(())
+    }
+
+    // ---- exclusives, acquire/release ----
+    // Acquire/release ordering (`ordered`, LDAR/STLR) is implied by the single-threaded
+    // execution described above.
+    fn ldxr(&mut self, a: &ArgsLdx) -> R {
+        let addr = self.xsp(a.rn);
+        let n = self.k(1 << a.size);
+        let z = self.k(0);
+        let v = self.s.call(h::load_exclusive, addr, n, z)?;
+        self.wx(1, a.rt, v);
+        Ok(())
+    }
+    fn stxr(&mut self, a: &ArgsStx) -> R {
+        let addr = self.xsp(a.rn);
+        let v = self.x(a.rt);
+        let n = self.k(1 << a.size);
+        let status = self.s.call(h::store_exclusive, addr, v, n)?;
+        self.wx(0, a.rs, status);
+        Ok(())
+    }
+    fn ldxp(&mut self, a: &ArgsLdxp) -> R {
+        let addr = self.xsp(a.rn);
+        let z = self.k(0);
+        if a.sz == 1 {
+            let regs = self.k(u64::from(a.rt | a.rt2 << 5));
+            self.s.call(h::load_exclusive_pair, addr, regs, z)?;
+        } else {
+            // Two W registers are one 8-byte exclusive access, Rt from the lower address.
+            let n = self.k(8);
+            let v = self.s.call(h::load_exclusive, addr, n, z)?;
+            let hi = self.opk(BinOp::Shr, v, 32);
+            self.wx(0, a.rt, v);
+            self.wx(0, a.rt2, hi);
+        }
+        Ok(())
+    }
+    fn stxp(&mut self, a: &ArgsStxp) -> R {
+        let addr = self.xsp(a.rn);
+        let status = if a.sz == 1 {
+            let regs = self.k(u64::from(a.rt | a.rt2 << 5));
+            let z = self.k(0);
+            self.s.call(h::store_exclusive_pair, addr, regs, z)?
+        } else {
+            let lo = self.xw(0, a.rt);
+            let hi = self.x(a.rt2);
+            let hi = self.opk(BinOp::Shl, hi, 32);
+            let v = self.op(BinOp::Or, lo, hi);
+            let n = self.k(8);
+            self.s.call(h::store_exclusive, addr, v, n)?
+        };
+        self.wx(0, a.rs, status);
+        Ok(())
+    }
+    fn ldar(&mut self, a: &ArgsLdar) -> R {
+        let addr = self.xsp(a.rn);
+        let op = MemOp::new(size_of(a.size), false);
+        let v = self.s.load(addr, op)?;
+        self.wx(1, a.rt, v);
+        Ok(())
+    }
+    fn stlr(&mut self, a: &ArgsLdar) -> R {
+        let addr = self.xsp(a.rn);
+        let v = self.x(a.rt);
+        let op = MemOp::new(size_of(a.size), false);
+        self.s.store(addr, v, op)
     }
 
     // ---- loads and stores ----

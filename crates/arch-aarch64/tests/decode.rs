@@ -133,6 +133,16 @@ fn every_pattern_round_trips_through_its_encoder() {
     rt!(ldr_lit_x(7, -0x400) => LdrLitX { rt: 7, imm: -0x400 });
     rt!(ldrsw_lit(7, -0x400) => LdrswLit { rt: 7, imm: -0x400 });
     rt!(prfm_lit(7, -0x400) => PrfmLit { rt: 7, imm: -0x400 });
+    rt!(stxr(2, 9, 7, 4, 1) => Stxr { size: 2, rs: 9, rt: 7, rn: 4, ordered: 1 });
+    rt!(ldxr(1, 7, 4, 0) => Ldxr { size: 1, rt: 7, rn: 4, ordered: 0 });
+    rt!(stxp(1, 9, 7, 8, 4, 1) => Stxp { sz: 1, rs: 9, rt: 7, rt2: 8, rn: 4, ordered: 1 });
+    rt!(ldxp(0, 7, 8, 4, 1) => Ldxp { sz: 0, rt: 7, rt2: 8, rn: 4, ordered: 1 });
+    rt!(stlr(3, 7, 4) => Stlr { size: 3, rt: 7, rn: 4 });
+    rt!(ldar(0, 7, 4) => Ldar { size: 0, rt: 7, rn: 4 });
+    rt!(clrex() => Clrex {});
+    rt!(dsb(0xb) => Dsb { crm: 0xb });
+    rt!(dmb(0x9) => Dmb { crm: 0x9 });
+    rt!(isb() => Isb {});
     rt!(ldstp_nt(2, 1, 7, 8, 4, -5) => LdstpNt { opc: 2, l: 1, rt: 7, rt2: 8, rn: 4, imm: -5 });
     rt!(ldstp_post(2, 1, 7, 8, 4, -5) => LdstpPost { opc: 2, l: 1, rt: 7, rt2: 8, rn: 4, imm: -5 });
     rt!(ldstp_off(2, 1, 7, 8, 4, -5) => LdstpOff { opc: 2, l: 1, rt: 7, rt2: 8, rn: 4, imm: -5 });
@@ -181,11 +191,26 @@ fn manual_encodings_decode_to_their_instruction() {
         (0x9b22_7c20, "smull x0, w1, w2", enc::smaddl(0, 1, 2, 31)),
         (0x5800_0040, "ldr x0, .+8", enc::ldr_lit_x(0, 8)),
         (0xb840_1820, "ldtr w0, [x1, #1]", enc::ldst_unpriv(2, 1, 0, 1, 1)),
+        (0xc85f_7c20, "ldxr x0, [x1]", enc::ldxr(3, 0, 1, 0)),
+        (0xc802_7c20, "stxr w2, x0, [x1]", enc::stxr(3, 2, 0, 1, 0)),
+        (0x885f_fc20, "ldaxr w0, [x1]", enc::ldxr(2, 0, 1, 1)),
+        (0x8802_fc20, "stlxr w2, w0, [x1]", enc::stxr(2, 2, 0, 1, 1)),
+        (0xc87f_0820, "ldxp x0, x2, [x1]", enc::ldxp(1, 0, 2, 1, 0)),
+        (0xc8df_fc20, "ldar x0, [x1]", enc::ldar(3, 0, 1)),
+        (0xc89f_fc20, "stlr x0, [x1]", enc::stlr(3, 0, 1)),
+        (0xd503_3bbf, "dmb ish", enc::dmb(0xb)),
+        (0xd503_3f9f, "dsb sy", enc::dsb(0xf)),
     ];
     for &(word, text, encoded) in cases {
         assert_eq!(encoded, word, "{text}: encoder gives {encoded:#010x}");
         assert!(decode32(word).is_some(), "{text} ({word:#010x}) does not decode");
     }
+}
+
+#[test]
+fn barriers_decode_whatever_their_ignored_crm() {
+    assert_eq!(decode32(0xd503_3fdf), Some(Insn::Isb(mimic_arch_aarch64::decode::ArgsEmpty {})), "isb sy");
+    assert_eq!(decode32(0xd503_3f5f), Some(Insn::Clrex(mimic_arch_aarch64::decode::ArgsEmpty {})), "clrex #15");
 }
 
 #[test]
@@ -220,6 +245,9 @@ fn unallocated_encodings_decode_to_none() {
         (0x6840_0000, "LDNP opc 01"),
         (0x5400_0010, "B.cond with bit 4 set (BC.cond, FEAT_HBC)"),
         (0xd400_0001, "SVC (exceptions are not implemented yet)"),
+        (0xc85f_7820, "LDXR with Rt2 != 31"),
+        (0x087f_7c20, "CASPA (size 0x, o1 = 1: FEAT_LSE, absent)"),
+        (0xc8df_7c20, "LDLAR (o2 = 1, o0 = 0: FEAT_LOR)"),
     ];
     for &(word, what) in cases {
         assert_eq!(decode32(word), None, "{what} ({word:#010x}) decoded");

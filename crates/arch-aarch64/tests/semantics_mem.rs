@@ -310,3 +310,91 @@ fn branch_to_nothing_raises_instruction_abort() {
     let f = Snippet::of(&[enc::br(1)]).x(1, 0x1000).run();
     assert_eq!(f.taken, Some((Fault::InsnAbort { va: 0x1000 }, 0x1000)));
 }
+
+// ---- exclusives, acquire/release, barriers ---------------------------------------------------------
+
+#[test]
+fn exclusive_pair_of_load_and_store_succeeds() {
+    // ldaxr x3, [x1]; add x3, x3, #1; stlxr w4, x3, [x1]
+    let f = Snippet::of(&[enc::ldxr(D, 3, 1, 1), enc::add_imm(X, 3, 3, 1, 0), enc::stxr(D, 4, 3, 1, 1)])
+        .x(1, DATA)
+        .x(4, 0xffff)
+        .mem64(DATA, 41)
+        .ok();
+    assert_eq!(f.x(4), 0, "status: stored");
+    assert_eq!(f.mem(DATA, 8), 42);
+}
+
+#[test]
+fn store_exclusive_without_a_load_fails_and_stores_nothing() {
+    let f = Snippet::of(&[enc::stxr(S, 4, 3, 1, 0)]).x(1, DATA).x(3, 7).ok();
+    assert_eq!(f.x(4), 1);
+    assert_eq!(f.mem(DATA, 8), 0);
+}
+
+#[test]
+fn clrex_and_a_changed_value_make_store_exclusive_fail() {
+    let f = Snippet::of(&[
+        enc::ldxr(S, 3, 1, 0),
+        enc::clrex(),
+        enc::stxr(S, 4, 2, 1, 0),
+        enc::ldxr(S, 3, 1, 0),
+        enc::ldst_uimm(S, STORE, 5, 1, 0), // an ordinary store changes the value
+        enc::stxr(S, 6, 2, 1, 0),
+        enc::ldxr(B, 7, 1, 0),
+        enc::stxr(S, 8, 2, 1, 0), // a different size than the monitor holds
+        enc::stxr(S, 9, 2, 1, 0), // the failed attempt disarmed the monitor
+    ])
+    .x(1, DATA)
+    .x(2, 0x2222)
+    .x(5, 0x5555)
+    .ok();
+    assert_eq!((f.x(4), f.x(6), f.x(8), f.x(9)), (1, 1, 1, 1));
+    assert_eq!(f.mem(DATA, 4), 0x5555);
+}
+
+#[test]
+fn exclusive_pairs_of_w_and_x_registers() {
+    let f = Snippet::of(&[
+        enc::ldxp(0, 3, 4, 1, 0),    // ldxp w3, w4, [x1]
+        enc::stxp(0, 5, 4, 3, 1, 0), // stxp w5, w4, w3, [x1]: swapped halves
+        enc::ldxp(1, 6, 7, 2, 1),    // ldaxp x6, x7, [x2]
+        enc::stxp(1, 8, 7, 6, 2, 1), // stlxp w8, x7, x6, [x2]
+    ])
+    .x(1, DATA)
+    .x(2, DATA + 16)
+    .mem64(DATA, 0x2222_2222_1111_1111)
+    .mem64(DATA + 16, 0xaaaa)
+    .mem64(DATA + 24, 0xbbbb)
+    .ok();
+    assert_eq!((f.x(3), f.x(4), f.x(5)), (0x1111_1111, 0x2222_2222, 0));
+    assert_eq!(f.mem(DATA, 8), 0x1111_1111_2222_2222);
+    assert_eq!((f.x(6), f.x(7), f.x(8)), (0xaaaa, 0xbbbb, 0));
+    assert_eq!((f.mem(DATA + 16, 8), f.mem(DATA + 24, 8)), (0xbbbb, 0xaaaa));
+}
+
+#[test]
+fn misaligned_exclusive_raises_an_alignment_fault() {
+    let f = Snippet::of(&[enc::ldxr(D, 3, 1, 0)]).x(1, DATA + 4).run();
+    assert_eq!(f.taken, Some((Fault::Alignment { va: DATA + 4, write: false }, CODE)));
+    let f = Snippet::of(&[enc::ldxp(1, 3, 4, 1, 0)]).x(1, DATA + 8).run();
+    assert_eq!(f.taken, Some((Fault::Alignment { va: DATA + 8, write: false }, CODE)));
+}
+
+#[test]
+fn acquire_release_and_barriers() {
+    let f = Snippet::of(&[
+        enc::stlr(H, 2, 1),
+        enc::dmb(0xb),
+        enc::ldar(B, 3, 1),
+        enc::dsb(0xf),
+        enc::isb(),
+        enc::ldar(D, 4, 1),
+    ])
+    .x(1, DATA)
+    .x(2, 0x1_8081)
+    .mem64(DATA, u64::MAX)
+    .ok();
+    assert_eq!(f.x(3), 0x81);
+    assert_eq!(f.x(4), 0xffff_ffff_ffff_8081);
+}

@@ -96,3 +96,18 @@ pub fn clear_exclusive(e: &mut Env<'_, Aarch64Cpu>, _: u64, _: u64, _: u64) -> R
     e.cpu.monitor = None;
     Ok(0)
 }
+
+/// CRC32/CRC32C: the reflected CRC of the low `op & 15` bytes of `val`, least significant byte
+/// first, continuing from `acc` (no pre- or post-inversion: software does those). Bit 4 of `op`
+/// picks the Castagnoli polynomial.
+pub fn crc32(_: &mut Env<'_, Aarch64Cpu>, acc: u64, val: u64, op: u64) -> Result<u64, Exit> {
+    let poly: u32 = if op & 16 != 0 { 0x82f6_3b78 } else { 0xedb8_8320 };
+    let mut crc = acc as u32;
+    for i in 0..(op & 15) {
+        crc ^= (val >> (8 * i)) as u32 & 0xff;
+        for _ in 0..8 {
+            crc = (crc >> 1) ^ if crc & 1 != 0 { poly } else { 0 };
+        }
+    }
+    Ok(u64::from(crc))
+}

@@ -878,6 +878,14 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
     fn rorv(&mut self, a: &ArgsRrr) -> R {
         self.shiftv(a, BinOp::Rotr)
     }
+    fn crc32(&mut self, a: &ArgsCrc) -> R {
+        let acc = self.xw(0, a.rn);
+        let v = self.x(a.rm);
+        let op = self.k((1u64 << a.sz) | u64::from(a.c) << 4);
+        let r = self.s.call(h::crc32, acc, v, op)?;
+        self.wx(0, a.rd, r);
+        Ok(())
+    }
     fn rbit(&mut self, a: &ArgsRr) -> R {
         let sf = a.sf;
         self.unary(a, |t, x| {

@@ -133,6 +133,8 @@ fn every_pattern_round_trips_through_its_encoder() {
     rt!(ldr_lit_x(7, -0x400) => LdrLitX { rt: 7, imm: -0x400 });
     rt!(ldrsw_lit(7, -0x400) => LdrswLit { rt: 7, imm: -0x400 });
     rt!(prfm_lit(7, -0x400) => PrfmLit { rt: 7, imm: -0x400 });
+    rt!(crc32(2, 1, 3, 4, 5) => Crc32 { sz: 2, c: 1, rd: 3, rn: 4, rm: 5 });
+    rt!(crc32x(0, 3, 4, 5) => Crc32 { c: 0, rd: 3, rn: 4, rm: 5 }; sz: 3);
     rt!(stxr(2, 9, 7, 4, 1) => Stxr { size: 2, rs: 9, rt: 7, rn: 4, ordered: 1 });
     rt!(ldxr(1, 7, 4, 0) => Ldxr { size: 1, rt: 7, rn: 4, ordered: 0 });
     rt!(stxp(1, 9, 7, 8, 4, 1) => Stxp { sz: 1, rs: 9, rt: 7, rt2: 8, rn: 4, ordered: 1 });
@@ -199,6 +201,8 @@ fn manual_encodings_decode_to_their_instruction() {
         (0xc8df_fc20, "ldar x0, [x1]", enc::ldar(3, 0, 1)),
         (0xc89f_fc20, "stlr x0, [x1]", enc::stlr(3, 0, 1)),
         (0xd503_3bbf, "dmb ish", enc::dmb(0xb)),
+        (0x1ac2_4020, "crc32b w0, w1, w2", enc::crc32(0, 0, 0, 1, 2)),
+        (0x9ac2_5c20, "crc32cx w0, w1, x2", enc::crc32x(1, 0, 1, 2)),
         (0xd503_3f9f, "dsb sy", enc::dsb(0xf)),
     ];
     for &(word, text, encoded) in cases {
@@ -246,6 +250,8 @@ fn unallocated_encodings_decode_to_none() {
         (0x5400_0010, "B.cond with bit 4 set (BC.cond, FEAT_HBC)"),
         (0xd400_0001, "SVC (exceptions are not implemented yet)"),
         (0xc85f_7820, "LDXR with Rt2 != 31"),
+        (0x1ac2_4c20, "CRC32X opcode with sf = 0"),
+        (0x9ac2_4420, "CRC32H opcode with sf = 1"),
         (0x087f_7c20, "CASPA (size 0x, o1 = 1: FEAT_LSE, absent)"),
         (0xc8df_7c20, "LDLAR (o2 = 1, o0 = 0: FEAT_LOR)"),
     ];

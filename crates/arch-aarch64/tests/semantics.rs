@@ -425,6 +425,57 @@ fn bit_and_byte_reversal() {
     assert_eq!(r1(enc::rev32(3, 1), 0x0102_0304_0506_0708), 0x0403_0201_0807_0605);
 }
 
+// ---- CRC32 ----------------------------------------------------------------------------------------
+
+/// The standard check values: CRC-32 and CRC-32C of "123456789" are 0xcbf43926 and 0xe3069283
+/// (initial value all ones, result inverted, as software wraps the instructions).
+#[test]
+fn crc32_and_crc32c_give_the_standard_check_values() {
+    for (c, check) in [(0, 0xcbf4_3926u64), (1, 0xe306_9283)] {
+        // x2 = "12345678", x4 = "9"; fold them in with the X form and the B form.
+        let f = Snippet::of(&[
+            enc::movn_w(3, 0, 0),
+            enc::crc32x(c, 3, 3, 2),
+            enc::crc32(0, c, 3, 3, 4),
+            enc::orn_reg_w(3, 31, 3, 0, 0),
+        ])
+        .x(2, u64::from_le_bytes(*b"12345678"))
+        .x(4, u64::from(b'9'))
+        .ok();
+        assert_eq!(f.x(3), check, "c={c}");
+    }
+}
+
+#[test]
+fn crc32_byte_half_and_word_forms_agree_with_bytewise() {
+    // "1234" as one word, as two halves, and as four bytes.
+    let word = u64::from(u32::from_le_bytes(*b"1234"));
+    let s = |code: &[u32]| {
+        Snippet::of(code)
+            .x(1, 0xffff_ffff_1234_5678)
+            .x(2, word)
+            .x(5, word >> 16)
+            .x(6, 0x31)
+            .x(7, 0x32)
+            .x(8, 0x33)
+            .x(9, 0x34)
+            .ok()
+            .x(3)
+    };
+    let by_word = s(&[enc::crc32(2, 0, 3, 1, 2)]);
+    let by_half = s(&[enc::crc32(1, 0, 3, 1, 2), enc::crc32(1, 0, 3, 3, 5)]);
+    let by_byte = s(&[
+        enc::crc32(0, 0, 3, 1, 6),
+        enc::crc32(0, 0, 3, 3, 7),
+        enc::crc32(0, 0, 3, 3, 8),
+        enc::crc32(0, 0, 3, 3, 9),
+    ]);
+    assert_eq!(by_word, by_half);
+    assert_eq!(by_word, by_byte);
+    assert_ne!(by_word, 0x1234_5678);
+    assert_eq!(by_word >> 32, 0);
+}
+
 // ---- the undefined path, hints --------------------------------------------------------------------
 
 #[test]

@@ -45,15 +45,41 @@ pub mod flags {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
     /// Unallocated or (for this CPU) unimplemented encoding: `raw` is the instruction word.
-    Undefined { raw: u32 },
+    Undefined {
+        raw: u32,
+    },
     /// An instruction fetch reached no RAM or ROM.
-    InsnAbort { va: u64 },
+    InsnAbort {
+        va: u64,
+    },
     /// A data access reached nothing (external abort).
-    DataAbort { va: u64, write: bool },
+    DataAbort {
+        va: u64,
+        write: bool,
+    },
     /// A branch left the pc not a multiple of 4.
-    PcAlignment { va: u64 },
+    PcAlignment {
+        va: u64,
+    },
     /// An access that must be aligned (exclusives) was not.
-    Alignment { va: u64, write: bool },
+    Alignment {
+        va: u64,
+        write: bool,
+    },
+    /// SVC, HVC, SMC and BRK with their immediates. Whether HVC/SMC are UNDEFINED (no EL2/EL3)
+    /// or answered by the board (PSCI) is decided where they are taken.
+    Svc {
+        imm: u16,
+    },
+    Hvc {
+        imm: u16,
+    },
+    Smc {
+        imm: u16,
+    },
+    Breakpoint {
+        imm: u16,
+    },
 }
 
 impl Fault {
@@ -65,6 +91,19 @@ impl Fault {
             Fault::InsnAbort { .. } => 0x21,
             Fault::PcAlignment { .. } => 0x22,
             Fault::DataAbort { .. } | Fault::Alignment { .. } => 0x25,
+            Fault::Svc { .. } => 0x15,
+            Fault::Hvc { .. } => 0x16,
+            Fault::Smc { .. } => 0x17,
+            Fault::Breakpoint { .. } => 0x3c,
+        }
+    }
+
+    /// The preferred return address (what ELR_ELx gets) for this exception raised by the
+    /// instruction at `pc`: the next instruction for the calls, the instruction itself otherwise.
+    pub fn return_address(self, pc: u64) -> u64 {
+        match self {
+            Fault::Svc { .. } | Fault::Hvc { .. } | Fault::Smc { .. } => pc.wrapping_add(4),
+            _ => pc,
         }
     }
 }

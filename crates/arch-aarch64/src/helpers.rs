@@ -12,6 +12,17 @@ pub fn undefined(e: &mut Env<'_, Aarch64Cpu>, raw: u64, _: u64, _: u64) -> Resul
     e.cpu.exception(Fault::Undefined { raw: raw as u32 })
 }
 
+/// SVC/HVC/SMC/BRK (`kind` 0..=3 in that order): always an exception.
+pub fn exception_call(e: &mut Env<'_, Aarch64Cpu>, kind: u64, imm: u64, _: u64) -> Result<u64, Exit> {
+    let imm = imm as u16;
+    e.cpu.exception(match kind {
+        0 => Fault::Svc { imm },
+        1 => Fault::Hvc { imm },
+        2 => Fault::Smc { imm },
+        _ => Fault::Breakpoint { imm },
+    })
+}
+
 /// WFI: wait for an interrupt. No interrupt controller exists yet, so the CPU stays halted
 /// until the board wakes it. (Trapping WFI to a higher EL via SCTLR/HCR arrives with them.)
 pub fn wfi(e: &mut Env<'_, Aarch64Cpu>, _: u64, _: u64, _: u64) -> Result<u64, Exit> {

@@ -33,7 +33,21 @@ pub fn ends_block(insn: &A64Insn) -> bool {
         None => true,
         Some(i) => matches!(
             i,
-            B(_) | Bl(_) | BCond(_) | Cbz(_) | Cbnz(_) | Tbz(_) | Tbnz(_) | Br(_) | Blr(_) | Ret(_) | Wfi(_) | Isb(_)
+            B(_) | Bl(_)
+                | BCond(_)
+                | Cbz(_)
+                | Cbnz(_)
+                | Tbz(_)
+                | Tbnz(_)
+                | Br(_)
+                | Blr(_)
+                | Ret(_)
+                | Wfi(_)
+                | Isb(_)
+                | Svc(_)
+                | Hvc(_)
+                | Smc(_)
+                | Brk(_)
         ),
     }
 }
@@ -213,6 +227,12 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
     fn opk(&mut self, op: BinOp, a: S::V, b: u64) -> S::V {
         let b = self.s.imm(b);
         self.s.bin(op, a, b)
+    }
+
+    fn exception_call(&mut self, kind: u64, imm: u32) -> R {
+        let (k, i, z) = (self.k(kind), self.k(u64::from(imm)), self.k(0));
+        self.s.call(h::exception_call, k, i, z)?;
+        Ok(())
     }
 
     fn undefined(&mut self) -> R {
@@ -1054,6 +1074,18 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
     }
     fn hint(&mut self, _a: &ArgsHint) -> R {
         Ok(())
+    }
+    fn svc(&mut self, a: &ArgsExc) -> R {
+        self.exception_call(0, a.imm)
+    }
+    fn hvc(&mut self, a: &ArgsExc) -> R {
+        self.exception_call(1, a.imm)
+    }
+    fn smc(&mut self, a: &ArgsExc) -> R {
+        self.exception_call(2, a.imm)
+    }
+    fn brk(&mut self, a: &ArgsExc) -> R {
+        self.exception_call(3, a.imm)
     }
     fn clrex(&mut self, _a: &ArgsEmpty) -> R {
         let z = self.k(0);

@@ -141,6 +141,10 @@ fn every_pattern_round_trips_through_its_encoder() {
     rt!(ldxp(0, 7, 8, 4, 1) => Ldxp { sz: 0, rt: 7, rt2: 8, rn: 4, ordered: 1 });
     rt!(stlr(3, 7, 4) => Stlr { size: 3, rt: 7, rn: 4 });
     rt!(ldar(0, 7, 4) => Ldar { size: 0, rt: 7, rn: 4 });
+    rt!(svc(0x1234) => Svc { imm: 0x1234 });
+    rt!(hvc(0xffff) => Hvc { imm: 0xffff });
+    rt!(smc(1) => Smc { imm: 1 });
+    rt!(brk(0x3e8) => Brk { imm: 0x3e8 });
     rt!(clrex() => Clrex {});
     rt!(dsb(0xb) => Dsb { crm: 0xb });
     rt!(dmb(0x9) => Dmb { crm: 0x9 });
@@ -201,6 +205,10 @@ fn manual_encodings_decode_to_their_instruction() {
         (0xc8df_fc20, "ldar x0, [x1]", enc::ldar(3, 0, 1)),
         (0xc89f_fc20, "stlr x0, [x1]", enc::stlr(3, 0, 1)),
         (0xd503_3bbf, "dmb ish", enc::dmb(0xb)),
+        (0xd400_0001, "svc #0", enc::svc(0)),
+        (0xd400_0002, "hvc #0", enc::hvc(0)),
+        (0xd400_0003, "smc #0", enc::smc(0)),
+        (0xd420_7d00, "brk #0x3e8", enc::brk(0x3e8)),
         (0x1ac2_4020, "crc32b w0, w1, w2", enc::crc32(0, 0, 0, 1, 2)),
         (0x9ac2_5c20, "crc32cx w0, w1, x2", enc::crc32x(1, 0, 1, 2)),
         (0xd503_3f9f, "dsb sy", enc::dsb(0xf)),
@@ -248,7 +256,8 @@ fn unallocated_encodings_decode_to_none() {
         (0x6900_0000, "STGP (opc 01, L 0)"),
         (0x6840_0000, "LDNP opc 01"),
         (0x5400_0010, "B.cond with bit 4 set (BC.cond, FEAT_HBC)"),
-        (0xd400_0001, "SVC (exceptions are not implemented yet)"),
+        (0xd440_0000, "HLT (halting debug is off)"),
+        (0xd400_0005, "SVC with op2 != 0"),
         (0xc85f_7820, "LDXR with Rt2 != 31"),
         (0x1ac2_4c20, "CRC32X opcode with sf = 0"),
         (0x9ac2_4420, "CRC32H opcode with sf = 1"),

@@ -487,6 +487,23 @@ fn unallocated_word_raises_undefined_at_its_pc() {
 }
 
 #[test]
+fn exception_generating_instructions_record_their_immediate() {
+    let cases = [
+        (enc::svc(0x1234), Fault::Svc { imm: 0x1234 }, 0x15, CODE + 8),
+        (enc::hvc(0), Fault::Hvc { imm: 0 }, 0x16, CODE + 8),
+        (enc::smc(0xffff), Fault::Smc { imm: 0xffff }, 0x17, CODE + 8),
+        (enc::brk(0x3e8), Fault::Breakpoint { imm: 0x3e8 }, 0x3c, CODE + 4),
+    ];
+    for (insn, fault, ec, ret) in cases {
+        let f = Snippet::of(&[enc::movz(4, 1, 0), insn, enc::movz(5, 1, 0)]).run();
+        assert_eq!(f.taken, Some((fault, CODE + 4)));
+        assert_eq!((f.x(4), f.x(5)), (1, 0));
+        assert_eq!(fault.ec(), ec);
+        assert_eq!(fault.return_address(CODE + 4), ret);
+    }
+}
+
+#[test]
 fn hints_of_absent_features_are_nops() {
     // nop, paciasp, bti c: no effect on registers or flags.
     let f = Snippet::of(&[enc::hint(0), enc::hint(0x19), enc::hint(0x22)]).x(30, 0x1234).nzcv(N).ok();

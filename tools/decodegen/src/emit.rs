@@ -235,7 +235,12 @@ fn emit_field_helpers(m: &Model, out: &mut String) {
             let mask = ((1u64 << s.len) - 1) as u32;
             let shifted = if off == 0 { "v".to_string() } else { format!("(v >> {off})") };
             let placed = if s.pos == 0 { String::new() } else { format!(" << {}", s.pos) };
-            terms.push(format!("(({shifted} as u32) & {}){placed}", hex(mask)));
+            // A lone segment at bit 0 needs no parentheses (rustc warns about them).
+            terms.push(if s.pos == 0 && f.segs.len() == 1 {
+                format!("({shifted} as u32) & {}", hex(mask))
+            } else {
+                format!("(({shifted} as u32) & {}){placed}", hex(mask))
+            });
             off += s.len;
         }
         terms.reverse();

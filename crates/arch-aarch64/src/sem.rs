@@ -1,0 +1,1263 @@
+//! The meaning of every A64 instruction, written once against `mimic_ir::Sem`.
+//!
+//! Each method of the generated `Visitor` is one instruction. Register numbers, immediates, the
+//! pc and the block flags are translation-time Rust values; everything else is `S::V`. The
+//! 32-bit (W) forms compute on 64-bit values and zero-extend what they write, as the
+//! architecture does; flags are computed from the operands at the form's width.
+
+use crate::cpu::{A64Insn, Aarch64Cpu, CF, NF, VF, ZF};
+use crate::decode::*;
+use crate::helpers as h;
+use mimic_core::MemOp;
+use mimic_exec::Env;
+use mimic_ir::{BinOp, Cond, Exit, Reg, Sem, UnOp};
+
+/// Emit (or run) one instruction's semantics on any tier.
+#[inline(always)]
+pub fn translate<'a, S: Sem<Env = Env<'a, Aarch64Cpu>>>(
+    insn: &A64Insn,
+    block_flags: u32,
+    s: &mut S,
+) -> Result<(), Exit> {
+    let mut t = T { s, raw: insn.raw, _flags: block_flags };
+    match &insn.op {
+        Some(i) => i.visit(&mut t),
+        None => t.undefined(),
+    }
+}
+
+/// Whether a block must end after this instruction: control flow, WFI, and anything that raises.
+pub fn ends_block(insn: &A64Insn) -> bool {
+    use Insn::*;
+    match insn.op {
+        None => true,
+        Some(i) => matches!(
+            i,
+            B(_) | Bl(_)
+                | BCond(_)
+                | Cbz(_)
+                | Cbnz(_)
+                | Tbz(_)
+                | Tbnz(_)
+                | Br(_)
+                | Blr(_)
+                | Ret(_)
+                | Wfi(_)
+                | Isb(_)
+                | Svc(_)
+                | Hvc(_)
+                | Smc(_)
+                | Brk(_)
+        ),
+    }
+}
+
+/// `(wmask, tmask)` of the Arm ARM's DecodeBitMasks for a `datasize`-bit operation, or `None`
+/// for a reserved combination. `immediate` is set for the logical-immediate instructions, where
+/// an all-ones element is reserved too.
+pub fn decode_bit_masks(n: u32, imms: u32, immr: u32, immediate: bool, datasize: u32) -> Option<(u64, u64)> {
+    // len = HighestSetBit(N:NOT(imms)), over 7 bits.
+    let combined = (n << 6) | (!imms & 0x3f);
+    if combined == 0 {
+        return None;
+    }
+    let len = 31 - combined.leading_zeros();
+    if len < 1 {
+        return None;
+    }
+    let esize = 1u32 << len;
+    if esize > datasize {
+        return None;
+    }
+    let levels = esize - 1;
+    if immediate && imms & levels == levels {
+        return None;
+    }
+    let s = imms & levels;
+    let r = immr & levels;
+    let d = s.wrapping_sub(r) & levels;
+    let ones = |k: u32| if k >= 64 { u64::MAX } else { (1u64 << k) - 1 };
+    let emask = ones(esize);
+    let welem = ones(s + 1);
+    let telem = ones(d + 1);
+    let ror = |v: u64, r: u32| if r == 0 { v } else { ((v >> r) | (v << (esize - r))) & emask };
+    let replicate = |e: u64| {
+        let mut out = 0u64;
+        let mut i = 0;
+        while i < datasize {
+            out |= e << i;
+            i += esize;
+        }
+        out
+    };
+    Some((replicate(ror(welem, r)), replicate(telem)))
+}
+
+struct T<'s, S> {
+    s: &'s mut S,
+    raw: u32,
+    /// The block's flags (EL), for the instructions whose meaning will depend on them.
+    _flags: u32,
+}
+
+type R = Result<(), Exit>;
+
+/// The four condition flags as 0/1 values, in N, Z, C, V order.
+type Nzcv<V> = [V; 4];
+
+const FLAG_REGS: [usize; 4] = [NF, ZF, CF, VF];
+
+fn bits(sf: u32) -> u32 {
+    if sf == 1 {
+        64
+    } else {
+        32
+    }
+}
+
+/// How an extended-register operand is extended (Arm ARM ExtendType, `option` field).
+fn extend_op(option: u32) -> Option<UnOp> {
+    match option {
+        0 => Some(UnOp::Zext8),
+        1 => Some(UnOp::Zext16),
+        2 => Some(UnOp::Zext32),
+        4 => Some(UnOp::Sext8),
+        5 => Some(UnOp::Sext16),
+        6 => Some(UnOp::Sext32),
+        // UXTX, SXTX: the whole register.
+        _ => None,
+    }
+}
+
+/// The access a load/store's `size:opc` selects.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Store(MemOp),
+    /// Load, then zero-extend to 32 bits when `w` is set (the signed-to-W loads).
+    Load(MemOp, bool),
+    Prefetch,
+}
+
+fn size_of(size: u32) -> mimic_core::Size {
+    match size {
+        0 => mimic_core::Size::B1,
+        1 => mimic_core::Size::B2,
+        2 => mimic_core::Size::B4,
+        _ => mimic_core::Size::B8,
+    }
+}
+
+fn access(size: u32, opc: u32) -> Option<Access> {
+    let sz = size_of(size);
+    Some(match (opc, size) {
+        (0, _) => Access::Store(MemOp::new(sz, false)),
+        (1, _) => Access::Load(MemOp::new(sz, false), false),
+        (2, 3) => Access::Prefetch,
+        (2, _) => Access::Load(MemOp::new(sz, true), false),
+        (3, 0 | 1) => Access::Load(MemOp::new(sz, true), true),
+        _ => return None,
+    })
+}
+
+/// Where a load/store finds its address, and what it writes back to the base.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Index {
+    /// `[base, #off]`
+    Offset,
+    /// `[base, #off]!`
+    Pre,
+    /// `[base], #off`
+    Post,
+}
+
+impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
+    // ---- registers ----------------------------------------------------------------------------
+
+    /// Read X`r`, 31 being XZR.
+    #[inline(always)]
+    fn x(&mut self, r: u32) -> S::V {
+        if r == 31 {
+            self.s.imm(0)
+        } else {
+            self.s.get(Reg(r as u16))
+        }
+    }
+    /// Read X`r` at the form's width (W reads zero-extended), 31 being XZR.
+    #[inline(always)]
+    fn xw(&mut self, sf: u32, r: u32) -> S::V {
+        let v = self.x(r);
+        self.narrow(sf, v)
+    }
+    /// Read X`r`, 31 being SP.
+    #[inline(always)]
+    fn xsp(&mut self, r: u32) -> S::V {
+        self.s.get(Reg(r as u16))
+    }
+    /// Write X`rd` (31 is XZR: dropped); W forms zero-extend.
+    #[inline(always)]
+    fn wx(&mut self, sf: u32, rd: u32, v: S::V) {
+        if rd != 31 {
+            let v = self.narrow(sf, v);
+            self.s.set(Reg(rd as u16), v);
+        }
+    }
+    /// Write X`rd`, 31 being SP; W forms zero-extend.
+    #[inline(always)]
+    fn wsp(&mut self, sf: u32, rd: u32, v: S::V) {
+        let v = self.narrow(sf, v);
+        self.s.set(Reg(rd as u16), v);
+    }
+    #[inline(always)]
+    fn narrow(&mut self, sf: u32, v: S::V) -> S::V {
+        if sf == 1 {
+            v
+        } else {
+            self.s.un(UnOp::Zext32, v)
+        }
+    }
+    #[inline(always)]
+    fn k(&mut self, v: u64) -> S::V {
+        self.s.imm(v)
+    }
+    #[inline(always)]
+    fn op(&mut self, op: BinOp, a: S::V, b: S::V) -> S::V {
+        self.s.bin(op, a, b)
+    }
+    #[inline(always)]
+    fn opk(&mut self, op: BinOp, a: S::V, b: u64) -> S::V {
+        let b = self.s.imm(b);
+        self.s.bin(op, a, b)
+    }
+
+    fn exception_call(&mut self, kind: u64, imm: u32) -> R {
+        let (k, i, z) = (self.k(kind), self.k(u64::from(imm)), self.k(0));
+        self.s.call(h::exception_call, k, i, z)?;
+        Ok(())
+    }
+
+    fn undefined(&mut self) -> R {
+        let raw = self.k(u64::from(self.raw));
+        let z = self.k(0);
+        self.s.call(h::undefined, raw, z, z)?;
+        Ok(())
+    }
+
+    // ---- flags --------------------------------------------------------------------------------
+
+    fn set_flags(&mut self, f: Nzcv<S::V>) {
+        for (r, v) in FLAG_REGS.into_iter().zip(f) {
+            self.s.set(Reg(r as u16), v);
+        }
+    }
+    fn flag(&mut self, r: usize) -> S::V {
+        self.s.get(Reg(r as u16))
+    }
+
+    /// The Arm ARM's AddWithCarry at the form's width: `a + b + carry_in` and its flags. `a`
+    /// and `b` must already be narrowed (W operands zero-extended); `cin` is 0 or 1.
+    fn add_with_carry(&mut self, sf: u32, a: S::V, b: S::V, cin: Option<S::V>) -> (S::V, Nzcv<S::V>) {
+        let t = self.op(BinOp::Add, a, b);
+        let sum = match cin {
+            Some(c) => self.op(BinOp::Add, t, c),
+            None => t,
+        };
+        let (r, c) = if sf == 1 {
+            // Carry out of 64 bits: the sum wrapped below an addend, in either of the two steps.
+            let c1 = self.s.setcond(Cond::LtU, t, a);
+            let c = match cin {
+                Some(_) => {
+                    let c2 = self.s.setcond(Cond::LtU, sum, t);
+                    self.op(BinOp::Or, c1, c2)
+                }
+                None => c1,
+            };
+            (sum, c)
+        } else {
+            // 32-bit operands cannot carry out of 64 bits: the carry is bit 32.
+            let c = self.opk(BinOp::Shr, sum, 32);
+            (self.s.un(UnOp::Zext32, sum), c)
+        };
+        let msb = u64::from(bits(sf) - 1);
+        let n = self.opk(BinOp::Shr, r, msb);
+        let n = self.opk(BinOp::And, n, 1);
+        let zero = self.k(0);
+        let z = self.s.setcond(Cond::Eq, r, zero);
+        // Overflow: both operands' signs differ from the result's.
+        let ar = self.op(BinOp::Xor, a, r);
+        let br = self.op(BinOp::Xor, b, r);
+        let v = self.op(BinOp::And, ar, br);
+        let v = self.opk(BinOp::Shr, v, msb);
+        let v = self.opk(BinOp::And, v, 1);
+        (r, [n, z, c, v])
+    }
+
+    /// `a - b` (with `borrow` the carry flag of SBC) through AddWithCarry(a, NOT(b), 1 or C).
+    fn sub_with_carry(&mut self, sf: u32, a: S::V, b: S::V, cin: Option<S::V>) -> (S::V, Nzcv<S::V>) {
+        let nb = self.s.un(UnOp::Not, b);
+        let nb = self.narrow(sf, nb);
+        let cin = match cin {
+            Some(c) => c,
+            None => self.k(1),
+        };
+        self.add_with_carry(sf, a, nb, Some(cin))
+    }
+
+    /// N and Z of a logical result; C and V cleared.
+    fn logic_flags(&mut self, sf: u32, r: S::V) -> Nzcv<S::V> {
+        let n = self.opk(BinOp::Shr, r, u64::from(bits(sf) - 1));
+        let n = self.opk(BinOp::And, n, 1);
+        let zero = self.k(0);
+        let z = self.s.setcond(Cond::Eq, r, zero);
+        let c = self.k(0);
+        let v = self.k(0);
+        [n, z, c, v]
+    }
+
+    /// ConditionHolds(cond) as 0/1.
+    fn cond_holds(&mut self, cond: u32) -> S::V {
+        let one = self.k(1);
+        let base = match cond >> 1 {
+            0 => self.flag(ZF),
+            1 => self.flag(CF),
+            2 => self.flag(NF),
+            3 => self.flag(VF),
+            4 => {
+                let c = self.flag(CF);
+                let z = self.flag(ZF);
+                self.op(BinOp::AndNot, c, z)
+            }
+            5 => {
+                let n = self.flag(NF);
+                let v = self.flag(VF);
+                self.s.setcond(Cond::Eq, n, v)
+            }
+            6 => {
+                let n = self.flag(NF);
+                let v = self.flag(VF);
+                let ge = self.s.setcond(Cond::Eq, n, v);
+                let z = self.flag(ZF);
+                self.op(BinOp::AndNot, ge, z)
+            }
+            _ => return one,
+        };
+        if cond & 1 == 1 {
+            self.op(BinOp::Xor, base, one)
+        } else {
+            base
+        }
+    }
+
+    // ---- operand shapes ------------------------------------------------------------------------
+
+    /// ShiftReg: `v` (narrowed) shifted by a constant at the form's width.
+    fn shift_reg(&mut self, sf: u32, v: S::V, shift: u32, amount: u32) -> S::V {
+        if amount == 0 {
+            return v;
+        }
+        let amt = u64::from(amount);
+        match shift {
+            0 => self.opk(BinOp::Shl, v, amt),
+            1 => self.opk(BinOp::Shr, v, amt),
+            2 if sf == 1 => self.opk(BinOp::Sar, v, amt),
+            2 => {
+                let sx = self.s.un(UnOp::Sext32, v);
+                self.opk(BinOp::Sar, sx, amt)
+            }
+            _ if sf == 1 => self.opk(BinOp::Rotr, v, amt),
+            _ => self.ror32(v, amt),
+        }
+    }
+    /// Rotate the low 32 bits of a zero-extended `v` right by a constant below 32.
+    fn ror32(&mut self, v: S::V, amt: u64) -> S::V {
+        let lo = self.opk(BinOp::Shr, v, amt);
+        let hi = self.opk(BinOp::Shl, v, 32 - amt);
+        let r = self.op(BinOp::Or, lo, hi);
+        self.s.un(UnOp::Zext32, r)
+    }
+    fn shifted_operand(&mut self, a: &ArgsShifted) -> S::V {
+        let m = self.xw(a.sf, a.rm);
+        // LSL and ASR reach above bit 31 in a W form: narrow again, as the flags need.
+        let m = self.shift_reg(a.sf, m, a.shift, a.amount);
+        self.narrow(a.sf, m)
+    }
+    /// ExtendReg: X`rm` extended per `option`, shifted left by `amount` (0..=4).
+    fn extended_operand(&mut self, a: &ArgsExtended) -> S::V {
+        let m = self.x(a.rm);
+        let m = match extend_op(a.option) {
+            Some(e) => self.s.un(e, m),
+            None => m,
+        };
+        let m = self.opk(BinOp::Shl, m, u64::from(a.amount));
+        self.narrow(a.sf, m)
+    }
+
+    // ---- family shapes -------------------------------------------------------------------------
+
+    /// ADD/SUB(S) with a second operand already computed. The non-flag-setting forms may write
+    /// SP; with `rn_sp`, register 31 as the first operand is SP.
+    fn addsub(&mut self, sf: u32, rd: u32, rn: u32, b: S::V, sub: bool, setflags: bool, rn_sp: bool) -> R {
+        let a = if rn_sp { self.xsp(rn) } else { self.x(rn) };
+        let a = self.narrow(sf, a);
+        let (r, f) = if sub { self.sub_with_carry(sf, a, b, None) } else { self.add_with_carry(sf, a, b, None) };
+        if setflags {
+            self.set_flags(f);
+            self.wx(sf, rd, r);
+        } else if rn_sp {
+            self.wsp(sf, rd, r);
+        } else {
+            self.wx(sf, rd, r);
+        }
+        Ok(())
+    }
+    fn addsub_imm(&mut self, a: &ArgsAddsubImm, sub: bool, setflags: bool) -> R {
+        let imm = u64::from(a.imm) << (12 * a.sh);
+        let b = self.k(imm);
+        self.addsub(a.sf, a.rd, a.rn, b, sub, setflags, true)
+    }
+    fn addsub_reg(&mut self, a: &ArgsShifted, sub: bool, setflags: bool) -> R {
+        let b = self.shifted_operand(a);
+        self.addsub(a.sf, a.rd, a.rn, b, sub, setflags, false)
+    }
+    fn addsub_ext(&mut self, a: &ArgsExtended, sub: bool, setflags: bool) -> R {
+        let b = self.extended_operand(a);
+        self.addsub(a.sf, a.rd, a.rn, b, sub, setflags, true)
+    }
+    fn adc_sbc(&mut self, a: &ArgsRrr, sub: bool, setflags: bool) -> R {
+        let x = self.xw(a.sf, a.rn);
+        let y = self.xw(a.sf, a.rm);
+        let c = self.flag(CF);
+        let (r, f) =
+            if sub { self.sub_with_carry(a.sf, x, y, Some(c)) } else { self.add_with_carry(a.sf, x, y, Some(c)) };
+        if setflags {
+            self.set_flags(f);
+        }
+        self.wx(a.sf, a.rd, r);
+        Ok(())
+    }
+
+    /// AND/ORR/EOR/ANDS with a computed second operand; only the immediate forms (not ANDS)
+    /// may write SP.
+    fn logic(&mut self, sf: u32, rd: u32, rn: u32, b: S::V, op: BinOp, setflags: bool, rd_sp: bool) -> R {
+        let x = self.xw(sf, rn);
+        let r = self.op(op, x, b);
+        let r = self.narrow(sf, r);
+        if setflags {
+            let f = self.logic_flags(sf, r);
+            self.set_flags(f);
+        }
+        if rd_sp {
+            self.wsp(sf, rd, r);
+        } else {
+            self.wx(sf, rd, r);
+        }
+        Ok(())
+    }
+    fn logic_imm(&mut self, a: &ArgsLogicImm, op: BinOp, setflags: bool) -> R {
+        let Some((wmask, _)) = decode_bit_masks(a.n, a.imms, a.immr, true, bits(a.sf)) else {
+            return self.undefined();
+        };
+        let b = self.k(wmask);
+        self.logic(a.sf, a.rd, a.rn, b, op, setflags, !setflags)
+    }
+    fn logic_reg(&mut self, a: &ArgsShifted, op: BinOp, setflags: bool) -> R {
+        let b = self.shifted_operand(a);
+        self.logic(a.sf, a.rd, a.rn, b, op, setflags, false)
+    }
+
+    /// MOVN/MOVZ/MOVK: `keep` says whether the other bits of Rd survive (MOVK).
+    fn mov_wide(&mut self, a: &ArgsMovw, invert: bool, keep: bool) -> R {
+        let pos = 16 * a.hw;
+        let imm = u64::from(a.imm) << pos;
+        let r = if keep {
+            let old = self.x(a.rd);
+            let old = self.opk(BinOp::And, old, !(0xffffu64 << pos));
+            self.opk(BinOp::Or, old, imm)
+        } else {
+            self.k(if invert { !imm } else { imm })
+        };
+        self.wx(a.sf, a.rd, r);
+        Ok(())
+    }
+
+    /// SBFM/BFM/UBFM as the Arm ARM's pseudocode has them: `inzero` starts from zero instead of
+    /// Rd, `extend` fills the top with bit S of the source.
+    fn bitfield(&mut self, a: &ArgsBitfield, inzero: bool, extend: bool) -> R {
+        let n = a.sf; // the decoder only accepts N == sf
+        let Some((wmask, tmask)) = decode_bit_masks(n, a.imms, a.immr, false, bits(a.sf)) else {
+            return self.undefined();
+        };
+        let src = self.xw(a.sf, a.rn);
+        let rot = if a.immr == 0 {
+            src
+        } else if a.sf == 1 {
+            self.opk(BinOp::Rotr, src, u64::from(a.immr))
+        } else {
+            self.ror32(src, u64::from(a.immr))
+        };
+        let moved = self.opk(BinOp::And, rot, wmask);
+        let bot = if inzero {
+            moved
+        } else {
+            let dst = self.x(a.rd);
+            let kept = self.opk(BinOp::And, dst, !wmask);
+            self.op(BinOp::Or, kept, moved)
+        };
+        let bot = self.opk(BinOp::And, bot, tmask);
+        let top = if extend {
+            // Replicate(src<S>): move bit S to bit 63 and spread it down.
+            let up = self.opk(BinOp::Shl, src, 63 - u64::from(a.imms));
+            Some(self.opk(BinOp::Sar, up, 63))
+        } else if inzero {
+            None
+        } else {
+            Some(self.x(a.rd))
+        };
+        let r = match top {
+            Some(t) => {
+                let t = self.opk(BinOp::And, t, !tmask);
+                self.op(BinOp::Or, t, bot)
+            }
+            None => bot,
+        };
+        self.wx(a.sf, a.rd, r);
+        Ok(())
+    }
+
+    fn csel_op(&mut self, a: &ArgsCsel, f: impl FnOnce(&mut Self, S::V) -> S::V) -> R {
+        let c = self.cond_holds(a.cond);
+        let t = self.x(a.rn);
+        let e = self.x(a.rm);
+        let e = f(self, e);
+        let r = self.s.select(c, t, e);
+        self.wx(a.sf, a.rd, r);
+        Ok(())
+    }
+
+    /// CCMP/CCMN: the comparison's flags if the condition holds, else the immediate `nzcv`.
+    fn ccmp(&mut self, sf: u32, rn: u32, b: S::V, cond: u32, nzcv: u32, sub: bool) -> R {
+        let c = self.cond_holds(cond);
+        let x = self.xw(sf, rn);
+        let (_, f) = if sub { self.sub_with_carry(sf, x, b, None) } else { self.add_with_carry(sf, x, b, None) };
+        let mut out = f;
+        for (i, v) in f.into_iter().enumerate() {
+            let k = self.k(u64::from(nzcv >> (3 - i) & 1));
+            out[i] = self.s.select(c, v, k);
+        }
+        self.set_flags(out);
+        Ok(())
+    }
+
+    /// Variable shifts: the amount is Rm modulo the width.
+    fn shiftv(&mut self, a: &ArgsRrr, op: BinOp) -> R {
+        let x = self.xw(a.sf, a.rn);
+        let m = self.x(a.rm);
+        let amt = self.opk(BinOp::And, m, u64::from(bits(a.sf) - 1));
+        let r = if a.sf == 1 {
+            self.op(op, x, amt)
+        } else {
+            match op {
+                BinOp::Sar => {
+                    let sx = self.s.un(UnOp::Sext32, x);
+                    self.op(BinOp::Sar, sx, amt)
+                }
+                BinOp::Rotr => {
+                    // Rotating two copies of the word by less than 32 leaves the rotated word
+                    // in the low half.
+                    let hi = self.opk(BinOp::Shl, x, 32);
+                    let both = self.op(BinOp::Or, x, hi);
+                    self.op(BinOp::Rotr, both, amt)
+                }
+                _ => self.op(op, x, amt),
+            }
+        };
+        self.wx(a.sf, a.rd, r);
+        Ok(())
+    }
+
+    /// UDIV/SDIV: division by zero gives 0 on Arm (`Sem` gives all ones, so select around it);
+    /// the most negative value divided by -1 wraps to itself, as `Sem` has it.
+    fn div(&mut self, a: &ArgsRrr, signed: bool) -> R {
+        let (x, y) = if signed && a.sf == 0 {
+            let x = self.x(a.rn);
+            let y = self.x(a.rm);
+            (self.s.un(UnOp::Sext32, x), self.s.un(UnOp::Sext32, y))
+        } else {
+            (self.xw(a.sf, a.rn), self.xw(a.sf, a.rm))
+        };
+        let q = self.op(if signed { BinOp::DivS } else { BinOp::DivU }, x, y);
+        let zero = self.k(0);
+        let by_zero = self.s.setcond(Cond::Eq, y, zero);
+        let r = self.s.select(by_zero, zero, q);
+        self.wx(a.sf, a.rd, r);
+        Ok(())
+    }
+
+    /// MADD/MSUB and the widening SMADDL/UMADDL family: `ra ± f(rn) * f(rm)`.
+    fn mul_add(&mut self, a: &ArgsRrrr, widen: Option<UnOp>, sub: bool) -> R {
+        let mut x = self.x(a.rn);
+        let mut y = self.x(a.rm);
+        if let Some(w) = widen {
+            x = self.s.un(w, x);
+            y = self.s.un(w, y);
+        }
+        let p = self.op(BinOp::Mul, x, y);
+        let acc = self.x(a.ra);
+        let r = self.op(if sub { BinOp::Sub } else { BinOp::Add }, acc, p);
+        self.wx(a.sf, a.rd, r);
+        Ok(())
+    }
+
+    fn unary(&mut self, a: &ArgsRr, f: impl FnOnce(&mut Self, S::V) -> S::V) -> R {
+        let x = self.xw(a.sf, a.rn);
+        let r = f(self, x);
+        self.wx(a.sf, a.rd, r);
+        Ok(())
+    }
+
+    /// Swap the bit groups selected by `mask` with their neighbours `n` bits away.
+    fn swap_bits(&mut self, v: S::V, mask: u64, n: u64) -> S::V {
+        let lo = self.opk(BinOp::And, v, mask);
+        let lo = self.opk(BinOp::Shl, lo, n);
+        let hi = self.opk(BinOp::Shr, v, n);
+        let hi = self.opk(BinOp::And, hi, mask);
+        self.op(BinOp::Or, lo, hi)
+    }
+
+    // ---- branches ------------------------------------------------------------------------------
+
+    fn target(&self, imm: i64) -> u64 {
+        self.s.pc().wrapping_add(imm as u64)
+    }
+    fn link(&mut self) {
+        let ret = self.k(self.s.pc().wrapping_add(4));
+        self.s.set(Reg(30), ret);
+    }
+
+    // ---- loads and stores ----------------------------------------------------------------------
+
+    /// One load or store: `addr` is where it goes, `wb` the new base to write back.
+    fn ldst_at(&mut self, acc: Access, rt: u32, addr: S::V, wb: Option<(u32, S::V)>) -> R {
+        match acc {
+            Access::Prefetch => {}
+            Access::Store(op) => {
+                // Read before the write-back: a store of the base register stores its old value.
+                let v = self.x(rt);
+                self.s.store(addr, v, op)?;
+            }
+            Access::Load(op, w) => {
+                let v = self.s.load(addr, op)?;
+                let v = if w { self.s.un(UnOp::Zext32, v) } else { v };
+                if let Some((rn, nb)) = wb {
+                    self.s.set(Reg(rn as u16), nb);
+                }
+                // A load that writes back into its own destination is CONSTRAINED UNPREDICTABLE;
+                // the loaded value wins here.
+                self.wx(1, rt, v);
+                return Ok(());
+            }
+        }
+        if let Some((rn, nb)) = wb {
+            self.s.set(Reg(rn as u16), nb);
+        }
+        Ok(())
+    }
+
+    fn ldst_imm(&mut self, a: &ArgsLdst, off: i64, index: Index) -> R {
+        let Some(acc) = access(a.size, a.opc) else { return self.undefined() };
+        let base = self.xsp(a.rn);
+        let moved = self.opk(BinOp::Add, base, off as u64);
+        let (addr, wb) = match index {
+            Index::Offset => (moved, None),
+            Index::Pre => (moved, Some((a.rn, moved))),
+            Index::Post => (base, Some((a.rn, moved))),
+        };
+        self.ldst_at(acc, a.rt, addr, wb)
+    }
+
+    fn ldst_pair(&mut self, a: &ArgsLdstp, index: Index) -> R {
+        // opc 00: 32-bit, 01: LDPSW (32-bit, sign-extended), 10: 64-bit.
+        let (op, scale) = match a.opc {
+            0 => (MemOp::U32, 2),
+            1 => (MemOp::S32, 2),
+            _ => (MemOp::U64, 3),
+        };
+        let off = (a.imm << scale) as u64;
+        let step = 1u64 << scale;
+        let base = self.xsp(a.rn);
+        let moved = self.opk(BinOp::Add, base, off);
+        let addr = if index == Index::Post { base } else { moved };
+        let addr2 = self.opk(BinOp::Add, addr, step);
+        if a.l == 1 {
+            let v1 = self.s.load(addr, op)?;
+            let v2 = self.s.load(addr2, op)?;
+            if index != Index::Offset {
+                self.s.set(Reg(a.rn as u16), moved);
+            }
+            self.wx(1, a.rt, v1);
+            self.wx(1, a.rt2, v2);
+        } else {
+            let v1 = self.x(a.rt);
+            let v2 = self.x(a.rt2);
+            self.s.store(addr, v1, op)?;
+            self.s.store(addr2, v2, op)?;
+            if index != Index::Offset {
+                self.s.set(Reg(a.rn as u16), moved);
+            }
+        }
+        Ok(())
+    }
+
+    fn load_literal(&mut self, rt: u32, imm: i64, op: MemOp) -> R {
+        let addr = self.k(self.target(imm));
+        let v = self.s.load(addr, op)?;
+        self.wx(1, rt, v);
+        Ok(())
+    }
+}
+
+impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
+    type Output = R;
+
+    // ---- data processing: immediate ----
+    fn adr(&mut self, a: &ArgsAdr) -> R {
+        let v = self.k(self.target(a.imm));
+        self.wx(1, a.rd, v);
+        Ok(())
+    }
+    fn adrp(&mut self, a: &ArgsAdr) -> R {
+        let v = self.k((self.s.pc() & !0xfff).wrapping_add(a.imm as u64));
+        self.wx(1, a.rd, v);
+        Ok(())
+    }
+    fn add_imm(&mut self, a: &ArgsAddsubImm) -> R {
+        self.addsub_imm(a, false, false)
+    }
+    fn adds_imm(&mut self, a: &ArgsAddsubImm) -> R {
+        self.addsub_imm(a, false, true)
+    }
+    fn sub_imm(&mut self, a: &ArgsAddsubImm) -> R {
+        self.addsub_imm(a, true, false)
+    }
+    fn subs_imm(&mut self, a: &ArgsAddsubImm) -> R {
+        self.addsub_imm(a, true, true)
+    }
+    fn and_imm(&mut self, a: &ArgsLogicImm) -> R {
+        self.logic_imm(a, BinOp::And, false)
+    }
+    fn orr_imm(&mut self, a: &ArgsLogicImm) -> R {
+        self.logic_imm(a, BinOp::Or, false)
+    }
+    fn eor_imm(&mut self, a: &ArgsLogicImm) -> R {
+        self.logic_imm(a, BinOp::Xor, false)
+    }
+    fn ands_imm(&mut self, a: &ArgsLogicImm) -> R {
+        self.logic_imm(a, BinOp::And, true)
+    }
+    fn movn(&mut self, a: &ArgsMovw) -> R {
+        self.mov_wide(a, true, false)
+    }
+    fn movz(&mut self, a: &ArgsMovw) -> R {
+        self.mov_wide(a, false, false)
+    }
+    fn movk(&mut self, a: &ArgsMovw) -> R {
+        self.mov_wide(a, false, true)
+    }
+    fn sbfm(&mut self, a: &ArgsBitfield) -> R {
+        self.bitfield(a, true, true)
+    }
+    fn bfm(&mut self, a: &ArgsBitfield) -> R {
+        self.bitfield(a, false, false)
+    }
+    fn ubfm(&mut self, a: &ArgsBitfield) -> R {
+        self.bitfield(a, true, false)
+    }
+    fn extr(&mut self, a: &ArgsExtr) -> R {
+        let lo = self.xw(a.sf, a.rm);
+        let r = if a.lsb == 0 {
+            lo
+        } else if a.sf == 1 {
+            let hi = self.x(a.rn);
+            let lo = self.opk(BinOp::Shr, lo, u64::from(a.lsb));
+            let hi = self.opk(BinOp::Shl, hi, 64 - u64::from(a.lsb));
+            self.op(BinOp::Or, hi, lo)
+        } else {
+            // Rn:Rm fits in 64 bits.
+            let hi = self.x(a.rn);
+            let hi = self.opk(BinOp::Shl, hi, 32);
+            let both = self.op(BinOp::Or, hi, lo);
+            self.opk(BinOp::Shr, both, u64::from(a.lsb))
+        };
+        self.wx(a.sf, a.rd, r);
+        Ok(())
+    }
+
+    // ---- data processing: register ----
+    fn and_reg(&mut self, a: &ArgsShifted) -> R {
+        self.logic_reg(a, BinOp::And, false)
+    }
+    fn bic_reg(&mut self, a: &ArgsShifted) -> R {
+        self.logic_reg(a, BinOp::AndNot, false)
+    }
+    fn orr_reg(&mut self, a: &ArgsShifted) -> R {
+        self.logic_reg(a, BinOp::Or, false)
+    }
+    fn orn_reg(&mut self, a: &ArgsShifted) -> R {
+        self.logic_reg(a, BinOp::OrNot, false)
+    }
+    fn eor_reg(&mut self, a: &ArgsShifted) -> R {
+        self.logic_reg(a, BinOp::Xor, false)
+    }
+    fn eon_reg(&mut self, a: &ArgsShifted) -> R {
+        self.logic_reg(a, BinOp::XorNot, false)
+    }
+    fn ands_reg(&mut self, a: &ArgsShifted) -> R {
+        self.logic_reg(a, BinOp::And, true)
+    }
+    fn bics_reg(&mut self, a: &ArgsShifted) -> R {
+        self.logic_reg(a, BinOp::AndNot, true)
+    }
+    fn add_reg(&mut self, a: &ArgsShifted) -> R {
+        self.addsub_reg(a, false, false)
+    }
+    fn adds_reg(&mut self, a: &ArgsShifted) -> R {
+        self.addsub_reg(a, false, true)
+    }
+    fn sub_reg(&mut self, a: &ArgsShifted) -> R {
+        self.addsub_reg(a, true, false)
+    }
+    fn subs_reg(&mut self, a: &ArgsShifted) -> R {
+        self.addsub_reg(a, true, true)
+    }
+    fn add_ext(&mut self, a: &ArgsExtended) -> R {
+        self.addsub_ext(a, false, false)
+    }
+    fn adds_ext(&mut self, a: &ArgsExtended) -> R {
+        self.addsub_ext(a, false, true)
+    }
+    fn sub_ext(&mut self, a: &ArgsExtended) -> R {
+        self.addsub_ext(a, true, false)
+    }
+    fn subs_ext(&mut self, a: &ArgsExtended) -> R {
+        self.addsub_ext(a, true, true)
+    }
+    fn adc(&mut self, a: &ArgsRrr) -> R {
+        self.adc_sbc(a, false, false)
+    }
+    fn adcs(&mut self, a: &ArgsRrr) -> R {
+        self.adc_sbc(a, false, true)
+    }
+    fn sbc(&mut self, a: &ArgsRrr) -> R {
+        self.adc_sbc(a, true, false)
+    }
+    fn sbcs(&mut self, a: &ArgsRrr) -> R {
+        self.adc_sbc(a, true, true)
+    }
+    fn ccmn_reg(&mut self, a: &ArgsCcmp) -> R {
+        let b = self.xw(a.sf, a.rm);
+        self.ccmp(a.sf, a.rn, b, a.cond, a.nzcv, false)
+    }
+    fn ccmp_reg(&mut self, a: &ArgsCcmp) -> R {
+        let b = self.xw(a.sf, a.rm);
+        self.ccmp(a.sf, a.rn, b, a.cond, a.nzcv, true)
+    }
+    fn ccmn_imm(&mut self, a: &ArgsCcmpImm) -> R {
+        let b = self.k(u64::from(a.imm));
+        self.ccmp(a.sf, a.rn, b, a.cond, a.nzcv, false)
+    }
+    fn ccmp_imm(&mut self, a: &ArgsCcmpImm) -> R {
+        let b = self.k(u64::from(a.imm));
+        self.ccmp(a.sf, a.rn, b, a.cond, a.nzcv, true)
+    }
+    fn csel(&mut self, a: &ArgsCsel) -> R {
+        self.csel_op(a, |_, v| v)
+    }
+    fn csinc(&mut self, a: &ArgsCsel) -> R {
+        self.csel_op(a, |t, v| t.opk(BinOp::Add, v, 1))
+    }
+    fn csinv(&mut self, a: &ArgsCsel) -> R {
+        self.csel_op(a, |t, v| t.s.un(UnOp::Not, v))
+    }
+    fn csneg(&mut self, a: &ArgsCsel) -> R {
+        self.csel_op(a, |t, v| t.s.un(UnOp::Neg, v))
+    }
+    fn udiv(&mut self, a: &ArgsRrr) -> R {
+        self.div(a, false)
+    }
+    fn sdiv(&mut self, a: &ArgsRrr) -> R {
+        self.div(a, true)
+    }
+    fn lslv(&mut self, a: &ArgsRrr) -> R {
+        self.shiftv(a, BinOp::Shl)
+    }
+    fn lsrv(&mut self, a: &ArgsRrr) -> R {
+        self.shiftv(a, BinOp::Shr)
+    }
+    fn asrv(&mut self, a: &ArgsRrr) -> R {
+        self.shiftv(a, BinOp::Sar)
+    }
+    fn rorv(&mut self, a: &ArgsRrr) -> R {
+        self.shiftv(a, BinOp::Rotr)
+    }
+    fn crc32(&mut self, a: &ArgsCrc) -> R {
+        let acc = self.xw(0, a.rn);
+        let v = self.x(a.rm);
+        let op = self.k((1u64 << a.sz) | u64::from(a.c) << 4);
+        let r = self.s.call(h::crc32, acc, v, op)?;
+        self.wx(0, a.rd, r);
+        Ok(())
+    }
+    fn rbit(&mut self, a: &ArgsRr) -> R {
+        let sf = a.sf;
+        self.unary(a, |t, x| {
+            // Reverse the bytes, then the bits within each byte; a W value ends up in the top
+            // half and moves down.
+            let v = t.s.un(UnOp::Bswap, x);
+            let v = t.swap_bits(v, 0x0f0f_0f0f_0f0f_0f0f, 4);
+            let v = t.swap_bits(v, 0x3333_3333_3333_3333, 2);
+            let v = t.swap_bits(v, 0x5555_5555_5555_5555, 1);
+            if sf == 1 {
+                v
+            } else {
+                t.opk(BinOp::Shr, v, 32)
+            }
+        })
+    }
+    fn rev16(&mut self, a: &ArgsRr) -> R {
+        self.unary(a, |t, x| t.swap_bits(x, 0x00ff_00ff_00ff_00ff, 8))
+    }
+    fn rev32(&mut self, a: &ArgsRr) -> R {
+        self.unary(a, |t, x| {
+            let v = t.s.un(UnOp::Bswap, x);
+            t.opk(BinOp::Rotr, v, 32)
+        })
+    }
+    fn rev(&mut self, a: &ArgsRr) -> R {
+        let sf = a.sf;
+        self.unary(a, |t, x| {
+            let v = t.s.un(UnOp::Bswap, x);
+            if sf == 1 {
+                v
+            } else {
+                t.opk(BinOp::Shr, v, 32)
+            }
+        })
+    }
+    fn clz(&mut self, a: &ArgsRr) -> R {
+        let sf = a.sf;
+        self.unary(a, |t, x| {
+            let n = t.s.un(UnOp::Clz, x);
+            if sf == 1 {
+                n
+            } else {
+                t.opk(BinOp::Sub, n, 32)
+            }
+        })
+    }
+    fn cls(&mut self, a: &ArgsRr) -> R {
+        let sf = a.sf;
+        self.unary(a, |t, x| {
+            // CountLeadingSignBits: leading zeros of x<N-1:1> EOR x<N-2:0>. Put the value at the
+            // top of 64 bits; the bit set just below its lowest position stops the count.
+            let (v, stop) = if sf == 1 { (x, 1) } else { (t.opk(BinOp::Shl, x, 32), 1u64 << 32) };
+            let sh = t.opk(BinOp::Shl, v, 1);
+            let d = t.op(BinOp::Xor, v, sh);
+            let d = t.opk(BinOp::Or, d, stop);
+            t.s.un(UnOp::Clz, d)
+        })
+    }
+    fn madd(&mut self, a: &ArgsRrrr) -> R {
+        self.mul_add(a, None, false)
+    }
+    fn msub(&mut self, a: &ArgsRrrr) -> R {
+        self.mul_add(a, None, true)
+    }
+    fn smaddl(&mut self, a: &ArgsRrrr) -> R {
+        self.mul_add(a, Some(UnOp::Sext32), false)
+    }
+    fn smsubl(&mut self, a: &ArgsRrrr) -> R {
+        self.mul_add(a, Some(UnOp::Sext32), true)
+    }
+    fn umaddl(&mut self, a: &ArgsRrrr) -> R {
+        self.mul_add(a, Some(UnOp::Zext32), false)
+    }
+    fn umsubl(&mut self, a: &ArgsRrrr) -> R {
+        self.mul_add(a, Some(UnOp::Zext32), true)
+    }
+    fn smulh(&mut self, a: &ArgsRrr) -> R {
+        let (x, y) = (self.x(a.rn), self.x(a.rm));
+        let r = self.op(BinOp::MulHS, x, y);
+        self.wx(1, a.rd, r);
+        Ok(())
+    }
+    fn umulh(&mut self, a: &ArgsRrr) -> R {
+        let (x, y) = (self.x(a.rn), self.x(a.rm));
+        let r = self.op(BinOp::MulHU, x, y);
+        self.wx(1, a.rd, r);
+        Ok(())
+    }
+
+    // ---- branches, hints ----
+    fn b(&mut self, a: &ArgsB) -> R {
+        let t = self.k(self.target(a.imm));
+        self.s.jump(t);
+        Ok(())
+    }
+    fn bl(&mut self, a: &ArgsB) -> R {
+        self.link();
+        let t = self.k(self.target(a.imm));
+        self.s.jump(t);
+        Ok(())
+    }
+    fn b_cond(&mut self, a: &ArgsBcond) -> R {
+        let target = self.target(a.imm);
+        if a.cond >> 1 == 7 {
+            let t = self.k(target);
+            self.s.jump(t);
+        } else {
+            let c = self.cond_holds(a.cond);
+            let zero = self.k(0);
+            self.s.branch(Cond::Ne, c, zero, target);
+        }
+        Ok(())
+    }
+    fn cbz(&mut self, a: &ArgsCb) -> R {
+        let v = self.xw(a.sf, a.rt);
+        let zero = self.k(0);
+        let target = self.target(a.imm);
+        self.s.branch(Cond::Eq, v, zero, target);
+        Ok(())
+    }
+    fn cbnz(&mut self, a: &ArgsCb) -> R {
+        let v = self.xw(a.sf, a.rt);
+        let zero = self.k(0);
+        let target = self.target(a.imm);
+        self.s.branch(Cond::Ne, v, zero, target);
+        Ok(())
+    }
+    fn tbz(&mut self, a: &ArgsTb) -> R {
+        let v = self.x(a.rt);
+        let bit = self.opk(BinOp::And, v, 1u64 << a.bit);
+        let zero = self.k(0);
+        let target = self.target(a.imm);
+        self.s.branch(Cond::Eq, bit, zero, target);
+        Ok(())
+    }
+    fn tbnz(&mut self, a: &ArgsTb) -> R {
+        let v = self.x(a.rt);
+        let bit = self.opk(BinOp::And, v, 1u64 << a.bit);
+        let zero = self.k(0);
+        let target = self.target(a.imm);
+        self.s.branch(Cond::Ne, bit, zero, target);
+        Ok(())
+    }
+    fn br(&mut self, a: &ArgsBr) -> R {
+        let t = self.x(a.rn);
+        self.s.jump(t);
+        Ok(())
+    }
+    fn blr(&mut self, a: &ArgsBr) -> R {
+        // The target is read before the link is written: BLR X30 jumps to the old X30.
+        let t = self.x(a.rn);
+        self.link();
+        self.s.jump(t);
+        Ok(())
+    }
+    fn ret(&mut self, a: &ArgsBr) -> R {
+        let t = self.x(a.rn);
+        self.s.jump(t);
+        Ok(())
+    }
+    fn wfi(&mut self, _a: &ArgsEmpty) -> R {
+        let z = self.k(0);
+        self.s.call(h::wfi, z, z, z)?;
+        Ok(())
+    }
+    fn hint(&mut self, _a: &ArgsHint) -> R {
+        Ok(())
+    }
+    fn svc(&mut self, a: &ArgsExc) -> R {
+        self.exception_call(0, a.imm)
+    }
+    fn hvc(&mut self, a: &ArgsExc) -> R {
+        self.exception_call(1, a.imm)
+    }
+    fn smc(&mut self, a: &ArgsExc) -> R {
+        self.exception_call(2, a.imm)
+    }
+    fn brk(&mut self, a: &ArgsExc) -> R {
+        self.exception_call(3, a.imm)
+    }
+    fn clrex(&mut self, _a: &ArgsEmpty) -> R {
+        let z = self.k(0);
+        self.s.call(h::clear_exclusive, z, z, z)?;
+        Ok(())
+    }
+    // One host thread runs every CPU in turn and devices see memory between slices, so every
+    // access is already observed in program order: data barriers have nothing to wait for.
+    fn dsb(&mut self, _a: &ArgsBarrier) -> R {
+        Ok(())
+    }
+    fn dmb(&mut self, _a: &ArgsBarrier) -> R {
+        Ok(())
+    }
+    /// Ends the block (see `ends_block`), so that what follows is translated afresh: the
+    /// context synchronization system-register writes will rely on.
+    fn isb(&mut self, _a: &ArgsEmpty) -> R {
+        Ok(())
+    }
+
+    // ---- exclusives, acquire/release ----
+    // Acquire/release ordering (`ordered`, LDAR/STLR) is implied by the single-threaded
+    // execution described above.
+    fn ldxr(&mut self, a: &ArgsLdx) -> R {
+        let addr = self.xsp(a.rn);
+        let n = self.k(1 << a.size);
+        let z = self.k(0);
+        let v = self.s.call(h::load_exclusive, addr, n, z)?;
+        self.wx(1, a.rt, v);
+        Ok(())
+    }
+    fn stxr(&mut self, a: &ArgsStx) -> R {
+        let addr = self.xsp(a.rn);
+        let v = self.x(a.rt);
+        let n = self.k(1 << a.size);
+        let status = self.s.call(h::store_exclusive, addr, v, n)?;
+        self.wx(0, a.rs, status);
+        Ok(())
+    }
+    fn ldxp(&mut self, a: &ArgsLdxp) -> R {
+        let addr = self.xsp(a.rn);
+        let z = self.k(0);
+        if a.sz == 1 {
+            let regs = self.k(u64::from(a.rt | a.rt2 << 5));
+            self.s.call(h::load_exclusive_pair, addr, regs, z)?;
+        } else {
+            // Two W registers are one 8-byte exclusive access, Rt from the lower address.
+            let n = self.k(8);
+            let v = self.s.call(h::load_exclusive, addr, n, z)?;
+            let hi = self.opk(BinOp::Shr, v, 32);
+            self.wx(0, a.rt, v);
+            self.wx(0, a.rt2, hi);
+        }
+        Ok(())
+    }
+    fn stxp(&mut self, a: &ArgsStxp) -> R {
+        let addr = self.xsp(a.rn);
+        let status = if a.sz == 1 {
+            let regs = self.k(u64::from(a.rt | a.rt2 << 5));
+            let z = self.k(0);
+            self.s.call(h::store_exclusive_pair, addr, regs, z)?
+        } else {
+            let lo = self.xw(0, a.rt);
+            let hi = self.x(a.rt2);
+            let hi = self.opk(BinOp::Shl, hi, 32);
+            let v = self.op(BinOp::Or, lo, hi);
+            let n = self.k(8);
+            self.s.call(h::store_exclusive, addr, v, n)?
+        };
+        self.wx(0, a.rs, status);
+        Ok(())
+    }
+    fn ldar(&mut self, a: &ArgsLdar) -> R {
+        let addr = self.xsp(a.rn);
+        let op = MemOp::new(size_of(a.size), false);
+        let v = self.s.load(addr, op)?;
+        self.wx(1, a.rt, v);
+        Ok(())
+    }
+    fn stlr(&mut self, a: &ArgsLdar) -> R {
+        let addr = self.xsp(a.rn);
+        let v = self.x(a.rt);
+        let op = MemOp::new(size_of(a.size), false);
+        self.s.store(addr, v, op)
+    }
+
+    // ---- loads and stores ----
+    fn ldst_uimm(&mut self, a: &ArgsLdst) -> R {
+        self.ldst_imm(a, a.imm << a.size, Index::Offset)
+    }
+    fn ldst_unscaled(&mut self, a: &ArgsLdst) -> R {
+        self.ldst_imm(a, a.imm, Index::Offset)
+    }
+    fn ldst_unpriv(&mut self, a: &ArgsLdst) -> R {
+        // Checked with EL0's permissions when executed at EL1; with no MMU yet there are no
+        // permissions to differ, so this is the unscaled access.
+        self.ldst_imm(a, a.imm, Index::Offset)
+    }
+    fn ldst_post(&mut self, a: &ArgsLdst) -> R {
+        self.ldst_imm(a, a.imm, Index::Post)
+    }
+    fn ldst_pre(&mut self, a: &ArgsLdst) -> R {
+        self.ldst_imm(a, a.imm, Index::Pre)
+    }
+    fn ldst_reg(&mut self, a: &ArgsLdstReg) -> R {
+        let Some(acc) = access(a.size, a.opc) else { return self.undefined() };
+        let base = self.xsp(a.rn);
+        let m = self.x(a.rm);
+        // ext: option<2> (signed) and option<0> (64-bit), option<1> being 1.
+        let m = match a.ext {
+            0 => self.s.un(UnOp::Zext32, m),
+            2 => self.s.un(UnOp::Sext32, m),
+            _ => m,
+        };
+        let m = if a.s == 1 { self.opk(BinOp::Shl, m, u64::from(a.size)) } else { m };
+        let addr = self.op(BinOp::Add, base, m);
+        self.ldst_at(acc, a.rt, addr, None)
+    }
+    fn ldr_lit_w(&mut self, a: &ArgsLdlit) -> R {
+        self.load_literal(a.rt, a.imm, MemOp::U32)
+    }
+    fn ldr_lit_x(&mut self, a: &ArgsLdlit) -> R {
+        self.load_literal(a.rt, a.imm, MemOp::U64)
+    }
+    fn ldrsw_lit(&mut self, a: &ArgsLdlit) -> R {
+        self.load_literal(a.rt, a.imm, MemOp::S32)
+    }
+    fn prfm_lit(&mut self, _a: &ArgsLdlit) -> R {
+        Ok(())
+    }
+    fn ldstp_nt(&mut self, a: &ArgsLdstp) -> R {
+        self.ldst_pair(a, Index::Offset)
+    }
+    fn ldstp_post(&mut self, a: &ArgsLdstp) -> R {
+        self.ldst_pair(a, Index::Post)
+    }
+    fn ldstp_off(&mut self, a: &ArgsLdstp) -> R {
+        self.ldst_pair(a, Index::Offset)
+    }
+    fn ldstp_pre(&mut self, a: &ArgsLdstp) -> R {
+        self.ldst_pair(a, Index::Pre)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_bit_masks;
+
+    #[test]
+    fn bit_masks_cover_every_element_size() {
+        // (N, imms, immr) -> 64-bit wmask, one per element size 2..64.
+        assert_eq!(decode_bit_masks(0, 0b111100, 0, true, 64), Some((0x5555_5555_5555_5555, 0x5555_5555_5555_5555)));
+        assert_eq!(decode_bit_masks(0, 0b111001, 1, true, 64).unwrap().0, 0x9999_9999_9999_9999);
+        assert_eq!(decode_bit_masks(0, 0b110010, 0, true, 64).unwrap().0, 0x0707_0707_0707_0707);
+        assert_eq!(decode_bit_masks(0, 0b100111, 4, true, 64).unwrap().0, 0xf00f_f00f_f00f_f00f);
+        assert_eq!(decode_bit_masks(0, 0b001111, 16, true, 64).unwrap().0, 0xffff_0000_ffff_0000);
+        assert_eq!(decode_bit_masks(1, 0b011111, 32, true, 64).unwrap().0, 0xffff_ffff_0000_0000);
+        assert_eq!(decode_bit_masks(1, 0b111110, 0, true, 64).unwrap().0, 0x7fff_ffff_ffff_ffff);
+    }
+
+    #[test]
+    fn bit_masks_reject_all_ones_and_no_length() {
+        assert_eq!(decode_bit_masks(1, 0b111111, 0, true, 64), None);
+        assert_eq!(decode_bit_masks(0, 0b111101, 0, true, 64), None);
+        assert_eq!(decode_bit_masks(0, 0b111111, 0, true, 32), None);
+        // All-ones elements are fine for the bitfield instructions.
+        assert!(decode_bit_masks(1, 0b111111, 0, false, 64).is_some());
+    }
+
+    #[test]
+    fn bit_masks_w_form_replicates_over_32_bits() {
+        assert_eq!(decode_bit_masks(0, 0b000111, 0, true, 32).unwrap().0, 0xff);
+        assert_eq!(decode_bit_masks(0, 0b110000, 0, true, 32).unwrap().0, 0x0101_0101);
+    }
+}

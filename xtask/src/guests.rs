@@ -1,5 +1,6 @@
 //! Real guests: `cargo xtask fetch-guests` fetches, verifies and caches the default riscv64 Linux
-//! guest (Debian's kernel, OpenSBI and busybox) and builds its initramfs; `cargo xtask boot`
+//! guest (Debian's kernel, OpenSBI and busybox) and the arm64 one (kernel and busybox) and builds
+//! their initramfs; `cargo xtask boot`
 //! boots it on mimic (or, with `--qemu`, on `qemu-system-riscv64` for comparison).
 //!
 //! Everything comes from Debian's packages through apt with its own state folder (no root, the
@@ -22,6 +23,8 @@
 //! riscv64/u-boot-smode.bin  U-Boot for `-bios default -kernel` (qemu-riscv64_smode, S-mode)
 //! riscv64/busybox      static riscv64 busybox
 //! riscv64/initramfs.cpio.gz  built here: busybox, /init, /dev/console (see INIT_SCRIPT)
+//! arm64/               the same for arm64: kernel/, busybox-pkg/, modules, PACKAGES,
+//!                      SHA256SUMS, Image ("ARM\x64" at 0x38), busybox, initramfs.cpio.gz
 //! ```
 //!
 //! A run with everything present and matching `SHA256SUMS` touches no network; a missing or
@@ -39,13 +42,62 @@ use std::time::Instant;
 
 type Result<T> = std::result::Result<T, String>;
 
-/// The files `SHA256SUMS` covers, relative to the riscv64 folder.
+/// A guest architecture: its cache folder, the Debian architecture name and which packages it
+/// takes files from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arch {
+    Riscv64,
+    Arm64,
+}
+
+impl Arch {
+    pub const ALL: [Arch; 2] = [Arch::Riscv64, Arch::Arm64];
+
+    /// Debian's name, also the cache folder's.
+    pub fn deb(self) -> &'static str {
+        match self {
+            Arch::Riscv64 => "riscv64",
+            Arch::Arm64 => "arm64",
+        }
+    }
+
+    fn roles(self) -> &'static [Role] {
+        match self {
+            Arch::Riscv64 => &[Role::Kernel, Role::Busybox, Role::Opensbi, Role::Uboot],
+            Arch::Arm64 => &[Role::Kernel, Role::Busybox],
+        }
+    }
+
+    /// The files `SHA256SUMS` covers.
+    fn outputs(self) -> Vec<&'static str> {
+        let mut v: Vec<&str> = self.roles().iter().flat_map(|r| r.outputs().iter().copied()).collect();
+        v.push(INITRAMFS);
+        v
+    }
+
+    /// `e_machine` of its ELF executables.
+    fn elf_machine(self) -> u16 {
+        match self {
+            Arch::Riscv64 => 243,
+            Arch::Arm64 => 183,
+        }
+    }
+
+    /// The magic at offset 0x38 of its Linux `Image` header.
+    fn image_magic(self) -> &'static [u8; 4] {
+        match self {
+            Arch::Riscv64 => b"RSC\x05",
+            Arch::Arm64 => b"ARM\x64",
+        }
+    }
+}
+
+/// The files `SHA256SUMS` covers, relative to the architecture's folder (see [`Arch::outputs`]).
 pub const IMAGE: &str = "Image";
 pub const FIRMWARE: &str = "fw_dynamic.bin";
 pub const BUSYBOX: &str = "busybox";
 pub const INITRAMFS: &str = "initramfs.cpio.gz";
 pub const UBOOT_SMODE: &str = "u-boot-smode.bin";
-const OUTPUTS: [&str; 5] = [IMAGE, FIRMWARE, BUSYBOX, INITRAMFS, UBOOT_SMODE];
 
 /// Exactly this word (then ` uptime=<seconds>`) starts the line that tells a boot test that user
 /// space is up.
@@ -78,8 +130,6 @@ enum Role {
 }
 
 impl Role {
-    const ALL: [Role; 4] = [Role::Kernel, Role::Busybox, Role::Opensbi, Role::Uboot];
-
     fn name(self) -> &'static str {
         match self {
             Role::Kernel => "kernel",
@@ -89,7 +139,7 @@ impl Role {
         }
     }
 
-    /// The folder under `riscv64/` it is extracted to.
+    /// The folder under the architecture's folder it is extracted to.
     fn tree(self) -> &'static str {
         match self {
             Role::Kernel => "kernel",
@@ -124,12 +174,17 @@ pub struct Layout {
     pub apt: PathBuf,
     pub debs: PathBuf,
     pub dir: PathBuf,
+    pub arch: Arch,
 }
 
 impl Layout {
+    /// The riscv64 guest's cache (the default guest).
     pub fn new(repo: &Path) -> Layout {
+        Layout::for_arch(repo, Arch::Riscv64)
+    }
+    pub fn for_arch(repo: &Path, arch: Arch) -> Layout {
         let root = repo.join(".cache/guests");
-        Layout { apt: root.join("apt"), debs: root.join("debs"), dir: root.join("riscv64") }
+        Layout { apt: root.join("apt"), debs: root.join("debs"), dir: root.join(arch.deb()), arch }
     }
     pub fn file(&self, name: &str) -> PathBuf {
         self.dir.join(name)
@@ -396,11 +451,11 @@ impl Apt {
         if !status.exists() {
             std::fs::write(&status, "").map_err(|e| e.to_string())?;
         }
-        // Kernel and busybox from trixie (riscv64); OpenSBI and U-Boot (Architecture: all)
-        // from bookworm-backports and bookworm, whose indexes for the native architecture list
-        // them.
+        // Kernels and busybox from trixie (riscv64, arm64); OpenSBI and U-Boot (Architecture:
+        // all) from bookworm-backports and bookworm, whose indexes for the native architecture
+        // list them.
         let sources = format!(
-            "deb [arch=riscv64 signed-by={keyring}] {uri} trixie main\n\
+            "deb [arch=riscv64,arm64 signed-by={keyring}] {uri} trixie main\n\
              deb [arch={native} signed-by={keyring}] {uri} bookworm-backports main\n\
              deb [arch={native} signed-by={keyring}] {uri} bookworm main\n"
         );
@@ -413,6 +468,7 @@ impl Apt {
         let mut opts: Vec<String> = vec![
             format!("-oAPT::Architecture={native}"),
             "-oAPT::Architectures::=riscv64".into(),
+            "-oAPT::Architectures::=arm64".into(),
             format!("-oDir::State={d}"),
             format!("-oDir::State::Lists={d}/lists"),
             format!("-oDir::State::status={d}/status"),
@@ -434,7 +490,7 @@ impl Apt {
 
     fn update(&mut self) -> Result<()> {
         println!(
-            "fetch-guests: apt-get update (trixie riscv64, bookworm, bookworm-backports) into {}",
+            "fetch-guests: apt-get update (trixie riscv64+arm64, bookworm, bookworm-backports) into {}",
             self.dir.display()
         );
         let status = Command::new("apt-get")
@@ -459,16 +515,18 @@ impl Apt {
 
     /// The exact package the kernel metapackage depends on, e.g.
     /// `linux-image-6.12.117+deb13-riscv64`.
-    fn resolve_kernel(&self) -> Result<String> {
+    fn resolve_kernel(&self, arch: Arch) -> Result<String> {
+        let a = arch.deb();
         let out =
-            run_capture(Command::new("apt-cache").args(&self.opts).args(["depends", "linux-image-riscv64:riscv64"]))?;
-        parse_kernel_depends(&out).ok_or(format!("linux-image-riscv64 depends on no linux-image-*-riscv64: {out}"))
+            run_capture(Command::new("apt-cache").args(&self.opts).args(["depends", &format!("linux-image-{a}:{a}")]))?;
+        parse_kernel_depends(&out, a).ok_or(format!("linux-image-{a} depends on no linux-image-*-{a}: {out}"))
     }
 
-    fn spec(&self, role: Role) -> Result<String> {
+    fn spec(&self, arch: Arch, role: Role) -> Result<String> {
+        let a = arch.deb();
         Ok(match role {
-            Role::Kernel => format!("{}:riscv64", self.resolve_kernel()?),
-            Role::Busybox => "busybox-static:riscv64".into(),
+            Role::Kernel => format!("{}:{a}", self.resolve_kernel(arch)?),
+            Role::Busybox => format!("busybox-static:{a}"),
             Role::Opensbi => "opensbi/bookworm-backports".into(),
             Role::Uboot => "u-boot-qemu/bookworm".into(),
         })
@@ -500,11 +558,12 @@ impl Apt {
     }
 }
 
-fn parse_kernel_depends(out: &str) -> Option<String> {
+fn parse_kernel_depends(out: &str, arch: &str) -> Option<String> {
+    let suffix = format!("-{arch}");
     out.lines().find_map(|l| {
         let dep = l.trim().trim_start_matches('|').strip_prefix("Depends:")?.trim();
         let dep = dep.split(':').next()?.trim();
-        (dep.starts_with("linux-image-") && dep.ends_with("-riscv64") && !dep.starts_with('<')).then(|| dep.to_string())
+        (dep.starts_with("linux-image-") && dep.ends_with(&suffix) && !dep.starts_with('<')).then(|| dep.to_string())
     })
 }
 
@@ -538,11 +597,12 @@ fn format_packages(map: &BTreeMap<String, (String, DebInfo)>) -> String {
 // ---------------------------------------------------------------------------------------------
 // What we take from the packages
 
-/// The kernel as the loader wants it: a flat riscv64 `Image`. Debian ships exactly that as
-/// `/boot/vmlinux-*`; a gzip'ed `vmlinuz` is unpacked, an ELF is refused.
-pub fn kernel_image(bytes: Vec<u8>) -> Result<(Vec<u8>, &'static str)> {
-    const MAGIC2: &[u8; 4] = b"RSC\x05";
-    let is_image = |b: &[u8]| b.len() > 0x40 && &b[0x38..0x3c] == MAGIC2;
+/// The kernel as the loader wants it: a flat `Image` of `arch`. Debian ships exactly that as
+/// `/boot/vmlinux-*` (riscv64) or `/boot/vmlinuz-*` (arm64); a gzip'ed one is unpacked, an ELF
+/// is refused.
+pub fn kernel_image(arch: Arch, bytes: Vec<u8>) -> Result<(Vec<u8>, &'static str)> {
+    let magic = arch.image_magic();
+    let is_image = |b: &[u8]| b.len() > 0x40 && &b[0x38..0x3c] == magic;
     if is_image(&bytes) {
         return Ok((bytes, "flat Image"));
     }
@@ -552,22 +612,22 @@ pub fn kernel_image(bytes: Vec<u8>) -> Result<(Vec<u8>, &'static str)> {
         if is_image(&out) {
             return Ok((out, "gzip-compressed Image, unpacked"));
         }
-        return Err("the gzip'ed kernel is not a riscv64 Image".into());
+        return Err(format!("the gzip'ed kernel is not a {} Image", arch.deb()));
     }
     if bytes.starts_with(b"\x7fELF") {
         return Err("the kernel is an ELF vmlinux, not a flat Image (objcopy -O binary would be needed)".into());
     }
-    Err("the kernel has no riscv64 Image magic at 0x38".into())
+    Err(format!("the kernel has no {} Image magic at 0x38", arch.deb()))
 }
 
-/// Checks that `bytes` is a static 64-bit little-endian RISC-V ELF executable.
-pub fn check_static_riscv64_elf(b: &[u8]) -> Result<()> {
+/// Checks that `bytes` is a static 64-bit little-endian ELF executable for `arch`.
+pub fn check_static_elf(arch: Arch, b: &[u8]) -> Result<()> {
     let u16_at = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
     if b.len() < 64 || &b[..4] != b"\x7fELF" || b[4] != 2 || b[5] != 1 {
         return Err("not a 64-bit little-endian ELF".into());
     }
-    if u16_at(18) != 243 {
-        return Err(format!("ELF machine {} is not RISC-V", u16_at(18)));
+    if u16_at(18) != arch.elf_machine() {
+        return Err(format!("ELF machine {} is not {}", u16_at(18), arch.deb()));
     }
     let phoff = u64::from_le_bytes(b[32..40].try_into().unwrap()) as usize;
     let (phentsize, phnum) = (u16_at(54) as usize, u16_at(56) as usize);
@@ -659,7 +719,7 @@ fn find_file(dir: &Path, pred: &dyn Fn(&Path) -> bool) -> Option<PathBuf> {
     None
 }
 
-/// Extracts `deb` into `riscv64/<tree>` (replacing what was there).
+/// Extracts `deb` into `<arch>/<tree>` (replacing what was there).
 fn extract(lay: &Layout, role: Role, deb: &Path) -> Result<PathBuf> {
     let dest = lay.dir.join(role.tree());
     let tmp = lay.dir.join(format!(".{}.tmp", role.tree()));
@@ -694,7 +754,7 @@ fn install_outputs(lay: &Layout, role: Role, tree: &Path) -> Result<()> {
                 .collect();
             cands.sort();
             let src = cands.first().ok_or("no /boot/vmlinu* in the kernel package")?;
-            let (image, how) = kernel_image(std::fs::read(src).map_err(|e| e.to_string())?)
+            let (image, how) = kernel_image(lay.arch, std::fs::read(src).map_err(|e| e.to_string())?)
                 .map_err(|e| format!("{}: {e}", src.display()))?;
             let fname = src.file_name().unwrap().to_string_lossy().into_owned();
             println!("fetch-guests: kernel /boot/{fname}: {how}, {} bytes", image.len());
@@ -716,7 +776,7 @@ fn install_outputs(lay: &Layout, role: Role, tree: &Path) -> Result<()> {
                 .find(|p| p.is_file())
                 .ok_or("no busybox binary in busybox-static")?;
             let bytes = std::fs::read(&src).map_err(|e| e.to_string())?;
-            check_static_riscv64_elf(&bytes).map_err(|e| format!("{}: {e}", src.display()))?;
+            check_static_elf(lay.arch, &bytes).map_err(|e| format!("{}: {e}", src.display()))?;
             write_atomic(&lay.file(BUSYBOX), &bytes)?;
             std::fs::set_permissions(lay.file(BUSYBOX), std::os::unix::fs::PermissionsExt::from_mode(0o755))
                 .map_err(|e| e.to_string())?;
@@ -767,7 +827,7 @@ fn acquire(
     }
     let attempt = |apt: &mut Apt| -> Result<(String, DebInfo)> {
         apt.ensure_lists()?;
-        let spec = apt.spec(role)?;
+        let spec = apt.spec(lay.arch, role)?;
         let info = apt.info(&spec)?;
         let deb = lay.debs.join(&info.file);
         if sha256_file(&deb).is_ok_and(|h| h == info.sha256) {
@@ -795,7 +855,9 @@ fn acquire(
     if let Ok(rd) = std::fs::read_dir(&lay.debs) {
         for e in rd.flatten() {
             let n = e.file_name().to_string_lossy().into_owned();
-            if n.starts_with(role.deb_prefix()) && n.ends_with(".deb") && n != result.1.file {
+            // Same package and architecture (both kernels share the prefix and the folder).
+            let arch_suffix = result.1.file.rsplit_once('_').map_or(".deb", |(_, a)| a);
+            if n.starts_with(role.deb_prefix()) && n.ends_with(arch_suffix) && n != result.1.file {
                 let _ = std::fs::remove_file(e.path());
             }
         }
@@ -810,32 +872,39 @@ pub struct Guest {
     pub initramfs: PathBuf,
 }
 
-/// Makes sure the riscv64 guest is cached and verified; fetches and builds what is missing.
-/// With `update`, asks the mirror for newer packages first.
+/// Makes sure the riscv64 guest (the default one) is cached and verified; see [`ensure_arch`].
 pub fn ensure(update: bool) -> Result<Guest> {
+    ensure_arch(Arch::Riscv64, update)
+}
+
+/// Makes sure `arch`'s guest is cached and verified; fetches and builds what is missing.
+/// With `update`, asks the mirror for newer packages first.
+pub fn ensure_arch(arch: Arch, update: bool) -> Result<Guest> {
     let start = Instant::now();
-    let lay = Layout::new(&repo_root());
+    let lay = Layout::for_arch(&repo_root(), arch);
+    let outputs = arch.outputs();
+    let a = arch.deb();
     for d in [&lay.debs, &lay.dir] {
         std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
     }
     let sums = std::fs::read_to_string(lay.sums()).map(|t| parse_sums(&t)).unwrap_or_default();
     let mut pkgs = std::fs::read_to_string(lay.packages()).map(|t| parse_packages(&t)).unwrap_or_default();
-    let mut checks: BTreeMap<String, Check> = check_files(&lay.dir, &sums, &OUTPUTS).into_iter().collect();
+    let mut checks: BTreeMap<String, Check> = check_files(&lay.dir, &sums, &outputs).into_iter().collect();
     if checks[BUSYBOX].is_ok() && checks[INITRAMFS].is_ok() && !initramfs_current(&lay) {
         println!("fetch-guests: the initramfs recipe changed (xtask/src/guests.rs), will rebuild it");
         checks.insert(INITRAMFS.into(), Check::Stale);
     }
     let modules_ok = lay.modules().is_dir();
-    let all_recorded = Role::ALL.iter().all(|r| pkgs.contains_key(r.name()));
+    let all_recorded = arch.roles().iter().all(|r| pkgs.contains_key(r.name()));
     let guest = Guest { image: lay.file(IMAGE), firmware: lay.file(FIRMWARE), initramfs: lay.file(INITRAMFS) };
 
     if !update && modules_ok && all_recorded && checks.values().all(Check::is_ok) {
         println!(
-            "fetch-guests: riscv64 guest cached and verified in {:.2} s (no network), {}:",
+            "fetch-guests: {a} guest cached and verified in {:.2} s (no network), {}:",
             start.elapsed().as_secs_f64(),
             lay.dir.display()
         );
-        print_summary(&lay, &checks, &pkgs);
+        print_summary(&lay, &outputs, &checks, &pkgs);
         return Ok(guest);
     }
     for (name, c) in &checks {
@@ -859,7 +928,7 @@ pub fn ensure(update: bool) -> Result<Guest> {
         apt.update()?;
     }
     let mut rebuilt_busybox = false;
-    for role in Role::ALL {
+    for &role in arch.roles() {
         let outputs_ok = role.outputs().iter().all(|o| checks[*o].is_ok());
         let needed = !outputs_ok || !pkgs.contains_key(role.name()) || (role == Role::Kernel && !modules_ok);
         if !needed && !update {
@@ -886,27 +955,32 @@ pub fn ensure(update: bool) -> Result<Guest> {
     }
     // Entries for other files here (e.g. the benchmark's initramfs) stay while the file does.
     let mut new_sums: BTreeMap<String, String> =
-        sums.into_iter().filter(|(n, _)| !OUTPUTS.contains(&n.as_str()) && lay.file(n).is_file()).collect();
-    for name in OUTPUTS {
+        sums.into_iter().filter(|(n, _)| !outputs.contains(&n.as_str()) && lay.file(n).is_file()).collect();
+    for &name in &outputs {
         let h = sha256_file(&lay.file(name)).map_err(|e| format!("{name}: {e}"))?;
         new_sums.insert(name.to_string(), h);
     }
     write_atomic(&lay.sums(), format_sums(&new_sums).as_bytes())?;
-    let checks: BTreeMap<String, Check> = check_files(&lay.dir, &new_sums, &OUTPUTS).into_iter().collect();
-    println!("fetch-guests: riscv64 guest ready in {:.1} s, {}:", start.elapsed().as_secs_f64(), lay.dir.display());
-    print_summary(&lay, &checks, &pkgs);
+    let checks: BTreeMap<String, Check> = check_files(&lay.dir, &new_sums, &outputs).into_iter().collect();
+    println!("fetch-guests: {a} guest ready in {:.1} s, {}:", start.elapsed().as_secs_f64(), lay.dir.display());
+    print_summary(&lay, &outputs, &checks, &pkgs);
     Ok(guest)
 }
 
-fn print_summary(lay: &Layout, checks: &BTreeMap<String, Check>, pkgs: &BTreeMap<String, (String, DebInfo)>) {
+fn print_summary(
+    lay: &Layout,
+    outputs: &[&str],
+    checks: &BTreeMap<String, Check>,
+    pkgs: &BTreeMap<String, (String, DebInfo)>,
+) {
     let from = |name: &str| -> String {
-        let role = Role::ALL.iter().find(|r| r.outputs().contains(&name));
+        let role = lay.arch.roles().iter().find(|r| r.outputs().contains(&name));
         match role.and_then(|r| pkgs.get(r.name())) {
             Some((_, info)) => format!("from {}", info.name_version()),
             None => "built here (cpio newc + gzip)".into(),
         }
     };
-    for name in OUTPUTS {
+    for &name in outputs {
         let size = std::fs::metadata(lay.file(name)).map(|m| m.len()).unwrap_or(0);
         let hash = match &checks[name] {
             Check::Ok(h) => h[..16].to_string(),
@@ -930,7 +1004,9 @@ pub fn fetch_cmd(args: &[String]) -> Result<()> {
             _ => return Err(format!("fetch-guests: unknown option {a} (usage: cargo xtask fetch-guests [--update])")),
         }
     }
-    ensure(update)?;
+    for arch in Arch::ALL {
+        ensure_arch(arch, update)?;
+    }
     crate::rootdisk::ensure(&Layout::new(&repo_root())).map(|_| ())
 }
 
@@ -1054,7 +1130,8 @@ mod tests {
     #[test]
     fn apt_output_parsing() {
         let out = "linux-image-riscv64:riscv64\n  Depends: linux-image-6.12.117+deb13-riscv64:riscv64\n";
-        assert_eq!(parse_kernel_depends(out).as_deref(), Some("linux-image-6.12.117+deb13-riscv64"));
+        assert_eq!(parse_kernel_depends(out, "riscv64").as_deref(), Some("linux-image-6.12.117+deb13-riscv64"));
+        assert_eq!(parse_kernel_depends(out, "arm64"), None);
         let uris = "'http://m/pool/main/b/busybox/busybox-static_1.37.0-6%2bb9_riscv64.deb' \
                     busybox-static_1%3a1.37.0-6+b9_riscv64.deb 941532 SHA256:4ADD476D\n";
         let info = parse_print_uris(uris).unwrap();
@@ -1076,11 +1153,15 @@ mod tests {
     fn kernel_formats() {
         let mut img = vec![0u8; 0x100];
         img[0x38..0x3c].copy_from_slice(b"RSC\x05");
-        assert_eq!(kernel_image(img.clone()).unwrap().0, img);
+        assert_eq!(kernel_image(Arch::Riscv64, img.clone()).unwrap().0, img);
+        assert!(kernel_image(Arch::Arm64, img.clone()).unwrap_err().contains("arm64"));
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&img).unwrap();
-        assert_eq!(kernel_image(gz.finish().unwrap()).unwrap().0, img);
-        assert!(kernel_image(b"\x7fELF\x02\x01\x01".iter().copied().chain([0; 0x80]).collect())
+        assert_eq!(kernel_image(Arch::Riscv64, gz.finish().unwrap()).unwrap().0, img);
+        let mut arm = vec![0u8; 0x100];
+        arm[0x38..0x3c].copy_from_slice(b"ARM\x64");
+        assert_eq!(kernel_image(Arch::Arm64, arm.clone()).unwrap().0, arm);
+        assert!(kernel_image(Arch::Riscv64, b"\x7fELF\x02\x01\x01".iter().copied().chain([0; 0x80]).collect())
             .unwrap_err()
             .contains("ELF"));
     }
@@ -1091,7 +1172,8 @@ mod tests {
         let mut elf = vec![0u8; 64];
         elf[..6].copy_from_slice(b"\x7fELF\x02\x01");
         elf[18] = 243;
-        check_static_riscv64_elf(&elf).unwrap();
+        check_static_elf(Arch::Riscv64, &elf).unwrap();
+        assert!(check_static_elf(Arch::Arm64, &elf).unwrap_err().contains("arm64"));
         let a = build_initramfs(&elf).unwrap();
         assert_eq!(a, build_initramfs(&elf).unwrap());
         let mut raw = Vec::new();

@@ -25,7 +25,7 @@ pub struct Chosen<'a> {
 }
 
 /// 32 bytes from the host's random generator; `None` (no seed, logged) if it cannot be read.
-fn host_seed() -> Option<[u8; 32]> {
+pub(crate) fn host_seed() -> Option<[u8; 32]> {
     use std::io::Read;
     let mut seed = [0u8; 32];
     match std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut seed)) {

@@ -8,11 +8,12 @@ mod error;
 mod fdt;
 mod fdt_edit;
 mod loader;
+pub mod psci;
 mod virt;
 pub mod virtio;
 
 pub use error::Error;
-pub use loader::{load_elf_or_raw, LoadedImage};
+pub use loader::{load_elf_or_raw, ImageArch, LoadedImage};
 pub use virt::{
     dump_dtb, Bios, DebugState, DebugStop, ExitStatus, HostEvent, MachineEvent, RunState, VirtConfig, VirtMachine,
     MEMMAP,

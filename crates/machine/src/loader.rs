@@ -16,17 +16,47 @@ pub struct LoadedImage {
     pub high: u64,
 }
 
+/// The guest architecture an image must be built for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageArch {
+    Riscv64,
+    Aarch64,
+}
+
+impl ImageArch {
+    fn elf_machine(self) -> elf::Machine {
+        match self {
+            ImageArch::Riscv64 => elf::EM_RISCV,
+            ImageArch::Aarch64 => elf::EM_AARCH64,
+        }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            ImageArch::Riscv64 => "RISC-V",
+            ImageArch::Aarch64 => "AArch64",
+        }
+    }
+    /// The magic at 0x38 of its Linux `Image` header.
+    fn image_magic(self) -> &'static [u8; 4] {
+        match self {
+            ImageArch::Riscv64 => b"RSC\x05",
+            ImageArch::Aarch64 => b"ARM\x64",
+        }
+    }
+}
+
 /// Load `path` into `bus`: an ELF64 by its `PT_LOAD` segments (physical addresses), otherwise
 /// raw at `raw_addr`.
 pub fn load_elf_or_raw(
     bus: &mut AddressSpace,
+    arch: ImageArch,
     what: &'static str,
     path: &Path,
     raw_addr: u64,
 ) -> Result<LoadedImage, Error> {
     let data = read_nonempty(what, path)?;
     if data.starts_with(&elf::ELFMAG) {
-        load_elf(bus, what, path, &data)
+        load_elf(bus, arch, what, path, &data)
     } else {
         load_raw(bus, what, path, &data, raw_addr)
     }
@@ -52,12 +82,18 @@ pub fn load_raw(
     Ok(LoadedImage { entry: addr, low: addr, high: addr + len })
 }
 
-fn load_elf(bus: &mut AddressSpace, what: &'static str, path: &Path, data: &[u8]) -> Result<LoadedImage, Error> {
+fn load_elf(
+    bus: &mut AddressSpace,
+    arch: ImageArch,
+    what: &'static str,
+    path: &Path,
+    data: &[u8],
+) -> Result<LoadedImage, Error> {
     let bad = |reason: String| Error::BadImage { what, path: path.into(), reason };
     let hdr = elf::FileHeader64::<object::Endianness>::parse(data).map_err(|e| bad(format!("ELF header: {e}")))?;
     let endian = hdr.endian().map_err(|e| bad(format!("ELF header: {e}")))?;
-    if hdr.e_machine(endian) != elf::EM_RISCV {
-        return Err(bad(format!("ELF machine {} is not RISC-V", hdr.e_machine(endian))));
+    if hdr.e_machine(endian) != arch.elf_machine() {
+        return Err(bad(format!("ELF machine {} is not {}", hdr.e_machine(endian), arch.name())));
     }
     let mut low = u64::MAX;
     let mut high = 0;
@@ -88,11 +124,11 @@ fn load_elf(bus: &mut AddressSpace, what: &'static str, path: &Path, data: &[u8]
     Ok(LoadedImage { entry: hdr.e_entry(endian), low, high })
 }
 
-/// Fields of the RISC-V Linux `Image` header (Documentation/arch/riscv/boot-image-header.rst).
+/// Fields of the Linux `Image` header, the same for RISC-V and arm64
+/// (Documentation/arch/riscv/boot-image-header.rst, Documentation/arch/arm64/booting.rst).
 const IMAGE_TEXT_OFFSET: usize = 8;
 const IMAGE_SIZE: usize = 16;
 const IMAGE_MAGIC2_OFFSET: usize = 0x38;
-const IMAGE_MAGIC2: &[u8; 4] = b"RSC\x05";
 const IMAGE_ALIGN: u64 = 2 << 20;
 
 fn le64(data: &[u8], at: usize) -> u64 {
@@ -105,12 +141,27 @@ fn le64(data: &[u8], at: usize) -> u64 {
 /// offset its header asks for from the start of RAM (`text_offset`), or at the first 2 MiB
 /// boundary at or after `base` if firmware already occupies that; its `image_size` (which
 /// covers .bss) bounds what follows. Anything else is raw at `base`.
-pub fn load_kernel(bus: &mut AddressSpace, path: &Path, base: u64, dram_start: u64) -> Result<LoadedImage, Error> {
+pub fn load_kernel(
+    bus: &mut AddressSpace,
+    arch: ImageArch,
+    path: &Path,
+    base: u64,
+    dram_start: u64,
+) -> Result<LoadedImage, Error> {
     let data = read_nonempty("kernel", path)?;
     if data.starts_with(&elf::ELFMAG) {
-        return load_elf(bus, "kernel", path, &data);
+        return load_elf(bus, arch, "kernel", path, &data);
     }
-    if data.len() >= 0x40 && &data[IMAGE_MAGIC2_OFFSET..IMAGE_MAGIC2_OFFSET + 4] == IMAGE_MAGIC2 {
+    let other = [ImageArch::Riscv64, ImageArch::Aarch64].into_iter().find(|a| *a != arch).unwrap_or(arch);
+    let magic = |a: ImageArch| data.len() >= 0x40 && &data[IMAGE_MAGIC2_OFFSET..IMAGE_MAGIC2_OFFSET + 4] == a.image_magic();
+    if magic(other) {
+        return Err(Error::BadImage {
+            what: "kernel",
+            path: path.into(),
+            reason: format!("this is a Linux Image for {}, the machine's CPU is {}", other.name(), arch.name()),
+        });
+    }
+    if magic(arch) {
         let text_offset = le64(&data, IMAGE_TEXT_OFFSET);
         let image_size = le64(&data, IMAGE_SIZE);
         let want = dram_start.checked_add(text_offset).ok_or_else(|| Error::BadImage {

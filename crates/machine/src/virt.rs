@@ -15,7 +15,7 @@
 //! straight to the kernel).
 
 use crate::fdt::{self, Chosen};
-use crate::loader::{load_elf_or_raw, LoadedImage};
+use crate::loader::{load_elf_or_raw, ImageArch, LoadedImage};
 use crate::virtio::Doorbell;
 use crate::Error;
 use mimic_arch_riscv::csr::irq;
@@ -404,7 +404,7 @@ impl VirtMachine {
             Bios::Default => Some(find_default_firmware()?),
         };
         let fw: Option<LoadedImage> = match &firmware {
-            Some(p) => Some(load_elf_or_raw(&mut self.bus, "firmware", p, dram.start)?),
+            Some(p) => Some(load_elf_or_raw(&mut self.bus, ImageArch::Riscv64, "firmware", p, dram.start)?),
             None => None,
         };
         // The kernel goes after the firmware, on a 2 MiB boundary (what RV64 kernels expect).
@@ -413,7 +413,7 @@ impl VirtMachine {
             None => dram.start,
         };
         let kernel = match &cfg.kernel {
-            Some(p) => Some(crate::loader::load_kernel(&mut self.bus, p, kernel_addr, dram.start)?),
+            Some(p) => Some(crate::loader::load_kernel(&mut self.bus, ImageArch::Riscv64, p, kernel_addr, dram.start)?),
             None => None,
         };
         let initrd = match &cfg.initrd {
@@ -848,7 +848,7 @@ impl VirtMachine {
 }
 
 /// A user-supplied device tree (`-dtb`), with `/chosen` updated for this boot as QEMU does.
-fn read_dtb(p: &std::path::Path, cfg: &VirtConfig, initrd: Option<(u64, u64)>) -> Result<Vec<u8>, Error> {
+pub(crate) fn read_dtb(p: &std::path::Path, cfg: &VirtConfig, initrd: Option<(u64, u64)>) -> Result<Vec<u8>, Error> {
     let data = std::fs::read(p).map_err(|source| Error::ReadFile { what: "device tree", path: p.into(), source })?;
     if data.len() < 40 || data[..4] != [0xd0, 0x0d, 0xfe, 0xed] || data.len() > FDT_MAX {
         return Err(Error::BadImage {

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod ahci;
+mod board_parts;
 mod error;
 mod fdt;
 mod fdt_edit;

@@ -14,6 +14,7 @@
 //! `a1 = device tree`, `a2 = fw_dynamic info` and jumps to the firmware (or, with `-bios none`,
 //! straight to the kernel).
 
+use crate::board_parts;
 use crate::fdt::{self, Chosen};
 use crate::loader::{load_elf_or_raw, ImageArch, LoadedImage};
 use crate::virtio::Doorbell;
@@ -23,7 +24,7 @@ use mimic_arch_riscv::decode::enc;
 use mimic_arch_riscv::mmu::Watchpoint;
 use mimic_arch_riscv::RiscvCpu;
 use mimic_core::{AddrRange, BitIrq, SharedBits, VmClock};
-use mimic_devices::pci::{PciHost, PciWindow, Window};
+use mimic_devices::pci::PciHost;
 use mimic_devices::{
     Clint, ClintHart, GoldfishRtc, MTime, Plic, PlicInput, PowerLatch, PowerRequest, SifiveTest, Uart16550,
 };
@@ -298,45 +299,10 @@ impl VirtMachine {
         let intx = (0..4).map(|i| wire(fdt::PCIE_IRQ + i)).collect::<Result<Vec<_>, _>>()?;
         let pci = Arc::new(Mutex::new(PciHost::new(intx, region("pcie_pio").start)));
         let bell = Arc::new(Doorbell::default());
-        let mut specs = cfg.virtio.iter().filter(|s| !s.pci);
-        let mut virtio_mmio = Vec::new();
-        for i in 0..VIRTIO_SLOTS {
-            let irq = wire(VIRTIO_IRQ + i as u32)?;
-            let t: VirtioTransport = match specs.next() {
-                Some(spec) => {
-                    VirtioMmio::new(spec.build(&bell).map_err(|e| Error::Wiring(format!("{spec:?}: {e}")))?, irq)
-                }
-                None => VirtioMmio::new(Box::new(mimic_virtio::NoDevice), irq),
-            };
-            let t = Arc::new(Mutex::new(t));
-            let range = AddrRange::new(region("virtio").start + i as u64 * VIRTIO_SLOT_SIZE, VIRTIO_SLOT_SIZE);
-            bus.add_mmio(&format!("virtio{i}"), range, Box::new(t.clone()))?;
-            virtio_mmio.push(t);
-        }
-        if specs.next().is_some() {
-            return Err(Error::Wiring(format!("at most {VIRTIO_SLOTS} virtio-mmio devices")));
-        }
-        for spec in cfg.virtio.iter().filter(|s| s.pci) {
-            let f = spec.build_pci(&bell).map_err(|e| Error::Wiring(format!("{spec:?}: {e}")))?;
-            pci.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .plug(f)
-                .ok_or_else(|| Error::Wiring("PCI bus full".into()))?;
-        }
-        for spec in &cfg.ahci {
-            let hba = spec.build(&bell).map_err(|e| Error::Wiring(format!("{spec:?}: {e}")))?;
-            pci.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .plug(Box::new(hba))
-                .ok_or_else(|| Error::Wiring("PCI bus full".into()))?;
-        }
-        for (name, window) in [
-            ("pcie_ecam", Window::Ecam),
-            ("pcie_mmio", Window::Mmio { base: region("pcie_mmio").start }),
-            ("pcie_pio", Window::Pio { base: region("pcie_pio").start }),
-        ] {
-            bus.add_mmio(name, region(name), Box::new(PciWindow { host: pci.clone(), window }))?;
-        }
+        let slots = (region("virtio").start, VIRTIO_SLOTS, VIRTIO_SLOT_SIZE);
+        let virtio_mmio = board_parts::virtio_mmio_slots(&mut bus, cfg, &bell, slots, |i| wire(VIRTIO_IRQ + i as u32))?;
+        let windows = [region("pcie_ecam"), region("pcie_mmio"), region("pcie_pio")];
+        board_parts::pci_devices_and_windows(&mut bus, cfg, &bell, &pci, windows)?;
 
         let time = {
             let m = mtime.clone();
@@ -344,34 +310,13 @@ impl VirtMachine {
         };
         let harts: Vec<RiscvCpu> =
             lines.into_iter().enumerate().map(|(h, l)| RiscvCpu::new(h as u64, l, time.clone())).collect();
-        let jit_threshold = cfg.tier.threshold();
-        if cfg.perf_map && jit_threshold.is_some() {
-            if let Err(e) = mimic_jit::enable_perf_map() {
-                tracing::warn!("-perfmap: cannot write /tmp/perf-<pid>.map: {e}");
-            }
-        }
-        let jits = match jit_threshold {
-            // Auto compiles in the background (the guest interprets meanwhile); `jit` compiles
-            // before it runs, so every block runs compiled.
-            Some(_) => match (0..harts.len())
-                .map(|_| if cfg.tier == TierPolicy::Auto { Jit::new_background() } else { Jit::new() })
-                .collect::<Result<Vec<_>, _>>()
-            {
-                Ok(j) => j,
-                Err(e) if cfg.tier == TierPolicy::Auto => {
-                    tracing::warn!("interpreting only: {e}");
-                    Vec::new()
-                }
-                Err(e) => return Err(Error::Jit(e)),
-            },
-            None => Vec::new(),
-        };
+        let (jits, jit_threshold) = board_parts::jits(cfg, harts.len())?;
 
         let mut m = VirtMachine {
             bus,
             harts,
             jits,
-            jit_threshold: jit_threshold.unwrap_or(0),
+            jit_threshold,
             clint,
             rtc,
             uart,

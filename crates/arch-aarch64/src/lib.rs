@@ -15,7 +15,12 @@
 
 pub mod cpu;
 pub mod decode;
+pub mod exception;
 pub mod helpers;
+pub mod mmu;
+pub mod mmu_regs;
 pub mod sem;
+pub mod sysreg;
+pub mod timer;
 
-pub use cpu::{A64Insn, Aarch64Cpu, Fault};
+pub use cpu::{A64Insn, Aarch64Cpu, Conduit, CpuConfig, CpuModel, Fault, TimeSource};

@@ -299,9 +299,10 @@ impl Snippet {
     pub fn mem64(self, addr: u64, v: u64) -> Self {
         self.mem(addr, &v.to_le_bytes())
     }
-    /// Code for the vector table entry at `offset` (at most 32 instructions).
+    /// Code for the vector table entry at `offset` (at most 30 instructions; `wfi; b .-4`
+    /// follows).
     pub fn vector(mut self, offset: u64, words: &[u32]) -> Self {
-        assert!(offset % 0x80 == 0 && offset < 0x800 && words.len() <= 32);
+        assert!(offset.is_multiple_of(0x80) && offset < 0x800 && words.len() <= 30);
         self.vectors.push((offset, words.to_vec()));
         self
     }
@@ -337,8 +338,8 @@ impl Snippet {
         bytes.extend_from_slice(&enc::wfi().to_le_bytes());
         bus.write_bytes(CODE, &bytes).expect("write code");
         for entry in 0..16u64 {
-            let default = [enc::wfi(), enc::b(-4)];
-            let words = self.vectors.iter().find(|(o, _)| *o == entry * 0x80).map_or(&default[..], |(_, w)| &w[..]);
+            let mut words = self.vectors.iter().find(|(o, _)| *o == entry * 0x80).map_or(vec![], |(_, w)| w.clone());
+            words.extend([enc::wfi(), enc::b(-4)]);
             let b: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
             bus.write_bytes(VECTORS + entry * 0x80, &b).expect("write vectors");
         }

@@ -590,7 +590,10 @@ impl Guest for Aarch64Cpu {
         crate::sem::translate(insn, flags, s)
     }
     fn disasm(insn: &A64Insn) -> String {
+        use crate::sysreg::name;
         match &insn.op {
+            Some(Insn::Mrs(a)) => format!("mrs x{}, {}", a.rt, name(a.key)),
+            Some(Insn::MsrReg(a)) => format!("msr {}, x{}", name(a.key), a.rt),
             Some(i) => decode::disasm(i),
             None => format!(".inst {:#010x} (undefined)", insn.raw),
         }

@@ -165,8 +165,10 @@ pub enum Access {
     Wo,
     /// EL0 and EL1 read/write.
     El0Rw,
-    /// EL1 read/write, EL0 read-only.
+    /// EL0 and EL1 read-only.
     El0Ro,
+    /// EL1 read/write, EL0 read-only.
+    El0RoEl1Rw,
     /// Anything else: `fn(cpu, is_write)`.
     Check(fn(&Aarch64Cpu, bool) -> Result<(), Deny>),
 }
@@ -189,7 +191,8 @@ impl Def {
             Access::Ro => !el0 && !write,
             Access::Wo => !el0 && write,
             Access::El0Rw => true,
-            Access::El0Ro => !el0 || !write,
+            Access::El0Ro => !write,
+            Access::El0RoEl1Rw => !el0 || !write,
             Access::Check(f) => return f(cpu, write),
         };
         if ok {
@@ -343,7 +346,7 @@ pub static DEFS: &[Def] = &[
     def!(3 0 13 0 1 "CONTEXTIDR_EL1", Rw, |c| c.sys.contextidr, |c, v| c.sys.contextidr = v & 0xffff_ffff),
     def!(3 0 13 0 4 "TPIDR_EL1", Rw, |c| c.sys.tpidr_el1, |c, v| c.sys.tpidr_el1 = v),
     def!(3 3 13 0 2 "TPIDR_EL0", El0Rw, |c| c.sys.tpidr_el0, |c, v| c.sys.tpidr_el0 = v),
-    def!(3 3 13 0 3 "TPIDRRO_EL0", El0Ro, |c| c.sys.tpidrro_el0, |c, v| c.sys.tpidrro_el0 = v),
+    def!(3 3 13 0 3 "TPIDRRO_EL0", El0RoEl1Rw, |c| c.sys.tpidrro_el0, |c, v| c.sys.tpidrro_el0 = v),
     // ---- exceptions ----
     def!(3 0 12 0 0 "VBAR_EL1", Rw, |c| c.sys.vbar, |c, v| c.sys.vbar = v & !0x7ff),
     def!(3 0 12 0 1 "RVBAR_EL1", Ro, raz, wi),

@@ -446,7 +446,7 @@ impl Aarch64Cpu {
     }
 
     /// PSTATE as SPSR_EL1 saves it: N Z C V (31:28), PAN (22), IL (20), D A I F (9:6), and
-    /// M[3:0] = EL:SP (AArch64 state, M[4] = 0).
+    /// `M[3:0]` = EL:SP (AArch64 state, `M[4]` = 0).
     pub fn pstate(&self) -> u64 {
         u64::from(self.nzcv()) << 28
             | u64::from(self.pan) << 22

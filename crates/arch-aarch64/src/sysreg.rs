@@ -12,7 +12,7 @@
 //! for FPCR/FPSR while CPACR_EL1.FPEN disables FP. Encodings with no row are UNDEFINED too, and
 //! logged (rate-limited). Besides the named rows, the whole AArch64 ID register space
 //! (op0 3, op1 0, CRn 0, CRm 1..=7) reads as zero at EL1, and the debug breakpoint/watchpoint
-//! banks (DBGB/W{V,C}R<n>_EL1) read as zero and ignore writes.
+//! banks (`DBGB/W{V,C}R<n>_EL1`) read as zero and ignore writes.
 //!
 //! The ID registers describe exactly what this CPU implements (both models alike): AArch64 only
 //! at EL0 and EL1, no EL2/EL3, FP and AdvSIMD, no GIC system registers, no SVE/RAS/PAuth/BTI/MTE,
@@ -89,7 +89,7 @@ pub mod cntkctl {
 pub const FPCR_WRITABLE: u64 = 0x07c8_0000;
 /// FPSR: QC and the cumulative IDC, IXC, UFC, OFC, DZC, IOC flags.
 pub const FPSR_WRITABLE: u64 = 0x0800_009f;
-/// SPSR_EL1 bits kept: N Z C V, PAN, SS, IL, D A I F, M[4:0].
+/// SPSR_EL1 bits kept: N Z C V, PAN, SS, IL, D A I F, `M[4:0]`.
 pub const SPSR_WRITABLE: u64 = 0xf070_03df;
 
 /// The EL1 system registers that have no other home. (SCTLR/TCR/TTBR/MAIR/AMAIR/PAR live in

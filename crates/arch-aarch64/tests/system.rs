@@ -698,3 +698,46 @@ fn hvc_without_its_conduit_or_from_el0_is_undefined() {
     let f = Snippet::of(&[enc::hvc(0)]).conduit(Conduit::Hvc).setup(start_at_el0).run();
     assert_eq!((f.ec(), f.sys.fw_call), (EC_UNKNOWN, false));
 }
+
+#[test]
+fn read_only_and_write_only_registers_refuse_the_other_direction() {
+    for word in [msr(MIDR_EL1, 1), msr(CURRENT_EL, 1), mrs(3, OSLAR_EL1), msr(DCZID_EL0, 1)] {
+        let f = Snippet::of(&[word]).run();
+        assert_eq!(f.taken, Some((Fault::Undefined { raw: word }, CODE)), "{word:#010x}");
+    }
+}
+
+#[test]
+fn el0_cannot_touch_el1_exception_state() {
+    for word in [mrs(3, ELR_EL1), msr(SPSR_EL1, 1), mrs(3, key(3, 0, 12, 0, 0)), msr_spsel(1), msr_pan(1)] {
+        let f = Snippet::of(&[word]).setup(start_at_el0).run();
+        assert_eq!(f.taken, Some((Fault::Undefined { raw: word }, CODE)), "{word:#010x}");
+    }
+}
+
+#[test]
+fn unnamed_id_registers_read_as_zero_and_uao_is_ignored() {
+    let f = Snippet::of(&[mrs(3, key(3, 0, 0, 6, 2)), mrs(4, key(3, 0, 0, 7, 4)), enc::msr_imm(0, 1, 3)])
+        .x(3, 1)
+        .x(4, 1)
+        .ok();
+    assert_eq!((f.x(3), f.x(4)), (0, 0));
+}
+
+#[test]
+fn cntfrq_is_readable_at_el0_when_a_counter_is() {
+    let f = Snippet::of(&[mrs(3, CNTFRQ_EL0)]).setup(|c| {
+        c.sys.cntkctl = 0b10;
+        start_at_el0(c);
+    });
+    assert_eq!(f.ok().x(3), 62_500_000);
+}
+
+#[test]
+fn system_registers_disassemble_by_name() {
+    let insn = mimic_arch_aarch64::A64Insn { op: mimic_arch_aarch64::decode::decode32(mrs(3, SCTLR_EL1)), raw: 0 };
+    assert_eq!(<Aarch64Cpu as Guest>::disasm(&insn), "mrs x3, SCTLR_EL1");
+    let insn =
+        mimic_arch_aarch64::A64Insn { op: mimic_arch_aarch64::decode::decode32(msr(key(3, 0, 0, 6, 2), 1)), raw: 0 };
+    assert_eq!(<Aarch64Cpu as Guest>::disasm(&insn), "msr S3_0_C0_C6_2, x1");
+}

@@ -425,8 +425,22 @@ fn nzcv(c: &Aarch64Cpu) -> u64 {
     (c.regs[NF] << 3 | c.regs[ZF] << 2 | c.regs[CF] << 1 | c.regs[VF]) << 28
 }
 
-/// The index in [`DEFS`] of the row for an encoding, if any.
+/// The index in [`DEFS`] of the row for an encoding, if any. The interpreter asks this on every
+/// MRS/MSR it runs, so the answer comes from a table of all 2^16 keys built on first use.
 pub fn lookup(key: u32) -> Option<usize> {
+    static INDEX: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    let index = INDEX.get_or_init(|| (0..1u32 << 16).map(|k| search(k).map_or(NONE, |i| i as u8)).collect());
+    match index.get(key as usize) {
+        Some(&i) if i != NONE => Some(usize::from(i)),
+        _ => None,
+    }
+}
+
+/// "No row" in the lookup table.
+const NONE: u8 = u8::MAX;
+const _: () = assert!(DEFS.len() < NONE as usize);
+
+fn search(key: u32) -> Option<usize> {
     if let Some(i) = DEFS.iter().position(|d| d.key == key) {
         return Some(i);
     }

@@ -741,3 +741,16 @@ fn system_registers_disassemble_by_name() {
         mimic_arch_aarch64::A64Insn { op: mimic_arch_aarch64::decode::decode32(msr(key(3, 0, 0, 6, 2), 1)), raw: 0 };
     assert_eq!(<Aarch64Cpu as Guest>::disasm(&insn), "msr S3_0_C0_C6_2, x1");
 }
+
+#[test]
+fn a_loop_of_system_calls_between_el0_and_el1() {
+    // EL1 drops to EL0, which makes 50 system calls; the handler counts them in x20 and returns.
+    let el0 = eret_to(EL0T, 0).len();
+    let mut code = eret_to(EL0T, el0);
+    code.extend([enc::movz(1, 50, 0), enc::svc(0), enc::sub_imm(1, 1, 1, 1, 0), enc::cbnz(1, 1, -8)]);
+    let handler = [enc::add_imm(1, 20, 20, 1, 0), mrs(21, key(3, 0, 5, 2, 0)), enc::eret()];
+    let f = Snippet::of(&code).vector(vec::SYNC_LOWER, &handler).run();
+    assert_eq!(f.pc, f.end + 4);
+    assert_eq!((f.x(1), f.x(20), f.x(21)), (0, 50, EC_SVC << 26 | 1 << 25));
+    assert_eq!(f.sys.el, 0);
+}

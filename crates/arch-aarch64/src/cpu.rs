@@ -4,19 +4,26 @@
 //!
 //! ```text
 //!   0..=30   X0..X30
-//!   31       SP of the current exception level (SP_EL0 or SP_ELx as PSTATE.SP selects);
-//!            the others wait in `sp_el` and are swapped in at exception entry and return
+//!   31       SP of the current exception level (SP_EL0 or SP_EL1 as PSTATE.SP selects);
+//!            the other waits in `sp_el` and is swapped in at exception entry and return
 //!   32..=35  PSTATE.N, Z, C, V, each 0 or 1
+//!   36..=99  V0..V31 (two u64 each, low half first), owned by the FP/SIMD semantics
 //! ```
 //!
 //! Register number 31 in an instruction means SP or XZR depending on the instruction; XZR never
 //! reaches the register file (reads are the constant 0, writes are dropped in `sem.rs`).
+//!
+//! The rest of PSTATE (EL, SP, DAIF, PAN, IL) lives in plain fields; the system registers in
+//! [`crate::sysreg::SysRegs`], [`crate::mmu_regs::MmuRegs`] and the FP control fields.
 
 use crate::decode::{self, Insn};
-use mimic_core::{MemOp, Size};
+use crate::mmu_regs::MmuRegs;
+use crate::sysreg::SysRegs;
+use mimic_core::{IrqLine, MemOp, NullIrq, SharedBits, Size};
 use mimic_exec::{BlockCache, Direct, Env, Guest};
 use mimic_ir::{Exit, Sem};
 use mimic_memory::{AddressSpace, PAGE_SIZE};
+use std::sync::Arc;
 
 /// Index of the current SP in the register file.
 pub const SP: usize = 31;
@@ -25,7 +32,9 @@ pub const NF: usize = 32;
 pub const ZF: usize = 33;
 pub const CF: usize = 34;
 pub const VF: usize = 35;
-pub const NUM_REGS: usize = 36;
+/// Index of V0's low half; V`n` is at `VREG_BASE + 2 * n` (low) and `+ 1` (high).
+pub const VREG_BASE: usize = 36;
+pub const NUM_REGS: usize = 100;
 
 /// A decoded instruction as the block cache keeps it: the raw bits stay for the syndrome of an
 /// undefined instruction and for disassembly of unallocated words.
@@ -39,35 +48,46 @@ pub struct A64Insn {
 pub mod flags {
     /// PSTATE.EL.
     pub const EL_MASK: u32 = 3;
+    /// CPACR_EL1.FPEN lets the current EL use FP/SIMD.
+    pub const FP_EN: u32 = 1 << 2;
+    /// PSTATE.IL: an illegal exception return happened; the next instruction raises the
+    /// Illegal Execution state exception instead of executing.
+    pub const IL: u32 = 1 << 3;
+}
+
+/// The interrupt inputs in [`CpuConfig::irq_lines`] (driven by the GIC's CPU interface).
+pub mod irq {
+    pub const IRQ: u64 = 1 << 0;
+    pub const FIQ: u64 = 1 << 1;
+}
+
+/// PSTATE.{D,A,I,F} in the bit positions of the DAIF register and of SPSR.
+pub mod daif {
+    pub const D: u64 = 1 << 9;
+    pub const A: u64 = 1 << 8;
+    pub const I: u64 = 1 << 7;
+    pub const F: u64 = 1 << 6;
+    pub const ALL: u64 = D | A | I | F;
 }
 
 /// A synchronous exception the last `Exit` recorded, with what its syndrome needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
-    /// Unallocated or (for this CPU) unimplemented encoding: `raw` is the instruction word.
+    /// Unallocated or (for this CPU) unimplemented encoding, or an access the current EL may not
+    /// make: `raw` is the instruction word. EC 0x00.
     Undefined {
         raw: u32,
     },
-    /// An instruction fetch reached no RAM or ROM.
-    InsnAbort {
-        va: u64,
+    /// WFI (or WFE) at EL0 with SCTLR_EL1.nTWI (nTWE) clear. EC 0x01.
+    WfxTrap {
+        wfe: bool,
     },
-    /// A data access reached nothing (external abort).
-    DataAbort {
-        va: u64,
-        write: bool,
-    },
-    /// A branch left the pc not a multiple of 4.
-    PcAlignment {
-        va: u64,
-    },
-    /// An access that must be aligned (exclusives) was not.
-    Alignment {
-        va: u64,
-        write: bool,
-    },
-    /// SVC, HVC, SMC and BRK with their immediates. Whether HVC/SMC are UNDEFINED (no EL2/EL3)
-    /// or answered by the board (PSCI) is decided where they are taken.
+    /// FP/SIMD use (including FPCR/FPSR access) that CPACR_EL1.FPEN traps. EC 0x07.
+    FpAccess,
+    /// An instruction executed with PSTATE.IL set (after an illegal exception return). EC 0x0e.
+    IllegalState,
+    /// SVC, HVC, SMC and BRK with their immediates. HVC and SMC are never raised as such while
+    /// EL2/EL3 do not exist: they are answered by the board ([`Conduit`]) or UNDEFINED.
     Svc {
         imm: u16,
     },
@@ -77,24 +97,106 @@ pub enum Fault {
     Smc {
         imm: u16,
     },
+    /// MSR, MRS or a system instruction trapped by an EL1 control (SCTLR_EL1.UCT/UCI/DZE/UMA,
+    /// CNTKCTL_EL1): `iss` is the ESR ISS (Op0, Op2, Op1, CRn, Rt, CRm, direction). EC 0x18.
+    SysTrap {
+        iss: u32,
+    },
+    /// Instruction fetch fault; `fsc` is the IFSC (0x10 external abort: no memory there,
+    /// 0x04+level translation, 0x08+level access flag, 0x0c+level permission). EC 0x20/0x21.
+    InsnAbort {
+        va: u64,
+        fsc: u8,
+    },
+    /// A branch left the pc not a multiple of 4. EC 0x22.
+    PcAlignment {
+        va: u64,
+    },
+    /// Data access fault; `fsc` is the DFSC, as for [`Fault::InsnAbort`]. EC 0x24/0x25.
+    DataAbort {
+        va: u64,
+        write: bool,
+        fsc: u8,
+    },
+    /// An access that must be aligned (exclusives) was not: a data abort with DFSC 0x21.
+    Alignment {
+        va: u64,
+        write: bool,
+    },
     Breakpoint {
         imm: u16,
     },
 }
 
+/// DFSC/IFSC values.
+pub mod fsc {
+    /// Synchronous external abort (nothing at that address).
+    pub const EXTERNAL: u8 = 0x10;
+    pub const ALIGNMENT: u8 = 0x21;
+}
+
 impl Fault {
-    /// The exception class (ESR_ELx.EC) the architecture reports it with, taken from the
-    /// current exception level (the "same EL" classes, as there is only one EL so far).
-    pub fn ec(self) -> u32 {
+    /// The exception class (ESR_EL1.EC) the architecture reports it with; `from_lower` says
+    /// the exception came from EL0 (the "lower EL" classes of aborts).
+    pub fn ec(self, from_lower: bool) -> u32 {
         match self {
             Fault::Undefined { .. } => 0x00,
-            Fault::InsnAbort { .. } => 0x21,
-            Fault::PcAlignment { .. } => 0x22,
-            Fault::DataAbort { .. } | Fault::Alignment { .. } => 0x25,
+            Fault::WfxTrap { .. } => 0x01,
+            Fault::FpAccess => 0x07,
+            Fault::IllegalState => 0x0e,
             Fault::Svc { .. } => 0x15,
             Fault::Hvc { .. } => 0x16,
             Fault::Smc { .. } => 0x17,
+            Fault::SysTrap { .. } => 0x18,
+            Fault::InsnAbort { .. } => {
+                if from_lower {
+                    0x20
+                } else {
+                    0x21
+                }
+            }
+            Fault::PcAlignment { .. } => 0x22,
+            Fault::DataAbort { .. } | Fault::Alignment { .. } => {
+                if from_lower {
+                    0x24
+                } else {
+                    0x25
+                }
+            }
             Fault::Breakpoint { .. } => 0x3c,
+        }
+    }
+
+    /// ESR_EL1.ISS.
+    pub fn iss(self) -> u32 {
+        // CV = 1, COND = 0b1110: how a trapped AArch64 (unconditional) instruction reports.
+        const CV_AL: u32 = 1 << 24 | 0xe << 20;
+        match self {
+            Fault::Undefined { .. } | Fault::IllegalState | Fault::PcAlignment { .. } => 0,
+            Fault::WfxTrap { wfe } => CV_AL | u32::from(wfe),
+            Fault::FpAccess => CV_AL,
+            Fault::Svc { imm } | Fault::Hvc { imm } | Fault::Smc { imm } | Fault::Breakpoint { imm } => u32::from(imm),
+            Fault::SysTrap { iss } => iss,
+            Fault::InsnAbort { fsc, .. } => u32::from(fsc & 0x3f),
+            Fault::DataAbort { write, fsc, .. } => u32::from(write) << 6 | u32::from(fsc & 0x3f),
+            Fault::Alignment { write, .. } => u32::from(write) << 6 | u32::from(fsc::ALIGNMENT),
+        }
+    }
+
+    /// ESR_EL1 as the exception writes it (IL = 1: every A64 instruction is 32 bits, and the
+    /// aborts and EC 0 report IL = 1 too).
+    pub fn esr(self, from_lower: bool) -> u64 {
+        u64::from(self.ec(from_lower)) << 26 | 1 << 25 | u64::from(self.iss())
+    }
+
+    /// The faulting virtual address FAR_EL1 gets, for the exceptions that set it.
+    pub fn far(self) -> Option<u64> {
+        match self {
+            Fault::InsnAbort { va, .. }
+            | Fault::PcAlignment { va }
+            | Fault::DataAbort { va, .. }
+            | Fault::Alignment { va, .. } => Some(va),
+            _ => None,
         }
     }
 
@@ -119,56 +221,160 @@ pub struct Monitor {
     pub data: [u64; 2],
 }
 
+/// A source of the system counter (CNTPCT_EL0): ticks of the 62.5 MHz generic timer clock.
+pub type TimeSource = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// The generic timer frequency CNTFRQ_EL0 reports (QEMU's `virt` default).
+pub const CNTFRQ_HZ: u64 = 62_500_000;
+
+/// Which CPU the ID registers describe. Both advertise exactly what is implemented; they differ
+/// only in MIDR_EL1 (see [`crate::sysreg`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CpuModel {
+    #[default]
+    CortexA57,
+    Max,
+}
+
+/// Which of HVC and SMC the board answers as firmware calls (PSCI/SMCCC), as the device tree's
+/// `psci` node `method` says.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Conduit {
+    #[default]
+    None,
+    Hvc,
+    Smc,
+}
+
+/// What a CPU is built from.
+pub struct CpuConfig {
+    pub model: CpuModel,
+    /// MPIDR_EL1's affinity fields (bit 31, RES1, is added).
+    pub mpidr: u64,
+    /// Interrupt inputs: [`irq::IRQ`] and [`irq::FIQ`].
+    pub irq_lines: SharedBits,
+    pub time: TimeSource,
+    /// Generic timer outputs: 0 = EL1 physical timer (PPI 30), 1 = virtual timer (PPI 27).
+    pub timer_lines: [Box<dyn IrqLine>; 2],
+}
+
+impl CpuConfig {
+    /// A Cortex-A57, MPIDR 0, no interrupt inputs, the counter stopped at 0, timers
+    /// unconnected: for tests.
+    pub fn test() -> Self {
+        CpuConfig {
+            model: CpuModel::CortexA57,
+            mpidr: 0,
+            irq_lines: SharedBits::new(),
+            time: Arc::new(|| 0),
+            timer_lines: [Box::new(NullIrq), Box::new(NullIrq)],
+        }
+    }
+}
+
 pub struct Aarch64Cpu {
     pub regs: [u64; NUM_REGS],
     pub pc: u64,
-    /// PSTATE.EL.
+    /// PSTATE.EL (0 or 1: EL2 and EL3 are not implemented).
     pub el: u8,
+    /// PSTATE.SP: SP_ELx (true) or SP_EL0 (false) is the current stack pointer.
+    pub spsel: bool,
+    /// PSTATE.{D,A,I,F} in DAIF's bit positions ([`daif`]).
+    pub daif: u64,
+    /// PSTATE.PAN.
+    pub pan: bool,
+    /// PSTATE.IL.
+    pub il: bool,
     /// The stack pointers not in use (index = EL; the one in use lives in `regs[SP]`).
     pub sp_el: [u64; 4],
+    pub model: CpuModel,
+    pub mpidr: u64,
+    pub sys: SysRegs,
+    pub mmu_regs: MmuRegs,
+    /// FPCR and FPSR as MSR wrote them (only their defined bits).
+    pub fpcr: u64,
+    pub fpsr: u64,
     pub cache: BlockCache<A64Insn>,
     /// The exception recorded by the last `Exit`.
     pub pending: Option<Fault>,
-    /// The last exception taken and the pc of the instruction that raised it. Until exception
-    /// entry (vectors, ESR/ELR/FAR) exists, taking one stops the CPU here.
+    /// The last synchronous exception taken and the pc of the instruction that raised it.
     pub taken: Option<(Fault, u64)>,
+    /// Waiting for an interrupt (WFI), or stopped for the board to answer a firmware call.
     pub halted: bool,
     pub monitor: Option<Monitor>,
     /// Instructions retired since reset.
     pub instret: u64,
+    pub irq_lines: SharedBits,
+    pub time: TimeSource,
+    pub timer_lines: [Box<dyn IrqLine>; 2],
+    /// The levels last driven on `timer_lines`.
+    pub timer_levels: [bool; 2],
+    /// HVC or SMC (whichever matches) are firmware calls for the board rather than exceptions.
+    pub conduit: Conduit,
+    /// A firmware call stopped the CPU (pc already past it): the board serves it from X0..X3,
+    /// writes X0, and clears this and `halted`.
+    pub fw_call: bool,
 }
 
 impl Aarch64Cpu {
-    pub fn new() -> Self {
+    pub fn new(cfg: CpuConfig) -> Self {
         let mut cpu = Aarch64Cpu {
             regs: [0; NUM_REGS],
             pc: 0,
             el: 1,
+            spsel: true,
+            daif: daif::ALL,
+            pan: false,
+            il: false,
             sp_el: [0; 4],
+            model: cfg.model,
+            mpidr: cfg.mpidr,
+            sys: SysRegs::default(),
+            mmu_regs: MmuRegs::default(),
+            fpcr: 0,
+            fpsr: 0,
             cache: BlockCache::new(),
             pending: None,
             taken: None,
             halted: false,
             monitor: None,
             instret: 0,
+            irq_lines: cfg.irq_lines,
+            time: cfg.time,
+            timer_lines: cfg.timer_lines,
+            timer_levels: [false; 2],
+            conduit: Conduit::None,
+            fw_call: false,
         };
         cpu.reset(0);
         cpu
     }
 
-    /// Reset to EL1 at `pc` (the level the arm64 boot protocol enters a kernel at, with the MMU
-    /// off); registers zero.
+    /// Reset to EL1h at `pc` with DAIF masked (the level and state the arm64 boot protocol
+    /// enters a kernel in, with the MMU off); registers zero, system registers at their reset
+    /// values, timers off.
     pub fn reset(&mut self, pc: u64) {
         self.regs = [0; NUM_REGS];
         self.pc = pc;
         self.el = 1;
+        self.spsel = true;
+        self.daif = daif::ALL;
+        self.pan = false;
+        self.il = false;
         self.sp_el = [0; 4];
+        self.sys = SysRegs::default();
+        self.mmu_regs = MmuRegs { sctlr_el1: crate::sysreg::SCTLR_RESET, ..MmuRegs::default() };
+        self.fpcr = 0;
+        self.fpsr = 0;
         self.cache.clear();
         self.pending = None;
         self.taken = None;
         self.halted = false;
         self.monitor = None;
         self.instret = 0;
+        self.fw_call = false;
+        self.update_timers();
+        self.mmu_changed();
     }
 
     /// X`r` as an instruction reading XZR sees it.
@@ -190,6 +396,64 @@ impl Aarch64Cpu {
         self.regs[ZF] = u64::from(nzcv >> 2 & 1);
         self.regs[CF] = u64::from(nzcv >> 1 & 1);
         self.regs[VF] = u64::from(nzcv & 1);
+    }
+
+    /// CPACR_EL1.FPEN lets the current EL use FP/SIMD: 0b01 at EL1 only, 0b11 at EL0 and EL1.
+    #[inline]
+    pub fn fp_enabled(&self) -> bool {
+        match self.sys.cpacr >> 20 & 3 {
+            0b01 => self.el == 1,
+            0b11 => true,
+            _ => false,
+        }
+    }
+
+    /// Which `sp_el` slot a PSTATE.{EL, SP} pair uses.
+    fn sp_slot(el: u8, spsel: bool) -> usize {
+        if spsel {
+            usize::from(el)
+        } else {
+            0
+        }
+    }
+
+    /// Move to PSTATE.{EL, SP} = (`el`, `spsel`), swapping stack pointers as needed.
+    pub fn set_el_sp(&mut self, el: u8, spsel: bool) {
+        let (old, new) = (Self::sp_slot(self.el, self.spsel), Self::sp_slot(el, spsel));
+        if old != new {
+            self.sp_el[old] = self.regs[SP];
+            self.regs[SP] = self.sp_el[new];
+        }
+        self.el = el;
+        self.spsel = spsel;
+    }
+
+    /// SP_EL`n` wherever it lives now.
+    pub fn sp_of(&self, n: usize) -> u64 {
+        if n == Self::sp_slot(self.el, self.spsel) {
+            self.regs[SP]
+        } else {
+            self.sp_el[n]
+        }
+    }
+
+    pub fn set_sp_of(&mut self, n: usize, v: u64) {
+        if n == Self::sp_slot(self.el, self.spsel) {
+            self.regs[SP] = v;
+        } else {
+            self.sp_el[n] = v;
+        }
+    }
+
+    /// PSTATE as SPSR_EL1 saves it: N Z C V (31:28), PAN (22), IL (20), D A I F (9:6), and
+    /// `M[3:0]` = EL:SP (AArch64 state, `M[4]` = 0).
+    pub fn pstate(&self) -> u64 {
+        u64::from(self.nzcv()) << 28
+            | u64::from(self.pan) << 22
+            | u64::from(self.il) << 20
+            | self.daif
+            | u64::from(self.el) << 2
+            | u64::from(self.spsel)
     }
 
     /// Record an exception for the loop to deliver; always returns `Err(Exit)`.
@@ -217,12 +481,15 @@ impl Aarch64Cpu {
     pub fn load_data(&mut self, bus: &mut AddressSpace, vaddr: u64, op: MemOp) -> Result<u64, Exit> {
         let n = op.size.bytes();
         let raw = if vaddr & (n - 1) == 0 {
-            bus.read(vaddr, op.size).or_else(|_| self.exception(Fault::DataAbort { va: vaddr, write: false }))?
+            bus.read(vaddr, op.size)
+                .or_else(|_| self.exception(Fault::DataAbort { va: vaddr, write: false, fsc: fsc::EXTERNAL }))?
         } else {
             let mut raw = 0u64;
             for i in 0..n {
                 let a = vaddr.wrapping_add(i);
-                let b = bus.read(a, Size::B1).or_else(|_| self.exception(Fault::DataAbort { va: a, write: false }))?;
+                let b = bus
+                    .read(a, Size::B1)
+                    .or_else(|_| self.exception(Fault::DataAbort { va: a, write: false, fsc: fsc::EXTERNAL }))?;
                 raw |= b << (8 * i);
             }
             raw
@@ -233,7 +500,8 @@ impl Aarch64Cpu {
     pub fn store_data(&mut self, bus: &mut AddressSpace, vaddr: u64, val: u64, op: MemOp) -> Result<(), Exit> {
         let n = op.size.bytes();
         if vaddr & (n - 1) == 0 {
-            bus.write(vaddr, op.size, val).or_else(|_| self.exception(Fault::DataAbort { va: vaddr, write: true }))?;
+            bus.write(vaddr, op.size, val)
+                .or_else(|_| self.exception(Fault::DataAbort { va: vaddr, write: true, fsc: fsc::EXTERNAL }))?;
             self.notice_code_write(bus, vaddr);
             return Ok(());
         }
@@ -241,13 +509,13 @@ impl Aarch64Cpu {
         for i in 0..n {
             let a = vaddr.wrapping_add(i);
             if !bus.regions().iter().any(|r| r.range.contains(a)) {
-                return self.exception(Fault::DataAbort { va: a, write: true });
+                return self.exception(Fault::DataAbort { va: a, write: true, fsc: fsc::EXTERNAL });
             }
         }
         for i in 0..n {
             let a = vaddr.wrapping_add(i);
             bus.write(a, Size::B1, val >> (8 * i))
-                .or_else(|_| self.exception(Fault::DataAbort { va: a, write: true }))?;
+                .or_else(|_| self.exception(Fault::DataAbort { va: a, write: true, fsc: fsc::EXTERNAL }))?;
             self.notice_code_write(bus, a);
         }
         Ok(())
@@ -271,7 +539,14 @@ impl Guest for Aarch64Cpu {
     }
     #[inline]
     fn block_flags(&self) -> u32 {
-        u32::from(self.el) & flags::EL_MASK
+        let mut f = u32::from(self.el) & flags::EL_MASK;
+        if self.fp_enabled() {
+            f |= flags::FP_EN;
+        }
+        if self.il {
+            f |= flags::IL;
+        }
+        f
     }
     #[inline(always)]
     fn cache(&mut self) -> &mut BlockCache<A64Insn> {
@@ -291,7 +566,7 @@ impl Guest for Aarch64Cpu {
         }
         match bus.lookup_ram(vaddr) {
             Some(l) => Ok(l.offset),
-            None => self.exception(Fault::InsnAbort { va: vaddr }),
+            None => self.exception(Fault::InsnAbort { va: vaddr, fsc: fsc::EXTERNAL }),
         }
     }
     fn watch_code_page(&mut self, bus: &mut AddressSpace, page_offset: usize) {
@@ -315,19 +590,23 @@ impl Guest for Aarch64Cpu {
         crate::sem::translate(insn, flags, s)
     }
     fn disasm(insn: &A64Insn) -> String {
+        use crate::sysreg::name;
         match &insn.op {
+            Some(Insn::Mrs(a)) => format!("mrs x{}, {}", a.rt, name(a.key)),
+            Some(Insn::MsrReg(a)) => format!("msr {}, x{}", name(a.key), a.rt),
             Some(i) => decode::disasm(i),
             None => format!(".inst {:#010x} (undefined)", insn.raw),
         }
     }
     fn raise(&mut self, pc: u64) {
         let f = self.pending.take().unwrap_or(Fault::Undefined { raw: 0 });
-        tracing::debug!(target: "a64", "exception {f:?} (EC {:#x}) at {pc:#x}; no vectors yet, stopping", f.ec());
         self.taken = Some((f, pc));
-        self.pc = pc;
-        self.halted = true;
+        self.take_sync(f, pc);
     }
-    fn check_interrupts(&mut self) {}
+    #[inline]
+    fn check_interrupts(&mut self) {
+        self.poll_interrupts();
+    }
     #[inline(always)]
     fn retire(&mut self) {
         self.instret = self.instret.wrapping_add(1);

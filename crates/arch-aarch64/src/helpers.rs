@@ -2,7 +2,8 @@
 //! `Sem` operations. Each takes the environment and three operands and returns a value or `Exit`
 //! (exception recorded).
 
-use crate::cpu::{Aarch64Cpu, Fault, Monitor};
+use crate::cpu::{irq, Aarch64Cpu, Conduit, Fault, Monitor};
+use crate::sysreg::{self, sctlr, Deny};
 use mimic_core::{MemOp, Size};
 use mimic_exec::Env;
 use mimic_ir::Exit;
@@ -12,22 +13,222 @@ pub fn undefined(e: &mut Env<'_, Aarch64Cpu>, raw: u64, _: u64, _: u64) -> Resul
     e.cpu.exception(Fault::Undefined { raw: raw as u32 })
 }
 
-/// SVC/HVC/SMC/BRK (`kind` 0..=3 in that order): always an exception.
-pub fn exception_call(e: &mut Env<'_, Aarch64Cpu>, kind: u64, imm: u64, _: u64) -> Result<u64, Exit> {
+/// SVC/HVC/SMC/BRK (`kind` 0..=3 in that order) with their immediate; `raw` is the word.
+/// HVC and SMC are firmware calls when they match the board's [`Conduit`] (at EL1): the CPU
+/// stops with `fw_call` set and the pc past the instruction. Otherwise, with no EL2 or EL3 to
+/// take them, they are UNDEFINED.
+pub fn exception_call(e: &mut Env<'_, Aarch64Cpu>, kind: u64, imm: u64, raw: u64) -> Result<u64, Exit> {
     let imm = imm as u16;
-    e.cpu.exception(match kind {
-        0 => Fault::Svc { imm },
-        1 => Fault::Hvc { imm },
-        2 => Fault::Smc { imm },
-        _ => Fault::Breakpoint { imm },
+    let call = match kind {
+        0 => return e.cpu.exception(Fault::Svc { imm }),
+        1 => Conduit::Hvc,
+        2 => Conduit::Smc,
+        _ => return e.cpu.exception(Fault::Breakpoint { imm }),
+    };
+    if e.cpu.el == 0 || e.cpu.conduit != call {
+        return e.cpu.exception(Fault::Undefined { raw: raw as u32 });
+    }
+    e.cpu.fw_call = true;
+    e.cpu.halted = true;
+    Ok(0)
+}
+
+/// WFI: wait for an interrupt. A pending interrupt line, even a masked one, makes it complete
+/// at once; otherwise the CPU halts until `check_interrupts` sees a line. At EL0 it traps to
+/// EL1 unless SCTLR_EL1.nTWI is set.
+pub fn wfi(e: &mut Env<'_, Aarch64Cpu>, _: u64, _: u64, _: u64) -> Result<u64, Exit> {
+    if e.cpu.el == 0 && e.cpu.mmu_regs.sctlr_el1 & sctlr::NTWI == 0 {
+        return e.cpu.exception(Fault::WfxTrap { wfe: false });
+    }
+    if e.cpu.irq_lines.load() & (irq::IRQ | irq::FIQ) == 0 {
+        e.cpu.halted = true;
+    }
+    Ok(0)
+}
+
+/// WFE: events are not modelled, so it completes at once (a spin loop around it still waits
+/// for the value it polls). At EL0 it traps to EL1 unless SCTLR_EL1.nTWE is set.
+pub fn wfe(e: &mut Env<'_, Aarch64Cpu>, _: u64, _: u64, _: u64) -> Result<u64, Exit> {
+    if e.cpu.el == 0 && e.cpu.mmu_regs.sctlr_el1 & sctlr::NTWE == 0 {
+        return e.cpu.exception(Fault::WfxTrap { wfe: true });
+    }
+    Ok(0)
+}
+
+/// An instruction executed with PSTATE.IL set.
+pub fn illegal_state(e: &mut Env<'_, Aarch64Cpu>, _: u64, _: u64, _: u64) -> Result<u64, Exit> {
+    e.cpu.exception(Fault::IllegalState)
+}
+
+/// ERET: UNDEFINED at EL0; otherwise returns the new pc.
+pub fn eret(e: &mut Env<'_, Aarch64Cpu>, raw: u64, _: u64, _: u64) -> Result<u64, Exit> {
+    if e.cpu.el == 0 {
+        return e.cpu.exception(Fault::Undefined { raw: raw as u32 });
+    }
+    Ok(e.cpu.exception_return())
+}
+
+// ---- system registers and system instructions ----------------------------------------------------
+
+/// The operand the MRS/MSR helpers get: the `sysreg::DEFS` row, the encoding key and Rt.
+pub fn pack_sysreg(row: usize, key: u32, rt: u32) -> u64 {
+    row as u64 | u64::from(key) << 16 | u64::from(rt) << 32
+}
+
+fn unpack_sysreg(p: u64) -> (usize, u32, u32) {
+    ((p & 0xffff) as usize, (p >> 16 & 0xffff) as u32, (p >> 32 & 31) as u32)
+}
+
+/// ESR ISS of a trapped MSR/MRS/system instruction (EC 0x18).
+fn sys_trap_iss(key: u32, rt: u32, read: bool) -> u32 {
+    let (op0, op1, crn, crm, op2) = sysreg::fields(key);
+    op0 << 20 | op2 << 17 | op1 << 14 | crn << 10 | rt << 5 | crm << 1 | u32::from(read)
+}
+
+fn deny<T>(e: &mut Env<'_, Aarch64Cpu>, why: Deny, key: u32, rt: u32, read: bool, raw: u64) -> Result<T, Exit> {
+    e.cpu.exception(match why {
+        Deny::Undefined => Fault::Undefined { raw: raw as u32 },
+        Deny::Trap => Fault::SysTrap { iss: sys_trap_iss(key, rt, read) },
+        Deny::Fp => Fault::FpAccess,
     })
 }
 
-/// WFI: wait for an interrupt. No interrupt controller exists yet, so the CPU stays halted
-/// until the board wakes it. (Trapping WFI to a higher EL via SCTLR/HCR arrives with them.)
-pub fn wfi(e: &mut Env<'_, Aarch64Cpu>, _: u64, _: u64, _: u64) -> Result<u64, Exit> {
-    e.cpu.halted = true;
+/// MRS: `packed` from [`pack_sysreg`]; returns the value for Rt.
+pub fn mrs(e: &mut Env<'_, Aarch64Cpu>, packed: u64, raw: u64, _: u64) -> Result<u64, Exit> {
+    let (row, key, rt) = unpack_sysreg(packed);
+    let d = &sysreg::DEFS[row];
+    if let Err(why) = d.check(e.cpu, false) {
+        return deny(e, why, key, rt, true, raw);
+    }
+    Ok((d.read)(e.cpu))
+}
+
+/// MSR (register): write `val` to the register `packed` selects.
+pub fn msr(e: &mut Env<'_, Aarch64Cpu>, val: u64, packed: u64, raw: u64) -> Result<u64, Exit> {
+    let (row, key, rt) = unpack_sysreg(packed);
+    let d = &sysreg::DEFS[row];
+    if let Err(why) = d.check(e.cpu, true) {
+        return deny(e, why, key, rt, false, raw);
+    }
+    (d.write)(e.cpu, val);
     Ok(0)
+}
+
+/// MRS of an encoding this CPU does not have: logged, then UNDEFINED.
+pub fn unknown_sysreg_read(e: &mut Env<'_, Aarch64Cpu>, key: u64, raw: u64, _: u64) -> Result<u64, Exit> {
+    mimic_core::guest_error!("a64: mrs of unimplemented {} (EL{})", sysreg::name(key as u32), e.cpu.el);
+    e.cpu.exception(Fault::Undefined { raw: raw as u32 })
+}
+
+/// MSR or SYS of an encoding this CPU does not have: logged, then UNDEFINED.
+pub fn unknown_sysreg_write(e: &mut Env<'_, Aarch64Cpu>, key: u64, raw: u64, _: u64) -> Result<u64, Exit> {
+    mimic_core::guest_error!("a64: msr/sys of unimplemented {} (EL{})", sysreg::name(key as u32), e.cpu.el);
+    e.cpu.exception(Fault::Undefined { raw: raw as u32 })
+}
+
+/// MSR (immediate): `op` packs op1 << 8 | CRm << 4 | op2.
+pub fn msr_imm(e: &mut Env<'_, Aarch64Cpu>, op: u64, raw: u64, _: u64) -> Result<u64, Exit> {
+    let (op1, crm, op2) = ((op >> 8 & 7) as u32, (op >> 4 & 15) as u32, (op & 7) as u32);
+    let el0 = e.cpu.el == 0;
+    let undefined = Fault::Undefined { raw: raw as u32 };
+    match (op1, op2) {
+        // DAIFSet, DAIFClr: at EL0 only with SCTLR_EL1.UMA.
+        (3, 6 | 7) => {
+            if el0 && e.cpu.mmu_regs.sctlr_el1 & sctlr::UMA == 0 {
+                let iss = sys_trap_iss(sysreg::key(0, op1, 4, crm, op2), 31, false);
+                return e.cpu.exception(Fault::SysTrap { iss });
+            }
+            let bits = u64::from(crm) << 6;
+            if op2 == 6 {
+                e.cpu.daif |= bits;
+            } else {
+                e.cpu.daif &= !bits;
+            }
+        }
+        _ if el0 => return e.cpu.exception(undefined),
+        (0, 5) => {
+            let el = e.cpu.el;
+            e.cpu.set_el_sp(el, crm & 1 != 0);
+        }
+        (0, 4) => {
+            e.cpu.pan = crm & 1 != 0;
+            e.cpu.mmu_changed();
+        }
+        // UAO is not implemented; Linux's uaccess code may still set it: ignored.
+        (0, 3) => {}
+        _ => {
+            mimic_core::guest_error!("a64: msr of unimplemented PSTATE field op1={op1} op2={op2}");
+            return e.cpu.exception(undefined);
+        }
+    }
+    Ok(0)
+}
+
+/// SYS: cache maintenance, address translation and TLB maintenance. `op` packs
+/// op1 << 12 | CRn << 8 | CRm << 4 | op2 | Rt << 16; `xt` is Rt's value.
+pub fn sys(e: &mut Env<'_, Aarch64Cpu>, xt: u64, op: u64, raw: u64) -> Result<u64, Exit> {
+    let (op1, crn, crm, op2) = ((op >> 12 & 7) as u32, (op >> 8 & 15) as u32, (op >> 4 & 15) as u32, (op & 7) as u32);
+    let rt = (op >> 16 & 31) as u32;
+    let el0 = e.cpu.el == 0;
+    let sctlr = e.cpu.mmu_regs.sctlr_el1;
+    let key = sysreg::key(1, op1, crn, crm, op2);
+    // EL0 may use the EL0 cache maintenance operations when SCTLR_EL1 allows it.
+    let el0_gate = |bit: u64| -> Result<(), Deny> {
+        if el0 && sctlr & bit == 0 {
+            Err(Deny::Trap)
+        } else {
+            Ok(())
+        }
+    };
+    let el1_only = if el0 { Err(Deny::Undefined) } else { Ok(()) };
+    let check = match (op1, crn, crm, op2) {
+        // IC IALLUIS, IC IALLU: drop every decoded block.
+        (0, 7, 1 | 5, 0) => el1_only.map(|()| Sys::IcAll),
+        // IC IVAU: the same (the block cache is not indexed by virtual address).
+        (3, 7, 5, 1) => el0_gate(sctlr::UCI).map(|()| Sys::IcAll),
+        // DC IVAC, DC ISW, DC CSW, DC CISW: no caches to maintain.
+        (0, 7, 6, 1 | 2) | (0, 7, 10 | 14, 2) => el1_only.map(|()| Sys::Nop),
+        // DC CVAC, DC CVAU, DC CIVAC.
+        (3, 7, 10 | 11 | 14, 1) => el0_gate(sctlr::UCI).map(|()| Sys::Nop),
+        (3, 7, 4, 1) => el0_gate(sctlr::DZE).map(|()| Sys::DcZva),
+        // AT S1E1R, S1E1W, S1E0R, S1E0W.
+        (0, 7, 8, 0..=3) => el1_only.map(|()| Sys::At),
+        // TLBI VMALLE1(IS), VAE1(IS), ASIDE1(IS), VAAE1(IS), VALE1(IS), VAALE1(IS).
+        (0, 8, 3 | 7, 0 | 1 | 2 | 3 | 5 | 7) => el1_only.map(|()| Sys::Tlbi),
+        _ => return unknown_sysreg_write(e, u64::from(key), raw, 0),
+    };
+    match check {
+        Err(why) => deny(e, why, key, rt, false, raw),
+        Ok(Sys::Nop) => Ok(0),
+        Ok(Sys::IcAll) => {
+            e.cpu.cache.clear();
+            Ok(0)
+        }
+        Ok(Sys::DcZva) => {
+            let base = xt & !(sysreg::DCZ_BYTES - 1);
+            for i in 0..sysreg::DCZ_BYTES / 8 {
+                e.cpu.store_data(e.bus, base + 8 * i, 0, MemOp::U64)?;
+            }
+            Ok(0)
+        }
+        Ok(Sys::At) => {
+            crate::mmu::at(e.cpu, e.bus, op1, crm, op2, xt)?;
+            Ok(0)
+        }
+        Ok(Sys::Tlbi) => {
+            crate::mmu::tlbi(e.cpu, op1, crm, op2, xt);
+            Ok(0)
+        }
+    }
+}
+
+/// What a SYS instruction does once allowed.
+enum Sys {
+    Nop,
+    IcAll,
+    DcZva,
+    At,
+    Tlbi,
 }
 
 fn size_of(bytes: u64) -> Size {

@@ -1,5 +1,5 @@
-//! The AArch64 ISA (A64 instruction set), as far as the base integer instructions, exclusives,
-//! acquire/release and barriers: the CPU core that `mimic -M virt -cpu cortex-a57` will run.
+//! The AArch64 ISA (A64 instruction set) at EL0 and EL1: the CPU core that
+//! `mimic -M virt -cpu cortex-a57` will run, up to booting an arm64 Linux kernel at EL1.
 //!
 //! Encodings live in `decode/a64.decode` and are turned into a decoder, a visitor trait and an
 //! encoder at build time; each instruction's meaning is one visitor method in [`sem`], written
@@ -7,15 +7,38 @@
 //! kept as four 0/1 registers in the flat register file and computed explicitly from the
 //! operands.
 //!
-//! Not yet here: exception entry and the exception levels' vectors, system registers, the MMU
-//! (addresses are physical), FP/SIMD. Exceptions are recorded in [`cpu::Fault`] form with their
-//! architectural exception class, and [`mimic_exec::Guest::raise`] stops the CPU until
-//! exception entry exists.
+//! ```text
+//!   cpu.rs        state, PSTATE (EL, SP, DAIF, PAN, IL), Fault and its syndrome, the Guest impl
+//!   exception.rs  exception entry to EL1 (VBAR_EL1 vectors), ERET, IRQ/FIQ from `irq_lines`
+//!   sysreg.rs     the system register table (MRS/MSR), access checks, ID register values
+//!   timer.rs      generic timer: counter, EL1 physical and virtual timers, their output lines
+//!   helpers.rs    what both tiers call: MRS/MSR/SYS, ERET, WFI/WFE, exclusives, CRC32, ...
+//!   mmu_regs.rs   SCTLR/TCR/TTBR/MAIR/AMAIR/PAR_EL1 for the page walk
+//!   mmu.rs        the page walk, TLBI and AT (a placeholder here: addresses are physical)
+//! ```
+//!
+//! Implemented: the base integer ISA, exclusives, acquire/release, barriers, CRC32; EL0 and EL1
+//! in AArch64 with SP_EL0/SP_EL1 banking; synchronous exceptions (UNDEFINED, SVC, BRK, aborts,
+//! alignment, PC alignment, trapped WFI/WFE/MSR/MRS/FP, illegal execution state), IRQ and FIQ,
+//! exception return with the illegal-return rules; MRS/MSR/MSR (immediate)/SYS for the registers
+//! and operations Linux uses (see [`sysreg`]); DC ZVA; IC IALLU/IALLUIS/IVAU (drop decoded
+//! blocks); WFI; the generic timer; HVC/SMC as firmware calls for the board ([`cpu::Conduit`]).
+//!
+//! Not here: EL2, EL3 and AArch32 (HVC/SMC are UNDEFINED unless they are the firmware conduit;
+//! ERET to them is an illegal return); the MMU (another branch); FP/SIMD instructions (another
+//! branch; the V registers, FPCR/FPSR and the FP enable flag are here); SP alignment checking;
+//! debug exceptions (breakpoint, watchpoint, single-step: the debug registers read as zero);
+//! the PMU (absent, its registers UNDEFINED); events for WFE (it completes at once); SError.
 #![forbid(unsafe_code)]
 
 pub mod cpu;
 pub mod decode;
+pub mod exception;
 pub mod helpers;
+pub mod mmu;
+pub mod mmu_regs;
 pub mod sem;
+pub mod sysreg;
+pub mod timer;
 
-pub use cpu::{A64Insn, Aarch64Cpu, Fault};
+pub use cpu::{A64Insn, Aarch64Cpu, Conduit, CpuConfig, CpuModel, Fault, TimeSource};

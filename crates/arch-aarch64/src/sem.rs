@@ -5,9 +5,10 @@
 //! 32-bit (W) forms compute on 64-bit values and zero-extend what they write, as the
 //! architecture does; flags are computed from the operands at the form's width.
 
-use crate::cpu::{A64Insn, Aarch64Cpu, CF, NF, VF, ZF};
+use crate::cpu::{flags, A64Insn, Aarch64Cpu, CF, NF, VF, ZF};
 use crate::decode::*;
 use crate::helpers as h;
+use crate::sysreg;
 use mimic_core::MemOp;
 use mimic_exec::Env;
 use mimic_ir::{BinOp, Cond, Exit, Reg, Sem, UnOp};
@@ -20,13 +21,20 @@ pub fn translate<'a, S: Sem<Env = Env<'a, Aarch64Cpu>>>(
     s: &mut S,
 ) -> Result<(), Exit> {
     let mut t = T { s, raw: insn.raw, _flags: block_flags };
+    if block_flags & flags::IL != 0 {
+        let z = t.k(0);
+        t.s.call(h::illegal_state, z, z, z)?;
+        return Ok(());
+    }
     match &insn.op {
         Some(i) => i.visit(&mut t),
         None => t.undefined(),
     }
 }
 
-/// Whether a block must end after this instruction: control flow, WFI, and anything that raises.
+/// Whether a block must end after this instruction: control flow, WFI, anything that raises,
+/// and writes of system state that later instructions' translation or interrupt masking depend
+/// on (MSR, SYS, ERET), so that the loop re-reads the block flags and polls interrupts.
 pub fn ends_block(insn: &A64Insn) -> bool {
     use Insn::*;
     match insn.op {
@@ -44,6 +52,10 @@ pub fn ends_block(insn: &A64Insn) -> bool {
                 | Ret(_)
                 | Wfi(_)
                 | Isb(_)
+                | Eret(_)
+                | MsrReg(_)
+                | MsrImm(_)
+                | Sys(_)
                 | Svc(_)
                 | Hvc(_)
                 | Smc(_)
@@ -230,9 +242,15 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
     }
 
     fn exception_call(&mut self, kind: u64, imm: u32) -> R {
-        let (k, i, z) = (self.k(kind), self.k(u64::from(imm)), self.k(0));
-        self.s.call(h::exception_call, k, i, z)?;
+        let (k, i, raw) = (self.k(kind), self.k(u64::from(imm)), self.k(u64::from(self.raw)));
+        self.s.call(h::exception_call, k, i, raw)?;
         Ok(())
+    }
+
+    /// A helper taking one operand and the instruction word.
+    fn call_raw(&mut self, f: mimic_ir::Helper<Env<'a, Aarch64Cpu>>, a: u64) -> Result<S::V, Exit> {
+        let (a, raw, z) = (self.k(a), self.k(u64::from(self.raw)), self.k(0));
+        self.s.call(f, a, raw, z)
     }
 
     fn undefined(&mut self) -> R {
@@ -1072,7 +1090,54 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
         self.s.call(h::wfi, z, z, z)?;
         Ok(())
     }
+    fn wfe(&mut self, _a: &ArgsEmpty) -> R {
+        let z = self.k(0);
+        self.s.call(h::wfe, z, z, z)?;
+        Ok(())
+    }
+    /// NOP, YIELD, SEV, SEVL, and the hints of features this CPU does not implement (PAuth,
+    /// BTI, ...): no effect.
     fn hint(&mut self, _a: &ArgsHint) -> R {
+        Ok(())
+    }
+
+    // ---- system ----
+    fn mrs(&mut self, a: &ArgsSysreg) -> R {
+        let Some(row) = sysreg::lookup(a.key) else {
+            self.call_raw(h::unknown_sysreg_read, u64::from(a.key))?;
+            return Ok(());
+        };
+        let v = self.call_raw(h::mrs, h::pack_sysreg(row, a.key, a.rt))?;
+        self.wx(1, a.rt, v);
+        Ok(())
+    }
+    fn msr_reg(&mut self, a: &ArgsSysreg) -> R {
+        let Some(row) = sysreg::lookup(a.key) else {
+            self.call_raw(h::unknown_sysreg_write, u64::from(a.key))?;
+            return Ok(());
+        };
+        let v = self.x(a.rt);
+        let p = self.k(h::pack_sysreg(row, a.key, a.rt));
+        let raw = self.k(u64::from(self.raw));
+        self.s.call(h::msr, v, p, raw)?;
+        Ok(())
+    }
+    fn msr_imm(&mut self, a: &ArgsPstate) -> R {
+        self.call_raw(h::msr_imm, u64::from(a.op1 << 8 | a.crm << 4 | a.op2))?;
+        Ok(())
+    }
+    fn sys(&mut self, a: &ArgsSys) -> R {
+        let xt = self.x(a.rt);
+        let op = self.k(u64::from(a.rt << 16 | a.op1 << 12 | a.crn << 8 | a.crm << 4 | a.op2));
+        let raw = self.k(u64::from(self.raw));
+        self.s.call(h::sys, xt, op, raw)?;
+        Ok(())
+    }
+    fn eret(&mut self, _a: &ArgsEmpty) -> R {
+        let raw = self.k(u64::from(self.raw));
+        let z = self.k(0);
+        let target = self.s.call(h::eret, raw, z, z)?;
+        self.s.jump(target);
         Ok(())
     }
     fn svc(&mut self, a: &ArgsExc) -> R {

@@ -3,6 +3,7 @@
 //! to what the manual says, and unallocated encodings are rejected.
 
 use mimic_arch_aarch64::decode::{decode32, enc, Insn};
+use mimic_arch_aarch64::sysreg::key;
 
 /// Encode with `enc::$f`, decode, and check the variant and every operand (including the
 /// constant ones the pattern fixes, after `;`).
@@ -149,6 +150,12 @@ fn every_pattern_round_trips_through_its_encoder() {
     rt!(dsb(0xb) => Dsb { crm: 0xb });
     rt!(dmb(0x9) => Dmb { crm: 0x9 });
     rt!(isb() => Isb {});
+    rt!(wfe() => Wfe {});
+    rt!(eret() => Eret {});
+    rt!(mrs(0xc081, 7) => Mrs { key: 0xc081, rt: 7 });
+    rt!(msr_reg(0x8004, 31) => MsrReg { key: 0x8004, rt: 31 });
+    rt!(sys(3, 7, 4, 1, 9) => Sys { op1: 3, crn: 7, crm: 4, op2: 1, rt: 9 });
+    rt!(msr_imm(3, 0xa, 7) => MsrImm { op1: 3, crm: 0xa, op2: 7 });
     rt!(ldstp_nt(2, 1, 7, 8, 4, -5) => LdstpNt { opc: 2, l: 1, rt: 7, rt2: 8, rn: 4, imm: -5 });
     rt!(ldstp_post(2, 1, 7, 8, 4, -5) => LdstpPost { opc: 2, l: 1, rt: 7, rt2: 8, rn: 4, imm: -5 });
     rt!(ldstp_off(2, 1, 7, 8, 4, -5) => LdstpOff { opc: 2, l: 1, rt: 7, rt2: 8, rn: 4, imm: -5 });
@@ -212,6 +219,19 @@ fn manual_encodings_decode_to_their_instruction() {
         (0x1ac2_4020, "crc32b w0, w1, w2", enc::crc32(0, 0, 0, 1, 2)),
         (0x9ac2_5c20, "crc32cx w0, w1, x2", enc::crc32x(1, 0, 1, 2)),
         (0xd503_3f9f, "dsb sy", enc::dsb(0xf)),
+        (0xd538_1000, "mrs x0, sctlr_el1", enc::mrs(key(3, 0, 1, 0, 0), 0)),
+        (0xd518_1000, "msr sctlr_el1, x0", enc::msr_reg(key(3, 0, 1, 0, 0), 0)),
+        (0xd538_4240, "mrs x0, currentel", enc::mrs(key(3, 0, 4, 2, 2), 0)),
+        (0xd53b_e041, "mrs x1, cntvct_el0", enc::mrs(key(3, 3, 14, 0, 2), 1)),
+        (0xd503_42ff, "msr daifclr, #2", enc::msr_imm(3, 2, 7)),
+        (0xd503_4fdf, "msr daifset, #0xf", enc::msr_imm(3, 0xf, 6)),
+        (0xd500_41bf, "msr spsel, #1", enc::msr_imm(0, 1, 5)),
+        (0xd500_419f, "msr pan, #1", enc::msr_imm(0, 1, 4)),
+        (0xd50b_7420, "dc zva, x0", enc::sys(3, 7, 4, 1, 0)),
+        (0xd508_751f, "ic iallu", enc::sys(0, 7, 5, 0, 31)),
+        (0xd508_871f, "tlbi vmalle1", enc::sys(0, 8, 7, 0, 31)),
+        (0xd69f_03e0, "eret", enc::eret()),
+        (0xd503_205f, "wfe", enc::wfe()),
     ];
     for &(word, text, encoded) in cases {
         assert_eq!(encoded, word, "{text}: encoder gives {encoded:#010x}");
@@ -263,6 +283,10 @@ fn unallocated_encodings_decode_to_none() {
         (0x9ac2_4420, "CRC32H opcode with sf = 1"),
         (0x087f_7c20, "CASPA (size 0x, o1 = 1: FEAT_LSE, absent)"),
         (0xc8df_7c20, "LDLAR (o2 = 1, o0 = 0: FEAT_LOR)"),
+        (0xd528_0000, "SYSL (no SYSL operations exist)"),
+        (0xd503_40c0, "MSR (immediate) with Rt != 31"),
+        (0xd69f_03e1, "ERET with Rn != 31"),
+        (0xd69f_0bff, "ERETAA (FEAT_PAuth)"),
     ];
     for &(word, what) in cases {
         assert_eq!(decode32(word), None, "{what} ({word:#010x}) decoded");

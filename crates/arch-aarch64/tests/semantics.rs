@@ -482,24 +482,27 @@ fn crc32_byte_half_and_word_forms_agree_with_bytewise() {
 fn unallocated_word_raises_undefined_at_its_pc() {
     let f = Snippet::of(&[enc::movz(4, 7, 0), 0x0000_0000, enc::movz(5, 7, 0)]).run();
     assert_eq!(f.taken, Some((Fault::Undefined { raw: 0 }, CODE + 4)));
-    assert_eq!(f.pc, CODE + 4);
+    assert_eq!((f.sys.elr, f.ec()), (CODE + 4, 0));
     assert_eq!((f.x(4), f.x(5)), (7, 0));
 }
 
 #[test]
 fn exception_generating_instructions_record_their_immediate() {
+    // Without EL2/EL3 and with no firmware conduit, HVC and SMC are UNDEFINED.
     let cases = [
-        (enc::svc(0x1234), Fault::Svc { imm: 0x1234 }, 0x15, CODE + 8),
-        (enc::hvc(0), Fault::Hvc { imm: 0 }, 0x16, CODE + 8),
-        (enc::smc(0xffff), Fault::Smc { imm: 0xffff }, 0x17, CODE + 8),
-        (enc::brk(0x3e8), Fault::Breakpoint { imm: 0x3e8 }, 0x3c, CODE + 4),
+        (enc::svc(0x1234), Fault::Svc { imm: 0x1234 }, 0x15, 0x1234, CODE + 8),
+        (enc::hvc(0), Fault::Undefined { raw: enc::hvc(0) }, 0, 0, CODE + 4),
+        (enc::smc(0xffff), Fault::Undefined { raw: enc::smc(0xffff) }, 0, 0, CODE + 4),
+        (enc::brk(0x3e8), Fault::Breakpoint { imm: 0x3e8 }, 0x3c, 0x3e8, CODE + 4),
     ];
-    for (insn, fault, ec, ret) in cases {
+    for (insn, fault, ec, iss, ret) in cases {
         let f = Snippet::of(&[enc::movz(4, 1, 0), insn, enc::movz(5, 1, 0)]).run();
         assert_eq!(f.taken, Some((fault, CODE + 4)));
         assert_eq!((f.x(4), f.x(5)), (1, 0));
-        assert_eq!(fault.ec(), ec);
+        assert_eq!(fault.ec(false), ec);
+        assert_eq!(f.sys.esr, u64::from(ec) << 26 | 1 << 25 | iss);
         assert_eq!(fault.return_address(CODE + 4), ret);
+        assert_eq!(f.sys.elr, ret);
     }
 }
 

@@ -206,14 +206,14 @@ fn word_pairs_and_ldpsw() {
 #[test]
 fn faulting_load_leaves_base_and_destination_unwritten() {
     let f = Snippet::of(&[enc::ldst_pre(D, LOAD, 3, 1, 8)]).x(1, 0x1000).x(3, 0x33).run();
-    assert_eq!(f.taken, Some((Fault::DataAbort { va: 0x1008, write: false }, CODE)));
+    assert_eq!(f.taken, Some((Fault::DataAbort { va: 0x1008, write: false, fsc: 0x10 }, CODE)));
     assert_eq!((f.x(1), f.x(3)), (0x1000, 0x33));
 }
 
 #[test]
 fn faulting_pair_store_leaves_base_unwritten() {
     let f = Snippet::of(&[enc::ldstp_pre(2, 0, 1, 2, 31, -2)]).x(31, 0x1010).run();
-    assert_eq!(f.taken, Some((Fault::DataAbort { va: 0x1000, write: true }, CODE)));
+    assert_eq!(f.taken, Some((Fault::DataAbort { va: 0x1000, write: true, fsc: 0x10 }, CODE)));
     assert_eq!(f.sp(), 0x1010);
 }
 
@@ -308,7 +308,7 @@ fn branch_to_a_misaligned_address_raises_pc_alignment() {
 #[test]
 fn branch_to_nothing_raises_instruction_abort() {
     let f = Snippet::of(&[enc::br(1)]).x(1, 0x1000).run();
-    assert_eq!(f.taken, Some((Fault::InsnAbort { va: 0x1000 }, 0x1000)));
+    assert_eq!(f.taken, Some((Fault::InsnAbort { va: 0x1000, fsc: 0x10 }, 0x1000)));
 }
 
 // ---- exclusives, acquire/release, barriers ---------------------------------------------------------

@@ -5,28 +5,35 @@
 //! [`Final`] state, and returns that state.
 //!
 //! ```text
-//!   0x4000_0000  CODE   snippet words ... then `wfi` (end marker)
-//!   0x4001_0000  DATA   4 KiB window, snapshotted into `Final::data`
+//!   0x0900_0000  IRQCTL  a write of v drives the CPU's interrupt inputs to v (bit 0 IRQ, 1 FIQ)
+//!   0x4000_0000  CODE    snippet words ... then `wfi` (end marker)
+//!   0x4000_8000  VECTORS VBAR_EL1: 16 entries of `wfi; b .-4` unless the snippet gives code
+//!   0x4001_0000  DATA    4 KiB window, snapshotted into `Final::data`
 //!   RAM is 1 MiB from 0x4000_0000 (where the Arm `virt` board puts RAM).
 //! ```
 //!
-//! A snippet ends at its `wfi`, or at an exception (recorded in `Aarch64Cpu::taken`, which stops
-//! the CPU until exception entry exists). One that does neither within [`BUDGET`] instructions
-//! fails the test at once.
+//! A snippet starts at EL1 (SP_EL1, DAIF masked) and ends at its `wfi`, or at the `wfi` of the
+//! vector an exception took it to (the exception is recorded in `Aarch64Cpu::taken` and in the
+//! ESR/ELR/SPSR/FAR snapshot). One that does neither within [`BUDGET`] instructions fails the
+//! test at once.
 #![allow(dead_code)]
 
-use mimic_arch_aarch64::cpu::{NUM_REGS, SP};
+use mimic_arch_aarch64::cpu::{Conduit, CpuConfig, NUM_REGS, SP};
 use mimic_arch_aarch64::decode::enc;
 use mimic_arch_aarch64::{Aarch64Cpu, Fault};
-use mimic_core::AddrRange;
+use mimic_core::{AddrRange, IrqLine, SharedBits, Size};
 use mimic_exec::{LogFlags, RunOutcome, Tiers};
 use mimic_jit::Jit;
-use mimic_memory::AddressSpace;
+use mimic_memory::{AddressSpace, MmioDevice};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 
 pub const RAM_BASE: u64 = 0x4000_0000;
 pub const RAM_SIZE: u64 = 1 << 20;
 pub const CODE: u64 = RAM_BASE;
+pub const VECTORS: u64 = RAM_BASE + 0x8000;
 pub const DATA: u64 = RAM_BASE + 0x1_0000;
+pub const IRQCTL: u64 = 0x0900_0000;
 pub const DATA_LEN: usize = 0x1000;
 /// Instructions a snippet may execute before it counts as hung.
 pub const BUDGET: u64 = 10_000;
@@ -109,6 +116,39 @@ pub struct Final {
     pub data: Vec<u8>,
     /// Address of the end marker.
     pub end: u64,
+    pub sys: Sys,
+}
+
+/// The system state a snippet can change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sys {
+    pub el: u8,
+    pub spsel: bool,
+    pub daif: u64,
+    pub pan: bool,
+    pub elr: u64,
+    pub esr: u64,
+    pub far: u64,
+    pub spsr: u64,
+    pub sp_el0: u64,
+    pub sp_el1: u64,
+    pub fpcr: u64,
+    pub fpsr: u64,
+    pub fw_call: bool,
+    /// Levels of the physical and virtual timer lines as the mock lines last saw them.
+    pub timer_lines: [bool; 2],
+    pub irq_lines: u64,
+}
+
+/// Offsets of vector table entries.
+pub mod vec {
+    pub const SYNC_SP0: u64 = 0x000;
+    pub const IRQ_SP0: u64 = 0x080;
+    pub const SYNC_SPX: u64 = 0x200;
+    pub const IRQ_SPX: u64 = 0x280;
+    pub const FIQ_SPX: u64 = 0x300;
+    pub const SYNC_LOWER: u64 = 0x400;
+    pub const IRQ_LOWER: u64 = 0x480;
 }
 
 impl Final {
@@ -125,6 +165,14 @@ impl Final {
         b[..n].copy_from_slice(&self.data[o..o + n]);
         u64::from_le_bytes(b)
     }
+    /// The vector table entry the snippet stopped in, if it stopped in one.
+    pub fn vector(&self) -> Option<u64> {
+        (VECTORS..VECTORS + 0x800).contains(&self.pc).then(|| (self.pc - VECTORS) & !0x7f)
+    }
+    /// ESR_EL1.EC.
+    pub fn ec(&self) -> u64 {
+        self.sys.esr >> 26
+    }
     /// Panics (with the exception) unless the snippet ran to its end marker.
     #[track_caller]
     pub fn ok(self) -> Final {
@@ -134,13 +182,100 @@ impl Final {
     }
 }
 
-/// Instructions plus initial state. Defaults: all registers and flags 0, DATA zeroed.
+/// Instructions plus initial state. Defaults: all registers and flags 0, DATA zeroed, no
+/// interrupt pending, the counter at 0.
 #[derive(Clone, Debug, Default)]
 pub struct Snippet {
     code: Vec<u32>,
     x: Vec<(usize, u64)>,
     nzcv: u32,
     mem: Vec<(u64, Vec<u8>)>,
+    vectors: Vec<(u64, Vec<u32>)>,
+    irq: u64,
+    time: u64,
+    conduit: Conduit,
+    setup: Option<fn(&mut Aarch64Cpu)>,
+}
+
+/// A test's counter: ticks only when told.
+#[derive(Clone, Default)]
+pub struct Clock(pub Arc<AtomicU64>);
+
+impl Clock {
+    pub fn set(&self, v: u64) {
+        self.0.store(v, Ordering::SeqCst);
+    }
+}
+
+/// A timer line that remembers its level.
+#[derive(Clone, Default)]
+pub struct MockLine(pub Arc<AtomicBool>);
+
+impl IrqLine for MockLine {
+    fn set_level(&self, high: bool) {
+        self.0.store(high, Ordering::SeqCst);
+    }
+}
+
+impl MockLine {
+    pub fn level(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Writes drive the interrupt inputs, as a GIC's CPU interface would.
+struct IrqCtl(SharedBits);
+
+impl MmioDevice for IrqCtl {
+    fn read(&mut self, _: u64, _: Size) -> u64 {
+        self.0.load()
+    }
+    fn write(&mut self, _: u64, _: Size, value: u64) {
+        self.0.set(3, false);
+        self.0.set(value & 3, true);
+    }
+}
+
+/// A machine built for a snippet: the CPU, its bus, and the handles a test drives it by.
+pub struct Rig {
+    pub cpu: Aarch64Cpu,
+    pub bus: AddressSpace,
+    pub end: u64,
+    pub clock: Clock,
+    pub lines: [MockLine; 2],
+    pub irq: SharedBits,
+}
+
+impl Rig {
+    pub fn run(&mut self, tier: Tier) -> RunOutcome {
+        tier.run(&mut self.cpu, &mut self.bus, BUDGET)
+    }
+
+    pub fn snapshot(&self) -> Final {
+        let cpu = &self.cpu;
+        let mut data = vec![0u8; DATA_LEN];
+        self.bus.read_bytes(DATA, &mut data).expect("read DATA");
+        let mut x = [0u64; 32];
+        x.copy_from_slice(&cpu.regs[..32]);
+        let sys = Sys {
+            el: cpu.el,
+            spsel: cpu.spsel,
+            daif: cpu.daif,
+            pan: cpu.pan,
+            elr: cpu.sys.elr,
+            esr: cpu.sys.esr,
+            far: cpu.sys.far,
+            spsr: cpu.sys.spsr,
+            sp_el0: cpu.sp_of(0),
+            sp_el1: cpu.sp_of(1),
+            fpcr: cpu.fpcr,
+            fpsr: cpu.fpsr,
+            fw_call: cpu.fw_call,
+            timer_lines: [self.lines[0].level(), self.lines[1].level()],
+            irq_lines: self.irq.load(),
+        };
+        Final { x, nzcv: cpu.nzcv(), pc: cpu.pc, taken: cpu.taken, data, end: self.end, sys }
+    }
 }
 
 impl Snippet {
@@ -164,42 +299,87 @@ impl Snippet {
     pub fn mem64(self, addr: u64, v: u64) -> Self {
         self.mem(addr, &v.to_le_bytes())
     }
+    /// Code for the vector table entry at `offset` (at most 30 instructions; `wfi; b .-4`
+    /// follows).
+    pub fn vector(mut self, offset: u64, words: &[u32]) -> Self {
+        assert!(offset.is_multiple_of(0x80) && offset < 0x800 && words.len() <= 30);
+        self.vectors.push((offset, words.to_vec()));
+        self
+    }
+    /// Interrupt inputs pending from the start.
+    pub fn irq(mut self, bits: u64) -> Self {
+        self.irq = bits;
+        self
+    }
+    /// The counter's value while the snippet runs.
+    pub fn time(mut self, t: u64) -> Self {
+        self.time = t;
+        self
+    }
+    pub fn conduit(mut self, c: Conduit) -> Self {
+        self.conduit = c;
+        self
+    }
+    /// Anything else to set up on the CPU before it runs.
+    pub fn setup(mut self, f: fn(&mut Aarch64Cpu)) -> Self {
+        self.setup = Some(f);
+        self
+    }
 
-    fn build(&self) -> (Aarch64Cpu, AddressSpace, u64) {
+    pub fn build(&self) -> Rig {
         let mut bus = AddressSpace::new();
         bus.add_ram("ram", AddrRange::new(RAM_BASE, RAM_SIZE)).expect("add RAM");
+        let irq = SharedBits::new();
+        irq.set(self.irq, true);
+        bus.add_mmio("irqctl", AddrRange::new(IRQCTL, 8), Box::new(IrqCtl(irq.clone()))).expect("add IRQCTL");
         let mut bytes: Vec<u8> = self.code.iter().flat_map(|w| w.to_le_bytes()).collect();
         let end = CODE + bytes.len() as u64;
-        assert!(end + 4 <= DATA, "snippet too long");
+        assert!(end + 4 <= VECTORS, "snippet too long");
         bytes.extend_from_slice(&enc::wfi().to_le_bytes());
         bus.write_bytes(CODE, &bytes).expect("write code");
+        for entry in 0..16u64 {
+            let mut words = self.vectors.iter().find(|(o, _)| *o == entry * 0x80).map_or(vec![], |(_, w)| w.clone());
+            words.extend([enc::wfi(), enc::b(-4)]);
+            let b: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+            bus.write_bytes(VECTORS + entry * 0x80, &b).expect("write vectors");
+        }
         for (addr, b) in &self.mem {
             bus.write_bytes(*addr, b).expect("write data");
         }
-        let mut cpu = Aarch64Cpu::new();
+        let clock = Clock::default();
+        clock.set(self.time);
+        let lines = [MockLine::default(), MockLine::default()];
+        let time = clock.0.clone();
+        let mut cpu = Aarch64Cpu::new(CpuConfig {
+            irq_lines: irq.clone(),
+            time: Arc::new(move || time.load(Ordering::SeqCst)),
+            timer_lines: [Box::new(lines[0].clone()), Box::new(lines[1].clone())],
+            ..CpuConfig::test()
+        });
         cpu.reset(CODE);
+        cpu.sys.vbar = VECTORS;
+        cpu.conduit = self.conduit;
         for &(r, v) in &self.x {
             cpu.regs[r] = v;
         }
         cpu.set_nzcv(self.nzcv);
-        (cpu, bus, end)
+        if let Some(f) = self.setup {
+            f(&mut cpu);
+        }
+        assert_eq!(NUM_REGS, 100);
+        Rig { cpu, bus, end, clock, lines, irq }
     }
 
     pub fn run_on(&self, tier: Tier) -> Final {
-        let (mut cpu, mut bus, end) = self.build();
-        let outcome = tier.run(&mut cpu, &mut bus, BUDGET);
+        let mut rig = self.build();
+        let outcome = rig.run(tier);
         assert_eq!(
             outcome,
             RunOutcome::Halted,
             "{tier:?}: still running after {BUDGET} instructions (pc {:#x})",
-            cpu.pc
+            rig.cpu.pc
         );
-        let mut data = vec![0u8; DATA_LEN];
-        bus.read_bytes(DATA, &mut data).expect("read DATA");
-        let mut x = [0u64; 32];
-        x.copy_from_slice(&cpu.regs[..32]);
-        assert_eq!(NUM_REGS, 36);
-        Final { x, nzcv: cpu.nzcv(), pc: cpu.pc, taken: cpu.taken, data, end }
+        rig.snapshot()
     }
 
     /// Run on every tier; all must agree. Returns the common final state.

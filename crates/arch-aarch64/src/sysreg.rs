@@ -1,0 +1,487 @@
+//! System registers reached by MRS and MSR (register): one table row per register, keyed by
+//! its encoding (op0, op1, CRn, CRm, op2), with who may access it and how it reads and writes.
+//!
+//! ```text
+//!   MRS/MSR bits 20:5 = op0(2) op1(3) CRn(4) CRm(4) op2(3) ── key() ──▶ lookup() ──▶ DEFS[i]
+//!   sem.rs looks the row up at translation time; the helper checks the access against the EL
+//!   (and SCTLR_EL1/CNTKCTL_EL1/CPACR_EL1 controls) at run time, then calls `read` or `write`.
+//! ```
+//!
+//! Denied accesses: UNDEFINED (EC 0x00) for registers the EL may not touch at all, the
+//! MSR/MRS trap (EC 0x18) where an EL1 control disables EL0 access, and the FP trap (EC 0x07)
+//! for FPCR/FPSR while CPACR_EL1.FPEN disables FP. Encodings with no row are UNDEFINED too, and
+//! logged (rate-limited). Besides the named rows, the whole AArch64 ID register space
+//! (op0 3, op1 0, CRn 0, CRm 1..=7) reads as zero at EL1, and the debug breakpoint/watchpoint
+//! banks (`DBGB/W{V,C}R<n>_EL1`) read as zero and ignore writes.
+//!
+//! The ID registers describe exactly what this CPU implements (both models alike): AArch64 only
+//! at EL0 and EL1, no EL2/EL3, FP and AdvSIMD, no GIC system registers, no SVE/RAS/PAuth/BTI/MTE,
+//! CRC32 the only optional instructions, 40-bit PA, 16-bit ASIDs, 4K/16K/64K granules, PAN, no
+//! PMU, v8.0 debug with two breakpoints and two watchpoints. The Cortex-A57 model reports MIDR
+//! r1p3 (0x411fd073); `max` reports QEMU's `max` value (0x000f0510, implementer 0: software).
+
+use crate::cpu::{daif, irq, Aarch64Cpu, CpuModel, CF, NF, VF, ZF};
+use crate::timer::{PHYS, VIRT};
+
+/// The 16-bit key of an encoding: bits 20:5 of the MRS/MSR instruction.
+pub const fn key(op0: u32, op1: u32, crn: u32, crm: u32, op2: u32) -> u32 {
+    op0 << 14 | op1 << 11 | crn << 7 | crm << 3 | op2
+}
+
+/// The fields of a key: (op0, op1, CRn, CRm, op2).
+pub const fn fields(key: u32) -> (u32, u32, u32, u32, u32) {
+    (key >> 14 & 3, key >> 11 & 7, key >> 7 & 15, key >> 3 & 15, key & 7)
+}
+
+pub const MIDR_A57: u64 = 0x411f_d073;
+pub const MIDR_MAX: u64 = 0x000f_0510;
+/// EL0 and EL1 AArch64 only (1 each); EL2, EL3 absent; FP and AdvSIMD implemented (0); GIC
+/// system registers, RAS, SVE absent.
+pub const ID_AA64PFR0: u64 = 0x11;
+/// DebugVer 6 (v8.0), BRPs 1 (two breakpoints), WRPs 1 (two watchpoints), CTX_CMPs 0 (one),
+/// PMUVer 0 (no PMU), TraceVer 0.
+pub const ID_AA64DFR0: u64 = 0x0010_1006;
+/// CRC32 only.
+pub const ID_AA64ISAR0: u64 = 1 << 16;
+/// PARange 0b0010 (40 bits), ASIDBits 0b0010 (16), TGran16 1 (supported), TGran64 0 and
+/// TGran4 0 (supported); no mixed endianness.
+pub const ID_AA64MMFR0: u64 = 0x0010_0022;
+/// PAN 1; no HAFDBS, VH, LOR, HPDS.
+pub const ID_AA64MMFR1: u64 = 1 << 20;
+/// IminLine and DminLine 64 bytes, L1 instruction cache PIPT, ERG and CWG 64 bytes.
+pub const CTR: u64 = 0x8444_c004;
+/// DC ZVA zeroes 2^4 words (64 bytes); DZP (bit 4) is added when prohibited.
+pub const DCZID_BS: u64 = 4;
+/// The block DC ZVA zeroes.
+pub const DCZ_BYTES: u64 = 4 << DCZID_BS;
+/// L1 separate instruction and data caches, L2 unified; LoUIS 1, LoC 2, LoUU 1.
+pub const CLIDR: u64 = 0x0a20_0023;
+
+/// SCTLR_EL1 bits that read as one (v8.0 RES1 bits: EOS, TSCXT, EIS, nTLSMD, LSMAOE).
+pub const SCTLR_RES1: u64 = 0x3050_0800;
+/// SCTLR_EL1 bits software can change: M A C SA SA0 CP15BEN ITD SED UMA I DZE UCT nTWI nTWE
+/// WXN SPAN UCI. EE and E0E stay 0 (little-endian only).
+pub const SCTLR_WRITABLE: u64 = 0x048d_d3bf;
+/// Cortex-A57's reset value (QEMU's): the RES1 bits, SA, SA0, CP15BEN, nTWI, nTWE and SPAN.
+pub const SCTLR_RESET: u64 = 0x30d5_0838;
+
+pub mod sctlr {
+    pub const M: u64 = 1 << 0;
+    pub const UMA: u64 = 1 << 9;
+    pub const DZE: u64 = 1 << 14;
+    pub const UCT: u64 = 1 << 15;
+    pub const NTWI: u64 = 1 << 16;
+    pub const NTWE: u64 = 1 << 18;
+    pub const SPAN: u64 = 1 << 23;
+    pub const UCI: u64 = 1 << 26;
+}
+
+/// CNTKCTL_EL1 bits.
+pub mod cntkctl {
+    pub const EL0PCTEN: u64 = 1 << 0;
+    pub const EL0VCTEN: u64 = 1 << 1;
+    pub const EL0VTEN: u64 = 1 << 8;
+    pub const EL0PTEN: u64 = 1 << 9;
+    pub const WRITABLE: u64 = 0x3ff;
+}
+
+/// FPCR bits with an effect: AHP, DN, FZ, RMode, FZ16. The trap enables are RAZ/WI.
+pub const FPCR_WRITABLE: u64 = 0x07c8_0000;
+/// FPSR: QC and the cumulative IDC, IXC, UFC, OFC, DZC, IOC flags.
+pub const FPSR_WRITABLE: u64 = 0x0800_009f;
+/// SPSR_EL1 bits kept: N Z C V, PAN, SS, IL, D A I F, `M[4:0]`.
+pub const SPSR_WRITABLE: u64 = 0xf070_03df;
+
+/// The EL1 system registers that have no other home. (SCTLR/TCR/TTBR/MAIR/AMAIR/PAR live in
+/// [`crate::mmu_regs::MmuRegs`], FPCR/FPSR and PSTATE in [`Aarch64Cpu`].)
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SysRegs {
+    pub vbar: u64,
+    pub esr: u64,
+    pub far: u64,
+    pub elr: u64,
+    pub spsr: u64,
+    pub cpacr: u64,
+    pub actlr: u64,
+    pub contextidr: u64,
+    pub tpidr_el0: u64,
+    pub tpidrro_el0: u64,
+    pub tpidr_el1: u64,
+    pub cntkctl: u64,
+    pub cntfrq: u64,
+    pub csselr: u64,
+    pub mdscr: u64,
+    /// OSLSR_EL1.OSLK: the OS lock, set at cold reset and cleared by `msr oslar_el1, xzr`.
+    pub oslk: bool,
+    pub osdlr: u64,
+    /// [`PHYS`] and [`VIRT`].
+    pub timers: [crate::timer::Timer; 2],
+}
+
+impl Default for SysRegs {
+    fn default() -> Self {
+        SysRegs {
+            vbar: 0,
+            esr: 0,
+            far: 0,
+            elr: 0,
+            spsr: 0,
+            cpacr: 0,
+            actlr: 0,
+            contextidr: 0,
+            tpidr_el0: 0,
+            tpidrro_el0: 0,
+            tpidr_el1: 0,
+            cntkctl: 0,
+            cntfrq: crate::cpu::CNTFRQ_HZ,
+            csselr: 0,
+            mdscr: 0,
+            oslk: true,
+            osdlr: 0,
+            timers: Default::default(),
+        }
+    }
+}
+
+/// Why an access is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Deny {
+    /// UNDEFINED: EC 0x00.
+    Undefined,
+    /// Trapped by an EL1 control: EC 0x18.
+    Trap,
+    /// FP disabled by CPACR_EL1.FPEN: EC 0x07.
+    Fp,
+}
+
+/// Who may access a register.
+#[derive(Clone, Copy)]
+pub enum Access {
+    /// EL1 read/write.
+    Rw,
+    /// EL1 read-only.
+    Ro,
+    /// EL1 write-only.
+    Wo,
+    /// EL0 and EL1 read/write.
+    El0Rw,
+    /// EL0 and EL1 read-only.
+    El0Ro,
+    /// EL1 read/write, EL0 read-only.
+    El0RoEl1Rw,
+    /// Anything else: `fn(cpu, is_write)`.
+    Check(fn(&Aarch64Cpu, bool) -> Result<(), Deny>),
+}
+
+/// One system register.
+pub struct Def {
+    pub key: u32,
+    pub name: &'static str,
+    pub access: Access,
+    pub read: fn(&Aarch64Cpu) -> u64,
+    pub write: fn(&mut Aarch64Cpu, u64),
+}
+
+impl Def {
+    /// Whether the current EL may make this access.
+    pub fn check(&self, cpu: &Aarch64Cpu, write: bool) -> Result<(), Deny> {
+        let el0 = cpu.el == 0;
+        let ok = match self.access {
+            Access::Rw => !el0,
+            Access::Ro => !el0 && !write,
+            Access::Wo => !el0 && write,
+            Access::El0Rw => true,
+            Access::El0Ro => !write,
+            Access::El0RoEl1Rw => !el0 || !write,
+            Access::Check(f) => return f(cpu, write),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Deny::Undefined)
+        }
+    }
+}
+
+fn wi(_: &mut Aarch64Cpu, _: u64) {}
+fn raz(_: &Aarch64Cpu) -> u64 {
+    0
+}
+
+/// Read-only at EL0 unless `bit` of CNTKCTL_EL1 is clear (then trapped), read-only at EL1.
+fn el0_ro_if(cpu: &Aarch64Cpu, write: bool, bits: u64) -> Result<(), Deny> {
+    if write {
+        return Err(Deny::Undefined);
+    }
+    if cpu.el == 0 && cpu.sys.cntkctl & bits == 0 {
+        return Err(Deny::Trap);
+    }
+    Ok(())
+}
+
+/// Read/write at EL1; at EL0 when `bits` of CNTKCTL_EL1 allow it, else trapped.
+fn el0_rw_if(cpu: &Aarch64Cpu, bits: u64) -> Result<(), Deny> {
+    if cpu.el == 0 && cpu.sys.cntkctl & bits == 0 {
+        return Err(Deny::Trap);
+    }
+    Ok(())
+}
+
+fn check_ctr(cpu: &Aarch64Cpu, write: bool) -> Result<(), Deny> {
+    match (write, cpu.el) {
+        (true, _) => Err(Deny::Undefined),
+        (false, 0) if cpu.mmu_regs.sctlr_el1 & sctlr::UCT == 0 => Err(Deny::Trap),
+        _ => Ok(()),
+    }
+}
+fn check_daif(cpu: &Aarch64Cpu, _: bool) -> Result<(), Deny> {
+    if cpu.el == 0 && cpu.mmu_regs.sctlr_el1 & sctlr::UMA == 0 {
+        return Err(Deny::Trap);
+    }
+    Ok(())
+}
+fn check_fp(cpu: &Aarch64Cpu, _: bool) -> Result<(), Deny> {
+    if cpu.fp_enabled() {
+        Ok(())
+    } else {
+        Err(Deny::Fp)
+    }
+}
+fn check_sp_el0(cpu: &Aarch64Cpu, _: bool) -> Result<(), Deny> {
+    // SP_EL0 is reachable by MRS/MSR only from EL1 while SP_EL1 is the current SP.
+    if cpu.el == 0 || !cpu.spsel {
+        return Err(Deny::Undefined);
+    }
+    Ok(())
+}
+fn check_cntfrq(cpu: &Aarch64Cpu, write: bool) -> Result<(), Deny> {
+    if write {
+        // Writable at the highest implemented EL, which is EL1 here.
+        return if cpu.el == 1 { Ok(()) } else { Err(Deny::Undefined) };
+    }
+    el0_ro_if(cpu, false, cntkctl::EL0PCTEN | cntkctl::EL0VCTEN)
+}
+
+fn midr(cpu: &Aarch64Cpu) -> u64 {
+    match cpu.model {
+        CpuModel::CortexA57 => MIDR_A57,
+        CpuModel::Max => MIDR_MAX,
+    }
+}
+
+/// CCSIDR_EL1 of the cache CSSELR_EL1 selects (Cortex-A57's: 32 KiB 2-way L1 D, 48 KiB 3-way
+/// L1 I, 2 MiB 16-way L2, 64-byte lines).
+fn ccsidr(cpu: &Aarch64Cpu) -> u64 {
+    match cpu.sys.csselr {
+        0 => 0x701f_e00a,
+        1 => 0x201f_e012,
+        2 => 0x70ff_e07a,
+        _ => 0,
+    }
+}
+
+fn isr(cpu: &Aarch64Cpu) -> u64 {
+    let lines = cpu.irq_lines.load();
+    (if lines & irq::IRQ != 0 { 1 << 7 } else { 0 }) | if lines & irq::FIQ != 0 { 1 << 6 } else { 0 }
+}
+
+fn write_sctlr(c: &mut Aarch64Cpu, v: u64) {
+    c.mmu_regs.sctlr_el1 = v & SCTLR_WRITABLE | SCTLR_RES1;
+    c.mmu_changed();
+}
+
+macro_rules! def {
+    ($op0:literal $op1:literal $crn:literal $crm:literal $op2:literal $name:literal, $acc:expr, $read:expr, $write:expr) => {
+        Def { key: key($op0, $op1, $crn, $crm, $op2), name: $name, access: $acc, read: $read, write: $write }
+    };
+}
+
+use Access::*;
+
+/// Every named system register.
+pub static DEFS: &[Def] = &[
+    // ---- identification ----
+    def!(3 0 0 0 0 "MIDR_EL1", Ro, midr, wi),
+    def!(3 0 0 0 5 "MPIDR_EL1", Ro, |c| 1 << 31 | c.mpidr & 0xff_00ff_ffff, wi),
+    def!(3 0 0 0 6 "REVIDR_EL1", Ro, raz, wi),
+    def!(3 0 0 4 0 "ID_AA64PFR0_EL1", Ro, |_| ID_AA64PFR0, wi),
+    def!(3 0 0 5 0 "ID_AA64DFR0_EL1", Ro, |_| ID_AA64DFR0, wi),
+    def!(3 0 0 6 0 "ID_AA64ISAR0_EL1", Ro, |_| ID_AA64ISAR0, wi),
+    def!(3 0 0 7 0 "ID_AA64MMFR0_EL1", Ro, |_| ID_AA64MMFR0, wi),
+    def!(3 0 0 7 1 "ID_AA64MMFR1_EL1", Ro, |_| ID_AA64MMFR1, wi),
+    def!(3 1 0 0 0 "CCSIDR_EL1", Ro, ccsidr, wi),
+    def!(3 1 0 0 1 "CLIDR_EL1", Ro, |_| CLIDR, wi),
+    def!(3 1 0 0 7 "AIDR_EL1", Ro, raz, wi),
+    def!(3 2 0 0 0 "CSSELR_EL1", Rw, |c| c.sys.csselr, |c, v| c.sys.csselr = v & 0xf),
+    def!(3 3 0 0 1 "CTR_EL0", Check(check_ctr), |_| CTR, wi),
+    def!(3 3 0 0 7 "DCZID_EL0", El0Ro, dczid, wi),
+    // ---- system control ----
+    def!(3 0 1 0 0 "SCTLR_EL1", Rw, |c| c.mmu_regs.sctlr_el1, write_sctlr),
+    def!(3 0 1 0 1 "ACTLR_EL1", Rw, |c| c.sys.actlr, |c, v| c.sys.actlr = v),
+    def!(3 0 1 0 2 "CPACR_EL1", Rw, |c| c.sys.cpacr, |c, v| c.sys.cpacr = v & 0x0030_0000),
+    def!(3 0 2 0 0 "TTBR0_EL1", Rw, |c| c.mmu_regs.ttbr0_el1, |c, v| {
+        c.mmu_regs.ttbr0_el1 = v;
+        c.mmu_changed();
+    }),
+    def!(3 0 2 0 1 "TTBR1_EL1", Rw, |c| c.mmu_regs.ttbr1_el1, |c, v| {
+        c.mmu_regs.ttbr1_el1 = v;
+        c.mmu_changed();
+    }),
+    def!(3 0 2 0 2 "TCR_EL1", Rw, |c| c.mmu_regs.tcr_el1, |c, v| {
+        c.mmu_regs.tcr_el1 = v;
+        c.mmu_changed();
+    }),
+    def!(3 0 10 2 0 "MAIR_EL1", Rw, |c| c.mmu_regs.mair_el1, |c, v| {
+        c.mmu_regs.mair_el1 = v;
+        c.mmu_changed();
+    }),
+    def!(3 0 10 3 0 "AMAIR_EL1", Rw, |c| c.mmu_regs.amair_el1, |c, v| {
+        c.mmu_regs.amair_el1 = v;
+        c.mmu_changed();
+    }),
+    def!(3 0 7 4 0 "PAR_EL1", Rw, |c| c.mmu_regs.par_el1, |c, v| {
+        c.mmu_regs.par_el1 = v;
+        c.mmu_changed();
+    }),
+    def!(3 0 13 0 1 "CONTEXTIDR_EL1", Rw, |c| c.sys.contextidr, |c, v| c.sys.contextidr = v & 0xffff_ffff),
+    def!(3 0 13 0 4 "TPIDR_EL1", Rw, |c| c.sys.tpidr_el1, |c, v| c.sys.tpidr_el1 = v),
+    def!(3 3 13 0 2 "TPIDR_EL0", El0Rw, |c| c.sys.tpidr_el0, |c, v| c.sys.tpidr_el0 = v),
+    def!(3 3 13 0 3 "TPIDRRO_EL0", El0RoEl1Rw, |c| c.sys.tpidrro_el0, |c, v| c.sys.tpidrro_el0 = v),
+    // ---- exceptions ----
+    def!(3 0 12 0 0 "VBAR_EL1", Rw, |c| c.sys.vbar, |c, v| c.sys.vbar = v & !0x7ff),
+    def!(3 0 12 0 1 "RVBAR_EL1", Ro, raz, wi),
+    def!(3 0 12 0 2 "RMR_EL1", Rw, |_| 1, wi),
+    def!(3 0 12 1 0 "ISR_EL1", Ro, isr, wi),
+    def!(3 0 5 1 0 "AFSR0_EL1", Rw, raz, wi),
+    def!(3 0 5 1 1 "AFSR1_EL1", Rw, raz, wi),
+    def!(3 0 5 2 0 "ESR_EL1", Rw, |c| c.sys.esr, |c, v| c.sys.esr = v & 0xffff_ffff),
+    def!(3 0 6 0 0 "FAR_EL1", Rw, |c| c.sys.far, |c, v| c.sys.far = v),
+    def!(3 0 4 0 0 "SPSR_EL1", Rw, |c| c.sys.spsr, |c, v| c.sys.spsr = v & SPSR_WRITABLE),
+    def!(3 0 4 0 1 "ELR_EL1", Rw, |c| c.sys.elr, |c, v| c.sys.elr = v),
+    def!(3 0 4 1 0 "SP_EL0", Check(check_sp_el0), |c| c.sp_of(0), |c, v| c.set_sp_of(0, v)),
+    // ---- PSTATE ----
+    def!(3 0 4 2 0 "SPSel", Rw, |c| u64::from(c.spsel), |c, v| c.set_el_sp(c.el, v & 1 != 0)),
+    def!(3 0 4 2 2 "CurrentEL", Ro, |c| u64::from(c.el) << 2, wi),
+    def!(3 0 4 2 3 "PAN", Rw, |c| u64::from(c.pan) << 22, |c, v| {
+        c.pan = v >> 22 & 1 != 0;
+        c.mmu_changed();
+    }),
+    def!(3 3 4 2 0 "NZCV", El0Rw, nzcv, |c, v| c.set_nzcv((v >> 28) as u32 & 0xf)),
+    def!(3 3 4 2 1 "DAIF", Check(check_daif), |c| c.daif, |c, v| c.daif = v & daif::ALL),
+    def!(3 3 4 4 0 "FPCR", Check(check_fp), |c| c.fpcr, |c, v| c.fpcr = v & FPCR_WRITABLE),
+    def!(3 3 4 4 1 "FPSR", Check(check_fp), |c| c.fpsr, |c, v| c.fpsr = v & FPSR_WRITABLE),
+    // ---- debug (minimal: no halting debug, no self-hosted debug events delivered) ----
+    def!(2 0 0 0 2 "OSDTRRX_EL1", Rw, raz, wi),
+    def!(2 0 0 2 0 "MDCCINT_EL1", Rw, raz, wi),
+    def!(2 0 0 2 2 "MDSCR_EL1", Rw, |c| c.sys.mdscr, |c, v| c.sys.mdscr = v & 0xffff_ffff),
+    def!(2 0 0 3 2 "OSDTRTX_EL1", Rw, raz, wi),
+    def!(2 0 0 6 2 "OSECCR_EL1", Rw, raz, wi),
+    def!(2 0 1 0 4 "OSLAR_EL1", Wo, raz, |c, v| c.sys.oslk = v & 1 != 0),
+    def!(2 0 1 1 4 "OSLSR_EL1", Ro, |c| 0b1000 | u64::from(c.sys.oslk) << 1, wi),
+    def!(2 0 1 3 4 "OSDLR_EL1", Rw, |c| c.sys.osdlr, |c, v| c.sys.osdlr = v & 1),
+    def!(2 0 1 4 4 "DBGPRCR_EL1", Rw, raz, wi),
+    def!(2 0 7 8 6 "DBGCLAIMSET_EL1", Rw, raz, wi),
+    def!(2 0 7 9 6 "DBGCLAIMCLR_EL1", Rw, raz, wi),
+    def!(2 0 7 14 6 "DBGAUTHSTATUS_EL1", Ro, raz, wi),
+    def!(2 3 0 1 0 "MDCCSR_EL0", Ro, raz, wi),
+    // ---- generic timer ----
+    def!(3 0 14 1 0 "CNTKCTL_EL1", Rw, |c| c.sys.cntkctl, |c, v| c.sys.cntkctl = v & cntkctl::WRITABLE),
+    def!(3 3 14 0 0 "CNTFRQ_EL0", Check(check_cntfrq), |c| c.sys.cntfrq, |c, v| c.sys.cntfrq = v & 0xffff_ffff),
+    def!(3 3 14 0 1 "CNTPCT_EL0", Check(|c, w| el0_ro_if(c, w, cntkctl::EL0PCTEN)), |c| c.counter(), wi),
+    def!(3 3 14 0 2 "CNTVCT_EL0", Check(|c, w| el0_ro_if(c, w, cntkctl::EL0VCTEN)), |c| c.timer_count(VIRT), wi),
+    def!(3 3 14 2 0 "CNTP_TVAL_EL0", Check(|c, _| el0_rw_if(c, cntkctl::EL0PTEN)), |c| c.timer_tval(PHYS), |c, v| {
+        c.set_timer_tval(PHYS, v)
+    }),
+    def!(3 3 14 2 1 "CNTP_CTL_EL0", Check(|c, _| el0_rw_if(c, cntkctl::EL0PTEN)), |c| c.timer_ctl(PHYS), |c, v| {
+        c.set_timer_ctl(PHYS, v)
+    }),
+    def!(3 3 14 2 2 "CNTP_CVAL_EL0", Check(|c, _| el0_rw_if(c, cntkctl::EL0PTEN)), |c| c.sys.timers[PHYS].cval, |c, v| {
+        c.set_timer_cval(PHYS, v)
+    }),
+    def!(3 3 14 3 0 "CNTV_TVAL_EL0", Check(|c, _| el0_rw_if(c, cntkctl::EL0VTEN)), |c| c.timer_tval(VIRT), |c, v| {
+        c.set_timer_tval(VIRT, v)
+    }),
+    def!(3 3 14 3 1 "CNTV_CTL_EL0", Check(|c, _| el0_rw_if(c, cntkctl::EL0VTEN)), |c| c.timer_ctl(VIRT), |c, v| {
+        c.set_timer_ctl(VIRT, v)
+    }),
+    def!(3 3 14 3 2 "CNTV_CVAL_EL0", Check(|c, _| el0_rw_if(c, cntkctl::EL0VTEN)), |c| c.sys.timers[VIRT].cval, |c, v| {
+        c.set_timer_cval(VIRT, v)
+    }),
+    // The register ranges that are not named one by one (keys outside the 16-bit space, so
+    // only `lookup` finds them): the last two rows.
+    Def { key: 0x1_0000, name: "ID register (RAZ)", access: Ro, read: raz, write: wi },
+    Def { key: 0x1_0001, name: "DBGB/W{V,C}R<n>_EL1 (RAZ/WI)", access: Rw, read: raz, write: wi },
+];
+
+const ID_RAZ: usize = DEFS.len() - 2;
+const DBG_RAZ_WI: usize = DEFS.len() - 1;
+
+fn dczid(cpu: &Aarch64Cpu) -> u64 {
+    let prohibited = cpu.el == 0 && cpu.mmu_regs.sctlr_el1 & sctlr::DZE == 0;
+    DCZID_BS | u64::from(prohibited) << 4
+}
+
+fn nzcv(c: &Aarch64Cpu) -> u64 {
+    (c.regs[NF] << 3 | c.regs[ZF] << 2 | c.regs[CF] << 1 | c.regs[VF]) << 28
+}
+
+/// The index in [`DEFS`] of the row for an encoding, if any. The interpreter asks this on every
+/// MRS/MSR it runs, so the answer comes from a table of all 2^16 keys built on first use.
+pub fn lookup(key: u32) -> Option<usize> {
+    static INDEX: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    let index = INDEX.get_or_init(|| (0..1u32 << 16).map(|k| search(k).map_or(NONE, |i| i as u8)).collect());
+    match index.get(key as usize) {
+        Some(&i) if i != NONE => Some(usize::from(i)),
+        _ => None,
+    }
+}
+
+/// "No row" in the lookup table.
+const NONE: u8 = u8::MAX;
+const _: () = assert!(DEFS.len() < NONE as usize);
+
+fn search(key: u32) -> Option<usize> {
+    if let Some(i) = DEFS.iter().position(|d| d.key == key) {
+        return Some(i);
+    }
+    match fields(key) {
+        // The AArch64 and AArch32 ID register space: unnamed ones read as zero.
+        (3, 0, 0, 1..=7, _) => Some(ID_RAZ),
+        // DBGBVR, DBGBCR, DBGWVR, DBGWCR <n>.
+        (2, 0, 0, _, 4..=7) => Some(DBG_RAZ_WI),
+        _ => None,
+    }
+}
+
+/// The name of the system register an encoding selects, or its generic
+/// `S<op0>_<op1>_C<n>_C<m>_<op2>` form.
+pub fn name(key: u32) -> String {
+    match lookup(key) {
+        Some(i) if i < ID_RAZ => DEFS[i].name.to_string(),
+        _ => {
+            let (op0, op1, crn, crm, op2) = fields(key);
+            format!("S{op0}_{op1}_C{crn}_C{crm}_{op2}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_unique() {
+        for (i, a) in DEFS.iter().enumerate() {
+            for b in &DEFS[i + 1..] {
+                assert_ne!(a.key, b.key, "{} and {}", a.name, b.name);
+            }
+        }
+    }
+
+    #[test]
+    fn key_fields_round_trip() {
+        assert_eq!(fields(key(3, 4, 14, 0, 3)), (3, 4, 14, 0, 3));
+        assert_eq!(name(key(3, 0, 1, 0, 0)), "SCTLR_EL1");
+        assert_eq!(name(key(3, 0, 0, 4, 4)), "S3_0_C0_C4_4");
+    }
+}

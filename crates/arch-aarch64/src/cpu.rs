@@ -13,10 +13,13 @@
 //! reaches the register file (reads are the constant 0, writes are dropped in `sem.rs`).
 
 use crate::decode::{self, Insn};
-use mimic_core::{MemOp, Size};
+use crate::mmu::{MmuState, NUM_MMU};
+use crate::mmu_regs::MmuRegs;
+use mimic_core::MemOp;
 use mimic_exec::{BlockCache, Direct, Env, Guest};
 use mimic_ir::{Exit, Sem};
-use mimic_memory::{AddressSpace, PAGE_SIZE};
+use mimic_memory::AddressSpace;
+use mimic_softmmu::{Tlb, TlbEntry, TLB_ENTRIES};
 
 /// Index of the current SP in the register file.
 pub const SP: usize = 31;
@@ -48,14 +51,18 @@ pub enum Fault {
     Undefined {
         raw: u32,
     },
-    /// An instruction fetch reached no RAM or ROM.
+    /// Instruction fetch fault; `fsc` is the IFSC ([`crate::mmu::fsc`]: 0x04+level translation,
+    /// 0x08+level access flag, 0x0c+level permission, 0x00+level address size, 0x10 external
+    /// abort: no memory there, 0x14+level external abort on the table walk).
     InsnAbort {
         va: u64,
+        fsc: u8,
     },
-    /// A data access reached nothing (external abort).
+    /// Data access fault; `fsc` is the DFSC, as for [`Fault::InsnAbort`], or 0x21 alignment.
     DataAbort {
         va: u64,
         write: bool,
+        fsc: u8,
     },
     /// A branch left the pc not a multiple of 4.
     PcAlignment {
@@ -136,6 +143,15 @@ pub struct Aarch64Cpu {
     pub monitor: Option<Monitor>,
     /// Instructions retired since reset.
     pub instret: u64,
+    /// PSTATE.PAN.
+    pub pan: bool,
+    pub mmu_regs: MmuRegs,
+    /// The softmmu TLB, one table per MMU index ([`crate::mmu::MMU_EL0`] ...).
+    pub tlb: Tlb<NUM_MMU>,
+    /// MMU index of data accesses and of instruction fetch now (see [`Aarch64Cpu::mmu_changed`]).
+    pub data_mmu: usize,
+    pub fetch_mmu: usize,
+    pub mmu: MmuState,
 }
 
 impl Aarch64Cpu {
@@ -151,13 +167,19 @@ impl Aarch64Cpu {
             halted: false,
             monitor: None,
             instret: 0,
+            pan: false,
+            mmu_regs: MmuRegs::default(),
+            tlb: Tlb::new(),
+            data_mmu: crate::mmu::MMU_EL1,
+            fetch_mmu: crate::mmu::MMU_EL1,
+            mmu: MmuState::default(),
         };
         cpu.reset(0);
         cpu
     }
 
     /// Reset to EL1 at `pc` (the level the arm64 boot protocol enters a kernel at, with the MMU
-    /// off); registers zero.
+    /// off); registers zero, MMU registers zero, the TLB empty.
     pub fn reset(&mut self, pc: u64) {
         self.regs = [0; NUM_REGS];
         self.pc = pc;
@@ -169,6 +191,10 @@ impl Aarch64Cpu {
         self.halted = false;
         self.monitor = None;
         self.instret = 0;
+        self.pan = false;
+        self.mmu_regs = MmuRegs::default();
+        self.tlb_flush_all();
+        self.mmu_changed();
     }
 
     /// X`r` as an instruction reading XZR sees it.
@@ -197,60 +223,6 @@ impl Aarch64Cpu {
     pub fn exception<T>(&mut self, f: Fault) -> Result<T, Exit> {
         self.pending = Some(f);
         Err(Exit)
-    }
-
-    /// Stores to a page that decoded blocks came from drop those blocks (self-modifying code).
-    fn notice_code_write(&mut self, bus: &mut AddressSpace, vaddr: u64) {
-        let Some(l) = bus.lookup_ram(vaddr) else { return };
-        if bus.is_code_page(l.offset) {
-            let page = l.offset / PAGE_SIZE as usize;
-            self.cache.invalidate_page(page);
-            bus.clear_code_page(page * PAGE_SIZE as usize);
-            bus.note_code_write(page);
-        }
-    }
-
-    // Data accesses go straight to physical addresses until the MMU exists. Misaligned accesses
-    // are performed byte by byte (as normal memory allows with SCTLR_ELx.A clear); the alignment
-    // faults of Device memory arrive with the MMU's memory attributes.
-
-    pub fn load_data(&mut self, bus: &mut AddressSpace, vaddr: u64, op: MemOp) -> Result<u64, Exit> {
-        let n = op.size.bytes();
-        let raw = if vaddr & (n - 1) == 0 {
-            bus.read(vaddr, op.size).or_else(|_| self.exception(Fault::DataAbort { va: vaddr, write: false }))?
-        } else {
-            let mut raw = 0u64;
-            for i in 0..n {
-                let a = vaddr.wrapping_add(i);
-                let b = bus.read(a, Size::B1).or_else(|_| self.exception(Fault::DataAbort { va: a, write: false }))?;
-                raw |= b << (8 * i);
-            }
-            raw
-        };
-        Ok(op.extend(raw))
-    }
-
-    pub fn store_data(&mut self, bus: &mut AddressSpace, vaddr: u64, val: u64, op: MemOp) -> Result<(), Exit> {
-        let n = op.size.bytes();
-        if vaddr & (n - 1) == 0 {
-            bus.write(vaddr, op.size, val).or_else(|_| self.exception(Fault::DataAbort { va: vaddr, write: true }))?;
-            self.notice_code_write(bus, vaddr);
-            return Ok(());
-        }
-        // Every byte is checked before any is written, so a fault leaves memory unchanged.
-        for i in 0..n {
-            let a = vaddr.wrapping_add(i);
-            if !bus.regions().iter().any(|r| r.range.contains(a)) {
-                return self.exception(Fault::DataAbort { va: a, write: true });
-            }
-        }
-        for i in 0..n {
-            let a = vaddr.wrapping_add(i);
-            bus.write(a, Size::B1, val >> (8 * i))
-                .or_else(|_| self.exception(Fault::DataAbort { va: a, write: true }))?;
-            self.notice_code_write(bus, a);
-        }
-        Ok(())
     }
 }
 
@@ -285,17 +257,12 @@ impl Guest for Aarch64Cpu {
     fn store(&mut self, bus: &mut AddressSpace, vaddr: u64, val: u64, op: MemOp) -> Result<(), Exit> {
         self.store_data(bus, vaddr, val, op)
     }
+    #[inline]
     fn translate_fetch(&mut self, bus: &mut AddressSpace, vaddr: u64) -> Result<usize, Exit> {
-        if vaddr & 3 != 0 {
-            return self.exception(Fault::PcAlignment { va: vaddr });
-        }
-        match bus.lookup_ram(vaddr) {
-            Some(l) => Ok(l.offset),
-            None => self.exception(Fault::InsnAbort { va: vaddr }),
-        }
+        self.fetch_offset(bus, vaddr)
     }
     fn watch_code_page(&mut self, bus: &mut AddressSpace, page_offset: usize) {
-        bus.set_code_page(page_offset);
+        self.watch_code(bus, page_offset);
     }
     #[inline]
     fn insn_len(_lo: u16) -> u8 {
@@ -335,6 +302,10 @@ impl Guest for Aarch64Cpu {
     #[inline(always)]
     fn retire_n(&mut self, n: u64) {
         self.instret = self.instret.wrapping_add(n);
+    }
+    #[inline(always)]
+    fn data_tlb(&self) -> Option<&[TlbEntry; TLB_ENTRIES]> {
+        Some(self.tlb.table(self.data_mmu))
     }
     #[inline(always)]
     fn halted(&self) -> bool {

@@ -1,0 +1,13 @@
+//! The stage-1 EL1&0 translation controls, written by MSR and read by the page walk.
+
+/// SCTLR_EL1, TCR_EL1, TTBR0/1_EL1, MAIR_EL1, AMAIR_EL1 and PAR_EL1 as software last wrote them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MmuRegs {
+    pub sctlr_el1: u64,
+    pub tcr_el1: u64,
+    pub ttbr0_el1: u64,
+    pub ttbr1_el1: u64,
+    pub mair_el1: u64,
+    pub amair_el1: u64,
+    pub par_el1: u64,
+}

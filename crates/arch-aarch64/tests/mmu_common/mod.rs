@@ -11,7 +11,7 @@ use mimic_memory::AddressSpace;
 /// AF plus inner shareable: the attribute bits of an ordinary leaf (AttrIndx 0, EL1 RW only).
 pub const LEAF: u64 = desc::AF | 3 << 8;
 /// MAIR with attribute 0 Normal write-back, 1 Device-nGnRnE, 2 Normal non-cacheable.
-pub const MAIR: u64 = 0xff | 0x00 << 8 | 0x44 << 16;
+pub const MAIR: u64 = 0x44_00_ff;
 pub const ATTR_DEVICE: u64 = 1 << 2;
 pub const ATTR_NC: u64 = 2 << 2;
 

@@ -426,20 +426,21 @@ impl Aarch64Cpu {
         Target::Ram(ram.offset)
     }
 
-    /// Translate the data address `va` for a read or write under MMU index `idx`. `aligned`
-    /// says the whole access is naturally aligned (Device memory faults it otherwise).
+    /// Translate the data address `va` for a read or write under MMU index `idx`. `misaligned`
+    /// is the start of the whole access when it is not naturally aligned (Device memory faults
+    /// it, with that address).
     fn data_target(
         &mut self,
         bus: &AddressSpace,
         va: u64,
         write: bool,
         idx: usize,
-        aligned: bool,
+        misaligned: Option<u64>,
     ) -> Result<Target, Exit> {
         let hit = if write { self.tlb.lookup_write(idx, va, 1) } else { self.tlb.lookup_read(idx, va, 1) };
         if let Some(off) = hit {
-            if !aligned && self.mmu.device[idx][tlb_index(va)] {
-                return self.data_abort(va, write, fsc::ALIGNMENT);
+            if let Some(start) = misaligned.filter(|_| self.mmu.device[idx][tlb_index(va)]) {
+                return self.data_abort(start, write, fsc::ALIGNMENT);
             }
             return Ok(Target::Ram(off));
         }
@@ -447,8 +448,8 @@ impl Aarch64Cpu {
             Ok(w) => w,
             Err(f) => return self.data_abort(va, write, f),
         };
-        if !aligned && w.device() {
-            return self.data_abort(va, write, fsc::ALIGNMENT);
+        if let Some(start) = misaligned.filter(|_| w.device()) {
+            return self.data_abort(start, write, fsc::ALIGNMENT);
         }
         if !w.allows(idx, if write { Access::Write } else { Access::Read }) {
             return self.data_abort(va, write, fsc::PERMISSION + w.level);
@@ -528,13 +529,14 @@ impl Aarch64Cpu {
         if !aligned && self.mmu_regs.sctlr_el1 & sctlr::A != 0 {
             return self.data_abort(va, write, fsc::ALIGNMENT);
         }
+        let misaligned = (!aligned).then_some(va);
         let first = (PAGE_SIZE - (va & (PAGE_SIZE - 1))).min(n);
-        let t0 = self.data_target(bus, va, write, idx, aligned)?;
+        let t0 = self.data_target(bus, va, write, idx, misaligned)?;
         if first == n {
             return Ok([(va, t0, n), (va, t0, 0)]);
         }
         let va1 = va.wrapping_add(first);
-        let t1 = self.data_target(bus, va1, write, idx, false)?;
+        let t1 = self.data_target(bus, va1, write, idx, misaligned)?;
         Ok([(va, t0, first), (va1, t1, n - first)])
     }
 

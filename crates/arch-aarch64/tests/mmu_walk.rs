@@ -660,3 +660,13 @@ fn translate_debug_ignores_permissions_and_records_nothing() {
     assert_eq!(c.tlb.lookup_read(MMU_EL1, 0x5010, 1), None);
     assert_eq!(c.tlb.lookup_read(MMU_EL1_PAN, 0x5010, 1), None);
 }
+
+#[test]
+fn misaligned_access_reaching_into_device_memory_faults_at_its_start() {
+    let mut bus = bus();
+    let mut t = tables4k();
+    t.map(&mut bus, 0x5000, PA_A, 3, LEAF);
+    t.map(&mut bus, 0x6000, PA_B, 3, LEAF | ATTR_DEVICE);
+    let mut c = cpu(regs(&t, None));
+    assert_eq!(load(&mut c, &mut bus, 0x5ffe), Err(Fault::DataAbort { va: 0x5ffe, write: false, fsc: 0x21 }));
+}

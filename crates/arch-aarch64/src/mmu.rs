@@ -26,6 +26,12 @@
 //! whole index when superpages or tagged addresses were filled); TLBI by ASID drops everything
 //! when it names the current ASID and nothing otherwise.
 //!
+//! Decoded blocks stay valid across context switches: the block cache keys them by virtual pc,
+//! backing-store offset and flags, the loop translates the pc (through the TLB) before every
+//! lookup, and compiled code jumps straight only to blocks on its own virtual page, translating
+//! any other target at run time. A block therefore runs only while its pc maps to the page it was
+//! decoded from, with execute permission checked at its entry.
+//!
 //! MMU indices: [`MMU_EL0`], [`MMU_EL1`] and [`MMU_EL1_PAN`] (EL1 with PSTATE.PAN set: no data
 //! access to EL0-accessible pages). Instruction fetch at EL1 always uses [`MMU_EL1`]; LDTR/STTR
 //! at EL1 use [`MMU_EL0`] (EL0's permissions; PAN does not apply to them).

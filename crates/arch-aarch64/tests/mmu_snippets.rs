@@ -66,6 +66,8 @@ struct Program {
     sctlr: u64,
     /// Extra TCR_EL1 bits.
     tcr: u64,
+    /// TTBR0's granule (log2 of its size).
+    grain0: u32,
     /// Physical memory contents.
     mem: Vec<(u64, u64)>,
     /// Mappings beyond KCODE: (va, pa, leaf attributes) of 4K pages, in TTBR0 or TTBR1 by va.
@@ -82,6 +84,7 @@ impl Program {
             pan: false,
             sctlr: 0,
             tcr: 0,
+            grain0: 12,
             mem: vec![],
             maps: vec![],
         }
@@ -109,7 +112,7 @@ impl Program {
         for &(pa, v) in &self.mem {
             write64(&mut bus, pa, v);
         }
-        let mut t0 = Tables::new(12, 48, POOL);
+        let mut t0 = Tables::new(self.grain0, 48, POOL);
         let mut t1 = Tables::new(12, 48, POOL + 0x4_0000);
         // Read-only at EL1, no EL0 access: EL1 may execute it.
         t1.map(&mut bus, KCODE, CODE_PA, 3, LEAF | desc::AP_RO);
@@ -366,4 +369,23 @@ fn sctlr_a_makes_misaligned_normal_accesses_fault() {
     p.sctlr = 2;
     let f = p.run();
     assert_eq!(f.taken, Some((Fault::DataAbort { va: UDATA + 4, write: false, fsc: 0x21 }, KCODE)));
+}
+
+#[test]
+fn data_in_a_64k_page_is_reached_through_every_4k_piece() {
+    let mut p = Program::new(&[
+        enc::ldst_uimm(D, LOAD, 3, 1, 0),
+        enc::ldst_uimm(D, LOAD, 4, 2, 0),
+        enc::add_reg(5, 3, 4, 0, 0),
+        enc::ldst_uimm(D, STORE, 5, 2, 1),
+    ])
+    .x(1, UDATA + 0x8)
+    .x(2, UDATA + 0x3ff0)
+    .map(UDATA, DATA_PA, RW_EL1)
+    .mem64(DATA_PA + 0x8, 40)
+    .mem64(DATA_PA + 0x3ff0, 2);
+    p.grain0 = 16;
+    let f = p.ok();
+    assert_eq!(f.x(5), 42);
+    assert_eq!(f.mem(DATA_PA + 0x3ff8), 42);
 }

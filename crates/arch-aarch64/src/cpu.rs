@@ -17,12 +17,14 @@
 //! [`crate::sysreg::SysRegs`], [`crate::mmu_regs::MmuRegs`] and the FP control fields.
 
 use crate::decode::{self, Insn};
+use crate::mmu::{MmuState, NUM_MMU};
 use crate::mmu_regs::MmuRegs;
 use crate::sysreg::SysRegs;
-use mimic_core::{IrqLine, MemOp, NullIrq, SharedBits, Size};
+use mimic_core::{IrqLine, MemOp, NullIrq, SharedBits};
 use mimic_exec::{BlockCache, Direct, Env, Guest};
 use mimic_ir::{Exit, Sem};
-use mimic_memory::{AddressSpace, PAGE_SIZE};
+use mimic_memory::AddressSpace;
+use mimic_softmmu::{Tlb, TlbEntry, TLB_ENTRIES};
 use std::sync::Arc;
 
 /// Index of the current SP in the register file.
@@ -314,6 +316,12 @@ pub struct Aarch64Cpu {
     /// A firmware call stopped the CPU (pc already past it): the board serves it from X0..X3,
     /// writes X0, and clears this and `halted`.
     pub fw_call: bool,
+    /// The softmmu TLB, one table per MMU index ([`crate::mmu::MMU_EL0`] ...).
+    pub tlb: Tlb<NUM_MMU>,
+    /// MMU index of data accesses and of instruction fetch now (see [`Aarch64Cpu::mmu_changed`]).
+    pub data_mmu: usize,
+    pub fetch_mmu: usize,
+    pub mmu: MmuState,
 }
 
 impl Aarch64Cpu {
@@ -345,6 +353,10 @@ impl Aarch64Cpu {
             timer_levels: [false; 2],
             conduit: Conduit::None,
             fw_call: false,
+            tlb: Tlb::new(),
+            data_mmu: crate::mmu::MMU_EL1,
+            fetch_mmu: crate::mmu::MMU_EL1,
+            mmu: MmuState::default(),
         };
         cpu.reset(0);
         cpu
@@ -374,6 +386,7 @@ impl Aarch64Cpu {
         self.instret = 0;
         self.fw_call = false;
         self.update_timers();
+        self.tlb_flush_all();
         self.mmu_changed();
     }
 
@@ -462,64 +475,6 @@ impl Aarch64Cpu {
         self.pending = Some(f);
         Err(Exit)
     }
-
-    /// Stores to a page that decoded blocks came from drop those blocks (self-modifying code).
-    fn notice_code_write(&mut self, bus: &mut AddressSpace, vaddr: u64) {
-        let Some(l) = bus.lookup_ram(vaddr) else { return };
-        if bus.is_code_page(l.offset) {
-            let page = l.offset / PAGE_SIZE as usize;
-            self.cache.invalidate_page(page);
-            bus.clear_code_page(page * PAGE_SIZE as usize);
-            bus.note_code_write(page);
-        }
-    }
-
-    // Data accesses go straight to physical addresses until the MMU exists. Misaligned accesses
-    // are performed byte by byte (as normal memory allows with SCTLR_ELx.A clear); the alignment
-    // faults of Device memory arrive with the MMU's memory attributes.
-
-    pub fn load_data(&mut self, bus: &mut AddressSpace, vaddr: u64, op: MemOp) -> Result<u64, Exit> {
-        let n = op.size.bytes();
-        let raw = if vaddr & (n - 1) == 0 {
-            bus.read(vaddr, op.size)
-                .or_else(|_| self.exception(Fault::DataAbort { va: vaddr, write: false, fsc: fsc::EXTERNAL }))?
-        } else {
-            let mut raw = 0u64;
-            for i in 0..n {
-                let a = vaddr.wrapping_add(i);
-                let b = bus
-                    .read(a, Size::B1)
-                    .or_else(|_| self.exception(Fault::DataAbort { va: a, write: false, fsc: fsc::EXTERNAL }))?;
-                raw |= b << (8 * i);
-            }
-            raw
-        };
-        Ok(op.extend(raw))
-    }
-
-    pub fn store_data(&mut self, bus: &mut AddressSpace, vaddr: u64, val: u64, op: MemOp) -> Result<(), Exit> {
-        let n = op.size.bytes();
-        if vaddr & (n - 1) == 0 {
-            bus.write(vaddr, op.size, val)
-                .or_else(|_| self.exception(Fault::DataAbort { va: vaddr, write: true, fsc: fsc::EXTERNAL }))?;
-            self.notice_code_write(bus, vaddr);
-            return Ok(());
-        }
-        // Every byte is checked before any is written, so a fault leaves memory unchanged.
-        for i in 0..n {
-            let a = vaddr.wrapping_add(i);
-            if !bus.regions().iter().any(|r| r.range.contains(a)) {
-                return self.exception(Fault::DataAbort { va: a, write: true, fsc: fsc::EXTERNAL });
-            }
-        }
-        for i in 0..n {
-            let a = vaddr.wrapping_add(i);
-            bus.write(a, Size::B1, val >> (8 * i))
-                .or_else(|_| self.exception(Fault::DataAbort { va: a, write: true, fsc: fsc::EXTERNAL }))?;
-            self.notice_code_write(bus, a);
-        }
-        Ok(())
-    }
 }
 
 impl Guest for Aarch64Cpu {
@@ -560,17 +515,12 @@ impl Guest for Aarch64Cpu {
     fn store(&mut self, bus: &mut AddressSpace, vaddr: u64, val: u64, op: MemOp) -> Result<(), Exit> {
         self.store_data(bus, vaddr, val, op)
     }
+    #[inline]
     fn translate_fetch(&mut self, bus: &mut AddressSpace, vaddr: u64) -> Result<usize, Exit> {
-        if vaddr & 3 != 0 {
-            return self.exception(Fault::PcAlignment { va: vaddr });
-        }
-        match bus.lookup_ram(vaddr) {
-            Some(l) => Ok(l.offset),
-            None => self.exception(Fault::InsnAbort { va: vaddr, fsc: fsc::EXTERNAL }),
-        }
+        self.fetch_offset(bus, vaddr)
     }
     fn watch_code_page(&mut self, bus: &mut AddressSpace, page_offset: usize) {
-        bus.set_code_page(page_offset);
+        self.watch_code(bus, page_offset);
     }
     #[inline]
     fn insn_len(_lo: u16) -> u8 {
@@ -614,6 +564,10 @@ impl Guest for Aarch64Cpu {
     #[inline(always)]
     fn retire_n(&mut self, n: u64) {
         self.instret = self.instret.wrapping_add(n);
+    }
+    #[inline(always)]
+    fn data_tlb(&self) -> Option<&[TlbEntry; TLB_ENTRIES]> {
+        Some(self.tlb.table(self.data_mmu))
     }
     #[inline(always)]
     fn halted(&self) -> bool {

@@ -14,7 +14,7 @@
 //!   timer.rs      generic timer: counter, EL1 physical and virtual timers, their output lines
 //!   helpers.rs    what both tiers call: MRS/MSR/SYS, ERET, WFI/WFE, exclusives, CRC32, ...
 //!   mmu_regs.rs   SCTLR/TCR/TTBR/MAIR/AMAIR/PAR_EL1 for the page walk
-//!   mmu.rs        the page walk, TLBI and AT (a placeholder here: addresses are physical)
+//!   mmu.rs        the stage-1 page walk behind the softmmu TLB, TLBI, AT, data and fetch paths
 //! ```
 //!
 //! Implemented: the base integer ISA, exclusives, acquire/release, barriers, CRC32; EL0 and EL1
@@ -25,10 +25,17 @@
 //! blocks); WFI; the generic timer; HVC/SMC as firmware calls for the board ([`cpu::Conduit`]).
 //!
 //! Not here: EL2, EL3 and AArch32 (HVC/SMC are UNDEFINED unless they are the firmware conduit;
-//! ERET to them is an illegal return); the MMU (another branch); FP/SIMD instructions (another
+//! ERET to them is an illegal return); FP/SIMD instructions (another
 //! branch; the V registers, FPCR/FPSR and the FP enable flag are here); SP alignment checking;
 //! debug exceptions (breakpoint, watchpoint, single-step: the debug registers read as zero);
 //! the PMU (absent, its registers UNDEFINED); events for WFE (it completes at once); SError.
+//!
+//! Addresses are virtual: [`mmu`] is the VMSAv8-64 stage-1 EL1&0 translation regime (4K, 16K
+//! and 64K granules, TTBR0/TTBR1, permissions with PAN/UXN/PXN/WXN, access flag, MAIR memory
+//! types and their alignment rules) behind a softmmu TLB per MMU index that compiled code
+//! probes inline; TLBI and AT are [`mmu::tlbi`] and [`mmu::at`]. Its controls live in
+//! [`mmu_regs::MmuRegs`], and [`cpu::Aarch64Cpu::mmu_changed`] must follow any change of them,
+//! of the EL or of PSTATE.PAN.
 #![forbid(unsafe_code)]
 
 pub mod cpu;

@@ -9,6 +9,7 @@ use crate::cpu::{flags, A64Insn, Aarch64Cpu, CF, NF, VF, ZF};
 use crate::decode::*;
 use crate::helpers as h;
 use crate::sysreg;
+use crate::mmu;
 use mimic_core::MemOp;
 use mimic_exec::Env;
 use mimic_ir::{BinOp, Cond, Exit, Reg, Sem, UnOp};
@@ -20,7 +21,7 @@ pub fn translate<'a, S: Sem<Env = Env<'a, Aarch64Cpu>>>(
     block_flags: u32,
     s: &mut S,
 ) -> Result<(), Exit> {
-    let mut t = T { s, raw: insn.raw, _flags: block_flags };
+    let mut t = T { s, raw: insn.raw, flags: block_flags };
     if block_flags & flags::IL != 0 {
         let z = t.k(0);
         t.s.call(h::illegal_state, z, z, z)?;
@@ -109,7 +110,7 @@ struct T<'s, S> {
     s: &'s mut S,
     raw: u32,
     /// The block's flags (EL), for the instructions whose meaning will depend on them.
-    _flags: u32,
+    flags: u32,
 }
 
 type R = Result<(), Exit>;
@@ -1245,9 +1246,30 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
         self.ldst_imm(a, a.imm, Index::Offset)
     }
     fn ldst_unpriv(&mut self, a: &ArgsLdst) -> R {
-        // Checked with EL0's permissions when executed at EL1; with no MMU yet there are no
-        // permissions to differ, so this is the unscaled access.
-        self.ldst_imm(a, a.imm, Index::Offset)
+        // At EL0 an ordinary access; at EL1 one checked with EL0's permissions (PAN aside),
+        // which the data TLB of the current EL does not know: helpers using EL0's MMU index.
+        if self.flags & crate::cpu::flags::EL_MASK == 0 {
+            return self.ldst_imm(a, a.imm, Index::Offset);
+        }
+        let Some(acc) = access(a.size, a.opc) else { return self.undefined() };
+        let base = self.xsp(a.rn);
+        let addr = self.opk(BinOp::Add, base, a.imm as u64);
+        match acc {
+            Access::Prefetch => {}
+            Access::Store(op) => {
+                let v = self.x(a.rt);
+                let op = self.k(mmu::encode_op(op));
+                self.s.call(mmu::store_unpriv, addr, v, op)?;
+            }
+            Access::Load(op, w) => {
+                let op = self.k(mmu::encode_op(op));
+                let z = self.k(0);
+                let v = self.s.call(mmu::load_unpriv, addr, op, z)?;
+                let v = if w { self.s.un(UnOp::Zext32, v) } else { v };
+                self.wx(1, a.rt, v);
+            }
+        }
+        Ok(())
     }
     fn ldst_post(&mut self, a: &ArgsLdst) -> R {
         self.ldst_imm(a, a.imm, Index::Post)

@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use mimic_arch_aarch64::decode::enc;
+use mimic_arch_aarch64::mmu::fsc;
 use mimic_arch_aarch64::Fault;
 
 const X: u32 = 1;
@@ -75,9 +76,11 @@ fn unsigned_offset_is_scaled_by_the_access_size() {
 
 #[test]
 fn unscaled_offset_may_be_negative_and_misaligned() {
+    // Misaligned accesses need Normal memory: with the MMU off, data is Device memory.
     let f = Snippet::of(&[enc::ldst_unscaled(D, LOAD, 3, 1, -8), enc::ldst_unscaled(S, LOAD, 4, 1, -7)])
         .x(1, DATA + 16)
         .mem64(DATA + 8, 0x8877_6655_4433_2211)
+        .normal_memory()
         .ok();
     assert_eq!(f.x(3), 0x8877_6655_4433_2211);
     assert_eq!(f.x(4), 0x5544_3322);
@@ -206,14 +209,14 @@ fn word_pairs_and_ldpsw() {
 #[test]
 fn faulting_load_leaves_base_and_destination_unwritten() {
     let f = Snippet::of(&[enc::ldst_pre(D, LOAD, 3, 1, 8)]).x(1, 0x1000).x(3, 0x33).run();
-    assert_eq!(f.taken, Some((Fault::DataAbort { va: 0x1008, write: false, fsc: 0x10 }, CODE)));
+    assert_eq!(f.taken, Some((Fault::DataAbort { va: 0x1008, write: false, fsc: fsc::EXTERNAL }, CODE)));
     assert_eq!((f.x(1), f.x(3)), (0x1000, 0x33));
 }
 
 #[test]
 fn faulting_pair_store_leaves_base_unwritten() {
     let f = Snippet::of(&[enc::ldstp_pre(2, 0, 1, 2, 31, -2)]).x(31, 0x1010).run();
-    assert_eq!(f.taken, Some((Fault::DataAbort { va: 0x1000, write: true, fsc: 0x10 }, CODE)));
+    assert_eq!(f.taken, Some((Fault::DataAbort { va: 0x1000, write: true, fsc: fsc::EXTERNAL }, CODE)));
     assert_eq!(f.sp(), 0x1010);
 }
 
@@ -308,7 +311,7 @@ fn branch_to_a_misaligned_address_raises_pc_alignment() {
 #[test]
 fn branch_to_nothing_raises_instruction_abort() {
     let f = Snippet::of(&[enc::br(1)]).x(1, 0x1000).run();
-    assert_eq!(f.taken, Some((Fault::InsnAbort { va: 0x1000, fsc: 0x10 }, 0x1000)));
+    assert_eq!(f.taken, Some((Fault::InsnAbort { va: 0x1000, fsc: fsc::EXTERNAL }, 0x1000)));
 }
 
 // ---- exclusives, acquire/release, barriers ---------------------------------------------------------

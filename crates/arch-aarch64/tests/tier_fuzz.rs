@@ -197,7 +197,9 @@ fn snippet(words: &[u32], r: &mut Rng) -> Snippet {
     }
     s = s.x(BASE as usize, DATA).x(MOVING as usize, DATA + DATA_LEN as u64 / 2);
     let data: Vec<u8> = (0..DATA_LEN).map(|_| r.next() as u8).collect();
-    s.mem(DATA, &data)
+    // Through the MMU with Normal memory: misaligned accesses are performed (with the MMU off,
+    // data is Device memory, where they fault).
+    s.mem(DATA, &data).normal_memory()
 }
 
 #[test]

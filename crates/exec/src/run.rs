@@ -165,6 +165,9 @@ fn run_impl<G: Guest, const DEBUG: bool, const TIERED: bool>(
         let flags = cpu.block_flags();
         let Ok(phys) = cpu.translate_fetch(bus, pc) else {
             cpu.raise(pc);
+            // An exception counts against the budget: a guest whose vector faults again (an
+            // unmapped VBAR or mtvec) must not keep the loop from returning to the board.
+            executed += 1;
             if DEBUG && debug.single_step {
                 return RunOutcome::Stepped;
             }
@@ -182,6 +185,7 @@ fn run_impl<G: Guest, const DEBUG: bool, const TIERED: bool>(
                 }
                 Err(Exit) => {
                     cpu.raise(pc);
+                    executed += 1;
                     if DEBUG && debug.single_step {
                         return RunOutcome::Stepped;
                     }

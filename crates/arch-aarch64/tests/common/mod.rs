@@ -16,6 +16,10 @@
 //! vector an exception took it to (the exception is recorded in `Aarch64Cpu::taken` and in the
 //! ESR/ELR/SPSR/FAR snapshot). One that does neither within [`BUDGET`] instructions fails the
 //! test at once.
+//!
+//! The MMU is off unless [`Snippet::normal_memory`] asks for it: data accesses are then to
+//! Device-nGnRnE memory, where misaligned accesses fault. With it, the last page of RAM holds a
+//! level-1 table that maps RAM's gigabyte as Normal memory at the same addresses.
 #![allow(dead_code)]
 
 use mimic_arch_aarch64::cpu::{Conduit, CpuConfig, NUM_REGS, SP};
@@ -190,6 +194,7 @@ pub struct Snippet {
     x: Vec<(usize, u64)>,
     nzcv: u32,
     mem: Vec<(u64, Vec<u8>)>,
+    normal_memory: bool,
     vectors: Vec<(u64, Vec<u32>)>,
     irq: u64,
     time: u64,
@@ -278,6 +283,9 @@ impl Rig {
     }
 }
 
+/// Where [`Snippet::normal_memory`] puts its translation table.
+pub const IDMAP_TABLE: u64 = RAM_BASE + RAM_SIZE - 0x1000;
+
 impl Snippet {
     pub fn of(words: &[u32]) -> Self {
         Snippet { code: words.to_vec(), ..Default::default() }
@@ -325,6 +333,12 @@ impl Snippet {
         self.setup = Some(f);
         self
     }
+    /// Run with the MMU on and RAM identity-mapped as Normal write-back memory (EL1 read,
+    /// write and execute), so misaligned accesses are performed rather than faulted.
+    pub fn normal_memory(mut self) -> Self {
+        self.normal_memory = true;
+        self
+    }
 
     pub fn build(&self) -> Rig {
         let mut bus = AddressSpace::new();
@@ -359,6 +373,18 @@ impl Snippet {
         cpu.reset(CODE);
         cpu.sys.vbar = VECTORS;
         cpu.conduit = self.conduit;
+        if self.normal_memory {
+            // 4K granule, T0SZ 25 (39-bit VAs: the walk starts at level 1), IPS 40 bits, no
+            // TTBR1 walks; MAIR attribute 0 is Normal write-back. One 1 GiB block: RAM_BASE
+            // with AF, inner shareable, AttrIndx 0, EL1 read/write.
+            let block = RAM_BASE | 1 << 10 | 3 << 8 | 1;
+            bus.write_bytes(IDMAP_TABLE + 8 * (RAM_BASE >> 30), &block.to_le_bytes()).expect("write table");
+            cpu.mmu_regs.tcr_el1 = 25 | 1 << 23 | 2 << 32;
+            cpu.mmu_regs.ttbr0_el1 = IDMAP_TABLE;
+            cpu.mmu_regs.mair_el1 = 0xff;
+            cpu.mmu_regs.sctlr_el1 |= 1;
+            cpu.mmu_changed();
+        }
         for &(r, v) in &self.x {
             cpu.regs[r] = v;
         }

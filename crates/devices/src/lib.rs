@@ -19,6 +19,7 @@
 //! |---|---|---|
 //! | [`uart16550`] | NS16550A UART | `0x1000_0000`, PLIC source 10 |
 //! | [`clint`] | SiFive CLINT (ACLINT MSWI + MTIMER) and the shared [`MTime`] counter | `0x0200_0000` |
+//! | [`pl011`] | ARM PrimeCell UART PL011 | aarch64 `0x0900_0000`, GIC SPI 1 |
 //! | [`plic`] | SiFive PLIC | `0x0c00_0000` |
 //! | [`sifive_test`] | SiFive test finisher and the [`PowerLatch`] | `0x0010_0000` |
 //! | [`goldfish_rtc`] | Google Goldfish RTC | `0x0010_1000`, PLIC source 11 |
@@ -37,7 +38,9 @@ pub mod clint;
 pub mod e1000;
 pub mod goldfish_rtc;
 pub mod pci;
+pub mod pl011;
 pub mod plic;
+mod primecell;
 pub mod sifive_test;
 pub mod uart16550;
 pub mod virtio_blk;
@@ -51,6 +54,7 @@ pub mod mock;
 
 pub use clint::{Clint, ClintError, ClintHart, ClintState, MTime};
 pub use goldfish_rtc::{GoldfishRtc, GoldfishRtcState};
+pub use pl011::{Pl011, Pl011State};
 pub use plic::{Plic, PlicError, PlicInput, PlicState};
 pub use sifive_test::{PowerLatch, PowerRequest, SifiveTest};
 pub use uart16550::{Uart16550, UartState};

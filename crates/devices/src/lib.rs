@@ -22,6 +22,7 @@
 //! | [`pl011`] | ARM PrimeCell UART PL011 | aarch64 `0x0900_0000`, GIC SPI 1 |
 //! | [`plic`] | SiFive PLIC | `0x0c00_0000` |
 //! | [`sifive_test`] | SiFive test finisher and the [`PowerLatch`] | `0x0010_0000` |
+//! | [`gicv2`] | ARM GICv2 distributor and CPU interfaces (no Security Extensions), the [`CurrentCpu`] hook | aarch64 `0x0800_0000` (GICD), `0x0801_0000` (GICC) |
 //! | [`goldfish_rtc`] | Google Goldfish RTC | `0x0010_1000`, PLIC source 11 |
 //! | [`ahci`] | AHCI 1.3 SATA HBA (ICH9's PCI identity) with [`ata`] disks over a [`virtio_blk::BlockQueue`] | a PCI function |
 //! | [`virtio_blk`] | virtio block device (ID 2) over a [`virtio_blk::BlockBackend`] | behind a `mimic_virtio` transport: `0x1000_1000 + 0x1000·n`, PLIC 1+n |
@@ -36,6 +37,7 @@ pub mod ahci;
 pub mod ata;
 pub mod clint;
 pub mod e1000;
+pub mod gicv2;
 pub mod goldfish_rtc;
 pub mod pci;
 pub mod pl011;
@@ -53,6 +55,7 @@ pub mod virtio_rng;
 pub mod mock;
 
 pub use clint::{Clint, ClintError, ClintHart, ClintState, MTime};
+pub use gicv2::{CurrentCpu, GicCpuLines, GicCpuMmio, GicDistMmio, GicError, GicV2, GicV2State};
 pub use goldfish_rtc::{GoldfishRtc, GoldfishRtcState};
 pub use pl011::{Pl011, Pl011State};
 pub use plic::{Plic, PlicError, PlicInput, PlicState};

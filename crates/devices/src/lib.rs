@@ -20,6 +20,7 @@
 //! | [`uart16550`] | NS16550A UART | `0x1000_0000`, PLIC source 10 |
 //! | [`clint`] | SiFive CLINT (ACLINT MSWI + MTIMER) and the shared [`MTime`] counter | `0x0200_0000` |
 //! | [`pl011`] | ARM PrimeCell UART PL011 | aarch64 `0x0900_0000`, GIC SPI 1 |
+//! | [`pl031`] | ARM PrimeCell RTC PL031 | aarch64 `0x0901_0000`, GIC SPI 2 |
 //! | [`plic`] | SiFive PLIC | `0x0c00_0000` |
 //! | [`sifive_test`] | SiFive test finisher and the [`PowerLatch`] | `0x0010_0000` |
 //! | [`gicv2`] | ARM GICv2 distributor and CPU interfaces (no Security Extensions), the [`CurrentCpu`] hook | aarch64 `0x0800_0000` (GICD), `0x0801_0000` (GICC) |
@@ -41,6 +42,7 @@ pub mod gicv2;
 pub mod goldfish_rtc;
 pub mod pci;
 pub mod pl011;
+pub mod pl031;
 pub mod plic;
 mod primecell;
 pub mod sifive_test;
@@ -58,6 +60,7 @@ pub use clint::{Clint, ClintError, ClintHart, ClintState, MTime};
 pub use gicv2::{CurrentCpu, GicCpuLines, GicCpuMmio, GicDistMmio, GicError, GicV2, GicV2State};
 pub use goldfish_rtc::{GoldfishRtc, GoldfishRtcState};
 pub use pl011::{Pl011, Pl011State};
+pub use pl031::{Pl031, Pl031State};
 pub use plic::{Plic, PlicError, PlicInput, PlicState};
 pub use sifive_test::{PowerLatch, PowerRequest, SifiveTest};
 pub use uart16550::{Uart16550, UartState};

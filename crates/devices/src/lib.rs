@@ -21,6 +21,7 @@
 //! | [`clint`] | SiFive CLINT (ACLINT MSWI + MTIMER) and the shared [`MTime`] counter | `0x0200_0000` |
 //! | [`pl011`] | ARM PrimeCell UART PL011 | aarch64 `0x0900_0000`, GIC SPI 1 |
 //! | [`pl031`] | ARM PrimeCell RTC PL031 | aarch64 `0x0901_0000`, GIC SPI 2 |
+//! | [`pl061`] | ARM PrimeCell GPIO PL061 (pin 3: power button) | aarch64 `0x0903_0000`, GIC SPI 7 |
 //! | [`plic`] | SiFive PLIC | `0x0c00_0000` |
 //! | [`sifive_test`] | SiFive test finisher and the [`PowerLatch`] | `0x0010_0000` |
 //! | [`gicv2`] | ARM GICv2 distributor and CPU interfaces (no Security Extensions), the [`CurrentCpu`] hook | aarch64 `0x0800_0000` (GICD), `0x0801_0000` (GICC) |
@@ -43,6 +44,7 @@ pub mod goldfish_rtc;
 pub mod pci;
 pub mod pl011;
 pub mod pl031;
+pub mod pl061;
 pub mod plic;
 mod primecell;
 pub mod sifive_test;
@@ -61,6 +63,7 @@ pub use gicv2::{CurrentCpu, GicCpuLines, GicCpuMmio, GicDistMmio, GicError, GicV
 pub use goldfish_rtc::{GoldfishRtc, GoldfishRtcState};
 pub use pl011::{Pl011, Pl011State};
 pub use pl031::{Pl031, Pl031State};
+pub use pl061::{Pl061, Pl061State};
 pub use plic::{Plic, PlicError, PlicInput, PlicState};
 pub use sifive_test::{PowerLatch, PowerRequest, SifiveTest};
 pub use uart16550::{Uart16550, UartState};

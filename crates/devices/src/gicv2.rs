@@ -129,8 +129,8 @@ const DIST_ID: [u8; 12] = [0x04, 0x00, 0x00, 0x00, 0x90, 0xb4, 0x2b, 0x00, 0x0d,
 /// Building or wiring a GIC went wrong (a board bug).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum GicError {
-    #[error("a GICv2 serves 1 to {MAX_CPUS} CPUs, not {0}")]
-    CpuCount(usize),
+    #[error("this GIC serves 1 to {max} CPUs, not {n}")]
+    CpuCount { n: usize, max: usize },
     #[error("a GIC has up to {MAX_SPIS} SPIs, not {0}")]
     SpiCount(u32),
     #[error("no SPI with INTID {intid} (valid: 32 to {last})")]
@@ -252,11 +252,11 @@ impl<I> std::fmt::Debug for GicV2<I> {
     }
 }
 
-fn bit(intid: u32) -> (usize, u32) {
+pub(crate) fn bit(intid: u32) -> (usize, u32) {
     ((intid / 32) as usize, 1 << (intid % 32))
 }
 
-fn lock<T>(m: &Shared<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Shared<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -265,7 +265,7 @@ impl<I: IrqLine> GicV2<I> {
     /// multiple of 32 as GICD_TYPER can only say) and one CPU interface per entry of `outputs`.
     pub fn new(num_spis: u32, outputs: Vec<GicCpuLines<I>>) -> Result<Self, GicError> {
         if outputs.is_empty() || outputs.len() > MAX_CPUS {
-            return Err(GicError::CpuCount(outputs.len()));
+            return Err(GicError::CpuCount { n: outputs.len(), max: MAX_CPUS });
         }
         if num_spis > MAX_SPIS {
             return Err(GicError::SpiCount(num_spis));

@@ -60,7 +60,7 @@ fn gic_typer_reports_lines_and_cpus() {
 #[test]
 fn gic_new_rejects_bad_shapes() {
     let none: Vec<GicCpuLines<RecordingIrq>> = Vec::new();
-    assert_eq!(GicV2::new(32, none).unwrap_err(), GicError::CpuCount(0));
+    assert_eq!(GicV2::new(32, none).unwrap_err(), GicError::CpuCount { n: 0, max: MAX_CPUS });
 }
 
 #[test]

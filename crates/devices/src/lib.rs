@@ -25,6 +25,7 @@
 //! | [`plic`] | SiFive PLIC | `0x0c00_0000` |
 //! | [`sifive_test`] | SiFive test finisher and the [`PowerLatch`] | `0x0010_0000` |
 //! | [`gicv2`] | ARM GICv2 distributor and CPU interfaces (no Security Extensions), the [`CurrentCpu`] hook | aarch64 `0x0800_0000` (GICD), `0x0801_0000` (GICC) |
+//! | [`gicv3`] | ARM GICv3 distributor, redistributors and ICC_* CPU interface (one security state, no LPIs) | aarch64 `0x0800_0000` (GICD), `0x080a_0000` (GICR) |
 //! | [`goldfish_rtc`] | Google Goldfish RTC | `0x0010_1000`, PLIC source 11 |
 //! | [`ahci`] | AHCI 1.3 SATA HBA (ICH9's PCI identity) with [`ata`] disks over a [`virtio_blk::BlockQueue`] | a PCI function |
 //! | [`virtio_blk`] | virtio block device (ID 2) over a [`virtio_blk::BlockBackend`] | behind a `mimic_virtio` transport: `0x1000_1000 + 0x1000·n`, PLIC 1+n |
@@ -40,6 +41,7 @@ pub mod ata;
 pub mod clint;
 pub mod e1000;
 pub mod gicv2;
+pub mod gicv3;
 pub mod goldfish_rtc;
 pub mod pci;
 pub mod pl011;
@@ -60,6 +62,7 @@ pub mod mock;
 
 pub use clint::{Clint, ClintError, ClintHart, ClintState, MTime};
 pub use gicv2::{CurrentCpu, GicCpuLines, GicCpuMmio, GicDistMmio, GicError, GicV2, GicV2State};
+pub use gicv3::{GicCpuInterface, GicV3, GicV3DistMmio, GicV3RedistMmio, GicV3State, IccReg};
 pub use goldfish_rtc::{GoldfishRtc, GoldfishRtcState};
 pub use pl011::{Pl011, Pl011State};
 pub use pl031::{Pl031, Pl031State};

@@ -24,6 +24,8 @@
 //!   interface, 8 KiB used) built from the shared GIC and that cell. Without the adapters:
 //!   [`GicV2::dist_read`]/[`GicV2::dist_write`] and [`GicV2::cpu_read`]/[`GicV2::cpu_write`]
 //!   take the CPU number explicitly.
+//! - PCI MSIs: [`GicV2m`] is the MSI frame (`0x0802_0000` on `virt`, INTIDs 80..144); map it as
+//!   a plain MMIO device.
 //! - Lock rule (as for the PLIC): **device → GIC → nothing**. A device drives its
 //!   [`GicSpiLine`] while holding its own lock; nothing may drive a GIC input while holding the
 //!   GIC's lock.
@@ -1082,6 +1084,76 @@ impl<I: IrqLine> MmioDevice for GicCpuMmio<I> {
     }
     fn write(&mut self, offset: u64, size: Size, value: u64) {
         lock(&self.gic).cpu_write(self.cpu.get(), offset, size, value);
+    }
+}
+
+/// GICv2m MSI frame (`arm,gic-v2m-frame`, QEMU's `virt` at `0x0802_0000` with 64 SPIs from SPI
+/// 48, i.e. INTIDs 80..144): a PCI device's MSI write of an INTID to MSI_SETSPI_NS (`0x040`)
+/// pulses that SPI (Linux configures them edge-triggered). MSI_TYPER (`0x008`) reports the first
+/// INTID (bits 25:16) and the count (bits 9:0); MSI_IIDR (`0xfcc`) reads `0x43b`. Writes of
+/// INTIDs outside the frame's range, other offsets and 1- or 8-byte accesses are logged and
+/// ignored. Map it as a plain `MmioDevice` (it locks the GIC for each MSI).
+pub struct GicV2m<I> {
+    gic: Shared<GicV2<I>>,
+    first: u32,
+    count: u32,
+}
+
+/// Offset of MSI_TYPER in a GICv2m frame.
+pub const V2M_MSI_TYPER: u64 = 0x008;
+/// Offset of MSI_SETSPI_NS in a GICv2m frame (the MSI doorbell).
+pub const V2M_MSI_SETSPI_NS: u64 = 0x040;
+/// Offset of MSI_IIDR in a GICv2m frame.
+pub const V2M_MSI_IIDR: u64 = 0xfcc;
+/// First SPI number (not INTID) of QEMU `virt`'s GICv2m frame.
+pub const VIRT_V2M_FIRST_SPI: u32 = 48;
+/// SPIs in QEMU `virt`'s GICv2m frame.
+pub const VIRT_V2M_SPIS: u32 = 64;
+
+impl<I> std::fmt::Debug for GicV2m<I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GicV2m").field("first", &self.first).field("count", &self.count).finish_non_exhaustive()
+    }
+}
+
+impl<I: IrqLine> GicV2m<I> {
+    /// A frame turning MSIs into the `count` SPIs from INTID `first` of the shared `gic`.
+    pub fn new(gic: Shared<GicV2<I>>, first: u32, count: u32) -> Result<Self, GicError> {
+        let last = lock(&gic).num_irqs() - 1;
+        for intid in [first, first + count.max(1) - 1] {
+            if !(32..=last).contains(&intid) || count == 0 || count > 0x3ff {
+                return Err(GicError::NoSuchSpi { intid, last });
+            }
+        }
+        Ok(GicV2m { gic, first, count })
+    }
+}
+
+impl<I: IrqLine> MmioDevice for GicV2m<I> {
+    fn read(&mut self, offset: u64, size: Size) -> u64 {
+        match (offset, size) {
+            (V2M_MSI_TYPER, Size::B4) => u64::from((self.first << 16) | self.count),
+            (V2M_MSI_IIDR, Size::B4) => 0x43b,
+            _ => {
+                guest_error!("gicv2m: {}-byte read at bad offset {offset:#x}", size.bytes());
+                0
+            }
+        }
+    }
+
+    fn write(&mut self, offset: u64, size: Size, value: u64) {
+        let intid = value as u32 & 0x3ff;
+        if offset != V2M_MSI_SETSPI_NS || !matches!(size, Size::B2 | Size::B4) {
+            guest_error!("gicv2m: {}-byte write {value:#x} at bad offset {offset:#x}", size.bytes());
+            return;
+        }
+        if !(self.first..self.first + self.count).contains(&intid) {
+            guest_error!("gicv2m: MSI for INTID {intid} outside the frame");
+            return;
+        }
+        let mut g = lock(&self.gic);
+        g.set_irq(intid, true);
+        g.set_irq(intid, false);
     }
 }
 

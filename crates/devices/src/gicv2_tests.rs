@@ -511,3 +511,42 @@ fn gic_set_state_restores_and_drives_lines() {
     h.set_state(saved);
     assert_eq!((l.irq[0].level(), cr(&mut h, 0, GICC_IAR)), (true, 33));
 }
+
+#[test]
+fn gicv2m_typer_reports_range() {
+    let (g, _) = gic(1);
+    let mut m = GicV2m::new(Arc::new(Mutex::new(g)), 80, 64).unwrap();
+    assert_eq!(m.read(V2M_MSI_TYPER, Size::B4), (80 << 16) | 64);
+}
+
+#[test]
+fn gicv2m_setspi_pulses_edge_spi() {
+    let (g, l) = gic(1);
+    let g = Arc::new(Mutex::new(g));
+    linux_init(&mut lock(&g));
+    set_edge(&mut lock(&g), 81);
+    enable_spi(&mut lock(&g), 81, 0xa0, 1);
+    let mut m = GicV2m::new(g.clone(), 80, 64).unwrap();
+    m.write(V2M_MSI_SETSPI_NS, Size::B4, 81);
+    let iar = cr(&mut lock(&g), 0, GICC_IAR);
+    assert_eq!((l.irq[0].history(), iar), (vec![true, false], 81));
+}
+
+#[test]
+fn gicv2m_msi_outside_range_is_ignored() {
+    let (g, l) = gic(1);
+    let g = Arc::new(Mutex::new(g));
+    linux_init(&mut lock(&g));
+    set_edge(&mut lock(&g), 33);
+    enable_spi(&mut lock(&g), 33, 0xa0, 1);
+    let mut m = GicV2m::new(g.clone(), 80, 64).unwrap();
+    m.write(V2M_MSI_SETSPI_NS, Size::B4, 33);
+    m.write(0x44, Size::B4, 81);
+    assert_eq!((l.irq[0].history(), m.read(0x44, Size::B4)), (vec![], 0));
+}
+
+#[test]
+fn gicv2m_new_rejects_range_past_last_spi() {
+    let (g, _) = gic(1);
+    assert!(GicV2m::new(Arc::new(Mutex::new(g)), 280, 64).is_err());
+}

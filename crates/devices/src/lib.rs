@@ -24,7 +24,7 @@
 //! | [`pl061`] | ARM PrimeCell GPIO PL061 (pin 3: power button) | aarch64 `0x0903_0000`, GIC SPI 7 |
 //! | [`plic`] | SiFive PLIC | `0x0c00_0000` |
 //! | [`sifive_test`] | SiFive test finisher and the [`PowerLatch`] | `0x0010_0000` |
-//! | [`gicv2`] | ARM GICv2 distributor and CPU interfaces (no Security Extensions), the [`CurrentCpu`] hook | aarch64 `0x0800_0000` (GICD), `0x0801_0000` (GICC) |
+//! | [`gicv2`] | ARM GICv2 distributor and CPU interfaces (no Security Extensions), the [`CurrentCpu`] hook, the GICv2m MSI frame | aarch64 `0x0800_0000` (GICD), `0x0801_0000` (GICC), `0x0802_0000` (v2m) |
 //! | [`gicv3`] | ARM GICv3 distributor, redistributors and ICC_* CPU interface (one security state, no LPIs) | aarch64 `0x0800_0000` (GICD), `0x080a_0000` (GICR) |
 //! | [`goldfish_rtc`] | Google Goldfish RTC | `0x0010_1000`, PLIC source 11 |
 //! | [`ahci`] | AHCI 1.3 SATA HBA (ICH9's PCI identity) with [`ata`] disks over a [`virtio_blk::BlockQueue`] | a PCI function |
@@ -61,7 +61,7 @@ pub mod virtio_rng;
 pub mod mock;
 
 pub use clint::{Clint, ClintError, ClintHart, ClintState, MTime};
-pub use gicv2::{CurrentCpu, GicCpuLines, GicCpuMmio, GicDistMmio, GicError, GicV2, GicV2State};
+pub use gicv2::{CurrentCpu, GicCpuLines, GicCpuMmio, GicDistMmio, GicError, GicV2, GicV2State, GicV2m};
 pub use gicv3::{GicCpuInterface, GicV3, GicV3DistMmio, GicV3RedistMmio, GicV3State, IccReg};
 pub use goldfish_rtc::{GoldfishRtc, GoldfishRtcState};
 pub use pl011::{Pl011, Pl011State};

@@ -461,7 +461,11 @@ impl<I: IrqLine> GicV2<I> {
 
     fn group_priority(&self, cpu: usize, intid: u32) -> u8 {
         let c = &self.state.cpu[cpu];
-        let bpr = if self.group_of(cpu, intid) == 1 && c.ctlr & GICC_CTLR_CBPR == 0 { c.abpr - 1 } else { c.bpr };
+        let bpr = if self.group_of(cpu, intid) == 1 && c.ctlr & GICC_CTLR_CBPR == 0 {
+            c.abpr.saturating_sub(1)
+        } else {
+            c.bpr
+        };
         let mask = (0xffu32 << ((bpr & 7) + 1)) as u8;
         self.priority_of(cpu, intid) & mask
     }
@@ -795,7 +799,8 @@ impl<I: IrqLine> GicV2<I> {
                 let sgi = ((offset - GICD_CPENDSGIR) % 16) as usize;
                 s.banked[cpu].sgi_sources[sgi]
             }
-            0xfd0..0x1000 => DIST_ID[((offset - GICD_PIDR) / 4) as usize],
+            0xfd0..0x1000 if offset.is_multiple_of(4) => DIST_ID[((offset - GICD_PIDR) / 4) as usize],
+            0xfd0..0x1000 => 0,
             _ => return None,
         })
     }

@@ -550,3 +550,34 @@ fn gicv2m_new_rejects_range_past_last_spi() {
     let (g, _) = gic(1);
     assert!(GicV2m::new(Arc::new(Mutex::new(g)), 280, 64).is_err());
 }
+
+#[test]
+fn gic_id_registers_read_one_byte_per_word() {
+    let (mut g, _) = gic(1);
+    assert_eq!((dr(&mut g, 0, 0xfe8), dr(&mut g, 0, 0xff0)), (0x2b, 0x0d));
+}
+
+proptest::proptest! {
+    /// Whatever CPUs write and read wherever, the GIC neither panics nor leaves its outputs
+    /// inconsistent with its state.
+    #[test]
+    fn gic_random_accesses_never_panic(
+        ops in proptest::collection::vec((0usize..10, 0u64..0x2010, 0u8..5, proptest::prelude::any::<u32>(), 0u32..300), 1..80),
+    ) {
+        let (mut g, l) = gic(3);
+        linux_init(&mut g);
+        for (cpu, offset, kind, v, intid) in ops {
+            let size = [Size::B1, Size::B2, Size::B4, Size::B8, Size::B4][usize::from(kind)];
+            match kind {
+                0 | 1 => g.dist_write(cpu, offset % 0x1008, size, u64::from(v)),
+                2 => { g.cpu_write(cpu, offset, size, u64::from(v)); }
+                3 => { g.dist_read(cpu, offset % 0x1008, size); g.cpu_read(cpu, offset, Size::B4); }
+                _ => { g.set_irq(intid, v & 1 != 0); g.set_ppi(cpu, intid % 17, v & 2 != 0); }
+            }
+        }
+        for c in 0..3 {
+            let (irq, fiq) = g.signal(c);
+            proptest::prop_assert_eq!((l.irq[c].level(), l.fiq[c].level()), (irq, fiq));
+        }
+    }
+}

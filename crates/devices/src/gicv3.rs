@@ -437,7 +437,11 @@ impl<I: IrqLine> GicV3<I> {
 
     fn group_priority(&self, cpu: usize, intid: u32) -> u8 {
         let c = &self.state.cpu[cpu];
-        let bpr = if self.group_of(cpu, intid) == 1 && c.icc_ctlr & ICC_CTLR_CBPR == 0 { c.bpr1 - 1 } else { c.bpr0 };
+        let bpr = if self.group_of(cpu, intid) == 1 && c.icc_ctlr & ICC_CTLR_CBPR == 0 {
+            c.bpr1.saturating_sub(1)
+        } else {
+            c.bpr0
+        };
         let mask = (0xffu32 << ((bpr & 7) + 1)) as u8;
         self.priority_of(cpu, intid) & mask
     }

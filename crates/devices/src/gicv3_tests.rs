@@ -317,3 +317,31 @@ fn gicv3_reset_keeps_levels_and_set_state_restores() {
     h.set_state(saved);
     assert_eq!((pend, l.irq[0].level()), (1 << 1, true));
 }
+
+proptest::proptest! {
+    /// Random distributor, redistributor and system-register traffic never panics.
+    #[test]
+    fn gicv3_random_accesses_never_panic(
+        ops in proptest::collection::vec((0usize..5, 0u64..0x10000, 0u8..6, proptest::prelude::any::<u64>(), 0u32..300), 1..80),
+    ) {
+        let (mut g, l) = gic(3);
+        linux_init(&mut g);
+        let regs = [IccReg::Pmr, IccReg::Iar0, IccReg::Iar1, IccReg::Eoir0, IccReg::Eoir1, IccReg::Bpr0, IccReg::Bpr1,
+            IccReg::Ctlr, IccReg::Dir, IccReg::Sgi1r, IccReg::Sgi0r, IccReg::Igrpen0, IccReg::Igrpen1, IccReg::Hppir1, IccReg::Rpr];
+        for (cpu, offset, kind, v, intid) in ops {
+            let size = [Size::B1, Size::B2, Size::B4, Size::B8][usize::from(kind % 4)];
+            match kind {
+                0 => g.dist_write(offset, size, v),
+                1 => g.redist_write(offset * 8, size, v),
+                2 => { g.dist_read(offset, size); g.redist_read(offset * 8, size); }
+                3 => g.icc_write(cpu, regs[intid as usize % regs.len()], v),
+                4 => { g.icc_read(cpu, regs[intid as usize % regs.len()]); }
+                _ => { g.set_irq(intid, v & 1 != 0); g.set_ppi(cpu, intid % 17, v & 2 != 0); }
+            }
+        }
+        for c in 0..3 {
+            let (irq, fiq) = g.signal(c);
+            proptest::prop_assert_eq!((l.irq[c].level(), l.fiq[c].level()), (irq, fiq));
+        }
+    }
+}

@@ -648,4 +648,21 @@ mod tests {
         v.set_state(saved);
         assert_eq!((irq2.level(), rd(&mut v, UARTDR)), (true, u32::from(b'a')));
     }
+
+    proptest::proptest! {
+        /// Random register traffic and input never panic and keep the line equal to MIS != 0.
+        #[test]
+        fn pl011_random_accesses_never_panic(
+            ops in proptest::collection::vec((0u64..0x1008, 0u8..4, proptest::prelude::any::<u32>(), proptest::prelude::any::<bool>()), 1..60),
+        ) {
+            let (mut u, _, irq) = uart();
+            for (offset, size, v, write) in ops {
+                let size = [Size::B1, Size::B2, Size::B4, Size::B8][usize::from(size)];
+                if write { u.write(offset, size, u64::from(v)); } else { u.read(offset, size); }
+                u.receive(&v.to_le_bytes()[..(v % 5) as usize]);
+            }
+            let mis = u.read(UARTMIS, Size::B4);
+            proptest::prop_assert_eq!(irq.level(), mis != 0);
+        }
+    }
 }

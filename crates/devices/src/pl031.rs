@@ -135,7 +135,8 @@ impl<I: IrqLine> Pl031<I> {
     fn arm(&mut self) {
         let now = self.now_ns();
         let delta = self.state.mr.wrapping_sub((now / NS_PER_SEC) as u32);
-        self.state.alarm_ns = Some(if delta == 0 { now } else { (now / NS_PER_SEC + u64::from(delta)) * NS_PER_SEC });
+        let next = (now / NS_PER_SEC + u64::from(delta)).saturating_mul(NS_PER_SEC);
+        self.state.alarm_ns = Some(if delta == 0 { now } else { next });
     }
 
     fn read32(&mut self, offset: u64) -> Option<u32> {
@@ -353,5 +354,24 @@ mod tests {
         let (mut e, _, irq) = rtc();
         e.set_state(saved);
         assert_eq!((irq.level(), r(&mut e, RTCMIS)), (true, 1));
+    }
+
+    proptest::proptest! {
+        /// Random register traffic and time never panic and keep the line equal to MIS.
+        #[test]
+        fn pl031_random_accesses_never_panic(
+            ops in proptest::collection::vec((0u64..0x1008, 0u8..4, proptest::prelude::any::<u32>(), proptest::prelude::any::<bool>(), 0u64..3_000_000_000), 1..60),
+        ) {
+            let (mut d, clock, irq) = rtc();
+            for (offset, size, v, write, dt) in ops {
+                let size = [Size::B1, Size::B2, Size::B4, Size::B8][usize::from(size)];
+                if write { d.write(offset, size, u64::from(v)); } else { d.read(offset, size); }
+                clock.advance_ns(dt);
+                d.update();
+                d.next_deadline_ns();
+            }
+            let mis = d.read(RTCMIS, Size::B4);
+            proptest::prop_assert_eq!(irq.level(), mis != 0);
+        }
     }
 }

@@ -406,4 +406,21 @@ mod tests {
         e.set_state(saved);
         assert_eq!((irq.level(), r(&mut e, GPIOMIS)), (true, 1 << 3));
     }
+
+    proptest::proptest! {
+        /// Random register traffic and pin changes never panic and keep the line equal to MIS.
+        #[test]
+        fn pl061_random_accesses_never_panic(
+            ops in proptest::collection::vec((0u64..0x1008, 0u8..4, proptest::prelude::any::<u32>(), proptest::prelude::any::<bool>(), 0u32..10), 1..60),
+        ) {
+            let (mut d, irq) = gpio();
+            for (offset, size, v, write, pin) in ops {
+                let size = [Size::B1, Size::B2, Size::B4, Size::B8][usize::from(size)];
+                if write { d.write(offset, size, u64::from(v)); } else { d.read(offset, size); }
+                d.set_input(pin, v & 1 != 0);
+            }
+            let mis = d.read(GPIOMIS, Size::B4);
+            proptest::prop_assert_eq!(irq.level(), mis != 0);
+        }
+    }
 }

@@ -60,6 +60,11 @@ use mimic_memory::{MmioDevice, Shared};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+/// Device-tree `compatible` of the distributor + CPU interface node (`#interrupt-cells = <3>`,
+/// `interrupt-controller`, `reg` = distributor then CPU interface), as QEMU's `virt`.
+pub const COMPATIBLE: &str = "arm,cortex-a15-gic";
+/// Device-tree `compatible` of the GICv2m frame (a child of the GIC node, `msi-controller`).
+pub const V2M_COMPATIBLE: &str = "arm,gic-v2m-frame";
 /// Most CPUs a GICv2 serves.
 pub const MAX_CPUS: usize = 8;
 /// Most SPIs a GICv2 has (INTIDs 32..1020).
@@ -626,7 +631,10 @@ impl<I: IrqLine> GicV2<I> {
         }
         let key = if intid < 16 { value & 0x1fff } else { intid };
         let running = &mut self.state.cpu[cpu].running;
-        let Some(pos) = running.iter().rposition(|e| e.iar == key) else {
+        // An SGI's EOI should carry its source CPU (as IAR returned it); accept a bare INTID too.
+        let found =
+            running.iter().rposition(|e| e.iar == key).or_else(|| running.iter().rposition(|e| e.iar & 0x3ff == intid));
+        let Some(pos) = found else {
             guest_error!("gic: CPU {cpu} EOI of INTID {intid} that it did not acknowledge");
             return;
         };

@@ -581,3 +581,13 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn gic_sgi_eoi_without_source_still_completes() {
+    let (mut g, l) = gic(2);
+    linux_init(&mut g);
+    dw(&mut g, 1, GICD_SGIR, (0b01 << 16) | 3);
+    cr(&mut g, 0, GICC_IAR);
+    cw(&mut g, 0, GICC_EOIR, 3);
+    assert_eq!((cr(&mut g, 0, GICC_RPR), dr(&mut g, 0, GICD_ISACTIVER), l.irq[0].level()), (0xff, 0, false));
+}

@@ -51,6 +51,9 @@ use crate::gicv2::{bit, lock, GicActiveEntry, GicCpuLines, GicError};
 use mimic_core::{guest_error, IrqLine, Size};
 use mimic_memory::{MmioDevice, Shared};
 
+/// Device-tree `compatible` (`#interrupt-cells = <3>`, `interrupt-controller`,
+/// `#redistributor-regions = <1>`, `reg` = distributor then the redistributor range).
+pub const COMPATIBLE: &str = "arm,gic-v3";
 /// Most CPUs this model serves (QEMU's `virt` limit with GICv3).
 pub const MAX_CPUS: usize = 512;
 /// Most SPIs (INTIDs 32..1020).

@@ -52,6 +52,8 @@ use mimic_memory::MmioDevice;
 use std::collections::VecDeque;
 use std::io::Write;
 
+/// Device-tree `compatible` (with `clocks`/`clock-names = "uartclk", "apb_pclk"` (Linux's AMBA bus needs `apb_pclk`; QEMU uses one 24 MHz fixed clock for both)).
+pub const COMPATIBLE: [&str; 2] = ["arm,pl011", "arm,primecell"];
 /// Depth of the RX FIFO with LCR_H.FEN set.
 pub const FIFO_DEPTH: usize = 16;
 /// The peripheral ID QEMU's PL011 reports (part 0x011, designer ARM, revision 1).

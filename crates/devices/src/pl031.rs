@@ -34,6 +34,8 @@ use mimic_memory::MmioDevice;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// Device-tree `compatible` (with `clock-names = "apb_pclk"`).
+pub const COMPATIBLE: [&str; 2] = ["arm,pl031", "arm,primecell"];
 /// The PL031's peripheral ID.
 pub const PERIPH_ID: u32 = 0x0004_1031;
 

@@ -36,6 +36,8 @@ use crate::primecell::{id_register, narrow};
 use mimic_core::{guest_error, IrqLine, Size};
 use mimic_memory::MmioDevice;
 
+/// Device-tree `compatible` (with `gpio-controller`, `#gpio-cells = <2>`, `clock-names = "apb_pclk"`; the power button is a `gpio-keys` node with `gpios = <&pl061 3 0>` and `linux,code = <116>` (KEY_POWER)).
+pub const COMPATIBLE: [&str; 2] = ["arm,pl061", "arm,primecell"];
 /// The PL061's peripheral ID.
 pub const PERIPH_ID: u32 = 0x0004_1061;
 /// Number of pins.

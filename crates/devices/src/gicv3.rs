@@ -135,9 +135,9 @@ pub enum IccReg {
     Eoir0,
     Hppir0,
     Bpr0,
-    /// ICC_AP0R<n>_EL1 (n 0..4).
+    /// `ICC_AP0R<n>_EL1` (n 0..4).
     Ap0r(u8),
-    /// ICC_AP1R<n>_EL1 (n 0..4).
+    /// `ICC_AP1R<n>_EL1` (n 0..4).
     Ap1r(u8),
     Dir,
     Rpr,

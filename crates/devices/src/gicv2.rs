@@ -30,6 +30,19 @@
 //!   [`GicSpiLine`] while holding its own lock; nothing may drive a GIC input while holding the
 //!   GIC's lock.
 //!
+//! A board sketch (QEMU `virt` numbers; `SharedBits` bit 0 = IRQ, bit 1 = FIQ of each CPU):
+//! ```text
+//! let outputs = pending.iter().map(|b| GicCpuLines { irq: b.line(1), fiq: b.line(2) }).collect();
+//! let gic = Arc::new(Mutex::new(GicV2::new(VIRT_NUM_SPIS, outputs)?));
+//! let current = CurrentCpu::new();
+//! bus.add_mmio("gicd", 0x0800_0000 + 0x1_0000, Box::new(GicDistMmio::new(gic.clone(), current.clone())))?;
+//! bus.add_mmio("gicc", 0x0801_0000 + 0x1_0000, Box::new(GicCpuMmio::new(gic.clone(), current.clone())))?;
+//! bus.add_mmio("v2m", 0x0802_0000 + 0x1000, Box::new(GicV2m::new(gic.clone(), 32 + VIRT_V2M_FIRST_SPI, VIRT_V2M_SPIS)?))?;
+//! let uart = Pl011::new(serial, GicV2::spi_line(&gic, 32 + 1)?);      // virt: UART SPI 1
+//! let vtimer = GicV2::ppi_line(&gic, cpu, 11)?;                         // EL1 virtual timer
+//! // run loop: current.set(cpu) before each CPU's slice
+//! ```
+//!
 //! # Model
 //! - Priorities keep all 8 bits; binary points: BPR ≥ 0, ABPR ≥ 1 (as QEMU). Group priority for
 //!   preemption uses BPR for group 0 and ABPR for group 1 (BPR when GICC_CTLR.CBPR is set).

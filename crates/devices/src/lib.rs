@@ -19,8 +19,13 @@
 //! |---|---|---|
 //! | [`uart16550`] | NS16550A UART | `0x1000_0000`, PLIC source 10 |
 //! | [`clint`] | SiFive CLINT (ACLINT MSWI + MTIMER) and the shared [`MTime`] counter | `0x0200_0000` |
+//! | [`pl011`] | ARM PrimeCell UART PL011 | aarch64 `0x0900_0000`, GIC SPI 1 |
+//! | [`pl031`] | ARM PrimeCell RTC PL031 | aarch64 `0x0901_0000`, GIC SPI 2 |
+//! | [`pl061`] | ARM PrimeCell GPIO PL061 (pin 3: power button) | aarch64 `0x0903_0000`, GIC SPI 7 |
 //! | [`plic`] | SiFive PLIC | `0x0c00_0000` |
 //! | [`sifive_test`] | SiFive test finisher and the [`PowerLatch`] | `0x0010_0000` |
+//! | [`gicv2`] | ARM GICv2 distributor and CPU interfaces (no Security Extensions), the [`CurrentCpu`] hook, the GICv2m MSI frame | aarch64 `0x0800_0000` (GICD), `0x0801_0000` (GICC), `0x0802_0000` (v2m) |
+//! | [`gicv3`] | ARM GICv3 distributor, redistributors and ICC_* CPU interface (one security state, no LPIs) | aarch64 `0x0800_0000` (GICD), `0x080a_0000` (GICR) |
 //! | [`goldfish_rtc`] | Google Goldfish RTC | `0x0010_1000`, PLIC source 11 |
 //! | [`ahci`] | AHCI 1.3 SATA HBA (ICH9's PCI identity) with [`ata`] disks over a [`virtio_blk::BlockQueue`] | a PCI function |
 //! | [`virtio_blk`] | virtio block device (ID 2) over a [`virtio_blk::BlockBackend`] | behind a `mimic_virtio` transport: `0x1000_1000 + 0x1000·n`, PLIC 1+n |
@@ -35,9 +40,15 @@ pub mod ahci;
 pub mod ata;
 pub mod clint;
 pub mod e1000;
+pub mod gicv2;
+pub mod gicv3;
 pub mod goldfish_rtc;
 pub mod pci;
+pub mod pl011;
+pub mod pl031;
+pub mod pl061;
 pub mod plic;
+mod primecell;
 pub mod sifive_test;
 pub mod uart16550;
 pub mod virtio_blk;
@@ -50,7 +61,12 @@ pub mod virtio_rng;
 pub mod mock;
 
 pub use clint::{Clint, ClintError, ClintHart, ClintState, MTime};
+pub use gicv2::{CurrentCpu, GicCpuLines, GicCpuMmio, GicDistMmio, GicError, GicV2, GicV2State, GicV2m};
+pub use gicv3::{GicCpuInterface, GicV3, GicV3DistMmio, GicV3RedistMmio, GicV3State, IccReg};
 pub use goldfish_rtc::{GoldfishRtc, GoldfishRtcState};
+pub use pl011::{Pl011, Pl011State};
+pub use pl031::{Pl031, Pl031State};
+pub use pl061::{Pl061, Pl061State};
 pub use plic::{Plic, PlicError, PlicInput, PlicState};
 pub use sifive_test::{PowerLatch, PowerRequest, SifiveTest};
 pub use uart16550::{Uart16550, UartState};

@@ -93,6 +93,11 @@ impl Aarch64Cpu {
         self.sys.elr
     }
 
+    /// Whether an interrupt line is pending, which ends a WFI whether or not it is masked.
+    pub fn wake_pending(&self) -> bool {
+        self.irq_lines.load() & (irq::IRQ | irq::FIQ) != 0
+    }
+
     /// Wake from WFI on any pending interrupt line (masked or not), and take the highest
     /// priority unmasked one (FIQ, then IRQ). A firmware call waiting for the board is left
     /// alone.

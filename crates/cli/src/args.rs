@@ -36,6 +36,17 @@ pub struct Options {
     pub drives: Vec<String>,
     pub devices: Vec<String>,
     pub netdevs: Vec<String>,
+    /// `-cpu`: which CPU, and with it which architecture's `virt` board.
+    pub cpu: CpuChoice,
+}
+
+/// The `-cpu` model. `max` exists for both architectures; the kernel image decides.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum CpuChoice {
+    #[default]
+    Rv64,
+    CortexA57,
+    Max,
 }
 
 /// A command-line problem, worded as QEMU words it: `-option: what is wrong`.
@@ -51,14 +62,17 @@ impl std::fmt::Display for ArgError {
 pub const HELP: &str = "\
 usage: mimic [options]
 
-mimic emulates a RISC-V 64 `virt` machine (QEMU-compatible options).
+mimic emulates a RISC-V 64 or an AArch64 `virt` machine (QEMU-compatible options).
 
 Machine:
   -M, -machine virt[,dumpdtb=FILE]
                       select the board (only `virt`); dumpdtb writes the device tree and exits
   -m SIZE             guest RAM, e.g. 128M, 2G (a plain number means MiB; default 128M)
   -smp N              number of harts (1..8; default 1)
-  -cpu rv64|max       CPU model (both are RV64GC + Zba/Zbb/Zbs/Zicond/Sstc)
+  -cpu rv64|cortex-a57|max
+                      CPU model: rv64 (RV64GC + Zba/Zbb/Zbs/Zicond/Sstc, the default) or
+                      cortex-a57 (the AArch64 virt board: GICv2, PL011, PL031, PSCI); max is
+                      the largest of the architecture of the -kernel image
 
 Boot:
   -bios none|default|FILE
@@ -156,6 +170,8 @@ pub fn parse(args: &[String]) -> Result<Command, ArgError> {
                     match kv.split_once('=') {
                         Some(("dumpdtb", f)) => o.dumpdtb = Some(f.into()),
                         Some(("type", t)) => check_machine(t)?,
+                        // The Arm board's defaults, which are all it has so far.
+                        Some(("gic-version", "2")) | Some(("virtualization" | "secure", "off" | "false")) => {}
                         _ => return Err(ArgError(format!("-machine {v}: unsupported machine property '{kv}'"))),
                     }
                 }
@@ -174,9 +190,20 @@ pub fn parse(args: &[String]) -> Result<Command, ArgError> {
             }
             "-cpu" => {
                 let v = value(&opt, &mut it)?;
-                let model = v.split(',').next().unwrap_or("");
-                if !matches!(model, "rv64" | "max") {
-                    return Err(ArgError(format!("-cpu {v}: unsupported CPU model (use rv64 or max)")));
+                let mut props = v.split(',');
+                o.cpu = match props.next().unwrap_or("") {
+                    "rv64" => CpuChoice::Rv64,
+                    "cortex-a57" => CpuChoice::CortexA57,
+                    "max" => CpuChoice::Max,
+                    _ => {
+                        return Err(ArgError(format!("-cpu {v}: unsupported CPU model (use rv64, cortex-a57 or max)")))
+                    }
+                };
+                for p in props {
+                    // Pointer authentication is not implemented, so it is off whatever is asked.
+                    if p != "pauth=off" {
+                        return Err(ArgError(format!("-cpu {v}: unsupported property '{p}'")));
+                    }
                 }
             }
             "-bios" => {

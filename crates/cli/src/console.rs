@@ -2,12 +2,10 @@
 //! the guest owns the terminal, and QEMU's Ctrl-A escape keys (`x` quits, `h` helps, `a` sends a
 //! literal Ctrl-A). Works the same with pipes and files, so a script can drive the guest.
 
-use mimic_machine::HostEvent;
 use mimic_monitor::{HmpSession, Vm};
 use nix::sys::termios::{self, SetArg, Termios};
 use std::io::{IsTerminal, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
 use std::sync::Arc;
 
 const CTRL_A: u8 = 0x01;
@@ -149,17 +147,22 @@ impl MonitorConsole {
     }
 }
 
-/// Start the stdin reader: guest-bound bytes go to the machine's host channel; Ctrl-A x sets
-/// `quit`; Ctrl-A c switches to the monitor `vm` and back. `monitor_first` starts in the monitor
-/// (`-monitor stdio`).
-pub fn spawn_stdin(tx: mpsc::Sender<HostEvent>, quit: Arc<AtomicBool>, vm: Arc<dyn Vm>, monitor_first: bool) {
+/// Start the stdin reader: guest-bound bytes go to `send` (the machine's host channel); Ctrl-A x
+/// sets `quit`; Ctrl-A c switches to the monitor `vm` (when the machine has one) and back.
+/// `monitor_first` starts in the monitor (`-monitor stdio`).
+pub fn spawn_stdin(
+    send: Box<dyn Fn(Vec<u8>) -> bool + Send>,
+    quit: Arc<AtomicBool>,
+    vm: Option<Arc<dyn Vm>>,
+    monitor_first: bool,
+) {
     std::thread::spawn(move || {
         let mut stdin = std::io::stdin();
         let mut esc = Escapes::default();
-        let mut mon = MonitorConsole { vm, session: HmpSession::new(), line: Vec::new() };
-        let mut in_monitor = monitor_first;
-        if in_monitor {
-            mon.enter();
+        let mut mon = vm.map(|vm| MonitorConsole { vm, session: HmpSession::new(), line: Vec::new() });
+        let mut in_monitor = monitor_first && mon.is_some();
+        if let (true, Some(m)) = (in_monitor, &mon) {
+            m.enter();
         }
         let mut buf = [0u8; 256];
         loop {
@@ -168,23 +171,26 @@ pub fn spawn_stdin(tx: mpsc::Sender<HostEvent>, quit: Arc<AtomicBool>, vm: Arc<d
                 Ok(n) => n,
             };
             for piece in esc.feed(&buf[..n]) {
-                match piece {
-                    Piece::Action(Action::Quit) => {
+                match (piece, &mut mon) {
+                    (Piece::Action(Action::Quit), _) => {
                         quit.store(true, Ordering::Release);
                         return;
                     }
-                    Piece::Action(Action::Help) => MonitorConsole::print(ESCAPE_HELP),
-                    Piece::Action(Action::Switch) => {
+                    (Piece::Action(Action::Help), _) => MonitorConsole::print(ESCAPE_HELP),
+                    (Piece::Action(Action::Switch), None) => {
+                        MonitorConsole::print("\r\nmimic: this machine has no monitor yet\r\n")
+                    }
+                    (Piece::Action(Action::Switch), Some(m)) => {
                         in_monitor = !in_monitor;
                         if in_monitor {
-                            mon.enter();
+                            m.enter();
                         } else {
                             MonitorConsole::print("\r\n");
                         }
                     }
-                    Piece::Bytes(bytes) if in_monitor => mon.feed(&bytes),
-                    Piece::Bytes(bytes) => {
-                        if tx.send(HostEvent::Input(bytes)).is_err() {
+                    (Piece::Bytes(bytes), Some(m)) if in_monitor => m.feed(&bytes),
+                    (Piece::Bytes(bytes), _) => {
+                        if !send(bytes) {
                             return;
                         }
                     }
@@ -192,43 +198,4 @@ pub fn spawn_stdin(tx: mpsc::Sender<HostEvent>, quit: Arc<AtomicBool>, vm: Arc<d
             }
         }
     });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn bytes(b: &[u8]) -> Piece {
-        Piece::Bytes(b.to_vec())
-    }
-
-    #[test]
-    fn plain_bytes_pass_through() {
-        assert_eq!(Escapes::default().feed(b"ls\n"), vec![bytes(b"ls\n")]);
-    }
-
-    #[test]
-    fn ctrl_a_x_quits_and_is_not_forwarded() {
-        assert_eq!(Escapes::default().feed(b"a\x01xb"), vec![bytes(b"a"), Piece::Action(Action::Quit), bytes(b"b")]);
-    }
-
-    #[test]
-    fn ctrl_a_split_across_reads_still_escapes() {
-        let mut e = Escapes::default();
-        assert_eq!(e.feed(b"\x01"), vec![]);
-        assert_eq!(e.feed(b"h"), vec![Piece::Action(Action::Help)]);
-    }
-
-    #[test]
-    fn ctrl_a_a_sends_one_ctrl_a() {
-        assert_eq!(Escapes::default().feed(b"\x01a"), vec![bytes(&[CTRL_A])]);
-    }
-
-    #[test]
-    fn bytes_after_a_switch_stay_after_it() {
-        assert_eq!(
-            Escapes::default().feed(b"cont\n\x01cecho\n"),
-            vec![bytes(b"cont\n"), Piece::Action(Action::Switch), bytes(b"echo\n")]
-        );
-    }
 }

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod arm;
 mod chardev;
 mod console;
 mod control;
@@ -77,6 +78,9 @@ fn init_logging(o: &Options) -> Result<(), String> {
 }
 
 fn run(o: &Options) -> Result<u8, String> {
+    if let Some(model) = arm::board_model(o)? {
+        return arm::run(o, model);
+    }
     if let Some(path) = &o.dumpdtb {
         let dtb = mimic_machine::dump_dtb(&o.config).map_err(|e| e.to_string())?;
         std::fs::write(path, dtb).map_err(|e| format!("dumpdtb={}: {e}", path.display()))?;
@@ -107,7 +111,8 @@ fn run(o: &Options) -> Result<u8, String> {
 
     let _raw = console::RawTerminal::enable();
     let quit = Arc::new(AtomicBool::new(false));
-    console::spawn_stdin(host_tx, quit.clone(), monitors.console_vm(), o.monitor.as_deref() == Some("stdio"));
+    let send = Box::new(move |bytes: Vec<u8>| host_tx.send(mimic_machine::HostEvent::Input(bytes)).is_ok());
+    console::spawn_stdin(send, quit.clone(), Some(monitors.console_vm()), o.monitor.as_deref() == Some("stdio"));
     loop {
         match m.run(Some(&host_rx), &quit) {
             ExitStatus::PowerOff(status) => {

@@ -56,9 +56,7 @@ pub fn virtio_mmio_slots<I: IrqLine + 'static>(
     for i in 0..slots {
         let line = irq(i)?;
         let t = match specs.next() {
-            Some(spec) => {
-                VirtioMmio::new(spec.build(bell).map_err(|e| Error::Wiring(format!("{spec:?}: {e}")))?, line)
-            }
+            Some(spec) => VirtioMmio::new(spec.build(bell).map_err(|e| Error::Wiring(format!("{spec:?}: {e}")))?, line),
             None => VirtioMmio::new(Box::new(mimic_virtio::NoDevice) as Box<dyn mimic_virtio::VirtioDevice>, line),
         };
         let t = Arc::new(Mutex::new(t));

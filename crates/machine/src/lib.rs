@@ -4,6 +4,8 @@
 #![forbid(unsafe_code)]
 
 pub mod ahci;
+mod arm_fdt;
+mod arm_virt;
 mod board_parts;
 mod error;
 mod fdt;
@@ -13,6 +15,7 @@ pub mod psci;
 mod virt;
 pub mod virtio;
 
+pub use arm_virt::{ArmCpuModel, ArmVirtMachine};
 pub use error::Error;
 pub use loader::{load_elf_or_raw, ImageArch, LoadedImage};
 pub use virt::{

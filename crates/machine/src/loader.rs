@@ -153,7 +153,8 @@ pub fn load_kernel(
         return load_elf(bus, arch, "kernel", path, &data);
     }
     let other = [ImageArch::Riscv64, ImageArch::Aarch64].into_iter().find(|a| *a != arch).unwrap_or(arch);
-    let magic = |a: ImageArch| data.len() >= 0x40 && &data[IMAGE_MAGIC2_OFFSET..IMAGE_MAGIC2_OFFSET + 4] == a.image_magic();
+    let magic =
+        |a: ImageArch| data.len() >= 0x40 && &data[IMAGE_MAGIC2_OFFSET..IMAGE_MAGIC2_OFFSET + 4] == a.image_magic();
     if magic(other) {
         return Err(Error::BadImage {
             what: "kernel",

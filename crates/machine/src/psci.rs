@@ -44,7 +44,11 @@ pub enum Action {
     /// Write this to X0 and continue.
     Return(u64),
     /// Start CPU `cpu` at `entry` (EL1, MMU off) with `context` in X0; return SUCCESS to the caller.
-    CpuOn { cpu: usize, entry: u64, context: u64 },
+    CpuOn {
+        cpu: usize,
+        entry: u64,
+        context: u64,
+    },
     /// Stop the calling CPU (no return).
     CpuOff,
     /// Wait for an interrupt, then return SUCCESS (a suspend that loses no state).
@@ -92,7 +96,9 @@ pub fn call(fid: u64, x: [u64; 3], cpus: &[Power], cpu_of: impl Fn(u64) -> Optio
         SYSTEM_RESET => Action::SystemReset,
         PSCI_FEATURES => match arg(0) as u32 {
             PSCI_VERSION | CPU_SUSPEND_32 | CPU_SUSPEND_64 | CPU_OFF | CPU_ON_32 | CPU_ON_64 | AFFINITY_INFO_32
-            | AFFINITY_INFO_64 | MIGRATE_INFO_TYPE | SYSTEM_OFF | SYSTEM_RESET | PSCI_FEATURES => ret(SUCCESS),
+            | AFFINITY_INFO_64 | MIGRATE_INFO_TYPE | SYSTEM_OFF | SYSTEM_RESET | PSCI_FEATURES | SMCCC_VERSION => {
+                ret(SUCCESS)
+            }
             _ => ret(NOT_SUPPORTED),
         },
         // MIGRATE (there is nothing to migrate) and everything else, including SMCCC

@@ -16,14 +16,29 @@ pub const PROMPT: &str = "~ # ";
 
 /// Where `cargo xtask fetch-guests` caches the default riscv64 guest.
 pub fn guest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.cache/guests/riscv64")
+    guest_dir_of("riscv64")
+}
+
+/// The cache folder of the guest for Debian architecture `arch` (`riscv64`, `arm64`).
+pub fn guest_dir_of(arch: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.cache/guests").join(arch)
 }
 
 pub fn asset(name: &str) -> PathBuf {
-    let p = guest_dir().join(name);
+    asset_of("riscv64", name)
+}
+
+pub fn asset_of(arch: &str, name: &str) -> PathBuf {
+    let p = guest_dir_of(arch).join(name);
     assert!(p.is_file(), "{} is missing: run `cargo xtask fetch-guests` first (.ci/run does)", p.display());
     p
 }
+
+/// The kernel command line of the test boots: only emergencies on the console, so kernel
+/// warnings (e.g. RCU stall notes on a loaded host) never interleave with command output; no
+/// lockup watchdog, because on a starved two-core CI host guest time runs while a CPU waits for
+/// its turn, which the guest reads as a lockup.
+const QUIET: &str = "quiet loglevel=1 nowatchdog";
 
 pub struct Guest {
     child: Child,
@@ -43,10 +58,23 @@ impl Guest {
             .arg(asset("Image"))
             .arg("-initrd")
             .arg(asset("initramfs.cpio.gz"))
-            // Only emergencies on the console: kernel warnings (e.g. RCU stall notes on a loaded host)
-            // must not interleave with command output. No lockup watchdog: on a starved two-core
-            // CI host guest time runs while a hart waits for its turn, which it reads as a lockup.
-            .args(["-append", "console=ttyS0 quiet loglevel=1 nowatchdog"])
+            .args(["-append", &format!("console=ttyS0 {QUIET}")])
+            .args(extra);
+        Guest::spawn(cmd)
+    }
+
+    /// Boot the arm64 guest (Debian's arm64 kernel on the AArch64 `virt` board) with extra
+    /// mimic arguments; `-cpu cortex-a57` unless `extra` gives another.
+    pub fn boot_arm64(extra: &[&str]) -> Guest {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mimic"));
+        if !extra.contains(&"-cpu") {
+            cmd.args(["-cpu", "cortex-a57"]);
+        }
+        cmd.args(["-M", "virt", "-m", "512M", "-nographic", "-kernel"])
+            .arg(asset_of("arm64", "Image"))
+            .arg("-initrd")
+            .arg(asset_of("arm64", "initramfs.cpio.gz"))
+            .args(["-append", &format!("console=ttyAMA0 {QUIET}")])
             .args(extra);
         Guest::spawn(cmd)
     }

@@ -1,0 +1,233 @@
+//! The flattened device tree of the Arm `virt` board, laid out as QEMU's so that firmware and
+//! kernels written for QEMU find every device where they expect it.
+
+use crate::arm_virt::{mpidr_affinity, region, ArmCpuModel, VIRTIO_SLOTS, VIRTIO_SLOT_SIZE};
+use crate::fdt::{host_seed, Chosen};
+use crate::virt::VirtConfig;
+use vm_fdt::FdtWriter;
+
+const PHANDLE_GIC: u32 = 0x8001;
+const PHANDLE_CLK: u32 = 0x8000;
+const PHANDLE_GPIO: u32 = 0x8002;
+
+/// Interrupt numbers as the GIC binding writes them: SPIs from 0 (GIC INTID 32), PPIs from 0
+/// (INTID 16).
+pub const UART0_SPI: u32 = 1;
+pub const RTC_SPI: u32 = 2;
+/// PCIe INTA..INTD.
+pub const PCIE_SPI: u32 = 3;
+pub const GPIO_SPI: u32 = 7;
+pub const VIRTIO_SPI: u32 = 16;
+/// The generic timer's PPIs: secure physical, non-secure physical, virtual, hypervisor.
+pub const TIMER_PPIS: [u32; 4] = [13, 14, 11, 10];
+/// The GPIO pin gpio-keys watches for the power button (`system_powerdown`).
+pub const POWER_BUTTON_PIN: u32 = 3;
+
+const GIC_SPI: u32 = 0;
+const GIC_PPI: u32 = 1;
+const IRQ_EDGE_RISING: u32 = 1;
+const IRQ_LEVEL_HIGH: u32 = 4;
+/// Linux's input event code of the power key.
+const KEY_POWER: u32 = 116;
+
+fn reg(base: u64, size: u64) -> [u64; 2] {
+    [base, size]
+}
+
+pub fn build(cfg: &VirtConfig, model: ArmCpuModel, chosen: &Chosen) -> Result<Vec<u8>, vm_fdt::Error> {
+    let mut f = FdtWriter::new()?;
+    let root = f.begin_node("")?;
+    f.property_u32("#address-cells", 2)?;
+    f.property_u32("#size-cells", 2)?;
+    f.property_string("compatible", "linux,dummy-virt")?;
+    f.property_string("model", "linux,dummy-virt")?;
+    f.property_u32("interrupt-parent", PHANDLE_GIC)?;
+
+    let uart = region("uart0");
+    let node = f.begin_node("chosen")?;
+    f.property_string("stdout-path", &format!("/pl011@{:x}", uart.start))?;
+    if let Some(args) = chosen.bootargs {
+        f.property_string("bootargs", args)?;
+    }
+    if let Some((start, end)) = chosen.initrd {
+        f.property_u64("linux,initrd-start", start)?;
+        f.property_u64("linux,initrd-end", end)?;
+    }
+    if let Some(seed) = host_seed() {
+        f.property("rng-seed", &seed)?;
+    }
+    f.end_node(node)?;
+
+    let node = f.begin_node("psci")?;
+    f.property_string_list("compatible", vec!["arm,psci-1.0".into(), "arm,psci-0.2".into(), "arm,psci".into()])?;
+    f.property_string("method", "hvc")?;
+    f.property_u32("cpu_suspend", crate::psci::CPU_SUSPEND_64)?;
+    f.property_u32("cpu_off", crate::psci::CPU_OFF)?;
+    f.property_u32("cpu_on", crate::psci::CPU_ON_64)?;
+    f.property_u32("migrate", crate::psci::MIGRATE_64)?;
+    f.end_node(node)?;
+
+    let dram = region("dram");
+    let node = f.begin_node(&format!("memory@{:x}", dram.start))?;
+    f.property_string("device_type", "memory")?;
+    f.property_array_u64("reg", &reg(dram.start, cfg.ram_size))?;
+    f.end_node(node)?;
+
+    let node = f.begin_node("apb-pclk")?;
+    f.property_string("compatible", "fixed-clock")?;
+    f.property_u32("#clock-cells", 0)?;
+    f.property_u32("clock-frequency", 24_000_000)?;
+    f.property_string("clock-output-names", "clk24mhz")?;
+    f.property_phandle(PHANDLE_CLK)?;
+    f.end_node(node)?;
+
+    let cpus = f.begin_node("cpus")?;
+    f.property_u32("#address-cells", 1)?;
+    f.property_u32("#size-cells", 0)?;
+    for n in 0..cfg.smp {
+        let mpidr = mpidr_affinity(n);
+        let cpu = f.begin_node(&format!("cpu@{mpidr:x}"))?;
+        f.property_string("device_type", "cpu")?;
+        f.property_string("compatible", model.compatible())?;
+        f.property_u32("reg", mpidr as u32)?;
+        if cfg.smp > 1 {
+            f.property_string("enable-method", "psci")?;
+        }
+        f.end_node(cpu)?;
+    }
+    f.end_node(cpus)?;
+
+    // GICv2 PPIs name their target CPUs in bits 8..15 of the flags cell.
+    let cpu_mask = ((1u32 << cfg.smp.min(8)) - 1) << 8;
+    let node = f.begin_node("timer")?;
+    f.property_string_list("compatible", vec!["arm,armv8-timer".into(), "arm,armv7-timer".into()])?;
+    let mut irqs = Vec::new();
+    for ppi in TIMER_PPIS {
+        irqs.extend_from_slice(&[GIC_PPI, ppi, cpu_mask | IRQ_LEVEL_HIGH]);
+    }
+    f.property_array_u32("interrupts", &irqs)?;
+    f.property_null("always-on")?;
+    f.end_node(node)?;
+
+    let (dist, cpuif) = (region("gic_dist"), region("gic_cpu"));
+    let node = f.begin_node(&format!("intc@{:x}", dist.start))?;
+    f.property_string("compatible", "arm,cortex-a15-gic")?;
+    f.property_u32("#interrupt-cells", 3)?;
+    f.property_null("interrupt-controller")?;
+    f.property_u32("#address-cells", 2)?;
+    f.property_u32("#size-cells", 2)?;
+    f.property_null("ranges")?;
+    f.property_array_u64("reg", &[dist.start, dist.size(), cpuif.start, cpuif.size()])?;
+    f.property_phandle(PHANDLE_GIC)?;
+    f.end_node(node)?;
+
+    let node = f.begin_node(&format!("pl011@{:x}", uart.start))?;
+    f.property_string_list("compatible", vec!["arm,pl011".into(), "arm,primecell".into()])?;
+    f.property_array_u64("reg", &reg(uart.start, uart.size()))?;
+    f.property_array_u32("interrupts", &[GIC_SPI, UART0_SPI, IRQ_LEVEL_HIGH])?;
+    f.property_array_u32("clocks", &[PHANDLE_CLK, PHANDLE_CLK])?;
+    f.property_string_list("clock-names", vec!["uartclk".into(), "apb_pclk".into()])?;
+    f.end_node(node)?;
+
+    let rtc = region("rtc");
+    let node = f.begin_node(&format!("pl031@{:x}", rtc.start))?;
+    f.property_string_list("compatible", vec!["arm,pl031".into(), "arm,primecell".into()])?;
+    f.property_array_u64("reg", &reg(rtc.start, rtc.size()))?;
+    f.property_array_u32("interrupts", &[GIC_SPI, RTC_SPI, IRQ_LEVEL_HIGH])?;
+    f.property_u32("clocks", PHANDLE_CLK)?;
+    f.property_string("clock-names", "apb_pclk")?;
+    f.end_node(node)?;
+
+    let gpio = region("gpio");
+    let node = f.begin_node(&format!("pl061@{:x}", gpio.start))?;
+    f.property_string_list("compatible", vec!["arm,pl061".into(), "arm,primecell".into()])?;
+    f.property_array_u64("reg", &reg(gpio.start, gpio.size()))?;
+    f.property_array_u32("interrupts", &[GIC_SPI, GPIO_SPI, IRQ_LEVEL_HIGH])?;
+    f.property_null("gpio-controller")?;
+    f.property_u32("#gpio-cells", 2)?;
+    f.property_u32("clocks", PHANDLE_CLK)?;
+    f.property_string("clock-names", "apb_pclk")?;
+    f.property_phandle(PHANDLE_GPIO)?;
+    f.end_node(node)?;
+
+    let keys = f.begin_node("gpio-keys")?;
+    f.property_string("compatible", "gpio-keys")?;
+    let node = f.begin_node("poweroff")?;
+    f.property_string("label", "GPIO Key Poweroff")?;
+    f.property_u32("linux,code", KEY_POWER)?;
+    f.property_array_u32("gpios", &[PHANDLE_GPIO, POWER_BUTTON_PIN, 0])?;
+    f.end_node(node)?;
+    f.end_node(keys)?;
+
+    // virtio-mmio slots in address order: Linux probes them in tree order, so the first
+    // `-device` (slot 0) becomes vda.
+    let virtio = region("virtio");
+    for i in 0..VIRTIO_SLOTS as u64 {
+        let base = virtio.start + i * VIRTIO_SLOT_SIZE;
+        let node = f.begin_node(&format!("virtio_mmio@{base:x}"))?;
+        f.property_string("compatible", "virtio,mmio")?;
+        f.property_array_u64("reg", &reg(base, VIRTIO_SLOT_SIZE))?;
+        f.property_array_u32("interrupts", &[GIC_SPI, VIRTIO_SPI + i as u32, IRQ_EDGE_RISING])?;
+        f.property_null("dma-coherent")?;
+        f.end_node(node)?;
+    }
+
+    let ecam = region("pcie_ecam");
+    let (pio, mmio) = (region("pcie_pio"), region("pcie_mmio"));
+    let node = f.begin_node(&format!("pcie@{:x}", mmio.start))?;
+    f.property_string("compatible", "pci-host-ecam-generic")?;
+    f.property_string("device_type", "pci")?;
+    f.property_u32("#address-cells", 3)?;
+    f.property_u32("#size-cells", 2)?;
+    f.property_u32("#interrupt-cells", 1)?;
+    f.property_array_u64("reg", &reg(ecam.start, ecam.size()))?;
+    f.property_array_u32("bus-range", &[0, (ecam.size() >> 20) as u32 - 1])?;
+    f.property_u32("linux,pci-domain", 0)?;
+    f.property_null("dma-coherent")?;
+    let hi = |v: u64| (v >> 32) as u32;
+    let lo = |v: u64| v as u32;
+    f.property_array_u32(
+        "ranges",
+        &[
+            0x0100_0000,
+            0,
+            0,
+            hi(pio.start),
+            lo(pio.start),
+            hi(pio.size()),
+            lo(pio.size()),
+            0x0200_0000,
+            hi(mmio.start),
+            lo(mmio.start),
+            hi(mmio.start),
+            lo(mmio.start),
+            hi(mmio.size()),
+            lo(mmio.size()),
+        ],
+    )?;
+    // INTx of slot d, pin p reaches SPI PCIE_SPI + (d + p - 1) % 4. The GIC node has two
+    // address cells, hence the two zeros before its interrupt specifier.
+    let mut map = Vec::new();
+    for dev in 0..4u32 {
+        for pin in 1..=4u32 {
+            map.extend_from_slice(&[
+                dev << 11,
+                0,
+                0,
+                pin,
+                PHANDLE_GIC,
+                0,
+                0,
+                GIC_SPI,
+                PCIE_SPI + (dev + pin - 1) % 4,
+                IRQ_LEVEL_HIGH,
+            ]);
+        }
+    }
+    f.property_array_u32("interrupt-map", &map)?;
+    f.property_array_u32("interrupt-map-mask", &[0x1800, 0, 0, 7])?;
+    f.end_node(node)?;
+
+    f.end_node(root)?;
+    f.finish()
+}

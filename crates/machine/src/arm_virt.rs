@@ -1,0 +1,437 @@
+//! The Arm `virt` board (`-M virt -cpu cortex-a57|max`), with QEMU's memory map.
+//!
+//! ```text
+//!   0x0800_0000  gic_dist   GICv2 distributor
+//!   0x0801_0000  gic_cpu    GICv2 CPU interface (banked per CPU)
+//!   0x0900_0000  uart0      PL011                               SPI 1
+//!   0x0901_0000  rtc        PL031                               SPI 2
+//!   0x0903_0000  gpio       PL061 (pin 3: gpio-keys power)      SPI 7
+//!   0x0a00_0000  virtio     32 virtio-mmio slots of 0x200       SPI 16..47
+//!   0x1000_0000  pcie_mmio  PCIe 32-bit memory window           INTA..D: SPI 3..6
+//!   0x3eff_0000  pcie_pio   PCIe I/O window
+//!   0x3f00_0000  pcie_ecam  PCIe configuration space (16 buses)
+//!   0x4000_0000  dram       RAM (-m)
+//! ```
+//!
+//! `-kernel` takes an arm64 Linux `Image` (Documentation/arch/arm64/booting.rst): it is placed
+//! 2 MiB into RAM, the device tree at the start of RAM, and CPU 0 enters it at EL1 with the MMU
+//! off and X0 = the tree. The other CPUs wait, powered off, for PSCI CPU_ON, which the board
+//! answers for HVC calls (there is no EL2/EL3 firmware).
+
+use crate::arm_fdt;
+use crate::board_parts::{self, VirtioSlot};
+use crate::fdt::Chosen;
+use crate::loader::{self, ImageArch};
+use crate::psci::{self, Action, Power};
+use crate::virt::{ExitStatus, VirtConfig};
+use crate::virtio::Doorbell;
+use crate::Error;
+use mimic_arch_aarch64::cpu::{irq, Conduit, CpuConfig, CpuModel};
+use mimic_arch_aarch64::Aarch64Cpu;
+use mimic_core::{AddrRange, BitIrq, Clock, IrqLine, SharedBits, VmClock};
+use mimic_devices::gicv2::{GicPpiLine, GicSpiLine, VIRT_NUM_SPIS};
+use mimic_devices::pci::PciHost;
+use mimic_devices::{
+    CurrentCpu, GicCpuLines, GicCpuMmio, GicDistMmio, GicV2, Pl011, Pl031, Pl061, PowerLatch, PowerRequest,
+};
+use mimic_exec::{LogFlags, RunOutcome, Tiers};
+use mimic_jit::Jit;
+use mimic_memory::{AddressSpace, Shared};
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub const MAX_CPUS: usize = 8;
+pub const VIRTIO_SLOTS: usize = 32;
+pub const VIRTIO_SLOT_SIZE: u64 = 0x200;
+
+/// QEMU's Arm `virt` memory map (the low-memory part). DRAM's size comes from `-m`.
+pub const MEMMAP: &[(&str, AddrRange)] = &[
+    ("gic_dist", AddrRange::new(0x0800_0000, 0x1_0000)),
+    ("gic_cpu", AddrRange::new(0x0801_0000, 0x1_0000)),
+    ("uart0", AddrRange::new(0x0900_0000, 0x1000)),
+    ("rtc", AddrRange::new(0x0901_0000, 0x1000)),
+    ("gpio", AddrRange::new(0x0903_0000, 0x1000)),
+    ("virtio", AddrRange::new(0x0a00_0000, VIRTIO_SLOTS as u64 * VIRTIO_SLOT_SIZE)),
+    ("pcie_mmio", AddrRange::new(0x1000_0000, 0x2eff_0000)),
+    ("pcie_pio", AddrRange::new(0x3eff_0000, 0x1_0000)),
+    ("pcie_ecam", AddrRange::new(0x3f00_0000, 0x100_0000)),
+    ("dram", AddrRange::new(0x4000_0000, 0)),
+];
+
+pub(crate) fn region(name: &str) -> AddrRange {
+    MEMMAP.iter().find(|(n, _)| *n == name).map(|(_, r)| *r).expect("board memory map names every region")
+}
+
+/// The CPU models `-cpu` offers on this board.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArmCpuModel {
+    CortexA57,
+    Max,
+}
+
+impl ArmCpuModel {
+    pub fn compatible(self) -> &'static str {
+        match self {
+            ArmCpuModel::CortexA57 => "arm,cortex-a57",
+            ArmCpuModel::Max => "arm,arm-v8",
+        }
+    }
+    fn cpu_model(self) -> CpuModel {
+        match self {
+            ArmCpuModel::CortexA57 => CpuModel::CortexA57,
+            ArmCpuModel::Max => CpuModel::Max,
+        }
+    }
+}
+
+/// MPIDR affinity of CPU `n`: one cluster of up to 8 (what a GICv2 can address).
+pub fn mpidr_affinity(n: usize) -> u64 {
+    n as u64
+}
+
+/// The generic timer's counter runs at 62.5 MHz (as QEMU's): one tick per 16 ns.
+const TIMER_NS_PER_TICK: u64 = 16;
+
+/// Where the kernel goes: 2 MiB into RAM, leaving the start for the device tree.
+const KERNEL_OFFSET: u64 = 2 << 20;
+const FDT_MAX: u64 = 2 << 20;
+const SLICE: u64 = 20_000;
+const MAX_IDLE: Duration = Duration::from_millis(20);
+const IO_WAIT_SLICE: Duration = Duration::from_millis(2);
+
+type Gic = GicV2<BitIrq>;
+type GicInput = GicSpiLine<BitIrq>;
+type Uart = Pl011<Box<dyn Write + Send>, GicInput>;
+
+pub struct ArmVirtMachine {
+    pub bus: AddressSpace,
+    pub cpus: Vec<Aarch64Cpu>,
+    power: Vec<Power>,
+    jits: Vec<Jit<Aarch64Cpu>>,
+    jit_threshold: u32,
+    uart: Shared<Uart>,
+    rtc: Shared<Pl031<GicInput>>,
+    latch: PowerLatch,
+    clock: Arc<VmClock>,
+    pending_input: Vec<u8>,
+    log: LogFlags,
+    dtb: Vec<u8>,
+    virtio_mmio: Vec<VirtioSlot<GicInput>>,
+    pci: Shared<PciHost<GicInput>>,
+    bell: Arc<Doorbell>,
+    /// The CPU running now: whose banked GIC registers an access reaches.
+    current_cpu: CurrentCpu,
+}
+
+impl ArmVirtMachine {
+    pub fn new(cfg: &VirtConfig, model: ArmCpuModel, serial: Box<dyn Write + Send>) -> Result<Self, Error> {
+        if cfg.smp == 0 || cfg.smp > MAX_CPUS {
+            return Err(Error::Smp(cfg.smp));
+        }
+        if cfg.ram_size < 16 << 20 || !cfg.ram_size.is_multiple_of(4096) {
+            return Err(Error::MemorySize(format!("{} bytes (need at least 16 MiB, page aligned)", cfg.ram_size)));
+        }
+        let dram = AddrRange::new(region("dram").start, cfg.ram_size);
+        let mut bus = AddressSpace::new();
+        bus.add_ram("dram", dram)?;
+
+        let clock = Arc::new(VmClock::new());
+        let lines: Vec<SharedBits> = (0..cfg.smp).map(|_| SharedBits::new()).collect();
+        let current_cpu = CurrentCpu::new();
+        let outputs = lines.iter().map(|l| GicCpuLines { irq: l.line(irq::IRQ), fiq: l.line(irq::FIQ) }).collect();
+        let gic: Shared<Gic> =
+            Arc::new(Mutex::new(GicV2::new(VIRT_NUM_SPIS, outputs).map_err(|e| Error::Wiring(e.to_string()))?));
+        let spi = |n: u32| GicV2::spi_line(&gic, 32 + n).map_err(|e| Error::Wiring(e.to_string()));
+        let uart: Shared<Uart> = Arc::new(Mutex::new(Pl011::new(serial, spi(arm_fdt::UART0_SPI)?)));
+        let rtc = Arc::new(Mutex::new(Pl031::new(clock.clone(), spi(arm_fdt::RTC_SPI)?)));
+        // The power button's GPIO (gpio-keys); nothing presses it until the monitor can.
+        let gpio = Arc::new(Mutex::new(Pl061::new(spi(arm_fdt::GPIO_SPI)?)));
+        let latch = PowerLatch::new();
+
+        bus.add_mmio("gic_dist", region("gic_dist"), Box::new(GicDistMmio::new(gic.clone(), current_cpu.clone())))?;
+        bus.add_mmio("gic_cpu", region("gic_cpu"), Box::new(GicCpuMmio::new(gic.clone(), current_cpu.clone())))?;
+        bus.add_mmio("uart0", region("uart0"), Box::new(uart.clone()))?;
+        bus.add_mmio("rtc", region("rtc"), Box::new(rtc.clone()))?;
+        bus.add_mmio("gpio", region("gpio"), Box::new(gpio.clone()))?;
+
+        let intx = (0..4).map(|i| spi(arm_fdt::PCIE_SPI + i)).collect::<Result<Vec<_>, _>>()?;
+        let pci = Arc::new(Mutex::new(PciHost::new(intx, region("pcie_pio").start)));
+        let bell = Arc::new(Doorbell::default());
+        let slots = (region("virtio").start, VIRTIO_SLOTS, VIRTIO_SLOT_SIZE);
+        let virtio_mmio =
+            board_parts::virtio_mmio_slots(&mut bus, cfg, &bell, slots, |i| spi(arm_fdt::VIRTIO_SPI + i as u32))?;
+        let windows = [region("pcie_ecam"), region("pcie_mmio"), region("pcie_pio")];
+        board_parts::pci_devices_and_windows(&mut bus, cfg, &bell, &pci, windows)?;
+
+        let time: mimic_arch_aarch64::cpu::TimeSource = {
+            let c = clock.clone();
+            Arc::new(move || c.now_ns() / TIMER_NS_PER_TICK)
+        };
+        let mut cpus = Vec::new();
+        for (n, l) in lines.into_iter().enumerate() {
+            let ppi = |p: u32| -> Result<GicPpiLine<BitIrq>, Error> {
+                GicV2::ppi_line(&gic, n, p).map_err(|e| Error::Wiring(e.to_string()))
+            };
+            let timer_lines: [Box<dyn IrqLine>; 2] =
+                [Box::new(ppi(arm_fdt::TIMER_PPIS[1])?), Box::new(ppi(arm_fdt::TIMER_PPIS[2])?)];
+            let mut cpu = Aarch64Cpu::new(CpuConfig {
+                model: model.cpu_model(),
+                mpidr: mpidr_affinity(n),
+                irq_lines: l,
+                time: time.clone(),
+                timer_lines,
+            });
+            cpu.conduit = Conduit::Hvc;
+            cpus.push(cpu);
+        }
+        let (jits, jit_threshold) = board_parts::jits(cfg, cpus.len())?;
+        let mut power = vec![Power::Off; cpus.len()];
+        power[0] = Power::On;
+        let mut m = ArmVirtMachine {
+            bus,
+            cpus,
+            power,
+            jits,
+            jit_threshold,
+            uart,
+            rtc,
+            latch,
+            clock,
+            pending_input: Vec::new(),
+            log: cfg.log,
+            dtb: Vec::new(),
+            virtio_mmio,
+            pci,
+            bell,
+            current_cpu,
+        };
+        if m.cpus.len() > 1 {
+            m.bus.track_new_code_pages();
+        }
+        m.load(cfg, model, dram)?;
+        Ok(m)
+    }
+
+    /// Load kernel, initrd and device tree; point CPU 0 at the kernel.
+    fn load(&mut self, cfg: &VirtConfig, model: ArmCpuModel, dram: AddrRange) -> Result<(), Error> {
+        if cfg.bios != crate::Bios::None && cfg.bios != crate::Bios::Default {
+            return Err(Error::Wiring("-bios is not supported on the Arm virt board yet (use -kernel)".into()));
+        }
+        let Some(kpath) = &cfg.kernel else {
+            return Err(Error::Wiring("the Arm virt board needs -kernel (firmware boot is not supported yet)".into()));
+        };
+        let kernel =
+            loader::load_kernel(&mut self.bus, ImageArch::Aarch64, kpath, dram.start + KERNEL_OFFSET, dram.start)?;
+        let initrd = match &cfg.initrd {
+            Some(p) => {
+                let data =
+                    std::fs::read(p).map_err(|source| Error::ReadFile { what: "initrd", path: p.clone(), source })?;
+                let half = dram.start + dram.size() / 2;
+                let at = half.max(kernel.high).next_multiple_of(4096);
+                let img = loader::load_raw(&mut self.bus, "initrd", p, &data, at)?;
+                Some((img.low, img.high))
+            }
+            None => None,
+        };
+        let dtb = match &cfg.dtb {
+            Some(p) => crate::virt::read_dtb(p, cfg, initrd)?,
+            None => arm_fdt::build(cfg, model, &Chosen { bootargs: cfg.append.as_deref(), initrd })
+                .map_err(|e| Error::Fdt(e.to_string()))?,
+        };
+        if dtb.len() as u64 > FDT_MAX {
+            return Err(Error::Fdt("the device tree is larger than 2 MiB".into()));
+        }
+        let fdt_addr = dram.start;
+        self.bus.write_bytes(fdt_addr, &dtb)?;
+        self.dtb = dtb;
+        for (n, c) in self.cpus.iter_mut().enumerate() {
+            c.reset(kernel.entry);
+            c.halted = n != 0;
+        }
+        self.cpus[0].regs[0] = fdt_addr;
+        Ok(())
+    }
+
+    /// The device tree the guest was given.
+    pub fn dtb(&self) -> &[u8] {
+        &self.dtb
+    }
+
+    /// Run until the guest powers off or resets, or the user quits (Ctrl-A x). `input` carries
+    /// bytes typed on the console.
+    pub fn run(&mut self, input: Option<&Receiver<Vec<u8>>>, quit: &AtomicBool) -> ExitStatus {
+        let mut input_open = input.is_some();
+        loop {
+            if let (true, Some(rx)) = (input_open, input) {
+                loop {
+                    match rx.try_recv() {
+                        Ok(bytes) => self.pending_input.extend_from_slice(&bytes),
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Disconnected) => {
+                            input_open = false;
+                            break;
+                        }
+                    }
+                }
+            }
+            if quit.load(Ordering::Acquire) {
+                return ExitStatus::Quit;
+            }
+            let idle = self.run_cpus();
+            if let Some(req) = self.latch.take() {
+                return match req {
+                    PowerRequest::Off { status } => ExitStatus::PowerOff(status),
+                    PowerRequest::Reset => ExitStatus::Reset,
+                };
+            }
+            self.service_devices();
+            if idle && self.cpus.iter().zip(&self.power).all(|(c, p)| *p == Power::Off || !c.wake_pending()) {
+                let wait = self.idle_time();
+                if self.io_in_flight() {
+                    self.bell.wait(wait.min(IO_WAIT_SLICE));
+                } else {
+                    match (input_open, input) {
+                        (true, Some(rx)) => match rx.recv_timeout(wait) {
+                            Ok(bytes) => self.pending_input.extend_from_slice(&bytes),
+                            Err(RecvTimeoutError::Timeout) => {}
+                            Err(RecvTimeoutError::Disconnected) => input_open = false,
+                        },
+                        _ => std::thread::sleep(wait),
+                    }
+                }
+                self.service_devices();
+            }
+        }
+    }
+
+    /// One slice of every powered-on CPU. Returns true when none made progress.
+    fn run_cpus(&mut self) -> bool {
+        let mut idle = true;
+        for n in 0..self.cpus.len() {
+            if self.power[n] == Power::Off {
+                continue;
+            }
+            self.current_cpu.set(n);
+            let cpu = &mut self.cpus[n];
+            let outcome = if let Some(jit) = self.jits.get_mut(n) {
+                let tiers = Tiers { compiler: jit, threshold: self.jit_threshold };
+                mimic_exec::run_tiered(cpu, &mut self.bus, SLICE, self.log, tiers)
+            } else {
+                mimic_exec::run(cpu, &mut self.bus, SLICE, self.log)
+            };
+            if self.cpus.len() > 1 {
+                // Other CPUs run next: an exclusive pair split by the switch must fail its
+                // store (the guest retries) rather than overwrite what they wrote.
+                self.cpus[n].monitor = None;
+            }
+            if self.cpus[n].fw_call {
+                self.firmware_call(n);
+                idle = false;
+            }
+            if self.bus.has_dirty_code() {
+                self.drop_dirty_code();
+            }
+            if self.cpus.len() > 1 {
+                for page in self.bus.take_new_code_pages() {
+                    for other in &mut self.cpus {
+                        other.tlb.set_code_flag(page << mimic_memory::PAGE_SHIFT);
+                    }
+                }
+            }
+            if outcome == RunOutcome::Budget {
+                idle = false;
+            }
+            if self.latch.is_set() {
+                break;
+            }
+        }
+        idle
+    }
+
+    /// Carry out the PSCI call CPU `n` made.
+    fn firmware_call(&mut self, n: usize) {
+        let cpu = &mut self.cpus[n];
+        cpu.fw_call = false;
+        cpu.halted = false;
+        let x = [cpu.regs[1], cpu.regs[2], cpu.regs[3]];
+        let count = self.cpus.len();
+        let action = psci::call(self.cpus[n].regs[0], x, &self.power, |mpidr| {
+            let aff = mpidr & 0xff_00ff_ffff;
+            (0..count).find(|&i| mpidr_affinity(i) == aff)
+        });
+        match action {
+            Action::Return(v) => self.cpus[n].regs[0] = v,
+            Action::Suspend => {
+                self.cpus[n].regs[0] = psci::SUCCESS as u64;
+                self.cpus[n].halted = true;
+            }
+            Action::CpuOn { cpu, entry, context } => {
+                self.cpus[n].regs[0] = psci::SUCCESS as u64;
+                let t = &mut self.cpus[cpu];
+                t.reset(entry);
+                t.regs[0] = context;
+                self.power[cpu] = Power::On;
+            }
+            Action::CpuOff => {
+                self.power[n] = Power::Off;
+                self.cpus[n].halted = true;
+            }
+            Action::SystemOff => self.latch.request(PowerRequest::Off { status: 0 }),
+            Action::SystemReset => self.latch.request(PowerRequest::Reset),
+        }
+    }
+
+    fn service_devices(&mut self) {
+        for t in &self.virtio_mmio {
+            let mut t = t.lock().unwrap_or_else(|e| e.into_inner());
+            if t.needs_processing() {
+                t.process(&mut self.bus);
+            }
+        }
+        self.pci.lock().unwrap_or_else(|e| e.into_inner()).process(&mut self.bus);
+        self.drop_dirty_code();
+        if !self.pending_input.is_empty() {
+            let mut u = self.uart.lock().unwrap_or_else(|e| e.into_inner());
+            let n = u.receive(&self.pending_input);
+            self.pending_input.drain(..n);
+        }
+        self.rtc.lock().unwrap_or_else(|e| e.into_inner()).update();
+        for c in &mut self.cpus {
+            c.update_timers();
+        }
+    }
+
+    fn drop_dirty_code(&mut self) {
+        for page in self.bus.take_dma_dirty_code() {
+            for c in &mut self.cpus {
+                c.cache.invalidate_page(page);
+                c.tlb.clear_code_flag(page << mimic_memory::PAGE_SHIFT);
+            }
+        }
+    }
+
+    fn io_in_flight(&self) -> bool {
+        self.virtio_mmio.iter().any(|t| t.lock().unwrap_or_else(|e| e.into_inner()).io_in_flight())
+            || self.pci.lock().unwrap_or_else(|e| e.into_inner()).io_in_flight()
+    }
+
+    /// How long every CPU can sleep: until the next timer, at most `MAX_IDLE`.
+    fn idle_time(&self) -> Duration {
+        let mut ns = MAX_IDLE.as_nanos() as u64;
+        let now = self.clock.now_ns() / TIMER_NS_PER_TICK;
+        for (c, p) in self.cpus.iter().zip(&self.power) {
+            if *p == Power::On {
+                if let Some(d) = c.timer_deadline() {
+                    ns = ns.min(d.saturating_sub(now).saturating_mul(TIMER_NS_PER_TICK));
+                }
+            }
+        }
+        if !self.pending_input.is_empty() {
+            ns = ns.min(1_000_000);
+        }
+        Duration::from_nanos(ns)
+    }
+}

@@ -8,8 +8,8 @@
 use crate::cpu::{flags, A64Insn, Aarch64Cpu, CF, NF, VF, ZF};
 use crate::decode::*;
 use crate::helpers as h;
-use crate::sysreg;
 use crate::mmu;
+use crate::sysreg;
 use mimic_core::MemOp;
 use mimic_exec::Env;
 use mimic_ir::{BinOp, Cond, Exit, Reg, Sem, UnOp};

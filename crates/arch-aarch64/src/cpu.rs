@@ -7,7 +7,11 @@
 //!   31       SP of the current exception level (SP_EL0 or SP_ELx as PSTATE.SP selects);
 //!            the others wait in `sp_el` and are swapped in at exception entry and return
 //!   32..=35  PSTATE.N, Z, C, V, each 0 or 1
+//!   36..=99  V0..V31: V`n` is 36 + 2n (bits 63:0) and 37 + 2n (bits 127:64)
 //! ```
+//!
+//! FPCR and FPSR are fields (`fpcr`, `fpsr`): FP helpers read the former and OR the cumulative
+//! exception flags into the latter at run time.
 //!
 //! Register number 31 in an instruction means SP or XZR depending on the instruction; XZR never
 //! reaches the register file (reads are the constant 0, writes are dropped in `sem.rs`).
@@ -25,7 +29,9 @@ pub const NF: usize = 32;
 pub const ZF: usize = 33;
 pub const CF: usize = 34;
 pub const VF: usize = 35;
-pub const NUM_REGS: usize = 36;
+/// V0 (bits 63:0); V`n` is `VREG_BASE + 2n` (low half) and `VREG_BASE + 2n + 1` (high half).
+pub const VREG_BASE: usize = 36;
+pub const NUM_REGS: usize = 100;
 
 /// A decoded instruction as the block cache keeps it: the raw bits stay for the syndrome of an
 /// undefined instruction and for disassembly of unallocated words.
@@ -39,6 +45,8 @@ pub struct A64Insn {
 pub mod flags {
     /// PSTATE.EL.
     pub const EL_MASK: u32 = 3;
+    /// FP/SIMD instructions are enabled at the current EL (CPACR_EL1.FPEN); clear: they trap.
+    pub const FP_EN: u32 = 1 << 2;
 }
 
 /// A synchronous exception the last `Exit` recorded, with what its syndrome needs.
@@ -80,6 +88,8 @@ pub enum Fault {
     Breakpoint {
         imm: u16,
     },
+    /// An FP/SIMD instruction while CPACR_EL1.FPEN disables them.
+    FpAccess,
 }
 
 impl Fault {
@@ -95,6 +105,7 @@ impl Fault {
             Fault::Hvc { .. } => 0x16,
             Fault::Smc { .. } => 0x17,
             Fault::Breakpoint { .. } => 0x3c,
+            Fault::FpAccess => 0x07,
         }
     }
 
@@ -136,6 +147,10 @@ pub struct Aarch64Cpu {
     pub monitor: Option<Monitor>,
     /// Instructions retired since reset.
     pub instret: u64,
+    /// FPCR: rounding mode (RMode, 23:22), FZ (24), DN (25), AHP (26).
+    pub fpcr: u64,
+    /// FPSR: cumulative flags IOC, DZC, OFC, UFC, IXC (bits 0..4), IDC (7), QC (27).
+    pub fpsr: u64,
 }
 
 impl Aarch64Cpu {
@@ -151,6 +166,8 @@ impl Aarch64Cpu {
             halted: false,
             monitor: None,
             instret: 0,
+            fpcr: 0,
+            fpsr: 0,
         };
         cpu.reset(0);
         cpu
@@ -169,6 +186,18 @@ impl Aarch64Cpu {
         self.halted = false;
         self.monitor = None;
         self.instret = 0;
+        self.fpcr = 0;
+        self.fpsr = 0;
+    }
+
+    /// V`n` as a 128-bit value.
+    pub fn v(&self, n: usize) -> u128 {
+        u128::from(self.regs[VREG_BASE + 2 * n]) | u128::from(self.regs[VREG_BASE + 2 * n + 1]) << 64
+    }
+
+    pub fn set_v(&mut self, n: usize, v: u128) {
+        self.regs[VREG_BASE + 2 * n] = v as u64;
+        self.regs[VREG_BASE + 2 * n + 1] = (v >> 64) as u64;
     }
 
     /// X`r` as an instruction reading XZR sees it.
@@ -271,7 +300,8 @@ impl Guest for Aarch64Cpu {
     }
     #[inline]
     fn block_flags(&self) -> u32 {
-        u32::from(self.el) & flags::EL_MASK
+        // FP_EN always set until CPACR_EL1 exists: the CPACR_EL1.FPEN check replaces it.
+        u32::from(self.el) & flags::EL_MASK | flags::FP_EN
     }
     #[inline(always)]
     fn cache(&mut self) -> &mut BlockCache<A64Insn> {

@@ -15,7 +15,9 @@
 
 pub mod cpu;
 pub mod decode;
+pub mod fp;
 pub mod helpers;
 pub mod sem;
+pub mod simd;
 
 pub use cpu::{A64Insn, Aarch64Cpu, Fault};

@@ -105,6 +105,9 @@ pub struct Final {
     pub pc: u64,
     /// The exception that stopped the snippet, and the pc that raised it.
     pub taken: Option<(Fault, u64)>,
+    /// V0..V31.
+    pub v: [u128; 32],
+    pub fpsr: u64,
     /// The DATA window.
     pub data: Vec<u8>,
     /// Address of the end marker.
@@ -117,6 +120,13 @@ impl Final {
     }
     pub fn sp(&self) -> u64 {
         self.x[SP]
+    }
+    pub fn v(&self, n: usize) -> u128 {
+        self.v[n]
+    }
+    /// The low 64 bits of V`n` (a D register).
+    pub fn d(&self, n: usize) -> u64 {
+        self.v[n] as u64
     }
     /// Little-endian read of `n` bytes from the DATA window.
     pub fn mem(&self, addr: u64, n: usize) -> u64 {
@@ -141,6 +151,8 @@ pub struct Snippet {
     x: Vec<(usize, u64)>,
     nzcv: u32,
     mem: Vec<(u64, Vec<u8>)>,
+    v: Vec<(usize, u128)>,
+    fpcr: u64,
 }
 
 impl Snippet {
@@ -151,6 +163,19 @@ impl Snippet {
     pub fn x(mut self, r: usize, v: u64) -> Self {
         assert!(r < 32);
         self.x.push((r, v));
+        self
+    }
+    /// Keep only the first `n` instructions.
+    pub fn code_truncate(&mut self, n: usize) {
+        self.code.truncate(n);
+    }
+    /// Initial V`n`.
+    pub fn v(mut self, n: usize, v: u128) -> Self {
+        self.v.push((n, v));
+        self
+    }
+    pub fn fpcr(mut self, v: u64) -> Self {
+        self.fpcr = v;
         self
     }
     pub fn nzcv(mut self, v: u32) -> Self {
@@ -182,6 +207,10 @@ impl Snippet {
             cpu.regs[r] = v;
         }
         cpu.set_nzcv(self.nzcv);
+        for &(n, v) in &self.v {
+            cpu.set_v(n, v);
+        }
+        cpu.fpcr = self.fpcr;
         (cpu, bus, end)
     }
 
@@ -198,8 +227,9 @@ impl Snippet {
         bus.read_bytes(DATA, &mut data).expect("read DATA");
         let mut x = [0u64; 32];
         x.copy_from_slice(&cpu.regs[..32]);
-        assert_eq!(NUM_REGS, 36);
-        Final { x, nzcv: cpu.nzcv(), pc: cpu.pc, taken: cpu.taken, data, end }
+        assert_eq!(NUM_REGS, 100);
+        let v = std::array::from_fn(|n| cpu.v(n));
+        Final { x, v, fpsr: cpu.fpsr, nzcv: cpu.nzcv(), pc: cpu.pc, taken: cpu.taken, data, end }
     }
 
     /// Run on every tier; all must agree. Returns the common final state.

@@ -247,19 +247,156 @@ pub fn fp_int(e: E, raw: u64, _: u64, _: u64) -> Res {
     undef(e, raw)
 }
 
-/// FP forms of three-same: not implemented yet.
+/// One lane of the FP three-same operations (`a` is size<1>, bit 23); `None` if unimplemented.
+fn fp_lane3(p: Prec, opc: u32, u: bool, a: bool, x: u64, y: u64, d: u64, fpcr: u64) -> Option<(u64, u32)> {
+    let all = if p == Prec::S { 0xffff_ffff } else { u64::MAX };
+    let cmp = |x: u64, y: u64, signal: bool, want: &[u32]| {
+        let (nzcv, fsr) = fa::compare(p, x, y, signal, fpcr);
+        (if want.contains(&nzcv) { all } else { 0 }, fsr)
+    };
+    let abs = |v: u64| v & !p.sign();
+    Some(match (opc, u, a) {
+        (0b11000, false, false) => fa::op2(Op2::MaxNum, p, x, y, fpcr),
+        (0b11000, false, true) => fa::op2(Op2::MinNum, p, x, y, fpcr),
+        (0b11001, false, false) => fa::muladd(p, d, x, y, fpcr),
+        (0b11001, false, true) => fa::muladd(p, d, p.neg(x), y, fpcr),
+        (0b11010, false, false) => fa::op2(Op2::Add, p, x, y, fpcr),
+        (0b11010, false, true) => fa::op2(Op2::Sub, p, x, y, fpcr),
+        (0b11010, true, true) => {
+            let (r, f) = fa::op2(Op2::Sub, p, x, y, fpcr);
+            (abs(r), f)
+        }
+        (0b11011, true, false) => fa::op2(Op2::Mul, p, x, y, fpcr),
+        (0b11011, false, false) => {
+            // FMULX: 0 × ∞ is ±2.0.
+            let fz = |v: u64| if fpcr & fa::FPCR_FZ != 0 && p.is_denormal(v) { v & p.sign() } else { v };
+            let (fx, fy) = (fz(x), fz(y));
+            let special = (p.is_inf(fx) && p.is_zero(fy)) || (p.is_zero(fx) && p.is_inf(fy));
+            if special && !p.is_nan(fx) && !p.is_nan(fy) {
+                let two = fa::expand_imm(p, 0);
+                ((fx ^ fy) & p.sign() | two, 0)
+            } else {
+                fa::op2(Op2::Mul, p, x, y, fpcr)
+            }
+        }
+        (0b11100, false, false) => cmp(x, y, false, &[0b0110]),
+        (0b11100, true, false) => cmp(x, y, true, &[0b0110, 0b0010]),
+        (0b11100, true, true) => cmp(x, y, true, &[0b0010]),
+        (0b11101, true, false) => cmp(abs(x), abs(y), true, &[0b0110, 0b0010]),
+        (0b11101, true, true) => cmp(abs(x), abs(y), true, &[0b0010]),
+        (0b11110, false, false) => fa::op2(Op2::Max, p, x, y, fpcr),
+        (0b11110, false, true) => fa::op2(Op2::Min, p, x, y, fpcr),
+        (0b11111, true, false) => fa::op2(Op2::Div, p, x, y, fpcr),
+        _ => return None,
+    })
+}
+
+/// The pairwise FP opcode's lane operation: (opcode, U, a) of FADDP/FMAXP/... → the plain one.
+fn pairwise_op(opc: u32, a: bool) -> Option<(u32, bool, bool)> {
+    match (opc, a) {
+        (0b11000, _) => Some((0b11000, false, a)),
+        (0b11010, false) => Some((0b11010, false, false)),
+        (0b11110, _) => Some((0b11110, false, a)),
+        _ => None,
+    }
+}
+
+/// FP forms of three-same (vector and scalar): FADD, FSUB, FMUL, FDIV, FMULX, FABD, FMAX,
+/// FMIN, FMAXNM, FMINNM, FMLA, FMLS, FCMEQ/GE/GT, FACGE/GT, and the pairwise FADDP, FMAXP,
+/// FMINP, FMAXNMP, FMINNMP.
 pub fn vec_three_same(e: E, raw: u64) -> Res {
-    undef(e, raw)
+    let (rd, rn, rm) = (f(raw, 0, 5), f(raw, 5, 5), f(raw, 16, 5));
+    let opc = f(raw, 11, 5);
+    let u = f(raw, 29, 1) == 1;
+    let a = f(raw, 23, 1) == 1;
+    let q = f(raw, 30, 1) == 1;
+    let scalar = f(raw, 28, 1) == 1;
+    let p = if f(raw, 22, 1) == 1 { Prec::D } else { Prec::S };
+    if !scalar && p == Prec::D && !q {
+        return undef(e, raw);
+    }
+    let esz = bits(p);
+    let total = if scalar {
+        esz
+    } else if q {
+        128
+    } else {
+        64
+    };
+    let lanes = total / esz;
+    let c = &mut *e.cpu;
+    let fpcr = c.fpcr;
+    let (n, m, dv) = (c.v(rn as usize), c.v(rm as usize), c.v(rd as usize));
+    let mut r = 0u128;
+    let mut fsr = 0;
+    let pairwise = u && !scalar && matches!((opc, a), (0b11000, _) | (0b11010, false) | (0b11110, _));
+    for i in 0..lanes {
+        let out = if pairwise {
+            let Some((po, pu, pa)) = pairwise_op(opc, a) else { return undef(e, raw) };
+            let src = if i < lanes / 2 { n } else { m };
+            let j = (i % (lanes / 2).max(1)) * 2;
+            fp_lane3(p, po, pu, pa, elem(src, j, esz), elem(src, j + 1, esz), 0, fpcr)
+        } else {
+            fp_lane3(p, opc, u, a, elem(n, i, esz), elem(m, i, esz), elem(dv, i, esz), fpcr)
+        };
+        let Some((v, s)) = out else { return undef(e, raw) };
+        fsr |= s;
+        set_elem(&mut r, i, esz, v);
+    }
+    flags(c, fsr);
+    put(c, rd, r, total);
+    Ok(0)
 }
 
-/// FP forms of across-lanes: not implemented yet.
+/// FP forms of across-lanes (4S only): FMAXV, FMINV, FMAXNMV, FMINNMV, reduced pairwise.
 pub fn vec_across(e: E, raw: u64) -> Res {
-    undef(e, raw)
+    let opc = f(raw, 12, 5);
+    let a = f(raw, 23, 1) == 1;
+    if f(raw, 29, 1) == 0 || f(raw, 30, 1) == 0 || f(raw, 22, 1) == 1 {
+        return undef(e, raw);
+    }
+    let op = match (opc, a) {
+        (0b01100, false) => Op2::MaxNum,
+        (0b01100, true) => Op2::MinNum,
+        (0b01111, false) => Op2::Max,
+        (0b01111, true) => Op2::Min,
+        _ => return undef(e, raw),
+    };
+    let c = &mut *e.cpu;
+    let n = c.v(f(raw, 5, 5) as usize);
+    let fpcr = c.fpcr;
+    let x: Vec<u64> = (0..4).map(|i| elem(n, i, 32)).collect();
+    let (lo, f1) = fa::op2(op, Prec::S, x[0], x[1], fpcr);
+    let (hi, f2) = fa::op2(op, Prec::S, x[2], x[3], fpcr);
+    let (r, f3) = fa::op2(op, Prec::S, lo, hi, fpcr);
+    flags(c, f1 | f2 | f3);
+    put(c, f(raw, 0, 5), u128::from(r), 32);
+    Ok(0)
 }
 
-/// FP pairwise scalar forms: not implemented yet.
+/// FP pairwise scalar forms: FADDP, FMAXP, FMINP, FMAXNMP, FMINNMP (S and D).
 pub fn scalar_pair_fp(e: E, raw: u64) -> Res {
-    undef(e, raw)
+    let opc = f(raw, 12, 5);
+    let a = f(raw, 23, 1) == 1;
+    if f(raw, 29, 1) == 0 {
+        return undef(e, raw);
+    }
+    let p = if f(raw, 22, 1) == 1 { Prec::D } else { Prec::S };
+    let op = match (opc, a) {
+        (0b01100, false) => Op2::MaxNum,
+        (0b01100, true) => Op2::MinNum,
+        (0b01101, false) => Op2::Add,
+        (0b01111, false) => Op2::Max,
+        (0b01111, true) => Op2::Min,
+        _ => return undef(e, raw),
+    };
+    let c = &mut *e.cpu;
+    let n = c.v(f(raw, 5, 5) as usize);
+    let esz = bits(p);
+    let (r, fsr) = fa::op2(op, p, elem(n, 0, esz), elem(n, 1, esz), c.fpcr);
+    flags(c, fsr);
+    put(c, f(raw, 0, 5), u128::from(r), esz);
+    Ok(0)
 }
 
 /// Fixed-point SCVTF/UCVTF/FCVTZS/FCVTZU by immediate (vector and scalar).
@@ -343,6 +480,40 @@ pub fn vec_two_misc(e: E, raw: u64) -> Res {
         (0b11100, false, _) => lanes_fp(e, raw, p, scalar, q, conv(Rm::Rmm)),
         (0b11010, true, _) => lanes_fp(e, raw, p, scalar, q, conv(Rm::Rup)),
         (0b11011, true, _) => lanes_fp(e, raw, p, scalar, q, conv(Rm::Rtz)),
+        (0b01100..=0b01110, true, _) => {
+            // FCMGT, FCMGE, FCMEQ, FCMLE, FCMLT against zero.
+            let want: &[u32] = match (opc, u) {
+                (0b01100, false) => &[0b0010],
+                (0b01100, true) => &[0b0010, 0b0110],
+                (0b01101, false) => &[0b0110],
+                (0b01101, true) => &[0b1000, 0b0110],
+                (0b01110, false) => &[0b1000],
+                _ => return undef(e, raw),
+            };
+            let signal = opc != 0b01101 || u;
+            let all = if p == Prec::S { 0xffff_ffff } else { u64::MAX };
+            lanes_fp(e, raw, p, scalar, q, |c, a| {
+                let (nzcv, fsr) = fa::compare(p, a, 0, signal, c.fpcr);
+                Some((if want.contains(&nzcv) { all } else { 0 }, fsr))
+            })
+        }
+        (0b11000 | 0b11001, _, _) if !(u && opc == 0b11000 && hi) => {
+            // FRINTN/M (a=0), FRINTP/Z (a=1); U: FRINTA/X (a=0), FRINTI (a=1).
+            let fpcr_rm = fa::fpcr_rm(e.cpu.fpcr);
+            let (rm, exact) = match (u, hi, opc & 1) {
+                (false, false, 0) => (Rm::Rne, false),
+                (false, false, _) => (Rm::Rdn, false),
+                (false, true, 0) => (Rm::Rup, false),
+                (false, true, _) => (Rm::Rtz, false),
+                (true, false, 0) => (Rm::Rmm, false),
+                (true, false, _) => (fpcr_rm, true),
+                (true, true, _) => (fpcr_rm, false),
+            };
+            if scalar {
+                return undef(e, raw);
+            }
+            lanes_fp(e, raw, p, scalar, q, |c, a| Some(fa::round_int(p, a, rm, exact, c.fpcr)))
+        }
         (0b01111, true, false) if !scalar => lanes_fp(e, raw, p, scalar, q, |_, a| Some((a & !p.sign(), 0))),
         (0b01111, true, true) if !scalar => lanes_fp(e, raw, p, scalar, q, |_, a| Some((p.neg(a), 0))),
         (0b11111, true, true) if !scalar => lanes_fp(e, raw, p, scalar, q, |c, a| Some(fa::sqrt(p, a, c.fpcr))),

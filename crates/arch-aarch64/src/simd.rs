@@ -423,8 +423,11 @@ pub fn across(e: E, raw: u64, _: u64, _: u64) -> Res {
     let o = ops(raw);
     let opc = f(raw, 12, 5);
     let esz = 8 << o.size;
-    if o.size == 3 || (o.size == 2 && !o.q) {
+    if matches!(opc, 0b01100 | 0b01111) {
         return fp::vec_across(e, raw);
+    }
+    if o.size == 3 || (o.size == 2 && !o.q) {
+        return undef(e, raw);
     }
     let c = &mut *e.cpu;
     let n = c.v(o.rn as usize);

@@ -178,7 +178,7 @@ fn u128_at(b: &[u8], o: usize) -> u128 {
 /// Words the random part may draw: SIMD/FP data processing.
 fn is_fp_dp(i: &Insn) -> bool {
     let n = i.name();
-    (n.starts_with("simd_") || n.starts_with("fp_")) && !n.starts_with("simd_ld")
+    n.starts_with("simd.") || n.starts_with("fp.")
 }
 
 fn check(p: &Probe, word: u32, r: &mut Rng) -> Result<(), String> {
@@ -253,7 +253,10 @@ fn fp_simd_words_match_qemu() {
         }
     }
     let mut failures = Vec::new();
-    for &w in &words {
+    for (k, &w) in words.iter().enumerate() {
+        if std::env::var_os("MIMIC_QEMU_VERBOSE").is_some() {
+            eprintln!("{k} {w:08x}");
+        }
         for _ in 0..cases {
             if let Err(e) = check(&p, w, &mut r) {
                 let name = decode32(w).map(|i| i.name()).unwrap_or("?");

@@ -568,3 +568,28 @@ fn vector_and_scalar_simd_conversions() {
         Snippet::of(&[enc::simd_2misc(1, 1, 3, 0b11011, 1, 3)]).v(1, (u128::from(TWO) << 64) | u128::from(QNAN)).ok();
     assert_eq!((f.v(3), f.fpsr), (2u128 << 64, IOC));
 }
+
+#[test]
+fn vector_fp_arithmetic_lane_by_lane() {
+    let one_s = 0x3f80_0000u128;
+    let two_s = 0x4000_0000u128;
+    let a = one_s | two_s << 32 | 0x7fc0_0001 << 64 | 0xff80_0000 << 96; // 1, 2, qNaN, -inf
+    let b = two_s | two_s << 32 | one_s << 64 | one_s << 96;
+    // fadd v3.4s, v1.4s, v2.4s
+    let f = Snippet::of(&[enc::simd_3same(1, 0, 0, 0b11010, 2, 1, 3)]).v(1, a).v(2, b).ok();
+    assert_eq!(f.v(3), 0x4040_0000 | 0x4080_0000 << 32 | 0x7fc0_0001 << 64 | 0xff80_0000 << 96);
+    // fcmgt v3.4s, v1.4s, v2.4s: NaN compares false and signals
+    let f = Snippet::of(&[enc::simd_3same(1, 1, 2, 0b11100, 2, 1, 3)]).v(1, a).v(2, b).ok();
+    assert_eq!((f.v(3), f.fpsr), (0, IOC));
+    // faddp v3.2d, v1.2d, v2.2d
+    let f = Snippet::of(&[enc::simd_3same(1, 1, 1, 0b11010, 2, 1, 3)])
+        .v(1, dv(ONE) | dv(TWO) << 64)
+        .v(2, dv(TWO) | dv(TWO) << 64)
+        .ok();
+    assert_eq!(f.v(3), dv(THREE) | dv(0x4010_0000_0000_0000) << 64);
+    // fmaxv s3, v1.4s
+    let f = Snippet::of(&[enc::simd_across(1, 1, 0, 0b01111, 1, 3)])
+        .v(1, one_s | two_s << 32 | 0x4040_0000 << 64 | one_s << 96)
+        .ok();
+    assert_eq!(f.v(3), 0x4040_0000);
+}

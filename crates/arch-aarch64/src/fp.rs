@@ -315,6 +315,15 @@ pub fn vec_three_same(e: E, raw: u64) -> Res {
     if !scalar && p == Prec::D && !q {
         return undef(e, raw);
     }
+    // The scalar forms: FMULX, FCMEQ/GE/GT, FACGE/GT, FABD.
+    if scalar
+        && !matches!(
+            (opc, u, a),
+            (0b11011, false, false) | (0b11100, _, _) | (0b11101, true, _) | (0b11010, true, true)
+        )
+    {
+        return undef(e, raw);
+    }
     let esz = bits(p);
     let total = if scalar {
         esz

@@ -121,27 +121,39 @@ fn lane3(c: &mut Aarch64Cpu, opc: u32, u: bool, esz: u32, a: u64, b: u64, d: u64
             0b00101 => sat(c, x - y, esz, u),
             0b00110 => t(x > y),
             0b00111 => t(x >= y),
-            0b01000 => {
-                // SSHL/USHL: shift by the signed low byte of b.
-                let sh = i64::from(b as u8 as i8);
+            0b01000..=0b01011 => {
+                // SSHL/USHL, SQSHL/UQSHL, SRSHL/URSHL, SQRSHL/UQRSHL: by the signed low byte of b.
+                let (saturate, round) = (opc & 1 == 1, opc & 2 != 0);
+                let sh = i32::from(b as u8 as i8);
                 if sh >= 0 {
-                    if sh >= i64::from(esz) {
+                    let s = sh as u32;
+                    if saturate {
+                        if x == 0 {
+                            0
+                        } else if s >= esz {
+                            sat(c, if x < 0 { i128::MIN } else { i128::MAX }, esz, u)
+                        } else {
+                            sat(c, x << s, esz, u)
+                        }
+                    } else if s >= esz {
                         0
                     } else {
-                        a << sh
+                        a << s
                     }
                 } else {
-                    let r = (-sh).min(127) as u32;
-                    if u {
-                        if r >= esz {
-                            0
-                        } else {
-                            a >> r
-                        }
+                    let r = ((-sh) as u32).min(esz + 1);
+                    let v = (x + if round { 1i128 << (r - 1) } else { 0 }) >> r;
+                    if saturate {
+                        sat(c, v, esz, u)
                     } else {
-                        (sa >> r.min(esz)) as u64
+                        v as u64
                     }
                 }
+            }
+            0b10110 => {
+                // SQDMULH / SQRDMULH.
+                let p = 2 * sa * sb + if u { 1i128 << (esz - 1) } else { 0 };
+                sat(c, p >> esz, esz, false)
             }
             0b01100 => x.max(y) as u64,
             0b01101 => x.min(y) as u64,
@@ -193,7 +205,21 @@ pub fn three_same(e: E, raw: u64, _: u64, _: u64) -> Res {
     if opc >= 0b11000 {
         return fp::vec_three_same(e, raw);
     }
-    if opc == 0b10110 || (o.scalar && opc >= 0b10010 && opc != 0b10001) {
+    // Sizes each opcode allows: SQDMULH only H/S, MUL no D, PMUL only B; D lanes only for the
+    // saturating, compare, shift and add/sub ones (and ADDP).
+    let d_ok = matches!(opc, 0b00001 | 0b00101 | 0b00110 | 0b00111 | 0b01000..=0b01011 | 0b10000 | 0b10001 | 0b10111);
+    if (opc == 0b10110 && !matches!(o.size, 1 | 2))
+        || (opc == 0b10011 && (o.size == 3 || (o.u && o.size != 0)))
+        || (opc == 0b10111 && o.u)
+        || (o.size == 3 && !d_ok)
+    {
+        return undef(e, raw);
+    }
+    // The scalar forms: saturating ones at every size, SQDMULH on H/S, the others on D only.
+    if o.scalar
+        && !(matches!(opc, 0b00001 | 0b00101 | 0b01001 | 0b01011 | 0b10110)
+            || (o.size == 3 && matches!(opc, 0b00110 | 0b00111 | 0b01000 | 0b01010 | 0b10000 | 0b10001)))
+    {
         return undef(e, raw);
     }
     let esz = 8 << o.size;
@@ -240,6 +266,19 @@ pub fn three_diff(e: E, raw: u64, _: u64, _: u64) -> Res {
     let o = ops(raw);
     let opc = f(raw, 12, 4);
     if o.size == 3 {
+        if opc == 0b1110 && !o.u {
+            // PMULL (1Q): 64 x 64 -> 128 carry-less.
+            let half = u32::from(o.q);
+            let (x, y) = (elem(e.cpu.v(o.rn as usize), half, 64), elem(e.cpu.v(o.rm as usize), half, 64));
+            let mut r = 0u128;
+            for k in 0..64 {
+                if y >> k & 1 == 1 {
+                    r ^= u128::from(x) << k;
+                }
+            }
+            put(e.cpu, o.rd, r, 128);
+            return Ok(0);
+        }
         return undef(e, raw);
     }
     let c = &mut *e.cpu;
@@ -285,6 +324,27 @@ pub fn three_diff(e: E, raw: u64, _: u64, _: u64) -> Res {
             0b1000 => acc + a_narrow * b,
             0b1010 => acc - a_narrow * b,
             0b1100 => a_narrow * b,
+            0b1001 | 0b1011 | 0b1101 if !o.u && matches!(o.size, 1 | 2) => {
+                // SQDMLAL, SQDMLSL, SQDMULL: doubled product saturated, then accumulated.
+                let p = i128::from(sx(sat(c, 2 * a_narrow * b, wsz, false), wsz));
+                let acc = i128::from(sx(elem(d, i, wsz), wsz));
+                match opc {
+                    0b1001 => i128::from(sx(sat(c, acc + p, wsz, false), wsz)),
+                    0b1011 => i128::from(sx(sat(c, acc - p, wsz, false), wsz)),
+                    _ => p,
+                }
+            }
+            0b1110 if !o.u && o.size == 0 => {
+                // PMULL (8H): carry-less byte products.
+                let (x, y) = (elem(n, i + half, 8), elem(m, i + half, 8));
+                let mut r = 0i128;
+                for k in 0..8 {
+                    if y >> k & 1 == 1 {
+                        r ^= i128::from(x << k);
+                    }
+                }
+                r
+            }
             _ => return undef(e, raw),
         };
         set_elem(&mut r, i, wsz, x as u64);
@@ -312,6 +372,10 @@ pub fn two_misc(e: E, raw: u64, _: u64, _: u64) -> Res {
         64
     };
     if !o.scalar && o.size == 3 && !o.q && !matches!(opc, 0b10010 | 0b10100) {
+        return undef(e, raw);
+    }
+    // Scalar: compares with zero and ABS/NEG only on D.
+    if o.scalar && matches!(opc, 0b01000..=0b01011) && o.size != 3 {
         return undef(e, raw);
     }
     let lanes = (bits / esz).max(1);
@@ -588,6 +652,21 @@ pub fn shift(e: E, raw: u64, _: u64, _: u64) -> Res {
     let esz = 8 << lg;
     let narrow = matches!(opc, 0b10000..=0b10011);
     let long = opc == 0b10100;
+    // Scalar: the narrowing forms exist for B/H/S results, the saturating left shift for every
+    // size, the rest only on D; SHRN/RSHRN and the long forms have no scalar encoding.
+    if o.scalar {
+        let ok = match opc {
+            0b10000 | 0b10001 => o.u,
+            0b10010 | 0b10011 => true,
+            0b01110 => true,
+            0b01100 => o.u,
+            0b10100 => false,
+            _ => lg == 3,
+        };
+        if !ok {
+            return undef(e, raw);
+        }
+    }
     if (narrow || long) && lg == 3 {
         return undef(e, raw);
     }
@@ -795,6 +874,9 @@ pub fn ldst_multiple(e: E, raw: u64, _: u64, _: u64) -> Res {
         0b0100 => 3,
         _ => 4,
     };
+    if size == 3 && !o.q {
+        return undef(e, raw);
+    }
     let esz = 8 << size;
     let bits = if o.q { 128 } else { 64 };
     let lanes = bits / esz;

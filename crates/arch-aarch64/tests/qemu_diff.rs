@@ -1,5 +1,5 @@
 //! Differential test against QEMU user mode (optional): each FP/SIMD data-processing word runs
-//! once in mimic and once under `qemu-aarch64` from the same random state (V0-V31, X0-X30, NZCV,
+//! once in mimic and once under `qemu-aarch64 -cpu cortex-a57` from the same random state (V0-V31, X0-X30, NZCV,
 //! FPCR rounding mode/FZ/DN), and the final X, V, NZCV and FPSR must match.
 //!
 //! Runs only when `MIMIC_QEMU_AARCH64` names a `qemu-aarch64` binary and `aarch64-linux-gnu-as`
@@ -154,7 +154,9 @@ impl Probe {
         let mut perm = std::fs::metadata(&path).ok()?.permissions();
         std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
         std::fs::set_permissions(&path, perm).ok()?;
+        // The CPU mimic models: no FP16, dot product or other post-v8.0 SIMD extensions.
         let mut child = Command::new(&self.qemu)
+            .args(["-cpu", "cortex-a57"])
             .arg(&path)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -233,7 +233,7 @@ pub fn three_same(e: E, raw: u64, _: u64, _: u64) -> Res {
     }
     let lanes = bits / esz;
     let mut r = 0u128;
-    if (0b10100..=0b10111).contains(&opc) {
+    if matches!(opc, 0b10100 | 0b10101 | 0b10111) {
         // Pairwise: over the concatenation n:m.
         let pop = match opc {
             0b10100 => 0b01100,
@@ -423,6 +423,20 @@ pub fn two_misc(e: E, raw: u64, _: u64, _: u64) -> Res {
                 set_elem(&mut r, i, esz, v);
             }
         }
+        (0b00011 | 0b00111, _) => {
+            // SUQADD/USQADD (accumulate into Vd), SQABS/SQNEG.
+            for i in 0..lanes {
+                let x = elem(n, i, esz);
+                let acc = elem(d, i, esz);
+                let v = match (opc, o.u) {
+                    (0b00011, false) => sat(c, i128::from(sx(acc, esz)) + i128::from(x), esz, false),
+                    (0b00011, true) => sat(c, i128::from(acc) + i128::from(sx(x, esz)), esz, true),
+                    (_, false) => sat(c, i128::from(sx(x, esz)).abs(), esz, false),
+                    (_, true) => sat(c, -i128::from(sx(x, esz)), esz, false),
+                };
+                set_elem(&mut r, i, esz, v);
+            }
+        }
         (0b01000..=0b01011, _) => {
             for i in 0..lanes {
                 let x = sx(elem(n, i, esz), esz);
@@ -554,7 +568,7 @@ pub fn copy(e: E, raw: u64, _: u64, _: u64) -> Res {
             }
             put(c, o.rd, r, bits);
         }
-        (false, 0b0011) => {
+        (false, 0b0011) if o.q => {
             let mut d = c.v(o.rd as usize);
             set_elem(&mut d, idx, esz, getx(c, o.rn));
             c.set_v(o.rd as usize, d);

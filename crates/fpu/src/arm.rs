@@ -224,6 +224,8 @@ pub fn op2(op: Op2, p: Prec, a: u64, b: u64, fpcr: u64) -> (u64, u32) {
         }
     }
     if let Some((r, f)) = process_nans(p, &[a, b], fpcr) {
+        // FNMUL negates whatever the multiplication gave, a NaN included.
+        let r = if op == Op2::Nmul { p.neg(r) } else { r };
         return (r, fsr | f);
     }
     match op {
@@ -456,6 +458,12 @@ mod tests {
         assert_eq!(op2(Op2::Add, Prec::D, QNAN, SNAN, 0), (SNAN | 0x0008_0000_0000_0000, IOC));
         assert_eq!(op2(Op2::Add, Prec::D, QNAN, ONE, 0), (QNAN, 0));
         assert_eq!(op2(Op2::Add, Prec::D, ONE, QNAN, FPCR_DN), (Prec::D.default_nan(), 0));
+    }
+
+    #[test]
+    fn fnmul_negates_a_nan_result_too() {
+        assert_eq!(op2(Op2::Nmul, Prec::D, QNAN, ONE, 0), (QNAN | 1 << 63, 0));
+        assert_eq!(op2(Op2::Nmul, Prec::D, SNAN, ONE, FPCR_DN), (Prec::D.default_nan() | 1 << 63, IOC));
     }
 
     #[test]

@@ -304,7 +304,7 @@ fn pairwise_op(opc: u32, a: bool) -> Option<(u32, bool, bool)> {
 /// FP forms of three-same (vector and scalar): FADD, FSUB, FMUL, FDIV, FMULX, FABD, FMAX,
 /// FMIN, FMAXNM, FMINNM, FMLA, FMLS, FCMEQ/GE/GT, FACGE/GT, and the pairwise FADDP, FMAXP,
 /// FMINP, FMAXNMP, FMINNMP.
-pub fn vec_three_same(e: E, raw: u64) -> Res {
+pub fn vec_three_same(e: E, raw: u64, m: Option<u128>) -> Res {
     let (rd, rn, rm) = (f(raw, 0, 5), f(raw, 5, 5), f(raw, 16, 5));
     let opc = f(raw, 11, 5);
     let u = f(raw, 29, 1) == 1;
@@ -317,6 +317,7 @@ pub fn vec_three_same(e: E, raw: u64) -> Res {
     }
     // The scalar forms: FMULX, FCMEQ/GE/GT, FACGE/GT, FABD.
     if scalar
+        && m.is_none()
         && !matches!(
             (opc, u, a),
             (0b11011, false, false) | (0b11100, _, _) | (0b11101, true, _) | (0b11010, true, true)
@@ -335,7 +336,8 @@ pub fn vec_three_same(e: E, raw: u64) -> Res {
     let lanes = total / esz;
     let c = &mut *e.cpu;
     let fpcr = c.fpcr;
-    let (n, m, dv) = (c.v(rn as usize), c.v(rm as usize), c.v(rd as usize));
+    let (n, dv) = (c.v(rn as usize), c.v(rd as usize));
+    let m = m.unwrap_or_else(|| c.v(rm as usize));
     let mut r = 0u128;
     let mut fsr = 0;
     let pairwise = u && !scalar && matches!((opc, a), (0b11000, _) | (0b11010, false) | (0b11110, _));

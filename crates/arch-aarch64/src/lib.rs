@@ -17,7 +17,8 @@
 //! `cpu::flags::FP_EN` at translation time and raises `Fault::FpAccess` (EC 0x07) when it is clear.
 //! Not implemented (Undefined): half precision (FEAT_FP16 and the FCVT H forms), the reciprocal
 //! estimates and steps (FRECPE/FRSQRTE/FRECPX/FRECPS/FRSQRTS), FCVTL/FCVTN/FCVTXN, SHLL, the
-//! by-element forms, crypto (AES/SHA), and everything after Armv8.0 (dot product, RDM, ...).
+//! scalar long by-element forms, crypto (AES/SHA), and everything after Armv8.0 (dot product,
+//! RDM, ...).
 //! `tests/qemu_diff.rs` checks the rest against `qemu-aarch64 -cpu cortex-a57` when available.
 //!
 //! Not yet here: exception entry and the exception levels' vectors, system registers, the MMU

@@ -1347,6 +1347,12 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
     fn simd_scopy(&mut self, _a: &ArgsVcopy) -> R {
         self.fp_helper(crate::simd::copy)
     }
+    fn simd_elem(&mut self, _a: &ArgsVelem) -> R {
+        self.fp_helper(crate::simd::by_elem)
+    }
+    fn simd_selem(&mut self, _a: &ArgsVelem) -> R {
+        self.fp_helper(crate::simd::by_elem)
+    }
 }
 
 #[cfg(test)]

@@ -183,10 +183,16 @@ fn lane3(c: &mut Aarch64Cpu, opc: u32, u: bool, esz: u32, a: u64, b: u64, d: u64
 
 /// Three registers, same type (vector and scalar), including the bitwise operations.
 pub fn three_same(e: E, raw: u64, _: u64, _: u64) -> Res {
+    three_same_with(e, raw, None)
+}
+
+/// Three-same with the second operand `m` given (the by-element forms) instead of read from Vm.
+fn three_same_with(e: E, raw: u64, given: Option<u128>) -> Res {
     let o = ops(raw);
     let opc = f(raw, 11, 5);
     let c = &mut *e.cpu;
-    let (n, m, d) = (c.v(o.rn as usize), c.v(o.rm as usize), c.v(o.rd as usize));
+    let (n, d) = (c.v(o.rn as usize), c.v(o.rd as usize));
+    let m = given.unwrap_or_else(|| c.v(o.rm as usize));
     let bits = if o.q { 128 } else { 64 };
     if opc == 0b00011 && !o.scalar {
         let r = match (o.u, o.size) {
@@ -203,7 +209,7 @@ pub fn three_same(e: E, raw: u64, _: u64, _: u64) -> Res {
         return Ok(0);
     }
     if opc >= 0b11000 {
-        return fp::vec_three_same(e, raw);
+        return fp::vec_three_same(e, raw, given);
     }
     // Sizes each opcode allows: SQDMULH only H/S, MUL no D, PMUL only B; D lanes only for the
     // saturating, compare, shift and add/sub ones (and ADDP).
@@ -263,6 +269,11 @@ pub fn three_same(e: E, raw: u64, _: u64, _: u64) -> Res {
 
 /// Three registers, different types: widening (L, W), narrowing (HN) and long multiplies.
 pub fn three_diff(e: E, raw: u64, _: u64, _: u64) -> Res {
+    three_diff_with(e, raw, None)
+}
+
+/// Three-different with the second operand `m` given (the by-element forms).
+fn three_diff_with(e: E, raw: u64, m_given: Option<u128>) -> Res {
     let o = ops(raw);
     let opc = f(raw, 12, 4);
     if o.size == 3 {
@@ -282,7 +293,8 @@ pub fn three_diff(e: E, raw: u64, _: u64, _: u64) -> Res {
         return undef(e, raw);
     }
     let c = &mut *e.cpu;
-    let (n, m, d) = (c.v(o.rn as usize), c.v(o.rm as usize), c.v(o.rd as usize));
+    let (n, d) = (c.v(o.rn as usize), c.v(o.rd as usize));
+    let m = m_given.unwrap_or_else(|| c.v(o.rm as usize));
     let esz = 8 << o.size;
     let wsz = 2 * esz;
     let half = if o.q { 64 / esz } else { 0 };
@@ -967,4 +979,83 @@ pub fn ldst_single(e: E, raw: u64, _: u64, _: u64) -> Res {
     }
     writeback(e.cpu, raw, base, addr.wrapping_sub(base));
     Ok(0)
+}
+
+/// Vector (and scalar) x indexed element: MUL, MLA, MLS, S/UMULL, S/UMLAL, S/UMLSL, SQDMULL,
+/// SQDMLAL, SQDMLSL, SQDMULH, SQRDMULH, FMUL, FMULX, FMLA, FMLS. Each is its three-same or
+/// three-different counterpart with Vm replaced by the element replicated.
+pub fn by_elem(e: E, raw: u64, _: u64, _: u64) -> Res {
+    let o = ops(raw);
+    let (l, mbit, rm4, opc, h) = (f(raw, 21, 1), f(raw, 20, 1), f(raw, 16, 4), f(raw, 12, 4), f(raw, 11, 1));
+    let fp_op = match (opc, o.u) {
+        (0b0001, false) => Some((0b11001u32, false, false)),
+        (0b0101, false) => Some((0b11001, false, true)),
+        (0b1001, false) => Some((0b11011, false, false)),
+        (0b1001, true) => Some((0b11011, true, false)),
+        _ => None,
+    };
+    // The synthesized three-same/three-different word keeps Q, the scalar bits, Rn and Rd.
+    let keep = raw & (0xc000_0000 | 1 << 28 | 0x3ff);
+    if let Some((op3, u, a)) = fp_op {
+        if o.size < 2 {
+            return undef(e, raw);
+        }
+        let sz = o.size & 1;
+        if sz == 1 && (l == 1 || (!o.q && !o.scalar)) {
+            return undef(e, raw);
+        }
+        let (esz, index) = if sz == 0 { (32, h << 1 | l) } else { (64, h) };
+        let x = elem(e.cpu.v((mbit << 4 | rm4) as usize), index, esz);
+        let mut rep = 0u128;
+        for i in 0..128 / esz {
+            set_elem(&mut rep, i, esz, x);
+        }
+        let word =
+            keep | u64::from(u) << 29 | 0x0e20_0400 | u64::from(a) << 23 | u64::from(sz) << 22 | u64::from(op3) << 11;
+        return three_same_with(e, word, Some(rep));
+    }
+    let (rm, index) = match o.size {
+        1 => (rm4, h << 2 | l << 1 | mbit),
+        2 => (mbit << 4 | rm4, h << 1 | l),
+        _ => return undef(e, raw),
+    };
+    let esz = 8 << o.size;
+    let x = elem(e.cpu.v(rm as usize), index, esz);
+    let mut rep = 0u128;
+    for i in 0..128 / esz {
+        set_elem(&mut rep, i, esz, x);
+    }
+    let size = u64::from(o.size) << 22;
+    // Same-width forms as three-same, long forms as three-different.
+    let same = match (opc, o.u) {
+        (0b1000, false) => Some((0b10011u32, false)),
+        (0b0000, true) => Some((0b10010, false)),
+        (0b0100, true) => Some((0b10010, true)),
+        (0b1100, false) => Some((0b10110, false)),
+        (0b1101, false) => Some((0b10110, true)),
+        _ => None,
+    };
+    if let Some((op3, u)) = same {
+        if o.scalar && op3 != 0b10110 {
+            return undef(e, raw);
+        }
+        let word = keep | u64::from(u) << 29 | 0x0e20_0400 | size | u64::from(op3) << 11;
+        return three_same_with(e, word, Some(rep));
+    }
+    let long = match (opc, o.u) {
+        (0b0010, u) => Some((0b1000u32, u)),
+        (0b0110, u) => Some((0b1010, u)),
+        (0b1010, u) => Some((0b1100, u)),
+        (0b0011, false) => Some((0b1001, false)),
+        (0b0111, false) => Some((0b1011, false)),
+        (0b1011, false) => Some((0b1101, false)),
+        _ => None,
+    };
+    match long {
+        Some((op3, u)) if !o.scalar => {
+            let word = keep | u64::from(u) << 29 | 0x0e20_0000 | size | u64::from(op3) << 12;
+            three_diff_with(e, word, Some(rep))
+        }
+        _ => undef(e, raw),
+    }
 }

@@ -46,6 +46,8 @@ fn every_fp_simd_pattern_round_trips_through_its_encoder() {
     rt!(simd_spair(0, 3, 0b11011, 4, 5) => SimdSpair { q: 1, u: 0, size: 3, op: 0b11011, rn: 4, rd: 5 });
     rt!(simd_sshift(1, 0b1000, 3, 0, 4, 5) => SimdSshift { q: 1, u: 1, immh: 8, immb: 3, op: 0, rn: 4, rd: 5 });
     rt!(simd_scopy(0b11000, 4, 5) => SimdScopy { q: 1, op: 0, imm5: 0b11000, imm4: 0, rn: 4, rd: 5 });
+    rt!(simd_elem(1, 1, 2, 1, 1, 9, 0b1000, 1, 4, 5) => SimdElem { q: 1, u: 1, size: 2, l: 1, m: 1, rm: 9, op: 0b1000, h: 1, rn: 4, rd: 5 });
+    rt!(simd_selem(0, 3, 0, 1, 9, 0b1001, 1, 4, 5) => SimdSelem { q: 1, u: 0, size: 3, l: 0, m: 1, rm: 9, op: 0b1001, h: 1, rn: 4, rd: 5 });
     rt!(fp_imm(1, 0x70, 3) => FpImm { ftype: 1, imm: 0x70, rd: 3 });
     rt!(fp_1src(0, 0b000101, 4, 5) => Fp1src { ftype: 0, op: 0b000101, rn: 4, rd: 5 });
     rt!(fp_2src(1, 8, 3, 4, 5) => Fp2src { ftype: 1, op: 8, rm: 3, rn: 4, rd: 5 });

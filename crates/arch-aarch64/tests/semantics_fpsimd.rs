@@ -593,3 +593,23 @@ fn vector_fp_arithmetic_lane_by_lane() {
         .ok();
     assert_eq!(f.v(3), 0x4040_0000);
 }
+
+#[test]
+fn by_element_multiplies() {
+    // mul v3.4s, v1.4s, v2.s[3]  (size 2: index H:L = 11, Rm = M:Rm)
+    let f = Snippet::of(&[enc::simd_elem(1, 0, 2, 1, 0, 2, 0b1000, 1, 1, 3)])
+        .v(1, 1 | 2 << 32 | 3 << 64 | 4 << 96)
+        .v(2, 7 << 96)
+        .ok();
+    assert_eq!(f.v(3), 7 | 14 << 32 | 21 << 64 | 28 << 96);
+    // fmla v3.2d, v1.2d, v2.d[1]
+    let f = Snippet::of(&[enc::simd_elem(1, 0, 3, 0, 0, 2, 0b0001, 1, 1, 3)])
+        .v(1, dv(ONE) | dv(TWO) << 64)
+        .v(2, dv(THREE) << 64)
+        .v(3, dv(ONE) | dv(ONE) << 64)
+        .ok();
+    assert_eq!(f.v(3), dv(0x4010_0000_0000_0000) | dv(0x401c_0000_0000_0000) << 64);
+    // fmul d3, d1, v2.d[0] (scalar)
+    let f = Snippet::of(&[enc::simd_selem(1, 3, 0, 0, 2, 0b1001, 0, 1, 3)]).v(1, dv(TWO)).v(2, dv(THREE)).ok();
+    assert_eq!(f.v(3), dv(0x4018_0000_0000_0000));
+}

@@ -107,25 +107,25 @@ pub fn emulator_args(
     append: &str,
 ) -> Vec<OsString> {
     let mut a: Vec<OsString> = Vec::new();
-    let mut push = |words: &[&str]| a.extend(words.iter().map(OsString::from));
     if qemu {
-        push(&["-accel", "tcg", "-nic", "none"]);
+        a.extend(["-accel", "tcg", "-nic", "none"].map(OsString::from));
     }
-    push(&["-M", "virt"]);
+    a.extend(["-M", "virt"].map(OsString::from));
     if let Some(cpu) = board.cpu {
-        push(&["-cpu", cpu]);
+        a.extend(["-cpu", cpu].map(OsString::from));
     }
-    push(&["-m", "512M", "-smp", "1", "-nographic"]);
+    a.extend(["-m", "512M", "-smp", "1", "-nographic"].map(OsString::from));
     if board.firmware {
-        a.push("-bios".into());
-        a.push(guest.firmware.clone().into());
+        a.extend(["-bios".into(), guest.firmware.clone().into()]);
     }
-    a.push("-kernel".into());
-    a.push(guest.image.clone().into());
-    a.push("-initrd".into());
-    a.push(initramfs.into());
-    a.push("-append".into());
-    a.push(append.into());
+    a.extend([
+        "-kernel".into(),
+        guest.image.clone().into(),
+        "-initrd".into(),
+        initramfs.into(),
+        "-append".into(),
+        append.into(),
+    ]);
     a
 }
 

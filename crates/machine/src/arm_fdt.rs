@@ -2,7 +2,7 @@
 //! kernels written for QEMU find every device where they expect it.
 
 use crate::arm_virt::{mpidr_affinity, region, ArmCpuModel, VIRTIO_SLOTS, VIRTIO_SLOT_SIZE};
-use crate::fdt::{host_seed, Chosen};
+use crate::fdt::{host_seed, pcie_interrupt_map, pcie_node, Chosen};
 use crate::virt::VirtConfig;
 use vm_fdt::FdtWriter;
 
@@ -172,61 +172,9 @@ pub fn build(cfg: &VirtConfig, model: ArmCpuModel, chosen: &Chosen) -> Result<Ve
         f.end_node(node)?;
     }
 
-    let ecam = region("pcie_ecam");
-    let (pio, mmio) = (region("pcie_pio"), region("pcie_mmio"));
-    let node = f.begin_node(&format!("pcie@{:x}", mmio.start))?;
-    f.property_string("compatible", "pci-host-ecam-generic")?;
-    f.property_string("device_type", "pci")?;
-    f.property_u32("#address-cells", 3)?;
-    f.property_u32("#size-cells", 2)?;
-    f.property_u32("#interrupt-cells", 1)?;
-    f.property_array_u64("reg", &reg(ecam.start, ecam.size()))?;
-    f.property_array_u32("bus-range", &[0, (ecam.size() >> 20) as u32 - 1])?;
-    f.property_u32("linux,pci-domain", 0)?;
-    f.property_null("dma-coherent")?;
-    let hi = |v: u64| (v >> 32) as u32;
-    let lo = |v: u64| v as u32;
-    f.property_array_u32(
-        "ranges",
-        &[
-            0x0100_0000,
-            0,
-            0,
-            hi(pio.start),
-            lo(pio.start),
-            hi(pio.size()),
-            lo(pio.size()),
-            0x0200_0000,
-            hi(mmio.start),
-            lo(mmio.start),
-            hi(mmio.start),
-            lo(mmio.start),
-            hi(mmio.size()),
-            lo(mmio.size()),
-        ],
-    )?;
-    // INTx of slot d, pin p reaches SPI PCIE_SPI + (d + p - 1) % 4. The GIC node has two
-    // address cells, hence the two zeros before its interrupt specifier.
-    let mut map = Vec::new();
-    for dev in 0..4u32 {
-        for pin in 1..=4u32 {
-            map.extend_from_slice(&[
-                dev << 11,
-                0,
-                0,
-                pin,
-                PHANDLE_GIC,
-                0,
-                0,
-                GIC_SPI,
-                PCIE_SPI + (dev + pin - 1) % 4,
-                IRQ_LEVEL_HIGH,
-            ]);
-        }
-    }
-    f.property_array_u32("interrupt-map", &map)?;
-    f.property_array_u32("interrupt-map-mask", &[0x1800, 0, 0, 7])?;
-    f.end_node(node)?;
+    // The GIC node has two address cells, hence the two zeros before its interrupt specifier.
+    let map = pcie_interrupt_map(|irq| vec![PHANDLE_GIC, 0, 0, GIC_SPI, PCIE_SPI + irq, IRQ_LEVEL_HIGH]);
+    pcie_node(&mut f, "pcie", [region("pcie_ecam"), region("pcie_pio"), region("pcie_mmio")], &map)?;
 
     f.end_node(root)?;
     f.finish()

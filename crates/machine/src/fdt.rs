@@ -182,9 +182,38 @@ pub fn build(cfg: &VirtConfig, chosen: &Chosen) -> Result<Vec<u8>, vm_fdt::Error
         f.end_node(node)?;
     }
 
-    let ecam = region("pcie_ecam");
-    let (pio, mmio) = (region("pcie_pio"), region("pcie_mmio"));
-    let node = f.begin_node(&format!("pci@{:x}", ecam.start))?;
+    // INTx of slot d, pin p reaches PLIC source PCIE_IRQ + (d + p - 1) % 4.
+    let map = pcie_interrupt_map(|irq| vec![PHANDLE_PLIC, PCIE_IRQ + irq]);
+    pcie_node(&mut f, "pci", [region("pcie_ecam"), region("pcie_pio"), region("pcie_mmio")], &map)?;
+
+    f.end_node(soc)?;
+    f.end_node(root)?;
+    f.finish()
+}
+
+/// `interrupt-map` of a PCIe host: INTx of slot d, pin p (1..=4) swizzled to line
+/// (d + p - 1) % 4, which `parent(line)` turns into the parent's phandle and specifier.
+pub(crate) fn pcie_interrupt_map(parent: impl Fn(u32) -> Vec<u32>) -> Vec<u32> {
+    let mut map = Vec::new();
+    for dev in 0..4u32 {
+        for pin in 1..=4u32 {
+            map.extend_from_slice(&[dev << 11, 0, 0, pin]);
+            map.extend(parent((dev + pin - 1) % 4));
+        }
+    }
+    map
+}
+
+/// The `pci-host-ecam-generic` node of a PCIe host with an ECAM, an I/O and a 32-bit memory
+/// window (`[ecam, pio, mmio]`), named `<name>@<address>` as QEMU names it on each board.
+pub(crate) fn pcie_node(
+    f: &mut FdtWriter,
+    name: &str,
+    [ecam, pio, mmio]: [mimic_core::AddrRange; 3],
+    interrupt_map: &[u32],
+) -> Result<(), vm_fdt::Error> {
+    let at = if name == "pci" { ecam.start } else { mmio.start };
+    let node = f.begin_node(&format!("{name}@{at:x}"))?;
     f.property_string("compatible", "pci-host-ecam-generic")?;
     f.property_string("device_type", "pci")?;
     f.property_u32("#address-cells", 3)?;
@@ -216,18 +245,7 @@ pub fn build(cfg: &VirtConfig, chosen: &Chosen) -> Result<Vec<u8>, vm_fdt::Error
             lo(mmio.size()),
         ],
     )?;
-    // INTx of slot d, pin p reaches PLIC source PCIE_IRQ + (d + p - 1) % 4.
-    let mut map = Vec::new();
-    for dev in 0..4u32 {
-        for pin in 1..=4u32 {
-            map.extend_from_slice(&[dev << 11, 0, 0, pin, PHANDLE_PLIC, PCIE_IRQ + (dev + pin - 1) % 4]);
-        }
-    }
-    f.property_array_u32("interrupt-map", &map)?;
+    f.property_array_u32("interrupt-map", interrupt_map)?;
     f.property_array_u32("interrupt-map-mask", &[0x1800, 0, 0, 7])?;
-    f.end_node(node)?;
-
-    f.end_node(soc)?;
-    f.end_node(root)?;
-    f.finish()
+    f.end_node(node)
 }

@@ -404,6 +404,22 @@ mod tests {
     }
 
     #[test]
+    fn gic_version_defaults_to_2_and_max_means_3() {
+        use mimic_machine::GicVersion;
+        let gic = |args: &[&str]| run(args).unwrap().config.gic_version;
+        assert_eq!(gic(&["-M", "virt"]), GicVersion::V2);
+        assert_eq!(gic(&["-M", "virt,gic-version=2"]), GicVersion::V2);
+        assert_eq!(gic(&["-M", "virt,gic-version=3"]), GicVersion::V3);
+        assert_eq!(gic(&["-machine", "type=virt,gic-version=max"]), GicVersion::V3);
+    }
+
+    #[test]
+    fn unknown_gic_version_is_an_error() {
+        let e = run(&["-M", "virt,gic-version=host"]).unwrap_err();
+        assert!(e.0.contains("unsupported gic-version 'host' (use 2, 3 or max)"), "{e:?}");
+    }
+
+    #[test]
     fn other_machine_is_rejected() {
         assert!(run(&["-M", "sifive_u"]).is_err());
     }

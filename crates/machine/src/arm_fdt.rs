@@ -247,3 +247,53 @@ pub fn build(cfg: &VirtConfig, model: ArmCpuModel, chosen: &Chosen) -> Result<Ve
     f.end_node(root)?;
     f.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fdt_edit::{parse, Node};
+
+    fn tree(gic_version: GicVersion, smp: usize) -> Node {
+        let cfg = VirtConfig { gic_version, smp, ..VirtConfig::default() };
+        let dtb = build(&cfg, ArmCpuModel::CortexA57, &Chosen { bootargs: None, initrd: None }).unwrap();
+        parse(&dtb).unwrap().root
+    }
+
+    fn node<'a>(n: &'a Node, name: &str) -> &'a Node {
+        n.children.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no node {name}"))
+    }
+
+    fn prop<'a>(n: &'a Node, name: &str) -> Option<&'a [u8]> {
+        n.props.iter().find(|(p, _)| p == name).map(|(_, v)| v.as_slice())
+    }
+
+    fn cells(b: &[u8]) -> Vec<u32> {
+        b.chunks(4).map(|c| u32::from_be_bytes(c.try_into().unwrap())).collect()
+    }
+
+    #[test]
+    fn gicv3_node_has_distributor_and_one_redistributor_region() {
+        let root = tree(GicVersion::V3, 2);
+        let intc = node(&root, "intc@8000000");
+        let reg = cells(prop(intc, "reg").unwrap());
+        assert_eq!(prop(intc, "compatible"), Some(&b"arm,gic-v3\0"[..]));
+        assert_eq!(prop(intc, "#redistributor-regions").map(cells), Some(vec![1]));
+        assert_eq!(reg, vec![0, 0x0800_0000, 0, 0x1_0000, 0, 0x080a_0000, 0, 0xf6_0000]);
+        assert_eq!(prop(intc, "interrupts"), None, "no maintenance interrupt without EL2, as QEMU");
+    }
+
+    #[test]
+    fn gicv3_timer_flags_carry_no_cpu_mask() {
+        let timer = cells(prop(node(&tree(GicVersion::V3, 2), "timer"), "interrupts").unwrap());
+        assert_eq!(timer, vec![1, 13, 4, 1, 14, 4, 1, 11, 4, 1, 10, 4]);
+    }
+
+    #[test]
+    fn gicv2_node_and_timer_mask_stay_as_before() {
+        let root = tree(GicVersion::V2, 2);
+        let intc = node(&root, "intc@8000000");
+        let timer = cells(prop(node(&root, "timer"), "interrupts").unwrap());
+        assert_eq!(prop(intc, "compatible"), Some(&b"arm,cortex-a15-gic\0"[..]));
+        assert_eq!(timer[2], 0x304);
+    }
+}

@@ -10,6 +10,8 @@
 //!   0x4000_8000  VECTORS VBAR_EL1: 16 entries of `wfi; b .-4` unless the snippet gives code
 //!   0x4001_0000  DATA    4 KiB window, snapshotted into `Final::data`
 //!   RAM is 1 MiB from 0x4000_0000 (where the Arm `virt` board puts RAM).
+//!   With `Snippet::gic(intid)`, a `MockGic` is the CPU's GICv3 CPU interface (ICC_*): its
+//!   accesses land in `Final::icc`, which every tier must agree on.
 //! ```
 //!
 //! A snippet starts at EL1 (SP_EL1, DAIF masked) and ends at its `wfi`, or at the `wfi` of the

@@ -23,7 +23,7 @@ use crate::decode::{self, Insn};
 use crate::mmu::{MmuState, NUM_MMU};
 use crate::mmu_regs::MmuRegs;
 use crate::sysreg::SysRegs;
-use mimic_core::{IrqLine, MemOp, NullIrq, SharedBits};
+use mimic_core::{IrqLine, MemOp, NullIrq, SharedBits, SharedGicCpuInterface};
 use mimic_exec::{BlockCache, Direct, Env, Guest};
 use mimic_ir::{Exit, Sem};
 use mimic_memory::AddressSpace;
@@ -251,6 +251,32 @@ pub enum Conduit {
     Smc,
 }
 
+/// A GICv3 CPU interface as the board connects it to one CPU: the ICC_* system registers
+/// ([`crate::sysreg`]) call `gic` with `cpu`, this CPU's index in the GIC. The GIC raises
+/// this CPU's IRQ/FIQ through [`CpuConfig::irq_lines`].
+#[derive(Clone)]
+pub struct GicPort {
+    pub gic: SharedGicCpuInterface,
+    pub cpu: usize,
+}
+
+impl std::fmt::Debug for GicPort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GicPort").field("cpu", &self.cpu).finish_non_exhaustive()
+    }
+}
+
+impl GicPort {
+    /// Read ICC register `reg` of this CPU. The CPU holds no lock while it calls.
+    pub fn read(&self, reg: mimic_core::IccReg) -> u64 {
+        self.gic.lock().unwrap_or_else(std::sync::PoisonError::into_inner).icc_read(self.cpu, reg)
+    }
+
+    pub fn write(&self, reg: mimic_core::IccReg, value: u64) {
+        self.gic.lock().unwrap_or_else(std::sync::PoisonError::into_inner).icc_write(self.cpu, reg, value);
+    }
+}
+
 /// What a CPU is built from.
 pub struct CpuConfig {
     pub model: CpuModel,
@@ -319,6 +345,10 @@ pub struct Aarch64Cpu {
     /// A firmware call stopped the CPU (pc already past it): the board serves it from X0..X3,
     /// writes X0, and clears this and `halted`.
     pub fw_call: bool,
+    /// The GICv3 CPU interface behind the ICC_* system registers, when the board has one (set
+    /// by the board; kept across reset). Without it those encodings are UNDEFINED and
+    /// ID_AA64PFR0_EL1.GIC reads 0.
+    pub gic: Option<GicPort>,
     /// The softmmu TLB, one table per MMU index ([`crate::mmu::MMU_EL0`] ...).
     pub tlb: Tlb<NUM_MMU>,
     /// MMU index of data accesses and of instruction fetch now (see [`Aarch64Cpu::mmu_changed`]).
@@ -356,6 +386,7 @@ impl Aarch64Cpu {
             timer_levels: [false; 2],
             conduit: Conduit::None,
             fw_call: false,
+            gic: None,
             tlb: Tlb::new(),
             data_mmu: crate::mmu::MMU_EL1,
             fetch_mmu: crate::mmu::MMU_EL1,

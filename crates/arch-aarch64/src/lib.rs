@@ -22,7 +22,8 @@
 //! in AArch64 with SP_EL0/SP_EL1 banking; synchronous exceptions (UNDEFINED, SVC, BRK, aborts,
 //! alignment, PC alignment, trapped WFI/WFE/MSR/MRS/FP, illegal execution state), IRQ and FIQ,
 //! exception return with the illegal-return rules; MRS/MSR/MSR (immediate)/SYS for the registers
-//! and operations Linux uses (see [`sysreg`]); DC ZVA; IC IALLU/IALLUIS/IVAU (drop decoded
+//! and operations Linux uses (see [`sysreg`]), including the GICv3 CPU interface (ICC_*) when the
+//! board connects one ([`cpu::GicPort`]); DC ZVA; IC IALLU/IALLUIS/IVAU (drop decoded
 //! blocks); WFI; the generic timer; HVC/SMC as firmware calls for the board ([`cpu::Conduit`]).
 //!
 //! Not here: EL2, EL3 and AArch32 (HVC/SMC are UNDEFINED unless they are the firmware conduit;
@@ -62,4 +63,4 @@ pub mod simd;
 pub mod sysreg;
 pub mod timer;
 
-pub use cpu::{A64Insn, Aarch64Cpu, Conduit, CpuConfig, CpuModel, Fault, TimeSource};
+pub use cpu::{A64Insn, Aarch64Cpu, Conduit, CpuConfig, CpuModel, Fault, GicPort, TimeSource};

@@ -14,14 +14,20 @@
 //! (op0 3, op1 0, CRn 0, CRm 1..=7) reads as zero at EL1, and the debug breakpoint/watchpoint
 //! banks (`DBGB/W{V,C}R<n>_EL1`) read as zero and ignore writes.
 //!
+//! The GICv3 CPU interface registers (`ICC_*_EL1`) are rows like the others whose access check
+//! also asks for a board-connected GIC ([`Aarch64Cpu::gic`]): without one they are UNDEFINED;
+//! with one, reads and writes go to it through `mimic_core::GicCpuInterface`.
+//!
 //! The ID registers describe exactly what this CPU implements (both models alike): AArch64 only
-//! at EL0 and EL1, no EL2/EL3, FP and AdvSIMD, no GIC system registers, no SVE/RAS/PAuth/BTI/MTE,
+//! at EL0 and EL1, no EL2/EL3, FP and AdvSIMD, the GIC system registers only when a GICv3 is
+//! connected (ID_AA64PFR0_EL1.GIC = 1), no SVE/RAS/PAuth/BTI/MTE,
 //! CRC32 the only optional instructions, 40-bit PA, 16-bit ASIDs, 4K/16K/64K granules, PAN, no
 //! PMU, v8.0 debug with two breakpoints and two watchpoints. The Cortex-A57 model reports MIDR
 //! r1p3 (0x411fd073); `max` reports QEMU's `max` value (0x000f0510, implementer 0: software).
 
 use crate::cpu::{daif, irq, Aarch64Cpu, CpuModel, CF, NF, VF, ZF};
 use crate::timer::{PHYS, VIRT};
+use mimic_core::IccReg;
 
 /// The 16-bit key of an encoding: bits 20:5 of the MRS/MSR instruction.
 pub const fn key(op0: u32, op1: u32, crn: u32, crm: u32, op2: u32) -> u32 {
@@ -36,8 +42,10 @@ pub const fn fields(key: u32) -> (u32, u32, u32, u32, u32) {
 pub const MIDR_A57: u64 = 0x411f_d073;
 pub const MIDR_MAX: u64 = 0x000f_0510;
 /// EL0 and EL1 AArch64 only (1 each); EL2, EL3 absent; FP and AdvSIMD implemented (0); GIC
-/// system registers, RAS, SVE absent.
+/// system registers, RAS, SVE absent. [`ID_AA64PFR0_GIC`] is added while a GICv3 is connected.
 pub const ID_AA64PFR0: u64 = 0x11;
+/// ID_AA64PFR0_EL1.GIC = 1: the GICv3 system-register CPU interface is implemented.
+pub const ID_AA64PFR0_GIC: u64 = 1 << 24;
 /// DebugVer 6 (v8.0), BRPs 1 (two breakpoints), WRPs 1 (two watchpoints), CTX_CMPs 0 (one),
 /// PMUVer 0 (no PMU), TraceVer 0.
 pub const ID_AA64DFR0: u64 = 0x0010_1006;
@@ -262,6 +270,33 @@ fn check_cntfrq(cpu: &Aarch64Cpu, write: bool) -> Result<(), Deny> {
     el0_ro_if(cpu, false, cntkctl::EL0PCTEN | cntkctl::EL0VCTEN)
 }
 
+/// The ICC_* registers: EL1 only, in their architectural direction, and only with a GIC.
+fn icc_access(cpu: &Aarch64Cpu, write: bool, reg: IccReg) -> Result<(), Deny> {
+    if cpu.gic.is_none() {
+        mimic_core::guest_error!("a64: ICC_{reg:?} access without a GICv3 system-register interface");
+        return Err(Deny::Undefined);
+    }
+    let direction = if write { reg.writable() } else { reg.readable() };
+    if cpu.el == 0 || !direction {
+        return Err(Deny::Undefined);
+    }
+    Ok(())
+}
+
+fn icc_read(cpu: &Aarch64Cpu, reg: IccReg) -> u64 {
+    cpu.gic.as_ref().map_or(0, |g| g.read(reg))
+}
+
+fn icc_write(cpu: &mut Aarch64Cpu, reg: IccReg, value: u64) {
+    if let Some(g) = &cpu.gic {
+        g.write(reg, value);
+    }
+}
+
+fn id_aa64pfr0(cpu: &Aarch64Cpu) -> u64 {
+    ID_AA64PFR0 | if cpu.gic.is_some() { ID_AA64PFR0_GIC } else { 0 }
+}
+
 fn midr(cpu: &Aarch64Cpu) -> u64 {
     match cpu.model {
         CpuModel::CortexA57 => MIDR_A57,
@@ -290,6 +325,19 @@ fn write_sctlr(c: &mut Aarch64Cpu, v: u64) {
     c.mmu_changed();
 }
 
+/// A GICv3 CPU interface register: its row forwards to [`Aarch64Cpu::gic`].
+macro_rules! icc {
+    ($op0:literal $op1:literal $crn:literal $crm:literal $op2:literal $name:literal, $reg:expr) => {
+        Def {
+            key: key($op0, $op1, $crn, $crm, $op2),
+            name: $name,
+            access: Access::Check(|c, w| icc_access(c, w, $reg)),
+            read: |c| icc_read(c, $reg),
+            write: |c, v| icc_write(c, $reg, v),
+        }
+    };
+}
+
 macro_rules! def {
     ($op0:literal $op1:literal $crn:literal $crm:literal $op2:literal $name:literal, $acc:expr, $read:expr, $write:expr) => {
         Def { key: key($op0, $op1, $crn, $crm, $op2), name: $name, access: $acc, read: $read, write: $write }
@@ -304,7 +352,7 @@ pub static DEFS: &[Def] = &[
     def!(3 0 0 0 0 "MIDR_EL1", Ro, midr, wi),
     def!(3 0 0 0 5 "MPIDR_EL1", Ro, |c| 1 << 31 | c.mpidr & 0xff_00ff_ffff, wi),
     def!(3 0 0 0 6 "REVIDR_EL1", Ro, raz, wi),
-    def!(3 0 0 4 0 "ID_AA64PFR0_EL1", Ro, |_| ID_AA64PFR0, wi),
+    def!(3 0 0 4 0 "ID_AA64PFR0_EL1", Ro, id_aa64pfr0, wi),
     def!(3 0 0 5 0 "ID_AA64DFR0_EL1", Ro, |_| ID_AA64DFR0, wi),
     def!(3 0 0 6 0 "ID_AA64ISAR0_EL1", Ro, |_| ID_AA64ISAR0, wi),
     def!(3 0 0 7 0 "ID_AA64MMFR0_EL1", Ro, |_| ID_AA64MMFR0, wi),
@@ -407,6 +455,33 @@ pub static DEFS: &[Def] = &[
     def!(3 3 14 3 2 "CNTV_CVAL_EL0", Check(|c, _| el0_rw_if(c, cntkctl::EL0VTEN)), |c| c.sys.timers[VIRT].cval, |c, v| {
         c.set_timer_cval(VIRT, v)
     }),
+    // ---- GICv3 CPU interface (only with a GIC: see `icc_access`) ----
+    icc!(3 0 4 6 0 "ICC_PMR_EL1", IccReg::Pmr),
+    icc!(3 0 12 8 0 "ICC_IAR0_EL1", IccReg::Iar0),
+    icc!(3 0 12 8 1 "ICC_EOIR0_EL1", IccReg::Eoir0),
+    icc!(3 0 12 8 2 "ICC_HPPIR0_EL1", IccReg::Hppir0),
+    icc!(3 0 12 8 3 "ICC_BPR0_EL1", IccReg::Bpr0),
+    icc!(3 0 12 8 4 "ICC_AP0R0_EL1", IccReg::Ap0r(0)),
+    icc!(3 0 12 8 5 "ICC_AP0R1_EL1", IccReg::Ap0r(1)),
+    icc!(3 0 12 8 6 "ICC_AP0R2_EL1", IccReg::Ap0r(2)),
+    icc!(3 0 12 8 7 "ICC_AP0R3_EL1", IccReg::Ap0r(3)),
+    icc!(3 0 12 9 0 "ICC_AP1R0_EL1", IccReg::Ap1r(0)),
+    icc!(3 0 12 9 1 "ICC_AP1R1_EL1", IccReg::Ap1r(1)),
+    icc!(3 0 12 9 2 "ICC_AP1R2_EL1", IccReg::Ap1r(2)),
+    icc!(3 0 12 9 3 "ICC_AP1R3_EL1", IccReg::Ap1r(3)),
+    icc!(3 0 12 11 1 "ICC_DIR_EL1", IccReg::Dir),
+    icc!(3 0 12 11 3 "ICC_RPR_EL1", IccReg::Rpr),
+    icc!(3 0 12 11 5 "ICC_SGI1R_EL1", IccReg::Sgi1r),
+    icc!(3 0 12 11 6 "ICC_ASGI1R_EL1", IccReg::Asgi1r),
+    icc!(3 0 12 11 7 "ICC_SGI0R_EL1", IccReg::Sgi0r),
+    icc!(3 0 12 12 0 "ICC_IAR1_EL1", IccReg::Iar1),
+    icc!(3 0 12 12 1 "ICC_EOIR1_EL1", IccReg::Eoir1),
+    icc!(3 0 12 12 2 "ICC_HPPIR1_EL1", IccReg::Hppir1),
+    icc!(3 0 12 12 3 "ICC_BPR1_EL1", IccReg::Bpr1),
+    icc!(3 0 12 12 4 "ICC_CTLR_EL1", IccReg::Ctlr),
+    icc!(3 0 12 12 5 "ICC_SRE_EL1", IccReg::Sre),
+    icc!(3 0 12 12 6 "ICC_IGRPEN0_EL1", IccReg::Igrpen0),
+    icc!(3 0 12 12 7 "ICC_IGRPEN1_EL1", IccReg::Igrpen1),
     // The register ranges that are not named one by one (keys outside the 16-bit space, so
     // only `lookup` finds them): the last two rows.
     Def { key: 0x1_0000, name: "ID register (RAZ)", access: Ro, read: raz, write: wi },
@@ -476,6 +551,19 @@ mod tests {
                 assert_ne!(a.key, b.key, "{} and {}", a.name, b.name);
             }
         }
+    }
+
+    #[test]
+    fn every_icc_row_names_the_register_its_encoding_decodes_to() {
+        for d in DEFS.iter().filter(|d| d.name.starts_with("ICC_")) {
+            let (op0, op1, crn, crm, op2) = fields(d.key);
+            let f = |v: u32| v as u8;
+            let reg = IccReg::from_encoding(f(op0), f(op1), f(crn), f(crm), f(op2));
+            let Some(reg) = reg else { panic!("{} is not a GIC encoding", d.name) };
+            let want = format!("ICC_{}_EL1", format!("{reg:?}").to_uppercase().replace(['(', ')'], ""));
+            assert_eq!(d.name, want);
+        }
+        assert_eq!(DEFS.iter().filter(|d| d.name.starts_with("ICC_")).count(), 26);
     }
 
     #[test]

@@ -65,13 +65,14 @@ usage: mimic [options]
 mimic emulates a RISC-V 64 or an AArch64 `virt` machine (QEMU-compatible options).
 
 Machine:
-  -M, -machine virt[,dumpdtb=FILE]
-                      select the board (only `virt`); dumpdtb writes the device tree and exits
+  -M, -machine virt[,dumpdtb=FILE][,gic-version=2|3|max]
+                      select the board (only `virt`); dumpdtb writes the device tree and exits;
+                      gic-version picks the AArch64 board's GIC (default 2; max is 3)
   -m SIZE             guest RAM, e.g. 128M, 2G (a plain number means MiB; default 128M)
   -smp N              number of harts (1..8; default 1)
   -cpu rv64|cortex-a57|max
                       CPU model: rv64 (RV64GC + Zba/Zbb/Zbs/Zicond/Sstc, the default) or
-                      cortex-a57 (the AArch64 virt board: GICv2, PL011, PL031, PSCI); max is
+                      cortex-a57 (the AArch64 virt board: GICv2/v3, PL011, PL031, PSCI); max is
                       the largest of the architecture of the -kernel image
 
 Boot:
@@ -170,8 +171,13 @@ pub fn parse(args: &[String]) -> Result<Command, ArgError> {
                     match kv.split_once('=') {
                         Some(("dumpdtb", f)) => o.dumpdtb = Some(f.into()),
                         Some(("type", t)) => check_machine(t)?,
+                        Some(("gic-version", g)) => {
+                            o.config.gic_version = mimic_machine::GicVersion::parse(g).ok_or_else(|| {
+                                ArgError(format!("-machine {v}: unsupported gic-version '{g}' (use 2, 3 or max)"))
+                            })?;
+                        }
                         // The Arm board's defaults, which are all it has so far.
-                        Some(("gic-version", "2")) | Some(("virtualization" | "secure", "off" | "false")) => {}
+                        Some(("virtualization" | "secure", "off" | "false")) => {}
                         _ => return Err(ArgError(format!("-machine {v}: unsupported machine property '{kv}'"))),
                     }
                 }
@@ -395,6 +401,22 @@ mod tests {
     fn machine_properties_parse() {
         let o = run(&["-machine", "virt,dumpdtb=x.dtb"]).unwrap();
         assert_eq!(o.dumpdtb, Some("x.dtb".into()));
+    }
+
+    #[test]
+    fn gic_version_defaults_to_2_and_max_means_3() {
+        use mimic_machine::GicVersion;
+        let gic = |args: &[&str]| run(args).unwrap().config.gic_version;
+        assert_eq!(gic(&["-M", "virt"]), GicVersion::V2);
+        assert_eq!(gic(&["-M", "virt,gic-version=2"]), GicVersion::V2);
+        assert_eq!(gic(&["-M", "virt,gic-version=3"]), GicVersion::V3);
+        assert_eq!(gic(&["-machine", "type=virt,gic-version=max"]), GicVersion::V3);
+    }
+
+    #[test]
+    fn unknown_gic_version_is_an_error() {
+        let e = run(&["-M", "virt,gic-version=host"]).unwrap_err();
+        assert!(e.0.contains("unsupported gic-version 'host' (use 2, 3 or max)"), "{e:?}");
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Boot Debian's arm64 kernel on the AArch64 `virt` board (`-cpu cortex-a57`) to a busybox shell
-//! and use it over the PL011 console. Needs `cargo xtask fetch-guests`.
+//! Boot Debian's arm64 kernel on the AArch64 `virt` board (`-cpu cortex-a57`; GICv2, or GICv3
+//! with `-M virt,gic-version=3`) to a busybox shell and use it over the PL011 console. Needs `cargo xtask fetch-guests`.
 
 mod guest;
 
@@ -52,6 +52,24 @@ fn arm64_smp_4_brings_up_every_cpu_through_psci() {
     assert_eq!(g.run("grep -c ^processor /proc/cpuinfo", CMD).trim(), "4");
     g.send("poweroff -f");
     assert_eq!(g.wait_exit(CMD).code(), Some(0));
+}
+
+#[test]
+fn arm64_gicv3_smp_2_boots_and_takes_interrupts_through_the_system_registers() {
+    let mut g = booted(&["-M", "virt,gic-version=3", "-smp", "2"]);
+    assert_eq!(g.run("nproc", CMD).trim(), "2");
+    let irqs = g.run("cat /proc/interrupts", CMD);
+    // The timer ticks on both CPUs and the console's SPI is handled, all through the GICv3.
+    assert!(irqs.contains("GICv3  27 Level     arch_timer"), "{irqs}");
+    assert!(irqs.contains("GICv3  33 Level     uart-pl011"), "{irqs}");
+    g.send("poweroff -f");
+    assert_eq!(g.wait_exit(CMD).code(), Some(0));
+}
+
+#[test]
+fn unknown_gic_version_is_a_one_line_error() {
+    let err = mimic_fails(&["-M", "virt,gic-version=4", "-cpu", "cortex-a57"]);
+    assert!(err.contains("gic-version") && err.contains('4'), "{err}");
 }
 
 fn mimic_fails(args: &[&str]) -> String {

@@ -18,13 +18,12 @@
 //! - MMIO: [`GicV3DistMmio`] for the distributor (nothing in it is banked: affinity routing is
 //!   always on) and [`GicV3RedistMmio`] for the whole redistributor range (CPU `c`'s frames at
 //!   `c * REDIST_STRIDE`: RD_base, then SGI_base at `+0x1_0000`). Neither needs a current CPU.
-//! - The CPU interface is system registers, not MMIO: the CPU's MRS/MSR code decodes the
-//!   encoding with [`IccReg::from_encoding`] and calls [`GicCpuInterface::icc_read`] /
-//!   [`GicCpuInterface::icc_write`] with the executing CPU's index. The trait is implemented by
-//!   [`GicV3`] and by the shared `Arc<Mutex<GicV3>>`. Because `arch-aarch64` must not import
-//!   `mimic-devices`, the board hands the CPU a `Box<dyn FnMut(cpu, reg, ...)>` or the trait
-//!   moves to `mimic-core` (its shape: `fn icc_read(&mut self, cpu: usize, reg: IccReg) -> u64;
-//!   fn icc_write(&mut self, cpu: usize, reg: IccReg, value: u64);` with `IccReg` beside it).
+//! - The CPU interface is system registers, not MMIO: the contract ([`IccReg`],
+//!   [`GicCpuInterface`]) lives in `mimic-core` (re-exported here), because `arch-aarch64` must
+//!   not import `mimic-devices`. [`GicV3`] implements it; the board coerces its
+//!   `Arc<Mutex<GicV3>>` to `mimic_core::SharedGicCpuInterface` and hands each CPU that and its
+//!   index, and the CPU's MRS/MSR code calls [`GicCpuInterface::icc_read`] /
+//!   [`GicCpuInterface::icc_write`] with the executing CPU's index.
 //! - Lock rule as for the GICv2: device → GIC → nothing.
 //!
 //! # Model
@@ -49,6 +48,7 @@
 use crate::access::DrivenLine;
 use crate::gicv2::{bit, lock, GicActiveEntry, GicCpuLines, GicError};
 use mimic_core::{guest_error, IrqLine, Size};
+pub use mimic_core::{GicCpuInterface, IccReg};
 use mimic_memory::{MmioDevice, Shared};
 
 /// Device-tree `compatible` (`#interrupt-cells = <3>`, `interrupt-controller`,
@@ -125,72 +125,6 @@ const REDIST_ID: [u8; 12] = [0x44, 0x00, 0x00, 0x00, 0x93, 0xb4, 0x3b, 0x00, 0x0
 /// GICv3: 16 CPUs per cluster.
 pub const fn virt_affinity(cpu: usize) -> u32 {
     (((cpu / 16) as u32) << 8) | (cpu % 16) as u32
-}
-
-/// The CPU interface system registers (AArch64 names, EL1 unless noted).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum IccReg {
-    Pmr,
-    Iar0,
-    Eoir0,
-    Hppir0,
-    Bpr0,
-    /// `ICC_AP0R<n>_EL1` (n 0..4).
-    Ap0r(u8),
-    /// `ICC_AP1R<n>_EL1` (n 0..4).
-    Ap1r(u8),
-    Dir,
-    Rpr,
-    Sgi1r,
-    Asgi1r,
-    Sgi0r,
-    Iar1,
-    Eoir1,
-    Hppir1,
-    Bpr1,
-    Ctlr,
-    Sre,
-    Igrpen0,
-    Igrpen1,
-    /// ICC_SRE_EL2 (firmware and hypervisors write it to open ICC_SRE_EL1).
-    SreEl2,
-}
-
-impl IccReg {
-    /// The register an MRS/MSR encoding names (op0 op1 CRn CRm op2), if it is a GIC one.
-    pub fn from_encoding(op0: u8, op1: u8, crn: u8, crm: u8, op2: u8) -> Option<IccReg> {
-        use IccReg::*;
-        Some(match (op0, op1, crn, crm, op2) {
-            (3, 0, 4, 6, 0) => Pmr,
-            (3, 0, 12, 8, 0) => Iar0,
-            (3, 0, 12, 8, 1) => Eoir0,
-            (3, 0, 12, 8, 2) => Hppir0,
-            (3, 0, 12, 8, 3) => Bpr0,
-            (3, 0, 12, 8, n @ 4..=7) => Ap0r(n - 4),
-            (3, 0, 12, 9, n @ 0..=3) => Ap1r(n),
-            (3, 0, 12, 11, 1) => Dir,
-            (3, 0, 12, 11, 3) => Rpr,
-            (3, 0, 12, 11, 5) => Sgi1r,
-            (3, 0, 12, 11, 6) => Asgi1r,
-            (3, 0, 12, 11, 7) => Sgi0r,
-            (3, 0, 12, 12, 0) => Iar1,
-            (3, 0, 12, 12, 1) => Eoir1,
-            (3, 0, 12, 12, 2) => Hppir1,
-            (3, 0, 12, 12, 3) => Bpr1,
-            (3, 0, 12, 12, 4) => Ctlr,
-            (3, 0, 12, 12, 5) => Sre,
-            (3, 0, 12, 12, 6) => Igrpen0,
-            (3, 0, 12, 12, 7) => Igrpen1,
-            (3, 4, 12, 9, 5) => SreEl2,
-            _ => return None,
-        })
-    }
-}
-
-/// What the CPU's system-register code calls for ICC_* accesses (see the module doc).
-pub trait GicCpuInterface: Send {
-    fn icc_read(&mut self, cpu: usize, reg: IccReg) -> u64;
-    fn icc_write(&mut self, cpu: usize, reg: IccReg, value: u64);
 }
 
 /// One CPU's redistributor (SGIs 0–15, PPIs 16–31) and CPU interface.
@@ -976,15 +910,6 @@ impl<I: IrqLine> GicCpuInterface for GicV3<I> {
     }
     fn icc_write(&mut self, cpu: usize, reg: IccReg, value: u64) {
         GicV3::icc_write(self, cpu, reg, value);
-    }
-}
-
-impl<I: IrqLine> GicCpuInterface for Shared<GicV3<I>> {
-    fn icc_read(&mut self, cpu: usize, reg: IccReg) -> u64 {
-        lock(self).icc_read(cpu, reg)
-    }
-    fn icc_write(&mut self, cpu: usize, reg: IccReg, value: u64) {
-        lock(self).icc_write(cpu, reg, value);
     }
 }
 

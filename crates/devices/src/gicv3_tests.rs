@@ -294,14 +294,20 @@ fn gicv3_bad_accesses_read_zero_without_effect() {
 }
 
 #[test]
-fn gicv3_cpu_interface_trait_works_through_shared_gic() {
+fn gicv3_as_core_cpu_interface_object_acknowledges_and_ends_an_spi() {
     let (g, l) = gic(1);
-    let mut shared = Arc::new(Mutex::new(g));
+    let shared = Arc::new(Mutex::new(g));
     linux_init(&mut lock(&shared));
     enable_spi(&mut lock(&shared), 33, 0xa0, 0);
+    // What the board hands the CPU: the same GIC behind the core contract.
+    let cpu_if: mimic_core::SharedGicCpuInterface = shared.clone();
     GicV3::spi_line(&shared, 33).unwrap().set_level(true);
-    let iar = GicCpuInterface::icc_read(&mut shared, 0, IccReg::Iar1);
-    assert_eq!((iar, l.irq[0].level()), (33, false));
+    let iar = cpu_if.lock().unwrap().icc_read(0, IccReg::Iar1);
+    let irq_after_ack = l.irq[0].level();
+    GicV3::spi_line(&shared, 33).unwrap().set_level(false);
+    cpu_if.lock().unwrap().icc_write(0, IccReg::Eoir1, 33);
+    let active = dr(&mut lock(&shared), GICD_ISACTIVER + 4);
+    assert_eq!((iar, irq_after_ack, active), (33, false, 0));
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The flattened device tree of the Arm `virt` board, laid out as QEMU's so that firmware and
 //! kernels written for QEMU find every device where they expect it.
 
-use crate::arm_virt::{mpidr_affinity, region, ArmCpuModel, VIRTIO_SLOTS, VIRTIO_SLOT_SIZE};
+use crate::arm_virt::{mpidr_affinity, region, ArmCpuModel, GicVersion, VIRTIO_SLOTS, VIRTIO_SLOT_SIZE};
 use crate::fdt::{host_seed, pcie_interrupt_map, pcie_node, Chosen};
 use crate::virt::VirtConfig;
 use vm_fdt::FdtWriter;
@@ -85,7 +85,7 @@ pub fn build(cfg: &VirtConfig, model: ArmCpuModel, chosen: &Chosen) -> Result<Ve
     f.property_u32("#address-cells", 1)?;
     f.property_u32("#size-cells", 0)?;
     for n in 0..cfg.smp {
-        let mpidr = mpidr_affinity(n);
+        let mpidr = mpidr_affinity(n, cfg.gic_version);
         let cpu = f.begin_node(&format!("cpu@{mpidr:x}"))?;
         f.property_string("device_type", "cpu")?;
         f.property_string("compatible", model.compatible())?;
@@ -97,8 +97,11 @@ pub fn build(cfg: &VirtConfig, model: ArmCpuModel, chosen: &Chosen) -> Result<Ve
     }
     f.end_node(cpus)?;
 
-    // GICv2 PPIs name their target CPUs in bits 8..15 of the flags cell.
-    let cpu_mask = ((1u32 << cfg.smp.min(8)) - 1) << 8;
+    // GICv2 PPIs name their target CPUs in bits 8..15 of the flags cell; GICv3 ones do not.
+    let cpu_mask = match cfg.gic_version {
+        GicVersion::V2 => ((1u32 << cfg.smp.min(8)) - 1) << 8,
+        GicVersion::V3 => 0,
+    };
     let node = f.begin_node("timer")?;
     f.property_string_list("compatible", vec!["arm,armv8-timer".into(), "arm,armv7-timer".into()])?;
     let mut irqs = Vec::new();
@@ -109,15 +112,28 @@ pub fn build(cfg: &VirtConfig, model: ArmCpuModel, chosen: &Chosen) -> Result<Ve
     f.property_null("always-on")?;
     f.end_node(node)?;
 
-    let (dist, cpuif) = (region("gic_dist"), region("gic_cpu"));
+    let dist = region("gic_dist");
     let node = f.begin_node(&format!("intc@{:x}", dist.start))?;
-    f.property_string("compatible", "arm,cortex-a15-gic")?;
     f.property_u32("#interrupt-cells", 3)?;
     f.property_null("interrupt-controller")?;
     f.property_u32("#address-cells", 2)?;
     f.property_u32("#size-cells", 2)?;
     f.property_null("ranges")?;
-    f.property_array_u64("reg", &[dist.start, dist.size(), cpuif.start, cpuif.size()])?;
+    match cfg.gic_version {
+        GicVersion::V2 => {
+            let cpuif = region("gic_cpu");
+            f.property_string("compatible", "arm,cortex-a15-gic")?;
+            f.property_array_u64("reg", &[dist.start, dist.size(), cpuif.start, cpuif.size()])?;
+        }
+        GicVersion::V3 => {
+            // QEMU's layout: one redistributor region; no maintenance interrupt, as QEMU gives
+            // one only with virtualization=on (EL2), which this board does not have.
+            let redist = region("gic_redist");
+            f.property_string("compatible", mimic_devices::gicv3::COMPATIBLE)?;
+            f.property_u32("#redistributor-regions", 1)?;
+            f.property_array_u64("reg", &[dist.start, dist.size(), redist.start, redist.size()])?;
+        }
+    }
     f.property_phandle(PHANDLE_GIC)?;
     f.end_node(node)?;
 
@@ -178,4 +194,54 @@ pub fn build(cfg: &VirtConfig, model: ArmCpuModel, chosen: &Chosen) -> Result<Ve
 
     f.end_node(root)?;
     f.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fdt_edit::{parse, Node};
+
+    fn tree(gic_version: GicVersion, smp: usize) -> Node {
+        let cfg = VirtConfig { gic_version, smp, ..VirtConfig::default() };
+        let dtb = build(&cfg, ArmCpuModel::CortexA57, &Chosen { bootargs: None, initrd: None }).unwrap();
+        parse(&dtb).unwrap().root
+    }
+
+    fn node<'a>(n: &'a Node, name: &str) -> &'a Node {
+        n.children.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no node {name}"))
+    }
+
+    fn prop<'a>(n: &'a Node, name: &str) -> Option<&'a [u8]> {
+        n.props.iter().find(|(p, _)| p == name).map(|(_, v)| v.as_slice())
+    }
+
+    fn cells(b: &[u8]) -> Vec<u32> {
+        b.chunks(4).map(|c| u32::from_be_bytes(c.try_into().unwrap())).collect()
+    }
+
+    #[test]
+    fn gicv3_node_has_distributor_and_one_redistributor_region() {
+        let root = tree(GicVersion::V3, 2);
+        let intc = node(&root, "intc@8000000");
+        let reg = cells(prop(intc, "reg").unwrap());
+        assert_eq!(prop(intc, "compatible"), Some(&b"arm,gic-v3\0"[..]));
+        assert_eq!(prop(intc, "#redistributor-regions").map(cells), Some(vec![1]));
+        assert_eq!(reg, vec![0, 0x0800_0000, 0, 0x1_0000, 0, 0x080a_0000, 0, 0xf6_0000]);
+        assert_eq!(prop(intc, "interrupts"), None, "no maintenance interrupt without EL2, as QEMU");
+    }
+
+    #[test]
+    fn gicv3_timer_flags_carry_no_cpu_mask() {
+        let timer = cells(prop(node(&tree(GicVersion::V3, 2), "timer"), "interrupts").unwrap());
+        assert_eq!(timer, vec![1, 13, 4, 1, 14, 4, 1, 11, 4, 1, 10, 4]);
+    }
+
+    #[test]
+    fn gicv2_node_and_timer_mask_stay_as_before() {
+        let root = tree(GicVersion::V2, 2);
+        let intc = node(&root, "intc@8000000");
+        let timer = cells(prop(node(&root, "timer"), "interrupts").unwrap());
+        assert_eq!(prop(intc, "compatible"), Some(&b"arm,cortex-a15-gic\0"[..]));
+        assert_eq!(timer[2], 0x304);
+    }
 }

@@ -1,8 +1,10 @@
 //! The Arm `virt` board (`-M virt -cpu cortex-a57|max`), with QEMU's memory map.
 //!
 //! ```text
-//!   0x0800_0000  gic_dist   GICv2 distributor
-//!   0x0801_0000  gic_cpu    GICv2 CPU interface (banked per CPU)
+//!   0x0800_0000  gic_dist   GIC distributor (v2 or v3)
+//!   0x0801_0000  gic_cpu    GICv2 CPU interface (banked per CPU; GICv2 only)
+//!   0x080a_0000  gic_redist GICv3 redistributors, 128 KiB per CPU (GICv3 only; the CPU
+//!                           interface is the ICC_* system registers)
 //!   0x0900_0000  uart0      PL011                               SPI 1
 //!   0x0901_0000  rtc        PL031                               SPI 2
 //!   0x0903_0000  gpio       PL061 (pin 3: gpio-keys power)      SPI 7
@@ -17,6 +19,10 @@
 //! 2 MiB into RAM, the device tree at the start of RAM, and CPU 0 enters it at EL1 with the MMU
 //! off and X0 = the tree. The other CPUs wait, powered off, for PSCI CPU_ON, which the board
 //! answers for HVC calls (there is no EL2/EL3 firmware).
+//!
+//! `-M virt,gic-version=2|3|max` picks the interrupt controller (2 by default, as QEMU's; `max`
+//! is 3). With a GICv3 each CPU's ICC_* system registers reach the GIC through
+//! [`mimic_arch_aarch64::GicPort`], and MPIDR carries [`mimic_devices::gicv3::virt_affinity`].
 
 use crate::arm_fdt;
 use crate::board_parts::{self, VirtioSlot};
@@ -27,12 +33,14 @@ use crate::virt::{ExitStatus, VirtConfig};
 use crate::virtio::Doorbell;
 use crate::Error;
 use mimic_arch_aarch64::cpu::{irq, Conduit, CpuConfig, CpuModel};
-use mimic_arch_aarch64::Aarch64Cpu;
+use mimic_arch_aarch64::{Aarch64Cpu, GicPort};
 use mimic_core::{AddrRange, BitIrq, Clock, IrqLine, SharedBits, VmClock};
-use mimic_devices::gicv2::{GicPpiLine, GicSpiLine, VIRT_NUM_SPIS};
+use mimic_devices::gicv2::{GicSpiLine, VIRT_NUM_SPIS};
+use mimic_devices::gicv3::{self, GicV3SpiLine};
 use mimic_devices::pci::PciHost;
 use mimic_devices::{
-    CurrentCpu, GicCpuLines, GicCpuMmio, GicDistMmio, GicV2, Pl011, Pl031, Pl061, PowerLatch, PowerRequest,
+    CurrentCpu, GicCpuLines, GicCpuMmio, GicDistMmio, GicError, GicV2, GicV3, GicV3DistMmio, GicV3RedistMmio, Pl011,
+    Pl031, Pl061, PowerLatch, PowerRequest,
 };
 use mimic_exec::{LogFlags, RunOutcome, Tiers};
 use mimic_jit::Jit;
@@ -51,6 +59,7 @@ pub const VIRTIO_SLOT_SIZE: u64 = 0x200;
 pub const MEMMAP: &[(&str, AddrRange)] = &[
     ("gic_dist", AddrRange::new(0x0800_0000, 0x1_0000)),
     ("gic_cpu", AddrRange::new(0x0801_0000, 0x1_0000)),
+    ("gic_redist", GIC_REDIST),
     ("uart0", AddrRange::new(0x0900_0000, 0x1000)),
     ("rtc", AddrRange::new(0x0901_0000, 0x1000)),
     ("gpio", AddrRange::new(0x0903_0000, 0x1000)),
@@ -87,9 +96,39 @@ impl ArmCpuModel {
     }
 }
 
-/// MPIDR affinity of CPU `n`: one cluster of up to 8 (what a GICv2 can address).
-pub fn mpidr_affinity(n: usize) -> u64 {
-    n as u64
+/// QEMU's low GICv3 redistributor region (up to the UART). QEMU adds a high region for more
+/// than 123 CPUs; this board has at most [`MAX_CPUS`], and their 128 KiB frames fit here.
+const GIC_REDIST: AddrRange = AddrRange::new(0x080a_0000, 0xf6_0000);
+const _: () = assert!(MAX_CPUS as u64 * gicv3::REDIST_STRIDE <= GIC_REDIST.size());
+
+/// Which interrupt controller the board has (`-M virt,gic-version=`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GicVersion {
+    /// GICv2 (`arm,cortex-a15-gic`): QEMU's default.
+    #[default]
+    V2,
+    /// GICv3 (`arm,gic-v3`) with the system-register CPU interface.
+    V3,
+}
+
+impl GicVersion {
+    /// The `gic-version` property's value: `2`, `3`, or `max` (the best this board has: 3).
+    pub fn parse(s: &str) -> Option<GicVersion> {
+        match s {
+            "2" => Some(GicVersion::V2),
+            "3" | "max" => Some(GicVersion::V3),
+            _ => None,
+        }
+    }
+}
+
+/// MPIDR affinity of CPU `n`: with a GICv2 one cluster of up to 8 (what it can address), with
+/// a GICv3 clusters of 16 ([`gicv3::virt_affinity`]), as QEMU's `virt`.
+pub fn mpidr_affinity(n: usize, gic: GicVersion) -> u64 {
+    match gic {
+        GicVersion::V2 => n as u64,
+        GicVersion::V3 => u64::from(gicv3::virt_affinity(n)),
+    }
 }
 
 /// The generic timer's counter runs at 62.5 MHz (as QEMU's): one tick per 16 ns.
@@ -102,8 +141,49 @@ const SLICE: u64 = 20_000;
 const MAX_IDLE: Duration = Duration::from_millis(20);
 const IO_WAIT_SLICE: Duration = Duration::from_millis(2);
 
-type Gic = GicV2<BitIrq>;
-type GicInput = GicSpiLine<BitIrq>;
+/// An SPI input of whichever GIC the board has.
+#[derive(Clone, Debug)]
+pub enum GicInput {
+    V2(GicSpiLine<BitIrq>),
+    V3(GicV3SpiLine<BitIrq>),
+}
+
+impl IrqLine for GicInput {
+    fn set_level(&self, high: bool) {
+        match self {
+            GicInput::V2(l) => l.set_level(high),
+            GicInput::V3(l) => l.set_level(high),
+        }
+    }
+}
+
+/// The board's interrupt controller.
+enum Gic {
+    V2(Shared<GicV2<BitIrq>>),
+    V3(Shared<GicV3<BitIrq>>),
+}
+
+impl Gic {
+    fn spi(&self, n: u32) -> Result<GicInput, Error> {
+        match self {
+            Gic::V2(g) => GicV2::spi_line(g, 32 + n).map(GicInput::V2),
+            Gic::V3(g) => GicV3::spi_line(g, 32 + n).map(GicInput::V3),
+        }
+        .map_err(wiring)
+    }
+
+    fn ppi(&self, cpu: usize, ppi: u32) -> Result<Box<dyn IrqLine>, Error> {
+        Ok(match self {
+            Gic::V2(g) => Box::new(GicV2::ppi_line(g, cpu, ppi).map_err(wiring)?),
+            Gic::V3(g) => Box::new(GicV3::ppi_line(g, cpu, ppi).map_err(wiring)?),
+        })
+    }
+}
+
+fn wiring(e: GicError) -> Error {
+    Error::Wiring(e.to_string())
+}
+
 type Uart = Pl011<Box<dyn Write + Send>, GicInput>;
 
 pub struct ArmVirtMachine {
@@ -115,6 +195,7 @@ pub struct ArmVirtMachine {
     uart: Shared<Uart>,
     rtc: Shared<Pl031<GicInput>>,
     latch: PowerLatch,
+    gic_version: GicVersion,
     clock: Arc<VmClock>,
     pending_input: Vec<u8>,
     log: LogFlags,
@@ -142,17 +223,35 @@ impl ArmVirtMachine {
         let lines: Vec<SharedBits> = (0..cfg.smp).map(|_| SharedBits::new()).collect();
         let current_cpu = CurrentCpu::new();
         let outputs = lines.iter().map(|l| GicCpuLines { irq: l.line(irq::IRQ), fiq: l.line(irq::FIQ) }).collect();
-        let gic: Shared<Gic> =
-            Arc::new(Mutex::new(GicV2::new(VIRT_NUM_SPIS, outputs).map_err(|e| Error::Wiring(e.to_string()))?));
-        let spi = |n: u32| GicV2::spi_line(&gic, 32 + n).map_err(|e| Error::Wiring(e.to_string()));
+        let gic = match cfg.gic_version {
+            GicVersion::V2 => {
+                let gic = Arc::new(Mutex::new(GicV2::new(VIRT_NUM_SPIS, outputs).map_err(wiring)?));
+                bus.add_mmio(
+                    "gic_dist",
+                    region("gic_dist"),
+                    Box::new(GicDistMmio::new(gic.clone(), current_cpu.clone())),
+                )?;
+                bus.add_mmio(
+                    "gic_cpu",
+                    region("gic_cpu"),
+                    Box::new(GicCpuMmio::new(gic.clone(), current_cpu.clone())),
+                )?;
+                Gic::V2(gic)
+            }
+            GicVersion::V3 => {
+                let gic = Arc::new(Mutex::new(GicV3::new(VIRT_NUM_SPIS, outputs).map_err(wiring)?));
+                bus.add_mmio("gic_dist", region("gic_dist"), Box::new(GicV3DistMmio(gic.clone())))?;
+                bus.add_mmio("gic_redist", region("gic_redist"), Box::new(GicV3RedistMmio(gic.clone())))?;
+                Gic::V3(gic)
+            }
+        };
+        let spi = |n: u32| gic.spi(n);
         let uart: Shared<Uart> = Arc::new(Mutex::new(Pl011::new(serial, spi(arm_fdt::UART0_SPI)?)));
         let rtc = Arc::new(Mutex::new(Pl031::new(clock.clone(), spi(arm_fdt::RTC_SPI)?)));
         // The power button's GPIO (gpio-keys); nothing presses it until the monitor can.
         let gpio = Arc::new(Mutex::new(Pl061::new(spi(arm_fdt::GPIO_SPI)?)));
         let latch = PowerLatch::new();
 
-        bus.add_mmio("gic_dist", region("gic_dist"), Box::new(GicDistMmio::new(gic.clone(), current_cpu.clone())))?;
-        bus.add_mmio("gic_cpu", region("gic_cpu"), Box::new(GicCpuMmio::new(gic.clone(), current_cpu.clone())))?;
         bus.add_mmio("uart0", region("uart0"), Box::new(uart.clone()))?;
         bus.add_mmio("rtc", region("rtc"), Box::new(rtc.clone()))?;
         bus.add_mmio("gpio", region("gpio"), Box::new(gpio.clone()))?;
@@ -172,19 +271,19 @@ impl ArmVirtMachine {
         };
         let mut cpus = Vec::new();
         for (n, l) in lines.into_iter().enumerate() {
-            let ppi = |p: u32| -> Result<GicPpiLine<BitIrq>, Error> {
-                GicV2::ppi_line(&gic, n, p).map_err(|e| Error::Wiring(e.to_string()))
-            };
             let timer_lines: [Box<dyn IrqLine>; 2] =
-                [Box::new(ppi(arm_fdt::TIMER_PPIS[1])?), Box::new(ppi(arm_fdt::TIMER_PPIS[2])?)];
+                [gic.ppi(n, arm_fdt::TIMER_PPIS[1])?, gic.ppi(n, arm_fdt::TIMER_PPIS[2])?];
             let mut cpu = Aarch64Cpu::new(CpuConfig {
                 model: model.cpu_model(),
-                mpidr: mpidr_affinity(n),
+                mpidr: mpidr_affinity(n, cfg.gic_version),
                 irq_lines: l,
                 time: time.clone(),
                 timer_lines,
             });
             cpu.conduit = Conduit::Hvc;
+            if let Gic::V3(g) = &gic {
+                cpu.gic = Some(GicPort { gic: g.clone(), cpu: n });
+            }
             cpus.push(cpu);
         }
         let (jits, jit_threshold) = board_parts::jits(cfg, cpus.len())?;
@@ -199,6 +298,7 @@ impl ArmVirtMachine {
             uart,
             rtc,
             latch,
+            gic_version: cfg.gic_version,
             clock,
             pending_input: Vec::new(),
             log: cfg.log,
@@ -358,9 +458,10 @@ impl ArmVirtMachine {
         cpu.halted = false;
         let x = [cpu.regs[1], cpu.regs[2], cpu.regs[3]];
         let count = self.cpus.len();
+        let gic = self.gic_version;
         let action = psci::call(self.cpus[n].regs[0], x, &self.power, |mpidr| {
             let aff = mpidr & 0xff_00ff_ffff;
-            (0..count).find(|&i| mpidr_affinity(i) == aff)
+            (0..count).find(|&i| mpidr_affinity(i, gic) == aff)
         });
         match action {
             Action::Return(v) => self.cpus[n].regs[0] = v,

@@ -15,7 +15,7 @@ pub mod psci;
 mod virt;
 pub mod virtio;
 
-pub use arm_virt::{ArmCpuModel, ArmVirtMachine};
+pub use arm_virt::{ArmCpuModel, ArmVirtMachine, GicVersion};
 pub use error::Error;
 pub use loader::{load_elf_or_raw, ImageArch, LoadedImage};
 pub use virt::{

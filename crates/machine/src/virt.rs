@@ -117,6 +117,8 @@ pub struct VirtConfig {
     pub tier: TierPolicy,
     /// `-perfmap`: name compiled blocks for `perf` in `/tmp/perf-<pid>.map`.
     pub perf_map: bool,
+    /// The Arm board's interrupt controller (`-M virt,gic-version=`; the RISC-V board ignores it).
+    pub gic_version: crate::arm_virt::GicVersion,
 }
 
 impl Default for VirtConfig {
@@ -135,6 +137,7 @@ impl Default for VirtConfig {
             log: LogFlags::default(),
             tier: TierPolicy::default(),
             perf_map: false,
+            gic_version: crate::arm_virt::GicVersion::V2,
         }
     }
 }

@@ -10,6 +10,8 @@
 //!   0x4000_8000  VECTORS VBAR_EL1: 16 entries of `wfi; b .-4` unless the snippet gives code
 //!   0x4001_0000  DATA    4 KiB window, snapshotted into `Final::data`
 //!   RAM is 1 MiB from 0x4000_0000 (where the Arm `virt` board puts RAM).
+//!   With `Snippet::gic(intid)`, a `MockGic` is the CPU's GICv3 CPU interface (ICC_*): its
+//!   accesses land in `Final::icc`, which every tier must agree on.
 //! ```
 //!
 //! A snippet starts at EL1 (SP_EL1, DAIF masked) and ends at its `wfi`, or at the `wfi` of the
@@ -24,13 +26,14 @@
 
 use mimic_arch_aarch64::cpu::{Conduit, CpuConfig, NUM_REGS, SP};
 use mimic_arch_aarch64::decode::enc;
+use mimic_arch_aarch64::GicPort;
 use mimic_arch_aarch64::{Aarch64Cpu, Fault};
-use mimic_core::{AddrRange, IrqLine, SharedBits, Size};
+use mimic_core::{AddrRange, GicCpuInterface, IccReg, IrqLine, SharedBits, Size};
 use mimic_exec::{LogFlags, RunOutcome, Tiers};
 use mimic_jit::Jit;
 use mimic_memory::{AddressSpace, MmioDevice};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 pub const RAM_BASE: u64 = 0x4000_0000;
 pub const RAM_SIZE: u64 = 1 << 20;
@@ -124,6 +127,8 @@ pub struct Final {
     /// Address of the end marker.
     pub end: u64,
     pub sys: Sys,
+    /// What reached the mock GIC ([`Snippet::gic`]), in order.
+    pub icc: Vec<Icc>,
 }
 
 /// The system state a snippet can change.
@@ -212,6 +217,7 @@ pub struct Snippet {
     setup: Option<fn(&mut Aarch64Cpu)>,
     v: Vec<(usize, u128)>,
     fpcr: u64,
+    gic_iar: Option<u32>,
 }
 
 /// A test's counter: ticks only when told.
@@ -240,6 +246,42 @@ impl MockLine {
     }
 }
 
+/// One access the CPU made to the mock GIC's CPU interface (with the CPU index it gave).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Icc {
+    Read(usize, IccReg),
+    Write(usize, IccReg, u64),
+}
+
+/// The CPU index the snippet rig gives the CPU in the mock GIC (not 0, so that tests see it
+/// passed through).
+pub const MOCK_GIC_CPU: usize = 1;
+
+/// A GICv3 CPU interface double: ICC_IAR1_EL1 answers `iar` and lowers the IRQ input (as
+/// acknowledging does), ICC_SRE_EL1 reads 7, everything else reads 0; every access is logged.
+pub struct MockGic {
+    pub iar: u32,
+    pub irq: SharedBits,
+    pub log: Vec<Icc>,
+}
+
+impl GicCpuInterface for MockGic {
+    fn icc_read(&mut self, cpu: usize, reg: IccReg) -> u64 {
+        self.log.push(Icc::Read(cpu, reg));
+        match reg {
+            IccReg::Iar1 => {
+                self.irq.set(1, false);
+                u64::from(self.iar)
+            }
+            IccReg::Sre => 7,
+            _ => 0,
+        }
+    }
+    fn icc_write(&mut self, cpu: usize, reg: IccReg, value: u64) {
+        self.log.push(Icc::Write(cpu, reg, value));
+    }
+}
+
 /// Writes drive the interrupt inputs, as a GIC's CPU interface would.
 struct IrqCtl(SharedBits);
 
@@ -261,6 +303,7 @@ pub struct Rig {
     pub clock: Clock,
     pub lines: [MockLine; 2],
     pub irq: SharedBits,
+    pub gic: Option<Arc<Mutex<MockGic>>>,
 }
 
 impl Rig {
@@ -292,7 +335,8 @@ impl Rig {
             irq_lines: self.irq.load(),
         };
         let v = std::array::from_fn(|n| cpu.v(n));
-        Final { x, v, fpsr: cpu.fpsr, nzcv: cpu.nzcv(), pc: cpu.pc, taken: cpu.taken, data, end: self.end, sys }
+        let icc = self.gic.as_ref().map_or(vec![], |g| g.lock().unwrap().log.clone());
+        Final { x, v, fpsr: cpu.fpsr, nzcv: cpu.nzcv(), pc: cpu.pc, taken: cpu.taken, data, end: self.end, sys, icc }
     }
 }
 
@@ -357,6 +401,11 @@ impl Snippet {
     /// Anything else to set up on the CPU before it runs.
     pub fn setup(mut self, f: fn(&mut Aarch64Cpu)) -> Self {
         self.setup = Some(f);
+        self
+    }
+    /// Connect a [`MockGic`] whose ICC_IAR1_EL1 answers `iar` (a fresh one for each tier).
+    pub fn gic(mut self, iar: u32) -> Self {
+        self.gic_iar = Some(iar);
         self
     }
     /// Run with the MMU on and RAM identity-mapped as Normal write-back memory (EL1 read,
@@ -424,8 +473,12 @@ impl Snippet {
             cpu.set_v(n, v);
         }
         cpu.fpcr = self.fpcr;
+        let gic = self.gic_iar.map(|iar| Arc::new(Mutex::new(MockGic { iar, irq: irq.clone(), log: vec![] })));
+        if let Some(g) = &gic {
+            cpu.gic = Some(GicPort { gic: g.clone(), cpu: MOCK_GIC_CPU });
+        }
         assert_eq!(NUM_REGS, 100);
-        Rig { cpu, bus, end, clock, lines, irq }
+        Rig { cpu, bus, end, clock, lines, irq, gic }
     }
 
     pub fn run_on(&self, tier: Tier) -> Final {

@@ -1,6 +1,7 @@
 //! The Arm `virt` board (`-M virt -cpu cortex-a57|max`), with QEMU's memory map.
 //!
 //! ```text
+//!   0x0000_0000  flash      two 64 MiB CFI flash banks (pflash0: -bios; pflash1)
 //!   0x0800_0000  gic_dist   GICv2 distributor
 //!   0x0801_0000  gic_cpu    GICv2 CPU interface (banked per CPU)
 //!   0x0900_0000  uart0      PL011                               SPI 1
@@ -17,6 +18,13 @@
 //! 2 MiB into RAM, the device tree at the start of RAM, and CPU 0 enters it at EL1 with the MMU
 //! off and X0 = the tree. The other CPUs wait, powered off, for PSCI CPU_ON, which the board
 //! answers for HVC calls (there is no EL2/EL3 firmware).
+//!
+//! `-bios` takes firmware (U-Boot's `qemu_arm64`, EDK2) instead: it is loaded into the first
+//! flash bank, the device tree goes to the start of RAM, and CPU 0 starts at 0 at EL1 with
+//! every register zero, as QEMU's `virt` does without EL2/EL3. The flash banks are ROM devices
+//! ([`mimic_memory::RomDevice`]): fetches read the array at RAM speed, data accesses go through
+//! the CFI command set ([`PflashCfi01`]), so firmware may probe, erase and program them (its
+//! environment lives in the second bank); the contents are kept in memory only.
 
 use crate::arm_fdt;
 use crate::board_parts::{self, VirtioSlot};
@@ -31,6 +39,7 @@ use mimic_arch_aarch64::Aarch64Cpu;
 use mimic_core::{AddrRange, BitIrq, Clock, IrqLine, SharedBits, VmClock};
 use mimic_devices::gicv2::{GicPpiLine, GicSpiLine, VIRT_NUM_SPIS};
 use mimic_devices::pci::PciHost;
+use mimic_devices::pflash_cfi01::{PflashCfi01, PflashConfig};
 use mimic_devices::{
     CurrentCpu, GicCpuLines, GicCpuMmio, GicDistMmio, GicV2, Pl011, Pl031, Pl061, PowerLatch, PowerRequest,
 };
@@ -44,11 +53,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub const MAX_CPUS: usize = 8;
+/// Each of the two flash banks: 64 MiB.
+pub const FLASH_BANK_SIZE: u64 = 64 << 20;
 pub const VIRTIO_SLOTS: usize = 32;
 pub const VIRTIO_SLOT_SIZE: u64 = 0x200;
 
 /// QEMU's Arm `virt` memory map (the low-memory part). DRAM's size comes from `-m`.
 pub const MEMMAP: &[(&str, AddrRange)] = &[
+    ("flash", AddrRange::new(0, 2 * FLASH_BANK_SIZE)),
     ("gic_dist", AddrRange::new(0x0800_0000, 0x1_0000)),
     ("gic_cpu", AddrRange::new(0x0801_0000, 0x1_0000)),
     ("uart0", AddrRange::new(0x0900_0000, 0x1000)),
@@ -124,6 +136,8 @@ pub struct ArmVirtMachine {
     bell: Arc<Doorbell>,
     /// The CPU running now: whose banked GIC registers an access reaches.
     current_cpu: CurrentCpu,
+    /// The two flash banks (pflash0 holds `-bios`).
+    pub flash: [Shared<PflashCfi01>; 2],
 }
 
 impl ArmVirtMachine {
@@ -136,6 +150,14 @@ impl ArmVirtMachine {
         }
         let dram = AddrRange::new(region("dram").start, cfg.ram_size);
         let mut bus = AddressSpace::new();
+        let flash = [0, 1].map(|_| PflashCfi01::new(PflashConfig::ARM_VIRT).map(|f| Arc::new(Mutex::new(f))));
+        let [f0, f1] = flash;
+        let flash = [f0.map_err(|e| Error::Wiring(e.to_string()))?, f1.map_err(|e| Error::Wiring(e.to_string()))?];
+        // Before RAM, so that growing the backing store for RAM copies nothing of them.
+        for (i, f) in flash.iter().enumerate() {
+            let range = AddrRange::new(region("flash").start + i as u64 * FLASH_BANK_SIZE, FLASH_BANK_SIZE);
+            bus.add_rom_device(&format!("pflash{i}"), range, Box::new(f.clone()))?;
+        }
         bus.add_ram("dram", dram)?;
 
         let clock = Arc::new(VmClock::new());
@@ -207,6 +229,7 @@ impl ArmVirtMachine {
             pci,
             bell,
             current_cpu,
+            flash,
         };
         if m.cpus.len() > 1 {
             m.bus.track_new_code_pages();
@@ -215,13 +238,19 @@ impl ArmVirtMachine {
         Ok(m)
     }
 
-    /// Load kernel, initrd and device tree; point CPU 0 at the kernel.
+    /// Load firmware or kernel, initrd and device tree; point CPU 0 at the first instruction.
     fn load(&mut self, cfg: &VirtConfig, model: ArmCpuModel, dram: AddrRange) -> Result<(), Error> {
-        if cfg.bios != crate::Bios::None && cfg.bios != crate::Bios::Default {
-            return Err(Error::Wiring("-bios is not supported on the Arm virt board yet (use -kernel)".into()));
-        }
-        let Some(kpath) = &cfg.kernel else {
-            return Err(Error::Wiring("the Arm virt board needs -kernel (firmware boot is not supported yet)".into()));
+        let kpath = match (&cfg.bios, &cfg.kernel) {
+            (crate::Bios::File(fw), None) => return self.load_firmware(cfg, model, dram, fw),
+            (crate::Bios::File(_), Some(_)) => {
+                return Err(Error::Wiring(
+                    "-bios with -kernel needs fw_cfg to hand the kernel to the firmware, which the Arm virt \
+                     board does not have yet: use one or the other"
+                        .into(),
+                ))
+            }
+            (_, Some(k)) => k,
+            (_, None) => return Err(Error::Wiring("the Arm virt board needs -kernel or -bios".into())),
         };
         let kernel =
             loader::load_kernel(&mut self.bus, ImageArch::Aarch64, kpath, dram.start + KERNEL_OFFSET, dram.start)?;
@@ -252,6 +281,44 @@ impl ArmVirtMachine {
             c.halted = n != 0;
         }
         self.cpus[0].regs[0] = fdt_addr;
+        Ok(())
+    }
+
+    /// Firmware boot: `fw` into flash bank 0, the device tree at the start of RAM, CPU 0 at 0.
+    fn load_firmware(
+        &mut self,
+        cfg: &VirtConfig,
+        model: ArmCpuModel,
+        dram: AddrRange,
+        fw: &std::path::Path,
+    ) -> Result<(), Error> {
+        if cfg.initrd.is_some() {
+            return Err(Error::Wiring("-initrd needs -kernel (the Arm virt board has no fw_cfg yet)".into()));
+        }
+        let data = std::fs::read(fw).map_err(|source| Error::ReadFile { what: "firmware", path: fw.into(), source })?;
+        if data.len() as u64 > FLASH_BANK_SIZE {
+            return Err(Error::DoesNotFit {
+                what: "firmware",
+                path: fw.into(),
+                addr: region("flash").start,
+                len: data.len() as u64,
+            });
+        }
+        loader::load_raw(&mut self.bus, "firmware", fw, &data, region("flash").start)?;
+        let dtb = match &cfg.dtb {
+            Some(p) => crate::virt::read_dtb(p, cfg, None)?,
+            None => arm_fdt::build(cfg, model, &Chosen { bootargs: cfg.append.as_deref(), initrd: None })
+                .map_err(|e| Error::Fdt(e.to_string()))?,
+        };
+        if dtb.len() as u64 > FDT_MAX {
+            return Err(Error::Fdt("the device tree is larger than 2 MiB".into()));
+        }
+        self.bus.write_bytes(dram.start, &dtb)?;
+        self.dtb = dtb;
+        for (n, c) in self.cpus.iter_mut().enumerate() {
+            c.reset(region("flash").start);
+            c.halted = n != 0;
+        }
         Ok(())
     }
 

@@ -1018,19 +1018,29 @@ pub fn fetch_cmd(args: &[String]) -> Result<()> {
     crate::rootdisk::ensure(&Layout::new(&repo_root())).map(|_| ())
 }
 
-/// `cargo xtask boot [--qemu] [EXTRA ARGS...]`: boots the guest with stdio inherited; the
-/// process becomes the emulator, so its exit status is ours. `MIMIC=/path/to/mimic` skips the
-/// build and boots that binary.
+/// `cargo xtask boot [--arm64] [--qemu] [EXTRA ARGS...]`: boots the guest (riscv64 by default)
+/// with stdio inherited; the process becomes the emulator, so its exit status is ours.
+/// `MIMIC=/path/to/mimic` skips the build and boots that binary.
 pub fn boot_cmd(args: &[String]) -> Result<()> {
     use std::os::unix::process::CommandExt;
-    let (qemu, extra) = match args.first().map(String::as_str) {
-        Some("--qemu") => (true, &args[1..]),
-        _ => (false, args),
-    };
-    let g = ensure(false)?;
+    let mut rest = args;
+    let mut arch = Arch::Riscv64;
+    let mut qemu = false;
+    loop {
+        match rest.first().map(String::as_str) {
+            Some("--arm64") => arch = Arch::Arm64,
+            Some("--qemu") => qemu = true,
+            _ => break,
+        }
+        rest = &rest[1..];
+    }
+    let g = ensure_arch(arch, false)?;
     let root = repo_root();
     let mut cmd = if qemu {
-        let mut c = Command::new("qemu-system-riscv64");
+        let mut c = Command::new(match arch {
+            Arch::Riscv64 => "qemu-system-riscv64",
+            Arch::Arm64 => "qemu-system-aarch64",
+        });
         c.args(["-accel", "tcg", "-nic", "none"]);
         c
     } else if let Some(bin) = std::env::var_os("MIMIC") {
@@ -1048,14 +1058,16 @@ pub fn boot_cmd(args: &[String]) -> Result<()> {
         let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or(root.join("target"));
         Command::new(target.join("release/mimic"))
     };
-    cmd.args(["-M", "virt", "-m", "512M", "-smp", "1", "-nographic", "-bios"])
-        .arg(&g.firmware)
-        .arg("-kernel")
-        .arg(&g.image)
-        .arg("-initrd")
-        .arg(&g.initramfs)
-        .args(["-append", "console=ttyS0"])
-        .args(extra);
+    cmd.args(["-M", "virt", "-m", "512M", "-smp", "1", "-nographic"]);
+    match arch {
+        Arch::Riscv64 => cmd.arg("-bios").arg(&g.firmware),
+        Arch::Arm64 => cmd.args(["-cpu", "cortex-a57"]),
+    };
+    let console = match arch {
+        Arch::Riscv64 => "console=ttyS0",
+        Arch::Arm64 => "console=ttyAMA0",
+    };
+    cmd.arg("-kernel").arg(&g.image).arg("-initrd").arg(&g.initramfs).args(["-append", console]).args(rest);
     eprintln!("boot: {cmd:?}\nboot: /init prints `{INIT_MARKER} uptime=...`, then runs a shell; `poweroff -f` ends it");
     let err = cmd.exec();
     Err(format!("exec {:?}: {err}", cmd.get_program()))

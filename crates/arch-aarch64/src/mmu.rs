@@ -406,7 +406,15 @@ impl Aarch64Cpu {
     /// Where `w`'s physical address lives; fills the TLB for the page of `va` under `idx` when
     /// the page is all RAM/ROM. A `fetch` also reaches a ROM device's array (flash), whose page
     /// is then mapped for fetches only: its data accesses always go through the device.
-    fn target_and_fill(&mut self, bus: &AddressSpace, va: u64, w: &Walk, idx: usize, write: bool, fetch: bool) -> Target {
+    fn target_and_fill(
+        &mut self,
+        bus: &AddressSpace,
+        va: u64,
+        w: &Walk,
+        idx: usize,
+        write: bool,
+        fetch: bool,
+    ) -> Target {
         let found = if fetch { bus.lookup_backing(w.pa) } else { bus.lookup_ram(w.pa) };
         let Some(ram) = found else {
             return Target::Phys(w.pa);

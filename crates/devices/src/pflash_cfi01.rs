@@ -111,11 +111,19 @@ enum Pending {
     Erase,
     Lock,
     /// 0xe8 written at this erase block: the count comes next.
-    BufferCount { block: u64 },
+    BufferCount {
+        block: u64,
+    },
     /// Data words still to come, and those received (offset, size, value).
-    BufferData { block: u64, left: u64, words: Vec<(u64, Size, u64)> },
+    BufferData {
+        block: u64,
+        left: u64,
+        words: Vec<(u64, Size, u64)>,
+    },
     /// All data received: 0xd0 commits it.
-    BufferConfirm { words: Vec<(u64, Size, u64)> },
+    BufferConfirm {
+        words: Vec<(u64, Size, u64)>,
+    },
 }
 
 /// Guest-visible state, for snapshots.
@@ -149,7 +157,14 @@ impl PflashCfi01 {
         if !chip_sector.is_power_of_two() || chip_sector < 1024 || cfg.blocks == 0 || cfg.blocks > 0x1_0000 {
             return Err(Error::Geometry { sector_len: cfg.sector_len, blocks: cfg.blocks });
         }
-        Ok(PflashCfi01 { cfg, mode: ReadMode::Array, status: sr::READY, pending: Pending::None, cfi: cfi_table(&cfg), dirty: None })
+        Ok(PflashCfi01 {
+            cfg,
+            mode: ReadMode::Array,
+            status: sr::READY,
+            pending: Pending::None,
+            cfi: cfi_table(&cfg),
+            dirty: None,
+        })
     }
 
     pub fn config(&self) -> &PflashConfig {
@@ -353,9 +368,10 @@ impl RomDevice for PflashCfi01 {
             }
             Pending::BufferConfirm { words } => {
                 if cmd == 0xd0 {
-                    words.into_iter().filter_map(|(o, s, v)| self.program(array, o, s, v)).reduce(|a, b| {
-                        a.start.min(b.start)..a.end.max(b.end)
-                    })
+                    words
+                        .into_iter()
+                        .filter_map(|(o, s, v)| self.program(array, o, s, v))
+                        .reduce(|a, b| a.start.min(b.start)..a.end.max(b.end))
                 } else {
                     self.error("buffered program not confirmed", offset, value);
                     None

@@ -138,6 +138,8 @@ pub struct ArmVirtMachine {
     current_cpu: CurrentCpu,
     /// The two flash banks (pflash0 holds `-bios`).
     pub flash: [Shared<PflashCfi01>; 2],
+    /// Bytes of `-bios` at the start of pflash0 (loaded again at every reset).
+    firmware_len: u64,
 }
 
 impl ArmVirtMachine {
@@ -230,6 +232,7 @@ impl ArmVirtMachine {
             bell,
             current_cpu,
             flash,
+            firmware_len: 0,
         };
         if m.cpus.len() > 1 {
             m.bus.track_new_code_pages();
@@ -305,6 +308,7 @@ impl ArmVirtMachine {
             });
         }
         loader::load_raw(&mut self.bus, "firmware", fw, &data, region("flash").start)?;
+        self.firmware_len = data.len() as u64;
         let dtb = match &cfg.dtb {
             Some(p) => crate::virt::read_dtb(p, cfg, None)?,
             None => arm_fdt::build(cfg, model, &Chosen { bootargs: cfg.append.as_deref(), initrd: None })
@@ -320,6 +324,31 @@ impl ArmVirtMachine {
             c.halted = n != 0;
         }
         Ok(())
+    }
+
+    /// After a guest reset, this new machine keeps what the guest left in `old`'s flash banks,
+    /// as QEMU's flash keeps its contents over a reset: everything except the `-bios` image at
+    /// the start of pflash0, which is loaded afresh (as QEMU reloads its ROM images).
+    pub fn keep_flash_from(&mut self, old: &ArmVirtMachine) {
+        let flash = region("flash");
+        let page = mimic_memory::PAGE_SIZE;
+        let skip = self.firmware_len.max(old.firmware_len).next_multiple_of(page);
+        let mut buf = vec![0u8; page as usize];
+        for addr in (flash.start + skip..flash.end).step_by(page as usize) {
+            // Pages never written stay zero and are not copied (nor made resident).
+            if old.bus.read_bytes(addr, &mut buf).is_ok() && buf.iter().any(|&b| b != 0) {
+                // Both machines have the same flash map, so the page is there.
+                let _ = self.bus.write_bytes(addr, &buf);
+            }
+        }
+        if skip > self.firmware_len {
+            // The part of the last firmware page past the image: the guest's bytes.
+            let tail = self.firmware_len..skip.min(flash.size());
+            let mut bytes = vec![0u8; (tail.end - tail.start) as usize];
+            if old.bus.read_bytes(flash.start + tail.start, &mut bytes).is_ok() {
+                let _ = self.bus.write_bytes(flash.start + tail.start, &bytes);
+            }
+        }
     }
 
     /// The device tree the guest was given.

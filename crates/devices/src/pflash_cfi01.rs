@@ -150,7 +150,10 @@ const WRITE_BUFFER_SHIFT: u8 = 11;
 impl PflashCfi01 {
     pub fn new(cfg: PflashConfig) -> Result<Self, Error> {
         let ok_width = |w: u8| matches!(w, 1 | 2 | 4);
-        if !ok_width(cfg.bank_width) || !matches!(cfg.device_width, 1 | 2) || cfg.bank_width % cfg.device_width != 0 {
+        if !ok_width(cfg.bank_width)
+            || !matches!(cfg.device_width, 1 | 2)
+            || !cfg.bank_width.is_multiple_of(cfg.device_width)
+        {
             return Err(Error::Width { bank: cfg.bank_width, device: cfg.device_width });
         }
         let chip_sector = cfg.sector_len / cfg.devices();

@@ -531,3 +531,83 @@ impl ArmVirtMachine {
         Duration::from_nanos(ns)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mimic_core::Size;
+    use std::path::PathBuf;
+
+    fn file(name: &str, data: &[u8]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("mimic-arm-virt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(name);
+        std::fs::write(&p, data).unwrap();
+        p
+    }
+
+    fn firmware_config(fw: PathBuf) -> VirtConfig {
+        VirtConfig { bios: crate::Bios::File(fw), tier: mimic_exec::TierPolicy::Interp, ..VirtConfig::default() }
+    }
+
+    fn machine(cfg: &VirtConfig) -> Result<ArmVirtMachine, Error> {
+        ArmVirtMachine::new(cfg, ArmCpuModel::CortexA57, Box::new(std::io::sink()))
+    }
+
+    #[test]
+    fn bios_goes_to_flash_and_cpu0_starts_there_with_the_tree_at_ram_start() {
+        let cfg = VirtConfig { smp: 2, ..firmware_config(file("fw.bin", &[0x1f, 0x20, 0x03, 0xd5])) };
+        let m = machine(&cfg).unwrap();
+        let mut word = [0u8; 4];
+        m.bus.read_bytes(0, &mut word).unwrap();
+        assert_eq!(word, [0x1f, 0x20, 0x03, 0xd5]);
+        assert_eq!((m.cpus[0].pc, m.cpus[0].regs[0]), (0, 0));
+        assert!(m.cpus[1..].iter().all(|c| c.halted));
+        m.bus.read_bytes(region("dram").start, &mut word).unwrap();
+        assert_eq!(word, [0xd0, 0x0d, 0xfe, 0xed]);
+        assert!(m.dtb().windows(9).any(|w| w == b"cfi-flash"));
+    }
+
+    #[test]
+    fn flash_answers_cfi_queries_in_both_banks() {
+        let mut m = machine(&firmware_config(file("fw2.bin", &[0; 16]))).unwrap();
+        for bank in [0, FLASH_BANK_SIZE] {
+            m.bus.write(bank + 0x55 * 4, Size::B4, 0x0098_0098).unwrap();
+            assert_eq!(m.bus.read(bank + 0x10 * 4, Size::B4).unwrap(), 0x0051_0051);
+            m.bus.write(bank, Size::B4, 0x00ff_00ff).unwrap();
+        }
+        assert_eq!(m.bus.read(0, Size::B4).unwrap(), 0);
+    }
+
+    #[test]
+    fn reset_keeps_what_the_guest_wrote_to_flash_but_reloads_the_firmware() {
+        let cfg = firmware_config(file("fw3.bin", &[0xaa; 8]));
+        let mut old = machine(&cfg).unwrap();
+        old.bus.write_bytes(0, &[0; 4]).unwrap(); // the guest reprogrammed the firmware
+        old.bus.write_bytes(8, &[0x55]).unwrap(); // and the rest of its page
+        old.bus.write_bytes(FLASH_BANK_SIZE + 0x1000, &[1, 2, 3]).unwrap();
+        let mut new = machine(&cfg).unwrap();
+        new.keep_flash_from(&old);
+        let mut b = [0u8; 9];
+        new.bus.read_bytes(0, &mut b).unwrap();
+        assert_eq!(b, [0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0x55]);
+        let mut b = [0u8; 3];
+        new.bus.read_bytes(FLASH_BANK_SIZE + 0x1000, &mut b).unwrap();
+        assert_eq!(b, [1, 2, 3]);
+    }
+
+    #[test]
+    fn bios_with_kernel_or_initrd_is_refused() {
+        let fw = file("fw4.bin", &[0; 4]);
+        let k = VirtConfig { kernel: Some(fw.clone()), ..firmware_config(fw.clone()) };
+        assert!(matches!(machine(&k), Err(Error::Wiring(e)) if e.contains("fw_cfg")));
+        let i = VirtConfig { initrd: Some(fw.clone()), ..firmware_config(fw) };
+        assert!(matches!(machine(&i), Err(Error::Wiring(e)) if e.contains("-initrd")));
+    }
+
+    #[test]
+    fn firmware_larger_than_a_bank_is_refused() {
+        let big = file("big.bin", &vec![0; FLASH_BANK_SIZE as usize + 1]);
+        assert!(matches!(machine(&firmware_config(big)), Err(Error::DoesNotFit { .. })));
+    }
+}

@@ -1,11 +1,13 @@
-//! `cargo xtask bench-linux [--runs N] [--steps a,b,..] [--only mimic|qemu] [--timeout SECS] [--no-native]`:
-//! the Linux benchmark of shared/GUESTS.md ("Benchmark protocol"). Boots the riscv64 guest
-//! (Debian kernel + OpenSBI, see `guests.rs`) with a benchmark initramfs on mimic and on
-//! `qemu-system-riscv64` alternately, `--runs` times each (default 3), and prints per-step medians
-//! and the ratio mimic/QEMU, next to the same commands run natively on the host (amd64 busybox).
+//! `cargo xtask bench-linux [--arch riscv64|arm64] [--runs N] [--steps a,b,..] [--only mimic|qemu]
+//! [--timeout SECS] [--no-native]`: the Linux benchmark of shared/GUESTS.md ("Benchmark
+//! protocol"). Boots the `--arch` guest (default riscv64: Debian kernel + OpenSBI; arm64: Debian
+//! kernel on a Cortex-A57; see `guests.rs`) with a benchmark initramfs on mimic and on QEMU
+//! (`qemu-system-riscv64` / `qemu-system-aarch64`) alternately, `--runs` times each (default 3),
+//! and prints per-step medians and the ratio mimic/QEMU, next to the same commands run natively
+//! on the host (amd64 busybox). The architectures differ only in their [`Board`] row.
 //!
-//! - The initramfs (`.cache/guests/riscv64/bench-initramfs.cpio.gz`, recorded in `SHA256SUMS`) is
-//!   the default guest's busybox-static with the `/init` of [`init_script`]: it mounts
+//! - The initramfs (`.cache/guests/<arch>/bench-initramfs.cpio.gz`, recorded in that folder's
+//!   `SHA256SUMS`) is the guest's busybox-static with the `/init` of [`init_script`]: it mounts
 //!   proc/sys/devtmpfs, prints `MIMIC-BENCH-READY uptime=<s>`, runs the workload (each timed step
 //!   one fresh `/bin/busybox` exec) printing `STEP <name> <seconds> <checksum>` per step, then
 //!   `BENCH-DONE`, then `poweroff -f`.
@@ -16,19 +18,23 @@
 //!   `awk` loop of 10^6 iterations. Step times come from `/proc/uptime` in the guest
 //!   (centiseconds; busybox's `date` has no `%N`). Checksums (the hash printed, or the md5 of the
 //!   step's output) must agree between mimic and QEMU, else the command fails.
-//! - Emulator command line: `-M virt -m 512M -smp 1 -nographic -bios fw_dynamic.bin -kernel
-//!   Image -initrd bench-initramfs.cpio.gz -append "console=ttyS0 quiet"` (QEMU also `-accel tcg
-//!   -nic none`); `--steps` adds `bench_steps=a,b` to the command line, which `/init` reads.
+//! - Emulator command line ([`emulator_args`]), riscv64: `-M virt -m 512M -smp 1 -nographic
+//!   -bios fw_dynamic.bin -kernel Image -initrd bench-initramfs.cpio.gz -append "console=ttyS0
+//!   quiet"`; arm64: `-M virt -cpu cortex-a57 -m 512M -smp 1 -nographic -kernel Image -initrd
+//!   bench-initramfs.cpio.gz -append "console=ttyAMA0 quiet"`; QEMU also `-accel tcg -nic none`.
+//!   `--steps` adds `bench_steps=a,b` to the kernel command line, which `/init` reads.
 //! - Measured on the host: wall time from spawning the emulator to the READY line, from READY to
 //!   `BENCH-DONE`, and the peak RSS: `VmHWM` of `/proc/<pid>/status`, sampled every 200 ms and at
 //!   `BENCH-DONE`. A run that exceeds its timeout (mimic 20 min, QEMU 5 min, or `--timeout`)
-//!   is killed and the command fails. Console logs go to `$CARGO_TARGET_DIR/bench-linux/`.
+//!   is killed and the command fails. Console logs go to `$CARGO_TARGET_DIR/bench-linux/`
+//!   (riscv64) or `$CARGO_TARGET_DIR/bench-linux/arm64/`.
 //! - mimic is built (`cargo build --release -p mimic-cli`) unless `MIMIC=/path/to/mimic` is set.
 //! - Native reference: `busybox` on PATH, else a cached `.cache/guests/host/busybox` (fetched with
 //!   `apt-get download busybox-static` for the host's architecture); runs the same workload
-//!   script with the riscv64 busybox binary as the corpus seed, in `/dev/shm`.
+//!   script with the guest's busybox binary as the corpus seed, in `/dev/shm`.
 
-use crate::guests::{self, Layout};
+use crate::guests::{self, Arch, Layout};
+use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write as _};
 use std::path::{Path, PathBuf};
@@ -38,7 +44,7 @@ use std::time::{Duration, Instant};
 
 type Result<T> = std::result::Result<T, String>;
 
-/// The benchmark initramfs, in the riscv64 cache folder.
+/// The benchmark initramfs, in the guest architecture's cache folder.
 pub const BENCH_INITRAMFS: &str = "bench-initramfs.cpio.gz";
 /// Starts the line that tells user space is up (then ` uptime=<seconds>`).
 pub const READY_MARKER: &str = "MIMIC-BENCH-READY";
@@ -48,11 +54,83 @@ pub const DONE_MARKER: &str = "BENCH-DONE";
 pub const STEPS: [&str; 7] = ["corpus", "sha256", "md5", "gzip", "gunzip", "bzip2", "awk"];
 const SETUP_STEP: &str = "corpus";
 
-/// The guest's kernel command line (plus `bench_steps=` when `--steps` selects some).
-const APPEND: &str = "console=ttyS0 quiet";
+/// What the benchmark's command lines need to know about a guest architecture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Board {
+    pub arch: Arch,
+    /// QEMU's system emulator for it.
+    pub qemu: &'static str,
+    /// `-cpu` (`None`: the board's default CPU).
+    pub cpu: Option<&'static str>,
+    /// The guest's kernel command line (plus `bench_steps=` when `--steps` selects some).
+    pub append: &'static str,
+    /// Boots through `-bios fw_dynamic.bin` (OpenSBI) rather than straight into the kernel.
+    pub firmware: bool,
+    /// The console logs' folder, under `$CARGO_TARGET_DIR`.
+    pub logs: &'static str,
+}
+
+/// One row per guest architecture, in [`Arch::ALL`] order.
+pub const BOARDS: [Board; 2] = [
+    Board {
+        arch: Arch::Riscv64,
+        qemu: "qemu-system-riscv64",
+        cpu: None,
+        append: "console=ttyS0 quiet",
+        firmware: true,
+        logs: "bench-linux",
+    },
+    Board {
+        arch: Arch::Arm64,
+        qemu: "qemu-system-aarch64",
+        cpu: Some("cortex-a57"),
+        append: "console=ttyAMA0 quiet",
+        firmware: false,
+        logs: "bench-linux/arm64",
+    },
+];
+
+impl Board {
+    pub fn of(arch: Arch) -> Board {
+        BOARDS.into_iter().find(|b| b.arch == arch).expect("a Board row for every Arch")
+    }
+}
+
+/// The emulator's arguments (mimic's, or QEMU's with `qemu`) to boot `board`'s guest with
+/// `initramfs` and the kernel command line `append`; `firmware` is only used by boards that
+/// boot through it.
+pub fn emulator_args(
+    board: &Board,
+    qemu: bool,
+    guest: &guests::Guest,
+    initramfs: &Path,
+    append: &str,
+) -> Vec<OsString> {
+    let mut a: Vec<OsString> = Vec::new();
+    if qemu {
+        a.extend(["-accel", "tcg", "-nic", "none"].map(OsString::from));
+    }
+    a.extend(["-M", "virt"].map(OsString::from));
+    if let Some(cpu) = board.cpu {
+        a.extend(["-cpu", cpu].map(OsString::from));
+    }
+    a.extend(["-m", "512M", "-smp", "1", "-nographic"].map(OsString::from));
+    if board.firmware {
+        a.extend(["-bios".into(), guest.firmware.clone().into()]);
+    }
+    a.extend([
+        "-kernel".into(),
+        guest.image.clone().into(),
+        "-initrd".into(),
+        initramfs.into(),
+        "-append".into(),
+        append.into(),
+    ]);
+    a
+}
 
 /// Shell code of the workload (busybox ash). Expects `BB` (the busybox binary every step
-/// executes), `W` (a RAM-backed working folder), `SEED` (the riscv64 busybox binary, whose bytes
+/// executes), `W` (a RAM-backed working folder), `SEED` (the guest's busybox binary, whose bytes
 /// seed the corpus) and `STEPS` (`all` or a comma-separated list of step names).
 pub fn workload_script() -> String {
     r#"# --- workload (shared by the guest's /init and the native run) ---
@@ -657,7 +735,10 @@ fn host_busybox(root: &Path) -> std::result::Result<PathBuf, String> {
     Ok(bin)
 }
 
+const USAGE: &str = "usage: cargo xtask bench-linux [--arch riscv64|arm64] [--runs N] [--steps a,b,..] [--only mimic|qemu] [--timeout SECS] [--no-native]";
+
 struct Options {
+    arch: Arch,
     runs: usize,
     steps: Vec<&'static str>,
     only: Option<String>,
@@ -666,7 +747,8 @@ struct Options {
 }
 
 fn parse_args(args: &[String]) -> Result<Options> {
-    let mut o = Options { runs: 3, steps: STEPS.to_vec(), only: None, timeout: None, native: true };
+    let mut o =
+        Options { arch: Arch::Riscv64, runs: 3, steps: STEPS.to_vec(), only: None, timeout: None, native: true };
     let mut it = args.iter();
     while let Some(a) = it.next() {
         if a == "--no-native" {
@@ -675,6 +757,12 @@ fn parse_args(args: &[String]) -> Result<Options> {
         }
         let v = it.next().ok_or(format!("{a} needs a value"))?;
         match a.as_str() {
+            "--arch" => {
+                o.arch = Arch::ALL
+                    .into_iter()
+                    .find(|x| x.deb() == v)
+                    .ok_or(format!("--arch takes {}", Arch::ALL.map(Arch::deb).join(" or ")))?
+            }
             "--runs" => o.runs = v.parse().ok().filter(|&n| n > 0).ok_or("bad --runs")?,
             "--timeout" => o.timeout = Some(v.parse().map_err(|_| "bad --timeout")?),
             "--only" if v == "mimic" || v == "qemu" => o.only = Some(v.clone()),
@@ -697,20 +785,19 @@ fn parse_args(args: &[String]) -> Result<Options> {
 }
 
 pub fn run(args: &[String]) -> Result<()> {
-    let o = parse_args(args).map_err(|e| {
-        format!("bench-linux: {e}\nusage: cargo xtask bench-linux [--runs N] [--steps a,b,..] [--only mimic|qemu] [--timeout SECS] [--no-native]")
-    })?;
+    let o = parse_args(args).map_err(|e| format!("bench-linux: {e}\n{USAGE}"))?;
+    let board = Board::of(o.arch);
     let root = guests::repo_root();
-    let g = guests::ensure(false)?;
-    let lay = Layout::new(&root);
+    let g = guests::ensure_arch(o.arch, false)?;
+    let lay = Layout::for_arch(&root, o.arch);
     let initramfs = ensure_initramfs(&lay)?;
     let use_mimic = o.only.as_deref() != Some("qemu");
-    let qemu = if o.only.as_deref() == Some("mimic") { None } else { find_on_path("qemu-system-riscv64") };
+    let qemu = if o.only.as_deref() == Some("mimic") { None } else { find_on_path(board.qemu) };
     if o.only.as_deref() == Some("qemu") && qemu.is_none() {
-        return Err("bench-linux: --only qemu, but qemu-system-riscv64 is not on PATH".into());
+        return Err(format!("bench-linux: --only qemu, but {} is not on PATH", board.qemu));
     }
     if qemu.is_none() && o.only.is_none() {
-        println!("bench-linux: qemu-system-riscv64 not found: no comparison");
+        println!("bench-linux: {} not found: no comparison", board.qemu);
     }
     let mimic = if use_mimic { Some(mimic_binary(&root)?) } else { None };
     let host_bb = if o.native {
@@ -724,23 +811,15 @@ pub fn run(args: &[String]) -> Result<()> {
     } else {
         None
     };
-    let logs = target_dir(&root).join("bench-linux");
+    let logs = target_dir(&root).join(board.logs);
     std::fs::create_dir_all(&logs).map_err(|e| e.to_string())?;
     let all = o.steps.len() == STEPS.len();
-    let append = if all { APPEND.to_string() } else { format!("{APPEND} bench_steps={}", o.steps.join(",")) };
+    let append =
+        if all { board.append.to_string() } else { format!("{} bench_steps={}", board.append, o.steps.join(",")) };
     let steps_env = if all { "all".to_string() } else { o.steps.join(",") };
     let emu_cmd = |bin: &Path, is_qemu: bool| {
         let mut c = Command::new(bin);
-        if is_qemu {
-            c.args(["-accel", "tcg", "-nic", "none"]);
-        }
-        c.args(["-M", "virt", "-m", "512M", "-smp", "1", "-nographic", "-bios"])
-            .arg(&g.firmware)
-            .arg("-kernel")
-            .arg(&g.image)
-            .arg("-initrd")
-            .arg(&initramfs)
-            .args(["-append", &append]);
+        c.args(emulator_args(&board, is_qemu, &g, &initramfs, &append));
         c
     };
     if let Some(m) = &mimic {
@@ -962,6 +1041,65 @@ mod tests {
         assert_eq!(parse_args(&["--steps".into(), "awk".into()]).unwrap().steps, ["awk"]);
         assert!(parse_args(&["--steps".into(), "nope".into()]).is_err());
         assert!(parse_args(&["--only".into(), "bochs".into()]).is_err());
+    }
+
+    #[test]
+    fn arch_option_defaults_to_riscv64_and_takes_arm64() {
+        assert_eq!(parse_args(&[]).unwrap().arch, Arch::Riscv64);
+        let o = parse_args(&["--arch".into(), "arm64".into(), "--only".into(), "qemu".into()]).unwrap();
+        assert_eq!(o.arch, Arch::Arm64);
+        assert_eq!(o.only.as_deref(), Some("qemu"));
+        assert_eq!(parse_args(&["--arch".into(), "riscv64".into()]).unwrap().arch, Arch::Riscv64);
+        let e = parse_args(&["--arch".into(), "aarch64".into()]).err().unwrap();
+        assert_eq!(e, "--arch takes riscv64 or arm64");
+        assert_eq!(parse_args(&["--arch".into()]).err().unwrap(), "--arch needs a value");
+        assert!(USAGE.contains("[--arch riscv64|arm64]"));
+    }
+
+    #[test]
+    fn every_arch_has_one_board() {
+        for arch in Arch::ALL {
+            assert_eq!(BOARDS.iter().filter(|b| b.arch == arch).count(), 1, "{arch:?}");
+            assert_eq!(Board::of(arch).arch, arch);
+        }
+    }
+
+    fn guest() -> guests::Guest {
+        guests::Guest { image: "/c/Image".into(), firmware: "/c/fw_dynamic.bin".into(), initramfs: "/c/unused".into() }
+    }
+
+    fn args_of(board: Board, qemu: bool, append: &str) -> Vec<String> {
+        emulator_args(&board, qemu, &guest(), Path::new("/c/bench.cpio.gz"), append)
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn emulator_args_riscv64_boot_through_opensbi() {
+        let b = Board::of(Arch::Riscv64);
+        let tail = "-M virt -m 512M -smp 1 -nographic -bios /c/fw_dynamic.bin -kernel /c/Image -initrd /c/bench.cpio.gz -append";
+        let want = |pre: &str| -> Vec<String> {
+            format!("{pre}{tail}").split(' ').chain(["console=ttyS0 quiet"]).map(String::from).collect()
+        };
+        assert_eq!(args_of(b, false, b.append), want(""));
+        assert_eq!(args_of(b, true, b.append), want("-accel tcg -nic none "));
+        assert_eq!((b.qemu, b.logs), ("qemu-system-riscv64", "bench-linux"));
+    }
+
+    #[test]
+    fn emulator_args_arm64_boot_the_kernel_on_a_cortex_a57() {
+        let b = Board::of(Arch::Arm64);
+        let tail =
+            "-M virt -cpu cortex-a57 -m 512M -smp 1 -nographic -kernel /c/Image -initrd /c/bench.cpio.gz -append";
+        let append = "console=ttyAMA0 quiet bench_steps=awk";
+        let want = |pre: &str| -> Vec<String> {
+            format!("{pre}{tail}").split(' ').chain([append]).map(String::from).collect()
+        };
+        assert_eq!(args_of(b, false, append), want(""));
+        assert_eq!(args_of(b, true, append), want("-accel tcg -nic none "));
+        assert_eq!(b.qemu, "qemu-system-aarch64");
+        assert_ne!(b.logs, Board::of(Arch::Riscv64).logs, "the logs of one arch must not overwrite the other's");
     }
 
     #[test]

@@ -24,7 +24,7 @@ fn main() -> ExitCode {
         Some("fetch-guests") => guests::fetch_cmd(&args[1..]),
         Some("boot") => guests::boot_cmd(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask bench [--runs N] [--iterations N] | bench-linux [--runs N] [--steps a,b] [--only mimic|qemu] | bench-disk [--runs N] [--only mimic|qemu] [--size-mib N] [--timeout SECS] | check-deps | demo | fetch-guests [--update] | boot [--qemu] [EMULATOR ARGS...]");
+            eprintln!("usage: cargo xtask bench [--runs N] [--iterations N] | bench-linux [--arch riscv64|arm64] [--runs N] [--steps a,b] [--only mimic|qemu] | bench-disk [--runs N] [--only mimic|qemu] [--size-mib N] [--timeout SECS] | check-deps | demo | fetch-guests [--update] | boot [--qemu] [EMULATOR ARGS...]");
             return ExitCode::FAILURE;
         }
     };

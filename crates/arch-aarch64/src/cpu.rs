@@ -7,8 +7,11 @@
 //!   31       SP of the current exception level (SP_EL0 or SP_EL1 as PSTATE.SP selects);
 //!            the other waits in `sp_el` and is swapped in at exception entry and return
 //!   32..=35  PSTATE.N, Z, C, V, each 0 or 1
-//!   36..=99  V0..V31 (two u64 each, low half first), owned by the FP/SIMD semantics
+//!   36..=99  V0..V31: V`n` is 36 + 2n (bits 63:0) and 37 + 2n (bits 127:64)
 //! ```
+//!
+//! FPCR and FPSR are fields (`fpcr`, `fpsr`): FP helpers read the former and OR the cumulative
+//! exception flags into the latter at run time.
 //!
 //! Register number 31 in an instruction means SP or XZR depending on the instruction; XZR never
 //! reaches the register file (reads are the constant 0, writes are dropped in `sem.rs`).
@@ -34,7 +37,7 @@ pub const NF: usize = 32;
 pub const ZF: usize = 33;
 pub const CF: usize = 34;
 pub const VF: usize = 35;
-/// Index of V0's low half; V`n` is at `VREG_BASE + 2 * n` (low) and `+ 1` (high).
+/// V0 (bits 63:0); V`n` is `VREG_BASE + 2n` (low half) and `VREG_BASE + 2n + 1` (high half).
 pub const VREG_BASE: usize = 36;
 pub const NUM_REGS: usize = 100;
 
@@ -388,6 +391,16 @@ impl Aarch64Cpu {
         self.update_timers();
         self.tlb_flush_all();
         self.mmu_changed();
+    }
+
+    /// V`n` as a 128-bit value.
+    pub fn v(&self, n: usize) -> u128 {
+        u128::from(self.regs[VREG_BASE + 2 * n]) | u128::from(self.regs[VREG_BASE + 2 * n + 1]) << 64
+    }
+
+    pub fn set_v(&mut self, n: usize, v: u128) {
+        self.regs[VREG_BASE + 2 * n] = v as u64;
+        self.regs[VREG_BASE + 2 * n + 1] = (v >> 64) as u64;
     }
 
     /// X`r` as an instruction reading XZR sees it.

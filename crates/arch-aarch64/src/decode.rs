@@ -1,4 +1,4 @@
-//! A64 instruction decoding, generated at build time from `decode/a64.decode` by
+//! A64 instruction decoding, generated at build time from `decode/{a64,fp,simd}.decode` by
 //! `tools/decodegen`.
 //!
 //! ```text
@@ -11,7 +11,8 @@
 //! unprivileged, pre/post index, register offset, literal, pairs), exclusives (LDXR/STXR and
 //! pairs, with acquire/release), LDAR/STLR, DMB/DSB/ISB/CLREX, CRC32/CRC32C,
 //! SVC/HVC/SMC/BRK; the system space: MRS/MSR (register; the operand is `sysreg::key`),
-//! MSR (immediate), SYS, ERET, WFE. Unallocated encodings decode to `None`.
+//! MSR (immediate), SYS, ERET, WFE; SIMD&FP loads and stores, scalar FP and the Advanced SIMD classes
+//! (see `fp.decode`/`simd.decode`). Unallocated encodings decode to `None`.
 //!
 //! Immediates are as the table's fields give them: branch and literal offsets are sign-extended
 //! and already in bytes, ADRP's is shifted left by 12; load/store offsets (`imm12`, `imm7`) are

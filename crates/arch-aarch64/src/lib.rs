@@ -1,9 +1,10 @@
 //! The AArch64 ISA (A64 instruction set) at EL0 and EL1: the CPU core that
 //! `mimic -M virt -cpu cortex-a57` will run, up to booting an arm64 Linux kernel at EL1.
 //!
-//! Encodings live in `decode/a64.decode` and are turned into a decoder, a visitor trait and an
-//! encoder at build time; each instruction's meaning is one visitor method in [`sem`], written
-//! against `mimic_ir::Sem` so every execution tier runs the same definition. Condition flags are
+//! Encodings live in `decode/a64.decode` (base), `decode/fp.decode` (scalar FP) and
+//! `decode/simd.decode` (SIMD&FP loads/stores, Advanced SIMD), and are turned into one decoder, a
+//! visitor trait and an encoder at build time; each instruction's meaning is one visitor method
+//! in [`sem`], written against `mimic_ir::Sem` so every execution tier runs the same definition. Condition flags are
 //! kept as four 0/1 registers in the flat register file and computed explicitly from the
 //! operands.
 //!
@@ -25,8 +26,7 @@
 //! blocks); WFI; the generic timer; HVC/SMC as firmware calls for the board ([`cpu::Conduit`]).
 //!
 //! Not here: EL2, EL3 and AArch32 (HVC/SMC are UNDEFINED unless they are the firmware conduit;
-//! ERET to them is an illegal return); FP/SIMD instructions (another
-//! branch; the V registers, FPCR/FPSR and the FP enable flag are here); SP alignment checking;
+//! ERET to them is an illegal return); SP alignment checking;
 //! debug exceptions (breakpoint, watchpoint, single-step: the debug registers read as zero);
 //! the PMU (absent, its registers UNDEFINED); events for WFE (it completes at once); SError.
 //!
@@ -36,16 +36,30 @@
 //! probes inline; TLBI and AT are [`mmu::tlbi`] and [`mmu::at`]. Its controls live in
 //! [`mmu_regs::MmuRegs`], and [`cpu::Aarch64Cpu::mmu_changed`] must follow any change of them,
 //! of the EL or of PSTATE.PAN.
+//!
+//! FP/SIMD: V0-V31 live in the flat register file (two 64-bit halves each, `cpu::VREG_BASE`);
+//! FPCR/FPSR are `Aarch64Cpu` fields. SIMD&FP loads/stores and FMOV between register files are
+//! `Sem` code ([`sem`]'s `sem_simd.rs`); the data-processing classes are helpers ([`simd`] lane by
+//! lane, [`fp`] through `mimic_fpu::arm`, which layers Arm's NaN propagation, flush-to-zero and
+//! before-rounding tininess over SoftFloat). Every FP/SIMD instruction checks the block flag
+//! `cpu::flags::FP_EN` at translation time and raises `Fault::FpAccess` (EC 0x07) when it is clear.
+//! Not implemented (Undefined): half precision (FEAT_FP16 and the FCVT H forms), the reciprocal
+//! estimates and steps (FRECPE/FRSQRTE/FRECPX/FRECPS/FRSQRTS), FCVTL/FCVTN/FCVTXN, SHLL, the
+//! scalar long by-element forms, crypto (AES/SHA), and everything after Armv8.0 (dot product,
+//! RDM, ...).
+//! `tests/qemu_diff.rs` checks the rest against `qemu-aarch64 -cpu cortex-a57` when available.
 #![forbid(unsafe_code)]
 
 pub mod cpu;
 pub mod decode;
 pub mod exception;
+pub mod fp;
 pub mod helpers;
 pub mod mmu;
 pub mod mmu_regs;
 pub mod sem;
 pub mod sysreg;
 pub mod timer;
+pub mod simd;
 
 pub use cpu::{A64Insn, Aarch64Cpu, Conduit, CpuConfig, CpuModel, Fault, TimeSource};

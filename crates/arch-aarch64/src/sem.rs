@@ -14,6 +14,9 @@ use mimic_core::MemOp;
 use mimic_exec::Env;
 use mimic_ir::{BinOp, Cond, Exit, Reg, Sem, UnOp};
 
+#[path = "sem_simd.rs"]
+mod sem_simd;
+
 /// Emit (or run) one instruction's semantics on any tier.
 #[inline(always)]
 pub fn translate<'a, S: Sem<Env = Env<'a, Aarch64Cpu>>>(
@@ -1314,6 +1317,128 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
     }
     fn ldstp_pre(&mut self, a: &ArgsLdstp) -> R {
         self.ldst_pair(a, Index::Pre)
+    }
+
+    // ---- SIMD&FP (sem_simd.rs, simd.rs, fp.rs) ----
+    fn vldst_uimm(&mut self, a: &ArgsVldst) -> R {
+        self.vldst_imm(a, true, Index::Offset)
+    }
+    fn vldst_unscaled(&mut self, a: &ArgsVldst) -> R {
+        self.vldst_imm(a, false, Index::Offset)
+    }
+    fn vldst_post(&mut self, a: &ArgsVldst) -> R {
+        self.vldst_imm(a, false, Index::Post)
+    }
+    fn vldst_pre(&mut self, a: &ArgsVldst) -> R {
+        self.vldst_imm(a, false, Index::Pre)
+    }
+    fn vldst_reg(&mut self, a: &ArgsVldstReg) -> R {
+        self.vldst_regoff(a)
+    }
+    fn vldr_lit(&mut self, a: &ArgsVldlit) -> R {
+        self.vldr_literal(a)
+    }
+    fn vldstp_nt(&mut self, a: &ArgsVldstp) -> R {
+        self.vldst_pair(a, Index::Offset)
+    }
+    fn vldstp_post(&mut self, a: &ArgsVldstp) -> R {
+        self.vldst_pair(a, Index::Post)
+    }
+    fn vldstp_off(&mut self, a: &ArgsVldstp) -> R {
+        self.vldst_pair(a, Index::Offset)
+    }
+    fn vldstp_pre(&mut self, a: &ArgsVldstp) -> R {
+        self.vldst_pair(a, Index::Pre)
+    }
+    fn vldst_multi(&mut self, a: &ArgsVlsm) -> R {
+        self.vldst_multiple(a)
+    }
+    fn vldst_multi_post(&mut self, a: &ArgsVlsm) -> R {
+        self.vldst_multiple(a)
+    }
+    fn vldst_single(&mut self, _a: &ArgsVlss) -> R {
+        self.fp_helper(crate::simd::ldst_single)
+    }
+    fn vldst_single_post(&mut self, _a: &ArgsVlss) -> R {
+        self.fp_helper(crate::simd::ldst_single)
+    }
+    fn fp_int(&mut self, a: &ArgsFint) -> R {
+        self.fp_int_moves(a)
+    }
+    fn fp_fixed(&mut self, _a: &ArgsFint) -> R {
+        self.fp_helper(crate::fp::fp_int)
+    }
+    fn fp_imm(&mut self, _a: &ArgsFimm) -> R {
+        self.fp_helper(crate::fp::fp_imm)
+    }
+    fn fp_1src(&mut self, _a: &ArgsF1) -> R {
+        self.fp_helper(crate::fp::fp_1src)
+    }
+    fn fp_2src(&mut self, _a: &ArgsF2) -> R {
+        self.fp_helper(crate::fp::fp_2src)
+    }
+    fn fp_3src(&mut self, _a: &ArgsF3) -> R {
+        self.fp_helper(crate::fp::fp_3src)
+    }
+    fn fp_cmp(&mut self, _a: &ArgsFcmp) -> R {
+        self.fp_helper(crate::fp::fp_cmp)
+    }
+    fn fp_ccmp(&mut self, _a: &ArgsFccmp) -> R {
+        self.fp_helper(crate::fp::fp_ccmp)
+    }
+    fn fp_csel(&mut self, _a: &ArgsFcsel) -> R {
+        self.fp_helper(crate::fp::fp_csel)
+    }
+    fn simd_3same(&mut self, _a: &ArgsV3) -> R {
+        self.fp_helper(crate::simd::three_same)
+    }
+    fn simd_3diff(&mut self, _a: &ArgsV3) -> R {
+        self.fp_helper(crate::simd::three_diff)
+    }
+    fn simd_2misc(&mut self, _a: &ArgsV2) -> R {
+        self.fp_helper(crate::simd::two_misc)
+    }
+    fn simd_across(&mut self, _a: &ArgsV2) -> R {
+        self.fp_helper(crate::simd::across)
+    }
+    fn simd_copy(&mut self, _a: &ArgsVcopy) -> R {
+        self.fp_helper(crate::simd::copy)
+    }
+    fn simd_modimm(&mut self, _a: &ArgsVmodimm) -> R {
+        self.fp_helper(crate::simd::modimm)
+    }
+    fn simd_shift(&mut self, _a: &ArgsVshift) -> R {
+        self.fp_helper(crate::simd::shift)
+    }
+    fn simd_ext(&mut self, _a: &ArgsVext) -> R {
+        self.fp_helper(crate::simd::ext)
+    }
+    fn simd_perm(&mut self, _a: &ArgsV3) -> R {
+        self.fp_helper(crate::simd::perm)
+    }
+    fn simd_tbl(&mut self, _a: &ArgsVtbl) -> R {
+        self.fp_helper(crate::simd::tbl)
+    }
+    fn simd_s3same(&mut self, _a: &ArgsV3) -> R {
+        self.fp_helper(crate::simd::three_same)
+    }
+    fn simd_s2misc(&mut self, _a: &ArgsV2) -> R {
+        self.fp_helper(crate::simd::two_misc)
+    }
+    fn simd_spair(&mut self, _a: &ArgsV2) -> R {
+        self.fp_helper(crate::simd::scalar_pair)
+    }
+    fn simd_sshift(&mut self, _a: &ArgsVshift) -> R {
+        self.fp_helper(crate::simd::shift)
+    }
+    fn simd_scopy(&mut self, _a: &ArgsVcopy) -> R {
+        self.fp_helper(crate::simd::copy)
+    }
+    fn simd_elem(&mut self, _a: &ArgsVelem) -> R {
+        self.fp_helper(crate::simd::by_elem)
+    }
+    fn simd_selem(&mut self, _a: &ArgsVelem) -> R {
+        self.fp_helper(crate::simd::by_elem)
     }
 }
 

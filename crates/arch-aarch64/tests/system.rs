@@ -408,7 +408,7 @@ fn nzcv_and_daif_registers() {
 
 #[test]
 fn fpcr_access_traps_while_cpacr_fpen_is_off() {
-    let f = Snippet::of(&[mrs(3, FPCR)]).run();
+    let f = Snippet::of(&[mrs(3, FPCR)]).setup(|c| c.sys.cpacr = 0).run();
     assert_eq!(f.taken, Some((Fault::FpAccess, CODE)));
     assert_eq!(f.ec(), EC_FP);
 }

@@ -1,5 +1,5 @@
 //! Differential fuzzing of the execution tiers: random A64 programs (any data-processing word the
-//! decoder accepts, loads and stores of every size into the DATA window, some pre/post-indexed,
+//! decoder accepts, SIMD and FP included, from random V registers and FPCR modes, loads and stores of every size into the DATA window, some pre/post-indexed,
 //! and forward conditional branches) run on every tier, whose final states must be identical (the harness compares
 //! registers, SP, flags, memory, exceptions and pc).
 //!
@@ -91,6 +91,20 @@ fn is_data_processing(insn: &Insn) -> bool {
             | LdstpPost(_)
             | LdstpOff(_)
             | LdstpPre(_)
+            | VldstUimm(_)
+            | VldstUnscaled(_)
+            | VldstPost(_)
+            | VldstPre(_)
+            | VldstReg(_)
+            | VldrLit(_)
+            | VldstpNt(_)
+            | VldstpPost(_)
+            | VldstpOff(_)
+            | VldstpPre(_)
+            | VldstMulti(_)
+            | VldstMultiPost(_)
+            | VldstSingle(_)
+            | VldstSinglePost(_)
     )
 }
 
@@ -195,6 +209,10 @@ fn snippet(words: &[u32], r: &mut Rng) -> Snippet {
             s = s.x(i, r.value());
         }
     }
+    for i in 0..32 {
+        s = s.v(i, u128::from(r.value()) | u128::from(r.value()) << 64);
+    }
+    s = s.fpcr(r.below(16) << 22);
     s = s.x(BASE as usize, DATA).x(MOVING as usize, DATA + DATA_LEN as u64 / 2);
     let data: Vec<u8> = (0..DATA_LEN).map(|_| r.next() as u8).collect();
     // Through the MMU with Normal memory: misaligned accesses are performed (with the MMU off,

@@ -34,6 +34,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod arith;
+pub mod arm;
 mod cmp;
 mod convert;
 mod env;

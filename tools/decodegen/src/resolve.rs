@@ -292,17 +292,17 @@ pub fn resolve(files: &[FileAst]) -> Result<Model, Error> {
         }
     }
 
-    // Widths: one table each.
+    // Widths: one table each; several files of one width are parts of that width's table.
     let mut stems: HashMap<String, String> = HashMap::new();
+    let mut table_of_file = Vec::new();
     for f in files {
-        if m.tables.iter().any(|t| t.width == f.width) {
-            return Err(Error::new(
-                &f.name,
-                0,
-                format!("a second {}-bit table; merge it into the first", f.width.bits()),
-            ));
+        match m.tables.iter().position(|t| t.width == f.width) {
+            Some(t) => table_of_file.push(t),
+            None => {
+                table_of_file.push(m.tables.len());
+                m.tables.push(Table { width: f.width, patterns: Vec::new() });
+            }
         }
-        m.tables.push(Table { width: f.width, patterns: Vec::new() });
         let stem = stem_of(&f.name);
         if let Some(prev) = stems.insert(stem.clone(), f.name.clone()) {
             return Err(Error::new(&f.name, 0, format!("file name stem `{stem}` clashes with {prev}")));
@@ -358,7 +358,7 @@ pub fn resolve(files: &[FileAst]) -> Result<Model, Error> {
             let merged = merge(&f.name, p.line, &p.items, fmt)?;
             pending.push(Pending {
                 file: fi,
-                table: fi,
+                table: table_of_file[fi],
                 line: p.line,
                 name: p.name.clone(),
                 base: p.base.clone(),

@@ -213,3 +213,20 @@ fn generate_16bit_bit_count_checked_against_width() {
     assert_eq!(e.line, 1);
     assert!(e.msg.contains("15 bits, expected 16"), "{}", e.msg);
 }
+
+#[test]
+fn generate_two_files_of_one_width_form_one_table() {
+    let a = format!("{HEAD}add 0000000 ..... ..... 000 ..... 0110011 @r\n");
+    let b = "%fd 7:5\n&f fd\nfmv 1111000 00000 00000 000 ..... 1010011 &f %fd\n";
+    let src = generate(&[("a.decode", &a, Width::W32), ("b.decode", b, Width::W32)]).expect("valid");
+    assert!(src.contains("Add(ArgsR),") && src.contains("Fmv(ArgsF),"), "{src}");
+    assert_eq!(src.matches("pub fn decode32(").count(), 1);
+}
+
+#[test]
+fn generate_overlap_across_files_of_one_width_rejected() {
+    let a = format!("{HEAD}add 0000000 ..... ..... 000 ..... 0110011 @r\n");
+    let b = "%fd 7:5\n&f fd\nfmv 0000000 00000 00000 000 ..... 0110011 &f %fd\n";
+    let e = generate(&[("a.decode", &a, Width::W32), ("b.decode", b, Width::W32)]).expect_err("overlap");
+    assert!(e.msg.contains("overlap") || e.msg.contains("group"), "{}", e.msg);
+}

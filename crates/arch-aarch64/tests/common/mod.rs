@@ -116,6 +116,9 @@ pub struct Final {
     pub pc: u64,
     /// The exception that stopped the snippet, and the pc that raised it.
     pub taken: Option<(Fault, u64)>,
+    /// V0..V31.
+    pub v: [u128; 32],
+    pub fpsr: u64,
     /// The DATA window.
     pub data: Vec<u8>,
     /// Address of the end marker.
@@ -162,6 +165,13 @@ impl Final {
     pub fn sp(&self) -> u64 {
         self.x[SP]
     }
+    pub fn v(&self, n: usize) -> u128 {
+        self.v[n]
+    }
+    /// The low 64 bits of V`n` (a D register).
+    pub fn d(&self, n: usize) -> u64 {
+        self.v[n] as u64
+    }
     /// Little-endian read of `n` bytes from the DATA window.
     pub fn mem(&self, addr: u64, n: usize) -> u64 {
         let o = (addr - DATA) as usize;
@@ -200,6 +210,8 @@ pub struct Snippet {
     time: u64,
     conduit: Conduit,
     setup: Option<fn(&mut Aarch64Cpu)>,
+    v: Vec<(usize, u128)>,
+    fpcr: u64,
 }
 
 /// A test's counter: ticks only when told.
@@ -279,7 +291,8 @@ impl Rig {
             timer_lines: [self.lines[0].level(), self.lines[1].level()],
             irq_lines: self.irq.load(),
         };
-        Final { x, nzcv: cpu.nzcv(), pc: cpu.pc, taken: cpu.taken, data, end: self.end, sys }
+        let v = std::array::from_fn(|n| cpu.v(n));
+        Final { x, v, fpsr: cpu.fpsr, nzcv: cpu.nzcv(), pc: cpu.pc, taken: cpu.taken, data, end: self.end, sys }
     }
 }
 
@@ -294,6 +307,19 @@ impl Snippet {
     pub fn x(mut self, r: usize, v: u64) -> Self {
         assert!(r < 32);
         self.x.push((r, v));
+        self
+    }
+    /// Keep only the first `n` instructions.
+    pub fn code_truncate(&mut self, n: usize) {
+        self.code.truncate(n);
+    }
+    /// Initial V`n`.
+    pub fn v(mut self, n: usize, v: u128) -> Self {
+        self.v.push((n, v));
+        self
+    }
+    pub fn fpcr(mut self, v: u64) -> Self {
+        self.fpcr = v;
         self
     }
     pub fn nzcv(mut self, v: u32) -> Self {
@@ -389,9 +415,15 @@ impl Snippet {
             cpu.regs[r] = v;
         }
         cpu.set_nzcv(self.nzcv);
+        // FP/SIMD usable at EL0 and EL1, as Linux runs; a test of the trap clears it in `setup`.
+        cpu.sys.cpacr = 3 << 20;
         if let Some(f) = self.setup {
             f(&mut cpu);
         }
+        for &(n, v) in &self.v {
+            cpu.set_v(n, v);
+        }
+        cpu.fpcr = self.fpcr;
         assert_eq!(NUM_REGS, 100);
         Rig { cpu, bus, end, clock, lines, irq }
     }

@@ -1,0 +1,70 @@
+//! Boot Debian's arm64 kernel on the AArch64 `virt` board (`-cpu cortex-a57`) to a busybox shell
+//! and use it over the PL011 console. Needs `cargo xtask fetch-guests`.
+
+mod guest;
+
+use guest::{asset, asset_of, Guest, INIT_MARKER, PROMPT};
+use std::process::Command;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Generous: tests run in parallel on a two-core machine.
+const BOOT: Duration = Duration::from_secs(300);
+const CMD: Duration = Duration::from_secs(60);
+
+fn booted(extra: &[&str]) -> Guest {
+    let mut g = Guest::boot_arm64(extra);
+    g.wait_for(INIT_MARKER, BOOT);
+    g.wait_for(PROMPT, CMD);
+    g
+}
+
+#[test]
+fn arm64_boot_reaches_shell_and_commands_answer_then_poweroff_exits_zero() {
+    let mut g = booted(&[]);
+
+    assert_eq!(g.run("uname -m", CMD).trim(), "aarch64");
+    let cpuinfo = g.run("cat /proc/cpuinfo", CMD);
+    // Cortex-A57: implementer 0x41 (Arm), part 0xd07.
+    assert!(cpuinfo.contains("CPU implementer\t: 0x41") && cpuinfo.contains("CPU part\t: 0xd07"), "{cpuinfo}");
+
+    // The guest hashes its own busybox; the host hashes the same file from the cache.
+    let guest_sum = g.run("sha256sum /bin/busybox", CMD);
+    let host = Command::new("sha256sum").arg(asset_of("arm64", "busybox")).output().expect("host sha256sum");
+    let host_sum = String::from_utf8_lossy(&host.stdout);
+    assert_eq!(guest_sum.split_whitespace().next(), host_sum.split_whitespace().next());
+
+    // The PL031 gives the guest the host's time.
+    let guest_now: u64 = g.run("date +%s", CMD).trim().parse().expect("date +%s prints a number");
+    let host_now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    assert!(guest_now.abs_diff(host_now) < 120, "guest {guest_now} host {host_now}");
+
+    // awk computes in double precision.
+    assert_eq!(g.run("awk 'BEGIN { printf \"%.6f\\n\", 355 / 113 }'", CMD).trim(), "3.141593");
+
+    g.send("poweroff -f");
+    assert_eq!(g.wait_exit(CMD).code(), Some(0));
+}
+
+#[test]
+fn arm64_smp_4_brings_up_every_cpu_through_psci() {
+    let mut g = booted(&["-smp", "4"]);
+    assert_eq!(g.run("nproc", CMD).trim(), "4");
+    assert_eq!(g.run("grep -c ^processor /proc/cpuinfo", CMD).trim(), "4");
+    g.send("poweroff -f");
+    assert_eq!(g.wait_exit(CMD).code(), Some(0));
+}
+
+fn mimic_fails(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_mimic")).args(args).output().expect("run mimic");
+    assert!(!out.status.success(), "mimic {args:?} succeeded");
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
+    err
+}
+
+#[test]
+fn riscv_kernel_on_the_arm_board_is_a_one_line_error() {
+    let k = asset("Image");
+    let err = mimic_fails(&["-M", "virt", "-cpu", "cortex-a57", "-kernel", k.to_str().unwrap()]);
+    assert!(err.contains("RISC-V") && err.contains("AArch64"), "{err}");
+}

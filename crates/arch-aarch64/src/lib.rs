@@ -58,8 +58,8 @@ pub mod helpers;
 pub mod mmu;
 pub mod mmu_regs;
 pub mod sem;
+pub mod simd;
 pub mod sysreg;
 pub mod timer;
-pub mod simd;
 
 pub use cpu::{A64Insn, Aarch64Cpu, Conduit, CpuConfig, CpuModel, Fault, TimeSource};

@@ -167,22 +167,14 @@ fn uboot_arm64_runs_from_flash_sees_a_virtio_disk_and_keeps_its_environment_over
 }
 
 #[test]
-fn uboot_arm64_autoboots_the_extlinux_entry_into_linux() {
-    let dir = scratch("uboot-arm64-auto");
+fn uboot_arm64_autoboots_linux_from_an_extlinux_disk_to_its_shell() {
+    let dir = scratch("uboot-arm64-linux");
     let disk = extlinux_disk_of(&dir, "arm64", "ttyAMA0");
-    let mut g = uboot_arm64(&disk, &[]);
+    let mut g = uboot_arm64(&disk, &["-smp", "2"]);
     let text = g.wait_for("Starting kernel ...", BOOT);
     assert!(text.contains("Found /extlinux/extlinux.conf"), "distro boot:\n{text}");
     // Linux gets the device tree QEMU's way: the one at the start of RAM, passed on by U-Boot.
     assert!(text.contains("Booting using the fdt blob at 0x40000000"), "distro boot:\n{text}");
-}
-
-#[test]
-#[ignore = "Linux user space needs the A64 FP/SIMD instructions (merged separately)"]
-fn uboot_arm64_distro_boots_linux_to_its_shell() {
-    let dir = scratch("uboot-arm64-linux");
-    let disk = extlinux_disk_of(&dir, "arm64", "ttyAMA0");
-    let mut g = uboot_arm64(&disk, &["-smp", "2"]);
     g.wait_for(INIT_MARKER, BOOT);
     g.wait_for(PROMPT, BOOT);
     assert_eq!(g.run("uname -m", BOOT), "aarch64");

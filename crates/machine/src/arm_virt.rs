@@ -152,9 +152,12 @@ impl ArmVirtMachine {
         }
         let dram = AddrRange::new(region("dram").start, cfg.ram_size);
         let mut bus = AddressSpace::new();
-        let flash = [0, 1].map(|_| PflashCfi01::new(PflashConfig::ARM_VIRT).map(|f| Arc::new(Mutex::new(f))));
-        let [f0, f1] = flash;
-        let flash = [f0.map_err(|e| Error::Wiring(e.to_string()))?, f1.map_err(|e| Error::Wiring(e.to_string()))?];
+        let bank = || {
+            PflashCfi01::new(PflashConfig::ARM_VIRT)
+                .map(|f| Arc::new(Mutex::new(f)))
+                .map_err(|e| Error::Wiring(e.to_string()))
+        };
+        let flash = [bank()?, bank()?];
         // Before RAM, so that growing the backing store for RAM copies nothing of them.
         for (i, f) in flash.iter().enumerate() {
             let range = AddrRange::new(region("flash").start + i as u64 * FLASH_BANK_SIZE, FLASH_BANK_SIZE);
@@ -246,14 +249,14 @@ impl ArmVirtMachine {
         let kpath = match (&cfg.bios, &cfg.kernel) {
             (crate::Bios::File(fw), None) => return self.load_firmware(cfg, model, dram, fw),
             (crate::Bios::File(_), Some(_)) => {
-                return Err(Error::Wiring(
+                return Err(Error::BootOptions(
                     "-bios with -kernel needs fw_cfg to hand the kernel to the firmware, which the Arm virt \
                      board does not have yet: use one or the other"
                         .into(),
                 ))
             }
             (_, Some(k)) => k,
-            (_, None) => return Err(Error::Wiring("the Arm virt board needs -kernel or -bios".into())),
+            (_, None) => return Err(Error::BootOptions("the Arm virt board needs -kernel or -bios".into())),
         };
         let kernel =
             loader::load_kernel(&mut self.bus, ImageArch::Aarch64, kpath, dram.start + KERNEL_OFFSET, dram.start)?;
@@ -296,7 +299,7 @@ impl ArmVirtMachine {
         fw: &std::path::Path,
     ) -> Result<(), Error> {
         if cfg.initrd.is_some() {
-            return Err(Error::Wiring("-initrd needs -kernel (the Arm virt board has no fw_cfg yet)".into()));
+            return Err(Error::BootOptions("-initrd needs -kernel (the Arm virt board has no fw_cfg yet)".into()));
         }
         let data = std::fs::read(fw).map_err(|source| Error::ReadFile { what: "firmware", path: fw.into(), source })?;
         if data.len() as u64 > FLASH_BANK_SIZE {
@@ -600,9 +603,9 @@ mod tests {
     fn bios_with_kernel_or_initrd_is_refused() {
         let fw = file("fw4.bin", &[0; 4]);
         let k = VirtConfig { kernel: Some(fw.clone()), ..firmware_config(fw.clone()) };
-        assert!(matches!(machine(&k), Err(Error::Wiring(e)) if e.contains("fw_cfg")));
+        assert!(matches!(machine(&k), Err(Error::BootOptions(e)) if e.contains("fw_cfg")));
         let i = VirtConfig { initrd: Some(fw.clone()), ..firmware_config(fw) };
-        assert!(matches!(machine(&i), Err(Error::Wiring(e)) if e.contains("-initrd")));
+        assert!(matches!(machine(&i), Err(Error::BootOptions(e)) if e.contains("-initrd")));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Real guests: `cargo xtask fetch-guests` fetches, verifies and caches the default riscv64 Linux
-//! guest (Debian's kernel, OpenSBI and busybox) and the arm64 one (kernel and busybox) and builds
+//! guest (Debian's kernel, OpenSBI and busybox) and the arm64 one (kernel, busybox and U-Boot) and builds
 //! their initramfs; `cargo xtask boot`
 //! boots it on mimic (or, with `--qemu`, on `qemu-system-riscv64` for comparison).
 //!
@@ -23,8 +23,9 @@
 //! riscv64/u-boot-smode.bin  U-Boot for `-bios default -kernel` (qemu-riscv64_smode, S-mode)
 //! riscv64/busybox      static riscv64 busybox
 //! riscv64/initramfs.cpio.gz  built here: busybox, /init, /dev/console (see INIT_SCRIPT)
-//! arm64/               the same for arm64: kernel/, busybox-pkg/, modules, PACKAGES,
-//!                      SHA256SUMS, Image ("ARM\x64" at 0x38), busybox, initramfs.cpio.gz
+//! arm64/               the same for arm64: kernel/, busybox-pkg/, u-boot/, modules, PACKAGES,
+//!                      SHA256SUMS, Image ("ARM\x64" at 0x38), busybox, initramfs.cpio.gz,
+//!                      u-boot.bin (U-Boot qemu_arm64, for `-bios` on the Arm virt board)
 //! ```
 //!
 //! A run with everything present and matching `SHA256SUMS` touches no network; a missing or
@@ -64,13 +65,13 @@ impl Arch {
     fn roles(self) -> &'static [Role] {
         match self {
             Arch::Riscv64 => &[Role::Kernel, Role::Busybox, Role::Opensbi, Role::Uboot],
-            Arch::Arm64 => &[Role::Kernel, Role::Busybox],
+            Arch::Arm64 => &[Role::Kernel, Role::Busybox, Role::Uboot],
         }
     }
 
     /// The files `SHA256SUMS` covers.
     fn outputs(self) -> Vec<&'static str> {
-        let mut v: Vec<&str> = self.roles().iter().flat_map(|r| r.outputs().iter().copied()).collect();
+        let mut v: Vec<&str> = self.roles().iter().flat_map(|r| r.outputs(self).iter().copied()).collect();
         v.push(INITRAMFS);
         v
     }
@@ -98,6 +99,8 @@ pub const FIRMWARE: &str = "fw_dynamic.bin";
 pub const BUSYBOX: &str = "busybox";
 pub const INITRAMFS: &str = "initramfs.cpio.gz";
 pub const UBOOT_SMODE: &str = "u-boot-smode.bin";
+/// arm64's U-Boot (`qemu_arm64`), for `-bios` on the Arm `virt` board.
+pub const UBOOT: &str = "u-boot.bin";
 
 /// Exactly this word (then ` uptime=<seconds>`) starts the line that tells a boot test that user
 /// space is up.
@@ -159,12 +162,13 @@ impl Role {
         }
     }
 
-    fn outputs(self) -> &'static [&'static str] {
-        match self {
-            Role::Kernel => &[IMAGE],
-            Role::Busybox => &[BUSYBOX],
-            Role::Opensbi => &[FIRMWARE],
-            Role::Uboot => &[UBOOT_SMODE],
+    fn outputs(self, arch: Arch) -> &'static [&'static str] {
+        match (self, arch) {
+            (Role::Kernel, _) => &[IMAGE],
+            (Role::Busybox, _) => &[BUSYBOX],
+            (Role::Opensbi, _) => &[FIRMWARE],
+            (Role::Uboot, Arch::Riscv64) => &[UBOOT_SMODE],
+            (Role::Uboot, Arch::Arm64) => &[UBOOT],
         }
     }
 }
@@ -793,9 +797,13 @@ fn install_outputs(lay: &Layout, role: Role, tree: &Path) -> Result<()> {
             write_atomic(&lay.file(FIRMWARE), &std::fs::read(&src).map_err(|e| e.to_string())?)?;
         }
         Role::Uboot => {
-            let src = tree.join("usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin");
-            let bytes = std::fs::read(&src).map_err(|e| format!("no S-mode U-Boot in u-boot-qemu: {e}"))?;
-            write_atomic(&lay.file(UBOOT_SMODE), &bytes)?;
+            let (board, out) = match lay.arch {
+                Arch::Riscv64 => ("qemu-riscv64_smode", UBOOT_SMODE),
+                Arch::Arm64 => ("qemu_arm64", UBOOT),
+            };
+            let src = tree.join(format!("usr/lib/u-boot/{board}/u-boot.bin"));
+            let bytes = std::fs::read(&src).map_err(|e| format!("no {board} U-Boot in u-boot-qemu: {e}"))?;
+            write_atomic(&lay.file(out), &bytes)?;
         }
     }
     Ok(())
@@ -929,7 +937,7 @@ pub fn ensure_arch(arch: Arch, update: bool) -> Result<Guest> {
     }
     let mut rebuilt_busybox = false;
     for &role in arch.roles() {
-        let outputs_ok = role.outputs().iter().all(|o| checks[*o].is_ok());
+        let outputs_ok = role.outputs(arch).iter().all(|o| checks[*o].is_ok());
         let needed = !outputs_ok || !pkgs.contains_key(role.name()) || (role == Role::Kernel && !modules_ok);
         if !needed && !update {
             continue;
@@ -974,7 +982,7 @@ fn print_summary(
     pkgs: &BTreeMap<String, (String, DebInfo)>,
 ) {
     let from = |name: &str| -> String {
-        let role = lay.arch.roles().iter().find(|r| r.outputs().contains(&name));
+        let role = lay.arch.roles().iter().find(|r| r.outputs(lay.arch).contains(&name));
         match role.and_then(|r| pkgs.get(r.name())) {
             Some((_, info)) => format!("from {}", info.name_version()),
             None => "built here (cpio newc + gzip)".into(),

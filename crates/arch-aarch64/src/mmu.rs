@@ -404,9 +404,19 @@ impl Aarch64Cpu {
     // ---- TLB fill ----------------------------------------------------------------------------
 
     /// Where `w`'s physical address lives; fills the TLB for the page of `va` under `idx` when
-    /// the page is all RAM/ROM.
-    fn target_and_fill(&mut self, bus: &AddressSpace, va: u64, w: &Walk, idx: usize, write: bool) -> Target {
-        let Some(ram) = bus.lookup_ram(w.pa) else {
+    /// the page is all RAM/ROM. A `fetch` also reaches a ROM device's array (flash), whose page
+    /// is then mapped for fetches only: its data accesses always go through the device.
+    fn target_and_fill(
+        &mut self,
+        bus: &AddressSpace,
+        va: u64,
+        w: &Walk,
+        idx: usize,
+        write: bool,
+        fetch: bool,
+    ) -> Target {
+        let found = if fetch { bus.lookup_backing(w.pa) } else { bus.lookup_ram(w.pa) };
+        let Some(ram) = found else {
             return Target::Phys(w.pa);
         };
         if write && !ram.writable {
@@ -417,7 +427,7 @@ impl Aarch64Cpu {
         if ram.remaining + in_page >= PAGE_SIZE {
             let page_off = ram.offset - in_page as usize;
             let p = w.prot[idx];
-            let prot = Prot { read: p.read, write: p.write && ram.writable, exec: p.exec };
+            let prot = Prot { read: p.read && ram.direct, write: p.write && ram.writable, exec: p.exec };
             if prot.read || prot.write || prot.exec {
                 self.tlb.fill(idx, va, page_off, prot, bus.is_code_page(page_off));
                 self.mmu.device[idx][tlb_index(va)] = w.device();
@@ -460,7 +470,7 @@ impl Aarch64Cpu {
         if !w.allows(idx, if write { Access::Write } else { Access::Read }) {
             return self.data_abort(va, write, fsc::PERMISSION + w.level);
         }
-        Ok(self.target_and_fill(bus, va, &w, idx, write))
+        Ok(self.target_and_fill(bus, va, &w, idx, write, false))
     }
 
     fn read_target(&mut self, bus: &mut AddressSpace, va: u64, t: Target, n: u64) -> Result<u64, Exit> {
@@ -635,9 +645,9 @@ impl Aarch64Cpu {
         if !w.allows(idx, Access::Exec) {
             return self.exception(Fault::InsnAbort { va, fsc: fsc::PERMISSION + w.level });
         }
-        match self.target_and_fill(bus, va, &w, idx, false) {
+        match self.target_and_fill(bus, va, &w, idx, false, true) {
             Target::Ram(off) => Ok(off),
-            // Instructions run only from RAM or ROM.
+            // Instructions run only from RAM, ROM or a ROM device's array.
             Target::Phys(_) => self.exception(Fault::InsnAbort { va, fsc: fsc::EXTERNAL }),
         }
     }

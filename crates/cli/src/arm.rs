@@ -65,7 +65,9 @@ pub fn run(o: &Options, model: ArmCpuModel) -> Result<u8, String> {
                 return Ok(0);
             }
             ExitStatus::Reset => {
+                let old = m;
                 m = ArmVirtMachine::new(&cfg, model, Box::new(std::io::stdout())).map_err(|e| error_chain(&e))?;
+                m.keep_flash_from(&old);
             }
         }
     }

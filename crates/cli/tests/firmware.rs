@@ -1,11 +1,12 @@
 //! Firmware boot chains: Debian's U-Boot (qemu-riscv64_smode) started by OpenSBI as its
 //! `-kernel`, reaching its prompt and then booting Linux the distro way, from an
-//! `extlinux/extlinux.conf` on a virtio disk, with no `-kernel` pointing at Linux. Needs
-//! `cargo xtask fetch-guests` and e2fsprogs.
+//! `extlinux/extlinux.conf` on a virtio disk, with no `-kernel` pointing at Linux; and Debian's
+//! arm64 U-Boot (qemu_arm64) as `-bios` of the Arm `virt` board, running from its CFI flash.
+//! Needs `cargo xtask fetch-guests` and e2fsprogs.
 
 mod guest;
 
-use guest::{asset, Guest, INIT_MARKER, PROMPT};
+use guest::{asset, asset_of, Guest, INIT_MARKER, PROMPT};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -54,14 +55,22 @@ fn mbr_disk_with_ext4(root: &Path, disk: &Path, size_mib: u64) {
 
 /// A boot disk with the default guest's kernel and initramfs and an extlinux.conf naming them.
 fn extlinux_disk(dir: &Path) -> PathBuf {
+    extlinux_disk_of(dir, "riscv64", "ttyS0")
+}
+
+/// A boot disk with the kernel and initramfs of Debian architecture `arch`'s guest, booted
+/// with `console=<console>`.
+fn extlinux_disk_of(dir: &Path, arch: &str, console: &str) -> PathBuf {
     let root = dir.join("root");
     std::fs::create_dir_all(root.join("extlinux")).unwrap();
-    std::fs::copy(asset("Image"), root.join("Image")).unwrap();
-    std::fs::copy(asset("initramfs.cpio.gz"), root.join("initramfs.cpio.gz")).unwrap();
+    std::fs::copy(asset_of(arch, "Image"), root.join("Image")).unwrap();
+    std::fs::copy(asset_of(arch, "initramfs.cpio.gz"), root.join("initramfs.cpio.gz")).unwrap();
     std::fs::write(
         root.join("extlinux/extlinux.conf"),
-        "default mimic\ntimeout 1\n\nlabel mimic\n    kernel /Image\n    initrd /initramfs.cpio.gz\n    \
-         append console=ttyS0 quiet loglevel=1 nowatchdog\n",
+        format!(
+            "default mimic\ntimeout 1\n\nlabel mimic\n    kernel /Image\n    initrd /initramfs.cpio.gz\n    \
+             append console={console} quiet loglevel=1 nowatchdog\n"
+        ),
     )
     .unwrap();
     let disk = dir.join("boot.img");
@@ -111,6 +120,64 @@ fn uboot_smode_autoboots_linux_without_a_key() {
     let mut g = uboot(&disk, &["-smp", "2"]);
     g.wait_for(INIT_MARKER, BOOT);
     g.wait_for(PROMPT, BOOT);
+    assert_eq!(g.run("nproc", BOOT), "2");
+    g.send("poweroff -f");
+    assert_eq!(g.wait_exit(BOOT).code(), Some(0));
+}
+
+/// Debian's arm64 U-Boot as `-bios` of the Arm `virt` board, with `disk` as a virtio disk.
+fn uboot_arm64(disk: &Path, extra: &[&str]) -> Guest {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mimic"));
+    c.args(["-M", "virt", "-cpu", "cortex-a57", "-m", "512M", "-nographic", "-bios"])
+        .arg(asset_of("arm64", "u-boot.bin"))
+        .arg("-drive")
+        .arg(format!("file={},format=raw,if=virtio", disk.display()))
+        .args(extra);
+    Guest::spawn(c)
+}
+
+#[test]
+fn uboot_arm64_runs_from_flash_sees_a_virtio_disk_and_keeps_its_environment_over_a_reset() {
+    let dir = scratch("uboot-arm64");
+    let disk = extlinux_disk_of(&dir, "arm64", "ttyAMA0");
+    let mut g = uboot_arm64(&disk, &[]);
+    let banner = g.wait_for("Hit any key to stop autoboot", FIRMWARE);
+    assert!(banner.contains("U-Boot 20"), "U-Boot banner:\n{banner}");
+    // It found the device tree at the start of RAM and both CFI flash banks (its environment
+    // lives in the second one).
+    assert!(banner.contains("DRAM:  512 MiB") && banner.contains("Flash: 64 MiB"), "U-Boot banner:\n{banner}");
+    g.send("");
+    g.wait_for(UBOOT_PROMPT, FIRMWARE);
+    g.send("virtio scan; virtio info; part list virtio 0");
+    let info = g.wait_for(UBOOT_PROMPT, FIRMWARE);
+    assert!(info.contains("VirtIO Block Device") && info.contains("2048"), "virtio disk in U-Boot:\n{info}");
+    // The flash takes U-Boot's commands: save the environment to it, erased and programmed.
+    g.send("setenv mimic flash-ok; saveenv; env default -a; env import -c 0x4000000 0x40000; printenv mimic");
+    let env = g.wait_for(UBOOT_PROMPT, FIRMWARE);
+    assert!(env.contains("Erased") && env.contains("mimic=flash-ok"), "saveenv to flash:\n{env}");
+    // A reset (PSCI SYSTEM_RESET) keeps the flash: U-Boot starts again with the saved variable.
+    g.send("reset");
+    let again = g.wait_for("Hit any key to stop autoboot", FIRMWARE);
+    assert!(again.contains("Loading Environment from Flash... OK"), "after reset:\n{again}");
+    g.send("");
+    g.wait_for(UBOOT_PROMPT, FIRMWARE);
+    g.send("printenv mimic");
+    let env = g.wait_for(UBOOT_PROMPT, FIRMWARE);
+    assert!(env.contains("mimic=flash-ok"), "environment after reset:\n{env}");
+}
+
+#[test]
+fn uboot_arm64_autoboots_linux_from_an_extlinux_disk_to_its_shell() {
+    let dir = scratch("uboot-arm64-linux");
+    let disk = extlinux_disk_of(&dir, "arm64", "ttyAMA0");
+    let mut g = uboot_arm64(&disk, &["-smp", "2"]);
+    let text = g.wait_for("Starting kernel ...", BOOT);
+    assert!(text.contains("Found /extlinux/extlinux.conf"), "distro boot:\n{text}");
+    // Linux gets the device tree QEMU's way: the one at the start of RAM, passed on by U-Boot.
+    assert!(text.contains("Booting using the fdt blob at 0x40000000"), "distro boot:\n{text}");
+    g.wait_for(INIT_MARKER, BOOT);
+    g.wait_for(PROMPT, BOOT);
+    assert_eq!(g.run("uname -m", BOOT), "aarch64");
     assert_eq!(g.run("nproc", BOOT), "2");
     g.send("poweroff -f");
     assert_eq!(g.wait_exit(BOOT).code(), Some(0));

@@ -26,6 +26,7 @@
 //! | [`sifive_test`] | SiFive test finisher and the [`PowerLatch`] | `0x0010_0000` |
 //! | [`gicv2`] | ARM GICv2 distributor and CPU interfaces (no Security Extensions), the [`CurrentCpu`] hook, the GICv2m MSI frame | aarch64 `0x0800_0000` (GICD), `0x0801_0000` (GICC), `0x0802_0000` (v2m) |
 //! | [`gicv3`] | ARM GICv3 distributor, redistributors and ICC_* CPU interface (one security state, no LPIs) | aarch64 `0x0800_0000` (GICD), `0x080a_0000` (GICR) |
+//! | [`pflash_cfi01`] | CFI NOR flash, Intel command set (QEMU's `cfi.pflash01`), a [`mimic_memory::RomDevice`] | aarch64 `0x0000_0000` and `0x0400_0000` (two 64 MiB banks) |
 //! | [`goldfish_rtc`] | Google Goldfish RTC | `0x0010_1000`, PLIC source 11 |
 //! | [`ahci`] | AHCI 1.3 SATA HBA (ICH9's PCI identity) with [`ata`] disks over a [`virtio_blk::BlockQueue`] | a PCI function |
 //! | [`virtio_blk`] | virtio block device (ID 2) over a [`virtio_blk::BlockBackend`] | behind a `mimic_virtio` transport: `0x1000_1000 + 0x1000·n`, PLIC 1+n |
@@ -44,6 +45,7 @@ pub mod gicv2;
 pub mod gicv3;
 pub mod goldfish_rtc;
 pub mod pci;
+pub mod pflash_cfi01;
 pub mod pl011;
 pub mod pl031;
 pub mod pl061;

@@ -73,6 +73,15 @@ pub fn build(cfg: &VirtConfig, model: ArmCpuModel, chosen: &Chosen) -> Result<Ve
     f.property_array_u64("reg", &reg(dram.start, cfg.ram_size))?;
     f.end_node(node)?;
 
+    // QEMU's layout: one node for both flash banks.
+    let flash = region("flash");
+    let bank = flash.size() / 2;
+    let node = f.begin_node(&format!("flash@{:x}", flash.start))?;
+    f.property_string("compatible", "cfi-flash")?;
+    f.property_array_u64("reg", &[flash.start, bank, flash.start + bank, bank])?;
+    f.property_u32("bank-width", 4)?;
+    f.end_node(node)?;
+
     let node = f.begin_node("apb-pclk")?;
     f.property_string("compatible", "fixed-clock")?;
     f.property_u32("#clock-cells", 0)?;

@@ -1,6 +1,7 @@
 //! The Arm `virt` board (`-M virt -cpu cortex-a57|max`), with QEMU's memory map.
 //!
 //! ```text
+//!   0x0000_0000  flash      two 64 MiB CFI flash banks (pflash0: -bios; pflash1)
 //!   0x0800_0000  gic_dist   GIC distributor (v2 or v3)
 //!   0x0801_0000  gic_cpu    GICv2 CPU interface (banked per CPU; GICv2 only)
 //!   0x080a_0000  gic_redist GICv3 redistributors, 128 KiB per CPU (GICv3 only; the CPU
@@ -23,6 +24,13 @@
 //! `-M virt,gic-version=2|3|max` picks the interrupt controller (2 by default, as QEMU's; `max`
 //! is 3). With a GICv3 each CPU's ICC_* system registers reach the GIC through
 //! [`mimic_arch_aarch64::GicPort`], and MPIDR carries [`mimic_devices::gicv3::virt_affinity`].
+//!
+//! `-bios` takes firmware (U-Boot's `qemu_arm64`, EDK2) instead: it is loaded into the first
+//! flash bank, the device tree goes to the start of RAM, and CPU 0 starts at 0 at EL1 with
+//! every register zero, as QEMU's `virt` does without EL2/EL3. The flash banks are ROM devices
+//! ([`mimic_memory::RomDevice`]): fetches read the array at RAM speed, data accesses go through
+//! the CFI command set ([`PflashCfi01`]), so firmware may probe, erase and program them (its
+//! environment lives in the second bank); the contents are kept in memory only.
 
 use crate::arm_fdt;
 use crate::board_parts::{self, VirtioSlot};
@@ -38,6 +46,7 @@ use mimic_core::{AddrRange, BitIrq, Clock, IrqLine, SharedBits, VmClock};
 use mimic_devices::gicv2::{GicSpiLine, VIRT_NUM_SPIS};
 use mimic_devices::gicv3::{self, GicV3SpiLine};
 use mimic_devices::pci::PciHost;
+use mimic_devices::pflash_cfi01::{PflashCfi01, PflashConfig};
 use mimic_devices::{
     CurrentCpu, GicCpuLines, GicCpuMmio, GicDistMmio, GicError, GicV2, GicV3, GicV3DistMmio, GicV3RedistMmio, Pl011,
     Pl031, Pl061, PowerLatch, PowerRequest,
@@ -52,11 +61,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub const MAX_CPUS: usize = 8;
+/// Each of the two flash banks: 64 MiB.
+pub const FLASH_BANK_SIZE: u64 = 64 << 20;
 pub const VIRTIO_SLOTS: usize = 32;
 pub const VIRTIO_SLOT_SIZE: u64 = 0x200;
 
 /// QEMU's Arm `virt` memory map (the low-memory part). DRAM's size comes from `-m`.
 pub const MEMMAP: &[(&str, AddrRange)] = &[
+    ("flash", AddrRange::new(0, 2 * FLASH_BANK_SIZE)),
     ("gic_dist", AddrRange::new(0x0800_0000, 0x1_0000)),
     ("gic_cpu", AddrRange::new(0x0801_0000, 0x1_0000)),
     ("gic_redist", GIC_REDIST),
@@ -205,6 +217,10 @@ pub struct ArmVirtMachine {
     bell: Arc<Doorbell>,
     /// The CPU running now: whose banked GIC registers an access reaches.
     current_cpu: CurrentCpu,
+    /// The two flash banks (pflash0 holds `-bios`).
+    pub flash: [Shared<PflashCfi01>; 2],
+    /// Bytes of `-bios` at the start of pflash0 (loaded again at every reset).
+    firmware_len: u64,
 }
 
 impl ArmVirtMachine {
@@ -217,6 +233,17 @@ impl ArmVirtMachine {
         }
         let dram = AddrRange::new(region("dram").start, cfg.ram_size);
         let mut bus = AddressSpace::new();
+        let bank = || {
+            PflashCfi01::new(PflashConfig::ARM_VIRT)
+                .map(|f| Arc::new(Mutex::new(f)))
+                .map_err(|e| Error::Wiring(e.to_string()))
+        };
+        let flash = [bank()?, bank()?];
+        // Before RAM, so that growing the backing store for RAM copies nothing of them.
+        for (i, f) in flash.iter().enumerate() {
+            let range = AddrRange::new(region("flash").start + i as u64 * FLASH_BANK_SIZE, FLASH_BANK_SIZE);
+            bus.add_rom_device(&format!("pflash{i}"), range, Box::new(f.clone()))?;
+        }
         bus.add_ram("dram", dram)?;
 
         let clock = Arc::new(VmClock::new());
@@ -307,6 +334,8 @@ impl ArmVirtMachine {
             pci,
             bell,
             current_cpu,
+            flash,
+            firmware_len: 0,
         };
         if m.cpus.len() > 1 {
             m.bus.track_new_code_pages();
@@ -315,13 +344,19 @@ impl ArmVirtMachine {
         Ok(m)
     }
 
-    /// Load kernel, initrd and device tree; point CPU 0 at the kernel.
+    /// Load firmware or kernel, initrd and device tree; point CPU 0 at the first instruction.
     fn load(&mut self, cfg: &VirtConfig, model: ArmCpuModel, dram: AddrRange) -> Result<(), Error> {
-        if cfg.bios != crate::Bios::None && cfg.bios != crate::Bios::Default {
-            return Err(Error::Wiring("-bios is not supported on the Arm virt board yet (use -kernel)".into()));
-        }
-        let Some(kpath) = &cfg.kernel else {
-            return Err(Error::Wiring("the Arm virt board needs -kernel (firmware boot is not supported yet)".into()));
+        let kpath = match (&cfg.bios, &cfg.kernel) {
+            (crate::Bios::File(fw), None) => return self.load_firmware(cfg, model, dram, fw),
+            (crate::Bios::File(_), Some(_)) => {
+                return Err(Error::BootOptions(
+                    "-bios with -kernel needs fw_cfg to hand the kernel to the firmware, which the Arm virt \
+                     board does not have yet: use one or the other"
+                        .into(),
+                ))
+            }
+            (_, Some(k)) => k,
+            (_, None) => return Err(Error::BootOptions("the Arm virt board needs -kernel or -bios".into())),
         };
         let kernel =
             loader::load_kernel(&mut self.bus, ImageArch::Aarch64, kpath, dram.start + KERNEL_OFFSET, dram.start)?;
@@ -353,6 +388,70 @@ impl ArmVirtMachine {
         }
         self.cpus[0].regs[0] = fdt_addr;
         Ok(())
+    }
+
+    /// Firmware boot: `fw` into flash bank 0, the device tree at the start of RAM, CPU 0 at 0.
+    fn load_firmware(
+        &mut self,
+        cfg: &VirtConfig,
+        model: ArmCpuModel,
+        dram: AddrRange,
+        fw: &std::path::Path,
+    ) -> Result<(), Error> {
+        if cfg.initrd.is_some() {
+            return Err(Error::BootOptions("-initrd needs -kernel (the Arm virt board has no fw_cfg yet)".into()));
+        }
+        let data = std::fs::read(fw).map_err(|source| Error::ReadFile { what: "firmware", path: fw.into(), source })?;
+        if data.len() as u64 > FLASH_BANK_SIZE {
+            return Err(Error::DoesNotFit {
+                what: "firmware",
+                path: fw.into(),
+                addr: region("flash").start,
+                len: data.len() as u64,
+            });
+        }
+        loader::load_raw(&mut self.bus, "firmware", fw, &data, region("flash").start)?;
+        self.firmware_len = data.len() as u64;
+        let dtb = match &cfg.dtb {
+            Some(p) => crate::virt::read_dtb(p, cfg, None)?,
+            None => arm_fdt::build(cfg, model, &Chosen { bootargs: cfg.append.as_deref(), initrd: None })
+                .map_err(|e| Error::Fdt(e.to_string()))?,
+        };
+        if dtb.len() as u64 > FDT_MAX {
+            return Err(Error::Fdt("the device tree is larger than 2 MiB".into()));
+        }
+        self.bus.write_bytes(dram.start, &dtb)?;
+        self.dtb = dtb;
+        for (n, c) in self.cpus.iter_mut().enumerate() {
+            c.reset(region("flash").start);
+            c.halted = n != 0;
+        }
+        Ok(())
+    }
+
+    /// After a guest reset, this new machine keeps what the guest left in `old`'s flash banks,
+    /// as QEMU's flash keeps its contents over a reset: everything except the `-bios` image at
+    /// the start of pflash0, which is loaded afresh (as QEMU reloads its ROM images).
+    pub fn keep_flash_from(&mut self, old: &ArmVirtMachine) {
+        let flash = region("flash");
+        let page = mimic_memory::PAGE_SIZE;
+        let skip = self.firmware_len.max(old.firmware_len).next_multiple_of(page);
+        let mut buf = vec![0u8; page as usize];
+        for addr in (flash.start + skip..flash.end).step_by(page as usize) {
+            // Pages never written stay zero and are not copied (nor made resident).
+            if old.bus.read_bytes(addr, &mut buf).is_ok() && buf.iter().any(|&b| b != 0) {
+                // Both machines have the same flash map, so the page is there.
+                let _ = self.bus.write_bytes(addr, &buf);
+            }
+        }
+        if skip > self.firmware_len {
+            // The part of the last firmware page past the image: the guest's bytes.
+            let tail = self.firmware_len..skip.min(flash.size());
+            let mut bytes = vec![0u8; (tail.end - tail.start) as usize];
+            if old.bus.read_bytes(flash.start + tail.start, &mut bytes).is_ok() {
+                let _ = self.bus.write_bytes(flash.start + tail.start, &bytes);
+            }
+        }
     }
 
     /// The device tree the guest was given.
@@ -534,5 +633,85 @@ impl ArmVirtMachine {
             ns = ns.min(1_000_000);
         }
         Duration::from_nanos(ns)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mimic_core::Size;
+    use std::path::PathBuf;
+
+    fn file(name: &str, data: &[u8]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("mimic-arm-virt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(name);
+        std::fs::write(&p, data).unwrap();
+        p
+    }
+
+    fn firmware_config(fw: PathBuf) -> VirtConfig {
+        VirtConfig { bios: crate::Bios::File(fw), tier: mimic_exec::TierPolicy::Interp, ..VirtConfig::default() }
+    }
+
+    fn machine(cfg: &VirtConfig) -> Result<ArmVirtMachine, Error> {
+        ArmVirtMachine::new(cfg, ArmCpuModel::CortexA57, Box::new(std::io::sink()))
+    }
+
+    #[test]
+    fn bios_goes_to_flash_and_cpu0_starts_there_with_the_tree_at_ram_start() {
+        let cfg = VirtConfig { smp: 2, ..firmware_config(file("fw.bin", &[0x1f, 0x20, 0x03, 0xd5])) };
+        let m = machine(&cfg).unwrap();
+        let mut word = [0u8; 4];
+        m.bus.read_bytes(0, &mut word).unwrap();
+        assert_eq!(word, [0x1f, 0x20, 0x03, 0xd5]);
+        assert_eq!((m.cpus[0].pc, m.cpus[0].regs[0]), (0, 0));
+        assert!(m.cpus[1..].iter().all(|c| c.halted));
+        m.bus.read_bytes(region("dram").start, &mut word).unwrap();
+        assert_eq!(word, [0xd0, 0x0d, 0xfe, 0xed]);
+        assert!(m.dtb().windows(9).any(|w| w == b"cfi-flash"));
+    }
+
+    #[test]
+    fn flash_answers_cfi_queries_in_both_banks() {
+        let mut m = machine(&firmware_config(file("fw2.bin", &[0; 16]))).unwrap();
+        for bank in [0, FLASH_BANK_SIZE] {
+            m.bus.write(bank + 0x55 * 4, Size::B4, 0x0098_0098).unwrap();
+            assert_eq!(m.bus.read(bank + 0x10 * 4, Size::B4).unwrap(), 0x0051_0051);
+            m.bus.write(bank, Size::B4, 0x00ff_00ff).unwrap();
+        }
+        assert_eq!(m.bus.read(0, Size::B4).unwrap(), 0);
+    }
+
+    #[test]
+    fn reset_keeps_what_the_guest_wrote_to_flash_but_reloads_the_firmware() {
+        let cfg = firmware_config(file("fw3.bin", &[0xaa; 8]));
+        let mut old = machine(&cfg).unwrap();
+        old.bus.write_bytes(0, &[0; 4]).unwrap(); // the guest reprogrammed the firmware
+        old.bus.write_bytes(8, &[0x55]).unwrap(); // and the rest of its page
+        old.bus.write_bytes(FLASH_BANK_SIZE + 0x1000, &[1, 2, 3]).unwrap();
+        let mut new = machine(&cfg).unwrap();
+        new.keep_flash_from(&old);
+        let mut b = [0u8; 9];
+        new.bus.read_bytes(0, &mut b).unwrap();
+        assert_eq!(b, [0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0x55]);
+        let mut b = [0u8; 3];
+        new.bus.read_bytes(FLASH_BANK_SIZE + 0x1000, &mut b).unwrap();
+        assert_eq!(b, [1, 2, 3]);
+    }
+
+    #[test]
+    fn bios_with_kernel_or_initrd_is_refused() {
+        let fw = file("fw4.bin", &[0; 4]);
+        let k = VirtConfig { kernel: Some(fw.clone()), ..firmware_config(fw.clone()) };
+        assert!(matches!(machine(&k), Err(Error::BootOptions(e)) if e.contains("fw_cfg")));
+        let i = VirtConfig { initrd: Some(fw.clone()), ..firmware_config(fw) };
+        assert!(matches!(machine(&i), Err(Error::BootOptions(e)) if e.contains("-initrd")));
+    }
+
+    #[test]
+    fn firmware_larger_than_a_bank_is_refused() {
+        let big = file("big.bin", &vec![0; FLASH_BANK_SIZE as usize + 1]);
+        assert!(matches!(machine(&firmware_config(big)), Err(Error::DoesNotFit { .. })));
     }
 }

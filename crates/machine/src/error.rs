@@ -24,6 +24,9 @@ pub enum Error {
     NoDefaultFirmware { searched: String },
     #[error("building the device tree failed: {0}")]
     Fdt(String),
+    /// A combination of -bios/-kernel/-initrd the board cannot boot.
+    #[error("cannot boot this way: {0}")]
+    BootOptions(String),
     #[error("board wiring failed: {0}")]
     Wiring(String),
     #[error("-accel tcg,tier=jit: {0}")]

@@ -408,6 +408,7 @@ impl VirtMachine {
                 mimic_memory::RegionKind::Ram { .. } => "ram",
                 mimic_memory::RegionKind::Rom { .. } => "rom",
                 mimic_memory::RegionKind::Mmio(_) => "i/o",
+                mimic_memory::RegionKind::RomDevice { .. } => "romd",
             };
             s.push_str(&format!("    {:016x}-{:016x} (prio 0, {kind}): {}\n", r.range.start, r.range.end - 1, r.name));
         }

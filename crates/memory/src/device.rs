@@ -1,6 +1,7 @@
 //! The interface every memory-mapped device implements.
 
 use mimic_core::Size;
+use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 /// A memory-mapped device: register reads and writes at offsets from its base.
@@ -10,6 +11,19 @@ use std::sync::{Arc, Mutex};
 pub trait MmioDevice: Send {
     fn read(&mut self, offset: u64, size: Size) -> u64;
     fn write(&mut self, offset: u64, size: Size, value: u64);
+}
+
+/// A device whose contents live in the backing store, like NOR flash: QEMU's "ROM device".
+///
+/// Instruction fetches read the array straight from the backing store (so firmware runs from
+/// it at RAM speed); every data access goes through the device, which is handed the array to
+/// answer from (array reads, or status and query data in a command mode) or to change
+/// (program, erase). The bus invalidates translated code in the bytes a write reports changed.
+pub trait RomDevice: Send {
+    /// A read at `offset` (the region's whole array is `array`).
+    fn read(&mut self, offset: u64, size: Size, array: &[u8]) -> u64;
+    /// A write at `offset`; returns the byte range of `array` it changed, if any.
+    fn write(&mut self, offset: u64, size: Size, value: u64, array: &mut [u8]) -> Option<Range<usize>>;
 }
 
 /// A device shared between the bus and something else that drives it (an interrupt input, a
@@ -26,5 +40,16 @@ impl<T: MmioDevice> MmioDevice for Arc<Mutex<T>> {
     fn write(&mut self, offset: u64, size: Size, value: u64) {
         let mut d = self.lock().unwrap_or_else(|e| e.into_inner());
         d.write(offset, size, value)
+    }
+}
+
+impl<T: RomDevice> RomDevice for Arc<Mutex<T>> {
+    fn read(&mut self, offset: u64, size: Size, array: &[u8]) -> u64 {
+        let mut d = self.lock().unwrap_or_else(|e| e.into_inner());
+        d.read(offset, size, array)
+    }
+    fn write(&mut self, offset: u64, size: Size, value: u64, array: &mut [u8]) -> Option<Range<usize>> {
+        let mut d = self.lock().unwrap_or_else(|e| e.into_inner());
+        d.write(offset, size, value, array)
     }
 }

@@ -10,13 +10,19 @@
 //!   0x8000_0000 DRAM ─────────────────────────▲
 //!   0x1000_0000 UART ──▶ Box<dyn MmioDevice>
 //! ```
+//!
+//! A ROM device (flash, [`RomDevice`]) has its array in the backing store too, but only
+//! instruction fetches, loaders and debuggers reach it there ([`AddressSpace::lookup_backing`]);
+//! data accesses always go through the device ([`AddressSpace::lookup_ram`] does not return it,
+//! so no TLB ever maps it for data), which is what lets it switch between array reads and its
+//! command modes without any TLB flush.
 #![forbid(unsafe_code)]
 
 mod device;
 mod guest_memory;
 mod space;
 
-pub use device::{MmioDevice, Shared};
+pub use device::{MmioDevice, RomDevice, Shared};
 pub use guest_memory::{FlatMemory, GuestMemory};
 pub use space::{
     read_le, write_le, AddressSpace, BusError, Error, RamLookup, Region, RegionKind, PAGE_SHIFT, PAGE_SIZE,

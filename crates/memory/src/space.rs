@@ -1,6 +1,6 @@
 //! The address-space table and byte-level access to RAM and ROM.
 
-use crate::MmioDevice;
+use crate::{MmioDevice, RomDevice};
 use mimic_core::{AddrRange, Size};
 
 pub const PAGE_SHIFT: u32 = 12;
@@ -35,6 +35,12 @@ pub enum RegionKind {
         offset: usize,
     },
     Mmio(Box<dyn MmioDevice>),
+    /// A ROM device whose array is at `offset` in the backing store: fetched from directly, read
+    /// and written through the device.
+    RomDevice {
+        offset: usize,
+        dev: Box<dyn RomDevice>,
+    },
 }
 
 pub struct Region {
@@ -51,6 +57,9 @@ pub struct RamLookup {
     pub writable: bool,
     /// Bytes from the address to the end of its region.
     pub remaining: u64,
+    /// Data accesses may use the backing store directly (RAM, ROM); false for a ROM device's
+    /// array, which only instruction fetches, loaders and debuggers read there.
+    pub direct: bool,
 }
 
 #[derive(Default)]
@@ -96,7 +105,13 @@ impl AddressSpace {
         // from the allocator: pages the guest never touches are never made resident.
         Vec::<u8>::new().try_reserve_exact(new_len).map_err(|_| Error::TooLarge { size: range.size() })?;
         let mut store = vec![0u8; new_len];
-        store[..offset].copy_from_slice(&self.store);
+        // Copy only pages holding something: the untouched rest of the old store (a large flash
+        // or RAM region added earlier) stays unbacked in the new one.
+        for (dst, src) in store[..offset].chunks_mut(PAGE_SIZE as usize).zip(self.store.chunks(PAGE_SIZE as usize)) {
+            if src.iter().any(|&b| b != 0) {
+                dst.copy_from_slice(src);
+            }
+        }
         self.store = store;
         self.code_pages.resize(new_len.div_ceil(PAGE_SIZE as usize * 64), 0);
         Ok(offset)
@@ -111,6 +126,13 @@ impl AddressSpace {
     pub fn add_rom(&mut self, name: &str, range: AddrRange) -> Result<(), Error> {
         let offset = self.grow_store(name, range)?;
         self.insert(Region { name: name.into(), range, kind: RegionKind::Rom { offset } })
+    }
+
+    /// A ROM device (flash) whose array is `range.size()` bytes of backing store; fill it with
+    /// [`AddressSpace::write_bytes`].
+    pub fn add_rom_device(&mut self, name: &str, range: AddrRange, dev: Box<dyn RomDevice>) -> Result<(), Error> {
+        let offset = self.grow_store(name, range)?;
+        self.insert(Region { name: name.into(), range, kind: RegionKind::RomDevice { offset, dev } })
     }
 
     pub fn add_mmio(&mut self, name: &str, range: AddrRange, dev: Box<dyn MmioDevice>) -> Result<(), Error> {
@@ -130,16 +152,23 @@ impl AddressSpace {
         self.regions[i - 1].range.contains(addr).then_some(i - 1)
     }
 
-    /// The backing-store location of a RAM or ROM address.
+    /// The backing-store location of a RAM or ROM address: where data accesses may go directly.
     pub fn lookup_ram(&self, addr: u64) -> Option<RamLookup> {
+        self.lookup_backing(addr).filter(|l| l.direct)
+    }
+
+    /// The backing-store location of a RAM, ROM or ROM-device address: where instructions are
+    /// fetched from, loaders write and debuggers read.
+    pub fn lookup_backing(&self, addr: u64) -> Option<RamLookup> {
         let r = &self.regions[self.find_index(addr)?];
-        let (base, writable) = match r.kind {
-            RegionKind::Ram { offset } => (offset, true),
-            RegionKind::Rom { offset } => (offset, false),
+        let (base, writable, direct) = match r.kind {
+            RegionKind::Ram { offset } => (offset, true, true),
+            RegionKind::Rom { offset } => (offset, false, true),
+            RegionKind::RomDevice { offset, .. } => (offset, false, false),
             RegionKind::Mmio(_) => return None,
         };
         let delta = (addr - r.range.start) as usize;
-        Some(RamLookup { offset: base + delta, writable, remaining: r.range.end - addr })
+        Some(RamLookup { offset: base + delta, writable, remaining: r.range.end - addr, direct })
     }
 
     /// The whole backing store (RAM and ROM bytes).
@@ -166,6 +195,10 @@ impl AddressSpace {
                 Ok(read_le(&self.store[at..at + size.bytes() as usize]))
             }
             RegionKind::Mmio(dev) => Ok(dev.read(delta, size)),
+            RegionKind::RomDevice { offset, dev } => {
+                let array = &self.store[*offset..*offset + r.range.size() as usize];
+                Ok(dev.read(delta, size, array))
+            }
         }
     }
 
@@ -188,21 +221,31 @@ impl AddressSpace {
                 dev.write(delta, size, value);
                 Ok(())
             }
+            RegionKind::RomDevice { offset, dev } => {
+                let base = *offset;
+                let array = &mut self.store[base..base + r.range.size() as usize];
+                if let Some(changed) = dev.write(delta, size, value, array) {
+                    // Programmed or erased: translated code from those bytes is stale.
+                    self.note_dma_write(base + changed.start, changed.len());
+                }
+                Ok(())
+            }
         }
     }
 
-    /// Copy bytes into RAM or ROM (loaders). Fails unless the whole span is inside one region.
+    /// Copy bytes into RAM, ROM or a ROM device's array (loaders). Fails unless the whole span
+    /// is inside one region.
     pub fn write_bytes(&mut self, addr: u64, data: &[u8]) -> Result<(), Error> {
         let len = data.len() as u64;
-        let l = self.lookup_ram(addr).filter(|l| l.remaining >= len).ok_or(Error::NotRam { addr, len })?;
+        let l = self.lookup_backing(addr).filter(|l| l.remaining >= len).ok_or(Error::NotRam { addr, len })?;
         self.store[l.offset..l.offset + data.len()].copy_from_slice(data);
         Ok(())
     }
 
-    /// Copy bytes out of RAM or ROM (debuggers, tests).
+    /// Copy bytes out of RAM, ROM or a ROM device's array (debuggers, tests).
     pub fn read_bytes(&self, addr: u64, out: &mut [u8]) -> Result<(), Error> {
         let len = out.len() as u64;
-        let l = self.lookup_ram(addr).filter(|l| l.remaining >= len).ok_or(Error::NotRam { addr, len })?;
+        let l = self.lookup_backing(addr).filter(|l| l.remaining >= len).ok_or(Error::NotRam { addr, len })?;
         out.copy_from_slice(&self.store[l.offset..l.offset + out.len()]);
         Ok(())
     }
@@ -302,6 +345,67 @@ mod tests {
         fn write(&mut self, _offset: u64, _size: Size, value: u64) {
             self.0 = value;
         }
+    }
+
+    /// Reads the array doubled; a write stores its low byte at the offset (a one-byte "program").
+    struct Doubler;
+    impl RomDevice for Doubler {
+        fn read(&mut self, offset: u64, _size: Size, array: &[u8]) -> u64 {
+            u64::from(array[offset as usize]) * 2
+        }
+        fn write(&mut self, offset: u64, _size: Size, value: u64, array: &mut [u8]) -> Option<std::ops::Range<usize>> {
+            array[offset as usize] = value as u8;
+            Some(offset as usize..offset as usize + 1)
+        }
+    }
+
+    fn space_with_rom_device() -> AddressSpace {
+        let mut s = AddressSpace::new();
+        s.add_rom_device("flash", AddrRange::new(0, 0x2000), Box::new(Doubler)).unwrap();
+        s.add_ram("ram", AddrRange::new(0x8000_0000, 0x10000)).unwrap();
+        s
+    }
+
+    #[test]
+    fn rom_device_is_fetchable_but_not_direct_for_data() {
+        let s = space_with_rom_device();
+        assert_eq!(s.lookup_ram(0x10), None);
+        let l = s.lookup_backing(0x10).unwrap();
+        assert!(!l.direct && !l.writable);
+        assert_eq!(l.remaining, 0x2000 - 0x10);
+        assert!(s.lookup_ram(0x8000_0000).unwrap().direct);
+    }
+
+    #[test]
+    fn rom_device_data_accesses_go_through_the_device() {
+        let mut s = space_with_rom_device();
+        s.write_bytes(0x1001, &[21]).unwrap();
+        assert_eq!(s.read(0x1001, Size::B1).unwrap(), 42);
+        s.write(0x1002, Size::B1, 7).unwrap();
+        let mut b = [0u8; 2];
+        s.read_bytes(0x1001, &mut b).unwrap();
+        assert_eq!(b, [21, 7]);
+    }
+
+    #[test]
+    fn rom_device_write_invalidates_code_in_the_changed_page() {
+        let mut s = space_with_rom_device();
+        let page = s.lookup_backing(0x1000).unwrap().offset;
+        s.set_code_page(page);
+        s.write(0x1004, Size::B1, 1).unwrap();
+        assert!(!s.is_code_page(page));
+        assert_eq!(s.take_dma_dirty_code(), vec![page >> PAGE_SHIFT]);
+    }
+
+    #[test]
+    fn growing_the_store_keeps_earlier_contents() {
+        let mut s = AddressSpace::new();
+        s.add_rom("rom", AddrRange::new(0, 0x3000)).unwrap();
+        s.write_bytes(0x1ffe, &[1, 2, 3, 4]).unwrap();
+        s.add_ram("ram", AddrRange::new(0x8000_0000, 0x1000)).unwrap();
+        let mut b = [0u8; 4];
+        s.read_bytes(0x1ffe, &mut b).unwrap();
+        assert_eq!(b, [1, 2, 3, 4]);
     }
 
     fn space() -> AddressSpace {

@@ -184,8 +184,8 @@ pub fn sys(e: &mut Env<'_, Aarch64Cpu>, xt: u64, op: u64, raw: u64) -> Result<u6
     let check = match (op1, crn, crm, op2) {
         // IC IALLUIS, IC IALLU: drop every decoded block.
         (0, 7, 1 | 5, 0) => el1_only.map(|()| Sys::IcAll),
-        // IC IVAU: the same (the block cache is not indexed by virtual address).
-        (3, 7, 5, 1) => el0_gate(sctlr::UCI).map(|()| Sys::IcAll),
+        // IC IVAU: drop the blocks decoded from that line's page.
+        (3, 7, 5, 1) => el0_gate(sctlr::UCI).map(|()| Sys::IcVa),
         // DC IVAC, DC ISW, DC CSW, DC CISW: no caches to maintain.
         (0, 7, 6, 1 | 2) | (0, 7, 10 | 14, 2) => el1_only.map(|()| Sys::Nop),
         // DC CVAC, DC CVAU, DC CIVAC.
@@ -202,6 +202,20 @@ pub fn sys(e: &mut Env<'_, Aarch64Cpu>, xt: u64, op: u64, raw: u64) -> Result<u6
         Ok(Sys::Nop) => Ok(0),
         Ok(Sys::IcAll) => {
             e.cpu.cache.clear();
+            Ok(0)
+        }
+        Ok(Sys::IcVa) => {
+            // Linux issues one per cache line of every executable page it maps; clearing the
+            // whole cache for each made a boot re-decode everything over and over. Stores
+            // already invalidate watched code pages, so dropping the line's page is enough; an
+            // address that does not translate to RAM drops everything, to stay safe.
+            let page = e.cpu.translate_debug(e.bus, xt).and_then(|pa| e.bus.lookup_backing(pa));
+            match page {
+                Some(l) => {
+                    e.cpu.cache.invalidate_page(l.offset / mimic_memory::PAGE_SIZE as usize);
+                }
+                None => e.cpu.cache.clear(),
+            }
             Ok(0)
         }
         Ok(Sys::DcZva) => {
@@ -226,6 +240,7 @@ pub fn sys(e: &mut Env<'_, Aarch64Cpu>, xt: u64, op: u64, raw: u64) -> Result<u6
 enum Sys {
     Nop,
     IcAll,
+    IcVa,
     DcZva,
     At,
     Tlbi,

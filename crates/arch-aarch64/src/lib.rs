@@ -23,8 +23,8 @@
 //! alignment, PC alignment, trapped WFI/WFE/MSR/MRS/FP, illegal execution state), IRQ and FIQ,
 //! exception return with the illegal-return rules; MRS/MSR/MSR (immediate)/SYS for the registers
 //! and operations Linux uses (see [`sysreg`]), including the GICv3 CPU interface (ICC_*) when the
-//! board connects one ([`cpu::GicPort`]); DC ZVA; IC IALLU/IALLUIS/IVAU (drop decoded
-//! blocks); WFI; the generic timer; HVC/SMC as firmware calls for the board ([`cpu::Conduit`]).
+//! board connects one ([`cpu::GicPort`]); DC ZVA; IC IALLU/IALLUIS (drop every decoded block)
+//! and IC IVAU (drop the blocks of that page); WFI; the generic timer; HVC/SMC as firmware calls for the board ([`cpu::Conduit`]).
 //!
 //! Not here: EL2, EL3 and AArch32 (HVC/SMC are UNDEFINED unless they are the firmware conduit;
 //! ERET to them is an illegal return); SP alignment checking;

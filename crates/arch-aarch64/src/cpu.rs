@@ -232,13 +232,41 @@ pub type TimeSource = Arc<dyn Fn() -> u64 + Send + Sync>;
 /// The generic timer frequency CNTFRQ_EL0 reports (QEMU's `virt` default).
 pub const CNTFRQ_HZ: u64 = 62_500_000;
 
-/// Which CPU the ID registers describe. Both advertise exactly what is implemented; they differ
-/// only in MIDR_EL1 (see [`crate::sysreg`]).
+/// Which CPU the ID registers describe: MIDR_EL1 (see [`crate::sysreg`]) and the default
+/// [`Features`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum CpuModel {
     #[default]
     CortexA57,
     Max,
+}
+
+impl CpuModel {
+    /// The optional features this model has unless the command line turns some off.
+    pub fn features(self) -> Features {
+        match self {
+            CpuModel::CortexA57 => Features::default(),
+            CpuModel::Max => Features::default(),
+        }
+    }
+}
+
+/// The optional architecture features a CPU implements. The ID registers report exactly these,
+/// and an instruction of a feature that is off is UNDEFINED.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Features {
+    /// FEAT_AES and FEAT_PMULL.
+    pub aes: bool,
+    /// FEAT_SHA1.
+    pub sha1: bool,
+    /// FEAT_SHA256.
+    pub sha256: bool,
+    /// FEAT_LSE: the atomic memory operations, CAS and CASP.
+    pub lse: bool,
+    /// FEAT_PAuth: pointer authentication.
+    pub pauth: bool,
+    /// FEAT_BTI: branch target identification.
+    pub bti: bool,
 }
 
 /// Which of HVC and SMC the board answers as firmware calls (PSCI/SMCCC), as the device tree's
@@ -280,6 +308,7 @@ impl GicPort {
 /// What a CPU is built from.
 pub struct CpuConfig {
     pub model: CpuModel,
+    pub features: Features,
     /// MPIDR_EL1's affinity fields (bit 31, RES1, is added).
     pub mpidr: u64,
     /// Interrupt inputs: [`irq::IRQ`] and [`irq::FIQ`].
@@ -295,6 +324,7 @@ impl CpuConfig {
     pub fn test() -> Self {
         CpuConfig {
             model: CpuModel::CortexA57,
+            features: CpuModel::CortexA57.features(),
             mpidr: 0,
             irq_lines: SharedBits::new(),
             time: Arc::new(|| 0),
@@ -319,6 +349,7 @@ pub struct Aarch64Cpu {
     /// The stack pointers not in use (index = EL; the one in use lives in `regs[SP]`).
     pub sp_el: [u64; 4],
     pub model: CpuModel,
+    pub features: Features,
     pub mpidr: u64,
     pub sys: SysRegs,
     pub mmu_regs: MmuRegs,
@@ -369,6 +400,7 @@ impl Aarch64Cpu {
             il: false,
             sp_el: [0; 4],
             model: cfg.model,
+            features: cfg.features,
             mpidr: cfg.mpidr,
             sys: SysRegs::default(),
             mmu_regs: MmuRegs::default(),

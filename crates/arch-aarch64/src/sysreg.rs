@@ -18,10 +18,10 @@
 //! also asks for a board-connected GIC ([`Aarch64Cpu::gic`]): without one they are UNDEFINED;
 //! with one, reads and writes go to it through `mimic_core::GicCpuInterface`.
 //!
-//! The ID registers describe exactly what this CPU implements (both models alike): AArch64 only
+//! The ID registers describe exactly what this CPU implements: AArch64 only
 //! at EL0 and EL1, no EL2/EL3, FP and AdvSIMD, the GIC system registers only when a GICv3 is
-//! connected (ID_AA64PFR0_EL1.GIC = 1), no SVE/RAS/PAuth/BTI/MTE,
-//! CRC32 the only optional instructions, 40-bit PA, 16-bit ASIDs, 4K/16K/64K granules, PAN, no
+//! connected (ID_AA64PFR0_EL1.GIC = 1), no SVE/RAS/MTE, CRC32, and the optional instructions
+//! of the CPU's [`crate::cpu::Features`]; 40-bit PA, 16-bit ASIDs, 4K/16K/64K granules, PAN, no
 //! PMU, v8.0 debug with two breakpoints and two watchpoints. The Cortex-A57 model reports MIDR
 //! r1p3 (0x411fd073); `max` reports QEMU's `max` value (0x000f0510, implementer 0: software).
 
@@ -49,7 +49,7 @@ pub const ID_AA64PFR0_GIC: u64 = 1 << 24;
 /// DebugVer 6 (v8.0), BRPs 1 (two breakpoints), WRPs 1 (two watchpoints), CTX_CMPs 0 (one),
 /// PMUVer 0 (no PMU), TraceVer 0.
 pub const ID_AA64DFR0: u64 = 0x0010_1006;
-/// CRC32 only.
+/// CRC32, always implemented; the optional instructions are added from [`crate::cpu::Features`].
 pub const ID_AA64ISAR0: u64 = 1 << 16;
 /// PARange 0b0010 (40 bits), ASIDBits 0b0010 (16), TGran16 1 (supported), TGran64 0 and
 /// TGran4 0 (supported); no mixed endianness.
@@ -297,6 +297,13 @@ fn id_aa64pfr0(cpu: &Aarch64Cpu) -> u64 {
     ID_AA64PFR0 | if cpu.gic.is_some() { ID_AA64PFR0_GIC } else { 0 }
 }
 
+fn id_aa64isar0(cpu: &Aarch64Cpu) -> u64 {
+    let f = cpu.features;
+    let field = |on: bool, shift: u32, value: u64| if on { value << shift } else { 0 };
+    // AES 2 (with PMULL), SHA1 1, SHA2 1 (SHA256 only), Atomic 2 (LSE).
+    ID_AA64ISAR0 | field(f.aes, 4, 2) | field(f.sha1, 8, 1) | field(f.sha256, 12, 1) | field(f.lse, 20, 2)
+}
+
 fn midr(cpu: &Aarch64Cpu) -> u64 {
     match cpu.model {
         CpuModel::CortexA57 => MIDR_A57,
@@ -354,7 +361,7 @@ pub static DEFS: &[Def] = &[
     def!(3 0 0 0 6 "REVIDR_EL1", Ro, raz, wi),
     def!(3 0 0 4 0 "ID_AA64PFR0_EL1", Ro, id_aa64pfr0, wi),
     def!(3 0 0 5 0 "ID_AA64DFR0_EL1", Ro, |_| ID_AA64DFR0, wi),
-    def!(3 0 0 6 0 "ID_AA64ISAR0_EL1", Ro, |_| ID_AA64ISAR0, wi),
+    def!(3 0 0 6 0 "ID_AA64ISAR0_EL1", Ro, id_aa64isar0, wi),
     def!(3 0 0 7 0 "ID_AA64MMFR0_EL1", Ro, |_| ID_AA64MMFR0, wi),
     def!(3 0 0 7 1 "ID_AA64MMFR1_EL1", Ro, |_| ID_AA64MMFR1, wi),
     def!(3 1 0 0 0 "CCSIDR_EL1", Ro, ccsidr, wi),

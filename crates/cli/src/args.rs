@@ -38,6 +38,8 @@ pub struct Options {
     pub netdevs: Vec<String>,
     /// `-cpu`: which CPU, and with it which architecture's `virt` board.
     pub cpu: CpuChoice,
+    /// `-cpu max,pauth=off` (pointer authentication is on unless turned off).
+    pub pauth_off: bool,
 }
 
 /// The `-cpu` model. `max` exists for both architectures; the kernel image decides.
@@ -206,10 +208,11 @@ pub fn parse(args: &[String]) -> Result<Command, ArgError> {
                     }
                 };
                 for p in props {
-                    // Pointer authentication is not implemented, so it is off whatever is asked.
-                    if p != "pauth=off" {
-                        return Err(ArgError(format!("-cpu {v}: unsupported property '{p}'")));
-                    }
+                    o.pauth_off = match (o.cpu, p) {
+                        (CpuChoice::Max, "pauth=on") => false,
+                        (CpuChoice::Max, "pauth=off") => true,
+                        _ => return Err(ArgError(format!("-cpu {v}: unsupported property '{p}'"))),
+                    };
                 }
             }
             "-bios" => {

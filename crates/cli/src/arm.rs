@@ -13,7 +13,7 @@ pub fn board_model(o: &Options) -> Result<Option<ArmCpuModel>, String> {
         CpuChoice::Rv64 => None,
         CpuChoice::CortexA57 => Some(ArmCpuModel::CortexA57),
         CpuChoice::Max => match &o.config.kernel {
-            Some(k) if is_arm64_image(k)? => Some(ArmCpuModel::Max),
+            Some(k) if is_arm64_image(k)? => Some(ArmCpuModel::Max { pauth: !o.pauth_off }),
             _ => None,
         },
     })

@@ -40,7 +40,7 @@ use crate::psci::{self, Action, Power};
 use crate::virt::{ExitStatus, VirtConfig};
 use crate::virtio::Doorbell;
 use crate::Error;
-use mimic_arch_aarch64::cpu::{irq, Conduit, CpuConfig, CpuModel};
+use mimic_arch_aarch64::cpu::{irq, Conduit, CpuConfig, CpuModel, Features};
 use mimic_arch_aarch64::{Aarch64Cpu, GicPort};
 use mimic_core::{AddrRange, BitIrq, Clock, IrqLine, SharedBits, VmClock};
 use mimic_devices::gicv2::{GicSpiLine, VIRT_NUM_SPIS};
@@ -90,21 +90,31 @@ pub(crate) fn region(name: &str) -> AddrRange {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ArmCpuModel {
     CortexA57,
-    Max,
+    /// `max`; `pauth=off` takes pointer authentication away.
+    Max {
+        pauth: bool,
+    },
 }
 
 impl ArmCpuModel {
     pub fn compatible(self) -> &'static str {
         match self {
             ArmCpuModel::CortexA57 => "arm,cortex-a57",
-            ArmCpuModel::Max => "arm,arm-v8",
+            ArmCpuModel::Max { .. } => "arm,arm-v8",
         }
     }
     fn cpu_model(self) -> CpuModel {
         match self {
             ArmCpuModel::CortexA57 => CpuModel::CortexA57,
-            ArmCpuModel::Max => CpuModel::Max,
+            ArmCpuModel::Max { .. } => CpuModel::Max,
         }
+    }
+    fn features(self) -> Features {
+        let mut f = self.cpu_model().features();
+        if let ArmCpuModel::Max { pauth: false } = self {
+            f.pauth = false;
+        }
+        f
     }
 }
 
@@ -302,6 +312,7 @@ impl ArmVirtMachine {
                 [gic.ppi(n, arm_fdt::TIMER_PPIS[1])?, gic.ppi(n, arm_fdt::TIMER_PPIS[2])?];
             let mut cpu = Aarch64Cpu::new(CpuConfig {
                 model: model.cpu_model(),
+                features: model.features(),
                 mpidr: mpidr_affinity(n, cfg.gic_version),
                 irq_lines: l,
                 time: time.clone(),

@@ -990,8 +990,9 @@ pub fn by_elem(e: E, raw: u64, _: u64, _: u64) -> Res {
     let fp_op = match (opc, o.u) {
         (0b0001, false) => Some((0b11001u32, false, false)),
         (0b0101, false) => Some((0b11001, false, true)),
-        (0b1001, false) => Some((0b11011, false, false)),
-        (0b1001, true) => Some((0b11011, true, false)),
+        // By element FMUL is U=0 and FMULX U=1; in three-same it is the other way round.
+        (0b1001, false) => Some((0b11011, true, false)),
+        (0b1001, true) => Some((0b11011, false, false)),
         _ => None,
     };
     // The synthesized three-same/three-different word keeps Q, the scalar bits, Rn and Rd.

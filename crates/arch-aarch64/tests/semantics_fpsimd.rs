@@ -611,7 +611,18 @@ fn by_element_multiplies() {
         .v(3, dv(ONE) | dv(ONE) << 64)
         .ok();
     assert_eq!(f.v(3), dv(0x4010_0000_0000_0000) | dv(0x401c_0000_0000_0000) << 64);
-    // fmul d3, d1, v2.d[0] (scalar)
+    // fmulx d3, d1, v2.d[0] (scalar)
     let f = Snippet::of(&[enc::simd_selem(1, 3, 0, 0, 2, 0b1001, 0, 1, 3)]).v(1, dv(TWO)).v(2, dv(THREE)).ok();
     assert_eq!(f.v(3), dv(0x4018_0000_0000_0000));
+}
+
+#[test]
+fn by_element_fmul_of_zero_and_infinity_is_invalid_but_fmulx_gives_two() {
+    const INF: u64 = 0x7ff0_0000_0000_0000;
+    // fmul d3, d1, v2.d[0]: U = 0.
+    let f = Snippet::of(&[enc::simd_selem(0, 3, 0, 0, 2, 0b1001, 0, 1, 3)]).v(1, 0).v(2, dv(INF)).ok();
+    assert_eq!((f.d(3), f.fpsr), (DEFAULT_NAN, IOC));
+    // fmulx d3, d1, v2.d[0]: U = 1.
+    let f = Snippet::of(&[enc::simd_selem(1, 3, 0, 0, 2, 0b1001, 0, 1, 3)]).v(1, 0).v(2, dv(INF)).ok();
+    assert_eq!((f.d(3), f.fpsr), (TWO, 0));
 }

@@ -55,6 +55,8 @@ fn arm64_max_advertises_lse_atomics_and_runs_with_them_patched_in() {
     let mut g = booted(&["-cpu", "max", "-smp", "2"]);
     let cpuinfo = g.run("cat /proc/cpuinfo", CMD);
     assert!(cpuinfo.contains(" aes pmull sha1 sha2 crc32 atomics "), "{cpuinfo}");
+    let dmesg = g.run("dmesg | grep 'CPU features'", CMD);
+    assert!(dmesg.contains("detected: LSE atomic instructions"), "{dmesg}");
     assert_eq!(g.run("nproc", CMD).trim(), "2");
 
     let guest_sum = g.run("sha256sum /bin/busybox", CMD);

@@ -123,7 +123,8 @@ pub enum Fault {
         write: bool,
         fsc: u8,
     },
-    /// An access that must be aligned (exclusives) was not: a data abort with DFSC 0x21.
+    /// An access that must be aligned (exclusives, LSE atomics) was not: a data abort with DFSC
+    /// 0x21.
     Alignment {
         va: u64,
         write: bool,

@@ -123,7 +123,8 @@ pub enum Fault {
         write: bool,
         fsc: u8,
     },
-    /// An access that must be aligned (exclusives) was not: a data abort with DFSC 0x21.
+    /// An access that must be aligned (exclusives, LSE atomics) was not: a data abort with DFSC
+    /// 0x21.
     Alignment {
         va: u64,
         write: bool,
@@ -245,8 +246,9 @@ impl CpuModel {
     /// The optional features this model has unless the command line turns some off.
     pub fn features(self) -> Features {
         match self {
-            CpuModel::CortexA57 => Features::default(),
-            CpuModel::Max => Features::default(),
+            // As QEMU's cortex-a57: AES with PMULL, SHA1 and SHA2 (SHA-256); no LSE (Armv8.1).
+            CpuModel::CortexA57 => Features { aes: true, sha1: true, sha256: true, ..Features::default() },
+            CpuModel::Max => Features { aes: true, sha1: true, sha256: true, lse: true, ..Features::default() },
         }
     }
 }

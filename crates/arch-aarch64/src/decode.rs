@@ -9,7 +9,8 @@
 //! Covered: the base integer ISA — data processing (immediate and register), branches, WFI and
 //! the hint space, loads and stores of general registers (unsigned offset, unscaled,
 //! unprivileged, pre/post index, register offset, literal, pairs), exclusives (LDXR/STXR and
-//! pairs, with acquire/release), LDAR/STLR, DMB/DSB/ISB/CLREX, CRC32/CRC32C,
+//! pairs, with acquire/release), LDAR/STLR, the FEAT_LSE atomics (LD<op>, SWP, CAS, CASP),
+//! DMB/DSB/ISB/CLREX, CRC32/CRC32C, the AES/SHA-1/SHA-256 instructions,
 //! SVC/HVC/SMC/BRK; the system space: MRS/MSR (register; the operand is `sysreg::key`),
 //! MSR (immediate), SYS, ERET, WFE; SIMD&FP loads and stores, scalar FP and the Advanced SIMD classes
 //! (see `fp.decode`/`simd.decode`). Unallocated encodings decode to `None`.

@@ -14,11 +14,15 @@
 //!   sysreg.rs     the system register table (MRS/MSR), access checks, ID register values
 //!   timer.rs      generic timer: counter, EL1 physical and virtual timers, their output lines
 //!   helpers.rs    what both tiers call: MRS/MSR/SYS, ERET, WFI/WFE, exclusives, CRC32, ...
+//!   atomic.rs     FEAT_LSE: LD<op>/ST<op>/SWP/CAS/CASP as one checked read-modify-write each
+//!   crypto.rs     AES, SHA-1 and SHA-256 instructions (PMULL is in simd.rs)
 //!   mmu_regs.rs   SCTLR/TCR/TTBR/MAIR/AMAIR/PAR_EL1 for the page walk
 //!   mmu.rs        the stage-1 page walk behind the softmmu TLB, TLBI, AT, data and fetch paths
 //! ```
 //!
-//! Implemented: the base integer ISA, exclusives, acquire/release, barriers, CRC32; EL0 and EL1
+//! Implemented: the base integer ISA, exclusives, acquire/release, barriers, CRC32; the optional
+//! features of [`cpu::Features`] a model has (FEAT_LSE atomics, FEAT_AES with PMULL, FEAT_SHA1,
+//! FEAT_SHA256; their instructions are UNDEFINED on a CPU without them); EL0 and EL1
 //! in AArch64 with SP_EL0/SP_EL1 banking; synchronous exceptions (UNDEFINED, SVC, BRK, aborts,
 //! alignment, PC alignment, trapped WFI/WFE/MSR/MRS/FP, illegal execution state), IRQ and FIQ,
 //! exception return with the illegal-return rules; MRS/MSR/MSR (immediate)/SYS for the registers
@@ -46,12 +50,14 @@
 //! `cpu::flags::FP_EN` at translation time and raises `Fault::FpAccess` (EC 0x07) when it is clear.
 //! Not implemented (Undefined): half precision (FEAT_FP16 and the FCVT H forms), the reciprocal
 //! estimates and steps (FRECPE/FRSQRTE/FRECPX/FRECPS/FRSQRTS), FCVTL/FCVTN/FCVTXN, SHLL, the
-//! scalar long by-element forms, crypto (AES/SHA), and everything after Armv8.0 (dot product,
+//! scalar long by-element forms, SHA-512/SHA-3/SM3/SM4, and everything after Armv8.0 but LSE (dot product,
 //! RDM, ...).
 //! `tests/qemu_diff.rs` checks the rest against `qemu-aarch64 -cpu cortex-a57` when available.
 #![forbid(unsafe_code)]
 
+pub mod atomic;
 pub mod cpu;
+pub mod crypto;
 pub mod decode;
 pub mod exception;
 pub mod fp;

@@ -621,6 +621,46 @@ impl Aarch64Cpu {
         Ok(())
     }
 
+    /// One single-copy-atomic read-modify-write of `n` (a power of two up to 16) bytes at `va`
+    /// (the FEAT_LSE atomics): `f` sees the old value and gives what to write, if anything.
+    /// Returns the old value. Nothing is accessed until both permissions are known, so a fault
+    /// leaves memory unchanged: the address must be naturally aligned whatever the memory type,
+    /// and the location must allow both the read and the write even when `f` writes nothing
+    /// (a CAS that fails still needs write permission). As the Arm ARM has it for atomics,
+    /// ESR.WnR is 0 when a read of the location would have faulted (alignment, translation,
+    /// no read permission) and 1 when only the write does.
+    pub(crate) fn atomic_rmw(
+        &mut self,
+        bus: &mut AddressSpace,
+        va: u64,
+        n: u64,
+        f: impl FnOnce(u128) -> Option<u128>,
+    ) -> Result<u128, Exit> {
+        debug_assert!(n.is_power_of_two() && n <= 16);
+        if va & (n - 1) != 0 {
+            return self.exception(Fault::Alignment { va, write: false });
+        }
+        let idx = self.data_mmu;
+        let tr = self.data_target(bus, va, false, idx, None)?;
+        let tw = self.data_target(bus, va, true, idx, None)?;
+        // The halves of a 16-byte access: aligned, so in one page and contiguous in the target.
+        let half = |t: Target, k: u64| match t {
+            Target::Ram(off) => Target::Ram(off + k as usize),
+            Target::Phys(pa) => Target::Phys(pa.wrapping_add(k)),
+        };
+        let chunk = n.min(8);
+        let mut old = 0u128;
+        for k in (0..n).step_by(chunk as usize) {
+            old |= u128::from(self.read_target(bus, va + k, half(tr, k), chunk)?) << (8 * k);
+        }
+        if let Some(new) = f(old) {
+            for k in (0..n).step_by(chunk as usize) {
+                self.write_target(bus, va + k, half(tw, k), chunk, (new >> (8 * k)) as u64)?;
+            }
+        }
+        Ok(old)
+    }
+
     // ---- instruction fetch -------------------------------------------------------------------
 
     /// Backing-store offset of the instruction at `vaddr`.

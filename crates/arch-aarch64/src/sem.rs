@@ -5,6 +5,7 @@
 //! 32-bit (W) forms compute on 64-bit values and zero-extend what they write, as the
 //! architecture does; flags are computed from the operands at the form's width.
 
+use crate::atomic::AtomicOp;
 use crate::cpu::{flags, A64Insn, Aarch64Cpu, CF, NF, VF, ZF};
 use crate::decode::*;
 use crate::helpers as h;
@@ -16,6 +17,9 @@ use mimic_ir::{BinOp, Cond, Exit, Reg, Sem, UnOp};
 
 #[path = "sem_simd.rs"]
 mod sem_simd;
+
+#[path = "sem_atomic.rs"]
+mod sem_atomic;
 
 /// Emit (or run) one instruction's semantics on any tier.
 #[inline(always)]
@@ -1239,6 +1243,85 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
         let v = self.x(a.rt);
         let op = MemOp::new(size_of(a.size), false);
         self.s.store(addr, v, op)
+    }
+
+    // ---- FEAT_LSE atomics (sem_atomic.rs) ----
+    fn ldadd(&mut self, a: &ArgsAtomic) -> R {
+        self.lse_ldop(a, AtomicOp::Add)
+    }
+    fn ldclr(&mut self, a: &ArgsAtomic) -> R {
+        self.lse_ldop(a, AtomicOp::Clr)
+    }
+    fn ldeor(&mut self, a: &ArgsAtomic) -> R {
+        self.lse_ldop(a, AtomicOp::Eor)
+    }
+    fn ldset(&mut self, a: &ArgsAtomic) -> R {
+        self.lse_ldop(a, AtomicOp::Set)
+    }
+    fn ldsmax(&mut self, a: &ArgsAtomic) -> R {
+        self.lse_ldop(a, AtomicOp::Smax)
+    }
+    fn ldsmin(&mut self, a: &ArgsAtomic) -> R {
+        self.lse_ldop(a, AtomicOp::Smin)
+    }
+    fn ldumax(&mut self, a: &ArgsAtomic) -> R {
+        self.lse_ldop(a, AtomicOp::Umax)
+    }
+    fn ldumin(&mut self, a: &ArgsAtomic) -> R {
+        self.lse_ldop(a, AtomicOp::Umin)
+    }
+    fn swp(&mut self, a: &ArgsAtomic) -> R {
+        self.lse_ldop(a, AtomicOp::Swp)
+    }
+    fn cas(&mut self, a: &ArgsCas) -> R {
+        self.lse_cas(a)
+    }
+    fn casp(&mut self, a: &ArgsCas) -> R {
+        self.lse_casp(a)
+    }
+
+    // ---- cryptographic extension (crypto.rs) ----
+    fn aese(&mut self, _a: &ArgsVcrypt) -> R {
+        self.fp_helper(crate::crypto::aes)
+    }
+    fn aesd(&mut self, _a: &ArgsVcrypt) -> R {
+        self.fp_helper(crate::crypto::aes)
+    }
+    fn aesmc(&mut self, _a: &ArgsVcrypt) -> R {
+        self.fp_helper(crate::crypto::aes)
+    }
+    fn aesimc(&mut self, _a: &ArgsVcrypt) -> R {
+        self.fp_helper(crate::crypto::aes)
+    }
+    fn sha1c(&mut self, _a: &ArgsVcrypt) -> R {
+        self.fp_helper(crate::crypto::sha3)
+    }
+    fn sha1p(&mut self, _a: &ArgsVcrypt) -> R {
+        self.fp_helper(crate::crypto::sha3)
+    }
+    fn sha1m(&mut self, _a: &ArgsVcrypt) -> R {
+        self.fp_helper(crate::crypto::sha3)
+    }
+    fn sha1su0(&mut self, _a: &ArgsVcrypt) -> R {
+        self.fp_helper(crate::crypto::sha3)
+    }
+    fn sha256h(&mut self, _a: &ArgsVcrypt) -> R {
+        self.fp_helper(crate::crypto::sha3)
+    }
+    fn sha256h2(&mut self, _a: &ArgsVcrypt) -> R {
+        self.fp_helper(crate::crypto::sha3)
+    }
+    fn sha256su1(&mut self, _a: &ArgsVcrypt) -> R {
+        self.fp_helper(crate::crypto::sha3)
+    }
+    fn sha1h(&mut self, _a: &ArgsVcrypt) -> R {
+        self.fp_helper(crate::crypto::sha2)
+    }
+    fn sha1su1(&mut self, _a: &ArgsVcrypt) -> R {
+        self.fp_helper(crate::crypto::sha2)
+    }
+    fn sha256su0(&mut self, _a: &ArgsVcrypt) -> R {
+        self.fp_helper(crate::crypto::sha2)
     }
 
     // ---- loads and stores ----

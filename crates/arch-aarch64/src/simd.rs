@@ -277,8 +277,8 @@ fn three_diff_with(e: E, raw: u64, m_given: Option<u128>) -> Res {
     let o = ops(raw);
     let opc = f(raw, 12, 4);
     if o.size == 3 {
-        if opc == 0b1110 && !o.u {
-            // PMULL (1Q): 64 x 64 -> 128 carry-less.
+        if opc == 0b1110 && !o.u && m_given.is_none() && e.cpu.features.aes {
+            // PMULL (1Q): 64 x 64 -> 128 carry-less; FEAT_PMULL, which comes with FEAT_AES.
             let half = u32::from(o.q);
             let (x, y) = (elem(e.cpu.v(o.rn as usize), half, 64), elem(e.cpu.v(o.rm as usize), half, 64));
             let mut r = 0u128;

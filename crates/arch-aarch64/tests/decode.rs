@@ -281,7 +281,8 @@ fn unallocated_encodings_decode_to_none() {
         (0xc85f_7820, "LDXR with Rt2 != 31"),
         (0x1ac2_4c20, "CRC32X opcode with sf = 0"),
         (0x9ac2_4420, "CRC32H opcode with sf = 1"),
-        (0x087f_7c20, "CASPA (size 0x, o1 = 1: FEAT_LSE, absent)"),
+        (0x087f_7c20, "CASPA with an odd Rs"),
+        (0x0862_7c23, "CASP with an odd Rt"),
         (0xc8df_7c20, "LDLAR (o2 = 1, o0 = 0: FEAT_LOR)"),
         (0xd528_0000, "SYSL (no SYSL operations exist)"),
         (0xd503_40c0, "MSR (immediate) with Rt != 31"),
@@ -297,4 +298,88 @@ fn unallocated_encodings_decode_to_none() {
 fn w_forms_share_the_x_instruction() {
     assert!(matches!(decode32(enc::sbfm_w(1, 2, 3, 4)), Some(Insn::Sbfm(a)) if a.sf == 0));
     assert!(matches!(decode32(enc::sbfm(1, 2, 3, 4)), Some(Insn::Sbfm(a)) if a.sf == 1));
+}
+
+#[test]
+fn lse_and_crypto_patterns_round_trip_through_their_encoders() {
+    rt!(ldadd(3, 2, 9, 31, 7) => Ldadd { size: 3, ar: 2, rs: 9, rn: 31, rt: 7 });
+    rt!(ldclr(0, 1, 9, 4, 31) => Ldclr { size: 0, ar: 1, rs: 9, rn: 4, rt: 31 });
+    rt!(ldeor(1, 3, 9, 4, 7) => Ldeor { size: 1, ar: 3, rs: 9, rn: 4, rt: 7 });
+    rt!(ldset(2, 0, 9, 4, 7) => Ldset { size: 2, ar: 0, rs: 9, rn: 4, rt: 7 });
+    rt!(ldsmax(3, 1, 31, 4, 7) => Ldsmax { size: 3, ar: 1, rs: 31, rn: 4, rt: 7 });
+    rt!(ldsmin(0, 2, 9, 4, 7) => Ldsmin { size: 0, ar: 2, rs: 9, rn: 4, rt: 7 });
+    rt!(ldumax(1, 0, 9, 4, 7) => Ldumax { size: 1, ar: 0, rs: 9, rn: 4, rt: 7 });
+    rt!(ldumin(2, 3, 9, 4, 7) => Ldumin { size: 2, ar: 3, rs: 9, rn: 4, rt: 7 });
+    rt!(swp(3, 3, 9, 4, 7) => Swp { size: 3, ar: 3, rs: 9, rn: 4, rt: 7 });
+    rt!(cas(1, 2, 9, 4, 7) => Cas { size: 1, ord: 2, rs: 9, rn: 4, rt: 7 });
+    rt!(casp(1, 1, 8, 4, 6) => Casp { size: 1, ord: 1, rs: 8, rn: 4, rt: 6 });
+    rt!(aese(3, 4) => Aese { rd: 3, rn: 4 }; rm: 0);
+    rt!(aesd(3, 4) => Aesd { rd: 3, rn: 4 });
+    rt!(aesmc(3, 4) => Aesmc { rd: 3, rn: 4 });
+    rt!(aesimc(3, 4) => Aesimc { rd: 3, rn: 4 });
+    rt!(sha1c(3, 4, 5) => Sha1c { rd: 3, rn: 4, rm: 5 });
+    rt!(sha1p(3, 4, 5) => Sha1p { rd: 3, rn: 4, rm: 5 });
+    rt!(sha1m(3, 4, 5) => Sha1m { rd: 3, rn: 4, rm: 5 });
+    rt!(sha1su0(3, 4, 5) => Sha1su0 { rd: 3, rn: 4, rm: 5 });
+    rt!(sha256h(3, 4, 5) => Sha256h { rd: 3, rn: 4, rm: 5 });
+    rt!(sha256h2(3, 4, 5) => Sha256h2 { rd: 3, rn: 4, rm: 5 });
+    rt!(sha256su1(3, 4, 5) => Sha256su1 { rd: 3, rn: 4, rm: 5 });
+    rt!(sha1h(3, 4) => Sha1h { rd: 3, rn: 4 });
+    rt!(sha1su1(3, 4) => Sha1su1 { rd: 3, rn: 4 });
+    rt!(sha256su0(3, 4) => Sha256su0 { rd: 3, rn: 4 });
+}
+
+#[test]
+fn lse_and_crypto_words_as_binutils_assembles_them() {
+    // aarch64-linux-gnu-as -march=armv8.1-a+crypto
+    let cases: &[(u32, &str, Option<u32>)] = &[
+        (0xf822_0023, "ldadd x2, x3, [x1]", Some(enc::ldadd(3, 0, 2, 1, 3))),
+        (0x38e2_03e3, "ldaddalb w2, w3, [sp]", Some(enc::ldadd(0, 3, 2, 31, 3))),
+        (0x7822_103f, "stclrh w2, [x1]", Some(enc::ldclr(1, 0, 2, 1, 31))),
+        (0xb8a2_2023, "ldeora w2, w3, [x1]", Some(enc::ldeor(2, 2, 2, 1, 3))),
+        (0xf862_3023, "ldsetl x2, x3, [x1]", Some(enc::ldset(3, 1, 2, 1, 3))),
+        (0xb822_4023, "ldsmax w2, w3, [x1]", Some(enc::ldsmax(2, 0, 2, 1, 3))),
+        (0xf8e2_5023, "ldsminal x2, x3, [x1]", Some(enc::ldsmin(3, 3, 2, 1, 3))),
+        (0x3822_6023, "ldumaxb w2, w3, [x1]", Some(enc::ldumax(0, 0, 2, 1, 3))),
+        (0x7822_7023, "lduminh w2, w3, [x1]", Some(enc::ldumin(1, 0, 2, 1, 3))),
+        (0xf8e2_8023, "swpal x2, x3, [x1]", Some(enc::swp(3, 3, 2, 1, 3))),
+        (0xc8a2_7c23, "cas x2, x3, [x1]", Some(enc::cas(3, 0, 2, 1, 3))),
+        (0x08e2_fc23, "casalb w2, w3, [x1]", Some(enc::cas(0, 3, 2, 1, 3))),
+        (0x4822_7c24, "casp x2, x3, x4, x5, [x1]", Some(enc::casp(1, 0, 2, 1, 4))),
+        (0x0862_fc24, "caspal w2, w3, w4, w5, [x1]", Some(enc::casp(0, 3, 2, 1, 4))),
+        (0x4e28_4820, "aese v0.16b, v1.16b", Some(enc::aese(0, 1))),
+        (0x4e28_5820, "aesd v0.16b, v1.16b", Some(enc::aesd(0, 1))),
+        (0x4e28_6820, "aesmc v0.16b, v1.16b", Some(enc::aesmc(0, 1))),
+        (0x4e28_7820, "aesimc v0.16b, v1.16b", Some(enc::aesimc(0, 1))),
+        (0x5e02_0020, "sha1c q0, s1, v2.4s", Some(enc::sha1c(0, 1, 2))),
+        (0x5e02_1020, "sha1p q0, s1, v2.4s", Some(enc::sha1p(0, 1, 2))),
+        (0x5e02_2020, "sha1m q0, s1, v2.4s", Some(enc::sha1m(0, 1, 2))),
+        (0x5e02_3020, "sha1su0 v0.4s, v1.4s, v2.4s", Some(enc::sha1su0(0, 1, 2))),
+        (0x5e02_4020, "sha256h q0, q1, v2.4s", Some(enc::sha256h(0, 1, 2))),
+        (0x5e02_5020, "sha256h2 q0, q1, v2.4s", Some(enc::sha256h2(0, 1, 2))),
+        (0x5e02_6020, "sha256su1 v0.4s, v1.4s, v2.4s", Some(enc::sha256su1(0, 1, 2))),
+        (0x5e28_0820, "sha1h s0, s1", Some(enc::sha1h(0, 1))),
+        (0x5e28_1820, "sha1su1 v0.4s, v1.4s", Some(enc::sha1su1(0, 1))),
+        (0x5e28_2820, "sha256su0 v0.4s, v1.4s", Some(enc::sha256su0(0, 1))),
+        (0x0ee2_e020, "pmull v0.1q, v1.1d, v2.1d", None),
+        (0x4ee2_e020, "pmull2 v0.1q, v1.2d, v2.2d", None),
+    ];
+    for &(word, text, encoded) in cases {
+        if let Some(e) = encoded {
+            assert_eq!(e, word, "{text}: encoder gives {e:#010x}");
+        }
+        assert!(decode32(word).is_some(), "{text} ({word:#010x}) does not decode");
+    }
+}
+
+#[test]
+fn unallocated_neighbours_of_the_lse_and_crypto_encodings_are_rejected() {
+    for (word, what) in [
+        (0xf822_9023, "o3 = 1 with opc 001"),
+        (0xc8a2_7823, "CAS with Rt2 other than 11111"),
+        (0x5e02_7020, "SHA three-register opcode 111"),
+        (0x4e28_0820, "AES opcode 00000"),
+    ] {
+        assert!(decode32(word).is_none(), "{what} ({word:#010x}) decodes as {:?}", decode32(word));
+    }
 }

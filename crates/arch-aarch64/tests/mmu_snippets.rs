@@ -129,6 +129,8 @@ impl Program {
         }
         let mut cpu = Aarch64Cpu::new(mimic_arch_aarch64::CpuConfig::test());
         cpu.reset(self.pc);
+        // The atomics tests use FEAT_LSE; nothing else here does.
+        cpu.features.lse = true;
         cpu.mmu_regs = regs(&t0, Some(&t1));
         // nTWI: WFI, the end marker, does not trap at EL0.
         cpu.mmu_regs.sctlr_el1 |= self.sctlr | 1 << 16;
@@ -250,6 +252,55 @@ fn store_to_read_only_page_is_a_permission_fault_with_write_set() {
 fn unmapped_data_is_a_translation_fault_at_the_missing_level() {
     let f = Program::new(&[enc::ldst_uimm(D, LOAD, 3, 1, 0)]).x(1, UDATA + 0x20_0000).map(UDATA, DATA_PA, RW_EL1).run();
     assert_eq!(f.taken, Some((Fault::DataAbort { va: UDATA + 0x20_0000, write: false, fsc: 0x06 }, KCODE)));
+}
+
+// ---- FEAT_LSE atomics: a read and a write, checked before either happens ----
+
+#[test]
+fn atomic_on_a_read_only_page_is_a_permission_fault_with_write_set() {
+    let f = Program::new(&[enc::ldadd(D, 0, 2, 1, 3)])
+        .x(1, UDATA + 8)
+        .x(2, 1)
+        .x(3, 0x55)
+        .map(UDATA, DATA_PA, LEAF | desc::AP_RO)
+        .mem64(DATA_PA + 8, 0x77)
+        .run();
+    assert_eq!(f.taken, Some((Fault::DataAbort { va: UDATA + 8, write: true, fsc: 0x0f }, KCODE)));
+    assert_eq!((f.mem(DATA_PA + 8), f.x(3)), (0x77, 0x55), "neither memory nor Rt changed");
+}
+
+#[test]
+fn failing_cas_on_a_read_only_page_still_faults_as_a_write() {
+    // Memory holds 0x77, Xs 1: the comparison would fail, but the write permission is checked.
+    let f = Program::new(&[enc::cas(D, 0, 2, 1, 3)])
+        .x(1, UDATA)
+        .x(2, 1)
+        .map(UDATA, DATA_PA, LEAF | desc::AP_RO)
+        .mem64(DATA_PA, 0x77)
+        .run();
+    assert_eq!(f.taken, Some((Fault::DataAbort { va: UDATA, write: true, fsc: 0x0f }, KCODE)));
+    assert_eq!(f.x(2), 1, "Xs keeps its value");
+}
+
+#[test]
+fn atomic_on_an_unmapped_page_is_a_translation_fault_as_a_read() {
+    let f = Program::new(&[enc::swp(D, 0, 2, 1, 3)]).x(1, UDATA + 0x20_0000).map(UDATA, DATA_PA, RW_EL1).run();
+    assert_eq!(f.taken, Some((Fault::DataAbort { va: UDATA + 0x20_0000, write: false, fsc: 0x06 }, KCODE)));
+}
+
+#[test]
+fn atomic_on_a_writable_page_goes_through_the_translation() {
+    let f = Program::new(&[enc::ldset(D, 0, 2, 1, 3), enc::casp(1, 0, 4, 1, 6)])
+        .x(1, UDATA + 0x10)
+        .x(2, 0xf0)
+        .x(4, 0xff)
+        .x(6, 0xaa)
+        .x(7, 0xbb)
+        .map(UDATA, DATA_PA + 0x1000, RW_EL1)
+        .mem64(DATA_PA + 0x1010, 0x0f)
+        .ok();
+    assert_eq!(f.x(3), 0x0f);
+    assert_eq!((f.mem(DATA_PA + 0x1010), f.mem(DATA_PA + 0x1018)), (0xaa, 0xbb));
 }
 
 #[test]

@@ -9,12 +9,14 @@
 //! `MIMIC_QEMU_CASES` sets how many random states each word gets (default 4) and
 //! `MIMIC_QEMU_RANDOM` how many further random SIMD/FP words are drawn (default 2000). Any
 //! difference in values or flags fails; a random word that only mimic leaves Undefined (the gaps
-//! listed in the crate docs) is reported, not failed.
+//! listed in the crate docs) is reported, not failed. `crypto_words_match_qemu` does the same for
+//! the AES, SHA-1, SHA-256 and PMULL (1Q) instructions on random registers (all in QEMU's
+//! cortex-a57, and in mimic's).
 
 mod common;
 
 use common::{Snippet, TIERS};
-use mimic_arch_aarch64::decode::{decode32, Insn};
+use mimic_arch_aarch64::decode::{decode32, enc, Insn};
 use mimic_arch_aarch64::Fault;
 use std::io::Write;
 use std::path::PathBuf;
@@ -287,4 +289,41 @@ fn fp_simd_words_match_qemu() {
         eprintln!("{f}");
     }
     assert!(failures.is_empty(), "{} of {} words differ from QEMU", failures.len(), words.len());
+}
+
+#[test]
+fn crypto_words_match_qemu() {
+    let Some(p) = Probe::new() else {
+        eprintln!("skipped: set MIMIC_QEMU_AARCH64 (and install binutils-aarch64-linux-gnu) to run");
+        return;
+    };
+    let cases: usize = std::env::var("MIMIC_QEMU_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(4);
+    let mut r = Rng(0xc0de_5eed_0000_0001);
+    let two: [fn(u32, u32) -> u32; 7] =
+        [enc::aese, enc::aesd, enc::aesmc, enc::aesimc, enc::sha1h, enc::sha1su1, enc::sha256su0];
+    let three: [fn(u32, u32, u32) -> u32; 7] =
+        [enc::sha1c, enc::sha1p, enc::sha1m, enc::sha1su0, enc::sha256h, enc::sha256h2, enc::sha256su1];
+    let mut words = Vec::new();
+    for _ in 0..8 {
+        let reg = |r: &mut Rng| (r.next() % 32) as u32;
+        words.extend(two.iter().map(|e| e(reg(&mut r), reg(&mut r))));
+        words.extend(three.iter().map(|e| e(reg(&mut r), reg(&mut r), reg(&mut r))));
+        let (q, d, n, m) = ((r.next() % 2) as u32, reg(&mut r), reg(&mut r), reg(&mut r));
+        words.push(enc::simd_3diff(q, 0, 3, 0b1110, m, n, d));
+    }
+    let mut failures = Vec::new();
+    for &w in &words {
+        for _ in 0..cases {
+            if let Err(e) = check(&p, w, &mut r) {
+                failures.push(format!("{w:08x} {}: {e}", decode32(w).map(|i| i.name()).unwrap_or("?")));
+                break;
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&p.dir);
+    for f in &failures {
+        eprintln!("{f}");
+    }
+    assert!(failures.is_empty(), "{} of {} crypto words differ from QEMU", failures.len(), words.len());
+    eprintln!("{} crypto words agree with QEMU", words.len());
 }

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use mimic_arch_aarch64::cpu::{flags, Conduit};
+use mimic_arch_aarch64::cpu::{flags, Conduit, CpuModel, Features};
 use mimic_arch_aarch64::decode::enc;
 use mimic_arch_aarch64::sysreg::key;
 use mimic_arch_aarch64::{Aarch64Cpu, Fault};
@@ -310,10 +310,28 @@ fn id_registers_describe_what_is_implemented() {
     ];
     let code: Vec<u32> = regs.iter().enumerate().map(|(i, r)| mrs(i as u32, *r)).collect();
     let f = Snippet::of(&code).ok();
-    let want = [0x411f_d073, 0x8000_0000, 0x11, 0, 0x0010_1006, 0x1_0000, 0, 0x0010_0022, 0x10_0000, 0x8444_c004, 4, 4];
+    // ISAR0: CRC32 1, and Cortex-A57's crypto: AES 2 (with PMULL), SHA1 1, SHA2 1.
+    let want = [0x411f_d073, 0x8000_0000, 0x11, 0, 0x0010_1006, 0x1_1120, 0, 0x0010_0022, 0x10_0000, 0x8444_c004, 4, 4];
     for (i, w) in want.iter().enumerate() {
         assert_eq!(f.x(i), *w, "register {i}");
     }
+}
+
+#[test]
+fn id_aa64isar0_of_max_adds_lse_atomics() {
+    let f = Snippet::of(&[mrs(0, ID_AA64ISAR0_EL1)])
+        .setup(|c| {
+            c.model = CpuModel::Max;
+            c.features = CpuModel::Max.features();
+        })
+        .ok();
+    assert_eq!(f.x(0), 0x21_1120, "Atomic 2 on top of CRC32, AES, SHA1, SHA2");
+}
+
+#[test]
+fn id_aa64isar0_without_features_reports_crc32_only() {
+    let f = Snippet::of(&[mrs(0, ID_AA64ISAR0_EL1)]).setup(|c| c.features = Features::default()).ok();
+    assert_eq!(f.x(0), 0x1_0000);
 }
 
 #[test]

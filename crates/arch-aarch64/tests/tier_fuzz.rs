@@ -1,5 +1,5 @@
 //! Differential fuzzing of the execution tiers: random A64 programs (any data-processing word the
-//! decoder accepts, SIMD and FP included, from random V registers and FPCR modes, loads and stores of every size into the DATA window, some pre/post-indexed,
+//! decoder accepts, SIMD and FP and the crypto instructions included, from random V registers and FPCR modes, loads and stores of every size into the DATA window, some pre/post-indexed, FEAT_LSE atomics,
 //! and forward conditional branches) run on every tier, whose final states must be identical (the harness compares
 //! registers, SP, flags, memory, exceptions and pc).
 //!
@@ -105,6 +105,17 @@ fn is_data_processing(insn: &Insn) -> bool {
             | VldstMultiPost(_)
             | VldstSingle(_)
             | VldstSinglePost(_)
+            | Ldadd(_)
+            | Ldclr(_)
+            | Ldeor(_)
+            | Ldset(_)
+            | Ldsmax(_)
+            | Ldsmin(_)
+            | Ldumax(_)
+            | Ldumin(_)
+            | Swp(_)
+            | Cas(_)
+            | Casp(_)
     )
 }
 
@@ -143,10 +154,34 @@ fn size_opc(r: &mut Rng) -> (u32, u32) {
     }
 }
 
-/// A load or store of a random legal size/opc at an offset inside the DATA window.
+/// The first register of a CASP pair: even, and neither it nor the next one a base.
+fn even_pair(r: &mut Rng) -> u32 {
+    loop {
+        let v = 2 * r.below(16) as u32;
+        if v != BASE && v + 1 != MOVING && v != MOVING && v + 1 != BASE {
+            return v;
+        }
+    }
+}
+
+/// A FEAT_LSE atomic at DATA (aligned) or at the moving pointer (often misaligned: an
+/// alignment fault, which every tier must raise alike).
+fn atomic(r: &mut Rng) -> u32 {
+    let (size, ar, rn) = (r.below(4) as u32, r.below(4) as u32, if r.below(2) == 0 { BASE } else { MOVING });
+    let ops =
+        [enc::ldadd, enc::ldclr, enc::ldeor, enc::ldset, enc::ldsmax, enc::ldsmin, enc::ldumax, enc::ldumin, enc::swp];
+    match r.below(12) {
+        0 => enc::cas(size, ar, rt(r), rn, r.below(32) as u32),
+        1 => enc::casp(r.below(2) as u32, ar, even_pair(r), rn, even_pair(r)),
+        k => ops[(k - 2) as usize % ops.len()](size, ar, r.below(32) as u32, rn, rt(r)),
+    }
+}
+
+/// A load or store of a random legal size/opc at an offset inside the DATA window, or an atomic.
 fn memory(r: &mut Rng) -> u32 {
     let window = DATA_LEN as i64 - 16;
-    match r.below(5) {
+    match r.below(6) {
+        5 => atomic(r),
         0 | 1 => {
             let (size, opc) = size_opc(r);
             let imm = r.below((window >> size) as u64) as i64;
@@ -180,6 +215,30 @@ fn memory(r: &mut Rng) -> u32 {
     }
 }
 
+/// A crypto instruction on random V registers: random words almost never land in their small
+/// encoding space, so they are drawn on purpose.
+fn crypto(r: &mut Rng) -> u32 {
+    let (d, n, m) = (r.below(32) as u32, r.below(32) as u32, r.below(32) as u32);
+    match r.below(15) {
+        0 => enc::aese(d, n),
+        1 => enc::aesd(d, n),
+        2 => enc::aesmc(d, n),
+        3 => enc::aesimc(d, n),
+        4 => enc::sha1c(d, n, m),
+        5 => enc::sha1p(d, n, m),
+        6 => enc::sha1m(d, n, m),
+        7 => enc::sha1su0(d, n, m),
+        8 => enc::sha256h(d, n, m),
+        9 => enc::sha256h2(d, n, m),
+        10 => enc::sha256su1(d, n, m),
+        11 => enc::sha1h(d, n),
+        12 => enc::sha1su1(d, n),
+        13 => enc::sha256su0(d, n),
+        // PMULL/PMULL2 (1Q).
+        _ => enc::simd_3diff(r.below(2) as u32, 0, 3, 0b1110, m, n, d),
+    }
+}
+
 /// A forward conditional branch over up to `room` instructions.
 fn branch(r: &mut Rng, room: u64) -> u32 {
     let off = 4 * (1 + r.below(room)) as i64;
@@ -195,6 +254,7 @@ fn program(r: &mut Rng) -> Vec<u32> {
     let n = 8 + r.below(24);
     (0..n)
         .map(|i| match r.below(10) {
+            0 if r.below(3) == 0 => crypto(r),
             0..=5 => data_processing(r),
             6 | 7 => memory(r),
             _ => branch(r, n - i),
@@ -217,7 +277,7 @@ fn snippet(words: &[u32], r: &mut Rng) -> Snippet {
     let data: Vec<u8> = (0..DATA_LEN).map(|_| r.next() as u8).collect();
     // Through the MMU with Normal memory: misaligned accesses are performed (with the MMU off,
     // data is Device memory, where they fault).
-    s.mem(DATA, &data).normal_memory()
+    s.mem(DATA, &data).normal_memory().setup(|c| c.features.lse = true)
 }
 
 #[test]

@@ -26,6 +26,9 @@ fn arm64_boot_reaches_shell_and_commands_answer_then_poweroff_exits_zero() {
     let cpuinfo = g.run("cat /proc/cpuinfo", CMD);
     // Cortex-A57: implementer 0x41 (Arm), part 0xd07.
     assert!(cpuinfo.contains("CPU implementer\t: 0x41") && cpuinfo.contains("CPU part\t: 0xd07"), "{cpuinfo}");
+    // The kernel's hwcaps from ID_AA64ISAR0_EL1: Cortex-A57's crypto and CRC32, no LSE.
+    assert!(cpuinfo.contains(" aes pmull sha1 sha2 crc32 "), "{cpuinfo}");
+    assert!(!cpuinfo.contains("atomics"), "{cpuinfo}");
 
     // The guest hashes its own busybox; the host hashes the same file from the cache.
     let guest_sum = g.run("sha256sum /bin/busybox", CMD);
@@ -40,6 +43,32 @@ fn arm64_boot_reaches_shell_and_commands_answer_then_poweroff_exits_zero() {
 
     // awk computes in double precision.
     assert_eq!(g.run("awk 'BEGIN { printf \"%.6f\\n\", 355 / 113 }'", CMD).trim(), "3.141593");
+
+    g.send("poweroff -f");
+    assert_eq!(g.wait_exit(CMD).code(), Some(0));
+}
+
+#[test]
+fn arm64_max_advertises_lse_atomics_and_runs_with_them_patched_in() {
+    // With `atomics` in the hwcaps the kernel switches its atomics, locks and refcounts to the
+    // LSE instructions at boot; two CPUs then contend on them.
+    let mut g = booted(&["-cpu", "max", "-smp", "2"]);
+    let cpuinfo = g.run("cat /proc/cpuinfo", CMD);
+    assert!(cpuinfo.contains(" aes pmull sha1 sha2 crc32 atomics "), "{cpuinfo}");
+    let dmesg = g.run("dmesg | grep 'CPU features'", CMD);
+    assert!(dmesg.contains("detected: LSE atomic instructions"), "{dmesg}");
+    assert_eq!(g.run("nproc", CMD).trim(), "2");
+
+    let guest_sum = g.run("sha256sum /bin/busybox", CMD);
+    let host = Command::new("sha256sum").arg(asset_of("arm64", "busybox")).output().expect("host sha256sum");
+    let host_sum = String::from_utf8_lossy(&host.stdout);
+    assert_eq!(guest_sum.split_whitespace().next(), host_sum.split_whitespace().next());
+    // Processes on both CPUs at once: fork, exit, pipes and wakeups all take the kernel's
+    // atomics.
+    let script = "for i in 1 2 3 4; do (seq 2000 | md5sum > /tmp/m$i) & done; wait; cat /tmp/m* | sort -u | wc -l";
+    // A non-interactive shell, so no job-control notices land in the output.
+    let out = g.run(&format!("sh -c '{script}'"), CMD);
+    assert_eq!(out.trim(), "1", "{out}");
 
     g.send("poweroff -f");
     assert_eq!(g.wait_exit(CMD).code(), Some(0));

@@ -58,6 +58,9 @@ pub mod flags {
     /// PSTATE.IL: an illegal exception return happened; the next instruction raises the
     /// Illegal Execution state exception instead of executing.
     pub const IL: u32 = 1 << 3;
+    /// FEAT_PAuth is implemented (`Features::pauth`): its instructions are not UNDEFINED and
+    /// its hints are not NOPs.
+    pub const PAUTH: u32 = 1 << 4;
 }
 
 /// The interrupt inputs in [`CpuConfig::irq_lines`] (driven by the GIC's CPU interface).
@@ -246,7 +249,7 @@ impl CpuModel {
     pub fn features(self) -> Features {
         match self {
             CpuModel::CortexA57 => Features::default(),
-            CpuModel::Max => Features::default(),
+            CpuModel::Max => Features { pauth: true, ..Features::default() },
         }
     }
 }
@@ -386,6 +389,8 @@ pub struct Aarch64Cpu {
     pub data_mmu: usize,
     pub fetch_mmu: usize,
     pub mmu: MmuState,
+    /// The pointer authentication keys (APIAKey ... APGAKey).
+    pub pac_keys: crate::pauth::PacKeys,
 }
 
 impl Aarch64Cpu {
@@ -423,6 +428,7 @@ impl Aarch64Cpu {
             data_mmu: crate::mmu::MMU_EL1,
             fetch_mmu: crate::mmu::MMU_EL1,
             mmu: MmuState::default(),
+            pac_keys: Default::default(),
         };
         cpu.reset(0);
         cpu
@@ -451,6 +457,7 @@ impl Aarch64Cpu {
         self.monitor = None;
         self.instret = 0;
         self.fw_call = false;
+        self.pac_keys = Default::default();
         self.update_timers();
         self.tlb_flush_all();
         self.mmu_changed();
@@ -576,6 +583,9 @@ impl Guest for Aarch64Cpu {
         }
         if self.il {
             f |= flags::IL;
+        }
+        if self.features.pauth {
+            f |= flags::PAUTH;
         }
         f
     }

@@ -58,6 +58,7 @@ pub mod fp;
 pub mod helpers;
 pub mod mmu;
 pub mod mmu_regs;
+pub mod pauth;
 pub mod sem;
 pub mod simd;
 pub mod sysreg;

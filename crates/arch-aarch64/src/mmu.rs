@@ -87,6 +87,10 @@ pub mod tcr {
     pub const AS: u64 = 1 << 36;
     pub const TBI0: u64 = 1 << 37;
     pub const TBI1: u64 = 1 << 38;
+    /// TBI0/TBI1 apply to data addresses only (instruction addresses and their PACs keep the
+    /// top byte): FEAT_PAuth.
+    pub const TBID0: u64 = 1 << 51;
+    pub const TBID1: u64 = 1 << 52;
 }
 
 /// Descriptor bits.

@@ -9,6 +9,7 @@ use crate::cpu::{flags, A64Insn, Aarch64Cpu, CF, NF, VF, ZF};
 use crate::decode::*;
 use crate::helpers as h;
 use crate::mmu;
+use crate::pauth;
 use crate::sysreg;
 use mimic_core::MemOp;
 use mimic_exec::Env;
@@ -54,6 +55,12 @@ pub fn ends_block(insn: &A64Insn) -> bool {
                 | Br(_)
                 | Blr(_)
                 | Ret(_)
+                | Braz(_)
+                | Blraz(_)
+                | Bra(_)
+                | Blra(_)
+                | Reta(_)
+                | Ereta(_)
                 | Wfi(_)
                 | Isb(_)
                 | Eret(_)
@@ -655,6 +662,42 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
         self.s.set(Reg(30), ret);
     }
 
+    // ---- pointer authentication ----------------------------------------------------------------
+
+    fn pauth(&self) -> bool {
+        self.flags & flags::PAUTH != 0
+    }
+    /// The modifier operand `rn`: 31 is SP, 32 (the Z forms) zero.
+    fn modifier(&mut self, rn: u32) -> S::V {
+        if rn == 32 {
+            self.k(0)
+        } else {
+            self.xsp(rn)
+        }
+    }
+    /// X`rd` = `f`(X`rd`, `m`, key): a PAC or AUT helper on a register in place.
+    fn sign(&mut self, rd: u32, m: S::V, key: u64, f: mimic_ir::Helper<Env<'a, Aarch64Cpu>>) -> R {
+        let (v, key) = (self.x(rd), self.k(key));
+        let r = self.s.call(f, v, m, key)?;
+        self.wx(1, rd, r);
+        Ok(())
+    }
+    /// BRA*, BLRA*, RETA*: branch to X`rn` authenticated with key A or B (`m`) and modifier
+    /// `rm` (31 SP, 32 zero). A failed authentication leaves an address that faults when
+    /// fetched.
+    fn branch_auth(&mut self, a: &ArgsBra, link: bool) -> R {
+        if !self.pauth() {
+            return self.undefined();
+        }
+        let (ptr, m, key) = (self.x(a.rn), self.modifier(a.rm), self.k(u64::from(a.m)));
+        let target = self.s.call(pauth::aut, ptr, m, key)?;
+        if link {
+            self.link();
+        }
+        self.s.jump(target);
+        Ok(())
+    }
+
     // ---- loads and stores ----------------------------------------------------------------------
 
     /// One load or store: `addr` is where it goes, `wb` the new base to write back.
@@ -1103,6 +1146,103 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
     /// BTI, ...): no effect.
     fn hint(&mut self, _a: &ArgsHint) -> R {
         Ok(())
+    }
+
+    // ---- pointer authentication ----
+    fn pac(&mut self, a: &ArgsPac) -> R {
+        if !self.pauth() {
+            return self.undefined();
+        }
+        let m = self.modifier(a.rn);
+        self.sign(a.rd, m, u64::from(a.key), pauth::pac)
+    }
+    fn aut(&mut self, a: &ArgsPac) -> R {
+        if !self.pauth() {
+            return self.undefined();
+        }
+        let m = self.modifier(a.rn);
+        self.sign(a.rd, m, u64::from(a.key), pauth::aut)
+    }
+    fn xpac(&mut self, a: &ArgsPac) -> R {
+        if !self.pauth() {
+            return self.undefined();
+        }
+        let (v, d, z) = (self.x(a.rd), self.k(u64::from(a.key)), self.k(0));
+        let r = self.s.call(pauth::xpac, v, d, z)?;
+        self.wx(1, a.rd, r);
+        Ok(())
+    }
+    fn pacga(&mut self, a: &ArgsRrr) -> R {
+        if !self.pauth() {
+            return self.undefined();
+        }
+        let (v, m, z) = (self.x(a.rn), self.xsp(a.rm), self.k(0));
+        let r = self.s.call(pauth::pacga_helper, v, m, z)?;
+        self.wx(1, a.rd, r);
+        Ok(())
+    }
+    /// The hint-space forms: PAC/AUT IA/IB on X17 with X16 (1716), on X30 with zero (Z) or SP
+    /// (SP). NOPs without FEAT_PAuth, so that the same binary runs on older CPUs.
+    fn pauth_hint(&mut self, a: &ArgsHint) -> R {
+        if !self.pauth() {
+            return Ok(());
+        }
+        let (rd, m) = match a.imm {
+            8..=15 => (17, self.x(16)),
+            _ if a.imm & 1 == 0 => (30, self.k(0)),
+            _ => (30, self.s.get(Reg(31))),
+        };
+        // Bit 1 picks key B, bit 2 authentication (op2 of the 1716 forms, CRm:op2 of the others).
+        let key = u64::from(a.imm >> 1 & 1);
+        if a.imm & 4 == 0 {
+            self.sign(rd, m, key, pauth::pac)
+        } else {
+            self.sign(rd, m, key, pauth::aut)
+        }
+    }
+    fn xpaclri(&mut self, _a: &ArgsEmpty) -> R {
+        if !self.pauth() {
+            return Ok(());
+        }
+        let (v, d, z) = (self.x(30), self.k(0), self.k(0));
+        let r = self.s.call(pauth::xpac, v, d, z)?;
+        self.s.set(Reg(30), r);
+        Ok(())
+    }
+    fn braz(&mut self, a: &ArgsBra) -> R {
+        self.branch_auth(a, false)
+    }
+    fn blraz(&mut self, a: &ArgsBra) -> R {
+        self.branch_auth(a, true)
+    }
+    fn bra(&mut self, a: &ArgsBra) -> R {
+        self.branch_auth(a, false)
+    }
+    fn blra(&mut self, a: &ArgsBra) -> R {
+        self.branch_auth(a, true)
+    }
+    fn reta(&mut self, a: &ArgsBra) -> R {
+        self.branch_auth(a, false)
+    }
+    fn ereta(&mut self, a: &ArgsBra) -> R {
+        if !self.pauth() {
+            return self.undefined();
+        }
+        let (raw, key, sp) = (self.k(u64::from(self.raw)), self.k(u64::from(a.m)), self.s.get(Reg(31)));
+        let target = self.s.call(pauth::ereta, raw, key, sp)?;
+        self.s.jump(target);
+        Ok(())
+    }
+    fn ldra(&mut self, a: &ArgsLdra) -> R {
+        if !self.pauth() {
+            return self.undefined();
+        }
+        let base = self.xsp(a.rn);
+        let (z, key) = (self.k(0), self.k(2 + u64::from(a.m)));
+        let authed = self.s.call(pauth::aut, base, z, key)?;
+        let addr = self.opk(BinOp::Add, authed, a.imm as u64);
+        let wb = (a.w == 1).then_some((a.rn, addr));
+        self.ldst_at(Access::Load(MemOp::U64, false), a.rt, addr, wb)
     }
 
     // ---- system ----

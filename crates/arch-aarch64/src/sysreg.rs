@@ -304,6 +304,37 @@ fn id_aa64isar0(cpu: &Aarch64Cpu) -> u64 {
     ID_AA64ISAR0 | field(f.aes, 4, 2) | field(f.sha1, 8, 1) | field(f.sha256, 12, 1) | field(f.lse, 20, 2)
 }
 
+/// APA = 1 (FEAT_PAuth with QARMA5) and GPA = 1 (PACGA with QARMA5) when PAuth is on.
+fn id_aa64isar1(cpu: &Aarch64Cpu) -> u64 {
+    if cpu.features.pauth {
+        1 << 4 | 1 << 24
+    } else {
+        0
+    }
+}
+
+/// The key registers exist at EL1 only, and only with FEAT_PAuth.
+fn check_pauth_key(cpu: &Aarch64Cpu, _: bool) -> Result<(), Deny> {
+    if cpu.features.pauth && cpu.el == 1 {
+        Ok(())
+    } else {
+        Err(Deny::Undefined)
+    }
+}
+
+/// A pointer authentication key half: `key` indexes `PacKeys::keys`, `half` 0 is Hi, 1 is Lo.
+macro_rules! pac_key {
+    ($crm:literal $op2:literal $name:literal, $key:literal, $half:literal) => {
+        Def {
+            key: key(3, 0, 2, $crm, $op2),
+            name: $name,
+            access: Access::Check(check_pauth_key),
+            read: |c| c.pac_keys.keys[$key][$half],
+            write: |c, v| c.pac_keys.keys[$key][$half] = v,
+        }
+    };
+}
+
 fn midr(cpu: &Aarch64Cpu) -> u64 {
     match cpu.model {
         CpuModel::CortexA57 => MIDR_A57,
@@ -328,7 +359,8 @@ fn isr(cpu: &Aarch64Cpu) -> u64 {
 }
 
 fn write_sctlr(c: &mut Aarch64Cpu, v: u64) {
-    c.mmu_regs.sctlr_el1 = v & SCTLR_WRITABLE | SCTLR_RES1;
+    let pauth = if c.features.pauth { crate::pauth::SCTLR_EN_ALL } else { 0 };
+    c.mmu_regs.sctlr_el1 = v & (SCTLR_WRITABLE | pauth) | SCTLR_RES1;
     c.mmu_changed();
 }
 
@@ -362,6 +394,7 @@ pub static DEFS: &[Def] = &[
     def!(3 0 0 4 0 "ID_AA64PFR0_EL1", Ro, id_aa64pfr0, wi),
     def!(3 0 0 5 0 "ID_AA64DFR0_EL1", Ro, |_| ID_AA64DFR0, wi),
     def!(3 0 0 6 0 "ID_AA64ISAR0_EL1", Ro, id_aa64isar0, wi),
+    def!(3 0 0 6 1 "ID_AA64ISAR1_EL1", Ro, id_aa64isar1, wi),
     def!(3 0 0 7 0 "ID_AA64MMFR0_EL1", Ro, |_| ID_AA64MMFR0, wi),
     def!(3 0 0 7 1 "ID_AA64MMFR1_EL1", Ro, |_| ID_AA64MMFR1, wi),
     def!(3 1 0 0 0 "CCSIDR_EL1", Ro, ccsidr, wi),
@@ -402,6 +435,17 @@ pub static DEFS: &[Def] = &[
     def!(3 0 13 0 4 "TPIDR_EL1", Rw, |c| c.sys.tpidr_el1, |c, v| c.sys.tpidr_el1 = v),
     def!(3 3 13 0 2 "TPIDR_EL0", El0Rw, |c| c.sys.tpidr_el0, |c, v| c.sys.tpidr_el0 = v),
     def!(3 3 13 0 3 "TPIDRRO_EL0", El0RoEl1Rw, |c| c.sys.tpidrro_el0, |c, v| c.sys.tpidrro_el0 = v),
+    // ---- pointer authentication keys ----
+    pac_key!(1 0 "APIAKeyLo_EL1", 0, 1),
+    pac_key!(1 1 "APIAKeyHi_EL1", 0, 0),
+    pac_key!(1 2 "APIBKeyLo_EL1", 1, 1),
+    pac_key!(1 3 "APIBKeyHi_EL1", 1, 0),
+    pac_key!(2 0 "APDAKeyLo_EL1", 2, 1),
+    pac_key!(2 1 "APDAKeyHi_EL1", 2, 0),
+    pac_key!(2 2 "APDBKeyLo_EL1", 3, 1),
+    pac_key!(2 3 "APDBKeyHi_EL1", 3, 0),
+    pac_key!(3 0 "APGAKeyLo_EL1", 4, 1),
+    pac_key!(3 1 "APGAKeyHi_EL1", 4, 0),
     // ---- exceptions ----
     def!(3 0 12 0 0 "VBAR_EL1", Rw, |c| c.sys.vbar, |c, v| c.sys.vbar = v & !0x7ff),
     def!(3 0 12 0 1 "RVBAR_EL1", Ro, raz, wi),

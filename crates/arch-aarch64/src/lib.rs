@@ -51,6 +51,7 @@
 //! `tests/qemu_diff.rs` checks the rest against `qemu-aarch64 -cpu cortex-a57` when available.
 #![forbid(unsafe_code)]
 
+pub mod bti;
 pub mod cpu;
 pub mod decode;
 pub mod exception;

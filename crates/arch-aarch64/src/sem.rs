@@ -5,7 +5,8 @@
 //! 32-bit (W) forms compute on 64-bit values and zero-extend what they write, as the
 //! architecture does; flags are computed from the operands at the form's width.
 
-use crate::cpu::{flags, A64Insn, Aarch64Cpu, CF, NF, VF, ZF};
+use crate::bti::{self, Landing};
+use crate::cpu::{flags, A64Insn, Aarch64Cpu, BTYPE, CF, NF, VF, ZF};
 use crate::decode::*;
 use crate::helpers as h;
 use crate::mmu;
@@ -31,10 +32,36 @@ pub fn translate<'a, S: Sem<Env = Env<'a, Aarch64Cpu>>>(
         t.s.call(h::illegal_state, z, z, z)?;
         return Ok(());
     }
-    match &insn.op {
-        Some(i) => i.visit(&mut t),
-        None => t.undefined(),
+    // The first instruction after an indirect branch (FEAT_BTI): a landing pad, or checked
+    // against its page's GP bit; then BTYPE is cleared, unless the instruction sets it anew.
+    let btype = insn.btype;
+    if btype != 0 {
+        let what = match bti::landing(insn.op.as_ref(), btype) {
+            Landing::Pad => None,
+            Landing::PacSp => Some(u64::from(btype) | 4),
+            Landing::NotPad => Some(u64::from(btype)),
+        };
+        if let Some(w) = what {
+            let (pc, w, z) = (t.k(t.s.pc()), t.k(w), t.k(0));
+            t.s.call(bti::check, pc, w, z)?;
+        }
     }
+    match &insn.op {
+        Some(i) => i.visit(&mut t)?,
+        None => t.undefined()?,
+    }
+    if btype != 0 && !sets_btype(insn) {
+        let z = t.k(0);
+        t.s.set(Reg(BTYPE as u16), z);
+    }
+    Ok(())
+}
+
+/// The instructions that write PSTATE.BTYPE themselves: indirect branches and calls, and the
+/// exception returns (from SPSR_EL1).
+fn sets_btype(insn: &A64Insn) -> bool {
+    use Insn::*;
+    matches!(insn.op, Some(Br(_) | Blr(_) | Braz(_) | Blraz(_) | Bra(_) | Blra(_) | Eret(_) | Ereta(_)))
 }
 
 /// Whether a block must end after this instruction: control flow, WFI, anything that raises,
@@ -42,6 +69,10 @@ pub fn translate<'a, S: Sem<Env = Env<'a, Aarch64Cpu>>>(
 /// on (MSR, SYS, ERET), so that the loop re-reads the block flags and polls interrupts.
 pub fn ends_block(insn: &A64Insn) -> bool {
     use Insn::*;
+    // A branch target with a BTYPE to check is a block of its own (see `translate`).
+    if insn.btype != 0 {
+        return true;
+    }
     match insn.op {
         None => true,
         Some(i) => matches!(
@@ -180,6 +211,14 @@ fn access(size: u32, opc: u32) -> Option<Access> {
         (3, 0 | 1) => Access::Load(MemOp::new(sz, true), true),
         _ => return None,
     })
+}
+
+/// Which branch an authenticating branch is (for PSTATE.BTYPE).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Jump,
+    Call,
+    Return,
 }
 
 /// Where a load/store finds its address, and what it writes back to the base.
@@ -685,16 +724,39 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
     /// BRA*, BLRA*, RETA*: branch to X`rn` authenticated with key A or B (`m`) and modifier
     /// `rm` (31 SP, 32 zero). A failed authentication leaves an address that faults when
     /// fetched.
-    fn branch_auth(&mut self, a: &ArgsBra, link: bool) -> R {
+    fn branch_auth(&mut self, a: &ArgsBra, kind: Kind) -> R {
         if !self.pauth() {
             return self.undefined();
         }
         let (ptr, m, key) = (self.x(a.rn), self.modifier(a.rm), self.k(u64::from(a.m)));
         let target = self.s.call(pauth::aut, ptr, m, key)?;
-        if link {
-            self.link();
+        match kind {
+            Kind::Jump => self.branch_btype(Some(a.rn))?,
+            Kind::Call => {
+                self.link();
+                self.branch_btype(None)?;
+            }
+            Kind::Return => {}
         }
         self.s.jump(target);
+        Ok(())
+    }
+
+    /// PSTATE.BTYPE after an indirect jump through X`rn` (`Some`) or an indirect call (`None`),
+    /// with FEAT_BTI.
+    fn branch_btype(&mut self, jump_through: Option<u32>) -> R {
+        if self.flags & flags::BTI == 0 {
+            return Ok(());
+        }
+        let v = match jump_through {
+            None => self.k(2),
+            Some(16 | 17) => self.k(1),
+            Some(_) => {
+                let (pc, z) = (self.k(self.s.pc()), self.k(0));
+                self.s.call(bti::br_btype, pc, z, z)?
+            }
+        };
+        self.s.set(Reg(BTYPE as u16), v);
         Ok(())
     }
 
@@ -1117,6 +1179,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
     }
     fn br(&mut self, a: &ArgsBr) -> R {
         let t = self.x(a.rn);
+        self.branch_btype(Some(a.rn))?;
         self.s.jump(t);
         Ok(())
     }
@@ -1124,7 +1187,12 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
         // The target is read before the link is written: BLR X30 jumps to the old X30.
         let t = self.x(a.rn);
         self.link();
+        self.branch_btype(None)?;
         self.s.jump(t);
+        Ok(())
+    }
+    /// BTI, BTI c/j/jc: a NOP once executed (`translate` checked it as a branch target).
+    fn bti(&mut self, _a: &ArgsHint) -> R {
         Ok(())
     }
     fn ret(&mut self, a: &ArgsBr) -> R {
@@ -1210,19 +1278,19 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
         Ok(())
     }
     fn braz(&mut self, a: &ArgsBra) -> R {
-        self.branch_auth(a, false)
+        self.branch_auth(a, Kind::Jump)
     }
     fn blraz(&mut self, a: &ArgsBra) -> R {
-        self.branch_auth(a, true)
+        self.branch_auth(a, Kind::Call)
     }
     fn bra(&mut self, a: &ArgsBra) -> R {
-        self.branch_auth(a, false)
+        self.branch_auth(a, Kind::Jump)
     }
     fn blra(&mut self, a: &ArgsBra) -> R {
-        self.branch_auth(a, true)
+        self.branch_auth(a, Kind::Call)
     }
     fn reta(&mut self, a: &ArgsBra) -> R {
-        self.branch_auth(a, false)
+        self.branch_auth(a, Kind::Return)
     }
     fn ereta(&mut self, a: &ArgsBra) -> R {
         if !self.pauth() {

@@ -82,6 +82,9 @@ pub mod sctlr {
     pub const NTWE: u64 = 1 << 18;
     pub const SPAN: u64 = 1 << 23;
     pub const UCI: u64 = 1 << 26;
+    /// FEAT_BTI: PACIASP/PACIBSP are not landing pads for BTYPE 0b11 at EL0 (BT0), EL1 (BT1).
+    pub const BT0: u64 = 1 << 35;
+    pub const BT1: u64 = 1 << 36;
 }
 
 /// CNTKCTL_EL1 bits.
@@ -99,6 +102,8 @@ pub const FPCR_WRITABLE: u64 = 0x07c8_0000;
 pub const FPSR_WRITABLE: u64 = 0x0800_009f;
 /// SPSR_EL1 bits kept: N Z C V, PAN, SS, IL, D A I F, `M[4:0]`.
 pub const SPSR_WRITABLE: u64 = 0xf070_03df;
+/// SPSR_EL1.BTYPE, kept with FEAT_BTI.
+pub const SPSR_BTYPE: u64 = 3 << 10;
 
 /// The EL1 system registers that have no other home. (SCTLR/TCR/TTBR/MAIR/AMAIR/PAR live in
 /// [`crate::mmu_regs::MmuRegs`], FPCR/FPSR and PSTATE in [`Aarch64Cpu`].)
@@ -360,7 +365,8 @@ fn isr(cpu: &Aarch64Cpu) -> u64 {
 
 fn write_sctlr(c: &mut Aarch64Cpu, v: u64) {
     let pauth = if c.features.pauth { crate::pauth::SCTLR_EN_ALL } else { 0 };
-    c.mmu_regs.sctlr_el1 = v & (SCTLR_WRITABLE | pauth) | SCTLR_RES1;
+    let bti = if c.features.bti { sctlr::BT0 | sctlr::BT1 } else { 0 };
+    c.mmu_regs.sctlr_el1 = v & (SCTLR_WRITABLE | pauth | bti) | SCTLR_RES1;
     c.mmu_changed();
 }
 
@@ -392,6 +398,8 @@ pub static DEFS: &[Def] = &[
     def!(3 0 0 0 5 "MPIDR_EL1", Ro, |c| 1 << 31 | c.mpidr & 0xff_00ff_ffff, wi),
     def!(3 0 0 0 6 "REVIDR_EL1", Ro, raz, wi),
     def!(3 0 0 4 0 "ID_AA64PFR0_EL1", Ro, id_aa64pfr0, wi),
+    // BT = 1 with FEAT_BTI.
+    def!(3 0 0 4 1 "ID_AA64PFR1_EL1", Ro, |c| u64::from(c.features.bti), wi),
     def!(3 0 0 5 0 "ID_AA64DFR0_EL1", Ro, |_| ID_AA64DFR0, wi),
     def!(3 0 0 6 0 "ID_AA64ISAR0_EL1", Ro, id_aa64isar0, wi),
     def!(3 0 0 6 1 "ID_AA64ISAR1_EL1", Ro, id_aa64isar1, wi),
@@ -455,7 +463,10 @@ pub static DEFS: &[Def] = &[
     def!(3 0 5 1 1 "AFSR1_EL1", Rw, raz, wi),
     def!(3 0 5 2 0 "ESR_EL1", Rw, |c| c.sys.esr, |c, v| c.sys.esr = v & 0xffff_ffff),
     def!(3 0 6 0 0 "FAR_EL1", Rw, |c| c.sys.far, |c, v| c.sys.far = v),
-    def!(3 0 4 0 0 "SPSR_EL1", Rw, |c| c.sys.spsr, |c, v| c.sys.spsr = v & SPSR_WRITABLE),
+    def!(3 0 4 0 0 "SPSR_EL1", Rw, |c| c.sys.spsr, |c, v| {
+        let btype = if c.features.bti { SPSR_BTYPE } else { 0 };
+        c.sys.spsr = v & (SPSR_WRITABLE | btype);
+    }),
     def!(3 0 4 0 1 "ELR_EL1", Rw, |c| c.sys.elr, |c, v| c.sys.elr = v),
     def!(3 0 4 1 0 "SP_EL0", Check(check_sp_el0), |c| c.sp_of(0), |c, v| c.set_sp_of(0, v)),
     // ---- PSTATE ----

@@ -309,6 +309,7 @@ fn pointer_authentication_patterns_round_trip() {
     rt!(pauth_hint(0b0001_110) => PauthHint { imm: 0b0001_110 });
     rt!(pauth_hint_lr(0b0011_101) => PauthHint { imm: 0b0011_101 });
     rt!(xpaclri() => Xpaclri {});
+    rt!(bti(36) => Bti { imm: 36 });
     rt!(braz(1, 7) => Braz { m: 1, rn: 7 }; rm: 32);
     rt!(blraz(0, 7) => Blraz { m: 0, rn: 7 }; rm: 32);
     rt!(bra(1, 7, 31) => Bra { m: 1, rn: 7, rm: 31 });
@@ -333,6 +334,9 @@ fn pointer_authentication_words_from_the_manual_decode_to_their_instruction() {
         (0xd503_237f, "pacibsp", enc::pauth_hint_lr(0b0011_011)),
         (0xd503_211f, "pacia1716", enc::pauth_hint(0b0001_000)),
         (0xd503_20ff, "xpaclri", enc::xpaclri()),
+        (0xd503_245f, "bti c", enc::bti(34)),
+        (0xd503_249f, "bti j", enc::bti(36)),
+        (0xd503_24df, "bti jc", enc::bti(38)),
         (0xd65f_0bff, "retaa", enc::reta(0)),
         (0xd65f_0fff, "retab", enc::reta(1)),
         (0xd69f_0bff, "eretaa", enc::ereta(0)),

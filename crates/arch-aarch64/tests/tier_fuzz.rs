@@ -210,10 +210,10 @@ fn pauth(r: &mut Rng) -> Vec<u32> {
         3 => vec![enc::xpac(key & 1, rt(r)), enc::xpaclri()],
         4 => vec![enc::pacga(rt(r), r.below(32) as u32, r.below(32) as u32)],
         5 => {
-            let hint = if r.below(2) == 0 {
-                enc::pauth_hint(r.below(4) as u32 * 2 | 8)
-            } else {
-                enc::pauth_hint_lr(r.below(8) as u32 | 0x18)
+            let hint = match r.below(3) {
+                0 => enc::pauth_hint(r.below(4) as u32 * 2 | 8),
+                1 => enc::pauth_hint_lr(r.below(8) as u32 | 0x18),
+                _ => enc::bti(32 + 2 * r.below(4) as u32),
             };
             vec![hint]
         }
@@ -262,9 +262,10 @@ fn snippet(words: &[u32], r: &mut Rng) -> Snippet {
     s.mem(DATA, &data).normal_memory().setup(pauth_on)
 }
 
-/// FEAT_PAuth on with fixed keys, every key enabled.
+/// FEAT_PAuth (fixed keys, every key enabled) and FEAT_BTI on.
 fn pauth_on(c: &mut mimic_arch_aarch64::Aarch64Cpu) {
     c.features.pauth = true;
+    c.features.bti = true;
     c.pac_keys.keys = [[1, 2], [3, 4], [5, 6], [7, 8], [9, 10]];
     c.mmu_regs.sctlr_el1 |= mimic_arch_aarch64::pauth::SCTLR_EN_ALL;
 }

@@ -52,15 +52,16 @@ fn cpu_features(g: &mut Guest) -> Vec<String> {
 }
 
 #[test]
-fn arm64_cpu_max_advertises_pointer_authentication_and_runs_with_it() {
+fn arm64_cpu_max_advertises_pointer_authentication_and_bti_and_runs_with_them() {
     let mut g = booted(&["-cpu", "max"]);
     let features = cpu_features(&mut g);
-    // APA/GPA = 1: the architected algorithm (QARMA5) for address and generic keys.
-    for f in ["paca", "pacg"] {
+    // APA/GPA = 1: the architected algorithm (QARMA5) for address and generic keys; BT = 1.
+    for f in ["paca", "pacg", "bti"] {
         assert!(features.iter().any(|x| x == f), "{f} missing from {features:?}");
     }
-    // The kernel signs its own return addresses with the keys it set (CONFIG_ARM64_PTR_AUTH_KERNEL),
-    // so every command below ran through PACIASP/AUTIASP; busybox's hash still checks out.
+    // The kernel signs its own return addresses with the keys it set (CONFIG_ARM64_PTR_AUTH_KERNEL)
+    // and maps its text as guarded pages (CONFIG_ARM64_BTI_KERNEL), so every command below ran
+    // through PACIASP/AUTIASP and BTI landing pads; busybox's hash still checks out.
     let guest_sum = g.run("sha256sum /bin/busybox", CMD);
     let host = Command::new("sha256sum").arg(asset_of("arm64", "busybox")).output().expect("host sha256sum");
     let host_sum = String::from_utf8_lossy(&host.stdout);

@@ -418,6 +418,7 @@ pub struct Aarch64Cpu {
     pub mmu: MmuState,
     /// The pointer authentication keys (APIAKey ... APGAKey).
     pub pac_keys: crate::pauth::PacKeys,
+    pub pac_cache: crate::pauth::PacCache,
 }
 
 impl Aarch64Cpu {
@@ -456,6 +457,7 @@ impl Aarch64Cpu {
             fetch_mmu: crate::mmu::MMU_EL1,
             mmu: MmuState::default(),
             pac_keys: Default::default(),
+            pac_cache: Default::default(),
         };
         cpu.reset(0);
         cpu

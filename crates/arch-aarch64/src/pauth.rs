@@ -78,6 +78,19 @@ const ALPHA: u64 = 0xC0AC29B7C97C50DD;
 /// The S-box (QARMA's sigma_2) and its inverse.
 const SUB: [u8; 16] = [0xb, 0x6, 0x8, 0xf, 0xc, 0x0, 0x9, 0xe, 0x3, 0x7, 0x4, 0x5, 0xd, 0x2, 0x1, 0xa];
 const INV_SUB: [u8; 16] = invert(SUB);
+/// The S-boxes applied to both cells of a byte at once.
+const SUB8: [u8; 256] = bytewise(SUB);
+const INV_SUB8: [u8; 256] = bytewise(INV_SUB);
+
+const fn bytewise(s: [u8; 16]) -> [u8; 256] {
+    let mut out = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        out[i] = s[i & 15] | s[i >> 4] << 4;
+        i += 1;
+    }
+    out
+}
 /// PACCellShuffle: output cell `i` (bits 4i+3:4i) is input cell `CELL_SHUFFLE[i]`.
 const CELL_SHUFFLE: [u8; 16] = [13, 6, 11, 0, 7, 12, 1, 10, 8, 3, 14, 5, 2, 9, 4, 15];
 const CELL_INV_SHUFFLE: [u8; 16] = invert(CELL_SHUFFLE);
@@ -104,8 +117,9 @@ fn permute(v: u64, p: &[u8; 16]) -> u64 {
     (0..16).fold(0, |out, i| out | cell(v, p[i] as usize) << (4 * i))
 }
 
-fn substitute(v: u64, s: &[u8; 16]) -> u64 {
-    (0..16).fold(0, |out, i| out | u64::from(s[cell(v, i) as usize]) << (4 * i))
+fn substitute(v: u64, s: &[u8; 256]) -> u64 {
+    let b = v.to_le_bytes().map(|x| s[usize::from(x)]);
+    u64::from_le_bytes(b)
 }
 
 fn rot_cell(c: u64, n: u32) -> u64 {
@@ -163,18 +177,18 @@ pub fn compute_pac(data: u64, modifier: u64, key0: u64, key1: u64) -> u64 {
         if i > 0 {
             w = mult(permute(w, &CELL_SHUFFLE));
         }
-        w = substitute(w, &SUB);
+        w = substitute(w, &SUB8);
         runningmod = tweak_shuffle(runningmod);
     }
     w ^= modk0 ^ runningmod;
-    w = substitute(mult(permute(w, &CELL_SHUFFLE)), &SUB);
+    w = substitute(mult(permute(w, &CELL_SHUFFLE)), &SUB8);
     w = mult(permute(w, &CELL_SHUFFLE));
     w ^= key1;
-    w = substitute(permute(w, &CELL_INV_SHUFFLE), &INV_SUB);
+    w = substitute(permute(w, &CELL_INV_SHUFFLE), &INV_SUB8);
     w = permute(mult(w), &CELL_INV_SHUFFLE);
     w ^= key0 ^ runningmod;
     for i in 0..5 {
-        w = substitute(w, &INV_SUB);
+        w = substitute(w, &INV_SUB8);
         if i < 4 {
             w = permute(mult(w), &CELL_INV_SHUFFLE);
         }
@@ -182,6 +196,45 @@ pub fn compute_pac(data: u64, modifier: u64, key0: u64, key1: u64) -> u64 {
         w ^= RC[4 - i] ^ key1 ^ runningmod ^ ALPHA;
     }
     w ^ modk0
+}
+
+/// Recent ComputePAC results: a function's PACIASP and its AUTIASP compute the same PAC, and
+/// so do the calls of a loop. Keyed by every input, so key changes need no flush.
+#[derive(Clone)]
+pub struct PacCache {
+    entries: Box<[Option<CacheEntry>; PAC_CACHE]>,
+}
+
+const PAC_CACHE: usize = 512;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct CacheEntry {
+    data: u64,
+    modifier: u64,
+    key: [u64; 2],
+    pac: u64,
+}
+
+impl Default for PacCache {
+    fn default() -> Self {
+        PacCache { entries: Box::new([None; PAC_CACHE]) }
+    }
+}
+
+impl PacCache {
+    /// ComputePAC(`data`, `modifier`, `key`), from the cache when it was computed lately.
+    pub fn compute(&mut self, data: u64, modifier: u64, key: [u64; 2]) -> u64 {
+        let h = (data ^ modifier.rotate_left(29) ^ key[1]).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let slot = &mut self.entries[(h >> 55) as usize % PAC_CACHE];
+        if let Some(e) = slot {
+            if e.data == data && e.modifier == modifier && e.key == key {
+                return e.pac;
+            }
+        }
+        let pac = compute_pac(data, modifier, key[0], key[1]);
+        *slot = Some(CacheEntry { data, modifier, key, pac });
+        pac
+    }
 }
 
 // ---- where the PAC goes ---------------------------------------------------------------------
@@ -237,10 +290,10 @@ fn extend(ptr: u64, l: &Layout) -> u64 {
 }
 
 /// AddPAC: `ptr` with the PAC of `key` and `modifier` inserted.
-pub fn add_pac(ptr: u64, modifier: u64, key: [u64; 2], data: bool, tcr_el1: u64) -> u64 {
+pub fn add_pac(cache: &mut PacCache, ptr: u64, modifier: u64, key: [u64; 2], data: bool, tcr_el1: u64) -> u64 {
     let l = layout(tcr_el1, ptr, data);
     let ext = extend(ptr, &l);
-    let mut pac = compute_pac(ext, modifier, key[0], key[1]);
+    let mut pac = cache.compute(ext, modifier, key);
     let top = if l.tbi { 55 } else { 63 };
     let ext_bits = ptr & mask(top, l.bottom);
     if ext_bits != 0 && ext_bits != mask(top, l.bottom) {
@@ -255,11 +308,11 @@ pub fn add_pac(ptr: u64, modifier: u64, key: [u64; 2], data: bool, tcr_el1: u64)
 
 /// Auth: `ptr` authenticated with `key` and `modifier`: the plain pointer if its PAC matches,
 /// otherwise the plain pointer with the error code of `keynum` in its extension bits.
-pub fn auth(ptr: u64, modifier: u64, key: [u64; 2], k: Key, tcr_el1: u64) -> u64 {
+pub fn auth(cache: &mut PacCache, ptr: u64, modifier: u64, key: [u64; 2], k: Key, tcr_el1: u64) -> u64 {
     // AddPAC kept the range in bit 55 (bit 63 may hold PAC bits now).
     let l = kept_layout(tcr_el1, ptr, k.is_data());
     let original = extend(ptr, &l);
-    let pac = compute_pac(original, modifier, key[0], key[1]);
+    let pac = cache.compute(original, modifier, key);
     let field = mask(54, l.bottom) | if l.tbi { 0 } else { mask(63, 56) };
     if (pac ^ ptr) & field == 0 {
         return original;
@@ -291,22 +344,22 @@ pub fn pacga(data: u64, modifier: u64, key: [u64; 2]) -> u64 {
 /// disables the key.
 pub fn pac(e: &mut Env<'_, Aarch64Cpu>, ptr: u64, modifier: u64, key: u64) -> Result<u64, Exit> {
     let k = Key::from_index(key);
-    let c = &*e.cpu;
+    let c = &mut *e.cpu;
     if c.mmu_regs.sctlr_el1 & k.sctlr_enable() == 0 {
         return Ok(ptr);
     }
-    Ok(add_pac(ptr, modifier, c.pac_keys.keys[k as usize], k.is_data(), c.mmu_regs.tcr_el1))
+    Ok(add_pac(&mut c.pac_cache, ptr, modifier, c.pac_keys.keys[k as usize], k.is_data(), c.mmu_regs.tcr_el1))
 }
 
 /// AUT* and the authenticating branches and loads: `ptr` authenticated, or unchanged while
 /// SCTLR_EL1 disables the key.
 pub fn aut(e: &mut Env<'_, Aarch64Cpu>, ptr: u64, modifier: u64, key: u64) -> Result<u64, Exit> {
     let k = Key::from_index(key);
-    let c = &*e.cpu;
+    let c = &mut *e.cpu;
     if c.mmu_regs.sctlr_el1 & k.sctlr_enable() == 0 {
         return Ok(ptr);
     }
-    Ok(auth(ptr, modifier, c.pac_keys.keys[k as usize], k, c.mmu_regs.tcr_el1))
+    Ok(auth(&mut c.pac_cache, ptr, modifier, c.pac_keys.keys[k as usize], k, c.mmu_regs.tcr_el1))
 }
 
 /// XPACI (`data` 0) and XPACD (`data` 1).
@@ -352,9 +405,18 @@ mod tests {
         for v in [0u64, u64::MAX, 0x0123_4567_89ab_cdef, T, P] {
             assert_eq!(tweak_inv_shuffle(tweak_shuffle(v)), v);
             assert_eq!(permute(permute(v, &CELL_SHUFFLE), &CELL_INV_SHUFFLE), v);
-            assert_eq!(substitute(substitute(v, &SUB), &INV_SUB), v);
+            assert_eq!(substitute(substitute(v, &SUB8), &INV_SUB8), v);
             assert_eq!(mult(mult(v)), v, "the MixColumns matrix is an involution");
         }
+    }
+
+    #[test]
+    fn the_pac_cache_answers_for_exactly_its_inputs() {
+        let mut c = PacCache::default();
+        assert_eq!(c.compute(P, T, [W0, K0]), 0xc003b93999b33765);
+        assert_eq!(c.compute(P, T, [W0, K0]), 0xc003b93999b33765, "a hit");
+        assert_eq!(c.compute(P, T, [W0, K0 ^ 1]), compute_pac(P, T, W0, K0 ^ 1), "another key");
+        assert_eq!(c.compute(P, T ^ 1, [W0, K0]), compute_pac(P, T ^ 1, W0, K0), "another modifier");
     }
 
     const TCR_48: u64 = 16 | 16 << 16;
@@ -363,10 +425,10 @@ mod tests {
     fn add_then_auth_gives_back_the_pointer() {
         let key = [W0, K0];
         for ptr in [0x0000_ffff_1234_5678u64, 0xffff_8000_0010_0000] {
-            let signed = add_pac(ptr, 42, key, false, TCR_48);
+            let signed = add_pac(&mut PacCache::default(), ptr, 42, key, false, TCR_48);
             assert_ne!(signed, ptr);
             assert_eq!(signed & 0xffff_ffff_ffff, ptr & 0xffff_ffff_ffff);
-            assert_eq!(auth(signed, 42, key, Key::IA, TCR_48), ptr);
+            assert_eq!(auth(&mut PacCache::default(), signed, 42, key, Key::IA, TCR_48), ptr);
             assert_eq!(strip(signed, false, TCR_48), ptr);
         }
     }
@@ -375,15 +437,15 @@ mod tests {
     fn auth_with_a_wrong_modifier_sets_the_error_code_of_the_key() {
         let key = [W0, K0];
         let ptr = 0x0000_ffff_1234_5678u64;
-        let a = add_pac(ptr, 1, key, false, TCR_48);
-        assert_eq!(auth(a, 2, key, Key::IA, TCR_48), ptr | 0b01 << 61);
-        let b = add_pac(ptr, 1, key, true, TCR_48);
-        assert_eq!(auth(b, 2, key, Key::DB, TCR_48), ptr | 0b10 << 61);
+        let a = add_pac(&mut PacCache::default(), ptr, 1, key, false, TCR_48);
+        assert_eq!(auth(&mut PacCache::default(), a, 2, key, Key::IA, TCR_48), ptr | 0b01 << 61);
+        let b = add_pac(&mut PacCache::default(), ptr, 1, key, true, TCR_48);
+        assert_eq!(auth(&mut PacCache::default(), b, 2, key, Key::DB, TCR_48), ptr | 0b10 << 61);
         // With TBI the top byte is kept and the error code moves to bits 54:53.
         let tcr = TCR_48 | tcr::TBI0;
         let tagged = ptr | 0x5a << 56;
-        let c = add_pac(tagged, 1, key, true, tcr);
+        let c = add_pac(&mut PacCache::default(), tagged, 1, key, true, tcr);
         assert_eq!(c >> 56, 0x5a);
-        assert_eq!(auth(c, 2, key, Key::DA, tcr), tagged | 0b01 << 53);
+        assert_eq!(auth(&mut PacCache::default(), c, 2, key, Key::DA, tcr), tagged | 0b01 << 53);
     }
 }

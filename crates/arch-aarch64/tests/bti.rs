@@ -17,7 +17,7 @@ const BTI: u32 = 32;
 const BTI_C: u32 = 34;
 const BTI_J: u32 = 36;
 const BTI_JC: u32 = 38;
-const PACIASP: u32 = 0b0011_001;
+const PACIASP: u32 = 0b001_1001;
 
 fn bti_on(c: &mut Aarch64Cpu) {
     c.features.bti = true;

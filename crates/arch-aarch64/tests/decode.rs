@@ -306,8 +306,8 @@ fn pointer_authentication_patterns_round_trip() {
     rt!(aut_z(0, 5) => Aut { key: 0, rd: 5 }; rn: 32);
     rt!(xpac(1, 6) => Xpac { key: 1, rd: 6 }; rn: 31);
     rt!(pacga(1, 2, 31) => Pacga { rd: 1, rn: 2, rm: 31 }; sf: 1);
-    rt!(pauth_hint(0b0001_110) => PauthHint { imm: 0b0001_110 });
-    rt!(pauth_hint_lr(0b0011_101) => PauthHint { imm: 0b0011_101 });
+    rt!(pauth_hint(0b000_1110) => PauthHint { imm: 0b000_1110 });
+    rt!(pauth_hint_lr(0b001_1101) => PauthHint { imm: 0b001_1101 });
     rt!(xpaclri() => Xpaclri {});
     rt!(bti(36) => Bti { imm: 36 });
     rt!(braz(1, 7) => Braz { m: 1, rn: 7 }; rm: 32);
@@ -329,10 +329,10 @@ fn pointer_authentication_words_from_the_manual_decode_to_their_instruction() {
         (0xdac1_43e0, "xpaci x0", enc::xpac(0, 0)),
         (0xdac1_47e0, "xpacd x0", enc::xpac(1, 0)),
         (0x9ac2_3020, "pacga x0, x1, x2", enc::pacga(0, 1, 2)),
-        (0xd503_233f, "paciasp", enc::pauth_hint_lr(0b0011_001)),
-        (0xd503_23bf, "autiasp", enc::pauth_hint_lr(0b0011_101)),
-        (0xd503_237f, "pacibsp", enc::pauth_hint_lr(0b0011_011)),
-        (0xd503_211f, "pacia1716", enc::pauth_hint(0b0001_000)),
+        (0xd503_233f, "paciasp", enc::pauth_hint_lr(0b001_1001)),
+        (0xd503_23bf, "autiasp", enc::pauth_hint_lr(0b001_1101)),
+        (0xd503_237f, "pacibsp", enc::pauth_hint_lr(0b001_1011)),
+        (0xd503_211f, "pacia1716", enc::pauth_hint(0b000_1000)),
         (0xd503_20ff, "xpaclri", enc::xpaclri()),
         (0xd503_245f, "bti c", enc::bti(34)),
         (0xd503_249f, "bti j", enc::bti(36)),

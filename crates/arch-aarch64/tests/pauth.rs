@@ -111,13 +111,13 @@ fn xpaci_strips_the_pac() {
 
 #[test]
 fn xpaclri_strips_the_pac_of_the_link_register() {
-    let f = on(&[enc::pauth_hint_lr(0b0011_001), enc::xpaclri()]).x(30, PTR).x(31, 0x4008_0000).ok();
+    let f = on(&[enc::pauth_hint_lr(0b001_1001), enc::xpaclri()]).x(30, PTR).x(31, 0x4008_0000).ok();
     assert_eq!(f.x(30), PTR);
 }
 
 #[test]
 fn pacia1716_and_autia1716_sign_x17_with_x16() {
-    let f = on(&[enc::pauth_hint(0b0001_000), enc::orr_reg(2, 31, 17, 0, 0), enc::pauth_hint(0b0001_100)])
+    let f = on(&[enc::pauth_hint(0b000_1000), enc::orr_reg(2, 31, 17, 0, 0), enc::pauth_hint(0b000_1100)])
         .x(17, PTR)
         .x(16, MODIFIER)
         .ok();
@@ -127,7 +127,7 @@ fn pacia1716_and_autia1716_sign_x17_with_x16() {
 
 #[test]
 fn pacia1716_matches_pacia_with_the_same_operands() {
-    let f = on(&[enc::pauth_hint(0b0001_000), enc::pac(KEY_A, 0, 16)]).x(17, PTR).x(0, PTR).x(16, MODIFIER).ok();
+    let f = on(&[enc::pauth_hint(0b000_1000), enc::pac(KEY_A, 0, 16)]).x(17, PTR).x(0, PTR).x(16, MODIFIER).ok();
     assert_eq!(f.x(17), f.x(0));
 }
 
@@ -135,7 +135,7 @@ fn pacia1716_matches_pacia_with_the_same_operands() {
 fn call_with_signed_return(key: u32, body: &[u32]) -> Vec<u32> {
     let n = body.len() as i64;
     let mut code = vec![enc::bl(12), enc::movz(5, 1, 0), enc::b(4 * (n + 3))];
-    code.push(enc::pauth_hint_lr(0b0011_001 | key << 1));
+    code.push(enc::pauth_hint_lr(0b001_1001 | key << 1));
     code.extend_from_slice(body);
     code.push(enc::reta(key));
     code
@@ -213,7 +213,7 @@ fn eretaa_returns_to_the_elr_signed_with_sp() {
 
 #[test]
 fn a_disabled_key_leaves_pointers_unchanged() {
-    let f = Snippet::of(&[enc::pac(KEY_A, 0, 1), enc::pauth_hint_lr(0b0011_001), enc::aut(KEY_A, 2, 1)])
+    let f = Snippet::of(&[enc::pac(KEY_A, 0, 1), enc::pauth_hint_lr(0b001_1001), enc::aut(KEY_A, 2, 1)])
         .setup(pauth_on_ia_disabled)
         .x(0, PTR)
         .x(30, PTR)
@@ -227,7 +227,7 @@ fn a_disabled_key_leaves_pointers_unchanged() {
 
 #[test]
 fn without_pauth_the_hint_forms_are_nops() {
-    let f = Snippet::of(&[enc::pauth_hint_lr(0b0011_001), enc::pauth_hint(0b0001_000), enc::xpaclri()])
+    let f = Snippet::of(&[enc::pauth_hint_lr(0b001_1001), enc::pauth_hint(0b000_1000), enc::xpaclri()])
         .x(30, PTR | 1 << 60)
         .x(17, PTR)
         .x(31, 0x4008_0000)

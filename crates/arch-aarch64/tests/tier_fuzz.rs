@@ -211,7 +211,7 @@ fn pauth(r: &mut Rng) -> Vec<u32> {
         4 => vec![enc::pacga(rt(r), r.below(32) as u32, r.below(32) as u32)],
         5 => {
             let hint = match r.below(3) {
-                0 => enc::pauth_hint(r.below(4) as u32 * 2 | 8),
+                0 => enc::pauth_hint(8 + 2 * r.below(4) as u32),
                 1 => enc::pauth_hint_lr(r.below(8) as u32 | 0x18),
                 _ => enc::bti(32 + 2 * r.below(4) as u32),
             };

@@ -8,6 +8,8 @@
 //!            the other waits in `sp_el` and is swapped in at exception entry and return
 //!   32..=35  PSTATE.N, Z, C, V, each 0 or 1
 //!   36..=99  V0..V31: V`n` is 36 + 2n (bits 63:0) and 37 + 2n (bits 127:64)
+//!   100      PSTATE.BTYPE (FEAT_BTI), 0..=3: set by indirect branches, checked and cleared by
+//!            the next instruction (see `sem::translate`)
 //! ```
 //!
 //! FPCR and FPSR are fields (`fpcr`, `fpsr`): FP helpers read the former and OR the cumulative
@@ -39,7 +41,9 @@ pub const CF: usize = 34;
 pub const VF: usize = 35;
 /// V0 (bits 63:0); V`n` is `VREG_BASE + 2n` (low half) and `VREG_BASE + 2n + 1` (high half).
 pub const VREG_BASE: usize = 36;
-pub const NUM_REGS: usize = 100;
+/// PSTATE.BTYPE.
+pub const BTYPE: usize = 100;
+pub const NUM_REGS: usize = 101;
 
 /// A decoded instruction as the block cache keeps it: the raw bits stay for the syndrome of an
 /// undefined instruction and for disassembly of unallocated words.
@@ -47,6 +51,17 @@ pub const NUM_REGS: usize = 100;
 pub struct A64Insn {
     pub op: Option<Insn>,
     pub raw: u32,
+    /// PSTATE.BTYPE its block was entered with. Nonzero only for the first (and only)
+    /// instruction of a block that an indirect branch reached: it checks the branch target
+    /// (FEAT_BTI) before it runs.
+    pub btype: u8,
+}
+
+impl A64Insn {
+    /// A decoded word outside any block's BTYPE context.
+    pub fn new(op: Option<Insn>, raw: u32) -> Self {
+        A64Insn { op, raw, btype: 0 }
+    }
 }
 
 /// Block-flag bits: state the translation of a block depends on.
@@ -58,6 +73,14 @@ pub mod flags {
     /// PSTATE.IL: an illegal exception return happened; the next instruction raises the
     /// Illegal Execution state exception instead of executing.
     pub const IL: u32 = 1 << 3;
+    /// FEAT_PAuth is implemented (`Features::pauth`): its instructions are not UNDEFINED and
+    /// its hints are not NOPs.
+    pub const PAUTH: u32 = 1 << 4;
+    /// FEAT_BTI is implemented: indirect branches set PSTATE.BTYPE.
+    pub const BTI: u32 = 1 << 5;
+    /// PSTATE.BTYPE at block entry (bits 7:6).
+    pub const BTYPE_SHIFT: u32 = 6;
+    pub const BTYPE_MASK: u32 = 3 << BTYPE_SHIFT;
 }
 
 /// The interrupt inputs in [`CpuConfig::irq_lines`] (driven by the GIC's CPU interface).
@@ -132,6 +155,11 @@ pub enum Fault {
     Breakpoint {
         imm: u16,
     },
+    /// The first instruction after an indirect branch (PSTATE.BTYPE `btype`) in a guarded page
+    /// is not a landing pad that BTYPE allows (FEAT_BTI). EC 0x0d.
+    BranchTarget {
+        btype: u8,
+    },
 }
 
 /// DFSC/IFSC values.
@@ -150,6 +178,7 @@ impl Fault {
             Fault::WfxTrap { .. } => 0x01,
             Fault::FpAccess => 0x07,
             Fault::IllegalState => 0x0e,
+            Fault::BranchTarget { .. } => 0x0d,
             Fault::Svc { .. } => 0x15,
             Fault::Hvc { .. } => 0x16,
             Fault::Smc { .. } => 0x17,
@@ -186,6 +215,7 @@ impl Fault {
             Fault::InsnAbort { fsc, .. } => u32::from(fsc & 0x3f),
             Fault::DataAbort { write, fsc, .. } => u32::from(write) << 6 | u32::from(fsc & 0x3f),
             Fault::Alignment { write, .. } => u32::from(write) << 6 | u32::from(fsc::ALIGNMENT),
+            Fault::BranchTarget { btype } => u32::from(btype & 3),
         }
     }
 
@@ -248,7 +278,14 @@ impl CpuModel {
         match self {
             // As QEMU's cortex-a57: AES with PMULL, SHA1 and SHA2 (SHA-256); no LSE (Armv8.1).
             CpuModel::CortexA57 => Features { aes: true, sha1: true, sha256: true, ..Features::default() },
-            CpuModel::Max => Features { aes: true, sha1: true, sha256: true, lse: true, ..Features::default() },
+            CpuModel::Max => Features {
+                aes: true,
+                sha1: true,
+                sha256: true,
+                lse: true,
+                pauth: true,
+                bti: true,
+            },
         }
     }
 }
@@ -388,6 +425,9 @@ pub struct Aarch64Cpu {
     pub data_mmu: usize,
     pub fetch_mmu: usize,
     pub mmu: MmuState,
+    /// The pointer authentication keys (APIAKey ... APGAKey).
+    pub pac_keys: crate::pauth::PacKeys,
+    pub pac_cache: crate::pauth::PacCache,
 }
 
 impl Aarch64Cpu {
@@ -425,6 +465,8 @@ impl Aarch64Cpu {
             data_mmu: crate::mmu::MMU_EL1,
             fetch_mmu: crate::mmu::MMU_EL1,
             mmu: MmuState::default(),
+            pac_keys: Default::default(),
+            pac_cache: Default::default(),
         };
         cpu.reset(0);
         cpu
@@ -453,6 +495,7 @@ impl Aarch64Cpu {
         self.monitor = None;
         self.instret = 0;
         self.fw_call = false;
+        self.pac_keys = Default::default();
         self.update_timers();
         self.tlb_flush_all();
         self.mmu_changed();
@@ -536,12 +579,13 @@ impl Aarch64Cpu {
         }
     }
 
-    /// PSTATE as SPSR_EL1 saves it: N Z C V (31:28), PAN (22), IL (20), D A I F (9:6), and
+    /// PSTATE as SPSR_EL1 saves it: N Z C V (31:28), PAN (22), IL (20), BTYPE (11:10), D A I F (9:6), and
     /// `M[3:0]` = EL:SP (AArch64 state, `M[4]` = 0).
     pub fn pstate(&self) -> u64 {
         u64::from(self.nzcv()) << 28
             | u64::from(self.pan) << 22
             | u64::from(self.il) << 20
+            | (self.regs[BTYPE] & 3) << 10
             | self.daif
             | u64::from(self.el) << 2
             | u64::from(self.spsel)
@@ -579,6 +623,12 @@ impl Guest for Aarch64Cpu {
         if self.il {
             f |= flags::IL;
         }
+        if self.features.pauth {
+            f |= flags::PAUTH;
+        }
+        if self.features.bti {
+            f |= flags::BTI | (self.regs[BTYPE] as u32 & 3) << flags::BTYPE_SHIFT;
+        }
         f
     }
     #[inline(always)]
@@ -604,8 +654,9 @@ impl Guest for Aarch64Cpu {
     fn insn_len(_lo: u16) -> u8 {
         4
     }
-    fn decode(word: u32, _len: u8, _flags: u32) -> A64Insn {
-        A64Insn { op: decode::decode32(word), raw: word }
+    fn decode(word: u32, _len: u8, flags: u32) -> A64Insn {
+        let btype = ((flags & flags::BTYPE_MASK) >> flags::BTYPE_SHIFT) as u8;
+        A64Insn { op: decode::decode32(word), raw: word, btype }
     }
     fn ends_block(insn: &A64Insn) -> bool {
         crate::sem::ends_block(insn)

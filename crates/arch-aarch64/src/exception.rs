@@ -5,7 +5,7 @@
 //!                                           0x200 current EL with SP_EL1
 //!                                           0x400 lower EL (EL0), AArch64
 //!                                    kind:  0x000 synchronous, 0x080 IRQ, 0x100 FIQ, 0x180 SError
-//!   entry: SPSR_EL1 = PSTATE, ELR_EL1 = preferred return address, ESR_EL1 (synchronous
+//!   entry: SPSR_EL1 = PSTATE (with BTYPE, which is cleared), ELR_EL1 = preferred return address, ESR_EL1 (synchronous
 //!          only), FAR_EL1 (aborts and alignment faults); PSTATE.EL = 1, SP = SP_EL1,
 //!          DAIF = 1111, IL = 0, PAN = 1 unless SCTLR_EL1.SPAN.
 //!   ERET:  PSTATE = SPSR_EL1, pc = ELR_EL1; an illegal return (to AArch32, to EL2/EL3, to a
@@ -16,7 +16,7 @@
 //! Every exception targets EL1 (EL2 and EL3 are not implemented). The local exclusive monitor
 //! is cleared on entry and on return.
 
-use crate::cpu::{daif, irq, Aarch64Cpu, Fault};
+use crate::cpu::{daif, irq, Aarch64Cpu, Fault, BTYPE};
 use crate::sysreg::sctlr;
 
 /// Offsets within the vector table.
@@ -58,6 +58,7 @@ impl Aarch64Cpu {
             vector::CURRENT_SP0
         };
         self.sys.spsr = self.pstate();
+        self.regs[BTYPE] = 0;
         self.sys.elr = elr;
         self.set_el_sp(1, true);
         self.daif = daif::ALL;
@@ -81,6 +82,8 @@ impl Aarch64Cpu {
         self.set_nzcv((spsr >> 28) as u32 & 0xf);
         self.daif = spsr & daif::ALL;
         self.pan = spsr >> 22 & 1 != 0;
+        // The instruction returned to is checked as a branch target (FEAT_BTI).
+        self.regs[BTYPE] = if self.features.bti { spsr >> 10 & 3 } else { 0 };
         if illegal {
             mimic_core::guest_error!("a64: illegal exception return to SPSR {spsr:#x} at EL{}", self.el);
             self.il = true;

@@ -18,6 +18,8 @@
 //!   crypto.rs     AES, SHA-1 and SHA-256 instructions (PMULL is in simd.rs)
 //!   mmu_regs.rs   SCTLR/TCR/TTBR/MAIR/AMAIR/PAR_EL1 for the page walk
 //!   mmu.rs        the stage-1 page walk behind the softmmu TLB, TLBI, AT, data and fetch paths
+//!   pauth.rs      FEAT_PAuth: QARMA5 ComputePAC, AddPAC/Auth/Strip, their helpers
+//!   bti.rs        FEAT_BTI: which instruction may follow which indirect branch
 //! ```
 //!
 //! Implemented: the base integer ISA, exclusives, acquire/release, barriers, CRC32; the optional
@@ -29,6 +31,10 @@
 //! and operations Linux uses (see [`sysreg`]), including the GICv3 CPU interface (ICC_*) when the
 //! board connects one ([`cpu::GicPort`]); DC ZVA; IC IALLU/IALLUIS (drop every decoded block)
 //! and IC IVAU (drop the blocks of that page); WFI; the generic timer; HVC/SMC as firmware calls for the board ([`cpu::Conduit`]).
+//!
+//! Optional (per `cpu::Features`, as `-cpu max` has them): pointer authentication (FEAT_PAuth
+//! with QARMA5; no FEAT_EPAC, FEAT_PAuth2 or FEAT_FPAC: a failed authentication leaves an
+//! address that faults when used) and branch target identification (FEAT_BTI).
 //!
 //! Not here: EL2, EL3 and AArch32 (HVC/SMC are UNDEFINED unless they are the firmware conduit;
 //! ERET to them is an illegal return); SP alignment checking;
@@ -56,6 +62,7 @@
 #![forbid(unsafe_code)]
 
 pub mod atomic;
+pub mod bti;
 pub mod cpu;
 pub mod crypto;
 pub mod decode;
@@ -64,6 +71,7 @@ pub mod fp;
 pub mod helpers;
 pub mod mmu;
 pub mod mmu_regs;
+pub mod pauth;
 pub mod sem;
 pub mod simd;
 pub mod sysreg;

@@ -87,6 +87,10 @@ pub mod tcr {
     pub const AS: u64 = 1 << 36;
     pub const TBI0: u64 = 1 << 37;
     pub const TBI1: u64 = 1 << 38;
+    /// TBI0/TBI1 apply to data addresses only (instruction addresses and their PACs keep the
+    /// top byte): FEAT_PAuth.
+    pub const TBID0: u64 = 1 << 51;
+    pub const TBID1: u64 = 1 << 52;
 }
 
 /// Descriptor bits.
@@ -94,6 +98,8 @@ pub mod desc {
     pub const VALID: u64 = 1 << 0;
     /// Table (levels 0..2) or page (level 3); clear: block.
     pub const TABLE: u64 = 1 << 1;
+    /// GP: a guarded page for FEAT_BTI (stage 1 blocks and pages).
+    pub const GP: u64 = 1 << 50;
     pub const ATTR_SHIFT: u32 = 2;
     /// AP[1]: EL0 may access.
     pub const AP_EL0: u64 = 1 << 6;
@@ -134,6 +140,8 @@ pub struct Walk {
     pub sh: u8,
     /// Permissions per MMU index.
     pub prot: [Prot; NUM_MMU],
+    /// The leaf's GP bit: a guarded page (FEAT_BTI). Never with the MMU off.
+    pub gp: bool,
 }
 
 impl Walk {
@@ -206,7 +214,7 @@ pub fn walk(r: &MmuRegs, bus: &AddressSpace, va: u64) -> Result<Walk, u8> {
             return Err(fsc::ADDRESS_SIZE);
         }
         let pa = va & ((1 << PA_BITS) - 1);
-        return Ok(Walk { pa, size: PAGE_SIZE, level: 0, attr: 0, sh: 2, prot: [FULL; NUM_MMU] });
+        return Ok(Walk { pa, size: PAGE_SIZE, level: 0, attr: 0, sh: 2, prot: [FULL; NUM_MMU], gp: false });
     }
     let upper = va >> 55 & 1 != 0;
     let (txsz, grain, disabled, ttbr) = if upper {
@@ -302,6 +310,7 @@ pub fn walk(r: &MmuRegs, bus: &AddressSpace, va: u64) -> Result<Walk, u8> {
             attr,
             sh: (d >> desc::SH_SHIFT & 3) as u8,
             prot,
+            gp: d & desc::GP != 0,
         });
     }
 }
@@ -317,11 +326,19 @@ pub struct MmuState {
     /// An entry was filled for an address whose top byte is a tag (TBI): flushing one page by
     /// its canonical address would miss it.
     tagged: bool,
+    /// Per MMU index and TLB slot: the page of the last fetch fill there, with bit 0 its GP bit
+    /// (FEAT_BTI); good only while that slot's code entry still hits for the page.
+    guard: Box<[[u64; TLB_ENTRIES]; NUM_MMU]>,
 }
 
 impl Default for MmuState {
     fn default() -> Self {
-        MmuState { device: Box::new([[false; TLB_ENTRIES]; NUM_MMU]), seen: MmuRegs::default(), tagged: false }
+        MmuState {
+            device: Box::new([[false; TLB_ENTRIES]; NUM_MMU]),
+            seen: MmuRegs::default(),
+            tagged: false,
+            guard: Box::new([[u64::MAX; TLB_ENTRIES]; NUM_MMU]),
+        }
     }
 }
 
@@ -686,10 +703,27 @@ impl Aarch64Cpu {
             return self.exception(Fault::InsnAbort { va, fsc: fsc::PERMISSION + w.level });
         }
         match self.target_and_fill(bus, va, &w, idx, false, true) {
-            Target::Ram(off) => Ok(off),
+            Target::Ram(off) => {
+                self.mmu.guard[idx][mimic_softmmu::tlb_index(va)] = (va & mimic_softmmu::PAGE_MASK) | u64::from(w.gp);
+                Ok(off)
+            }
             // Instructions run only from RAM, ROM or a ROM device's array.
             Target::Phys(_) => self.exception(Fault::InsnAbort { va, fsc: fsc::EXTERNAL }),
         }
+    }
+
+    /// Whether the instruction at `va` is in a guarded page (the GP bit of its stage-1
+    /// descriptor), as the current EL fetches it.
+    pub fn fetch_guarded(&mut self, bus: &AddressSpace, va: u64) -> bool {
+        let idx = self.fetch_mmu;
+        let g = self.mmu.guard[idx][mimic_softmmu::tlb_index(va)];
+        if g != u64::MAX
+            && g & mimic_softmmu::PAGE_MASK == va & mimic_softmmu::PAGE_MASK
+            && self.tlb.lookup_code(idx, va).is_some()
+        {
+            return g & 1 != 0;
+        }
+        walk(&self.mmu_regs, bus, va).is_ok_and(|w| w.gp)
     }
 
     /// A block was decoded from this page: stores to it must take the slow path from now on.

@@ -6,10 +6,12 @@
 //! architecture does; flags are computed from the operands at the form's width.
 
 use crate::atomic::AtomicOp;
-use crate::cpu::{flags, A64Insn, Aarch64Cpu, CF, NF, VF, ZF};
+use crate::bti::{self, Landing};
+use crate::cpu::{flags, A64Insn, Aarch64Cpu, BTYPE, CF, NF, VF, ZF};
 use crate::decode::*;
 use crate::helpers as h;
 use crate::mmu;
+use crate::pauth;
 use crate::sysreg;
 use mimic_core::MemOp;
 use mimic_exec::Env;
@@ -34,10 +36,36 @@ pub fn translate<'a, S: Sem<Env = Env<'a, Aarch64Cpu>>>(
         t.s.call(h::illegal_state, z, z, z)?;
         return Ok(());
     }
-    match &insn.op {
-        Some(i) => i.visit(&mut t),
-        None => t.undefined(),
+    // The first instruction after an indirect branch (FEAT_BTI): a landing pad, or checked
+    // against its page's GP bit; then BTYPE is cleared, unless the instruction sets it anew.
+    let btype = insn.btype;
+    if btype != 0 {
+        let what = match bti::landing(insn.op.as_ref(), btype) {
+            Landing::Pad => None,
+            Landing::PacSp => Some(u64::from(btype) | 4),
+            Landing::NotPad => Some(u64::from(btype)),
+        };
+        if let Some(w) = what {
+            let (pc, w, z) = (t.k(t.s.pc()), t.k(w), t.k(0));
+            t.s.call(bti::check, pc, w, z)?;
+        }
     }
+    match &insn.op {
+        Some(i) => i.visit(&mut t)?,
+        None => t.undefined()?,
+    }
+    if btype != 0 && !sets_btype(insn) {
+        let z = t.k(0);
+        t.s.set(Reg(BTYPE as u16), z);
+    }
+    Ok(())
+}
+
+/// The instructions that write PSTATE.BTYPE themselves: indirect branches and calls, and the
+/// exception returns (from SPSR_EL1).
+fn sets_btype(insn: &A64Insn) -> bool {
+    use Insn::*;
+    matches!(insn.op, Some(Br(_) | Blr(_) | Braz(_) | Blraz(_) | Bra(_) | Blra(_) | Eret(_) | Ereta(_)))
 }
 
 /// Whether a block must end after this instruction: control flow, WFI, anything that raises,
@@ -45,6 +73,10 @@ pub fn translate<'a, S: Sem<Env = Env<'a, Aarch64Cpu>>>(
 /// on (MSR, SYS, ERET), so that the loop re-reads the block flags and polls interrupts.
 pub fn ends_block(insn: &A64Insn) -> bool {
     use Insn::*;
+    // A branch target with a BTYPE to check is a block of its own (see `translate`).
+    if insn.btype != 0 {
+        return true;
+    }
     match insn.op {
         None => true,
         Some(i) => matches!(
@@ -58,6 +90,12 @@ pub fn ends_block(insn: &A64Insn) -> bool {
                 | Br(_)
                 | Blr(_)
                 | Ret(_)
+                | Braz(_)
+                | Blraz(_)
+                | Bra(_)
+                | Blra(_)
+                | Reta(_)
+                | Ereta(_)
                 | Wfi(_)
                 | Isb(_)
                 | Eret(_)
@@ -177,6 +215,14 @@ fn access(size: u32, opc: u32) -> Option<Access> {
         (3, 0 | 1) => Access::Load(MemOp::new(sz, true), true),
         _ => return None,
     })
+}
+
+/// Which branch an authenticating branch is (for PSTATE.BTYPE).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Jump,
+    Call,
+    Return,
 }
 
 /// Where a load/store finds its address, and what it writes back to the base.
@@ -659,6 +705,65 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
         self.s.set(Reg(30), ret);
     }
 
+    // ---- pointer authentication ----------------------------------------------------------------
+
+    fn pauth(&self) -> bool {
+        self.flags & flags::PAUTH != 0
+    }
+    /// The modifier operand `rn`: 31 is SP, 32 (the Z forms) zero.
+    fn modifier(&mut self, rn: u32) -> S::V {
+        if rn == 32 {
+            self.k(0)
+        } else {
+            self.xsp(rn)
+        }
+    }
+    /// X`rd` = `f`(X`rd`, `m`, key): a PAC or AUT helper on a register in place.
+    fn sign(&mut self, rd: u32, m: S::V, key: u64, f: mimic_ir::Helper<Env<'a, Aarch64Cpu>>) -> R {
+        let (v, key) = (self.x(rd), self.k(key));
+        let r = self.s.call(f, v, m, key)?;
+        self.wx(1, rd, r);
+        Ok(())
+    }
+    /// BRA*, BLRA*, RETA*: branch to X`rn` authenticated with key A or B (`m`) and modifier
+    /// `rm` (31 SP, 32 zero). A failed authentication leaves an address that faults when
+    /// fetched.
+    fn branch_auth(&mut self, a: &ArgsBra, kind: Kind) -> R {
+        if !self.pauth() {
+            return self.undefined();
+        }
+        let (ptr, m, key) = (self.x(a.rn), self.modifier(a.rm), self.k(u64::from(a.m)));
+        let target = self.s.call(pauth::aut, ptr, m, key)?;
+        match kind {
+            Kind::Jump => self.branch_btype(Some(a.rn))?,
+            Kind::Call => {
+                self.link();
+                self.branch_btype(None)?;
+            }
+            Kind::Return => {}
+        }
+        self.s.jump(target);
+        Ok(())
+    }
+
+    /// PSTATE.BTYPE after an indirect jump through X`rn` (`Some`) or an indirect call (`None`),
+    /// with FEAT_BTI.
+    fn branch_btype(&mut self, jump_through: Option<u32>) -> R {
+        if self.flags & flags::BTI == 0 {
+            return Ok(());
+        }
+        let v = match jump_through {
+            None => self.k(2),
+            Some(16 | 17) => self.k(1),
+            Some(_) => {
+                let (pc, z) = (self.k(self.s.pc()), self.k(0));
+                self.s.call(bti::br_btype, pc, z, z)?
+            }
+        };
+        self.s.set(Reg(BTYPE as u16), v);
+        Ok(())
+    }
+
     // ---- loads and stores ----------------------------------------------------------------------
 
     /// One load or store: `addr` is where it goes, `wb` the new base to write back.
@@ -1078,6 +1183,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
     }
     fn br(&mut self, a: &ArgsBr) -> R {
         let t = self.x(a.rn);
+        self.branch_btype(Some(a.rn))?;
         self.s.jump(t);
         Ok(())
     }
@@ -1085,7 +1191,12 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
         // The target is read before the link is written: BLR X30 jumps to the old X30.
         let t = self.x(a.rn);
         self.link();
+        self.branch_btype(None)?;
         self.s.jump(t);
+        Ok(())
+    }
+    /// BTI, BTI c/j/jc: a NOP once executed (`translate` checked it as a branch target).
+    fn bti(&mut self, _a: &ArgsHint) -> R {
         Ok(())
     }
     fn ret(&mut self, a: &ArgsBr) -> R {
@@ -1107,6 +1218,103 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
     /// BTI, ...): no effect.
     fn hint(&mut self, _a: &ArgsHint) -> R {
         Ok(())
+    }
+
+    // ---- pointer authentication ----
+    fn pac(&mut self, a: &ArgsPac) -> R {
+        if !self.pauth() {
+            return self.undefined();
+        }
+        let m = self.modifier(a.rn);
+        self.sign(a.rd, m, u64::from(a.key), pauth::pac)
+    }
+    fn aut(&mut self, a: &ArgsPac) -> R {
+        if !self.pauth() {
+            return self.undefined();
+        }
+        let m = self.modifier(a.rn);
+        self.sign(a.rd, m, u64::from(a.key), pauth::aut)
+    }
+    fn xpac(&mut self, a: &ArgsPac) -> R {
+        if !self.pauth() {
+            return self.undefined();
+        }
+        let (v, d, z) = (self.x(a.rd), self.k(u64::from(a.key)), self.k(0));
+        let r = self.s.call(pauth::xpac, v, d, z)?;
+        self.wx(1, a.rd, r);
+        Ok(())
+    }
+    fn pacga(&mut self, a: &ArgsRrr) -> R {
+        if !self.pauth() {
+            return self.undefined();
+        }
+        let (v, m, z) = (self.x(a.rn), self.xsp(a.rm), self.k(0));
+        let r = self.s.call(pauth::pacga_helper, v, m, z)?;
+        self.wx(1, a.rd, r);
+        Ok(())
+    }
+    /// The hint-space forms: PAC/AUT IA/IB on X17 with X16 (1716), on X30 with zero (Z) or SP
+    /// (SP). NOPs without FEAT_PAuth, so that the same binary runs on older CPUs.
+    fn pauth_hint(&mut self, a: &ArgsHint) -> R {
+        if !self.pauth() {
+            return Ok(());
+        }
+        let (rd, m) = match a.imm {
+            8..=15 => (17, self.x(16)),
+            _ if a.imm & 1 == 0 => (30, self.k(0)),
+            _ => (30, self.s.get(Reg(31))),
+        };
+        // Bit 1 picks key B, bit 2 authentication (op2 of the 1716 forms, CRm:op2 of the others).
+        let key = u64::from(a.imm >> 1 & 1);
+        if a.imm & 4 == 0 {
+            self.sign(rd, m, key, pauth::pac)
+        } else {
+            self.sign(rd, m, key, pauth::aut)
+        }
+    }
+    fn xpaclri(&mut self, _a: &ArgsEmpty) -> R {
+        if !self.pauth() {
+            return Ok(());
+        }
+        let (v, d, z) = (self.x(30), self.k(0), self.k(0));
+        let r = self.s.call(pauth::xpac, v, d, z)?;
+        self.s.set(Reg(30), r);
+        Ok(())
+    }
+    fn braz(&mut self, a: &ArgsBra) -> R {
+        self.branch_auth(a, Kind::Jump)
+    }
+    fn blraz(&mut self, a: &ArgsBra) -> R {
+        self.branch_auth(a, Kind::Call)
+    }
+    fn bra(&mut self, a: &ArgsBra) -> R {
+        self.branch_auth(a, Kind::Jump)
+    }
+    fn blra(&mut self, a: &ArgsBra) -> R {
+        self.branch_auth(a, Kind::Call)
+    }
+    fn reta(&mut self, a: &ArgsBra) -> R {
+        self.branch_auth(a, Kind::Return)
+    }
+    fn ereta(&mut self, a: &ArgsBra) -> R {
+        if !self.pauth() {
+            return self.undefined();
+        }
+        let (raw, key, sp) = (self.k(u64::from(self.raw)), self.k(u64::from(a.m)), self.s.get(Reg(31)));
+        let target = self.s.call(pauth::ereta, raw, key, sp)?;
+        self.s.jump(target);
+        Ok(())
+    }
+    fn ldra(&mut self, a: &ArgsLdra) -> R {
+        if !self.pauth() {
+            return self.undefined();
+        }
+        let base = self.xsp(a.rn);
+        let (z, key) = (self.k(0), self.k(2 + u64::from(a.m)));
+        let authed = self.s.call(pauth::aut, base, z, key)?;
+        let addr = self.opk(BinOp::Add, authed, a.imm as u64);
+        let wb = (a.w == 1).then_some((a.rn, addr));
+        self.ldst_at(Access::Load(MemOp::U64, false), a.rt, addr, wb)
     }
 
     // ---- system ----

@@ -82,6 +82,9 @@ pub mod sctlr {
     pub const NTWE: u64 = 1 << 18;
     pub const SPAN: u64 = 1 << 23;
     pub const UCI: u64 = 1 << 26;
+    /// FEAT_BTI: PACIASP/PACIBSP are not landing pads for BTYPE 0b11 at EL0 (BT0), EL1 (BT1).
+    pub const BT0: u64 = 1 << 35;
+    pub const BT1: u64 = 1 << 36;
 }
 
 /// CNTKCTL_EL1 bits.
@@ -99,6 +102,8 @@ pub const FPCR_WRITABLE: u64 = 0x07c8_0000;
 pub const FPSR_WRITABLE: u64 = 0x0800_009f;
 /// SPSR_EL1 bits kept: N Z C V, PAN, SS, IL, D A I F, `M[4:0]`.
 pub const SPSR_WRITABLE: u64 = 0xf070_03df;
+/// SPSR_EL1.BTYPE, kept with FEAT_BTI.
+pub const SPSR_BTYPE: u64 = 3 << 10;
 
 /// The EL1 system registers that have no other home. (SCTLR/TCR/TTBR/MAIR/AMAIR/PAR live in
 /// [`crate::mmu_regs::MmuRegs`], FPCR/FPSR and PSTATE in [`Aarch64Cpu`].)
@@ -304,6 +309,37 @@ fn id_aa64isar0(cpu: &Aarch64Cpu) -> u64 {
     ID_AA64ISAR0 | field(f.aes, 4, 2) | field(f.sha1, 8, 1) | field(f.sha256, 12, 1) | field(f.lse, 20, 2)
 }
 
+/// APA = 1 (FEAT_PAuth with QARMA5) and GPA = 1 (PACGA with QARMA5) when PAuth is on.
+fn id_aa64isar1(cpu: &Aarch64Cpu) -> u64 {
+    if cpu.features.pauth {
+        1 << 4 | 1 << 24
+    } else {
+        0
+    }
+}
+
+/// The key registers exist at EL1 only, and only with FEAT_PAuth.
+fn check_pauth_key(cpu: &Aarch64Cpu, _: bool) -> Result<(), Deny> {
+    if cpu.features.pauth && cpu.el == 1 {
+        Ok(())
+    } else {
+        Err(Deny::Undefined)
+    }
+}
+
+/// A pointer authentication key half: `key` indexes `PacKeys::keys`, `half` 0 is Hi, 1 is Lo.
+macro_rules! pac_key {
+    ($crm:literal $op2:literal $name:literal, $key:literal, $half:literal) => {
+        Def {
+            key: key(3, 0, 2, $crm, $op2),
+            name: $name,
+            access: Access::Check(check_pauth_key),
+            read: |c| c.pac_keys.keys[$key][$half],
+            write: |c, v| c.pac_keys.keys[$key][$half] = v,
+        }
+    };
+}
+
 fn midr(cpu: &Aarch64Cpu) -> u64 {
     match cpu.model {
         CpuModel::CortexA57 => MIDR_A57,
@@ -328,7 +364,9 @@ fn isr(cpu: &Aarch64Cpu) -> u64 {
 }
 
 fn write_sctlr(c: &mut Aarch64Cpu, v: u64) {
-    c.mmu_regs.sctlr_el1 = v & SCTLR_WRITABLE | SCTLR_RES1;
+    let pauth = if c.features.pauth { crate::pauth::SCTLR_EN_ALL } else { 0 };
+    let bti = if c.features.bti { sctlr::BT0 | sctlr::BT1 } else { 0 };
+    c.mmu_regs.sctlr_el1 = v & (SCTLR_WRITABLE | pauth | bti) | SCTLR_RES1;
     c.mmu_changed();
 }
 
@@ -360,8 +398,11 @@ pub static DEFS: &[Def] = &[
     def!(3 0 0 0 5 "MPIDR_EL1", Ro, |c| 1 << 31 | c.mpidr & 0xff_00ff_ffff, wi),
     def!(3 0 0 0 6 "REVIDR_EL1", Ro, raz, wi),
     def!(3 0 0 4 0 "ID_AA64PFR0_EL1", Ro, id_aa64pfr0, wi),
+    // BT = 1 with FEAT_BTI.
+    def!(3 0 0 4 1 "ID_AA64PFR1_EL1", Ro, |c| u64::from(c.features.bti), wi),
     def!(3 0 0 5 0 "ID_AA64DFR0_EL1", Ro, |_| ID_AA64DFR0, wi),
     def!(3 0 0 6 0 "ID_AA64ISAR0_EL1", Ro, id_aa64isar0, wi),
+    def!(3 0 0 6 1 "ID_AA64ISAR1_EL1", Ro, id_aa64isar1, wi),
     def!(3 0 0 7 0 "ID_AA64MMFR0_EL1", Ro, |_| ID_AA64MMFR0, wi),
     def!(3 0 0 7 1 "ID_AA64MMFR1_EL1", Ro, |_| ID_AA64MMFR1, wi),
     def!(3 1 0 0 0 "CCSIDR_EL1", Ro, ccsidr, wi),
@@ -402,6 +443,17 @@ pub static DEFS: &[Def] = &[
     def!(3 0 13 0 4 "TPIDR_EL1", Rw, |c| c.sys.tpidr_el1, |c, v| c.sys.tpidr_el1 = v),
     def!(3 3 13 0 2 "TPIDR_EL0", El0Rw, |c| c.sys.tpidr_el0, |c, v| c.sys.tpidr_el0 = v),
     def!(3 3 13 0 3 "TPIDRRO_EL0", El0RoEl1Rw, |c| c.sys.tpidrro_el0, |c, v| c.sys.tpidrro_el0 = v),
+    // ---- pointer authentication keys ----
+    pac_key!(1 0 "APIAKeyLo_EL1", 0, 1),
+    pac_key!(1 1 "APIAKeyHi_EL1", 0, 0),
+    pac_key!(1 2 "APIBKeyLo_EL1", 1, 1),
+    pac_key!(1 3 "APIBKeyHi_EL1", 1, 0),
+    pac_key!(2 0 "APDAKeyLo_EL1", 2, 1),
+    pac_key!(2 1 "APDAKeyHi_EL1", 2, 0),
+    pac_key!(2 2 "APDBKeyLo_EL1", 3, 1),
+    pac_key!(2 3 "APDBKeyHi_EL1", 3, 0),
+    pac_key!(3 0 "APGAKeyLo_EL1", 4, 1),
+    pac_key!(3 1 "APGAKeyHi_EL1", 4, 0),
     // ---- exceptions ----
     def!(3 0 12 0 0 "VBAR_EL1", Rw, |c| c.sys.vbar, |c, v| c.sys.vbar = v & !0x7ff),
     def!(3 0 12 0 1 "RVBAR_EL1", Ro, raz, wi),
@@ -411,7 +463,10 @@ pub static DEFS: &[Def] = &[
     def!(3 0 5 1 1 "AFSR1_EL1", Rw, raz, wi),
     def!(3 0 5 2 0 "ESR_EL1", Rw, |c| c.sys.esr, |c, v| c.sys.esr = v & 0xffff_ffff),
     def!(3 0 6 0 0 "FAR_EL1", Rw, |c| c.sys.far, |c, v| c.sys.far = v),
-    def!(3 0 4 0 0 "SPSR_EL1", Rw, |c| c.sys.spsr, |c, v| c.sys.spsr = v & SPSR_WRITABLE),
+    def!(3 0 4 0 0 "SPSR_EL1", Rw, |c| c.sys.spsr, |c, v| {
+        let btype = if c.features.bti { SPSR_BTYPE } else { 0 };
+        c.sys.spsr = v & (SPSR_WRITABLE | btype);
+    }),
     def!(3 0 4 0 1 "ELR_EL1", Rw, |c| c.sys.elr, |c, v| c.sys.elr = v),
     def!(3 0 4 1 0 "SP_EL0", Check(check_sp_el0), |c| c.sp_of(0), |c, v| c.set_sp_of(0, v)),
     // ---- PSTATE ----

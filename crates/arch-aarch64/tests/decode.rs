@@ -268,7 +268,7 @@ fn unallocated_encodings_decode_to_none() {
         (0xd61f_0021, "BR with op4 != 0"),
         (0xb9c0_0000, "LDR (unsigned offset) size 10 opc 11"),
         (0xf9c0_0000, "LDR (unsigned offset) size 11 opc 11"),
-        (0xf8a0_0400, "post-index size 11 opc 10 (no PRFM form)"),
+        (0xf880_0400, "post-index size 11 opc 10 (no PRFM form)"),
         (0xf8a0_0800, "unprivileged size 11 opc 10 (no PRFM form)"),
         (0xb8c0_0800, "unprivileged size 10 opc 11"),
         (0xf860_2800, "LDR (register) with option 001 (option<1> must be 1)"),
@@ -287,7 +287,6 @@ fn unallocated_encodings_decode_to_none() {
         (0xd528_0000, "SYSL (no SYSL operations exist)"),
         (0xd503_40c0, "MSR (immediate) with Rt != 31"),
         (0xd69f_03e1, "ERET with Rn != 31"),
-        (0xd69f_0bff, "ERETAA (FEAT_PAuth)"),
     ];
     for &(word, what) in cases {
         assert_eq!(decode32(word), None, "{what} ({word:#010x}) decoded");
@@ -381,5 +380,58 @@ fn unallocated_neighbours_of_the_lse_and_crypto_encodings_are_rejected() {
         (0x4e28_0820, "AES opcode 00000"),
     ] {
         assert!(decode32(word).is_none(), "{what} ({word:#010x}) decodes as {:?}", decode32(word));
+    }
+}
+
+#[test]
+fn pointer_authentication_patterns_round_trip() {
+    rt!(pac(2, 3, 31) => Pac { key: 2, rd: 3, rn: 31 });
+    rt!(aut(1, 3, 4) => Aut { key: 1, rd: 3, rn: 4 });
+    rt!(pac_z(3, 5) => Pac { key: 3, rd: 5 }; rn: 32);
+    rt!(aut_z(0, 5) => Aut { key: 0, rd: 5 }; rn: 32);
+    rt!(xpac(1, 6) => Xpac { key: 1, rd: 6 }; rn: 31);
+    rt!(pacga(1, 2, 31) => Pacga { rd: 1, rn: 2, rm: 31 }; sf: 1);
+    rt!(pauth_hint(0b000_1110) => PauthHint { imm: 0b000_1110 });
+    rt!(pauth_hint_lr(0b001_1101) => PauthHint { imm: 0b001_1101 });
+    rt!(xpaclri() => Xpaclri {});
+    rt!(bti(36) => Bti { imm: 36 });
+    rt!(braz(1, 7) => Braz { m: 1, rn: 7 }; rm: 32);
+    rt!(blraz(0, 7) => Blraz { m: 0, rn: 7 }; rm: 32);
+    rt!(bra(1, 7, 31) => Bra { m: 1, rn: 7, rm: 31 });
+    rt!(blra(0, 7, 8) => Blra { m: 0, rn: 7, rm: 8 });
+    rt!(reta(1) => Reta { m: 1 }; rn: 30; rm: 31);
+    rt!(ereta(0) => Ereta { m: 0 }; rn: 30; rm: 31);
+    rt!(ldra(1, 2, 31, -4096, 1) => Ldra { m: 1, rt: 2, rn: 31, imm: -4096, w: 1 });
+    rt!(ldra(0, 2, 3, 4088, 0) => Ldra { m: 0, rt: 2, rn: 3, imm: 4088, w: 0 });
+}
+
+#[test]
+fn pointer_authentication_words_from_the_manual_decode_to_their_instruction() {
+    let cases: &[(u32, &str, u32)] = &[
+        (0xdac1_0020, "pacia x0, x1", enc::pac(0, 0, 1)),
+        (0xdac1_1020, "autia x0, x1", enc::aut(0, 0, 1)),
+        (0xdac1_23e0, "paciza x0", enc::pac_z(0, 0)),
+        (0xdac1_43e0, "xpaci x0", enc::xpac(0, 0)),
+        (0xdac1_47e0, "xpacd x0", enc::xpac(1, 0)),
+        (0x9ac2_3020, "pacga x0, x1, x2", enc::pacga(0, 1, 2)),
+        (0xd503_233f, "paciasp", enc::pauth_hint_lr(0b001_1001)),
+        (0xd503_23bf, "autiasp", enc::pauth_hint_lr(0b001_1101)),
+        (0xd503_237f, "pacibsp", enc::pauth_hint_lr(0b001_1011)),
+        (0xd503_211f, "pacia1716", enc::pauth_hint(0b000_1000)),
+        (0xd503_20ff, "xpaclri", enc::xpaclri()),
+        (0xd503_245f, "bti c", enc::bti(34)),
+        (0xd503_249f, "bti j", enc::bti(36)),
+        (0xd503_24df, "bti jc", enc::bti(38)),
+        (0xd65f_0bff, "retaa", enc::reta(0)),
+        (0xd65f_0fff, "retab", enc::reta(1)),
+        (0xd69f_0bff, "eretaa", enc::ereta(0)),
+        (0xd71f_0801, "braa x0, x1", enc::bra(0, 0, 1)),
+        (0xd63f_081f, "blraaz x0", enc::blraz(0, 0)),
+        (0xf820_0420, "ldraa x0, [x1]", enc::ldra(0, 0, 1, 0, 0)),
+        (0xf8a0_1c20, "ldrab x0, [x1, #8]!", enc::ldra(1, 0, 1, 8, 1)),
+    ];
+    for &(word, text, encoded) in cases {
+        assert_eq!(encoded, word, "{text}");
+        assert!(decode32(word).is_some(), "{text} does not decode");
     }
 }

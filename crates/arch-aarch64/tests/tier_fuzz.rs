@@ -62,6 +62,13 @@ fn is_data_processing(insn: &Insn) -> bool {
             | Br(_)
             | Blr(_)
             | Ret(_)
+            | Braz(_)
+            | Blraz(_)
+            | Bra(_)
+            | Blra(_)
+            | Reta(_)
+            | Ereta(_)
+            | Ldra(_)
             | Wfi(_)
             | Clrex(_)
             | Svc(_)
@@ -250,16 +257,51 @@ fn branch(r: &mut Rng, room: u64) -> u32 {
     }
 }
 
+/// A pointer authentication instruction that neither branches nor writes a base: PAC*/AUT*
+/// (register, Z and hint forms), XPAC*, PACGA, or LDRAA/LDRAB of a pointer PACDZA/PACDZB
+/// signs just before (an authentication that fails faults, which the tiers must agree on too).
+fn pauth(r: &mut Rng) -> Vec<u32> {
+    let key = r.below(4) as u32;
+    match r.below(7) {
+        0 => vec![enc::pac(key, rt(r), r.below(32) as u32)],
+        1 => vec![enc::aut(key, rt(r), r.below(32) as u32)],
+        2 => vec![enc::pac_z(key, rt(r)), enc::aut_z(key ^ r.below(2) as u32, rt(r))],
+        3 => vec![enc::xpac(key & 1, rt(r)), enc::xpaclri()],
+        4 => vec![enc::pacga(rt(r), r.below(32) as u32, r.below(32) as u32)],
+        5 => {
+            let hint = match r.below(3) {
+                0 => enc::pauth_hint(8 + 2 * r.below(4) as u32),
+                1 => enc::pauth_hint_lr(r.below(8) as u32 | 0x18),
+                _ => enc::bti(32 + 2 * r.below(4) as u32),
+            };
+            vec![hint]
+        }
+        _ => {
+            // A signed copy of the DATA pointer in X26, loaded through with key DA or DB.
+            let m = r.below(2) as u32;
+            let t = rt(r);
+            vec![
+                enc::orr_reg(26, 31, BASE, 0, 0),
+                enc::pac_z(2 + (key & 1), 26),
+                enc::ldra(m, if t == 26 { 0 } else { t }, 26, r.below(64) as i64 * 8, 0),
+            ]
+        }
+    }
+}
+
 fn program(r: &mut Rng) -> Vec<u32> {
     let n = 8 + r.below(24);
-    (0..n)
-        .map(|i| match r.below(10) {
-            0 if r.below(3) == 0 => crypto(r),
-            0..=5 => data_processing(r),
-            6 | 7 => memory(r),
-            _ => branch(r, n - i),
-        })
-        .collect()
+    let mut words = Vec::new();
+    for i in 0..n {
+        match r.below(11) {
+            0 if r.below(3) == 0 => words.push(crypto(r)),
+            0..=5 => words.push(data_processing(r)),
+            6 | 7 => words.push(memory(r)),
+            8 => words.extend(pauth(r)),
+            _ => words.push(branch(r, n - i)),
+        }
+    }
+    words
 }
 
 fn snippet(words: &[u32], r: &mut Rng) -> Snippet {
@@ -277,7 +319,16 @@ fn snippet(words: &[u32], r: &mut Rng) -> Snippet {
     let data: Vec<u8> = (0..DATA_LEN).map(|_| r.next() as u8).collect();
     // Through the MMU with Normal memory: misaligned accesses are performed (with the MMU off,
     // data is Device memory, where they fault).
-    s.mem(DATA, &data).normal_memory().setup(|c| c.features.lse = true)
+    s.mem(DATA, &data).normal_memory().setup(features_on)
+}
+
+/// FEAT_LSE, FEAT_PAuth (fixed keys, every key enabled) and FEAT_BTI on.
+fn features_on(c: &mut mimic_arch_aarch64::Aarch64Cpu) {
+    c.features.lse = true;
+    c.features.pauth = true;
+    c.features.bti = true;
+    c.pac_keys.keys = [[1, 2], [3, 4], [5, 6], [7, 8], [9, 10]];
+    c.mmu_regs.sctlr_el1 |= mimic_arch_aarch64::pauth::SCTLR_EN_ALL;
 }
 
 #[test]

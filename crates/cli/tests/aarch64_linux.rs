@@ -48,6 +48,42 @@ fn arm64_boot_reaches_shell_and_commands_answer_then_poweroff_exits_zero() {
     assert_eq!(g.wait_exit(CMD).code(), Some(0));
 }
 
+/// The feature names /proc/cpuinfo lists for the boot CPU.
+fn cpu_features(g: &mut Guest) -> Vec<String> {
+    let line = g.run("grep -m1 ^Features /proc/cpuinfo", CMD);
+    line.split_once(':').map_or(vec![], |(_, f)| f.split_whitespace().map(str::to_string).collect())
+}
+
+#[test]
+fn arm64_cpu_max_advertises_pointer_authentication_and_bti_and_runs_with_them() {
+    let mut g = booted(&["-cpu", "max"]);
+    let features = cpu_features(&mut g);
+    // APA/GPA = 1: the architected algorithm (QARMA5) for address and generic keys; BT = 1.
+    for f in ["paca", "pacg", "bti"] {
+        assert!(features.iter().any(|x| x == f), "{f} missing from {features:?}");
+    }
+    // The kernel signs its own return addresses with the keys it set (CONFIG_ARM64_PTR_AUTH_KERNEL)
+    // and maps its text as guarded pages (CONFIG_ARM64_BTI_KERNEL), so every command below ran
+    // through PACIASP/AUTIASP and BTI landing pads; busybox's hash still checks out.
+    let guest_sum = g.run("sha256sum /bin/busybox", CMD);
+    let host = Command::new("sha256sum").arg(asset_of("arm64", "busybox")).output().expect("host sha256sum");
+    let host_sum = String::from_utf8_lossy(&host.stdout);
+    assert_eq!(guest_sum.split_whitespace().next(), host_sum.split_whitespace().next());
+    assert_eq!(g.run("awk 'BEGIN { printf \"%.6f\\n\", 355 / 113 }'", CMD).trim(), "3.141593");
+    g.send("poweroff -f");
+    assert_eq!(g.wait_exit(CMD).code(), Some(0));
+}
+
+#[test]
+fn arm64_cpu_max_with_pauth_off_advertises_no_pointer_authentication() {
+    let mut g = booted(&["-cpu", "max,pauth=off"]);
+    let features = cpu_features(&mut g);
+    assert!(!features.is_empty(), "no Features line");
+    assert!(!features.iter().any(|x| x.starts_with("pac")), "{features:?}");
+    g.send("poweroff -f");
+    assert_eq!(g.wait_exit(CMD).code(), Some(0));
+}
+
 #[test]
 fn arm64_max_advertises_lse_atomics_and_runs_with_them_patched_in() {
     // With `atomics` in the hwcaps the kernel switches its atomics, locks and refcounts to the

@@ -210,6 +210,7 @@ pub struct Snippet {
     nzcv: u32,
     mem: Vec<(u64, Vec<u8>)>,
     normal_memory: bool,
+    guarded: bool,
     vectors: Vec<(u64, Vec<u32>)>,
     irq: u64,
     time: u64,
@@ -415,6 +416,12 @@ impl Snippet {
         self
     }
 
+    /// With [`Snippet::normal_memory`]: the mapping of RAM is a guarded page (GP, FEAT_BTI).
+    pub fn guarded(mut self) -> Self {
+        self.guarded = true;
+        self
+    }
+
     pub fn build(&self) -> Rig {
         let mut bus = AddressSpace::new();
         bus.add_ram("ram", AddrRange::new(RAM_BASE, RAM_SIZE)).expect("add RAM");
@@ -452,7 +459,7 @@ impl Snippet {
             // 4K granule, T0SZ 25 (39-bit VAs: the walk starts at level 1), IPS 40 bits, no
             // TTBR1 walks; MAIR attribute 0 is Normal write-back. One 1 GiB block: RAM_BASE
             // with AF, inner shareable, AttrIndx 0, EL1 read/write.
-            let block = RAM_BASE | 1 << 10 | 3 << 8 | 1;
+            let block = RAM_BASE | 1 << 10 | 3 << 8 | 1 | u64::from(self.guarded) << 50;
             bus.write_bytes(IDMAP_TABLE + 8 * (RAM_BASE >> 30), &block.to_le_bytes()).expect("write table");
             cpu.mmu_regs.tcr_el1 = 25 | 1 << 23 | 2 << 32;
             cpu.mmu_regs.ttbr0_el1 = IDMAP_TABLE;
@@ -477,7 +484,7 @@ impl Snippet {
         if let Some(g) = &gic {
             cpu.gic = Some(GicPort { gic: g.clone(), cpu: MOCK_GIC_CPU });
         }
-        assert_eq!(NUM_REGS, 100);
+        assert_eq!(NUM_REGS, 101);
         Rig { cpu, bus, end, clock, lines, irq, gic }
     }
 

@@ -55,6 +55,7 @@ pub mod cpu;
 pub mod decode;
 pub mod exception;
 pub mod fp;
+pub mod fp_v80;
 pub mod helpers;
 pub mod mmu;
 pub mod mmu_regs;

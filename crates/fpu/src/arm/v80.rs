@@ -226,7 +226,8 @@ pub fn fp_convert(from: Fmt, to: Fmt, a: u64, odd: bool, fpcr: u64) -> (u64, u32
 pub fn recip_estimate(a: u32) -> u32 {
     let a = a * 2 + 1;
     let b = (1 << 19) / a;
-    (b + 1) / 2
+    // (b + 1) DIV 2: to nearest.
+    b.div_ceil(2)
 }
 
 /// RecipSqrtEstimate: `a` in 128..512 is a fixed-point value in [0.25, 1) in steps of 1/512;
@@ -239,7 +240,8 @@ pub fn recip_sqrt_estimate(a: u32) -> u32 {
     while u64::from(a) * (b + 1) * (b + 1) < 1 << 28 {
         b += 1;
     }
-    ((b + 1) / 2) as u32
+    // (b + 1) DIV 2: to nearest; b < 2^10.
+    b.div_ceil(2) as u32
 }
 
 /// The fraction of a normal or denormal `a` left-aligned to 52 bits, and its biased exponent.

@@ -139,7 +139,11 @@ struct Probe {
 impl Probe {
     fn new() -> Option<Probe> {
         let qemu = std::env::var("MIMIC_QEMU_AARCH64").ok()?;
-        let dir = std::env::temp_dir().join(format!("mimic-qemu-diff-{}", std::process::id()));
+        // One directory per probe: tests run in parallel threads of one process, and each
+        // removes its directory when done.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let k = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("mimic-qemu-diff-{}-{k}", std::process::id()));
         std::fs::create_dir_all(&dir).ok()?;
         let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/qemu_probe.s");
         let ok = Command::new("aarch64-linux-gnu-as").arg(&src).arg("-o").arg(dir.join("p.o")).status().ok()?.success()

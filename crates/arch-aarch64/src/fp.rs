@@ -88,6 +88,9 @@ fn rint_mode(op: u32, fpcr: u64) -> Option<(Rm, bool)> {
 pub fn fp_1src(e: E, raw: u64, _: u64, _: u64) -> Res {
     let op = f(raw, 15, 6);
     let (rd, rn) = (f(raw, 0, 5), f(raw, 5, 5));
+    if matches!(op, 4 | 5 | 7) && (op == 7 || f(raw, 22, 2) == 3) {
+        return crate::fp_v80::fcvt_half(e, raw);
+    }
     let Some(p) = prec(f(raw, 22, 2)) else { return undef(e, raw) };
     let c = &mut *e.cpu;
     let fpcr = c.fpcr;
@@ -287,6 +290,8 @@ fn fp_lane3(p: Prec, opc: u32, u: bool, a: bool, x: u64, y: u64, d: u64, fpcr: u
         (0b11110, false, false) => fa::op2(Op2::Max, p, x, y, fpcr),
         (0b11110, false, true) => fa::op2(Op2::Min, p, x, y, fpcr),
         (0b11111, true, false) => fa::op2(Op2::Div, p, x, y, fpcr),
+        (0b11111, false, false) => fa::fp_recip_step(p, x, y, fpcr),
+        (0b11111, false, true) => fa::fp_rsqrt_step(p, x, y, fpcr),
         _ => return None,
     })
 }
@@ -315,12 +320,16 @@ pub fn vec_three_same(e: E, raw: u64, m: Option<u128>) -> Res {
     if !scalar && p == Prec::D && !q {
         return undef(e, raw);
     }
-    // The scalar forms: FMULX, FCMEQ/GE/GT, FACGE/GT, FABD.
+    // The scalar forms: FMULX, FCMEQ/GE/GT, FACGE/GT, FABD, FRECPS, FRSQRTS.
     if scalar
         && m.is_none()
         && !matches!(
             (opc, u, a),
-            (0b11011, false, false) | (0b11100, _, _) | (0b11101, true, _) | (0b11010, true, true)
+            (0b11011, false, false)
+                | (0b11100, _, _)
+                | (0b11101, true, _)
+                | (0b11010, true, true)
+                | (0b11111, false, _)
         )
     {
         return undef(e, raw);
@@ -468,7 +477,7 @@ fn lanes_fp(
 }
 
 /// FP forms of two-register misc (vector and scalar): SCVTF, UCVTF, FCVT{N,M,A,P,Z}{S,U},
-/// FABS, FNEG, FSQRT.
+/// FABS, FNEG, FSQRT; the Armv8.0 conversions and estimates are in [`crate::fp_v80`].
 pub fn vec_two_misc(e: E, raw: u64) -> Res {
     let opc = f(raw, 12, 5);
     let size = f(raw, 22, 2);
@@ -476,6 +485,9 @@ pub fn vec_two_misc(e: E, raw: u64) -> Res {
     let q = f(raw, 30, 1) == 1;
     let u = f(raw, 29, 1) == 1;
     let p = if size & 1 == 1 { Prec::D } else { Prec::S };
+    if let Some(r) = crate::fp_v80::two_misc(e, raw) {
+        return r;
+    }
     if !scalar && p == Prec::D && !q {
         return undef(e, raw);
     }

@@ -54,10 +54,12 @@
 //! lane, [`fp`] through `mimic_fpu::arm`, which layers Arm's NaN propagation, flush-to-zero and
 //! before-rounding tininess over SoftFloat). Every FP/SIMD instruction checks the block flag
 //! `cpu::flags::FP_EN` at translation time and raises `Fault::FpAccess` (EC 0x07) when it is clear.
-//! Not implemented (Undefined): half precision (FEAT_FP16 and the FCVT H forms), the reciprocal
-//! estimates and steps (FRECPE/FRSQRTE/FRECPX/FRECPS/FRSQRTS), FCVTL/FCVTN/FCVTXN, SHLL, the
-//! scalar long by-element forms, SHA-512/SHA-3/SM3/SM4, and everything after Armv8.0 but LSE (dot product,
-//! RDM, ...).
+//! The Armv8.0 conversions and estimates are [`fp_v80`]: FCVT between half precision and
+//! single/double (with FPCR.AHP's alternative format), FCVTL/FCVTN/FCVTXN (round to odd),
+//! FRECPE/FRSQRTE/FRECPX, URECPE/URSQRTE; FRECPS/FRSQRTS are [`fp`] lanes, SHLL and the scalar
+//! SQDMULL/SQDMLAL/SQDMLSL (three-different and by element) [`simd`] ones.
+//! Not implemented (Undefined): half precision arithmetic (FEAT_FP16, Armv8.2),
+//! SHA-512/SHA-3/SM3/SM4, and everything after Armv8.0 but LSE (dot product, RDM, ...).
 //! `tests/qemu_diff.rs` checks the rest against `qemu-aarch64 -cpu cortex-a57` when available.
 #![forbid(unsafe_code)]
 
@@ -68,6 +70,7 @@ pub mod crypto;
 pub mod decode;
 pub mod exception;
 pub mod fp;
+pub mod fp_v80;
 pub mod helpers;
 pub mod mmu;
 pub mod mmu_regs;

@@ -1713,6 +1713,9 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
     fn simd_s3same(&mut self, _a: &ArgsV3) -> R {
         self.fp_helper(crate::simd::three_same)
     }
+    fn simd_s3diff(&mut self, _a: &ArgsV3) -> R {
+        self.fp_helper(crate::simd::three_diff)
+    }
     fn simd_s2misc(&mut self, _a: &ArgsV2) -> R {
         self.fp_helper(crate::simd::two_misc)
     }

@@ -276,6 +276,10 @@ pub fn three_diff(e: E, raw: u64, _: u64, _: u64) -> Res {
 fn three_diff_with(e: E, raw: u64, m_given: Option<u128>) -> Res {
     let o = ops(raw);
     let opc = f(raw, 12, 4);
+    // The scalar forms: SQDMLAL, SQDMLSL, SQDMULL on H and S.
+    if o.scalar && (o.u || !matches!(opc, 0b1001 | 0b1011 | 0b1101) || !matches!(o.size, 1 | 2)) {
+        return undef(e, raw);
+    }
     if o.size == 3 {
         if opc == 0b1110 && !o.u && m_given.is_none() && e.cpu.features.aes {
             // PMULL (1Q): 64 x 64 -> 128 carry-less; FEAT_PMULL, which comes with FEAT_AES.
@@ -297,7 +301,8 @@ fn three_diff_with(e: E, raw: u64, m_given: Option<u128>) -> Res {
     let m = m_given.unwrap_or_else(|| c.v(o.rm as usize));
     let esz = 8 << o.size;
     let wsz = 2 * esz;
-    let half = if o.q { 64 / esz } else { 0 };
+    let half = if o.q && !o.scalar { 64 / esz } else { 0 };
+    let count = if o.scalar { 1 } else { 64 / esz };
     let ext = |v: u64| -> i128 {
         if o.u {
             i128::from(v)
@@ -321,7 +326,7 @@ fn three_diff_with(e: E, raw: u64, m_given: Option<u128>) -> Res {
         }
         _ => {}
     }
-    for i in 0..64 / esz {
+    for i in 0..count {
         let b = ext(elem(m, i + half, esz));
         let a_narrow = ext(elem(n, i + half, esz));
         let a_wide = if o.u { i128::from(elem(n, i, wsz)) } else { i128::from(sx(elem(n, i, wsz), wsz)) };
@@ -361,7 +366,7 @@ fn three_diff_with(e: E, raw: u64, m_given: Option<u128>) -> Res {
         };
         set_elem(&mut r, i, wsz, x as u64);
     }
-    put(c, o.rd, r, 128);
+    put(c, o.rd, r, if o.scalar { wsz } else { 128 });
     Ok(0)
 }
 
@@ -500,6 +505,15 @@ pub fn two_misc(e: E, raw: u64, _: u64, _: u64) -> Res {
                 set_elem(&mut out, i + half, esz, v);
             }
             put(c, o.rd, out, 128);
+            return Ok(0);
+        }
+        (0b10011, true) if !o.scalar && o.size != 3 => {
+            // SHLL/SHLL2: the lower or upper half's lanes widened and shifted by their width.
+            let half = if o.q { 64 / esz } else { 0 };
+            for i in 0..64 / esz {
+                set_elem(&mut r, i, 2 * esz, elem(n, i + half, esz) << esz);
+            }
+            put(c, o.rd, r, 128);
             return Ok(0);
         }
         _ => return undef(e, raw),
@@ -1053,7 +1067,7 @@ pub fn by_elem(e: E, raw: u64, _: u64, _: u64) -> Res {
         _ => None,
     };
     match long {
-        Some((op3, u)) if !o.scalar => {
+        Some((op3, u)) if !o.scalar || matches!(op3, 0b1001 | 0b1011 | 0b1101) => {
             let word = keep | u64::from(u) << 29 | 0x0e20_0000 | size | u64::from(op3) << 12;
             three_diff_with(e, word, Some(rep))
         }

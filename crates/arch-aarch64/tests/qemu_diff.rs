@@ -1,6 +1,6 @@
 //! Differential test against QEMU user mode (optional): each FP/SIMD data-processing word runs
 //! once in mimic and once under `qemu-aarch64 -cpu cortex-a57` from the same random state (V0-V31, X0-X30, NZCV,
-//! FPCR rounding mode/FZ/DN), and the final X, V, NZCV and FPSR must match.
+//! FPCR rounding mode/FZ/DN/AHP), and the final X, V, NZCV and FPSR must match.
 //!
 //! Runs only when `MIMIC_QEMU_AARCH64` names a `qemu-aarch64` binary and `aarch64-linux-gnu-as`
 //! and `-ld` are on PATH (Debian's `qemu-user` and `binutils-aarch64-linux-gnu`); otherwise it
@@ -71,6 +71,18 @@ const BUSYBOX_WORDS: &[u32] = &[
     0x9eae0005, 0x9eae0021, 0x9eae0025, 0x9eaf0060, 0x9eaf00a0,
 ];
 
+/// The Armv8.0 conversions, estimates, steps, SHLL and scalar long multiplies (rarely drawn at
+/// random), each form once, and the random words that first showed them missing.
+const V80_WORDS: &[u32] = &[
+    0x5ea1d823, 0x5ee1d823, 0x4ea1d823, 0x0ea1d823, 0x4ee1d823, 0x7ea1d823, 0x7ee1d823, 0x6ea1d823, 0x6ee1d823,
+    0x5ea1f823, 0x5ee1f823, 0x5e22fc23, 0x5e62fc23, 0x0e22fc23, 0x4e22fc23, 0x4e62fc23, 0x5ea2fc23, 0x5ee2fc23,
+    0x0ea2fc23, 0x4ee2fc23, 0x4ea1c823, 0x0ea1c823, 0x2ea1c823, 0x6ea1c823, 0x1ee24023, 0x1ee2c023, 0x1e23c023,
+    0x1e63c023, 0x0e217823, 0x4e217823, 0x0e617823, 0x4e617823, 0x0e216823, 0x4e216823, 0x0e616823, 0x4e616823,
+    0x7e616823, 0x2e616823, 0x6e616823, 0x2e213823, 0x6e213823, 0x2e613823, 0x6e613823, 0x2ea13823, 0x6ea13823,
+    0x5f72b023, 0x5fa23023, 0x5f727823, 0x5f42b823, 0x5f92b823, 0x5e62d023, 0x5ea29023, 0x5ea2b023, 0x5e629023,
+    0x5e62b023, 0x5ea2d023, 0x0e20fe81, 0x5ef7fdd5, 0x5f5371d9, 0x5fb7382a,
+];
+
 const STATE: usize = 776;
 const NOP: u32 = 0xd503_201f;
 
@@ -129,7 +141,11 @@ struct Probe {
 impl Probe {
     fn new() -> Option<Probe> {
         let qemu = std::env::var("MIMIC_QEMU_AARCH64").ok()?;
-        let dir = std::env::temp_dir().join(format!("mimic-qemu-diff-{}", std::process::id()));
+        // One directory per probe: tests run in parallel threads of one process, and each
+        // removes its directory when done.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let k = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("mimic-qemu-diff-{}-{k}", std::process::id()));
         std::fs::create_dir_all(&dir).ok()?;
         let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/qemu_probe.s");
         let ok = Command::new("aarch64-linux-gnu-as").arg(&src).arg("-o").arg(dir.join("p.o")).status().ok()?.success()
@@ -187,12 +203,20 @@ fn is_fp_dp(i: &Insn) -> bool {
     n.starts_with("simd.") || n.starts_with("fp.")
 }
 
+/// One random state through `word` on both sides; a word both leave Undefined agrees.
 fn check(p: &Probe, word: u32, r: &mut Rng) -> Result<(), String> {
+    check_word(p, word, r, false)
+}
+
+/// As [`check`]; `must_run`: the word is a valid Armv8.0 one, so both sides leaving it
+/// Undefined is a failure.
+fn check_word(p: &Probe, word: u32, r: &mut Rng, must_run: bool) -> Result<(), String> {
     let mut state = vec![0u8; STATE];
     for i in 0..64 {
         state[8 * i..8 * i + 8].copy_from_slice(&r.lane().to_le_bytes());
     }
-    let fpcr = (r.next() % 16) << 22;
+    // RMode, FZ, DN and AHP.
+    let fpcr = (r.next() % 32) << 22;
     let nzcv = (r.next() % 16) << 28;
     state[512..520].copy_from_slice(&fpcr.to_le_bytes());
     state[520..528].copy_from_slice(&nzcv.to_le_bytes());
@@ -211,7 +235,11 @@ fn check(p: &Probe, word: u32, r: &mut Rng) -> Result<(), String> {
     let q = p.run(word, &state);
     let undefined = matches!(m.taken, Some((Fault::Undefined { .. }, _)));
     let Some(q) = q else {
-        return if undefined { Ok(()) } else { Err("QEMU did not complete it, mimic did".into()) };
+        return match (undefined, must_run) {
+            (true, false) => Ok(()),
+            (true, true) => Err("Undefined in both, expected to run".into()),
+            (false, _) => Err("QEMU did not complete it, mimic did".into()),
+        };
     };
     if undefined {
         return Err("mimic: Undefined; QEMU executes it".into());
@@ -252,7 +280,9 @@ fn fp_simd_words_match_qemu() {
     let random: usize = std::env::var("MIMIC_QEMU_RANDOM").ok().and_then(|s| s.parse().ok()).unwrap_or(2000);
     let mut r = Rng(0x5eed_1234_5678_9abd);
     let mut words: Vec<u32> = BUSYBOX_WORDS.to_vec();
-    while words.len() < BUSYBOX_WORDS.len() + random {
+    words.extend_from_slice(V80_WORDS);
+    let required = words.len();
+    while words.len() < required + random {
         let w = r.next() as u32;
         if decode32(w).is_some_and(|i| is_fp_dp(&i)) {
             words.push(w);
@@ -265,11 +295,17 @@ fn fp_simd_words_match_qemu() {
             eprintln!("{k} {w:08x}");
         }
         for _ in 0..cases {
-            if let Err(e) = check(&p, w, &mut r) {
+            let res = if (BUSYBOX_WORDS.len()..required).contains(&k) {
+                check_word(&p, w, &mut r, true)
+            } else {
+                check(&p, w, &mut r)
+            };
+            if let Err(e) = res {
                 let name = decode32(w).map(|i| i.name()).unwrap_or("?");
                 // Random words mimic leaves Undefined (documented gaps) are listed, not failed;
-                // the busybox words must all be implemented, and values must always agree.
-                if k >= BUSYBOX_WORDS.len() && e.starts_with("mimic: Undefined") {
+                // the busybox and Armv8.0 words must all be implemented, and values must always
+                // agree.
+                if k >= required && e.starts_with("mimic: Undefined") {
                     unimplemented.push(format!("{w:08x} {name}"));
                 } else {
                     failures.push(format!("{w:08x} {name}: {e}"));

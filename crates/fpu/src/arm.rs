@@ -16,6 +16,9 @@
 use crate::{Flags, Rm};
 use softfloat_sys as sf;
 
+mod v80;
+pub use v80::*;
+
 /// FPSR cumulative exception bits.
 pub const IOC: u32 = 1;
 pub const DZC: u32 = 1 << 1;

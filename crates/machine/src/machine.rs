@@ -50,12 +50,15 @@ pub enum RunState {
     Debug,
 }
 
+/// Work a control plane sends to the machine thread.
+pub type MachineCall<B> = Box<dyn FnOnce(&mut Machine<B>) + Send>;
+
 /// Something from outside the guest, delivered to the thread that runs it.
 pub enum HostEvent<B: Board> {
     /// Bytes typed on the serial console.
     Input(Vec<u8>),
     /// Work to do with the machine (a monitor or debugger request).
-    Call(Box<dyn FnOnce(&mut Machine<B>) + Send>),
+    Call(MachineCall<B>),
 }
 
 /// What the machine tells its control planes (QMP maps these to its events).

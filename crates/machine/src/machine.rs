@@ -8,7 +8,7 @@
 //!   ├─ bus: AddressSpace               ├─ type Cpu: BoardCpu (RiscvCpu, Aarch64Cpu)
 //!   ├─ cpus: Vec<B::Cpu>   ──slices──▶ ├─ powered(n), before_slice(n), after_slice(n) (PSCI)
 //!   ├─ jits, debug, state, events      ├─ receive_input (the UART), update_timers, deadlines
-//!   ├─ virtio_mmio, pci (B::Irq)       ├─ power_button (gpio-keys), info_qtree
+//!   ├─ virtio_mmio, pci (B::Irq)       ├─ press_power_button (gpio-keys), info_qtree
 //!   └─ latch, clock, bell              └─ interrupt controller and devices of its own
 //! ```
 //!

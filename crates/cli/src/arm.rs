@@ -1,11 +1,9 @@
-//! The AArch64 `virt` board from the command line: which `-cpu` selects it, and its run loop
-//! with the serial console. The monitors and the debugger are not wired to it yet.
+//! The AArch64 `virt` board from the command line: which `-cpu` selects it, and how it is built
+//! (and rebuilt on reset); it runs with the same console and monitors as the RISC-V board.
 
 use crate::args::{CpuChoice, Options};
-use crate::{console, devices, error_chain};
-use mimic_machine::{ArmCpuModel, ArmVirtMachine, ExitStatus};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use crate::{devices, error_chain};
+use mimic_machine::{ArmCpuModel, ArmVirtMachine, VirtConfig};
 
 /// The Arm CPU model `-cpu` asks for, if it is one: `cortex-a57`, or `max` with an arm64 kernel.
 pub fn board_model(o: &Options) -> Result<Option<ArmCpuModel>, String> {
@@ -32,14 +30,8 @@ fn is_arm64_image(path: &std::path::Path) -> Result<bool, String> {
 }
 
 pub fn run(o: &Options, model: ArmCpuModel) -> Result<u8, String> {
-    let unsupported = [
-        (o.gdb.is_some(), "-gdb"),
-        (!o.qmp.is_empty() || !o.mons.is_empty(), "-qmp/-mon"),
-        (o.monitor.is_some(), "-monitor"),
-        (o.config.start_paused, "-S"),
-    ];
-    if let Some((_, name)) = unsupported.iter().find(|(on, _)| *on) {
-        return Err(format!("{name} is not supported on the AArch64 virt board yet"));
+    if o.gdb.is_some() {
+        return Err("-gdb/-s: the GDB stub does not support the AArch64 virt board yet".into());
     }
     let mut cfg = o.config.clone();
     let devices = devices::build(o)?;
@@ -50,25 +42,12 @@ pub fn run(o: &Options, model: ArmCpuModel) -> Result<u8, String> {
         std::fs::write(path, m.dtb()).map_err(|e| format!("dumpdtb={}: {e}", path.display()))?;
         return Ok(0);
     }
-    let mut m = ArmVirtMachine::new(&cfg, model, Box::new(std::io::stdout())).map_err(|e| error_chain(&e))?;
-    let _raw = console::RawTerminal::enable();
-    let quit = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    console::spawn_stdin(Box::new(move |bytes| tx.send(bytes).is_ok()), quit.clone(), None, false);
-    loop {
-        match m.run(Some(&rx), &quit) {
-            ExitStatus::PowerOff(status) => return Ok(status.clamp(0, 255) as u8),
-            ExitStatus::Quit => {
-                if quit.load(Ordering::Acquire) {
-                    eprint!("\r\nmimic: terminated by C-a x\r\n");
-                }
-                return Ok(0);
-            }
-            ExitStatus::Reset => {
-                let old = m;
-                m = ArmVirtMachine::new(&cfg, model, Box::new(std::io::stdout())).map_err(|e| error_chain(&e))?;
-                m.keep_flash_from(&old);
-            }
+    let build = |cfg: &VirtConfig, old: Option<&ArmVirtMachine>| {
+        let mut m = ArmVirtMachine::new(cfg, model, Box::new(std::io::stdout())).map_err(|e| error_chain(&e))?;
+        if let Some(old) = old {
+            m.keep_flash_from(old);
         }
-    }
+        Ok(m)
+    };
+    crate::run_machine(o, cfg, devices.drives, build, None)
 }

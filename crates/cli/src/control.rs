@@ -3,7 +3,7 @@
 //! the answer. Neither protocol crate knows the machine; this is the only place that joins them.
 
 use mimic_gdb::target::{DebugTarget, RiscvRegs, StopReason, TargetError, WatchKind};
-use mimic_machine::{DebugStop, ExitStatus, HostEvent, MachineEvent, RunState, VirtMachine};
+use mimic_machine::{Board, BoardCpu, DebugStop, HostEvent, Machine, MachineEvent, RiscvBoard, RunState, VirtMachine};
 use mimic_monitor::vm::{BlockInfo, ChardevInfo, CpuInfo, Event, RunState as QmpState, Vm, VmError};
 use std::path::Path;
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -13,20 +13,25 @@ use std::time::Duration;
 const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A cheap handle that runs closures on the machine thread.
-#[derive(Clone)]
-pub struct MachineHandle {
-    tx: Sender<HostEvent>,
+pub struct MachineHandle<B: Board> {
+    tx: Sender<HostEvent<B>>,
 }
 
-impl MachineHandle {
-    pub fn new(tx: Sender<HostEvent>) -> Self {
+impl<B: Board> Clone for MachineHandle<B> {
+    fn clone(&self) -> Self {
+        MachineHandle { tx: self.tx.clone() }
+    }
+}
+
+impl<B: Board> MachineHandle<B> {
+    pub fn new(tx: Sender<HostEvent<B>>) -> Self {
         MachineHandle { tx }
     }
 
     /// Run `f` with the machine and return its result; None once the machine is gone.
-    pub fn call<R: Send + 'static>(&self, f: impl FnOnce(&mut VirtMachine) -> R + Send + 'static) -> Option<R> {
+    pub fn call<R: Send + 'static>(&self, f: impl FnOnce(&mut Machine<B>) -> R + Send + 'static) -> Option<R> {
         let (rtx, rrx) = mpsc::sync_channel(1);
-        let job = move |m: &mut VirtMachine| {
+        let job = move |m: &mut Machine<B>| {
             let _ = rtx.send(f(m));
         };
         self.tx.send(HostEvent::Call(Box::new(job))).ok()?;
@@ -55,14 +60,14 @@ pub fn qmp_event(e: &MachineEvent) -> Event {
 }
 
 /// The monitor's view.
-pub struct MonitorVm {
-    pub handle: MachineHandle,
+pub struct MonitorVm<B: Board> {
+    pub handle: MachineHandle<B>,
     pub name: Option<String>,
     pub chardevs: Vec<ChardevInfo>,
     pub blocks: Vec<BlockInfo>,
 }
 
-impl Vm for MonitorVm {
+impl<B: Board> Vm for MonitorVm<B> {
     fn name(&self) -> Option<String> {
         self.name.clone()
     }
@@ -89,28 +94,23 @@ impl Vm for MonitorVm {
         self.handle
             .call(|m| {
                 m.notify(MachineEvent::Reset { guest: false, reason: "host-qmp-system-reset" });
-                m.request_exit(ExitStatus::Reset);
+                m.request_exit(mimic_machine::ExitStatus::Reset);
             })
             .ok_or_else(gone)
     }
 
-    /// The RISC-V `virt` board has no power button the guest could react to (QEMU's board has
-    /// none either, and there the request does nothing). Rather than ignore it, mimic ends the
-    /// machine in order, as `quit` does: POWERDOWN, then SHUTDOWN, then exit status 0.
+    /// The Arm board presses its power button (gpio-keys) for the guest to shut down. The
+    /// RISC-V `virt` board has none the guest could react to (QEMU's board has none either, and
+    /// there the request does nothing); rather than ignore it, mimic ends that machine in
+    /// order, as `quit` does: POWERDOWN, then SHUTDOWN, then exit status 0.
     fn system_powerdown(&self) -> Result<(), VmError> {
-        self.handle
-            .call(|m| {
-                m.notify(MachineEvent::Powerdown);
-                m.notify(MachineEvent::Shutdown { guest: false, reason: "host-qmp-quit" });
-                m.request_exit(ExitStatus::PowerOff(0));
-            })
-            .ok_or_else(gone)
+        self.handle.call(|m| m.powerdown()).ok_or_else(gone)
     }
 
     fn quit(&self) {
         let _ = self.handle.call(|m| {
             m.notify(MachineEvent::Shutdown { guest: false, reason: "host-qmp-quit" });
-            m.request_exit(ExitStatus::Quit);
+            m.request_exit(mimic_machine::ExitStatus::Quit);
         });
     }
 
@@ -119,14 +119,12 @@ impl Vm for MonitorVm {
         let tid = std::process::id() as u64;
         self.handle
             .call(move |m| {
-                m.harts
+                m.cpus
                     .iter()
-                    .map(|h| CpuInfo {
-                        cpu_index: h.hartid as usize,
-                        thread_id: tid,
-                        qom_path: format!("/machine/soc0/harts[{}]", h.hartid),
-                        target: "riscv64",
-                        props: vec![("pc".into(), format!("{:#x}", h.pc)), ("priv".into(), format!("{:?}", h.prv))],
+                    .enumerate()
+                    .map(|(n, c)| {
+                        let (target, qom_path, props) = c.query_cpu(n);
+                        CpuInfo { cpu_index: n, thread_id: tid, qom_path, target, props }
                     })
                     .collect()
             })
@@ -148,7 +146,7 @@ impl Vm for MonitorVm {
         self.handle
             .call(move |m| {
                 if let Some(c) = cpu {
-                    if c >= m.harts.len() {
+                    if c >= m.cpus.len() {
                         return Err(VmError::DeviceNotFound(format!("CPU {c} not found")));
                     }
                 }
@@ -177,9 +175,9 @@ impl Vm for MonitorVm {
     fn info_registers(&self, cpu: usize) -> Result<String, VmError> {
         self.handle
             .call(move |m| {
-                m.harts
+                m.cpus
                     .get(cpu)
-                    .map(|h| h.dump_registers())
+                    .map(|c| c.dump_registers())
                     .ok_or(VmError::DeviceNotFound(format!("CPU {cpu} not found")))
             })
             .ok_or_else(gone)?
@@ -202,7 +200,7 @@ const GDB_CSRS: &[u16] = &[
 
 /// The debugger's view: requests go to the machine thread; stops come back on `stops`.
 pub struct GdbTarget {
-    handle: MachineHandle,
+    handle: MachineHandle<RiscvBoard>,
     stops: Receiver<DebugStop>,
     harts: usize,
     breakpoints: Vec<u64>,
@@ -211,11 +209,11 @@ pub struct GdbTarget {
 
 impl GdbTarget {
     /// Attach: stop reports go to this target from now on.
-    pub fn attach(handle: MachineHandle) -> Option<GdbTarget> {
+    pub fn attach(handle: MachineHandle<RiscvBoard>) -> Option<GdbTarget> {
         let (tx, rx) = mpsc::channel();
         let harts = handle.call(move |m| {
             m.debug.stop_tx = Some(tx);
-            m.harts.len()
+            m.cpus.len()
         })?;
         Some(GdbTarget { handle, stops: rx, harts, breakpoints: Vec::new(), watchpoints: Vec::new() })
     }
@@ -259,7 +257,7 @@ impl DebugTarget for GdbTarget {
     fn read_registers(&mut self, hart: usize) -> Result<RiscvRegs, TargetError> {
         self.check(hart)?;
         self.call(move |m| {
-            let c = &mut m.harts[hart];
+            let c = &mut m.cpus[hart];
             let mut r = RiscvRegs {
                 pc: c.pc,
                 fflags: c.csr.fflags,
@@ -278,7 +276,7 @@ impl DebugTarget for GdbTarget {
         self.check(hart)?;
         let regs = regs.clone();
         self.call(move |m| {
-            let c = &mut m.harts[hart];
+            let c = &mut m.cpus[hart];
             c.regs[1..32].copy_from_slice(&regs.x[1..]);
             c.regs[32..64].copy_from_slice(&regs.f);
             c.pc = regs.pc;
@@ -329,7 +327,9 @@ impl DebugTarget for GdbTarget {
         };
         self.watchpoints.push(mimic_arch_riscv::mmu::Watchpoint { addr, len, read, write });
         let w = self.watchpoints.clone();
-        self.call(move |m| m.set_watchpoints(w))
+        self.call(move |m| {
+            m.set_watchpoints(w);
+        })
     }
 
     fn remove_watchpoint(&mut self, addr: u64, len: u64, kind: WatchKind) -> Result<(), TargetError> {
@@ -340,7 +340,9 @@ impl DebugTarget for GdbTarget {
         };
         self.watchpoints.retain(|w| !(w.addr == addr && w.len == len && w.read == read && w.write == write));
         let w = self.watchpoints.clone();
-        self.call(move |m| m.set_watchpoints(w))
+        self.call(move |m| {
+            m.set_watchpoints(w);
+        })
     }
 
     fn resume(&mut self) -> Result<(), TargetError> {

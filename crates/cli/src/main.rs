@@ -12,7 +12,7 @@ mod monitor;
 
 use args::{Command, Options};
 use control::{GdbTarget, MachineHandle};
-use mimic_machine::{ExitStatus, VirtMachine};
+use mimic_machine::{Board, ExitStatus, Machine, RiscvBoard, VirtConfig, VirtMachine};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -89,24 +89,39 @@ fn run(o: &Options) -> Result<u8, String> {
     if o.config.kernel.is_none() && o.config.bios == mimic_machine::Bios::None {
         return Err("nothing to run: give -kernel FILE or -bios FILE".into());
     }
-    // Build the first machine and bind every socket before touching the terminal, so a bad
-    // option, file or address leaves it as it was.
     let mut cfg = o.config.clone();
     let devices = devices::build(o)?;
     cfg.virtio = devices.virtio;
     cfg.ahci = devices.ahci;
-    let drives = devices.drives;
-    let mut m = VirtMachine::new(&cfg, Box::new(std::io::stdout())).map_err(|e| error_chain(&e))?;
+    let build = |cfg: &VirtConfig, _old: Option<&VirtMachine>| {
+        VirtMachine::new(cfg, Box::new(std::io::stdout())).map_err(|e| error_chain(&e))
+    };
+    run_machine(o, cfg, devices.drives, build, Some(spawn_gdb))
+}
+
+/// Run a board with its control planes: build the first machine and bind every socket before
+/// touching the terminal (so a bad option, file or address leaves it as it was), then run the
+/// guest until it powers off or the user quits. A reset builds the machine again with `build`
+/// (given the old one, for what survives a reset), keeping the debugger's and monitors' view.
+fn run_machine<B: Board>(
+    o: &Options,
+    mut cfg: VirtConfig,
+    drives: Vec<mimic_monitor::BlockInfo>,
+    mut build: impl FnMut(&VirtConfig, Option<&Machine<B>>) -> Result<Machine<B>, String>,
+    gdb: Option<fn(std::net::TcpListener, MachineHandle<B>)>,
+) -> Result<u8, String> {
+    let mut m = build(&cfg, None)?;
     let (host_tx, host_rx) = std::sync::mpsc::channel();
     let handle = MachineHandle::new(host_tx.clone());
-    let gdb = match &o.gdb {
-        Some(spec) => Some(mimic_gdb::listen(spec).map_err(|e| format!("-gdb {spec}: {e}"))?),
-        None => None,
+    let gdb = match (&o.gdb, gdb) {
+        (Some(spec), Some(serve)) => Some((mimic_gdb::listen(spec).map_err(|e| format!("-gdb {spec}: {e}"))?, serve)),
+        (Some(_), None) => return Err("-gdb is not supported on this board yet".into()),
+        (None, _) => None,
     };
     let monitors = monitor::start(o, handle.clone(), drives)?;
     m.events = monitors.event_hook();
-    if let Some(listener) = gdb {
-        spawn_gdb(listener, handle.clone());
+    if let Some((listener, serve)) = gdb {
+        serve(listener, handle.clone());
     }
 
     let _raw = console::RawTerminal::enable();
@@ -127,16 +142,16 @@ fn run(o: &Options) -> Result<u8, String> {
                 return Ok(0);
             }
             ExitStatus::Reset => {
-                // A reset keeps the debugger's and monitors' view; the harts do not wait for
+                // A reset keeps the debugger's and monitors' view; the CPUs do not wait for
                 // `cont` again.
                 cfg.start_paused = false;
+                let mut new = build(&cfg, Some(&m))?;
                 let debug = std::mem::take(&mut m.debug);
-                let events = m.events.take();
-                m = VirtMachine::new(&cfg, Box::new(std::io::stdout())).map_err(|e| error_chain(&e))?;
+                new.events = m.events.take();
                 let watch = debug.watchpoints.clone();
-                m.debug = debug;
-                m.set_watchpoints(watch);
-                m.events = events;
+                new.debug = debug;
+                new.set_watchpoints(watch);
+                m = new;
             }
         }
     }
@@ -144,7 +159,7 @@ fn run(o: &Options) -> Result<u8, String> {
 
 /// Serve GDB connections one at a time, as QEMU does; after a detach the guest runs on, after
 /// `kill` mimic quits.
-fn spawn_gdb(listener: std::net::TcpListener, handle: MachineHandle) {
+fn spawn_gdb(listener: std::net::TcpListener, handle: MachineHandle<RiscvBoard>) {
     std::thread::spawn(move || {
         while let Ok((stream, _)) = listener.accept() {
             let Some(target) = GdbTarget::attach(handle.clone()) else { break };

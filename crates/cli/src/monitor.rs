@@ -4,14 +4,14 @@
 
 use crate::args::Options;
 use crate::control::{qmp_event, MachineHandle, MonitorVm};
-use mimic_machine::MachineEvent;
+use mimic_machine::{Board, MachineEvent};
 use mimic_monitor::{parse_chardev_socket, parse_qmp_spec, BlockInfo, ChardevInfo, EventSink, Listener, QmpServer, Vm};
 use std::io::BufReader;
 use std::sync::Arc;
 
 pub struct Monitors {
     events: EventSink,
-    vm: Arc<MonitorVm>,
+    vm: Arc<dyn Vm>,
     _servers: Vec<QmpServer>,
 }
 
@@ -34,7 +34,7 @@ impl Monitors {
 }
 
 /// HMP over a socket: each client gets its own session.
-fn serve_hmp(listener: Listener, vm: Arc<MonitorVm>) {
+fn serve_hmp(listener: Listener, vm: Arc<dyn Vm>) {
     std::thread::spawn(move || {
         while let Ok(stream) = listener.accept() {
             let vm = vm.clone();
@@ -46,7 +46,7 @@ fn serve_hmp(listener: Listener, vm: Arc<MonitorVm>) {
     });
 }
 
-pub fn start(o: &Options, handle: MachineHandle, blocks: Vec<BlockInfo>) -> Result<Monitors, String> {
+pub fn start<B: Board>(o: &Options, handle: MachineHandle<B>, blocks: Vec<BlockInfo>) -> Result<Monitors, String> {
     let events = EventSink::new();
     let mut chardevs = vec![ChardevInfo { label: "serial0".into(), filename: "stdio".into(), frontend_open: true }];
     let mut qmp = Vec::new();
@@ -95,7 +95,7 @@ pub fn start(o: &Options, handle: MachineHandle, blocks: Vec<BlockInfo>) -> Resu
             hmp.push(addr.bind().map_err(|e| format!("-monitor {spec}: {e}"))?);
         }
     }
-    let vm = Arc::new(MonitorVm { handle, name: o.name.clone(), chardevs, blocks });
+    let vm: Arc<dyn Vm> = Arc::new(MonitorVm { handle, name: o.name.clone(), chardevs, blocks });
     let mut servers = Vec::new();
     for (l, wait) in qmp {
         let s = QmpServer::spawn(l, vm.clone(), events.clone()).map_err(|e| format!("QMP server: {e}"))?;

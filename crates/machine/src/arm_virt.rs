@@ -33,11 +33,12 @@
 //! environment lives in the second bank); the contents are kept in memory only.
 
 use crate::arm_fdt;
-use crate::board_parts::{self, VirtioSlot};
+use crate::board_parts;
 use crate::fdt::Chosen;
 use crate::loader::{self, ImageArch};
+use crate::machine::{Board, BoardCpu, Machine, Parts, Watchpoint};
 use crate::psci::{self, Action, Power};
-use crate::virt::{ExitStatus, VirtConfig};
+use crate::virt::VirtConfig;
 use crate::virtio::Doorbell;
 use crate::Error;
 use mimic_arch_aarch64::cpu::{irq, Conduit, CpuConfig, CpuModel, Features};
@@ -51,14 +52,9 @@ use mimic_devices::{
     CurrentCpu, GicCpuLines, GicCpuMmio, GicDistMmio, GicError, GicV2, GicV3, GicV3DistMmio, GicV3RedistMmio, Pl011,
     Pl031, Pl061, PowerLatch, PowerRequest,
 };
-use mimic_exec::{LogFlags, RunOutcome, Tiers};
-use mimic_jit::Jit;
 use mimic_memory::{AddressSpace, Shared};
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 pub const MAX_CPUS: usize = 8;
 /// Each of the two flash banks: 64 MiB.
@@ -159,9 +155,9 @@ const TIMER_NS_PER_TICK: u64 = 16;
 /// Where the kernel goes: 2 MiB into RAM, leaving the start for the device tree.
 const KERNEL_OFFSET: u64 = 2 << 20;
 const FDT_MAX: u64 = 2 << 20;
-const SLICE: u64 = 20_000;
-const MAX_IDLE: Duration = Duration::from_millis(20);
-const IO_WAIT_SLICE: Duration = Duration::from_millis(2);
+/// How long `system_powerdown` holds the power button down (QEMU's gpio-key: 100 ms of guest
+/// time), so gpio-keys sees a press and a release.
+const POWER_BUTTON_PULSE_NS: u64 = 100_000_000;
 
 /// An SPI input of whichever GIC the board has.
 #[derive(Clone, Debug)]
@@ -208,23 +204,17 @@ fn wiring(e: GicError) -> Error {
 
 type Uart = Pl011<Box<dyn Write + Send>, GicInput>;
 
-pub struct ArmVirtMachine {
-    pub bus: AddressSpace,
-    pub cpus: Vec<Aarch64Cpu>,
+/// The Arm half of the `virt` machine: GIC, PL011, PL031, PL061 with the power button, the
+/// flash banks, and PSCI's view of which CPUs are on.
+pub struct ArmBoard {
     power: Vec<Power>,
-    jits: Vec<Jit<Aarch64Cpu>>,
-    jit_threshold: u32,
     uart: Shared<Uart>,
     rtc: Shared<Pl031<GicInput>>,
-    latch: PowerLatch,
+    gpio: Shared<Pl061<GicInput>>,
+    /// Guest time (ns) at which the pressed power button is let go.
+    button_release: Option<u64>,
     gic_version: GicVersion,
     clock: Arc<VmClock>,
-    pending_input: Vec<u8>,
-    log: LogFlags,
-    dtb: Vec<u8>,
-    virtio_mmio: Vec<VirtioSlot<GicInput>>,
-    pci: Shared<PciHost<GicInput>>,
-    bell: Arc<Doorbell>,
     /// The CPU running now: whose banked GIC registers an access reaches.
     current_cpu: CurrentCpu,
     /// The two flash banks (pflash0 holds `-bios`).
@@ -233,7 +223,197 @@ pub struct ArmVirtMachine {
     firmware_len: u64,
 }
 
-impl ArmVirtMachine {
+/// The Arm `virt` machine.
+pub type ArmVirtMachine = Machine<ArmBoard>;
+
+impl BoardCpu for Aarch64Cpu {
+    #[inline(always)]
+    fn wake_pending(&self) -> bool {
+        Aarch64Cpu::wake_pending(self)
+    }
+    #[inline(always)]
+    fn forget_exclusive(&mut self) {
+        self.monitor = None;
+    }
+    fn set_code_flag(&mut self, page_offset: usize) {
+        self.tlb.set_code_flag(page_offset);
+    }
+    fn clear_code_flag(&mut self, page_offset: usize) {
+        self.tlb.clear_code_flag(page_offset);
+    }
+    fn debug_translate(&mut self, bus: &mut AddressSpace, va: u64) -> Option<u64> {
+        self.translate_debug(bus, va)
+    }
+    /// The A64 CPU has no debugger watchpoints yet (its loads and stores do not check them).
+    fn set_watchpoints(&mut self, w: Vec<Watchpoint>) -> bool {
+        w.is_empty()
+    }
+    fn take_watch_hit(&mut self) -> Option<(u64, bool)> {
+        None
+    }
+    fn dump_registers(&self) -> String {
+        dump_registers(self)
+    }
+    fn query_cpu(&self, index: usize) -> (&'static str, String, Vec<(String, String)>) {
+        let props = vec![
+            ("pc".into(), format!("{:#x}", self.pc)),
+            ("el".into(), self.el.to_string()),
+            ("mpidr".into(), format!("{:#x}", self.mpidr)),
+        ];
+        ("aarch64", format!("/machine/unattached/device[{index}]"), props)
+    }
+}
+
+/// HMP `info registers` in QEMU's layout: PC, X0..X30 and SP four to a line, then PSTATE with
+/// its flags and exception level (`EL1h`: SP_EL1, `EL1t`: SP_EL0), then FPCR/FPSR.
+pub fn dump_registers(c: &Aarch64Cpu) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let _ = write!(s, " PC={:016x} ", c.pc);
+    for r in 0..31 {
+        let _ = write!(s, "X{r:02}={:016x}{}", c.regs[r], if r % 4 == 2 { "\n" } else { " " });
+    }
+    let _ = writeln!(s, " SP={:016x}", c.sp_of(if c.spsel { usize::from(c.el) } else { 0 }));
+    let p = c.pstate();
+    let flag = |bit: u32, ch: char| if p >> bit & 1 != 0 { ch } else { '-' };
+    let _ = writeln!(
+        s,
+        "PSTATE={:08x} {}{}{}{} EL{}{}",
+        p,
+        flag(31, 'N'),
+        flag(30, 'Z'),
+        flag(29, 'C'),
+        flag(28, 'V'),
+        c.el,
+        if c.spsel { 'h' } else { 't' }
+    );
+    let _ = writeln!(s, "SP_EL0={:016x} SP_EL1={:016x}", c.sp_of(0), c.sp_of(1));
+    let _ = writeln!(s, "FPCR={:08x} FPSR={:08x}", c.fpcr, c.fpsr);
+    s
+}
+
+impl Board for ArmBoard {
+    type Cpu = Aarch64Cpu;
+    type Irq = GicInput;
+
+    #[inline(always)]
+    fn powered(&self, n: usize) -> bool {
+        self.power[n] == Power::On
+    }
+
+    #[inline(always)]
+    fn before_slice(&mut self, n: usize) {
+        self.current_cpu.set(n);
+    }
+
+    #[inline(always)]
+    fn after_slice(&mut self, cpus: &mut [Aarch64Cpu], n: usize, latch: &PowerLatch) -> bool {
+        if !cpus[n].fw_call {
+            return false;
+        }
+        self.firmware_call(cpus, n, latch);
+        true
+    }
+
+    fn receive_input(&mut self, bytes: &[u8]) -> usize {
+        self.uart.lock().unwrap_or_else(|e| e.into_inner()).receive(bytes)
+    }
+
+    fn update_timers(&mut self, cpus: &mut [Aarch64Cpu]) {
+        self.rtc.lock().unwrap_or_else(|e| e.into_inner()).update();
+        if self.button_release.is_some_and(|t| self.clock.now_ns() >= t) {
+            self.button_release = None;
+            self.gpio.lock().unwrap_or_else(|e| e.into_inner()).set_input(arm_fdt::POWER_BUTTON_PIN, false);
+        }
+        for c in cpus {
+            c.update_timers();
+        }
+    }
+
+    fn next_deadline_ns(&self, cpus: &[Aarch64Cpu]) -> Option<u64> {
+        let now_ns = self.clock.now_ns();
+        let now = now_ns / TIMER_NS_PER_TICK;
+        let timers = cpus
+            .iter()
+            .zip(&self.power)
+            .filter(|(_, p)| **p == Power::On)
+            .filter_map(|(c, _)| c.timer_deadline())
+            .map(|d| d.saturating_sub(now).saturating_mul(TIMER_NS_PER_TICK));
+        let button = self.button_release.map(|t| t.saturating_sub(now_ns));
+        timers.chain(button).min()
+    }
+
+    fn info_qtree(&self, cpus: &[Aarch64Cpu]) -> String {
+        let mut s = String::from("bus: main-system-bus\n  type System\n");
+        let gic: &[(&str, &str)] = match self.gic_version {
+            GicVersion::V2 => &[("arm_gic", "gic_dist"), ("arm_gic", "gic_cpu")],
+            GicVersion::V3 => &[("arm-gicv3", "gic_dist"), ("arm-gicv3", "gic_redist")],
+        };
+        let devices = [("cfi.pflash01", "flash"), ("pl011", "uart0"), ("pl031", "rtc"), ("pl061", "gpio")];
+        for (ty, name) in gic.iter().chain(devices.iter()) {
+            let r = region(name);
+            s.push_str(&format!("  dev: {ty}, id \"{name}\"\n    mmio {:016x}/{:016x}\n", r.start, r.size()));
+        }
+        s.push_str("  dev: gpio-key, id \"\"\n    gpio-out \"\" 1\n");
+        for (n, c) in cpus.iter().enumerate() {
+            s.push_str(&format!("  dev: {}-arm-cpu, id \"cpu{n}\"\n    mp-affinity = {:#x}\n", cpu_type(c), c.mpidr));
+        }
+        s
+    }
+
+    /// gpio-keys' KEY_POWER on PL061 pin 3: high now, low again after
+    /// [`POWER_BUTTON_PULSE_NS`] of guest time.
+    fn press_power_button(&mut self) -> bool {
+        self.gpio.lock().unwrap_or_else(|e| e.into_inner()).set_input(arm_fdt::POWER_BUTTON_PIN, true);
+        self.button_release = Some(self.clock.now_ns() + POWER_BUTTON_PULSE_NS);
+        true
+    }
+}
+
+fn cpu_type(c: &Aarch64Cpu) -> &'static str {
+    match c.model {
+        CpuModel::CortexA57 => "cortex-a57",
+        CpuModel::Max => "max",
+    }
+}
+
+impl ArmBoard {
+    /// Carry out the PSCI call CPU `n` made.
+    fn firmware_call(&mut self, cpus: &mut [Aarch64Cpu], n: usize, latch: &PowerLatch) {
+        let cpu = &mut cpus[n];
+        cpu.fw_call = false;
+        cpu.halted = false;
+        let x = [cpu.regs[1], cpu.regs[2], cpu.regs[3]];
+        let count = cpus.len();
+        let gic = self.gic_version;
+        let action = psci::call(cpus[n].regs[0], x, &self.power, |mpidr| {
+            let aff = mpidr & 0xff_00ff_ffff;
+            (0..count).find(|&i| mpidr_affinity(i, gic) == aff)
+        });
+        match action {
+            Action::Return(v) => cpus[n].regs[0] = v,
+            Action::Suspend => {
+                cpus[n].regs[0] = psci::SUCCESS as u64;
+                cpus[n].halted = true;
+            }
+            Action::CpuOn { cpu, entry, context } => {
+                cpus[n].regs[0] = psci::SUCCESS as u64;
+                let t = &mut cpus[cpu];
+                t.reset(entry);
+                t.regs[0] = context;
+                self.power[cpu] = Power::On;
+            }
+            Action::CpuOff => {
+                self.power[n] = Power::Off;
+                cpus[n].halted = true;
+            }
+            Action::SystemOff => latch.request(PowerRequest::Off { status: 0 }),
+            Action::SystemReset => latch.request(PowerRequest::Reset),
+        }
+    }
+}
+
+impl Machine<ArmBoard> {
     pub fn new(cfg: &VirtConfig, model: ArmCpuModel, serial: Box<dyn Write + Send>) -> Result<Self, Error> {
         if cfg.smp == 0 || cfg.smp > MAX_CPUS {
             return Err(Error::Smp(cfg.smp));
@@ -285,7 +465,7 @@ impl ArmVirtMachine {
         let spi = |n: u32| gic.spi(n);
         let uart: Shared<Uart> = Arc::new(Mutex::new(Pl011::new(serial, spi(arm_fdt::UART0_SPI)?)));
         let rtc = Arc::new(Mutex::new(Pl031::new(clock.clone(), spi(arm_fdt::RTC_SPI)?)));
-        // The power button's GPIO (gpio-keys); nothing presses it until the monitor can.
+        // The power button's GPIO (gpio-keys), pressed by `system_powerdown`.
         let gpio = Arc::new(Mutex::new(Pl061::new(spi(arm_fdt::GPIO_SPI)?)));
         let latch = PowerLatch::new();
 
@@ -324,33 +504,34 @@ impl ArmVirtMachine {
             }
             cpus.push(cpu);
         }
-        let (jits, jit_threshold) = board_parts::jits(cfg, cpus.len())?;
+        let jits = board_parts::jits(cfg, cpus.len())?;
         let mut power = vec![Power::Off; cpus.len()];
         power[0] = Power::On;
-        let mut m = ArmVirtMachine {
-            bus,
-            cpus,
+        let board = ArmBoard {
             power,
-            jits,
-            jit_threshold,
             uart,
             rtc,
-            latch,
+            gpio,
+            button_release: None,
             gic_version: cfg.gic_version,
-            clock,
-            pending_input: Vec::new(),
-            log: cfg.log,
-            dtb: Vec::new(),
-            virtio_mmio,
-            pci,
-            bell,
+            clock: clock.clone(),
             current_cpu,
             flash,
             firmware_len: 0,
         };
-        if m.cpus.len() > 1 {
-            m.bus.track_new_code_pages();
-        }
+        let mut m = Machine::assemble(Parts {
+            bus,
+            cpus,
+            board,
+            jits,
+            virtio_mmio,
+            pci,
+            bell,
+            clock,
+            latch,
+            log: cfg.log,
+            start_paused: cfg.start_paused,
+        });
         m.load(cfg, model, dram)?;
         Ok(m)
     }
@@ -422,7 +603,7 @@ impl ArmVirtMachine {
             });
         }
         loader::load_raw(&mut self.bus, "firmware", fw, &data, region("flash").start)?;
-        self.firmware_len = data.len() as u64;
+        self.board.firmware_len = data.len() as u64;
         let dtb = match &cfg.dtb {
             Some(p) => crate::virt::read_dtb(p, cfg, None)?,
             None => arm_fdt::build(cfg, model, &Chosen { bootargs: cfg.append.as_deref(), initrd: None })
@@ -446,7 +627,7 @@ impl ArmVirtMachine {
     pub fn keep_flash_from(&mut self, old: &ArmVirtMachine) {
         let flash = region("flash");
         let page = mimic_memory::PAGE_SIZE;
-        let skip = self.firmware_len.max(old.firmware_len).next_multiple_of(page);
+        let skip = self.board.firmware_len.max(old.board.firmware_len).next_multiple_of(page);
         let mut buf = vec![0u8; page as usize];
         for addr in (flash.start + skip..flash.end).step_by(page as usize) {
             // Pages never written stay zero and are not copied (nor made resident).
@@ -455,195 +636,14 @@ impl ArmVirtMachine {
                 let _ = self.bus.write_bytes(addr, &buf);
             }
         }
-        if skip > self.firmware_len {
+        if skip > self.board.firmware_len {
             // The part of the last firmware page past the image: the guest's bytes.
-            let tail = self.firmware_len..skip.min(flash.size());
+            let tail = self.board.firmware_len..skip.min(flash.size());
             let mut bytes = vec![0u8; (tail.end - tail.start) as usize];
             if old.bus.read_bytes(flash.start + tail.start, &mut bytes).is_ok() {
                 let _ = self.bus.write_bytes(flash.start + tail.start, &bytes);
             }
         }
-    }
-
-    /// The device tree the guest was given.
-    pub fn dtb(&self) -> &[u8] {
-        &self.dtb
-    }
-
-    /// Run until the guest powers off or resets, or the user quits (Ctrl-A x). `input` carries
-    /// bytes typed on the console.
-    pub fn run(&mut self, input: Option<&Receiver<Vec<u8>>>, quit: &AtomicBool) -> ExitStatus {
-        let mut input_open = input.is_some();
-        loop {
-            if let (true, Some(rx)) = (input_open, input) {
-                loop {
-                    match rx.try_recv() {
-                        Ok(bytes) => self.pending_input.extend_from_slice(&bytes),
-                        Err(TryRecvError::Empty) => break,
-                        Err(TryRecvError::Disconnected) => {
-                            input_open = false;
-                            break;
-                        }
-                    }
-                }
-            }
-            if quit.load(Ordering::Acquire) {
-                return ExitStatus::Quit;
-            }
-            let idle = self.run_cpus();
-            if let Some(req) = self.latch.take() {
-                return match req {
-                    PowerRequest::Off { status } => ExitStatus::PowerOff(status),
-                    PowerRequest::Reset => ExitStatus::Reset,
-                };
-            }
-            self.service_devices();
-            if idle && self.cpus.iter().zip(&self.power).all(|(c, p)| *p == Power::Off || !c.wake_pending()) {
-                let wait = self.idle_time();
-                if self.io_in_flight() {
-                    self.bell.wait(wait.min(IO_WAIT_SLICE));
-                } else {
-                    match (input_open, input) {
-                        (true, Some(rx)) => match rx.recv_timeout(wait) {
-                            Ok(bytes) => self.pending_input.extend_from_slice(&bytes),
-                            Err(RecvTimeoutError::Timeout) => {}
-                            Err(RecvTimeoutError::Disconnected) => input_open = false,
-                        },
-                        _ => std::thread::sleep(wait),
-                    }
-                }
-                self.service_devices();
-            }
-        }
-    }
-
-    /// One slice of every powered-on CPU. Returns true when none made progress.
-    fn run_cpus(&mut self) -> bool {
-        let mut idle = true;
-        for n in 0..self.cpus.len() {
-            if self.power[n] == Power::Off {
-                continue;
-            }
-            self.current_cpu.set(n);
-            let cpu = &mut self.cpus[n];
-            let outcome = if let Some(jit) = self.jits.get_mut(n) {
-                let tiers = Tiers { compiler: jit, threshold: self.jit_threshold };
-                mimic_exec::run_tiered(cpu, &mut self.bus, SLICE, self.log, tiers)
-            } else {
-                mimic_exec::run(cpu, &mut self.bus, SLICE, self.log)
-            };
-            if self.cpus.len() > 1 {
-                // Other CPUs run next: an exclusive pair split by the switch must fail its
-                // store (the guest retries) rather than overwrite what they wrote.
-                self.cpus[n].monitor = None;
-            }
-            if self.cpus[n].fw_call {
-                self.firmware_call(n);
-                idle = false;
-            }
-            if self.bus.has_dirty_code() {
-                self.drop_dirty_code();
-            }
-            if self.cpus.len() > 1 {
-                for page in self.bus.take_new_code_pages() {
-                    for other in &mut self.cpus {
-                        other.tlb.set_code_flag(page << mimic_memory::PAGE_SHIFT);
-                    }
-                }
-            }
-            if outcome == RunOutcome::Budget {
-                idle = false;
-            }
-            if self.latch.is_set() {
-                break;
-            }
-        }
-        idle
-    }
-
-    /// Carry out the PSCI call CPU `n` made.
-    fn firmware_call(&mut self, n: usize) {
-        let cpu = &mut self.cpus[n];
-        cpu.fw_call = false;
-        cpu.halted = false;
-        let x = [cpu.regs[1], cpu.regs[2], cpu.regs[3]];
-        let count = self.cpus.len();
-        let gic = self.gic_version;
-        let action = psci::call(self.cpus[n].regs[0], x, &self.power, |mpidr| {
-            let aff = mpidr & 0xff_00ff_ffff;
-            (0..count).find(|&i| mpidr_affinity(i, gic) == aff)
-        });
-        match action {
-            Action::Return(v) => self.cpus[n].regs[0] = v,
-            Action::Suspend => {
-                self.cpus[n].regs[0] = psci::SUCCESS as u64;
-                self.cpus[n].halted = true;
-            }
-            Action::CpuOn { cpu, entry, context } => {
-                self.cpus[n].regs[0] = psci::SUCCESS as u64;
-                let t = &mut self.cpus[cpu];
-                t.reset(entry);
-                t.regs[0] = context;
-                self.power[cpu] = Power::On;
-            }
-            Action::CpuOff => {
-                self.power[n] = Power::Off;
-                self.cpus[n].halted = true;
-            }
-            Action::SystemOff => self.latch.request(PowerRequest::Off { status: 0 }),
-            Action::SystemReset => self.latch.request(PowerRequest::Reset),
-        }
-    }
-
-    fn service_devices(&mut self) {
-        for t in &self.virtio_mmio {
-            let mut t = t.lock().unwrap_or_else(|e| e.into_inner());
-            if t.needs_processing() {
-                t.process(&mut self.bus);
-            }
-        }
-        self.pci.lock().unwrap_or_else(|e| e.into_inner()).process(&mut self.bus);
-        self.drop_dirty_code();
-        if !self.pending_input.is_empty() {
-            let mut u = self.uart.lock().unwrap_or_else(|e| e.into_inner());
-            let n = u.receive(&self.pending_input);
-            self.pending_input.drain(..n);
-        }
-        self.rtc.lock().unwrap_or_else(|e| e.into_inner()).update();
-        for c in &mut self.cpus {
-            c.update_timers();
-        }
-    }
-
-    fn drop_dirty_code(&mut self) {
-        for page in self.bus.take_dma_dirty_code() {
-            for c in &mut self.cpus {
-                c.cache.invalidate_page(page);
-                c.tlb.clear_code_flag(page << mimic_memory::PAGE_SHIFT);
-            }
-        }
-    }
-
-    fn io_in_flight(&self) -> bool {
-        self.virtio_mmio.iter().any(|t| t.lock().unwrap_or_else(|e| e.into_inner()).io_in_flight())
-            || self.pci.lock().unwrap_or_else(|e| e.into_inner()).io_in_flight()
-    }
-
-    /// How long every CPU can sleep: until the next timer, at most `MAX_IDLE`.
-    fn idle_time(&self) -> Duration {
-        let mut ns = MAX_IDLE.as_nanos() as u64;
-        let now = self.clock.now_ns() / TIMER_NS_PER_TICK;
-        for (c, p) in self.cpus.iter().zip(&self.power) {
-            if *p == Power::On {
-                if let Some(d) = c.timer_deadline() {
-                    ns = ns.min(d.saturating_sub(now).saturating_mul(TIMER_NS_PER_TICK));
-                }
-            }
-        }
-        if !self.pending_input.is_empty() {
-            ns = ns.min(1_000_000);
-        }
-        Duration::from_nanos(ns)
     }
 }
 
@@ -718,6 +718,23 @@ mod tests {
         assert!(matches!(machine(&k), Err(Error::BootOptions(e)) if e.contains("fw_cfg")));
         let i = VirtConfig { initrd: Some(fw.clone()), ..firmware_config(fw) };
         assert!(matches!(machine(&i), Err(Error::BootOptions(e)) if e.contains("-initrd")));
+    }
+
+    #[test]
+    fn powerdown_holds_the_gpio_power_key_for_100_ms_of_guest_time() {
+        let mut m = machine(&firmware_config(file("fw5.bin", &[0; 4]))).unwrap();
+        // GPIODATA with every address mask bit set reads all eight pins.
+        let data = region("gpio").start + 0x3fc;
+        let key = 1 << arm_fdt::POWER_BUTTON_PIN;
+        assert_eq!(m.bus.read(data, Size::B4).unwrap() & key, 0);
+        m.powerdown();
+        m.board.update_timers(&mut m.cpus);
+        assert_eq!(m.bus.read(data, Size::B4).unwrap() & key, key, "pressed");
+        let wait = m.board.next_deadline_ns(&m.cpus).expect("the release is a deadline");
+        assert!(wait <= POWER_BUTTON_PULSE_NS);
+        std::thread::sleep(std::time::Duration::from_nanos(wait + 1_000_000));
+        m.board.update_timers(&mut m.cpus);
+        assert_eq!(m.bus.read(data, Size::B4).unwrap() & key, 0, "released");
     }
 
     #[test]

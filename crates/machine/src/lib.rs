@@ -11,14 +11,15 @@ mod error;
 mod fdt;
 mod fdt_edit;
 mod loader;
+mod machine;
 pub mod psci;
 mod virt;
 pub mod virtio;
 
-pub use arm_virt::{ArmCpuModel, ArmVirtMachine, GicVersion};
+pub use arm_virt::{ArmBoard, ArmCpuModel, ArmVirtMachine, GicVersion};
 pub use error::Error;
 pub use loader::{load_elf_or_raw, ImageArch, LoadedImage};
-pub use virt::{
-    dump_dtb, Bios, DebugState, DebugStop, ExitStatus, HostEvent, MachineEvent, RunState, VirtConfig, VirtMachine,
-    MEMMAP,
+pub use machine::{
+    Board, BoardCpu, DebugState, DebugStop, ExitStatus, HostEvent, Machine, MachineEvent, RunState, Watchpoint,
 };
+pub use virt::{dump_dtb, Bios, RiscvBoard, VirtConfig, VirtMachine, MEMMAP};

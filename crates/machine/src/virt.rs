@@ -17,27 +17,20 @@
 use crate::board_parts;
 use crate::fdt::{self, Chosen};
 use crate::loader::{load_elf_or_raw, ImageArch, LoadedImage};
+use crate::machine::{Board, BoardCpu, Machine, Parts, Watchpoint};
 use crate::virtio::Doorbell;
 use crate::Error;
 use mimic_arch_riscv::csr::irq;
 use mimic_arch_riscv::decode::enc;
-use mimic_arch_riscv::mmu::Watchpoint;
 use mimic_arch_riscv::RiscvCpu;
 use mimic_core::{AddrRange, BitIrq, SharedBits, VmClock};
 use mimic_devices::pci::PciHost;
-use mimic_devices::{
-    Clint, ClintHart, GoldfishRtc, MTime, Plic, PlicInput, PowerLatch, PowerRequest, SifiveTest, Uart16550,
-};
-use mimic_exec::{LogFlags, RunOutcome, TierPolicy, Tiers};
-use mimic_jit::Jit;
+use mimic_devices::{Clint, ClintHart, GoldfishRtc, MTime, Plic, PlicInput, PowerLatch, SifiveTest, Uart16550};
+use mimic_exec::{LogFlags, TierPolicy};
 use mimic_memory::{AddressSpace, Shared};
-use mimic_virtio::VirtioMmio;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 pub const MAX_HARTS: usize = 8;
 /// virtio-mmio slots (QEMU's count and layout: 4 KiB each from 0x1000_1000, IRQs 1..=8).
@@ -142,125 +135,114 @@ impl Default for VirtConfig {
     }
 }
 
-/// QEMU's run states, as far as this machine has them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RunState {
-    Running,
-    /// Stopped by the monitor (`stop`).
-    Paused,
-    /// Created with `-S`: waiting for `cont` or a debugger.
-    Prelaunch,
-    /// Stopped by the debugger (breakpoint, step, interrupt).
-    Debug,
-}
-
-/// Something from outside the guest, delivered to the thread that runs it.
-pub enum HostEvent {
-    /// Bytes typed on the serial console.
-    Input(Vec<u8>),
-    /// Work to do with the machine (a monitor or debugger request).
-    Call(Box<dyn FnOnce(&mut VirtMachine) + Send>),
-}
-
-/// What the machine tells its control planes (QMP maps these to its events).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum MachineEvent {
-    Stop,
-    Resume,
-    Reset { guest: bool, reason: &'static str },
-    Shutdown { guest: bool, reason: &'static str },
-    Powerdown,
-}
-
-/// Why the machine stopped for the debugger.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DebugStop {
-    Breakpoint { hart: usize },
-    Watchpoint { hart: usize, addr: u64, write: bool },
-    Step { hart: usize },
-    Interrupted { hart: usize },
-    Exited { status: i32 },
-}
-
-/// The debugger's view of the machine: kept across resets by the owner of the machine.
-#[derive(Default)]
-pub struct DebugState {
-    pub breakpoints: Vec<u64>,
-    pub watchpoints: Vec<Watchpoint>,
-    /// Single-step this hart, then stop.
-    pub step_hart: Option<usize>,
-    /// Per hart: execute the instruction at this breakpoint once (resuming from it).
-    skip: Vec<Option<u64>>,
-    /// Where stops are reported.
-    pub stop_tx: Option<std::sync::mpsc::Sender<DebugStop>>,
-}
-
-impl DebugState {
-    fn active(&self) -> bool {
-        !self.breakpoints.is_empty() || !self.watchpoints.is_empty() || self.step_hart.is_some()
-    }
-}
-
-/// How a run ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExitStatus {
-    /// The guest powered off (or the test finisher reported) with this status.
-    PowerOff(i32),
-    /// The guest asked for a reset: build the machine again.
-    Reset,
-    /// The user quit (Ctrl-A x).
-    Quit,
-}
-
 type Uart = Uart16550<Box<dyn Write + Send>, PlicInput<BitIrq>>;
-type VirtioTransport = VirtioMmio<Box<dyn mimic_virtio::VirtioDevice>, PlicInput<BitIrq>>;
 
-pub struct VirtMachine {
-    pub bus: AddressSpace,
-    pub harts: Vec<RiscvCpu>,
-    /// Each hart's compiling tier (its blocks are its own), when the policy uses one.
-    jits: Vec<Jit<RiscvCpu>>,
-    jit_threshold: u32,
+/// The RISC-V half of the `virt` machine: CLINT, PLIC, Goldfish RTC and NS16550A.
+pub struct RiscvBoard {
     clint: Shared<Clint<BitIrq>>,
     rtc: Shared<GoldfishRtc<PlicInput<BitIrq>>>,
     uart: Shared<Uart>,
-    latch: PowerLatch,
     mtime: MTime,
-    /// Console bytes the UART could not take yet.
-    pending_input: Vec<u8>,
-    log: LogFlags,
-    dtb: Vec<u8>,
-    virtio_mmio: Vec<Shared<VirtioTransport>>,
-    pci: Shared<PciHost<PlicInput<BitIrq>>>,
-    /// Rung by device worker threads (disk I/O) when they finish something.
-    bell: Arc<Doorbell>,
-    /// Guest time; stopped whenever the harts are.
-    clock: Arc<VmClock>,
-    state: RunState,
-    pub debug: DebugState,
-    /// Where machine events go (the monitor's event sink, through the CLI).
-    pub events: Option<Box<dyn Fn(MachineEvent) + Send>>,
-    exit_request: Option<ExitStatus>,
 }
+
+/// The RISC-V `virt` machine.
+pub type VirtMachine = Machine<RiscvBoard>;
 
 /// Largest device tree we place (it sits in the last 2 MiB-aligned block below the end of RAM).
 const FDT_MAX: usize = 2 << 20;
-
-/// Instructions each hart runs before the board services devices and timers.
-const SLICE: u64 = 20_000;
-const PAGE: u64 = mimic_memory::PAGE_SIZE;
-
-/// Longest sleep while every hart waits for an interrupt.
-const MAX_IDLE: Duration = Duration::from_millis(20);
-/// Longest wait for the doorbell while disk I/O is in flight, before host events are looked at.
-const IO_WAIT_SLICE: Duration = Duration::from_millis(2);
 
 const FW_DYNAMIC_MAGIC: u64 = 0x4942_534f;
 const FW_DYNAMIC_VERSION: u64 = 2;
 /// `next_mode` of fw_dynamic info: continue in S-mode.
 const FW_NEXT_MODE_S: u64 = 1;
 
-impl VirtMachine {
+impl BoardCpu for RiscvCpu {
+    #[inline(always)]
+    fn wake_pending(&self) -> bool {
+        RiscvCpu::wake_pending(self)
+    }
+    #[inline(always)]
+    fn forget_exclusive(&mut self) {
+        self.reservation = None;
+    }
+    fn set_code_flag(&mut self, page_offset: usize) {
+        self.tlb.set_code_flag(page_offset);
+    }
+    fn clear_code_flag(&mut self, page_offset: usize) {
+        self.tlb.clear_code_flag(page_offset);
+    }
+    fn debug_translate(&mut self, bus: &mut AddressSpace, va: u64) -> Option<u64> {
+        RiscvCpu::debug_translate(self, bus, va)
+    }
+    fn set_watchpoints(&mut self, w: Vec<Watchpoint>) -> bool {
+        RiscvCpu::set_watchpoints(self, w);
+        true
+    }
+    fn take_watch_hit(&mut self) -> Option<(u64, bool)> {
+        self.watch_hit.take()
+    }
+    fn dump_registers(&self) -> String {
+        RiscvCpu::dump_registers(self)
+    }
+    fn query_cpu(&self, _index: usize) -> (&'static str, String, Vec<(String, String)>) {
+        let props = vec![("pc".into(), format!("{:#x}", self.pc)), ("priv".into(), format!("{:?}", self.prv))];
+        ("riscv64", format!("/machine/soc0/harts[{}]", self.hartid), props)
+    }
+}
+
+impl Board for RiscvBoard {
+    type Cpu = RiscvCpu;
+    type Irq = PlicInput<BitIrq>;
+
+    fn receive_input(&mut self, bytes: &[u8]) -> usize {
+        self.uart.lock().unwrap_or_else(|e| e.into_inner()).receive(bytes)
+    }
+
+    fn update_timers(&mut self, cpus: &mut [RiscvCpu]) {
+        self.clint.lock().unwrap_or_else(|e| e.into_inner()).update();
+        self.rtc.lock().unwrap_or_else(|e| e.into_inner()).update();
+        for h in cpus {
+            h.update_timer();
+        }
+    }
+
+    fn next_deadline_ns(&self, cpus: &[RiscvCpu]) -> Option<u64> {
+        let mut next = self.clint.lock().unwrap_or_else(|e| e.into_inner()).next_deadline_ns();
+        let mut earliest = |d: Option<u64>| {
+            if let Some(d) = d {
+                next = Some(next.map_or(d, |n| n.min(d)));
+            }
+        };
+        earliest(self.rtc.lock().unwrap_or_else(|e| e.into_inner()).next_deadline_ns());
+        for h in cpus {
+            if h.csr.menvcfg & mimic_arch_riscv::csr::MENVCFG_STCE != 0 && h.csr.mie & irq::STI != 0 {
+                earliest(self.mtime.ns_until(h.csr.stimecmp));
+            }
+        }
+        next
+    }
+
+    fn info_qtree(&self, cpus: &[RiscvCpu]) -> String {
+        let mut s = String::from("bus: main-system-bus\n  type System\n");
+        let devices = [
+            ("riscv.sifive.test", "test"),
+            ("goldfish_rtc", "rtc"),
+            ("riscv.aclint.swi+mtimer", "clint"),
+            ("riscv.sifive.plic", "plic"),
+            ("serial-mm (ns16550a)", "uart0"),
+        ];
+        for (ty, name) in devices {
+            let r = region(name);
+            s.push_str(&format!("  dev: {ty}, id \"{name}\"\n    mmio {:016x}/{:016x}\n", r.start, r.size()));
+        }
+        for h in cpus {
+            s.push_str(&format!("  dev: rv64-riscv-cpu, id \"cpu{}\"\n    hartid = {}\n", h.hartid, h.hartid));
+        }
+        s
+    }
+}
+
+impl Machine<RiscvBoard> {
     pub fn new(cfg: &VirtConfig, serial: Box<dyn Write + Send>) -> Result<Self, Error> {
         if cfg.smp == 0 || cfg.smp > MAX_HARTS {
             return Err(Error::Smp(cfg.smp));
@@ -274,9 +256,6 @@ impl VirtMachine {
         bus.add_ram("dram", dram)?;
 
         let clock = Arc::new(VmClock::new());
-        if cfg.start_paused {
-            clock.stop();
-        }
         let mtime = MTime::new(clock.clone());
         let lines: Vec<SharedBits> = (0..cfg.smp).map(|_| SharedBits::new()).collect();
 
@@ -311,35 +290,22 @@ impl VirtMachine {
             let m = mtime.clone();
             Arc::new(move || m.read())
         };
-        let harts: Vec<RiscvCpu> =
+        let cpus: Vec<RiscvCpu> =
             lines.into_iter().enumerate().map(|(h, l)| RiscvCpu::new(h as u64, l, time.clone())).collect();
-        let (jits, jit_threshold) = board_parts::jits(cfg, harts.len())?;
-
-        let mut m = VirtMachine {
+        let jits = board_parts::jits(cfg, cpus.len())?;
+        let mut m = Machine::assemble(Parts {
             bus,
-            harts,
+            cpus,
+            board: RiscvBoard { clint, rtc, uart, mtime },
             jits,
-            jit_threshold,
-            clint,
-            rtc,
-            uart,
-            latch,
-            mtime,
-            pending_input: Vec::new(),
-            log: cfg.log,
-            dtb: Vec::new(),
             virtio_mmio,
             pci,
             bell,
             clock,
-            state: if cfg.start_paused { RunState::Prelaunch } else { RunState::Running },
-            debug: DebugState::default(),
-            events: None,
-            exit_request: None,
-        };
-        if m.harts.len() > 1 {
-            m.bus.track_new_code_pages();
-        }
+            latch,
+            log: cfg.log,
+            start_paused: cfg.start_paused,
+        });
         m.load(cfg, dram)?;
         Ok(m)
     }
@@ -394,65 +360,10 @@ impl VirtMachine {
             (None, None) => (dram.start, 0),
         };
         self.write_reset_vector(start, fdt_addr, next)?;
-        for h in &mut self.harts {
+        for h in &mut self.cpus {
             h.reset(region("mrom").start);
         }
         Ok(())
-    }
-
-    /// `info mtree`: the physical address map, in QEMU's layout.
-    pub fn info_mtree(&self) -> String {
-        let mut s = String::from("address-space: memory\n  0000000000000000-ffffffffffffffff (prio 0, i/o): system\n");
-        for r in self.bus.regions() {
-            let kind = match r.kind {
-                mimic_memory::RegionKind::Ram { .. } => "ram",
-                mimic_memory::RegionKind::Rom { .. } => "rom",
-                mimic_memory::RegionKind::Mmio(_) => "i/o",
-                mimic_memory::RegionKind::RomDevice { .. } => "romd",
-            };
-            s.push_str(&format!("    {:016x}-{:016x} (prio 0, {kind}): {}\n", r.range.start, r.range.end - 1, r.name));
-        }
-        s
-    }
-
-    /// `info qtree`: the devices on the board and their registers.
-    pub fn info_qtree(&self) -> String {
-        let mut s = String::from("bus: main-system-bus\n  type System\n");
-        let devices = [
-            ("riscv.sifive.test", "test"),
-            ("goldfish_rtc", "rtc"),
-            ("riscv.aclint.swi+mtimer", "clint"),
-            ("riscv.sifive.plic", "plic"),
-            ("serial-mm (ns16550a)", "uart0"),
-        ];
-        for (ty, name) in devices {
-            let r = region(name);
-            s.push_str(&format!("  dev: {ty}, id \"{name}\"\n    mmio {:016x}/{:016x}\n", r.start, r.size()));
-        }
-        for h in &self.harts {
-            s.push_str(&format!("  dev: rv64-riscv-cpu, id \"cpu{}\"\n    hartid = {}\n", h.hartid, h.hartid));
-        }
-        s
-    }
-
-    /// Stop for the debugger on request (Ctrl-C in gdb), reporting `Interrupted`.
-    pub fn debug_interrupt(&mut self) {
-        if self.state != RunState::Running {
-            return;
-        }
-        self.pause(RunState::Debug);
-        self.debug.step_hart = None;
-        self.report_stop(DebugStop::Interrupted { hart: 0 });
-    }
-
-    /// Emit a machine event to the control planes (e.g. a monitor-initiated reset).
-    pub fn notify(&self, e: MachineEvent) {
-        self.emit(e);
-    }
-
-    /// The device tree the guest was given.
-    pub fn dtb(&self) -> &[u8] {
-        &self.dtb
     }
 
     fn write_reset_vector(&mut self, start: u64, fdt_addr: u64, next: u64) -> Result<(), Error> {
@@ -475,324 +386,6 @@ impl VirtMachine {
         }
         self.bus.write_bytes(region("mrom").start, &rom)?;
         Ok(())
-    }
-
-    /// Run until the guest powers off or resets, or the host asks to quit. `host` carries
-    /// console bytes and work for this thread (monitor and debugger requests); `quit` is the
-    /// console's Ctrl-A x.
-    pub fn run(&mut self, host: Option<&Receiver<HostEvent>>, quit: &AtomicBool) -> ExitStatus {
-        let mut host_open = host.is_some();
-        loop {
-            if let (true, Some(rx)) = (host_open, host) {
-                loop {
-                    match rx.try_recv() {
-                        Ok(ev) => self.handle_host_event(ev),
-                        Err(TryRecvError::Empty) => break,
-                        Err(TryRecvError::Disconnected) => {
-                            host_open = false;
-                            break;
-                        }
-                    }
-                }
-            }
-            if let Some(e) = self.exit_request.take() {
-                return e;
-            }
-            if quit.load(Ordering::Acquire) {
-                return ExitStatus::Quit;
-            }
-            let mut idle = true;
-            if self.state == RunState::Running {
-                idle = self.run_harts();
-            }
-            if let Some(req) = self.latch.take() {
-                return match req {
-                    PowerRequest::Off { status } => {
-                        self.emit(MachineEvent::Shutdown { guest: true, reason: "guest-shutdown" });
-                        self.report_stop(DebugStop::Exited { status });
-                        ExitStatus::PowerOff(status)
-                    }
-                    PowerRequest::Reset => {
-                        self.emit(MachineEvent::Reset { guest: true, reason: "guest-reset" });
-                        ExitStatus::Reset
-                    }
-                };
-            }
-            self.service_devices();
-            if idle && (self.state != RunState::Running || self.harts.iter().all(|h| !h.wake_pending())) {
-                let wait = if self.state == RunState::Running { self.idle_time() } else { MAX_IDLE };
-                if self.io_in_flight() {
-                    // Disk I/O finishes on its worker, which rings the bell: wait for that, and
-                    // look at host events (taken at the top of the loop) at least every
-                    // IO_WAIT_SLICE meanwhile.
-                    self.bell.wait(wait.min(IO_WAIT_SLICE));
-                } else {
-                    match (host_open, host) {
-                        (true, Some(rx)) => match rx.recv_timeout(wait) {
-                            Ok(ev) => self.handle_host_event(ev),
-                            Err(RecvTimeoutError::Timeout) => {}
-                            Err(RecvTimeoutError::Disconnected) => host_open = false,
-                        },
-                        _ => std::thread::sleep(wait),
-                    }
-                }
-                self.service_devices();
-            }
-        }
-    }
-
-    fn handle_host_event(&mut self, ev: HostEvent) {
-        match ev {
-            HostEvent::Input(bytes) => self.pending_input.extend_from_slice(&bytes),
-            HostEvent::Call(f) => f(self),
-        }
-    }
-
-    /// One slice of every runnable hart. Returns true when no hart made progress (all wait for
-    /// an interrupt, or the machine stopped for the debugger).
-    fn run_harts(&mut self) -> bool {
-        let mut idle = true;
-        let debugging = self.debug.active();
-        for h in 0..self.harts.len() {
-            if let Some(s) = self.debug.step_hart {
-                if s != h {
-                    continue;
-                }
-            }
-            let cpu = &mut self.harts[h];
-            let outcome = if debugging {
-                let d = mimic_exec::Debug {
-                    breakpoints: self.debug.breakpoints.clone(),
-                    skip_breakpoint_at: self.debug.skip.get(h).copied().flatten(),
-                    single_step: self.debug.step_hart == Some(h),
-                };
-                mimic_exec::run_debug(cpu, &mut self.bus, SLICE, self.log, &d)
-            } else if let Some(jit) = self.jits.get_mut(h) {
-                let tiers = Tiers { compiler: jit, threshold: self.jit_threshold };
-                mimic_exec::run_tiered(cpu, &mut self.bus, SLICE, self.log, tiers)
-            } else {
-                mimic_exec::run(cpu, &mut self.bus, SLICE, self.log)
-            };
-            // Other harts run next, and their stores do not break this hart's LR reservation:
-            // drop it, so an SC after the switch fails (and the guest retries) instead of
-            // overwriting what they wrote in between.
-            if self.harts.len() > 1 {
-                self.harts[h].reservation = None;
-            }
-            // Code this hart overwrote must not run stale on the next hart, and stores of the
-            // other harts to pages this hart now has code from must take the slow path.
-            if self.bus.has_dirty_code() {
-                self.drop_dirty_code();
-            }
-            if self.harts.len() > 1 {
-                for page in self.bus.take_new_code_pages() {
-                    for other in &mut self.harts {
-                        other.tlb.set_code_flag(page << mimic_memory::PAGE_SHIFT);
-                    }
-                }
-            }
-            if let Some(s) = self.debug.skip.get_mut(h) {
-                *s = None;
-            }
-            let stop = match outcome {
-                RunOutcome::Budget => {
-                    idle = false;
-                    None
-                }
-                RunOutcome::Halted if self.debug.step_hart == Some(h) => Some(DebugStop::Step { hart: h }),
-                RunOutcome::Halted => None,
-                RunOutcome::Breakpoint => Some(DebugStop::Breakpoint { hart: h }),
-                RunOutcome::Stepped => Some(DebugStop::Step { hart: h }),
-                RunOutcome::Watchpoint => {
-                    let (addr, write) = self.harts[h].watch_hit.take().unwrap_or((0, true));
-                    Some(DebugStop::Watchpoint { hart: h, addr, write })
-                }
-            };
-            if let Some(stop) = stop {
-                self.debug.step_hart = None;
-                self.state = RunState::Debug;
-                self.clock.stop();
-                self.report_stop(stop);
-                return true;
-            }
-            if self.latch.is_set() {
-                break;
-            }
-        }
-        idle
-    }
-
-    fn emit(&self, e: MachineEvent) {
-        if let Some(f) = &self.events {
-            f(e);
-        }
-    }
-
-    fn report_stop(&self, s: DebugStop) {
-        if let Some(tx) = &self.debug.stop_tx {
-            let _ = tx.send(s);
-        }
-    }
-
-    /// Pause the harts (monitor `stop`, debugger interrupt).
-    pub fn pause(&mut self, state: RunState) {
-        if self.state == RunState::Running {
-            self.emit(MachineEvent::Stop);
-        }
-        self.state = state;
-        self.clock.stop();
-    }
-
-    /// Let the harts run again. A hart stopped on a breakpoint executes that instruction first.
-    pub fn resume(&mut self) {
-        self.arm_breakpoint_skip();
-        if self.state != RunState::Running {
-            self.state = RunState::Running;
-            self.emit(MachineEvent::Resume);
-        }
-        self.clock.resume();
-    }
-
-    /// Execute one instruction on `hart`, then stop again (reported through the debug channel).
-    pub fn step(&mut self, hart: usize) {
-        self.arm_breakpoint_skip();
-        self.debug.step_hart = Some(hart);
-        self.state = RunState::Running;
-        self.clock.resume();
-    }
-
-    fn arm_breakpoint_skip(&mut self) {
-        self.debug.skip = self.harts.iter().map(|c| self.debug.breakpoints.contains(&c.pc).then_some(c.pc)).collect();
-    }
-
-    /// Ask the run loop to return `e` (monitor `quit`, `system_reset`, `system_powerdown`).
-    pub fn request_exit(&mut self, e: ExitStatus) {
-        self.exit_request = Some(e);
-    }
-
-    pub fn run_state(&self) -> RunState {
-        self.state
-    }
-
-    /// Set the debugger's breakpoints; decoded blocks are independent of them.
-    pub fn set_breakpoints(&mut self, bps: Vec<u64>) {
-        self.debug.breakpoints = bps;
-    }
-
-    pub fn set_watchpoints(&mut self, w: Vec<Watchpoint>) {
-        self.debug.watchpoints = w.clone();
-        for h in &mut self.harts {
-            h.set_watchpoints(w.clone());
-        }
-    }
-
-    /// Read guest memory as hart `hart` sees it now (virtual), or physical when `hart` is None.
-    /// Only RAM and ROM are readable this way; devices are never touched.
-    pub fn read_memory(&mut self, hart: Option<usize>, addr: u64, out: &mut [u8]) -> Result<(), u64> {
-        self.access_memory(hart, addr, out.len(), |bus, pa, range| bus.read_bytes(pa, &mut out[range]).is_ok())
-    }
-
-    pub fn write_memory(&mut self, hart: Option<usize>, addr: u64, data: &[u8]) -> Result<(), u64> {
-        let r = self.access_memory(hart, addr, data.len(), |bus, pa, range| bus.write_bytes(pa, &data[range]).is_ok());
-        // Written code must be decoded again.
-        for h in &mut self.harts {
-            h.cache.clear();
-        }
-        r
-    }
-
-    /// Walk `[addr, addr + len)` page by page, translating each piece; the error is the first
-    /// address that could not be accessed.
-    fn access_memory(
-        &mut self,
-        hart: Option<usize>,
-        addr: u64,
-        len: usize,
-        mut f: impl FnMut(&mut AddressSpace, u64, std::ops::Range<usize>) -> bool,
-    ) -> Result<(), u64> {
-        let mut done = 0usize;
-        while done < len {
-            let va = addr.wrapping_add(done as u64);
-            let chunk = ((PAGE - (va % PAGE)) as usize).min(len - done);
-            let pa = match hart {
-                Some(h) => {
-                    let cpu = self.harts.get_mut(h).ok_or(va)?;
-                    cpu.debug_translate(&mut self.bus, va).ok_or(va)?
-                }
-                None => va,
-            };
-            if !f(&mut self.bus, pa, done..done + chunk) {
-                return Err(va);
-            }
-            done += chunk;
-        }
-        Ok(())
-    }
-
-    fn service_devices(&mut self) {
-        self.service_virtio();
-        if !self.pending_input.is_empty() {
-            let mut u = self.uart.lock().unwrap_or_else(|e| e.into_inner());
-            let n = u.receive(&self.pending_input);
-            self.pending_input.drain(..n);
-        }
-        self.clint.lock().unwrap_or_else(|e| e.into_inner()).update();
-        self.rtc.lock().unwrap_or_else(|e| e.into_inner()).update();
-        for h in &mut self.harts {
-            h.update_timer();
-        }
-    }
-
-    /// Let virtio devices with notified queues or backend work use guest memory; then drop
-    /// decoded code that their DMA overwrote.
-    fn service_virtio(&mut self) {
-        for t in &self.virtio_mmio {
-            let mut t = t.lock().unwrap_or_else(|e| e.into_inner());
-            if t.needs_processing() {
-                t.process(&mut self.bus);
-            }
-        }
-        self.pci.lock().unwrap_or_else(|e| e.into_inner()).process(&mut self.bus);
-        self.drop_dirty_code();
-    }
-
-    /// Drop every hart's blocks from code pages that a device or a hart overwrote.
-    fn drop_dirty_code(&mut self) {
-        let pages = self.bus.take_dma_dirty_code();
-        for page in pages {
-            for h in &mut self.harts {
-                h.cache.invalidate_page(page);
-                h.tlb.clear_code_flag(page << mimic_memory::PAGE_SHIFT);
-            }
-        }
-    }
-
-    /// Whether a device waits for its worker thread (which will ring `bell`).
-    fn io_in_flight(&self) -> bool {
-        self.virtio_mmio.iter().any(|t| t.lock().unwrap_or_else(|e| e.into_inner()).io_in_flight())
-            || self.pci.lock().unwrap_or_else(|e| e.into_inner()).io_in_flight()
-    }
-
-    /// How long every hart can sleep: until the next timer of any kind, at most `MAX_IDLE`.
-    fn idle_time(&self) -> Duration {
-        let mut ns = MAX_IDLE.as_nanos() as u64;
-        if let Some(d) = self.clint.lock().unwrap_or_else(|e| e.into_inner()).next_deadline_ns() {
-            ns = ns.min(d);
-        }
-        if let Some(d) = self.rtc.lock().unwrap_or_else(|e| e.into_inner()).next_deadline_ns() {
-            ns = ns.min(d);
-        }
-        for h in &self.harts {
-            if h.csr.menvcfg & mimic_arch_riscv::csr::MENVCFG_STCE != 0 && h.csr.mie & irq::STI != 0 {
-                if let Some(d) = self.mtime.ns_until(h.csr.stimecmp) {
-                    ns = ns.min(d);
-                }
-            }
-        }
-        if !self.pending_input.is_empty() {
-            ns = ns.min(1_000_000);
-        }
-        Duration::from_nanos(ns)
     }
 }
 

@@ -45,6 +45,7 @@ pub fn run(o: &Options, model: ArmCpuModel) -> Result<u8, String> {
     let devices = devices::build(o)?;
     cfg.virtio = devices.virtio;
     cfg.ahci = devices.ahci;
+    cfg.pflash = devices.pflash;
     if let Some(path) = &o.dumpdtb {
         let m = ArmVirtMachine::new(&cfg, model, Box::new(std::io::sink())).map_err(|e| error_chain(&e))?;
         std::fs::write(path, m.dtb()).map_err(|e| format!("dumpdtb={}: {e}", path.display()))?;
@@ -56,7 +57,9 @@ pub fn run(o: &Options, model: ArmCpuModel) -> Result<u8, String> {
     let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
     console::spawn_stdin(Box::new(move |bytes| tx.send(bytes).is_ok()), quit.clone(), None, false);
     loop {
-        match m.run(Some(&rx), &quit) {
+        let exit = m.run(Some(&rx), &quit);
+        m.sync_flash();
+        match exit {
             ExitStatus::PowerOff(status) => return Ok(status.clamp(0, 255) as u8),
             ExitStatus::Quit => {
                 if quit.load(Ordering::Acquire) {

@@ -93,6 +93,9 @@ fn run(o: &Options) -> Result<u8, String> {
     // option, file or address leaves it as it was.
     let mut cfg = o.config.clone();
     let devices = devices::build(o)?;
+    if devices.pflash.iter().any(Option::is_some) {
+        return Err("-drive if=pflash: only the AArch64 virt board (-cpu cortex-a57) has flash banks".into());
+    }
     cfg.virtio = devices.virtio;
     cfg.ahci = devices.ahci;
     let drives = devices.drives;

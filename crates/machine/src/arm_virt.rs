@@ -8,7 +8,7 @@
 //!                           interface is the ICC_* system registers)
 //!   0x0900_0000  uart0      PL011                               SPI 1
 //!   0x0901_0000  rtc        PL031                               SPI 2
-//!   0x0902_0000  fw_cfg     QEMU's firmware configuration (MMIO, DMA)
+//!   0x0902_0000  fw_cfg     QEMU's firmware configuration (MMIO; no DMA yet)
 //!   0x0903_0000  gpio       PL061 (pin 3: gpio-keys power)      SPI 7
 //!   0x0a00_0000  virtio     32 virtio-mmio slots of 0x200       SPI 16..47
 //!   0x1000_0000  pcie_mmio  PCIe 32-bit memory window           INTA..D: SPI 3..6

@@ -278,14 +278,7 @@ impl CpuModel {
         match self {
             // As QEMU's cortex-a57: AES with PMULL, SHA1 and SHA2 (SHA-256); no LSE (Armv8.1).
             CpuModel::CortexA57 => Features { aes: true, sha1: true, sha256: true, ..Features::default() },
-            CpuModel::Max => Features {
-                aes: true,
-                sha1: true,
-                sha256: true,
-                lse: true,
-                pauth: true,
-                bti: true,
-            },
+            CpuModel::Max => Features { aes: true, sha1: true, sha256: true, lse: true, pauth: true, bti: true },
         }
     }
 }

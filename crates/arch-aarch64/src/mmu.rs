@@ -202,7 +202,7 @@ fn block_allowed(grain: u32, level: u32) -> bool {
 }
 
 /// Translate `va` through the EL1&0 stage-1 regime that `r` describes, reading descriptors
-/// from RAM/ROM in `bus` (never devices, and without side effects). Returns the DFSC/IFSC of
+/// from RAM, ROM and ROM devices in `bus` ([`AddressSpace::peek`]: never MMIO, and without side effects). Returns the DFSC/IFSC of
 /// the walk's fault: translation, address size, access flag, or external abort on the walk.
 /// Permissions and alignment are the caller's to check against the result.
 pub fn walk(r: &MmuRegs, bus: &AddressSpace, va: u64) -> Result<Walk, u8> {
@@ -256,10 +256,10 @@ pub fn walk(r: &MmuRegs, bus: &AddressSpace, va: u64) -> Result<Walk, u8> {
         let width = (inputsize - lsb).min(stride);
         let addr = table + field(va, lsb + width - 1, lsb) * 8;
         let lvl = level as u8;
-        let Some(l) = bus.lookup_ram(addr) else {
+        // Through a ROM device too: firmware keeps its first tables in flash (EDK2 does).
+        let Some(d) = bus.peek(addr, Size::B8) else {
             return Err(fsc::EXTERNAL_WALK + lvl);
         };
-        let d = read_le(&bus.store()[l.offset..l.offset + 8]);
         if d & desc::VALID == 0 {
             return Err(fsc::TRANSLATION + lvl);
         }

@@ -258,6 +258,48 @@ fn table_outside_ram_is_an_external_abort_on_the_walk() {
     assert_eq!(fault(&r, &bus, 0), fsc::EXTERNAL_WALK);
 }
 
+/// Flash in its read-array mode: reads show the array and change nothing.
+struct ArrayFlash;
+
+impl mimic_memory::RomDevice for ArrayFlash {
+    fn read(&mut self, offset: u64, size: mimic_core::Size, array: &[u8]) -> u64 {
+        self.peek(offset, size, array).unwrap_or(0)
+    }
+    fn write(&mut self, _: u64, _: mimic_core::Size, _: u64, _: &mut [u8]) -> Option<std::ops::Range<usize>> {
+        None
+    }
+    fn peek(&self, offset: u64, size: mimic_core::Size, array: &[u8]) -> Option<u64> {
+        let at = offset as usize;
+        array.get(at..at + size.bytes() as usize).map(mimic_memory::read_le)
+    }
+}
+
+#[test]
+fn tables_in_a_rom_device_are_walked_through_it() {
+    // EDK2 turns the MMU on with its first tables in flash.
+    let mut bus = bus();
+    bus.add_rom_device("flash", AddrRange::new(0, 0x10_0000), Box::new(ArrayFlash)).unwrap();
+    let mut t = Tables::new(12, 48, 0x8_0000);
+    t.map(&mut bus, 0x1000, PA_A, 3, LEAF);
+    assert_eq!(ok(&regs(&t, None), &bus, 0x1234).pa, PA_A + 0x234);
+}
+
+#[test]
+fn tables_in_mmio_are_an_external_abort_on_the_walk() {
+    struct Regs;
+    impl mimic_memory::MmioDevice for Regs {
+        fn read(&mut self, _: u64, _: mimic_core::Size) -> u64 {
+            desc::VALID | desc::TABLE
+        }
+        fn write(&mut self, _: u64, _: mimic_core::Size, _: u64) {}
+    }
+    let mut bus = bus();
+    bus.add_mmio("regs", AddrRange::new(0x1000, 0x1000), Box::new(Regs)).unwrap();
+    let mut r = regs(&tables4k(), None);
+    r.ttbr0_el1 = 0x1000;
+    assert_eq!(fault(&r, &bus, 0), fsc::EXTERNAL_WALK);
+}
+
 #[test]
 fn mmu_off_is_flat_device_memory_within_40_bits() {
     let bus = bus();

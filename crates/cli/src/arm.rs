@@ -37,6 +37,7 @@ pub fn run(o: &Options, model: ArmCpuModel) -> Result<u8, String> {
     let devices = devices::build(o)?;
     cfg.virtio = devices.virtio;
     cfg.ahci = devices.ahci;
+    cfg.pflash = devices.pflash;
     if let Some(path) = &o.dumpdtb {
         let m = ArmVirtMachine::new(&cfg, model, Box::new(std::io::sink())).map_err(|e| error_chain(&e))?;
         std::fs::write(path, m.dtb()).map_err(|e| format!("dumpdtb={}: {e}", path.display()))?;

@@ -3,7 +3,7 @@
 //! to them; an `ide-hd` names its controller port as `bus=ID.PORT`.
 
 use crate::args::Options;
-use mimic_block::{DriveOptions, Interface};
+use mimic_block::{DriveOptions, Format, Interface};
 use mimic_machine::ahci::{AhciSpec, IdeDisk};
 use mimic_machine::virtio::{ConsolePort, Frontend, SharedDisk, SharedNet, VirtioSpec};
 use std::collections::HashMap;
@@ -34,6 +34,31 @@ pub struct Devices {
     pub ahci: Vec<AhciSpec>,
     /// Every `-drive`, for the monitor's `query-block`.
     pub drives: Vec<mimic_monitor::BlockInfo>,
+    /// `-drive if=pflash` by unit (the Arm board's flash banks).
+    pub pflash: [Option<mimic_machine::PflashDrive>; 2],
+}
+
+/// A `-drive if=pflash`: raw files only (the bank maps the file's bytes), unit 0 or 1, by
+/// default the next free one.
+fn pflash_drive(
+    d: &str,
+    opts: &DriveOptions,
+    banks: &mut [Option<mimic_machine::PflashDrive>; 2],
+) -> Result<(), String> {
+    if opts.format.is_some_and(|f| f != Format::Raw) || opts.snapshot {
+        return Err(format!("-drive {d}: a pflash drive must be format=raw (without snapshot=on)"));
+    }
+    let unit = match opts.unit.or(opts.index) {
+        Some(u) => u as usize,
+        None => banks.iter().position(Option::is_none).unwrap_or(banks.len()),
+    };
+    let slot =
+        banks.get_mut(unit).ok_or_else(|| format!("-drive {d}: the machine has two flash banks (unit 0 and 1)"))?;
+    if slot.is_some() {
+        return Err(format!("-drive {d}: flash bank {unit} is already given"));
+    }
+    *slot = Some(mimic_machine::PflashDrive { file: opts.file.clone(), read_only: opts.read_only });
+    Ok(())
 }
 
 /// Reject properties a driver does not have, as QEMU does.
@@ -100,8 +125,13 @@ pub fn build(o: &Options) -> Result<Devices, String> {
     let mut drives: HashMap<String, SharedDisk> = HashMap::new();
     let mut infos = Vec::new();
     let mut specs = Vec::new();
+    let mut pflash = [None, None];
     for d in &o.drives {
         let opts = DriveOptions::parse_drive(d).map_err(|e| format!("-drive {d}: {e}"))?;
+        if opts.interface == Some(Interface::Pflash) {
+            pflash_drive(d, &opts, &mut pflash)?;
+            continue;
+        }
         let disk = mimic_block::open(&opts).map_err(|e| format!("-drive {d}: {e}"))?;
         for w in disk.warnings() {
             eprintln!("mimic: warning: {w}");
@@ -247,7 +277,7 @@ pub fn build(o: &Options) -> Result<Devices, String> {
     if let Some(id) = netdevs.keys().next() {
         return Err(format!("-netdev id={id}: no -device uses it"));
     }
-    Ok(Devices { virtio: specs, ahci: ahci.specs, drives: infos })
+    Ok(Devices { virtio: specs, ahci: ahci.specs, drives: infos, pflash })
 }
 
 #[cfg(test)]

@@ -91,6 +91,9 @@ fn run(o: &Options) -> Result<u8, String> {
     }
     let mut cfg = o.config.clone();
     let devices = devices::build(o)?;
+    if devices.pflash.iter().any(Option::is_some) {
+        return Err("-drive if=pflash: only the AArch64 virt board (-cpu cortex-a57) has flash banks".into());
+    }
     cfg.virtio = devices.virtio;
     cfg.ahci = devices.ahci;
     let build = |cfg: &VirtConfig, _old: Option<&VirtMachine>| {

@@ -27,6 +27,7 @@
 //! | [`gicv2`] | ARM GICv2 distributor and CPU interfaces (no Security Extensions), the [`CurrentCpu`] hook, the GICv2m MSI frame | aarch64 `0x0800_0000` (GICD), `0x0801_0000` (GICC), `0x0802_0000` (v2m) |
 //! | [`gicv3`] | ARM GICv3 distributor, redistributors and ICC_* CPU interface (one security state, no LPIs) | aarch64 `0x0800_0000` (GICD), `0x080a_0000` (GICR) |
 //! | [`pflash_cfi01`] | CFI NOR flash, Intel command set (QEMU's `cfi.pflash01`), a [`mimic_memory::RomDevice`] | aarch64 `0x0000_0000` and `0x0400_0000` (two 64 MiB banks) |
+//! | [`fw_cfg`] | QEMU's firmware configuration device (MMIO with DMA): signature, `-kernel`/`-initrd`/`-append`, named files | aarch64 `0x0902_0000` |
 //! | [`goldfish_rtc`] | Google Goldfish RTC | `0x0010_1000`, PLIC source 11 |
 //! | [`ahci`] | AHCI 1.3 SATA HBA (ICH9's PCI identity) with [`ata`] disks over a [`virtio_blk::BlockQueue`] | a PCI function |
 //! | [`virtio_blk`] | virtio block device (ID 2) over a [`virtio_blk::BlockBackend`] | behind a `mimic_virtio` transport: `0x1000_1000 + 0x1000·n`, PLIC 1+n |
@@ -41,6 +42,7 @@ pub mod ahci;
 pub mod ata;
 pub mod clint;
 pub mod e1000;
+pub mod fw_cfg;
 pub mod gicv2;
 pub mod gicv3;
 pub mod goldfish_rtc;

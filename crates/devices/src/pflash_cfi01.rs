@@ -23,12 +23,14 @@
 //! only (new = old AND data), as on a real chip; erase sets a whole block to 0xff. The command
 //! is the low byte of the written value. Bad sequences set the status's "command sequence
 //! error" bits (SR.4 and SR.5), are logged (rate-limited) and return the chip to reading its
-//! status. Not modelled: block locks (every block is always unlocked and reads so), suspend and
+//! status, except an unknown first command, which leaves it reading the array (as QEMU's does:
+//! firmware running in place may store to it). Not modelled: block locks (every block is always unlocked and reads so), suspend and
 //! resume, timing. Deviation from hardware: instruction fetches always see the array, even in a
 //! command mode (no firmware runs from a bank it is programming).
 //!
 //! Changed bytes are reported to the bus (which drops translated code there) and accumulated in
-//! [`PflashCfi01::take_dirty`], for a board that writes them back to a `-drive if=pflash` file.
+//! [`PflashCfi01::take_dirty`] by erase block, for a board that writes them back to a `-drive
+//! if=pflash` file.
 
 use mimic_core::{guest_error, Size};
 use mimic_memory::RomDevice;
@@ -139,8 +141,8 @@ pub struct PflashCfi01 {
     status: u8,
     pending: Pending,
     cfi: [u8; CFI_LEN],
-    /// Bytes changed since the last [`PflashCfi01::take_dirty`].
-    dirty: Option<Range<usize>>,
+    /// Erase blocks changed since the last [`PflashCfi01::take_dirty`].
+    dirty: Vec<bool>,
 }
 
 const CFI_LEN: usize = 0x40;
@@ -166,7 +168,7 @@ impl PflashCfi01 {
             status: sr::READY,
             pending: Pending::None,
             cfi: cfi_table(&cfg),
-            dirty: None,
+            dirty: vec![false; cfg.blocks as usize],
         })
     }
 
@@ -185,9 +187,20 @@ impl PflashCfi01 {
         self.pending = Pending::None;
     }
 
-    /// The bytes the guest changed since the last call (to write back to a backing file).
-    pub fn take_dirty(&mut self) -> Option<Range<usize>> {
-        self.dirty.take()
+    /// The erase blocks the guest changed since the last call, as byte ranges of the array
+    /// (adjacent blocks merged), to write back to a backing file.
+    pub fn take_dirty(&mut self) -> Vec<Range<usize>> {
+        let len = self.cfg.sector_len as usize;
+        let mut out: Vec<Range<usize>> = Vec::new();
+        for (i, d) in self.dirty.iter_mut().enumerate() {
+            if std::mem::take(d) {
+                match out.last_mut() {
+                    Some(r) if r.end == i * len => r.end += len,
+                    _ => out.push(i * len..(i + 1) * len),
+                }
+            }
+        }
+        out
     }
 
     /// The write buffer of the whole bank, in bytes.
@@ -215,6 +228,22 @@ impl PflashCfi01 {
         let v = self.chip_word(word);
         let bits = 8 * u64::from(self.cfg.device_width);
         (0..self.cfg.devices()).fold(0, |acc, i| acc | v << (bits * i))
+    }
+
+    /// What a read returns in the current read mode.
+    fn answer(&self, offset: u64, size: Size, array: &[u8]) -> u64 {
+        let n = size.bytes();
+        if self.mode == ReadMode::Array {
+            let at = offset as usize;
+            return array.get(at..at + n as usize).map_or(0, mimic_memory::read_le);
+        }
+        // Byte by byte: each byte is its lane of the bank word it falls in.
+        let width = u64::from(self.cfg.bank_width);
+        (0..n).fold(0, |acc, i| {
+            let a = offset + i;
+            let byte = self.bank_word(a / width) >> (8 * (a % width)) & 0xff;
+            acc | byte << (8 * i)
+        })
     }
 
     fn error(&mut self, what: &str, offset: u64, value: u64) {
@@ -262,7 +291,13 @@ impl PflashCfi01 {
             0x20 | 0x28 => self.start(Pending::Erase),
             0x60 => self.start(Pending::Lock),
             0xe8 => self.start(Pending::BufferCount { block: offset / self.cfg.sector_len }),
-            _ => self.error("unknown command", offset, value),
+            _ => {
+                // As QEMU's model: back to the array, so that a stray store to firmware running
+                // in place (EDK2's early code writes to a global in flash) leaves it readable.
+                // The status still records the error.
+                self.error("unknown command", offset, value);
+                self.mode = ReadMode::Array;
+            }
         }
     }
 
@@ -306,18 +341,12 @@ fn cfi_table(cfg: &PflashConfig) -> [u8; CFI_LEN] {
 
 impl RomDevice for PflashCfi01 {
     fn read(&mut self, offset: u64, size: Size, array: &[u8]) -> u64 {
-        let n = size.bytes();
-        if self.mode == ReadMode::Array {
-            let at = offset as usize;
-            return array.get(at..at + n as usize).map_or(0, mimic_memory::read_le);
-        }
-        // Byte by byte: each byte is its lane of the bank word it falls in.
-        let width = u64::from(self.cfg.bank_width);
-        (0..n).fold(0, |acc, i| {
-            let a = offset + i;
-            let byte = self.bank_word(a / width) >> (8 * (a % width)) & 0xff;
-            acc | byte << (8 * i)
-        })
+        self.answer(offset, size, array)
+    }
+
+    // Reads change nothing in any read mode, so page-table walks may read through the flash.
+    fn peek(&self, offset: u64, size: Size, array: &[u8]) -> Option<u64> {
+        Some(self.answer(offset, size, array))
     }
 
     fn write(&mut self, offset: u64, size: Size, value: u64, array: &mut [u8]) -> Option<Range<usize>> {
@@ -382,10 +411,12 @@ impl RomDevice for PflashCfi01 {
             }
         };
         if let Some(r) = &changed {
-            self.dirty = Some(match self.dirty.take() {
-                Some(d) => d.start.min(r.start)..d.end.max(r.end),
-                None => r.clone(),
-            });
+            let len = self.cfg.sector_len as usize;
+            for b in r.start / len..r.end.div_ceil(len) {
+                if let Some(d) = self.dirty.get_mut(b) {
+                    *d = true;
+                }
+            }
         }
         changed
     }

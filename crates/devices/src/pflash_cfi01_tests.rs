@@ -83,8 +83,8 @@ fn word_program_clears_bits_only_and_reports_the_bytes() {
     assert_eq!(rd(&mut f, &a, 0x100), 0x0080_0080, "reads status after programming");
     cmd(&mut f, &mut a, 0, 0xff);
     assert_eq!(rd(&mut f, &a, 0x100), 0x3030_3030);
-    assert_eq!(f.take_dirty(), Some(0x100..0x104));
-    assert_eq!(f.take_dirty(), None);
+    assert_eq!(f.take_dirty(), vec![0..0x1000], "the erase block holding the bytes");
+    assert_eq!(f.take_dirty(), Vec::<Range<usize>>::new());
 }
 
 #[test]
@@ -136,9 +136,11 @@ fn buffered_program_longer_than_the_buffer_is_refused() {
 }
 
 #[test]
-fn unknown_command_flags_an_error_that_clear_status_clears() {
+fn unknown_command_reads_the_array_and_flags_an_error_that_clear_status_clears() {
     let (mut f, mut a) = flash(SMALL);
     cmd(&mut f, &mut a, 0, 0x42);
+    assert_eq!(rd(&mut f, &a, 0x104), 0x0706_0504, "still reading the array");
+    cmd(&mut f, &mut a, 0, 0x70);
     assert_eq!(rd(&mut f, &a, 0), 0x00b0_00b0);
     cmd(&mut f, &mut a, 0, 0x50);
     assert_eq!(rd(&mut f, &a, 0), 0x0080_0080);
@@ -169,4 +171,22 @@ fn bad_geometry_is_rejected() {
     assert!(PflashCfi01::new(PflashConfig { bank_width: 3, ..SMALL }).is_err());
     assert!(PflashCfi01::new(PflashConfig { device_width: 4, ..SMALL }).is_err());
     assert!(PflashCfi01::new(PflashConfig { sector_len: 1000, ..SMALL }).is_err());
+}
+
+#[test]
+fn dirty_blocks_are_reported_merged_when_adjacent() {
+    let (mut f, mut a) = flash(SMALL);
+    for block in [0u64, 1, 3] {
+        cmd(&mut f, &mut a, block * 0x1000, 0x20);
+        cmd(&mut f, &mut a, block * 0x1000, 0xd0);
+    }
+    assert_eq!(f.take_dirty(), vec![0..0x2000, 0x3000..0x4000]);
+}
+
+#[test]
+fn peek_answers_like_a_read_in_every_mode() {
+    let (mut f, mut a) = flash(SMALL);
+    assert_eq!(f.peek(0x104, Size::B4, &a), Some(0x0706_0504));
+    cmd(&mut f, &mut a, 0, 0x70);
+    assert_eq!(f.peek(0x104, Size::B4, &a), Some(rd(&mut f, &a, 0x104)));
 }

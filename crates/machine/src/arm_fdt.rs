@@ -163,6 +163,13 @@ pub fn build(cfg: &VirtConfig, model: ArmCpuModel, chosen: &Chosen) -> Result<Ve
     f.property_string("clock-names", "apb_pclk")?;
     f.end_node(node)?;
 
+    let fw_cfg = region("fw_cfg");
+    let node = f.begin_node(&format!("fw-cfg@{:x}", fw_cfg.start))?;
+    f.property_string("compatible", "qemu,fw-cfg-mmio")?;
+    f.property_array_u64("reg", &reg(fw_cfg.start, fw_cfg.size()))?;
+    f.property_null("dma-coherent")?;
+    f.end_node(node)?;
+
     let gpio = region("gpio");
     let node = f.begin_node(&format!("pl061@{:x}", gpio.start))?;
     f.property_string_list("compatible", vec!["arm,pl061".into(), "arm,primecell".into()])?;

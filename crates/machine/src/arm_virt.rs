@@ -8,6 +8,7 @@
 //!                           interface is the ICC_* system registers)
 //!   0x0900_0000  uart0      PL011                               SPI 1
 //!   0x0901_0000  rtc        PL031                               SPI 2
+//!   0x0902_0000  fw_cfg     QEMU's firmware configuration (MMIO; no DMA yet)
 //!   0x0903_0000  gpio       PL061 (pin 3: gpio-keys power)      SPI 7
 //!   0x0a00_0000  virtio     32 virtio-mmio slots of 0x200       SPI 16..47
 //!   0x1000_0000  pcie_mmio  PCIe 32-bit memory window           INTA..D: SPI 3..6
@@ -30,9 +31,13 @@
 //! every register zero, as QEMU's `virt` does without EL2/EL3. The flash banks are ROM devices
 //! ([`mimic_memory::RomDevice`]): fetches read the array at RAM speed, data accesses go through
 //! the CFI command set ([`PflashCfi01`]), so firmware may probe, erase and program them (its
-//! environment lives in the second bank); the contents are kept in memory only.
+//! environment lives in the second bank). `-drive if=pflash` files fill the banks instead
+//! (unit 0 the firmware, unit 1 its variables) and get the guest's changes back
+//! ([`crate::arm_firmware`]); without one a bank's contents live in memory only. With firmware,
+//! `-kernel`/`-initrd`/`-append` reach it through fw_cfg, as on QEMU.
 
 use crate::arm_fdt;
+use crate::arm_firmware::{self, FlashFiles};
 use crate::board_parts;
 use crate::fdt::Chosen;
 use crate::loader::{self, ImageArch};
@@ -44,6 +49,7 @@ use crate::Error;
 use mimic_arch_aarch64::cpu::{irq, Conduit, CpuConfig, CpuModel, Features};
 use mimic_arch_aarch64::{Aarch64Cpu, GicPort};
 use mimic_core::{AddrRange, BitIrq, Clock, IrqLine, SharedBits, VmClock};
+use mimic_devices::fw_cfg::{self, FwCfg};
 use mimic_devices::gicv2::{GicSpiLine, VIRT_NUM_SPIS};
 use mimic_devices::gicv3::{self, GicV3SpiLine};
 use mimic_devices::pci::PciHost;
@@ -70,6 +76,7 @@ pub const MEMMAP: &[(&str, AddrRange)] = &[
     ("gic_redist", GIC_REDIST),
     ("uart0", AddrRange::new(0x0900_0000, 0x1000)),
     ("rtc", AddrRange::new(0x0901_0000, 0x1000)),
+    ("fw_cfg", AddrRange::new(0x0902_0000, fw_cfg::MMIO_SIZE)),
     ("gpio", AddrRange::new(0x0903_0000, 0x1000)),
     ("virtio", AddrRange::new(0x0a00_0000, VIRTIO_SLOTS as u64 * VIRTIO_SLOT_SIZE)),
     ("pcie_mmio", AddrRange::new(0x1000_0000, 0x2eff_0000)),
@@ -221,6 +228,9 @@ pub struct ArmBoard {
     pub flash: [Shared<PflashCfi01>; 2],
     /// Bytes of `-bios` at the start of pflash0 (loaded again at every reset).
     firmware_len: u64,
+    fw_cfg: Shared<FwCfg>,
+    /// `-drive if=pflash` files the guest's flash changes go to.
+    flash_files: FlashFiles,
 }
 
 /// The Arm `virt` machine.
@@ -295,6 +305,22 @@ pub fn dump_registers(c: &Aarch64Cpu) -> String {
 impl Board for ArmBoard {
     type Cpu = Aarch64Cpu;
     type Irq = GicInput;
+
+    /// Run a fw_cfg DMA transfer the guest started, and write what it changed in flash back to
+    /// the pflash files.
+    fn service(&mut self, bus: &mut AddressSpace) {
+        let mut f = self.fw_cfg.lock().unwrap_or_else(|e| e.into_inner());
+        if f.dma_pending() {
+            f.process(bus);
+        }
+        drop(f);
+        self.flash_files.write_back(bus);
+    }
+
+    /// The guest's flash changes reach the pflash files and the disk (before a reset or exit).
+    fn stopped(&mut self, bus: &AddressSpace) {
+        self.flash_files.sync(bus);
+    }
 
     #[inline(always)]
     fn powered(&self, n: usize) -> bool {
@@ -423,17 +449,7 @@ impl Machine<ArmBoard> {
         }
         let dram = AddrRange::new(region("dram").start, cfg.ram_size);
         let mut bus = AddressSpace::new();
-        let bank = || {
-            PflashCfi01::new(PflashConfig::ARM_VIRT)
-                .map(|f| Arc::new(Mutex::new(f)))
-                .map_err(|e| Error::Wiring(e.to_string()))
-        };
-        let flash = [bank()?, bank()?];
-        // Before RAM, so that growing the backing store for RAM copies nothing of them.
-        for (i, f) in flash.iter().enumerate() {
-            let range = AddrRange::new(region("flash").start + i as u64 * FLASH_BANK_SIZE, FLASH_BANK_SIZE);
-            bus.add_rom_device(&format!("pflash{i}"), range, Box::new(f.clone()))?;
-        }
+        let (flash, flash_files) = Self::flash_banks(&mut bus, cfg)?;
         bus.add_ram("dram", dram)?;
 
         let clock = Arc::new(VmClock::new());
@@ -472,6 +488,8 @@ impl Machine<ArmBoard> {
         bus.add_mmio("uart0", region("uart0"), Box::new(uart.clone()))?;
         bus.add_mmio("rtc", region("rtc"), Box::new(rtc.clone()))?;
         bus.add_mmio("gpio", region("gpio"), Box::new(gpio.clone()))?;
+        let fw_cfg = Arc::new(Mutex::new(arm_firmware::fw_cfg(cfg, Self::boots_firmware(cfg))?));
+        bus.add_mmio("fw_cfg", region("fw_cfg"), Box::new(fw_cfg.clone()))?;
 
         let intx = (0..4).map(|i| spi(arm_fdt::PCIE_SPI + i)).collect::<Result<Vec<_>, _>>()?;
         let pci = Arc::new(Mutex::new(PciHost::new(intx, region("pcie_pio").start)));
@@ -518,6 +536,8 @@ impl Machine<ArmBoard> {
             current_cpu,
             flash,
             firmware_len: 0,
+            fw_cfg,
+            flash_files,
         };
         let mut m = Machine::assemble(Parts {
             bus,
@@ -538,17 +558,11 @@ impl Machine<ArmBoard> {
 
     /// Load firmware or kernel, initrd and device tree; point CPU 0 at the first instruction.
     fn load(&mut self, cfg: &VirtConfig, model: ArmCpuModel, dram: AddrRange) -> Result<(), Error> {
-        let kpath = match (&cfg.bios, &cfg.kernel) {
-            (crate::Bios::File(fw), None) => return self.load_firmware(cfg, model, dram, fw),
-            (crate::Bios::File(_), Some(_)) => {
-                return Err(Error::BootOptions(
-                    "-bios with -kernel needs fw_cfg to hand the kernel to the firmware, which the Arm virt \
-                     board does not have yet: use one or the other"
-                        .into(),
-                ))
-            }
-            (_, Some(k)) => k,
-            (_, None) => return Err(Error::BootOptions("the Arm virt board needs -kernel or -bios".into())),
+        if Self::boots_firmware(cfg) {
+            return self.load_firmware(cfg, model, dram);
+        }
+        let Some(kpath) = &cfg.kernel else {
+            return Err(Error::BootOptions("the Arm virt board needs -kernel, -bios or a pflash drive".into()));
         };
         let kernel =
             loader::load_kernel(&mut self.bus, ImageArch::Aarch64, kpath, dram.start + KERNEL_OFFSET, dram.start)?;
@@ -582,28 +596,31 @@ impl Machine<ArmBoard> {
         Ok(())
     }
 
-    /// Firmware boot: `fw` into flash bank 0, the device tree at the start of RAM, CPU 0 at 0.
-    fn load_firmware(
-        &mut self,
-        cfg: &VirtConfig,
-        model: ArmCpuModel,
-        dram: AddrRange,
-        fw: &std::path::Path,
-    ) -> Result<(), Error> {
-        if cfg.initrd.is_some() {
-            return Err(Error::BootOptions("-initrd needs -kernel (the Arm virt board has no fw_cfg yet)".into()));
+    /// Firmware boot: `-bios` into flash bank 0 (or bank 0's drive), the device tree at the
+    /// start of RAM, CPU 0 at 0.
+    fn load_firmware(&mut self, cfg: &VirtConfig, model: ArmCpuModel, dram: AddrRange) -> Result<(), Error> {
+        if cfg.initrd.is_some() && cfg.kernel.is_none() {
+            return Err(Error::BootOptions("-initrd needs -kernel".into()));
         }
-        let data = std::fs::read(fw).map_err(|source| Error::ReadFile { what: "firmware", path: fw.into(), source })?;
-        if data.len() as u64 > FLASH_BANK_SIZE {
-            return Err(Error::DoesNotFit {
-                what: "firmware",
-                path: fw.into(),
-                addr: region("flash").start,
-                len: data.len() as u64,
-            });
+        if let crate::Bios::File(fw) = &cfg.bios {
+            if cfg.pflash[0].is_some() {
+                return Err(Error::BootOptions(
+                    "-bios and -drive if=pflash,unit=0 both fill the first flash bank: use one of them".into(),
+                ));
+            }
+            let data =
+                std::fs::read(fw).map_err(|source| Error::ReadFile { what: "firmware", path: fw.clone(), source })?;
+            if data.len() as u64 > FLASH_BANK_SIZE {
+                return Err(Error::DoesNotFit {
+                    what: "firmware",
+                    path: fw.clone(),
+                    addr: region("flash").start,
+                    len: data.len() as u64,
+                });
+            }
+            loader::load_raw(&mut self.bus, "firmware", fw, &data, region("flash").start)?;
+            self.board.firmware_len = data.len() as u64;
         }
-        loader::load_raw(&mut self.bus, "firmware", fw, &data, region("flash").start)?;
-        self.board.firmware_len = data.len() as u64;
         let dtb = match &cfg.dtb {
             Some(p) => crate::virt::read_dtb(p, cfg, None)?,
             None => arm_fdt::build(cfg, model, &Chosen { bootargs: cfg.append.as_deref(), initrd: None })
@@ -644,6 +661,37 @@ impl Machine<ArmBoard> {
                 let _ = self.bus.write_bytes(flash.start + tail.start, &bytes);
             }
         }
+    }
+}
+
+/// Flash banks and fw_cfg: what the board does for firmware.
+impl ArmVirtMachine {
+    /// Firmware runs from flash (`-bios`, or a drive in bank 0) rather than a kernel directly.
+    fn boots_firmware(cfg: &VirtConfig) -> bool {
+        matches!(cfg.bios, crate::Bios::File(_)) || cfg.pflash[0].is_some()
+    }
+
+    /// The two banks, filled from their `-drive if=pflash` files if given. They go in before
+    /// RAM, so that growing the backing store for RAM copies nothing of them.
+    fn flash_banks(bus: &mut AddressSpace, cfg: &VirtConfig) -> Result<([Shared<PflashCfi01>; 2], FlashFiles), Error> {
+        let mut files = FlashFiles::default();
+        let mut banks = Vec::new();
+        for (i, drive) in cfg.pflash.iter().enumerate() {
+            let read_only = drive.as_ref().is_some_and(|d| d.read_only);
+            let bank = PflashCfi01::new(PflashConfig { read_only, ..PflashConfig::ARM_VIRT })
+                .map(|f| Arc::new(Mutex::new(f)))
+                .map_err(|e| Error::Wiring(e.to_string()))?;
+            let range = AddrRange::new(region("flash").start + i as u64 * FLASH_BANK_SIZE, FLASH_BANK_SIZE);
+            bus.add_rom_device(&format!("pflash{i}"), range, Box::new(bank.clone()))?;
+            if let Some(d) = drive {
+                let mut open = arm_firmware::open_drive(d)?;
+                bus.write_bytes(range.start, &std::mem::take(&mut open.data))?;
+                files.add(bank.clone(), range.start, open);
+            }
+            banks.push(bank);
+        }
+        let [a, b]: [Shared<PflashCfi01>; 2] = banks.try_into().map_err(|_| Error::Wiring("two flash banks".into()))?;
+        Ok(([a, b], files))
     }
 }
 
@@ -712,12 +760,72 @@ mod tests {
     }
 
     #[test]
-    fn bios_with_kernel_or_initrd_is_refused() {
+    fn bios_with_kernel_hands_it_to_the_firmware_through_fw_cfg() {
         let fw = file("fw4.bin", &[0; 4]);
-        let k = VirtConfig { kernel: Some(fw.clone()), ..firmware_config(fw.clone()) };
-        assert!(matches!(machine(&k), Err(Error::BootOptions(e)) if e.contains("fw_cfg")));
+        let k = file("kernel4", b"KERNEL");
+        let m = machine(&VirtConfig { kernel: Some(k), ..firmware_config(fw) }).unwrap();
+        let f = m.board.fw_cfg.lock().unwrap();
+        assert_eq!(f.item(fw_cfg::key::KERNEL_DATA), b"KERNEL");
+        assert!(m.dtb().windows(16).any(|w| w == b"qemu,fw-cfg-mmio"));
+    }
+
+    #[test]
+    fn bios_with_initrd_but_no_kernel_is_refused() {
+        let fw = file("fw5.bin", &[0; 4]);
         let i = VirtConfig { initrd: Some(fw.clone()), ..firmware_config(fw) };
         assert!(matches!(machine(&i), Err(Error::BootOptions(e)) if e.contains("-initrd")));
+    }
+
+    fn bank_file(name: &str, fill: u8) -> PathBuf {
+        file(name, &vec![fill; FLASH_BANK_SIZE as usize])
+    }
+
+    #[test]
+    fn pflash_drives_fill_both_banks_and_bank_0_boots() {
+        let code = bank_file("code.fd", 0x11);
+        let vars = bank_file("vars.fd", 0x22);
+        let cfg = VirtConfig {
+            bios: crate::Bios::None,
+            pflash: [
+                Some(arm_firmware::PflashDrive { file: code, read_only: true }),
+                Some(arm_firmware::PflashDrive { file: vars, read_only: false }),
+            ],
+            tier: mimic_exec::TierPolicy::Interp,
+            ..VirtConfig::default()
+        };
+        let m = machine(&cfg).unwrap();
+        let mut b = [0u8; 2];
+        m.bus.read_bytes(0x1000, &mut b[..1]).unwrap();
+        m.bus.read_bytes(FLASH_BANK_SIZE + 0x1000, &mut b[1..]).unwrap();
+        assert_eq!(b, [0x11, 0x22]);
+        assert_eq!(m.cpus[0].pc, 0);
+    }
+
+    #[test]
+    fn guest_erase_of_a_vars_block_reaches_the_file() {
+        let vars = bank_file("vars2.fd", 0);
+        let cfg = VirtConfig {
+            pflash: [None, Some(arm_firmware::PflashDrive { file: vars.clone(), read_only: false })],
+            ..firmware_config(file("fw6.bin", &[0; 4]))
+        };
+        let mut m = machine(&cfg).unwrap();
+        let block = FLASH_BANK_SIZE + 3 * PflashConfig::ARM_VIRT.sector_len;
+        m.bus.write(block, Size::B4, 0x0020_0020).unwrap();
+        m.bus.write(block, Size::B4, 0x00d0_00d0).unwrap();
+        m.board.service(&mut m.bus);
+        let data = std::fs::read(&vars).unwrap();
+        let at = 3 * PflashConfig::ARM_VIRT.sector_len as usize;
+        assert!(data[at..at + PflashConfig::ARM_VIRT.sector_len as usize].iter().all(|&b| b == 0xff));
+        assert_eq!((data[at - 1], data[at + PflashConfig::ARM_VIRT.sector_len as usize]), (0, 0));
+    }
+
+    #[test]
+    fn bios_and_a_bank_0_drive_together_are_refused() {
+        let cfg = VirtConfig {
+            pflash: [Some(arm_firmware::PflashDrive { file: bank_file("code2.fd", 0), read_only: true }), None],
+            ..firmware_config(file("fw7.bin", &[0; 4]))
+        };
+        assert!(matches!(machine(&cfg), Err(Error::BootOptions(e)) if e.contains("-bios")));
     }
 
     #[test]

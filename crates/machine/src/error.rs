@@ -16,6 +16,8 @@ pub enum Error {
     DoesNotFit { what: &'static str, path: PathBuf, addr: u64, len: u64 },
     #[error("{what} '{}' is not a valid image: {reason}", path.display())]
     BadImage { what: &'static str, path: PathBuf, reason: String },
+    #[error("pflash drive '{}' is {len} bytes: a flash bank needs exactly {want} bytes", path.display())]
+    PflashSize { path: PathBuf, len: u64, want: u64 },
     #[error("invalid memory size: {0}")]
     MemorySize(String),
     #[error("unsupported -smp {0}: this machine supports 1 to {max} harts", max = crate::virt::MAX_HARTS)]

@@ -5,6 +5,7 @@
 
 pub mod ahci;
 mod arm_fdt;
+mod arm_firmware;
 mod arm_virt;
 mod board_parts;
 mod error;
@@ -16,6 +17,7 @@ pub mod psci;
 mod virt;
 pub mod virtio;
 
+pub use arm_firmware::PflashDrive;
 pub use arm_virt::{ArmBoard, ArmCpuModel, ArmVirtMachine, GicVersion};
 pub use error::Error;
 pub use loader::{load_elf_or_raw, ImageArch, LoadedImage};

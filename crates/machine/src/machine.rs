@@ -168,6 +168,11 @@ pub trait Board: Sized + 'static {
     fn press_power_button(&mut self) -> bool {
         false
     }
+    /// Between slices: board work on guest memory (firmware DMA, flash written back to files).
+    #[inline(always)]
+    fn service(&mut self, _bus: &mut AddressSpace) {}
+    /// The machine stops running (power-off, reset, quit): make what the guest changed durable.
+    fn stopped(&mut self, _bus: &AddressSpace) {}
 }
 
 /// What a board hands over to become a [`Machine`].
@@ -249,6 +254,12 @@ impl<B: Board> Machine<B> {
     /// console bytes and work for this thread (monitor and debugger requests); `quit` is the
     /// console's Ctrl-A x.
     pub fn run(&mut self, host: Option<&Receiver<HostEvent<B>>>, quit: &AtomicBool) -> ExitStatus {
+        let exit = self.run_until_stop(host, quit);
+        self.board.stopped(&self.bus);
+        exit
+    }
+
+    fn run_until_stop(&mut self, host: Option<&Receiver<HostEvent<B>>>, quit: &AtomicBool) -> ExitStatus {
         let mut host_open = host.is_some();
         loop {
             if let (true, Some(rx)) = (host_open, host) {
@@ -558,6 +569,7 @@ impl<B: Board> Machine<B> {
     }
 
     fn service_devices(&mut self) {
+        self.board.service(&mut self.bus);
         self.service_virtio();
         if !self.pending_input.is_empty() {
             let n = self.board.receive_input(&self.pending_input);

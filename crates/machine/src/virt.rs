@@ -112,6 +112,8 @@ pub struct VirtConfig {
     pub perf_map: bool,
     /// The Arm board's interrupt controller (`-M virt,gic-version=`; the RISC-V board ignores it).
     pub gic_version: crate::arm_virt::GicVersion,
+    /// The Arm board's flash banks from `-drive if=pflash` (unit 0 holds the firmware).
+    pub pflash: [Option<crate::PflashDrive>; 2],
 }
 
 impl Default for VirtConfig {
@@ -131,6 +133,7 @@ impl Default for VirtConfig {
             tier: TierPolicy::default(),
             perf_map: false,
             gic_version: crate::arm_virt::GicVersion::V2,
+            pflash: [None, None],
         }
     }
 }

@@ -24,6 +24,13 @@ pub trait RomDevice: Send {
     fn read(&mut self, offset: u64, size: Size, array: &[u8]) -> u64;
     /// A write at `offset`; returns the byte range of `array` it changed, if any.
     fn write(&mut self, offset: u64, size: Size, value: u64, array: &mut [u8]) -> Option<Range<usize>>;
+    /// What a read at `offset` would return, when reading has no side effects (a flash's read
+    /// modes): page-table walks read translation tables through this, as they must see what
+    /// a data read sees (the array, or a status word in a command mode). `None` (the default)
+    /// says reads have side effects, so a walk through the device gets an external abort.
+    fn peek(&self, _offset: u64, _size: Size, _array: &[u8]) -> Option<u64> {
+        None
+    }
 }
 
 /// A device shared between the bus and something else that drives it (an interrupt input, a
@@ -51,5 +58,9 @@ impl<T: RomDevice> RomDevice for Arc<Mutex<T>> {
     fn write(&mut self, offset: u64, size: Size, value: u64, array: &mut [u8]) -> Option<Range<usize>> {
         let mut d = self.lock().unwrap_or_else(|e| e.into_inner());
         d.write(offset, size, value, array)
+    }
+    fn peek(&self, offset: u64, size: Size, array: &[u8]) -> Option<u64> {
+        let d = self.lock().unwrap_or_else(|e| e.into_inner());
+        d.peek(offset, size, array)
     }
 }

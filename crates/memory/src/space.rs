@@ -202,6 +202,27 @@ impl AddressSpace {
         }
     }
 
+    /// Read `size` bytes (little-endian) without side effects, as a page-table walk does: RAM,
+    /// ROM, or a ROM device that can answer without changing state ([`RomDevice::peek`]).
+    /// `None` for MMIO, unmapped addresses and spans leaving their region.
+    pub fn peek(&self, addr: u64, size: Size) -> Option<u64> {
+        let r = &self.regions[self.find_index(addr)?];
+        if !r.range.contains_span(addr, size.bytes()) {
+            return None;
+        }
+        let delta = addr - r.range.start;
+        match &r.kind {
+            RegionKind::Ram { offset } | RegionKind::Rom { offset } => {
+                let at = *offset + delta as usize;
+                Some(read_le(&self.store[at..at + size.bytes() as usize]))
+            }
+            RegionKind::Mmio(_) => None,
+            RegionKind::RomDevice { offset, dev } => {
+                dev.peek(delta, size, &self.store[*offset..*offset + r.range.size() as usize])
+            }
+        }
+    }
+
     /// Write `size` bytes (little-endian). Writes to ROM are ignored, as on real hardware.
     pub fn write(&mut self, addr: u64, size: Size, value: u64) -> Result<(), BusError> {
         let i = self.find_index(addr).ok_or(BusError { addr })?;
@@ -357,6 +378,9 @@ mod tests {
             array[offset as usize] = value as u8;
             Some(offset as usize..offset as usize + 1)
         }
+        fn peek(&self, offset: u64, _size: Size, array: &[u8]) -> Option<u64> {
+            Some(u64::from(array[offset as usize]) * 2)
+        }
     }
 
     fn space_with_rom_device() -> AddressSpace {
@@ -385,6 +409,19 @@ mod tests {
         let mut b = [0u8; 2];
         s.read_bytes(0x1001, &mut b).unwrap();
         assert_eq!(b, [21, 7]);
+    }
+
+    #[test]
+    fn peek_reads_ram_and_asks_a_rom_device_but_never_mmio() {
+        let mut s = space_with_rom_device();
+        s.add_mmio("regs", AddrRange::new(0x1000_0000, 0x1000), Box::new(Echo(5))).unwrap();
+        s.write_bytes(0x8000_0008, &[9]).unwrap();
+        s.write_bytes(0x1001, &[21]).unwrap();
+        assert_eq!(s.peek(0x8000_0008, Size::B1), Some(9));
+        assert_eq!(s.peek(0x1001, Size::B1), Some(42));
+        assert_eq!(s.peek(0x1000_0000, Size::B8), None);
+        assert_eq!(s.peek(0x8000_fffc, Size::B8), None, "a span leaving its region");
+        assert_eq!(s.peek(0x4000_0000, Size::B8), None, "nothing mapped");
     }
 
     #[test]

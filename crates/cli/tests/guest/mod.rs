@@ -146,6 +146,12 @@ impl Guest {
             .expect("write to guest");
     }
 
+    /// Type `text` as it is (no newline added): firmware consoles that want a carriage return.
+    pub fn type_raw(&mut self, text: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin.write_all(text.as_bytes()).and_then(|_| stdin.flush()).expect("write to guest");
+    }
+
     /// Run a shell command and return what it printed, then wait for the next prompt.
     pub fn run(&mut self, command: &str, timeout: Duration) -> String {
         // The end marker is split by quotes in the command line, so the terminal's echo of the

@@ -216,6 +216,43 @@ pub unsafe extern "C" fn call_helper<G: Guest>(ctx: *mut Ctx, f: usize, a: u64, 
     }
 }
 
+/// Like [`call_helper`], for a helper emitted with `Sem::call_local`: chained jumps go on after
+/// it unless it dropped compiled code (a store into a code page), which the loop must retire
+/// before any more compiled code runs.
+///
+/// # Safety
+/// As for [`call_helper`].
+pub unsafe extern "C" fn call_helper_local<G: Guest>(
+    ctx: *mut Ctx,
+    f: usize,
+    a: u64,
+    b: u64,
+    c: u64,
+    index: u64,
+) -> u64 {
+    // SAFETY: see `load_slow`.
+    let ctx = unsafe { &mut *ctx };
+    // SAFETY: see `load_slow`.
+    let env = unsafe { &mut *ctx.env.cast::<Env<'_, G>>() };
+    // SAFETY: see `call_helper`.
+    let f = unsafe { std::mem::transmute::<usize, Helper<Env<'_, G>>>(f) };
+    sync_retired(ctx, env, index);
+    let r = f(env, a, b, c);
+    if env.cpu.cache().has_dead() {
+        ctx.stop = 1;
+        ctx.budget = 0;
+    }
+    // SAFETY: see `load_slow`.
+    unsafe { refresh::<G>(ctx) };
+    match r {
+        Ok(v) => {
+            ctx.ret = v;
+            OK
+        }
+        Err(Exit) => FAULT,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,10 +19,12 @@
 //! and the MMU-off flat map, where data accesses are Device-nGnRnE and instruction fetches
 //! Normal.
 //!
-//! The softmmu TLB has no ASID tags: it only ever holds translations of the current context.
-//! [`Aarch64Cpu::mmu_changed`] drops everything when any translation control (SCTLR.{M,WXN},
-//! TCR, TTBR0/1 with their ASIDs, MAIR) changes, so nG and ASIDs need no further bookkeeping:
-//! dropping more than the architecture asks is always allowed. TLBI by VA drops the page (the
+//! The softmmu TLB has no ASID tags: it only ever holds translations of the current ASID and
+//! global ones (each slot remembers whether its entry came from an nG descriptor).
+//! [`Aarch64Cpu::mmu_changed`] drops everything when a translation control (SCTLR.{M,WXN},
+//! TCR, MAIR) changes and the non-global entries when the ASID in use changes, so a context
+//! switch keeps the kernel's translations; a TTBR write that keeps the ASID drops nothing, as
+//! entries are tagged by ASID rather than by table (QEMU does the same). TLBI by VA drops the page (the
 //! whole index when superpages or tagged addresses were filled); TLBI by ASID drops everything
 //! when it names the current ASID and nothing otherwise.
 //!
@@ -142,6 +144,8 @@ pub struct Walk {
     pub prot: [Prot; NUM_MMU],
     /// The leaf's GP bit: a guarded page (FEAT_BTI). Never with the MMU off.
     pub gp: bool,
+    /// nG was clear: the translation holds for every ASID.
+    pub global: bool,
 }
 
 impl Walk {
@@ -214,7 +218,16 @@ pub fn walk(r: &MmuRegs, bus: &AddressSpace, va: u64) -> Result<Walk, u8> {
             return Err(fsc::ADDRESS_SIZE);
         }
         let pa = va & ((1 << PA_BITS) - 1);
-        return Ok(Walk { pa, size: PAGE_SIZE, level: 0, attr: 0, sh: 2, prot: [FULL; NUM_MMU], gp: false });
+        return Ok(Walk {
+            pa,
+            size: PAGE_SIZE,
+            level: 0,
+            attr: 0,
+            sh: 2,
+            prot: [FULL; NUM_MMU],
+            gp: false,
+            global: true,
+        });
     }
     let upper = va >> 55 & 1 != 0;
     let (txsz, grain, disabled, ttbr) = if upper {
@@ -311,6 +324,7 @@ pub fn walk(r: &MmuRegs, bus: &AddressSpace, va: u64) -> Result<Walk, u8> {
             sh: (d >> desc::SH_SHIFT & 3) as u8,
             prot,
             gp: d & desc::GP != 0,
+            global: d & desc::NG == 0,
         });
     }
 }
@@ -321,6 +335,9 @@ pub struct MmuState {
     /// Per MMU index and TLB slot: the entry filled there maps Device memory (for data accesses;
     /// read only while the entry hits, and rewritten by every fill).
     device: Box<[[bool; TLB_ENTRIES]; NUM_MMU]>,
+    /// Per MMU index and TLB slot: the entry filled there is non-global (nG set), so it belongs
+    /// to the ASID current when it was filled (rewritten by every fill, like `device`).
+    not_global: Box<[[bool; TLB_ENTRIES]; NUM_MMU]>,
     /// The translation controls the TLB's entries were made under.
     seen: MmuRegs,
     /// An entry was filled for an address whose top byte is a tag (TBI): flushing one page by
@@ -338,6 +355,7 @@ impl Default for MmuState {
             seen: MmuRegs::default(),
             tagged: false,
             guard: Box::new([[u64::MAX; TLB_ENTRIES]; NUM_MMU]),
+            not_global: Box::new([[false; TLB_ENTRIES]; NUM_MMU]),
         }
     }
 }
@@ -378,12 +396,24 @@ fn size_of(n: u64) -> Option<Size> {
 
 impl Aarch64Cpu {
     /// Recompute the MMU indices after a write of the MMU registers, an EL change or a PAN
-    /// change, and drop every TLB entry when the translation controls changed.
+    /// change, and drop the TLB entries the change makes stale: every entry when a translation
+    /// control changed (SCTLR.{M,WXN}, TCR, MAIR), the non-global ones when the ASID in use
+    /// changed, none when only a table base did.
     pub fn mmu_changed(&mut self) {
         let r = self.mmu_regs;
         let seen = MmuRegs { sctlr_el1: r.sctlr_el1 & (sctlr::M | sctlr::WXN), amair_el1: 0, par_el1: 0, ..r };
-        if seen != self.mmu.seen {
-            self.tlb_flush_all();
+        let old = self.mmu.seen;
+        if seen != old {
+            let controls = |m: MmuRegs| MmuRegs { ttbr0_el1: 0, ttbr1_el1: 0, ..m };
+            if controls(seen) != controls(old) {
+                self.tlb_flush_all();
+            } else if asid_in_use(&seen) != asid_in_use(&old) {
+                // A context switch. Global entries (the kernel's) hold for every ASID.
+                self.tlb_flush_not_global();
+            }
+            // A new table base under the same ASID drops nothing: TLB entries are tagged by
+            // ASID, not by table, and software invalidates what it changes under one ASID
+            // (Linux sets the reserved TTBR0 and the new one under the ASID of TTBR1).
             self.mmu.seen = seen;
         }
         self.fetch_mmu = if self.el == 0 { MMU_EL0 } else { MMU_EL1 };
@@ -399,11 +429,20 @@ impl Aarch64Cpu {
         self.mmu.tagged = false;
     }
 
-    /// The ASID translations are made under now (TCR.A1 picks the TTBR, TCR.AS its width).
+    /// Drop the entries filled from non-global translations.
+    fn tlb_flush_not_global(&mut self) {
+        for (idx, slots) in self.mmu.not_global.iter_mut().enumerate() {
+            for (slot, ng) in slots.iter_mut().enumerate() {
+                if std::mem::take(ng) {
+                    self.tlb.flush_slot(idx, slot);
+                }
+            }
+        }
+    }
+
+    /// The ASID translations are made under now.
     fn current_asid(&self) -> u64 {
-        let r = &self.mmu_regs;
-        let ttbr = if r.tcr_el1 & tcr::A1 != 0 { r.ttbr1_el1 } else { r.ttbr0_el1 };
-        asid_bits(r.tcr_el1, ttbr)
+        asid_in_use(&self.mmu_regs)
     }
 
     /// The physical address `va` maps to for a data access, as a debugger reading memory wants
@@ -448,6 +487,7 @@ impl Aarch64Cpu {
             if prot.read || prot.write || prot.exec {
                 self.tlb.fill(idx, va, page_off, prot, bus.is_code_page(page_off));
                 self.mmu.device[idx][tlb_index(va)] = w.device();
+                self.mmu.not_global[idx][tlb_index(va)] = !w.global;
                 if w.size > PAGE_SIZE {
                     self.tlb.note_large_page(idx, va, w.size);
                 }
@@ -733,6 +773,13 @@ impl Aarch64Cpu {
             self.tlb.set_code_flag(page_offset);
         }
     }
+}
+
+/// The ASID translations are made under with these controls (TCR.A1 picks the TTBR, TCR.AS
+/// its width).
+fn asid_in_use(r: &MmuRegs) -> u64 {
+    let ttbr = if r.tcr_el1 & tcr::A1 != 0 { r.ttbr1_el1 } else { r.ttbr0_el1 };
+    asid_bits(r.tcr_el1, ttbr)
 }
 
 /// The ASID field of `ttbr` (8 or 16 bits as TCR.AS says).

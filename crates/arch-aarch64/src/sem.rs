@@ -70,7 +70,8 @@ fn sets_btype(insn: &A64Insn) -> bool {
 
 /// Whether a block must end after this instruction: control flow, WFI, anything that raises,
 /// and writes of system state that later instructions' translation or interrupt masking depend
-/// on (MSR, SYS, ERET), so that the loop re-reads the block flags and polls interrupts.
+/// on (MSR and SYS but for the local ones, ERET), so that the loop re-reads the block flags and
+/// polls interrupts.
 pub fn ends_block(insn: &A64Insn) -> bool {
     use Insn::*;
     // A branch target with a BTYPE to check is a block of its own (see `translate`).
@@ -79,35 +80,46 @@ pub fn ends_block(insn: &A64Insn) -> bool {
     }
     match insn.op {
         None => true,
-        Some(i) => matches!(
-            i,
-            B(_) | Bl(_)
-                | BCond(_)
-                | Cbz(_)
-                | Cbnz(_)
-                | Tbz(_)
-                | Tbnz(_)
-                | Br(_)
-                | Blr(_)
-                | Ret(_)
-                | Braz(_)
-                | Blraz(_)
-                | Bra(_)
-                | Blra(_)
-                | Reta(_)
-                | Ereta(_)
-                | Wfi(_)
-                | Isb(_)
-                | Eret(_)
-                | MsrReg(_)
-                | MsrImm(_)
-                | Sys(_)
-                | Svc(_)
-                | Hvc(_)
-                | Smc(_)
-                | Brk(_)
-        ),
+        Some(i) => {
+            matches!(
+                i,
+                B(_) | Bl(_)
+                    | BCond(_)
+                    | Cbz(_)
+                    | Cbnz(_)
+                    | Tbz(_)
+                    | Tbnz(_)
+                    | Br(_)
+                    | Blr(_)
+                    | Ret(_)
+                    | Braz(_)
+                    | Blraz(_)
+                    | Bra(_)
+                    | Blra(_)
+                    | Reta(_)
+                    | Ereta(_)
+                    | Wfi(_)
+                    | Isb(_)
+                    | Eret(_)
+                    | MsrImm(_)
+                    | Svc(_)
+                    | Hvc(_)
+                    | Smc(_)
+                    | Brk(_)
+            ) || match i {
+                MsrReg(a) => !sysreg::write_is_local(a.key),
+                Sys(a) => !sys_is_local(a.op1, a.crn, a.crm, a.op2),
+                _ => false,
+            }
+        }
     }
+}
+
+/// The SYS operations that only touch memory (DC ZVA) or do nothing here (the DC clean and
+/// invalidate by VA and set/way operations): they need not end the block, and compiled code
+/// chains on after them. IC, TLBI and AT change what later code translates to.
+fn sys_is_local(op1: u32, crn: u32, crm: u32, op2: u32) -> bool {
+    matches!((op1, crn, crm, op2), (3, 7, 4 | 10 | 11 | 14, 1) | (0, 7, 6, 1 | 2) | (0, 7, 10 | 14, 2))
 }
 
 /// `(wmask, tmask)` of the Arm ARM's DecodeBitMasks for a `datasize`-bit operation, or `None`
@@ -1033,7 +1045,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
         let acc = self.xw(0, a.rn);
         let v = self.x(a.rm);
         let op = self.k((1u64 << a.sz) | u64::from(a.c) << 4);
-        let r = self.s.call(h::crc32, acc, v, op)?;
+        let r = self.s.call_local(h::crc32, acc, v, op)?;
         self.wx(0, a.rd, r);
         Ok(())
     }
@@ -1323,7 +1335,11 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
             self.call_raw(h::unknown_sysreg_read, u64::from(a.key))?;
             return Ok(());
         };
-        let v = self.call_raw(h::mrs, h::pack_sysreg(row, a.key, a.rt))?;
+        // Reads change nothing later code depends on (an ICC_IAR1 read only lowers an IRQ).
+        let k = self.k(h::pack_sysreg(row, a.key, a.rt));
+        let raw = self.k(u64::from(self.raw));
+        let z = self.k(0);
+        let v = self.s.call_local(h::mrs, k, raw, z)?;
         self.wx(1, a.rt, v);
         Ok(())
     }
@@ -1335,7 +1351,11 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
         let v = self.x(a.rt);
         let p = self.k(h::pack_sysreg(row, a.key, a.rt));
         let raw = self.k(u64::from(self.raw));
-        self.s.call(h::msr, v, p, raw)?;
+        if sysreg::write_is_local(a.key) {
+            self.s.call_local(h::msr, v, p, raw)?;
+        } else {
+            self.s.call(h::msr, v, p, raw)?;
+        }
         Ok(())
     }
     fn msr_imm(&mut self, a: &ArgsPstate) -> R {
@@ -1346,7 +1366,11 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
         let xt = self.x(a.rt);
         let op = self.k(u64::from(a.rt << 16 | a.op1 << 12 | a.crn << 8 | a.crm << 4 | a.op2));
         let raw = self.k(u64::from(self.raw));
-        self.s.call(h::sys, xt, op, raw)?;
+        if sys_is_local(a.op1, a.crn, a.crm, a.op2) {
+            self.s.call_local(h::sys, xt, op, raw)?;
+        } else {
+            self.s.call(h::sys, xt, op, raw)?;
+        }
         Ok(())
     }
     fn eret(&mut self, _a: &ArgsEmpty) -> R {
@@ -1370,7 +1394,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
     }
     fn clrex(&mut self, _a: &ArgsEmpty) -> R {
         let z = self.k(0);
-        self.s.call(h::clear_exclusive, z, z, z)?;
+        self.s.call_local(h::clear_exclusive, z, z, z)?;
         Ok(())
     }
     // One host thread runs every CPU in turn and devices see memory between slices, so every
@@ -1394,7 +1418,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
         let addr = self.xsp(a.rn);
         let n = self.k(1 << a.size);
         let z = self.k(0);
-        let v = self.s.call(h::load_exclusive, addr, n, z)?;
+        let v = self.s.call_local(h::load_exclusive, addr, n, z)?;
         self.wx(1, a.rt, v);
         Ok(())
     }
@@ -1402,7 +1426,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
         let addr = self.xsp(a.rn);
         let v = self.x(a.rt);
         let n = self.k(1 << a.size);
-        let status = self.s.call(h::store_exclusive, addr, v, n)?;
+        let status = self.s.call_local(h::store_exclusive, addr, v, n)?;
         self.wx(0, a.rs, status);
         Ok(())
     }
@@ -1411,11 +1435,11 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
         let z = self.k(0);
         if a.sz == 1 {
             let regs = self.k(u64::from(a.rt | a.rt2 << 5));
-            self.s.call(h::load_exclusive_pair, addr, regs, z)?;
+            self.s.call_local(h::load_exclusive_pair, addr, regs, z)?;
         } else {
             // Two W registers are one 8-byte exclusive access, Rt from the lower address.
             let n = self.k(8);
-            let v = self.s.call(h::load_exclusive, addr, n, z)?;
+            let v = self.s.call_local(h::load_exclusive, addr, n, z)?;
             let hi = self.opk(BinOp::Shr, v, 32);
             self.wx(0, a.rt, v);
             self.wx(0, a.rt2, hi);
@@ -1427,14 +1451,14 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
         let status = if a.sz == 1 {
             let regs = self.k(u64::from(a.rt | a.rt2 << 5));
             let z = self.k(0);
-            self.s.call(h::store_exclusive_pair, addr, regs, z)?
+            self.s.call_local(h::store_exclusive_pair, addr, regs, z)?
         } else {
             let lo = self.xw(0, a.rt);
             let hi = self.x(a.rt2);
             let hi = self.opk(BinOp::Shl, hi, 32);
             let v = self.op(BinOp::Or, lo, hi);
             let n = self.k(8);
-            self.s.call(h::store_exclusive, addr, v, n)?
+            self.s.call_local(h::store_exclusive, addr, v, n)?
         };
         self.wx(0, a.rs, status);
         Ok(())
@@ -1553,12 +1577,12 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
             Access::Store(op) => {
                 let v = self.x(a.rt);
                 let op = self.k(mmu::encode_op(op));
-                self.s.call(mmu::store_unpriv, addr, v, op)?;
+                self.s.call_local(mmu::store_unpriv, addr, v, op)?;
             }
             Access::Load(op, w) => {
                 let op = self.k(mmu::encode_op(op));
                 let z = self.k(0);
-                let v = self.s.call(mmu::load_unpriv, addr, op, z)?;
+                let v = self.s.call_local(mmu::load_unpriv, addr, op, z)?;
                 let v = if w { self.s.un(UnOp::Zext32, v) } else { v };
                 self.wx(1, a.rt, v);
             }

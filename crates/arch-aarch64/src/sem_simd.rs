@@ -47,12 +47,13 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
         Ok(())
     }
 
-    /// An instruction done entirely by a helper that decodes `raw` itself.
+    /// An instruction done entirely by a helper that decodes `raw` itself. These touch only
+    /// registers, FPSR and memory, so compiled code chains on after them.
     pub(super) fn fp_helper(&mut self, f: Helper<Env<'a, Aarch64Cpu>>) -> R {
         self.fp_check()?;
         let raw = self.k(u64::from(self.raw));
         let z = self.k(0);
-        self.s.call(f, raw, z, z)?;
+        self.s.call_local(f, raw, z, z)?;
         Ok(())
     }
 

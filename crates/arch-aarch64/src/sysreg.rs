@@ -573,6 +573,29 @@ pub fn lookup(key: u32) -> Option<usize> {
     }
 }
 
+/// Whether an MSR to this encoding changes only state that is read at run time (thread
+/// pointers, exception-return state, flags, FP controls): no block flag, translation control,
+/// interrupt mask or timer. Such writes do not end the block, and compiled code chains on after
+/// them; the context switch and exception return paths write these all the time.
+pub fn write_is_local(k: u32) -> bool {
+    const LOCAL: [u32; 13] = [
+        key(3, 3, 13, 0, 2), // TPIDR_EL0
+        key(3, 3, 13, 0, 3), // TPIDRRO_EL0
+        key(3, 0, 13, 0, 4), // TPIDR_EL1
+        key(3, 0, 13, 0, 1), // CONTEXTIDR_EL1
+        key(3, 0, 4, 1, 0),  // SP_EL0
+        key(3, 3, 4, 2, 0),  // NZCV
+        key(3, 3, 4, 4, 0),  // FPCR
+        key(3, 3, 4, 4, 1),  // FPSR
+        key(3, 0, 4, 0, 0),  // SPSR_EL1
+        key(3, 0, 4, 0, 1),  // ELR_EL1
+        key(3, 0, 5, 2, 0),  // ESR_EL1
+        key(3, 0, 6, 0, 0),  // FAR_EL1
+        key(3, 2, 0, 0, 0),  // CSSELR_EL1
+    ];
+    LOCAL.contains(&k)
+}
+
 /// "No row" in the lookup table.
 const NONE: u8 = u8::MAX;
 const _: () = assert!(DEFS.len() < NONE as usize);

@@ -587,6 +587,49 @@ fn asid_switch_drops_the_old_contexts_translations() {
 }
 
 #[test]
+fn asid_switch_keeps_global_translations() {
+    let mut bus = bus();
+    let mut t = tables4k();
+    t.map(&mut bus, 0x5000, PA_A, 3, LEAF);
+    t.map(&mut bus, 0x6000, PA_A, 3, LEAF | desc::NG);
+    write64(&mut bus, PA_A, 1);
+    write64(&mut bus, PA_B, 2);
+    let mut c = cpu(regs(&t, None));
+    assert_eq!(load(&mut c, &mut bus, 0x5000), Ok(1));
+    assert_eq!(load(&mut c, &mut bus, 0x6000), Ok(1));
+    // Remap both without maintenance, then switch ASID: only the nG entry is walked again.
+    t.map(&mut bus, 0x5000, PA_B, 3, LEAF);
+    t.map(&mut bus, 0x6000, PA_B, 3, LEAF | desc::NG);
+    c.mmu_regs.ttbr0_el1 |= 7 << 48;
+    c.mmu_changed();
+    assert_eq!(load(&mut c, &mut bus, 0x5000), Ok(1), "a global entry holds for every ASID");
+    assert_eq!(load(&mut c, &mut bus, 0x6000), Ok(2), "the old ASID's entry is gone");
+}
+
+#[test]
+fn new_table_base_under_the_same_asid_keeps_the_tlb() {
+    let (mut c, mut bus, _) = cached();
+    c.mmu_regs.ttbr0_el1 += 0x1000;
+    c.mmu_changed();
+    assert_eq!(load(&mut c, &mut bus, 0x5000), Ok(1));
+}
+
+#[test]
+fn translation_control_change_drops_global_translations_too() {
+    let mut bus = bus();
+    let mut t = tables4k();
+    t.map(&mut bus, 0x5000, PA_A, 3, LEAF);
+    write64(&mut bus, PA_A, 1);
+    write64(&mut bus, PA_B, 2);
+    let mut c = cpu(regs(&t, None));
+    assert_eq!(load(&mut c, &mut bus, 0x5000), Ok(1));
+    t.map(&mut bus, 0x5000, PA_B, 3, LEAF);
+    c.mmu_regs.mair_el1 ^= 0xff00;
+    c.mmu_changed();
+    assert_eq!(load(&mut c, &mut bus, 0x5000), Ok(2));
+}
+
+#[test]
 fn asid_in_ttbr1_is_used_with_a1() {
     let (mut c, mut bus, mut t) = cached();
     c.mmu_regs.tcr_el1 |= 1 << 22; // A1: the ASID is TTBR1's

@@ -477,6 +477,42 @@ fn dc_zva_faults_like_a_store() {
 }
 
 #[test]
+fn dc_zva_over_compiled_code_is_seen_when_it_runs_again() {
+    // A subroutine in its own 64-byte line at +0x80 runs often enough to be compiled, is
+    // zeroed by DC ZVA (which does not end its block) and is called again: it is now UDF #0.
+    let mut code = vec![
+        enc::movz(3, 8, 0),           // 0x00
+        enc::bl(0x7c),                // 0x04: loop: call the subroutine
+        enc::subs_imm(1, 3, 3, 1, 0), // 0x08
+        enc::b_cond(cond::NE, -8),    // 0x0c
+        dc_zva(1),                    // 0x10
+        enc::bl(0x6c),                // 0x14
+        enc::b(0x6c),                 // 0x18: to the end marker (0x84)
+    ];
+    code.resize(0x80 / 4, enc::hint(0));
+    code.push(enc::ret(30)); // 0x80: the subroutine
+    let f = Snippet::of(&code).x(1, CODE + 0x80).run();
+    assert_eq!(f.x(3), 0);
+    assert_eq!(f.taken, Some((Fault::Undefined { raw: 0 }, CODE + 0x80)));
+}
+
+#[test]
+fn msr_of_thread_and_return_state_keeps_the_block_going() {
+    use mimic_arch_aarch64::sem::ends_block;
+    let insn = |w: u32| <Aarch64Cpu as Guest>::decode(w, 4, 0);
+    for reg in [key(3, 3, 13, 0, 2), key(3, 0, 13, 0, 4), key(3, 0, 4, 1, 0), key(3, 0, 4, 0, 1), key(3, 3, 4, 2, 0)] {
+        assert!(!ends_block(&insn(msr(reg, 1))), "MSR {reg:#x}");
+    }
+    // SCTLR_EL1, TTBR0_EL1, CPACR_EL1, CNTV_CTL_EL0, DAIF: translation, flags or interrupts.
+    for reg in [key(3, 0, 1, 0, 0), key(3, 0, 2, 0, 0), key(3, 0, 1, 0, 2), key(3, 3, 14, 3, 1), key(3, 3, 4, 2, 1)] {
+        assert!(ends_block(&insn(msr(reg, 1))), "MSR {reg:#x}");
+    }
+    assert!(!ends_block(&insn(dc_zva(1))));
+    assert!(ends_block(&insn(ic_iallu())));
+    assert!(ends_block(&insn(enc::sys(0, 8, 7, 0, 31))), "TLBI VMALLE1");
+}
+
+#[test]
 fn dc_zva_at_el0_needs_dze() {
     let f = Snippet::of(&[dc_zva(1)]).x(1, DATA).setup(start_at_el0).run();
     assert_eq!(f.ec(), EC_SYS);

@@ -211,6 +211,16 @@ pub trait Sem {
 
     /// Call a helper; `Exit` means it raised an exception.
     fn call(&mut self, f: Helper<Self::Env>, a: Self::V, b: Self::V, c: Self::V) -> Result<Self::V, Exit>;
+    /// Call a helper that changes nothing the translation of later code, the choice of the next
+    /// block or interrupt delivery depends on: it reads and writes registers (and state only
+    /// helpers read, such as FP status), loads and stores memory, and may raise an exception.
+    /// A compiling tier may then go straight on into the next block's code, where after
+    /// [`Sem::call`] it returns to the loop first. A store that drops decoded code still
+    /// returns to the loop; an interrupt a device raises because of such a store is taken at
+    /// the end of the run (within the run's instruction budget) rather than at once.
+    fn call_local(&mut self, f: Helper<Self::Env>, a: Self::V, b: Self::V, c: Self::V) -> Result<Self::V, Exit> {
+        self.call(f, a, b, c)
+    }
 
     /// Continue at `target` after this instruction (ends the block).
     fn jump(&mut self, target: Self::V);

@@ -303,6 +303,20 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         status
     }
 
+    /// Call helper `f` through the runtime entry point `entry` (`runtime::call_helper` or
+    /// `call_helper_local`).
+    fn call_through(&mut self, entry: usize, f: Helper<Env<'a, G>>, [a, b, c]: [Value; 3]) -> Result<Value, Exit> {
+        // The helper sees the register file, and may change it, and the data TLB.
+        self.write_back();
+        self.forget_registers();
+        self.tlb_ram = None;
+        let (ctx, idx) = (self.ctx, self.index);
+        let fv = self.b.ins().iconst(I64, f as usize as i64);
+        let done = self.b.ins().iconst(I64, idx as i64);
+        self.call_rust(self.sigs.helper, entry, &[ctx, fv, a, b, c, done]);
+        Ok(self.ret())
+    }
+
     fn ins(&mut self) -> cranelift_frontend::FuncInstBuilder<'_, 'f> {
         self.b.ins()
     }
@@ -566,15 +580,11 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
     }
 
     fn call(&mut self, f: Helper<Self::Env>, a: Value, b: Value, c: Value) -> Result<Value, Exit> {
-        // The helper sees the register file, and may change it, and the data TLB.
-        self.write_back();
-        self.forget_registers();
-        self.tlb_ram = None;
-        let (ctx, idx) = (self.ctx, self.index);
-        let fv = self.b.ins().iconst(I64, f as usize as i64);
-        let done = self.b.ins().iconst(I64, idx as i64);
-        self.call_rust(self.sigs.helper, runtime::call_helper::<G> as *const () as usize, &[ctx, fv, a, b, c, done]);
-        Ok(self.ret())
+        self.call_through(runtime::call_helper::<G> as *const () as usize, f, [a, b, c])
+    }
+
+    fn call_local(&mut self, f: Helper<Self::Env>, a: Value, b: Value, c: Value) -> Result<Value, Exit> {
+        self.call_through(runtime::call_helper_local::<G> as *const () as usize, f, [a, b, c])
     }
 
     fn jump(&mut self, target: Value) {

@@ -26,7 +26,7 @@ use code_mem::CodeMemory;
 use emit::BlockMeta;
 use mimic_exec::{Block, BlockCache, Compile, Compiled, CompiledExit, Compiler, Env, Guest};
 use mimic_memory::AddressSpace;
-use runtime::{Ctx, EnterFn};
+use runtime::{Ctx, EnterFn, JumpCache};
 use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::rc::{Rc, Weak};
@@ -115,6 +115,9 @@ pub struct Jit<G: Guest> {
     /// Jump-slot address → (owning block's entry, slot index).
     slot_owner: HashMap<usize, (usize, usize)>,
     generation: u64,
+    /// What `runtime::lookup` found, emptied before a run when code was invalidated since.
+    jump_cache: JumpCache,
+    jump_cache_stale: bool,
     stats: JitStats,
     _guest: PhantomData<fn(&mut G)>,
 }
@@ -140,6 +143,8 @@ where
             metas: HashMap::new(),
             slot_owner: HashMap::new(),
             generation: new_generation(),
+            jump_cache: JumpCache::default(),
+            jump_cache_stale: false,
             stats: JitStats::default(),
             _guest: PhantomData,
         })
@@ -184,6 +189,7 @@ where
                 self.slot_owner.clear();
                 self.enter = install_enter_stub(&mut self.backend, &mut self.mem)?;
                 self.generation = new_generation();
+                self.jump_cache.clear();
                 self.stats.flushes += 1;
                 self.mem.push(bytes)?
             }
@@ -269,6 +275,9 @@ where
 
     fn execute(&mut self, code: Compiled, cpu: &mut G, bus: &mut AddressSpace, budget: u64) -> CompiledExit {
         assert_eq!(code.generation, self.generation, "stale compiled code");
+        if std::mem::take(&mut self.jump_cache_stale) {
+            self.jump_cache.clear();
+        }
         let mut env = Env { cpu, bus };
         let mut ctx = Ctx {
             regs: std::ptr::null_mut(),
@@ -283,6 +292,7 @@ where
             stop: 0,
             exit_slot: 0,
             generation: self.generation,
+            jump_cache: &mut self.jump_cache,
         };
         // SAFETY: `ctx.env` points at `env`, which lives across the call and is used by nothing
         // else until it returns. `code.entry` is the start of a function this tier compiled with
@@ -325,6 +335,10 @@ where
             if let Some(meta) = self.metas.get_mut(&code.entry) {
                 meta.valid = 0;
             }
+            // Dropped code must not be found again: a jump into it would return to the loop
+            // with the jumping block's slot still recorded, to be linked to the wrong block.
+            // Emptied before the next run rather than once per dropped block.
+            self.jump_cache_stale = true;
         }
     }
 

@@ -39,6 +39,42 @@ pub struct Ctx {
     pub exit_slot: u64,
     /// The tier's code generation: `lookup` hands out only code of this one.
     pub generation: u64,
+    /// The tier's [`JumpCache`], for `lookup`.
+    pub jump_cache: *mut JumpCache,
+}
+
+/// One block `lookup` found: its key and its code's entry.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct JumpEntry {
+    pc: u64,
+    phys: usize,
+    flags: u32,
+    entry: usize,
+}
+
+pub const JUMP_ENTRIES: usize = 4096;
+
+/// The targets `lookup` found, direct-mapped by pc: a computed jump (a return, a call through a
+/// pointer, a jump to another page) then finds its target's code with one compare instead of a
+/// block-cache lookup. Holds only code of the current generation whose block is alive: the tier
+/// empties it whenever it invalidates code or recycles code memory.
+pub struct JumpCache(Box<[JumpEntry; JUMP_ENTRIES]>);
+
+impl Default for JumpCache {
+    fn default() -> Self {
+        JumpCache(Box::new([JumpEntry::default(); JUMP_ENTRIES]))
+    }
+}
+
+impl JumpCache {
+    pub fn clear(&mut self) {
+        self.0.fill(JumpEntry::default());
+    }
+
+    #[inline]
+    fn slot(&mut self, pc: u64) -> &mut JumpEntry {
+        &mut self.0[((pc >> 1) ^ (pc >> 13)) as usize & (JUMP_ENTRIES - 1)]
+    }
 }
 
 pub const OFF_REGS: i32 = 0;
@@ -134,6 +170,13 @@ pub unsafe extern "C" fn lookup<G: Guest>(ctx: *mut Ctx, pc: u64) -> u64 {
         return 0;
     };
     let flags = env.cpu.block_flags();
+    // SAFETY: the tier points `jump_cache` at its own cache for the duration of the run and
+    // touches it only between runs.
+    let jc = unsafe { &mut *ctx.jump_cache };
+    let hit = jc.slot(pc);
+    if hit.entry != 0 && hit.pc == pc && hit.phys == phys && hit.flags == flags {
+        return hit.entry as u64;
+    }
     let Some(block) = env.cpu.cache().lookup(pc, phys, flags) else {
         return 0;
     };
@@ -142,7 +185,10 @@ pub unsafe extern "C" fn lookup<G: Guest>(ctx: *mut Ctx, pc: u64) -> u64 {
         return 0;
     }
     match block.compiled.get() {
-        Some(c) if c.generation == ctx.generation => c.entry as u64,
+        Some(c) if c.generation == ctx.generation => {
+            *jc.slot(pc) = JumpEntry { pc, phys, flags, entry: c.entry };
+            c.entry as u64
+        }
         _ => 0,
     }
 }
@@ -205,6 +251,43 @@ pub unsafe extern "C" fn call_helper<G: Guest>(ctx: *mut Ctx, f: usize, a: u64, 
     ctx.stop = 1;
     ctx.budget = 0;
     let r = f(env, a, b, c);
+    // SAFETY: see `load_slow`.
+    unsafe { refresh::<G>(ctx) };
+    match r {
+        Ok(v) => {
+            ctx.ret = v;
+            OK
+        }
+        Err(Exit) => FAULT,
+    }
+}
+
+/// Like [`call_helper`], for a helper emitted with `Sem::call_local`: chained jumps go on after
+/// it unless it dropped compiled code (a store into a code page), which the loop must retire
+/// before any more compiled code runs.
+///
+/// # Safety
+/// As for [`call_helper`].
+pub unsafe extern "C" fn call_helper_local<G: Guest>(
+    ctx: *mut Ctx,
+    f: usize,
+    a: u64,
+    b: u64,
+    c: u64,
+    index: u64,
+) -> u64 {
+    // SAFETY: see `load_slow`.
+    let ctx = unsafe { &mut *ctx };
+    // SAFETY: see `load_slow`.
+    let env = unsafe { &mut *ctx.env.cast::<Env<'_, G>>() };
+    // SAFETY: see `call_helper`.
+    let f = unsafe { std::mem::transmute::<usize, Helper<Env<'_, G>>>(f) };
+    sync_retired(ctx, env, index);
+    let r = f(env, a, b, c);
+    if env.cpu.cache().has_dead() {
+        ctx.stop = 1;
+        ctx.budget = 0;
+    }
     // SAFETY: see `load_slow`.
     unsafe { refresh::<G>(ctx) };
     match r {

@@ -111,6 +111,11 @@ impl<const N: usize> Tlb<N> {
         ((vaddr & PAGE_MASK) == e.addr_code).then(|| vaddr.wrapping_add(e.addend) as usize)
     }
 
+    /// Empty slot `index` of MMU index `mmu_idx` (as [`tlb_index`] numbers them).
+    pub fn flush_slot(&mut self, mmu_idx: usize, index: usize) {
+        self.entries[mmu_idx][index] = TlbEntry::EMPTY;
+    }
+
     /// Map the virtual page of `vaddr` to the backing-store page at `page_offset` with `prot`.
     /// `code_page` marks the write tag so stores take the slow path.
     pub fn fill(&mut self, mmu_idx: usize, vaddr: u64, page_offset: usize, prot: Prot, code_page: bool) {

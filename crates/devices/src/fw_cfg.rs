@@ -17,10 +17,10 @@
 //! u64`; control bits: 0 error, 1 read, 2 skip, 3 select (item key in bits 31:16), 4 write. The
 //! device answers by writing the control word back: 0 when done, the error bit when not.
 //!
-//! Devices cannot reach guest memory during an MMIO access here, so a started operation waits
-//! ([`FwCfg::dma_pending`]) until the board runs it with [`FwCfg::process`] between CPU slices;
-//! until then the descriptor's control word still reads non-zero, which the spec calls "still
-//! in progress" and which every driver polls for. Every guest-supplied address and length is
+//! A write that starts an operation leaves it pending ([`FwCfg::dma_pending`]); the bus runs it
+//! ([`MmioDevice::run_dma`], [`FwCfg::process`]) before that store retires, so a driver that
+//! reads the descriptor's control word right after the store finds it done. Every
+//! guest-supplied address and length is
 //! checked: a descriptor or buffer outside RAM sets the error bit (or, for an unreadable
 //! descriptor, drops the request with a log); lengths are copied in bounded chunks.
 
@@ -367,6 +367,14 @@ impl MmioDevice for FwCfg {
             (0x00, _) => {}
             _ => guest_error!("fw_cfg: write of {} bytes at {offset:#x} ignored", size.bytes()),
         }
+    }
+
+    fn dma_pending(&self) -> bool {
+        FwCfg::dma_pending(self)
+    }
+
+    fn run_dma(&mut self, mem: &mut dyn GuestMemory) {
+        self.process(mem)
     }
 }
 

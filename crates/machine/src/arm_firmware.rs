@@ -101,14 +101,11 @@ impl FlashFiles {
 }
 
 /// The fw_cfg device as QEMU's Arm `virt` fills it: CPU count, RAM size, and (when
-/// `firmware` boots the machine) `-kernel`, `-initrd`, `-append` for it to boot.
-///
-/// The DMA interface is not offered (FW_CFG_ID says so, and drivers then use the data
-/// register): drivers poll the descriptor with a plain load right after the store that starts
-/// a transfer (U-Boot's qfw reads it once and spins on the register), so a transfer must be
-/// complete when that store retires, while this board can run it only between slices.
+/// `firmware` boots the machine) `-kernel`, `-initrd`, `-append` for it to boot. It offers
+/// the DMA interface, which the bus runs before the store that starts a transfer retires
+/// (drivers check the descriptor with a plain load right after it).
 pub(crate) fn fw_cfg(cfg: &VirtConfig, firmware: bool) -> Result<FwCfg, Error> {
-    let mut f = FwCfg::new(false);
+    let mut f = FwCfg::new(true);
     f.add_item(key::NB_CPUS, (cfg.smp as u16).to_le_bytes().to_vec());
     f.add_item(key::MAX_CPUS, (cfg.smp as u16).to_le_bytes().to_vec());
     f.add_item(key::RAM_SIZE, cfg.ram_size.to_le_bytes().to_vec());

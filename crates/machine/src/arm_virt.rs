@@ -8,7 +8,7 @@
 //!                           interface is the ICC_* system registers)
 //!   0x0900_0000  uart0      PL011                               SPI 1
 //!   0x0901_0000  rtc        PL031                               SPI 2
-//!   0x0902_0000  fw_cfg     QEMU's firmware configuration (MMIO; no DMA yet)
+//!   0x0902_0000  fw_cfg     QEMU's firmware configuration (MMIO, with DMA)
 //!   0x0903_0000  gpio       PL061 (pin 3: gpio-keys power)      SPI 7
 //!   0x0a00_0000  virtio     32 virtio-mmio slots of 0x200       SPI 16..47
 //!   0x1000_0000  pcie_mmio  PCIe 32-bit memory window           INTA..D: SPI 3..6
@@ -49,7 +49,7 @@ use crate::Error;
 use mimic_arch_aarch64::cpu::{irq, Conduit, CpuConfig, CpuModel, Features};
 use mimic_arch_aarch64::{Aarch64Cpu, GicPort};
 use mimic_core::{AddrRange, BitIrq, Clock, IrqLine, SharedBits, VmClock};
-use mimic_devices::fw_cfg::{self, FwCfg};
+use mimic_devices::fw_cfg;
 use mimic_devices::gicv2::{GicSpiLine, VIRT_NUM_SPIS};
 use mimic_devices::gicv3::{self, GicV3SpiLine};
 use mimic_devices::pci::PciHost;
@@ -228,7 +228,6 @@ pub struct ArmBoard {
     pub flash: [Shared<PflashCfi01>; 2],
     /// Bytes of `-bios` at the start of pflash0 (loaded again at every reset).
     firmware_len: u64,
-    fw_cfg: Shared<FwCfg>,
     /// `-drive if=pflash` files the guest's flash changes go to.
     flash_files: FlashFiles,
 }
@@ -306,14 +305,8 @@ impl Board for ArmBoard {
     type Cpu = Aarch64Cpu;
     type Irq = GicInput;
 
-    /// Run a fw_cfg DMA transfer the guest started, and write what it changed in flash back to
-    /// the pflash files.
+    /// Write what the guest changed in flash back to the pflash files.
     fn service(&mut self, bus: &mut AddressSpace) {
-        let mut f = self.fw_cfg.lock().unwrap_or_else(|e| e.into_inner());
-        if f.dma_pending() {
-            f.process(bus);
-        }
-        drop(f);
         self.flash_files.write_back(bus);
     }
 
@@ -488,8 +481,8 @@ impl Machine<ArmBoard> {
         bus.add_mmio("uart0", region("uart0"), Box::new(uart.clone()))?;
         bus.add_mmio("rtc", region("rtc"), Box::new(rtc.clone()))?;
         bus.add_mmio("gpio", region("gpio"), Box::new(gpio.clone()))?;
-        let fw_cfg = Arc::new(Mutex::new(arm_firmware::fw_cfg(cfg, Self::boots_firmware(cfg))?));
-        bus.add_mmio("fw_cfg", region("fw_cfg"), Box::new(fw_cfg.clone()))?;
+        let fw_cfg = arm_firmware::fw_cfg(cfg, Self::boots_firmware(cfg))?;
+        bus.add_mmio("fw_cfg", region("fw_cfg"), Box::new(fw_cfg))?;
 
         let intx = (0..4).map(|i| spi(arm_fdt::PCIE_SPI + i)).collect::<Result<Vec<_>, _>>()?;
         let pci = Arc::new(Mutex::new(PciHost::new(intx, region("pcie_pio").start)));
@@ -536,7 +529,6 @@ impl Machine<ArmBoard> {
             current_cpu,
             flash,
             firmware_len: 0,
-            fw_cfg,
             flash_files,
         };
         let mut m = Machine::assemble(Parts {
@@ -763,10 +755,25 @@ mod tests {
     fn bios_with_kernel_hands_it_to_the_firmware_through_fw_cfg() {
         let fw = file("fw4.bin", &[0; 4]);
         let k = file("kernel4", b"KERNEL");
-        let m = machine(&VirtConfig { kernel: Some(k), ..firmware_config(fw) }).unwrap();
-        let f = m.board.fw_cfg.lock().unwrap();
-        assert_eq!(f.item(fw_cfg::key::KERNEL_DATA), b"KERNEL");
+        let mut m = machine(&VirtConfig { kernel: Some(k), ..firmware_config(fw) }).unwrap();
         assert!(m.dtb().windows(16).any(|w| w == b"qemu,fw-cfg-mmio"));
+        // A DMA descriptor (big-endian): select the kernel item and read 6 bytes of it.
+        let ram = region("dram").start;
+        let (desc, buf) = (ram + 0x1000, ram + 0x2000);
+        let control = u32::from(fw_cfg::key::KERNEL_DATA) << 16 | fw_cfg::ctl::SELECT | fw_cfg::ctl::READ;
+        let mut d = control.to_be_bytes().to_vec();
+        d.extend_from_slice(&6u32.to_be_bytes());
+        d.extend_from_slice(&buf.to_be_bytes());
+        m.bus.write_bytes(desc, &d).unwrap();
+        let dma_register = region("fw_cfg").start + 0x10;
+        m.bus.write(dma_register, mimic_core::Size::B8, desc.swap_bytes()).unwrap();
+        // Done when the store returns: the control word is 0 and the bytes are there.
+        let mut b = [0u8; 6];
+        m.bus.read_bytes(buf, &mut b).unwrap();
+        assert_eq!(&b, b"KERNEL");
+        let mut c = [0xffu8; 4];
+        m.bus.read_bytes(desc, &mut c).unwrap();
+        assert_eq!(c, [0; 4]);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The interface every memory-mapped device implements.
 
+use crate::GuestMemory;
 use mimic_core::Size;
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
@@ -11,6 +12,15 @@ use std::sync::{Arc, Mutex};
 pub trait MmioDevice: Send {
     fn read(&mut self, offset: u64, size: Size) -> u64;
     fn write(&mut self, offset: u64, size: Size, value: u64);
+    /// Whether the last write started a transfer the device must finish before the CPU runs
+    /// its next instruction (a DMA whose completion the driver checks right away, like
+    /// fw_cfg's). The bus then lends the device guest memory through [`MmioDevice::run_dma`].
+    fn dma_pending(&self) -> bool {
+        false
+    }
+    /// Finish the transfer [`MmioDevice::dma_pending`] announced. `mem` is the address space
+    /// without this device (its own registers are not memory to it).
+    fn run_dma(&mut self, _mem: &mut dyn GuestMemory) {}
 }
 
 /// A device whose contents live in the backing store, like NOR flash: QEMU's "ROM device".
@@ -47,6 +57,12 @@ impl<T: MmioDevice> MmioDevice for Arc<Mutex<T>> {
     fn write(&mut self, offset: u64, size: Size, value: u64) {
         let mut d = self.lock().unwrap_or_else(|e| e.into_inner());
         d.write(offset, size, value)
+    }
+    fn dma_pending(&self) -> bool {
+        self.lock().unwrap_or_else(|e| e.into_inner()).dma_pending()
+    }
+    fn run_dma(&mut self, mem: &mut dyn GuestMemory) {
+        self.lock().unwrap_or_else(|e| e.into_inner()).run_dma(mem)
     }
 }
 

@@ -240,6 +240,9 @@ impl AddressSpace {
             RegionKind::Rom { .. } => Ok(()),
             RegionKind::Mmio(dev) => {
                 dev.write(delta, size, value);
+                if dev.dma_pending() {
+                    self.run_device_dma(i);
+                }
                 Ok(())
             }
             RegionKind::RomDevice { offset, dev } => {
@@ -251,6 +254,21 @@ impl AddressSpace {
                 }
                 Ok(())
             }
+        }
+    }
+
+    /// Let the MMIO device of region `i` finish the transfer its write started, with the rest
+    /// of the address space as its guest memory. The device is lifted out of its region for
+    /// the time (a DMA aimed at its own registers then finds no RAM there and fails, as it
+    /// should), so it and the memory it writes are never borrowed twice.
+    fn run_device_dma(&mut self, i: usize) {
+        let RegionKind::Mmio(slot) = &mut self.regions[i].kind else {
+            return;
+        };
+        let mut dev = std::mem::replace(slot, Box::new(Lifted));
+        dev.run_dma(self);
+        if let RegionKind::Mmio(slot) = &mut self.regions[i].kind {
+            *slot = dev;
         }
     }
 
@@ -334,6 +352,16 @@ impl AddressSpace {
     }
 }
 
+/// What stands in a region while its device runs a DMA ([`AddressSpace::run_device_dma`]).
+struct Lifted;
+
+impl MmioDevice for Lifted {
+    fn read(&mut self, _offset: u64, _size: Size) -> u64 {
+        0
+    }
+    fn write(&mut self, _offset: u64, _size: Size, _value: u64) {}
+}
+
 #[inline(always)]
 pub fn read_le(b: &[u8]) -> u64 {
     match b.len() {
@@ -381,6 +409,43 @@ mod tests {
         fn peek(&self, offset: u64, _size: Size, array: &[u8]) -> Option<u64> {
             Some(u64::from(array[offset as usize]) * 2)
         }
+    }
+
+    /// A write of an address asks for a DMA that copies the device's tag byte there.
+    struct Copier {
+        to: Option<u64>,
+        result: Option<bool>,
+    }
+    impl MmioDevice for Copier {
+        fn read(&mut self, _offset: u64, _size: Size) -> u64 {
+            0
+        }
+        fn write(&mut self, _offset: u64, _size: Size, value: u64) {
+            self.to = Some(value);
+        }
+        fn dma_pending(&self) -> bool {
+            self.to.is_some()
+        }
+        fn run_dma(&mut self, mem: &mut dyn crate::GuestMemory) {
+            let to = self.to.take().unwrap();
+            self.result = Some(mem.write(to, &[0x5a]).is_ok());
+        }
+    }
+
+    #[test]
+    fn a_device_dma_is_done_when_the_store_that_starts_it_returns() {
+        let dev = std::sync::Arc::new(std::sync::Mutex::new(Copier { to: None, result: None }));
+        let mut s = AddressSpace::new();
+        s.add_mmio("copier", AddrRange::new(0x1000, 0x100), Box::new(dev.clone())).unwrap();
+        s.add_ram("ram", AddrRange::new(0x8000_0000, 0x10000)).unwrap();
+        s.write(0x1000, Size::B8, 0x8000_0010).unwrap();
+        assert_eq!(s.read(0x8000_0010, Size::B1).unwrap(), 0x5a);
+        assert_eq!(dev.lock().unwrap().result, Some(true));
+        // Aimed at its own registers, the DMA finds no RAM there; the device is back in place.
+        s.write(0x1000, Size::B8, 0x1008).unwrap();
+        assert_eq!(dev.lock().unwrap().result, Some(false));
+        s.write(0x1000, Size::B8, 0x8000_0020).unwrap();
+        assert_eq!(s.read(0x8000_0020, Size::B1).unwrap(), 0x5a);
     }
 
     fn space_with_rom_device() -> AddressSpace {

@@ -75,7 +75,9 @@ Machine:
   -cpu rv64|cortex-a57|max
                       CPU model: rv64 (RV64GC + Zba/Zbb/Zbs/Zicond/Sstc, the default) or
                       cortex-a57 (the AArch64 virt board: GICv2/v3, PL011, PL031, PSCI); max is
-                      the largest of the architecture of the -kernel image
+                      the largest of the architecture the command line is for: AArch64 with an
+                      arm64 -kernel, an AArch64 ELF -bios, pflash drives, or when run as
+                      mimic-system-aarch64 (a link); RISC-V otherwise
 
 Boot:
   -bios none|default|FILE

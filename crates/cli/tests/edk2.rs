@@ -185,3 +185,37 @@ fn edk2_boots_the_kernel_initrd_and_command_line_it_gets_through_fw_cfg() {
     g.send("poweroff -f");
     assert_eq!(g.wait_exit(BOOT).code(), Some(0));
 }
+
+/// Which board `-cpu max` (no architecture of its own) built, from the device tree it dumps.
+fn max_board(program: &Path, extra: &[&str]) -> &'static str {
+    let dtb = scratch(&format!("max-{}", extra.len())).join("virt.dtb");
+    let out = Command::new(program)
+        .args(["-M", &format!("virt,dumpdtb={}", dtb.display()), "-cpu", "max", "-m", "256M"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let tree = std::fs::read(&dtb).unwrap();
+    let has = |s: &[u8]| tree.windows(s.len()).any(|w| w == s);
+    match (has(b"arm,psci-1.0"), has(b"riscv-virtio")) {
+        (true, false) => "aarch64",
+        (false, true) => "riscv64",
+        _ => panic!("neither board's device tree"),
+    }
+}
+
+#[test]
+fn cpu_max_is_the_arm_board_with_pflash_drives_or_under_an_aarch64_program_name() {
+    if !have(&[AAVMF_CODE]) {
+        return;
+    }
+    let mimic = PathBuf::from(env!("CARGO_BIN_EXE_mimic"));
+    let code = format!("if=pflash,format=raw,readonly=on,file={AAVMF_CODE}");
+    assert_eq!(max_board(&mimic, &["-drive", &code]), "aarch64");
+    // A raw firmware image alone names no architecture: RISC-V stays the default...
+    assert_eq!(max_board(&mimic, &["-bios", AAVMF_CODE]), "riscv64");
+    // ...unless mimic runs as the AArch64 system emulator, as QEMU's binaries are named.
+    let link = scratch("max-link").join("mimic-system-aarch64");
+    std::os::unix::fs::symlink(&mimic, &link).unwrap();
+    assert_eq!(max_board(&link, &["-bios", AAVMF_CODE]), "aarch64");
+}

@@ -487,7 +487,9 @@ impl Aarch64Cpu {
             if prot.read || prot.write || prot.exec {
                 self.tlb.fill(idx, va, page_off, prot, bus.is_code_page(page_off));
                 self.mmu.device[idx][tlb_index(va)] = w.device();
-                self.mmu.not_global[idx][tlb_index(va)] = !w.global;
+                // Sticky until the slot is flushed: the fetch table's entry in this slot may
+                // come from an earlier, non-global fill.
+                self.mmu.not_global[idx][tlb_index(va)] |= !w.global;
                 if w.size > PAGE_SIZE {
                     self.tlb.note_large_page(idx, va, w.size);
                 }

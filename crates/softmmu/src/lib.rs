@@ -54,10 +54,28 @@ pub struct Prot {
     pub exec: bool,
 }
 
+/// What an instruction fetch needs of an entry: the page's tag and where it lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct CodeEntry {
+    tag: u64,
+    addend: u64,
+}
+
+impl CodeEntry {
+    const EMPTY: CodeEntry = CodeEntry { tag: TLB_INVALID, addend: 0 };
+}
+
 /// The TLB of one CPU: `N` MMU indices (privilege/translation regimes), each direct-mapped.
+///
+/// Fetches have a table of their own, filled by every fill that grants execute: a data page
+/// and a code page that share a slot (a kernel function and the per-CPU data it touches,
+/// 1 in 1024 pairs) would otherwise evict each other on every block and walk the page tables
+/// each time. Data entries keep `addr_code` too (one fill writes both), but only the code
+/// table answers fetches.
 #[derive(Clone)]
 pub struct Tlb<const N: usize> {
     entries: Box<[[TlbEntry; TLB_ENTRIES]; N]>,
+    code: Box<[[CodeEntry; TLB_ENTRIES]; N]>,
     /// Per MMU index, `(addr, mask)` covering every superpage filled since the last flush: the
     /// entries are 4 KiB, so a page flush inside a superpage cannot know which entries came
     /// from it and drops the whole index instead.
@@ -77,7 +95,11 @@ pub fn tlb_index(vaddr: u64) -> usize {
 
 impl<const N: usize> Tlb<N> {
     pub fn new() -> Self {
-        Tlb { entries: Box::new([[TlbEntry::EMPTY; TLB_ENTRIES]; N]), large: [None; N] }
+        Tlb {
+            entries: Box::new([[TlbEntry::EMPTY; TLB_ENTRIES]; N]),
+            code: Box::new([[CodeEntry::EMPTY; TLB_ENTRIES]; N]),
+            large: [None; N],
+        }
     }
 
     /// One MMU index's entries, for generated code that indexes them itself.
@@ -107,13 +129,15 @@ impl<const N: usize> Tlb<N> {
     /// Instruction fetch: the backing-store offset of `vaddr` (no alignment folded in).
     #[inline(always)]
     pub fn lookup_code(&self, mmu_idx: usize, vaddr: u64) -> Option<usize> {
-        let e = self.entry(mmu_idx, vaddr);
-        ((vaddr & PAGE_MASK) == e.addr_code).then(|| vaddr.wrapping_add(e.addend) as usize)
+        let e = &self.code[mmu_idx][tlb_index(vaddr)];
+        ((vaddr & PAGE_MASK) == e.tag).then(|| vaddr.wrapping_add(e.addend) as usize)
     }
 
-    /// Empty slot `index` of MMU index `mmu_idx` (as [`tlb_index`] numbers them).
+    /// Empty slot `index` of MMU index `mmu_idx` (as [`tlb_index`] numbers them), for data
+    /// and for fetches: whoever tracks what filled a slot must keep what either table holds.
     pub fn flush_slot(&mut self, mmu_idx: usize, index: usize) {
         self.entries[mmu_idx][index] = TlbEntry::EMPTY;
+        self.code[mmu_idx][index] = CodeEntry::EMPTY;
     }
 
     /// Map the virtual page of `vaddr` to the backing-store page at `page_offset` with `prot`.
@@ -121,12 +145,21 @@ impl<const N: usize> Tlb<N> {
     pub fn fill(&mut self, mmu_idx: usize, vaddr: u64, page_offset: usize, prot: Prot, code_page: bool) {
         let page = vaddr & PAGE_MASK;
         let tag = |ok: bool, extra: u64| if ok { page | extra } else { TLB_INVALID };
-        self.entries[mmu_idx][tlb_index(vaddr)] = TlbEntry {
+        let addend = (page_offset as u64).wrapping_sub(page);
+        let i = tlb_index(vaddr);
+        self.entries[mmu_idx][i] = TlbEntry {
             addr_read: tag(prot.read, 0),
             addr_write: tag(prot.write, if code_page { TLB_CODE } else { 0 }),
             addr_code: tag(prot.exec, 0),
-            addend: (page_offset as u64).wrapping_sub(page),
+            addend,
         };
+        let c = &mut self.code[mmu_idx][i];
+        if prot.exec {
+            *c = CodeEntry { tag: page, addend };
+        } else if c.tag == page {
+            // The page's newest translation does not allow execution.
+            *c = CodeEntry::EMPTY;
+        }
     }
 
     /// After a write to a watched code page was handled, let later writes to it go fast again.
@@ -159,6 +192,9 @@ impl<const N: usize> Tlb<N> {
         for idx in self.entries.iter_mut() {
             idx.fill(TlbEntry::EMPTY);
         }
+        for idx in self.code.iter_mut() {
+            idx.fill(CodeEntry::EMPTY);
+        }
         self.large = [None; N];
     }
 
@@ -184,15 +220,19 @@ impl<const N: usize> Tlb<N> {
     pub fn flush_page(&mut self, vaddr: u64) {
         let page = vaddr & PAGE_MASK;
         let i = tlb_index(vaddr);
-        for (idx, large) in self.entries.iter_mut().zip(self.large.iter_mut()) {
+        for ((idx, code), large) in self.entries.iter_mut().zip(self.code.iter_mut()).zip(self.large.iter_mut()) {
             if large.is_some_and(|(addr, mask)| vaddr & mask == addr) {
                 idx.fill(TlbEntry::EMPTY);
+                code.fill(CodeEntry::EMPTY);
                 *large = None;
                 continue;
             }
             let e = &mut idx[i];
             if [e.addr_read, e.addr_write, e.addr_code].iter().any(|t| t & PAGE_MASK == page) {
                 *e = TlbEntry::EMPTY;
+            }
+            if code[i].tag == page {
+                code[i] = CodeEntry::EMPTY;
             }
         }
     }
@@ -283,6 +323,48 @@ mod tests {
         // 0x50_0000 lies in neither superpage but in the region covering both: all go.
         t.flush_page(0x50_0000);
         assert_eq!(t.lookup_read(0, 0x80_0000, 1), None);
+    }
+
+    const RX: Prot = Prot { read: true, write: false, exec: true };
+
+    #[test]
+    fn a_data_page_in_the_same_slot_leaves_the_code_page_fetchable() {
+        let mut t: Tlb<1> = Tlb::new();
+        let (code, data) = (0xffff_ffff_8025_b000, 0xffff_ffff_81e5_b000);
+        assert_eq!(tlb_index(code), tlb_index(data));
+        t.fill(0, code, 0x7000, RX, false);
+        t.fill(0, data, 0x9000, RW, false);
+        assert_eq!(t.lookup_code(0, code + 4), Some(0x7004));
+        assert_eq!(t.lookup_read(0, data + 8, 8), Some(0x9008));
+        assert_eq!(t.lookup_read(0, code, 8), None);
+    }
+
+    #[test]
+    fn refilling_a_page_without_execute_stops_its_fetches() {
+        let mut t: Tlb<1> = Tlb::new();
+        t.fill(0, 0x1000, 0x7000, RX, false);
+        t.fill(0, 0x1000, 0x7000, RW, false);
+        assert_eq!(t.lookup_code(0, 0x1000), None);
+    }
+
+    #[test]
+    fn every_flush_reaches_the_code_table() {
+        let mut t: Tlb<1> = Tlb::new();
+        t.fill(0, 0x1000, 0x7000, RX, false);
+        t.fill(0, 0x40_1000, 0x9000, RW, false);
+        t.flush_page(0x1000);
+        assert_eq!(t.lookup_code(0, 0x1000), None);
+        assert_eq!(t.lookup_read(0, 0x40_1000, 1), Some(0x9000));
+        t.fill(0, 0x1000, 0x7000, RX, false);
+        t.flush_slot(0, tlb_index(0x1000));
+        assert_eq!(t.lookup_code(0, 0x1000), None);
+        t.fill(0, 0x1000, 0x7000, RX, false);
+        t.flush_all();
+        assert_eq!(t.lookup_code(0, 0x1000), None);
+        t.fill(0, 0x20_0000, 0x7000, RX, false);
+        t.note_large_page(0, 0x20_0000, 2 << 20);
+        t.flush_page(0x3f_f000);
+        assert_eq!(t.lookup_code(0, 0x20_0000), None);
     }
 
     #[test]

@@ -71,20 +71,24 @@ fn output_of(out: std::process::Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
+/// mimic running `elf` on the Arm board, stopped (`-S`) and waiting for gdb on `port`.
+fn start_stopped(elf: &Path, port: u16, dir: &Path) -> Guest {
+    let spec = format!("tcp:127.0.0.1:{port}");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mimic"));
+    c.args(["-cpu", "cortex-a57", "-M", "virt", "-m", "128M", "-nographic", "-S", "-gdb", &spec, "-kernel"]);
+    c.arg(elf).current_dir(dir);
+    let g = Guest::spawn(c);
+    std::thread::sleep(Duration::from_millis(500));
+    g
+}
+
 #[test]
 fn gdb_breaks_in_a64_code_reads_and_writes_registers_and_memory_and_sees_poweroff() {
     let dir = scratch("bare");
     let elf = build_a64_program("gdb_target", &dir);
     let (computed, check, results) = (symbol(&elf, "computed"), symbol(&elf, "check"), symbol(&elf, "results"));
     let port = free_port();
-    let spec = format!("tcp:127.0.0.1:{port}");
-    let mut g = Guest::spawn({
-        let mut c = Command::new(env!("CARGO_BIN_EXE_mimic"));
-        c.args(["-cpu", "cortex-a57", "-M", "virt", "-m", "128M", "-nographic", "-S", "-gdb", &spec, "-kernel"]);
-        c.arg(&elf).current_dir(&dir);
-        c
-    });
-    std::thread::sleep(Duration::from_millis(500));
+    let mut g = start_stopped(&elf, port, &dir);
     let out = output_of(
         gdb(
             port,
@@ -128,6 +132,24 @@ fn gdb_breaks_in_a64_code_reads_and_writes_registers_and_memory_and_sees_powerof
     assert!(out.contains("Thread 1.1 (cpu 0)"), "the CPU is a thread:\n{out}");
     assert!(out.contains("exited normally"), "poweroff ends the session:\n{out}");
     assert_eq!(g.wait_exit(CMD).code(), Some(0), "SYSTEM_OFF ends mimic");
+}
+
+#[test]
+fn gdb_watchpoint_on_a64_stops_at_the_store_and_reports_old_and_new_values() {
+    let dir = scratch("watch");
+    let elf = build_a64_program("gdb_target", &dir);
+    let port = free_port();
+    let mut g = start_stopped(&elf, port, &dir);
+    // `str x0, [x1]` at _start+0x18 writes the sum (55) to the first word of `results`.
+    let out = output_of(
+        gdb(port, Some(&elf), &["watch *(long *)&results", "continue", "info registers pc", "kill"])
+            .output()
+            .expect("gdb-multiarch (apt-get install gdb-multiarch)"),
+    );
+    assert!(out.contains("Hardware watchpoint 1: *(long *)&results"), "watchpoint set:\n{out}");
+    assert!(out.contains("Old value = 0") && out.contains("New value = 55"), "values reported:\n{out}");
+    assert!(out.contains("pc             0x4020001c"), "stopped after the storing instruction:\n{out}");
+    assert_eq!(g.wait_exit(CMD).code(), Some(0), "kill ends mimic");
 }
 
 #[test]

@@ -643,6 +643,9 @@ impl Guest for Aarch64Cpu {
     fn watch_code_page(&mut self, bus: &mut AddressSpace, page_offset: usize) {
         self.watch_code(bus, page_offset);
     }
+    fn watch_hit_pending(&mut self) -> bool {
+        Aarch64Cpu::watch_hit_pending(self)
+    }
     #[inline]
     fn insn_len(_lo: u16) -> u8 {
         4

@@ -346,6 +346,19 @@ pub struct MmuState {
     /// Per MMU index and TLB slot: the page of the last fetch fill there, with bit 0 its GP bit
     /// (FEAT_BTI); good only while that slot's code entry still hits for the page.
     guard: Box<[[u64; TLB_ENTRIES]; NUM_MMU]>,
+    /// Debugger data watchpoints; their pages are never in the TLB for reads and writes.
+    watchpoints: Vec<Watchpoint>,
+    /// The watchpoint the last access stopped at: (its address, the access was a write).
+    watch_hit: Option<(u64, bool)>,
+}
+
+/// A debugger data watchpoint: a byte range and which accesses stop at it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Watchpoint {
+    pub addr: u64,
+    pub len: u64,
+    pub read: bool,
+    pub write: bool,
 }
 
 impl Default for MmuState {
@@ -356,6 +369,8 @@ impl Default for MmuState {
             tagged: false,
             guard: Box::new([[u64::MAX; TLB_ENTRIES]; NUM_MMU]),
             not_global: Box::new([[false; TLB_ENTRIES]; NUM_MMU]),
+            watchpoints: Vec::new(),
+            watch_hit: None,
         }
     }
 }
@@ -483,7 +498,10 @@ impl Aarch64Cpu {
         if ram.remaining + in_page >= PAGE_SIZE {
             let page_off = ram.offset - in_page as usize;
             let p = w.prot[idx];
-            let prot = Prot { read: p.read && ram.direct, write: p.write && ram.writable, exec: p.exec };
+            // A watched page stays out of the TLB for data, so every access to it is checked.
+            let data = !self.page_watched(va);
+            let prot =
+                Prot { read: p.read && ram.direct && data, write: p.write && ram.writable && data, exec: p.exec };
             if prot.read || prot.write || prot.exec {
                 self.tlb.fill(idx, va, page_off, prot, bus.is_code_page(page_off));
                 self.mmu.device[idx][tlb_index(va)] = w.device();
@@ -600,6 +618,9 @@ impl Aarch64Cpu {
         write: bool,
         idx: usize,
     ) -> Result<[(u64, Target, u64); 2], Exit> {
+        if self.check_watch(va, n, write) {
+            return Err(Exit);
+        }
         let aligned = va & (n - 1) == 0;
         if !aligned && self.mmu_regs.sctlr_el1 & sctlr::A != 0 {
             return self.data_abort(va, write, fsc::ALIGNMENT);
@@ -699,6 +720,9 @@ impl Aarch64Cpu {
         if va & (n - 1) != 0 {
             return self.exception(Fault::Alignment { va, write: false });
         }
+        if self.check_watch(va, n, true) || self.check_watch(va, n, false) {
+            return Err(Exit);
+        }
         let idx = self.data_mmu;
         let tr = self.data_target(bus, va, false, idx, None)?;
         let tw = self.data_target(bus, va, true, idx, None)?;
@@ -718,6 +742,50 @@ impl Aarch64Cpu {
             }
         }
         Ok(old)
+    }
+
+    // ---- debugger watchpoints ----------------------------------------------------------------
+
+    pub fn set_watchpoints(&mut self, w: Vec<Watchpoint>) {
+        self.mmu.watchpoints = w;
+        self.mmu.watch_hit = None;
+        // Pages mapped before must take the slow path now.
+        self.tlb_flush_all();
+    }
+
+    /// The watchpoint hit that stopped the last instruction: (watched address, was a write).
+    pub fn take_watch_hit(&mut self) -> Option<(u64, bool)> {
+        self.mmu.watch_hit.take()
+    }
+
+    pub fn watch_hit_pending(&self) -> bool {
+        self.mmu.watch_hit.is_some()
+    }
+
+    fn page_watched(&self, va: u64) -> bool {
+        let page = va & !(PAGE_SIZE - 1);
+        self.mmu.watchpoints.iter().any(|w| w.addr < page + PAGE_SIZE && page < w.addr.saturating_add(w.len))
+    }
+
+    /// Whether an access of `len` bytes at `va` touches a watchpoint of its kind; if so it is
+    /// recorded and the instruction must stop before anything is accessed (GDB then steps over
+    /// it with the watchpoint removed and compares the values).
+    #[inline]
+    fn check_watch(&mut self, va: u64, len: u64, write: bool) -> bool {
+        if self.mmu.watchpoints.is_empty() {
+            return false;
+        }
+        let end = va.saturating_add(len);
+        let hit = self
+            .mmu
+            .watchpoints
+            .iter()
+            .find(|w| w.addr < end && va < w.addr.saturating_add(w.len) && if write { w.write } else { w.read });
+        if let Some(w) = hit {
+            self.mmu.watch_hit = Some((w.addr, write));
+            return true;
+        }
+        false
     }
 
     // ---- instruction fetch -------------------------------------------------------------------

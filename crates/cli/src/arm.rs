@@ -53,9 +53,6 @@ fn is_arm64_image(path: &std::path::Path, option: &str) -> Result<bool, String> 
 }
 
 pub fn run(o: &Options, model: ArmCpuModel) -> Result<u8, String> {
-    if o.gdb.is_some() {
-        return Err("-gdb/-s: the GDB stub does not support the AArch64 virt board yet".into());
-    }
     let mut cfg = o.config.clone();
     let devices = devices::build(o)?;
     cfg.virtio = devices.virtio;
@@ -73,5 +70,5 @@ pub fn run(o: &Options, model: ArmCpuModel) -> Result<u8, String> {
         }
         Ok(m)
     };
-    crate::run_machine(o, cfg, devices.drives, build, None)
+    crate::run_machine(o, cfg, devices.drives, build)
 }

@@ -2,8 +2,9 @@
 //! `DebugTarget`, implemented by sending work to the thread that runs the guest and waiting for
 //! the answer. Neither protocol crate knows the machine; this is the only place that joins them.
 
-use mimic_gdb::target::{DebugTarget, RiscvRegs, StopReason, TargetError, WatchKind};
-use mimic_machine::{Board, BoardCpu, DebugStop, HostEvent, Machine, MachineEvent, RiscvBoard, RunState, VirtMachine};
+use crate::gdb_regs::GdbBoard;
+use mimic_gdb::target::{DebugTarget, Regs, StopReason, TargetError, WatchKind};
+use mimic_machine::{Board, BoardCpu, DebugStop, HostEvent, Machine, MachineEvent, RunState, Watchpoint};
 use mimic_monitor::vm::{BlockInfo, ChardevInfo, CpuInfo, Event, RunState as QmpState, Vm, VmError};
 use std::path::Path;
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -192,24 +193,18 @@ impl<B: Board> Vm for MonitorVm<B> {
     }
 }
 
-/// CSRs the debugger sees, in the order the target description lists them.
-const GDB_CSRS: &[u16] = &[
-    0x100, 0x104, 0x105, 0x106, 0x140, 0x141, 0x142, 0x143, 0x144, 0x180, 0x300, 0x301, 0x302, 0x303, 0x304, 0x305,
-    0x306, 0x340, 0x341, 0x342, 0x343, 0x344, 0xf14,
-];
-
 /// The debugger's view: requests go to the machine thread; stops come back on `stops`.
-pub struct GdbTarget {
-    handle: MachineHandle<RiscvBoard>,
+pub struct GdbTarget<B: GdbBoard> {
+    handle: MachineHandle<B>,
     stops: Receiver<DebugStop>,
     harts: usize,
     breakpoints: Vec<u64>,
-    watchpoints: Vec<mimic_arch_riscv::mmu::Watchpoint>,
+    watchpoints: Vec<Watchpoint>,
 }
 
-impl GdbTarget {
+impl<B: GdbBoard> GdbTarget<B> {
     /// Attach: stop reports go to this target from now on.
-    pub fn attach(handle: MachineHandle<RiscvBoard>) -> Option<GdbTarget> {
+    pub fn attach(handle: MachineHandle<B>) -> Option<GdbTarget<B>> {
         let (tx, rx) = mpsc::channel();
         let harts = handle.call(move |m| {
             m.debug.stop_tx = Some(tx);
@@ -218,10 +213,7 @@ impl GdbTarget {
         Some(GdbTarget { handle, stops: rx, harts, breakpoints: Vec::new(), watchpoints: Vec::new() })
     }
 
-    fn call<R: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut VirtMachine) -> R + Send + 'static,
-    ) -> Result<R, TargetError> {
+    fn call<R: Send + 'static>(&self, f: impl FnOnce(&mut Machine<B>) -> R + Send + 'static) -> Result<R, TargetError> {
         self.handle.call(f).ok_or_else(|| TargetError::Other("the machine is not running".into()))
     }
 
@@ -232,9 +224,30 @@ impl GdbTarget {
             Err(TargetError::BadHart(hart))
         }
     }
+
+    /// Install the session's watchpoints; an error when the CPUs cannot watch memory.
+    fn sync_watchpoints(&mut self) -> Result<(), TargetError> {
+        let w = self.watchpoints.clone();
+        if self.call(move |m| m.set_watchpoints(w))? {
+            Ok(())
+        } else {
+            Err(TargetError::Other("this machine's CPUs cannot watch memory".into()))
+        }
+    }
 }
 
-impl DebugTarget for GdbTarget {
+fn watchpoint(addr: u64, len: u64, kind: WatchKind) -> Watchpoint {
+    let (read, write) = match kind {
+        WatchKind::Write => (false, true),
+        WatchKind::Read => (true, false),
+        WatchKind::Access => (true, true),
+    };
+    Watchpoint { addr, len, read, write }
+}
+
+impl<B: GdbBoard> DebugTarget for GdbTarget<B> {
+    type Arch = B::Arch;
+
     fn num_harts(&self) -> usize {
         self.harts
     }
@@ -251,41 +264,18 @@ impl DebugTarget for GdbTarget {
     }
 
     fn csr_list(&self) -> Vec<u16> {
-        GDB_CSRS.to_vec()
+        B::CSRS.to_vec()
     }
 
-    fn read_registers(&mut self, hart: usize) -> Result<RiscvRegs, TargetError> {
+    fn read_registers(&mut self, hart: usize) -> Result<Regs<Self>, TargetError> {
         self.check(hart)?;
-        self.call(move |m| {
-            let c = &mut m.cpus[hart];
-            let mut r = RiscvRegs {
-                pc: c.pc,
-                fflags: c.csr.fflags,
-                frm: c.csr.frm,
-                privilege: c.prv as u64,
-                ..Default::default()
-            };
-            r.x.copy_from_slice(&c.regs[..32]);
-            r.f.copy_from_slice(&c.regs[32..64]);
-            r.csrs = GDB_CSRS.iter().map(|&n| (n, c.debug_read_csr(n).unwrap_or(0))).collect();
-            r
-        })
+        self.call(move |m| B::read_regs(&mut m.cpus[hart]))
     }
 
-    fn write_registers(&mut self, hart: usize, regs: &RiscvRegs) -> Result<(), TargetError> {
+    fn write_registers(&mut self, hart: usize, regs: &Regs<Self>) -> Result<(), TargetError> {
         self.check(hart)?;
         let regs = regs.clone();
-        self.call(move |m| {
-            let c = &mut m.cpus[hart];
-            c.regs[1..32].copy_from_slice(&regs.x[1..]);
-            c.regs[32..64].copy_from_slice(&regs.f);
-            c.pc = regs.pc;
-            c.csr.fflags = regs.fflags & 0x1f;
-            c.csr.frm = regs.frm & 7;
-            for &(n, v) in &regs.csrs {
-                c.debug_write_csr(n, v);
-            }
-        })
+        self.call(move |m| B::write_regs(&mut m.cpus[hart], &regs))
     }
 
     fn read_memory(&mut self, hart: usize, addr: u64, buf: &mut [u8]) -> Result<(), TargetError> {
@@ -320,31 +310,19 @@ impl DebugTarget for GdbTarget {
     }
 
     fn add_watchpoint(&mut self, addr: u64, len: u64, kind: WatchKind) -> Result<(), TargetError> {
-        let (read, write) = match kind {
-            WatchKind::Write => (false, true),
-            WatchKind::Read => (true, false),
-            WatchKind::Access => (true, true),
-        };
-        self.watchpoints.push(mimic_arch_riscv::mmu::Watchpoint { addr, len, read, write });
-        let w = self.watchpoints.clone();
-        self.call(move |m| {
-            m.set_watchpoints(w);
-        })
+        self.watchpoints.push(watchpoint(addr, len, kind));
+        let r = self.sync_watchpoints();
+        if r.is_err() {
+            self.watchpoints.pop();
+        }
+        r
     }
 
     fn remove_watchpoint(&mut self, addr: u64, len: u64, kind: WatchKind) -> Result<(), TargetError> {
-        let (read, write) = match kind {
-            WatchKind::Write => (false, true),
-            WatchKind::Read => (true, false),
-            WatchKind::Access => (true, true),
-        };
-        self.watchpoints.retain(|w| !(w.addr == addr && w.len == len && w.read == read && w.write == write));
-        let w = self.watchpoints.clone();
-        self.call(move |m| {
-            m.set_watchpoints(w);
-        })
+        let w = watchpoint(addr, len, kind);
+        self.watchpoints.retain(|x| *x != w);
+        self.sync_watchpoints()
     }
-
     fn resume(&mut self) -> Result<(), TargetError> {
         self.call(|m| m.resume())
     }

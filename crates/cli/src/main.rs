@@ -8,14 +8,17 @@ mod chardev;
 mod console;
 mod control;
 mod devices;
+mod gdb_regs;
 mod monitor;
 
 use args::{Command, Options};
 use control::{GdbTarget, MachineHandle};
-use mimic_machine::{Board, ExitStatus, Machine, RiscvBoard, VirtConfig, VirtMachine};
+use gdb_regs::GdbBoard;
+use mimic_machine::{ExitStatus, Machine, VirtConfig, VirtMachine};
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
@@ -99,33 +102,29 @@ fn run(o: &Options) -> Result<u8, String> {
     let build = |cfg: &VirtConfig, _old: Option<&VirtMachine>| {
         VirtMachine::new(cfg, Box::new(std::io::stdout())).map_err(|e| error_chain(&e))
     };
-    run_machine(o, cfg, devices.drives, build, Some(spawn_gdb))
+    run_machine(o, cfg, devices.drives, build)
 }
 
 /// Run a board with its control planes: build the first machine and bind every socket before
 /// touching the terminal (so a bad option, file or address leaves it as it was), then run the
 /// guest until it powers off or the user quits. A reset builds the machine again with `build`
 /// (given the old one, for what survives a reset), keeping the debugger's and monitors' view.
-fn run_machine<B: Board>(
+fn run_machine<B: GdbBoard>(
     o: &Options,
     mut cfg: VirtConfig,
     drives: Vec<mimic_monitor::BlockInfo>,
     mut build: impl FnMut(&VirtConfig, Option<&Machine<B>>) -> Result<Machine<B>, String>,
-    gdb: Option<fn(std::net::TcpListener, MachineHandle<B>)>,
 ) -> Result<u8, String> {
     let mut m = build(&cfg, None)?;
     let (host_tx, host_rx) = std::sync::mpsc::channel();
     let handle = MachineHandle::new(host_tx.clone());
-    let gdb = match (&o.gdb, gdb) {
-        (Some(spec), Some(serve)) => Some((mimic_gdb::listen(spec).map_err(|e| format!("-gdb {spec}: {e}"))?, serve)),
-        (Some(_), None) => return Err("-gdb is not supported on this board yet".into()),
-        (None, _) => None,
+    let gdb = match &o.gdb {
+        Some(spec) => Some(mimic_gdb::listen(spec).map_err(|e| format!("-gdb {spec}: {e}"))?),
+        None => None,
     };
     let monitors = monitor::start(o, handle.clone(), drives)?;
     m.events = monitors.event_hook();
-    if let Some((listener, serve)) = gdb {
-        serve(listener, handle.clone());
-    }
+    let debugger = gdb.map(|listener| spawn_gdb(listener, handle.clone()));
 
     let _raw = console::RawTerminal::enable();
     let quit = Arc::new(AtomicBool::new(false));
@@ -135,6 +134,9 @@ fn run_machine<B: Board>(
         match m.run(Some(&host_rx), &quit) {
             ExitStatus::PowerOff(status) => {
                 monitors.flush();
+                if let Some(d) = &debugger {
+                    d.wait_until_told(Duration::from_secs(2));
+                }
                 return Ok(status.clamp(0, 255) as u8);
             }
             ExitStatus::Quit => {
@@ -162,11 +164,16 @@ fn run_machine<B: Board>(
 
 /// Serve GDB connections one at a time, as QEMU does; after a detach the guest runs on, after
 /// `kill` mimic quits.
-fn spawn_gdb(listener: std::net::TcpListener, handle: MachineHandle<RiscvBoard>) {
+fn spawn_gdb<B: GdbBoard>(listener: std::net::TcpListener, handle: MachineHandle<B>) -> Debugger {
+    let debugger = Debugger { in_session: Arc::new(AtomicBool::new(false)) };
+    let in_session = debugger.in_session.clone();
     std::thread::spawn(move || {
         while let Ok((stream, _)) = listener.accept() {
             let Some(target) = GdbTarget::attach(handle.clone()) else { break };
-            match mimic_gdb::serve_connection(stream, target) {
+            in_session.store(true, Ordering::Release);
+            let outcome = mimic_gdb::serve_connection(stream, target);
+            in_session.store(false, Ordering::Release);
+            match outcome {
                 Ok(mimic_gdb::StopOutcome::Detached | mimic_gdb::StopOutcome::Disconnected) => {
                     handle.call(|m| m.resume());
                 }
@@ -179,6 +186,24 @@ fn spawn_gdb(listener: std::net::TcpListener, handle: MachineHandle<RiscvBoard>)
             }
         }
     });
+    debugger
+}
+
+/// The GDB connection thread, as the machine's owner sees it.
+struct Debugger {
+    /// A debugger is connected (its session has not ended).
+    in_session: Arc<AtomicBool>,
+}
+
+impl Debugger {
+    /// The guest powered off: give a connected debugger the time to be told (`W` packet)
+    /// before the process ends and closes its socket.
+    fn wait_until_told(&self, timeout: Duration) {
+        let end = std::time::Instant::now() + timeout;
+        while self.in_session.load(Ordering::Acquire) && std::time::Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

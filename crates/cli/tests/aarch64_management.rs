@@ -222,13 +222,3 @@ fn arm64_hmp_shows_the_prelaunch_registers_memory_map_and_quits() {
     g.send("quit");
     assert_eq!(g.wait_exit(CMD).code(), Some(0));
 }
-
-#[test]
-fn arm64_gdb_stub_is_refused_with_a_one_line_error() {
-    let dir = scratch("gdb");
-    let out = mimic_arm64(&asset_of("arm64", "initramfs.cpio.gz"), &["-s", "-S"]).current_dir(&dir).output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("-gdb/-s") && err.contains("AArch64"), "{err}");
-}

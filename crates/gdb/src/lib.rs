@@ -1,12 +1,14 @@
-//! GDB remote stub for RISC-V 64 guests, over [`DebugTarget`] (never the machine itself),
-//! built on the `gdbstub` crate.
+//! GDB remote stub for RISC-V 64 and AArch64 guests, over [`DebugTarget`] (never the machine
+//! itself), built on the `gdbstub` crate. One stub; the target's `DebugTarget::Arch` picks the
+//! register file.
 //!
 //! - [`parse_gdb_spec`] / [`listen`]: QEMU's `-gdb` device spellings (`-s` is `tcp::1234`).
 //! - [`serve`] / [`serve_connection`]: one debugger session; returns a [`StopOutcome`].
 //!
-//! Every hart is a GDB thread (thread id = hart + 1). Registers, numbering and the target
-//! description are in [`arch`]: x0..x31, pc, f0..f31, fflags/frm/fcsr, the CSRs from
-//! `DebugTarget::csr_list`, and `priv`.
+//! Every hart (CPU) is a GDB thread (thread id = hart + 1). Registers, numbering and the target
+//! descriptions are in [`arch`]: for RISC-V ([`arch::riscv`]) x0..x31, pc, f0..f31,
+//! fflags/frm/fcsr, the CSRs from `DebugTarget::csr_list`, and `priv`; for AArch64
+//! ([`arch::aarch64`]) x0..x30, sp, pc, cpsr, v0..v31, fpsr, fpcr.
 //!
 //! ## How GDB requests map onto [`DebugTarget`]
 //! - connect: `attach()` (stop the machine, like QEMU does when gdb attaches).
@@ -42,7 +44,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, ToSocketAdd
 
 use gdbstub::stub::{DisconnectReason, GdbStub};
 
-pub use target::{DebugTarget, RiscvRegs, StopReason, TargetError, WatchKind};
+pub use arch::GdbArch;
+pub use target::{Aarch64Regs, DebugTarget, RiscvRegs, StopReason, TargetError, WatchKind};
 
 /// The port `-s` means.
 pub const DEFAULT_PORT: u16 = 1234;

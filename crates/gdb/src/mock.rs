@@ -162,6 +162,7 @@ impl FakeTarget {
 }
 
 impl DebugTarget for FakeTarget {
+    type Arch = crate::arch::Riscv64;
     fn num_harts(&self) -> usize {
         self.harts.len()
     }

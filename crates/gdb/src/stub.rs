@@ -25,7 +25,7 @@ use gdbstub::target::ext::target_description_xml_override::{
 use gdbstub::target::ext::thread_extra_info::{ThreadExtraInfo, ThreadExtraInfoOps};
 use gdbstub::target::{Target, TargetError as GdbError, TargetResult};
 
-use crate::arch::{GdbRegs, Layout, RegNum, Riscv64};
+use crate::arch::{le_value, GdbArch, GdbRegs, Layout, RegNum, StubArch};
 use crate::target::{DebugTarget, StopReason, TargetError, WatchKind};
 
 /// How long one `DebugTarget::wait` lasts before the connection is polled for Ctrl-C.
@@ -66,7 +66,7 @@ fn kind_to_gdb(k: WatchKind) -> GdbWatchKind {
 /// The gdbstub-facing wrapper: bookkeeping GDB needs that the `DebugTarget` does not keep.
 pub(crate) struct GdbTarget<T: DebugTarget> {
     pub t: T,
-    layout: Layout,
+    layout: Layout<T::Arch>,
     xml: Vec<u8>,
     nharts: usize,
     /// The hart a pending `vCont;s:N` steps (resume actions collected before `resume`).
@@ -118,7 +118,7 @@ impl<T: DebugTarget> GdbTarget<T> {
         match r {
             StopReason::Breakpoint { hart } => {
                 // Report `hwbreak` only for an address GDB set solely as a hardware breakpoint.
-                let pc = self.t.read_registers(hart).map(|r| r.pc).ok();
+                let pc = self.t.read_registers(hart).map(|r| T::Arch::pc(&r)).ok();
                 match pc {
                     Some(pc) if self.hw_bps.contains(&pc) && !self.sw_bps.contains(&pc) => {
                         MultiThreadStopReason::HwBreak(tid(hart))
@@ -199,7 +199,7 @@ impl<T: DebugTarget> GdbTarget<T> {
 }
 
 impl<T: DebugTarget> Target for GdbTarget<T> {
-    type Arch = Riscv64;
+    type Arch = StubArch<T::Arch>;
     type Error = TargetError;
 
     fn base_ops(&mut self) -> BaseOps<'_, Self::Arch, Self::Error> {
@@ -216,14 +216,14 @@ impl<T: DebugTarget> Target for GdbTarget<T> {
 }
 
 impl<T: DebugTarget> MultiThreadBase for GdbTarget<T> {
-    fn read_registers(&mut self, regs: &mut GdbRegs, tid: Tid) -> TargetResult<(), Self> {
+    fn read_registers(&mut self, regs: &mut GdbRegs<T::Arch>, tid: Tid) -> TargetResult<(), Self> {
         let hart = self.hart(tid).map_err(gdb_err)?;
         let r = self.t.read_registers(hart).map_err(gdb_err)?;
         regs.bytes = self.layout.encode(&r);
         Ok(())
     }
 
-    fn write_registers(&mut self, regs: &GdbRegs, tid: Tid) -> TargetResult<(), Self> {
+    fn write_registers(&mut self, regs: &GdbRegs<T::Arch>, tid: Tid) -> TargetResult<(), Self> {
         let hart = self.hart(tid).map_err(gdb_err)?;
         let mut r = self.t.read_registers(hart).map_err(gdb_err)?;
         self.layout.decode(&regs.bytes, &mut r);
@@ -275,26 +275,24 @@ impl<T: DebugTarget> MultiThreadBase for GdbTarget<T> {
 }
 
 impl<T: DebugTarget> SingleRegisterAccess<Tid> for GdbTarget<T> {
-    fn read_register(&mut self, tid: Tid, reg: RegNum, buf: &mut [u8]) -> TargetResult<usize, Self> {
+    fn read_register(&mut self, tid: Tid, reg: RegNum<T::Arch>, buf: &mut [u8]) -> TargetResult<usize, Self> {
         let hart = self.hart(tid).map_err(gdb_err)?;
         let Some(slot) = self.layout.slot(reg.0) else { return Err(GdbError::NonFatal) };
         let (r, size) = (slot.reg, slot.size);
         let regs = self.t.read_registers(hart).map_err(gdb_err)?;
-        let bytes = Layout::get(r, &regs).to_le_bytes();
+        let bytes = T::Arch::get(r, &regs).to_le_bytes();
         let n = size.min(buf.len());
         buf[..n].copy_from_slice(&bytes[..n]);
         Ok(n)
     }
 
-    fn write_register(&mut self, tid: Tid, reg: RegNum, val: &[u8]) -> TargetResult<(), Self> {
+    fn write_register(&mut self, tid: Tid, reg: RegNum<T::Arch>, val: &[u8]) -> TargetResult<(), Self> {
         let hart = self.hart(tid).map_err(gdb_err)?;
         let Some(slot) = self.layout.slot(reg.0) else { return Err(GdbError::NonFatal) };
-        let r = slot.reg;
-        let mut le = [0u8; 8];
-        let n = val.len().min(8);
-        le[..n].copy_from_slice(&val[..n]);
+        let (r, size) = (slot.reg, slot.size);
+        let v = le_value(&val[..val.len().min(size)]);
         let mut regs = self.t.read_registers(hart).map_err(gdb_err)?;
-        Layout::set(r, &mut regs, u64::from_le_bytes(le));
+        T::Arch::set(r, &mut regs, v);
         self.t.write_registers(hart, &regs).map_err(gdb_err)
     }
 }
@@ -350,7 +348,7 @@ impl<T: DebugTarget> MultiThreadSchedulerLocking for GdbTarget<T> {
 
 impl<T: DebugTarget> ThreadExtraInfo for GdbTarget<T> {
     fn thread_extra_info(&self, tid: Tid, buf: &mut [u8]) -> Result<usize, Self::Error> {
-        let s = format!("hart {}", tid.get() - 1);
+        let s = format!("{} {}", T::Arch::CPU_NOUN, tid.get() - 1);
         let n = s.len().min(buf.len());
         buf[..n].copy_from_slice(&s.as_bytes()[..n]);
         Ok(n)

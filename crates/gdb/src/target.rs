@@ -6,22 +6,11 @@
 
 use std::time::Duration;
 
-/// RISC-V register file as GDB sees it (the `org.gnu.gdb.riscv.cpu`, `.fpu` and `.csr` features).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RiscvRegs {
-    /// x0..x31 (x0 reads 0).
-    pub x: [u64; 32],
-    pub pc: u64,
-    /// f0..f31, raw 64-bit (NaN-boxed singles).
-    pub f: [u64; 32],
-    pub fflags: u64,
-    pub frm: u64,
-    /// Other CSRs by number (mstatus, misa, mie, mtvec, mscratch, mepc, mcause, mtval, mip, satp,
-    /// sstatus, stvec, sepc, scause, stval, ...), in the order the target description lists them.
-    pub csrs: Vec<(u16, u64)>,
-    /// Current privilege (0 U, 1 S, 3 M): GDB's `priv` virtual register.
-    pub privilege: u64,
-}
+use crate::arch::GdbArch;
+pub use crate::arch::{Aarch64Regs, RiscvRegs};
+
+/// The register file of a target's architecture.
+pub type Regs<T> = <<T as DebugTarget>::Arch as GdbArch>::Regs;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum WatchKind {
@@ -60,12 +49,16 @@ pub enum TargetError {
 }
 
 pub trait DebugTarget: Send {
+    /// The guest architecture: which registers GDB sees.
+    type Arch: GdbArch;
     fn num_harts(&self) -> usize;
-    /// CSR numbers `read_registers` returns in `csrs`, in order (fixed for the session; used to
-    /// build the target description).
-    fn csr_list(&self) -> Vec<u16>;
-    fn read_registers(&mut self, hart: usize) -> Result<RiscvRegs, TargetError>;
-    fn write_registers(&mut self, hart: usize, regs: &RiscvRegs) -> Result<(), TargetError>;
+    /// RISC-V: the CSR numbers `read_registers` returns in `csrs`, in order (fixed for the
+    /// session; used to build the target description). Other architectures have none.
+    fn csr_list(&self) -> Vec<u16> {
+        Vec::new()
+    }
+    fn read_registers(&mut self, hart: usize) -> Result<Regs<Self>, TargetError>;
+    fn write_registers(&mut self, hart: usize, regs: &Regs<Self>) -> Result<(), TargetError>;
     /// Through the hart's current address translation (as the hart would see it in its current
     /// privilege); bytes that cannot be read are an error.
     fn read_memory(&mut self, hart: usize, addr: u64, buf: &mut [u8]) -> Result<(), TargetError>;
@@ -103,16 +96,17 @@ pub trait DebugTarget: Send {
 
 /// Lets a caller keep ownership: `serve(listener, &mut my_target)`.
 impl<T: DebugTarget + ?Sized> DebugTarget for &mut T {
+    type Arch = T::Arch;
     fn num_harts(&self) -> usize {
         (**self).num_harts()
     }
     fn csr_list(&self) -> Vec<u16> {
         (**self).csr_list()
     }
-    fn read_registers(&mut self, hart: usize) -> Result<RiscvRegs, TargetError> {
+    fn read_registers(&mut self, hart: usize) -> Result<Regs<Self>, TargetError> {
         (**self).read_registers(hart)
     }
-    fn write_registers(&mut self, hart: usize, regs: &RiscvRegs) -> Result<(), TargetError> {
+    fn write_registers(&mut self, hart: usize, regs: &Regs<Self>) -> Result<(), TargetError> {
         (**self).write_registers(hart, regs)
     }
     fn read_memory(&mut self, hart: usize, addr: u64, buf: &mut [u8]) -> Result<(), TargetError> {
@@ -152,16 +146,17 @@ impl<T: DebugTarget + ?Sized> DebugTarget for &mut T {
 
 /// Lets a caller pass `Box<dyn DebugTarget>`.
 impl<T: DebugTarget + ?Sized> DebugTarget for Box<T> {
+    type Arch = T::Arch;
     fn num_harts(&self) -> usize {
         (**self).num_harts()
     }
     fn csr_list(&self) -> Vec<u16> {
         (**self).csr_list()
     }
-    fn read_registers(&mut self, hart: usize) -> Result<RiscvRegs, TargetError> {
+    fn read_registers(&mut self, hart: usize) -> Result<Regs<Self>, TargetError> {
         (**self).read_registers(hart)
     }
-    fn write_registers(&mut self, hart: usize, regs: &RiscvRegs) -> Result<(), TargetError> {
+    fn write_registers(&mut self, hart: usize, regs: &Regs<Self>) -> Result<(), TargetError> {
         (**self).write_registers(hart, regs)
     }
     fn read_memory(&mut self, hart: usize, addr: u64, buf: &mut [u8]) -> Result<(), TargetError> {

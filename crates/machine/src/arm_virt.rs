@@ -253,12 +253,16 @@ impl BoardCpu for Aarch64Cpu {
     fn debug_translate(&mut self, bus: &mut AddressSpace, va: u64) -> Option<u64> {
         self.translate_debug(bus, va)
     }
-    /// The A64 CPU has no debugger watchpoints yet (its loads and stores do not check them).
     fn set_watchpoints(&mut self, w: Vec<Watchpoint>) -> bool {
-        w.is_empty()
+        let w = w
+            .into_iter()
+            .map(|w| mimic_arch_aarch64::mmu::Watchpoint { addr: w.addr, len: w.len, read: w.read, write: w.write })
+            .collect();
+        Aarch64Cpu::set_watchpoints(self, w);
+        true
     }
     fn take_watch_hit(&mut self) -> Option<(u64, bool)> {
-        None
+        Aarch64Cpu::take_watch_hit(self)
     }
     fn dump_registers(&self) -> String {
         dump_registers(self)

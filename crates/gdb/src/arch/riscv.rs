@@ -1,5 +1,4 @@
-//! The RISC-V 64 register file as GDB numbers it, the target description XML, and the
-//! gdbstub `Arch` that carries it.
+//! The RISC-V 64 register file as GDB numbers it, and its target description.
 //!
 //! Register numbers ("regnum" in the XML, the `p`/`P` packet numbers and the `g` packet order)
 //! are GDB's own internal RISC-V numbers from `gdb/riscv-tdep.h`:
@@ -11,16 +10,27 @@
 //! | f0..f31 (`ft0`, ..., `ft11`) | 33..=64 (`RISCV_FIRST_FP_REGNUM`..`RISCV_LAST_FP_REGNUM`) |
 //! | CSR number `n` | 65 + n (`RISCV_FIRST_CSR_REGNUM` + n): fflags 66, frm 67, fcsr 68, mstatus 833 |
 //! | priv (virtual) | 4161 (`RISCV_PRIV_REGNUM`) |
-//!
-//! The `g` packet holds every described register in ascending regnum order (GDB's remote.c lays
-//! `g` out that way), each little-endian at its `bitsize`.
 
 use std::fmt::Write as _;
-use std::num::NonZeroUsize;
 
-use gdbstub::arch::{Arch, RegId, Registers};
+use super::{GdbArch, Slot};
 
-use crate::target::RiscvRegs;
+/// RISC-V register file as GDB sees it (the `org.gnu.gdb.riscv.cpu`, `.fpu` and `.csr` features).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RiscvRegs {
+    /// x0..x31 (x0 reads 0).
+    pub x: [u64; 32],
+    pub pc: u64,
+    /// f0..f31, raw 64-bit (NaN-boxed singles).
+    pub f: [u64; 32],
+    pub fflags: u64,
+    pub frm: u64,
+    /// Other CSRs by number (mstatus, misa, mie, mtvec, mscratch, mepc, mcause, mtval, mip, satp,
+    /// sstatus, stvec, sepc, scause, stval, ...), in the order the target description lists them.
+    pub csrs: Vec<(u16, u64)>,
+    /// Current privilege (0 U, 1 S, 3 M): GDB's `priv` virtual register.
+    pub privilege: u64,
+}
 
 /// GDB's `RISCV_FIRST_CSR_REGNUM`.
 pub const FIRST_CSR_REGNUM: usize = 65;
@@ -151,7 +161,7 @@ pub fn csr_name(n: u16) -> String {
 
 /// What one GDB register is in `RiscvRegs`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Reg {
+pub enum Reg {
     X(u8),
     Pc,
     F(u8),
@@ -160,25 +170,6 @@ pub(crate) enum Reg {
     Fcsr,
     Csr(u16),
     Priv,
-}
-
-#[derive(Clone, Debug)]
-pub(crate) struct Slot {
-    pub reg: Reg,
-    pub regnum: usize,
-    /// Bytes on the wire (bitsize / 8).
-    pub size: usize,
-    /// Offset in the `g` packet.
-    pub offset: usize,
-}
-
-/// The registers this session describes, in regnum (= `g` packet) order.
-#[derive(Clone, Debug)]
-pub(crate) struct Layout {
-    pub slots: Vec<Slot>,
-    pub g_len: usize,
-    /// CSRs in the `org.gnu.gdb.riscv.csr` feature (sorted, without fflags/frm/fcsr).
-    pub csrs: Vec<u16>,
 }
 
 fn csr_value(regs: &RiscvRegs, n: u16) -> u64 {
@@ -192,15 +183,20 @@ fn set_csr(regs: &mut RiscvRegs, n: u16, v: u64) {
     }
 }
 
-impl Layout {
-    pub fn new(csr_list: &[u16]) -> Layout {
-        let mut csrs: Vec<u16> = csr_list
-            .iter()
-            .copied()
-            .filter(|&c| c != CSR_FFLAGS && c != CSR_FRM && c != CSR_FCSR && c < 0x1000)
-            .collect();
-        csrs.sort_unstable();
-        csrs.dedup();
+/// RV64 with F/D, the CSRs the target lists, and `priv`.
+#[derive(Debug)]
+pub enum Riscv64 {}
+
+impl GdbArch for Riscv64 {
+    type Regs = RiscvRegs;
+    type Reg = Reg;
+    const PC_REGNUM: usize = PC_REGNUM;
+    const MAX_REGNUM: usize = PRIV_REGNUM;
+    const CPU_NOUN: &'static str = "hart";
+
+    /// x0..x31, pc, f0..f31, fflags/frm/fcsr (32-bit), the listed CSRs (without the FP ones,
+    /// which are in the fpu feature), priv.
+    fn registers(csr_list: &[u16]) -> Vec<(Reg, usize, usize)> {
         let mut v: Vec<(Reg, usize, usize)> = Vec::new();
         for i in 0..32 {
             v.push((Reg::X(i as u8), i, 8));
@@ -212,29 +208,17 @@ impl Layout {
         v.push((Reg::Fflags, FIRST_CSR_REGNUM + CSR_FFLAGS as usize, 4));
         v.push((Reg::Frm, FIRST_CSR_REGNUM + CSR_FRM as usize, 4));
         v.push((Reg::Fcsr, FIRST_CSR_REGNUM + CSR_FCSR as usize, 4));
-        for &c in &csrs {
-            v.push((Reg::Csr(c), FIRST_CSR_REGNUM + c as usize, 8));
+        for &c in csr_list {
+            if c != CSR_FFLAGS && c != CSR_FRM && c != CSR_FCSR && c < 0x1000 {
+                v.push((Reg::Csr(c), FIRST_CSR_REGNUM + c as usize, 8));
+            }
         }
         v.push((Reg::Priv, PRIV_REGNUM, 8));
-        v.sort_by_key(|&(_, regnum, _)| regnum);
-        let mut offset = 0;
-        let slots = v
-            .into_iter()
-            .map(|(reg, regnum, size)| {
-                let s = Slot { reg, regnum, size, offset };
-                offset += size;
-                s
-            })
-            .collect();
-        Layout { slots, g_len: offset, csrs }
+        v
     }
 
-    pub fn slot(&self, regnum: usize) -> Option<&Slot> {
-        self.slots.binary_search_by_key(&regnum, |s| s.regnum).ok().map(|i| &self.slots[i])
-    }
-
-    pub fn get(reg: Reg, regs: &RiscvRegs) -> u64 {
-        match reg {
+    fn get(reg: Reg, regs: &RiscvRegs) -> u128 {
+        u128::from(match reg {
             Reg::X(0) => 0,
             Reg::X(i) => regs.x[i as usize],
             Reg::Pc => regs.pc,
@@ -244,10 +228,11 @@ impl Layout {
             Reg::Fcsr => ((regs.frm & 0x7) << 5) | (regs.fflags & 0x1f),
             Reg::Csr(c) => csr_value(regs, c),
             Reg::Priv => regs.privilege,
-        }
+        })
     }
 
-    pub fn set(reg: Reg, regs: &mut RiscvRegs, v: u64) {
+    fn set(reg: Reg, regs: &mut RiscvRegs, v: u128) {
+        let v = v as u64;
         match reg {
             Reg::X(0) => {}
             Reg::X(i) => regs.x[i as usize] = v,
@@ -264,34 +249,15 @@ impl Layout {
         }
     }
 
-    /// The `g` packet image of `regs`.
-    pub fn encode(&self, regs: &RiscvRegs) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.g_len);
-        for s in &self.slots {
-            out.extend_from_slice(&Self::get(s.reg, regs).to_le_bytes()[..s.size]);
-        }
-        out
+    fn is_alias(reg: Reg) -> bool {
+        matches!(reg, Reg::Fflags | Reg::Frm | Reg::Fcsr)
     }
 
-    /// Apply a `G` packet image onto `regs` (the current values). Registers whose bytes are
-    /// missing (a short packet) keep their value; of fflags/frm/fcsr, which alias each other,
-    /// only the ones that changed are applied.
-    pub fn decode(&self, bytes: &[u8], regs: &mut RiscvRegs) {
-        let old = regs.clone();
-        for s in &self.slots {
-            let Some(b) = bytes.get(s.offset..s.offset + s.size) else { break };
-            let mut le = [0u8; 8];
-            le[..s.size].copy_from_slice(b);
-            let v = u64::from_le_bytes(le);
-            if matches!(s.reg, Reg::Fflags | Reg::Frm | Reg::Fcsr) && Self::get(s.reg, &old) == v {
-                continue;
-            }
-            Self::set(s.reg, regs, v);
-        }
+    fn pc(regs: &RiscvRegs) -> u64 {
+        regs.pc
     }
 
-    /// The target description (`target.xml`) for this layout.
-    pub fn target_xml(&self) -> String {
+    fn target_xml(slots: &[Slot<Reg>]) -> String {
         let mut x = String::new();
         x.push_str("<?xml version=\"1.0\"?>\n<!DOCTYPE target SYSTEM \"gdb-target.dtd\">\n");
         x.push_str("<target version=\"1.0\">\n<architecture>riscv:rv64</architecture>\n");
@@ -326,81 +292,35 @@ impl Layout {
         x.push_str("</feature>\n<feature name=\"org.gnu.gdb.riscv.virtual\">\n");
         let _ = writeln!(x, "  <reg name=\"priv\" bitsize=\"64\" type=\"int\" regnum=\"{PRIV_REGNUM}\"/>");
         x.push_str("</feature>\n<feature name=\"org.gnu.gdb.riscv.csr\">\n");
-        for &c in &self.csrs {
-            let _ = writeln!(
-                x,
-                "  <reg name=\"{}\" bitsize=\"64\" type=\"int\" regnum=\"{}\"/>",
-                csr_name(c),
-                FIRST_CSR_REGNUM + c as usize
-            );
+        for s in slots {
+            if let Reg::Csr(c) = s.reg {
+                let _ = writeln!(
+                    x,
+                    "  <reg name=\"{}\" bitsize=\"64\" type=\"int\" regnum=\"{}\"/>",
+                    csr_name(c),
+                    s.regnum
+                );
+            }
         }
         x.push_str("</feature>\n</target>\n");
         x
     }
 }
 
-/// The `g`/`G` packet image, laid out by the session's register layout (which gdbstub's
-/// context-free `Registers` trait cannot see, so the bytes travel raw).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct GdbRegs {
-    pub(crate) bytes: Vec<u8>,
-}
-
-impl Registers for GdbRegs {
-    type ProgramCounter = u64;
-
-    fn pc(&self) -> u64 {
-        let off = PC_REGNUM * 8;
-        self.bytes.get(off..off + 8).map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap()))
-    }
-
-    fn gdb_serialize(&self, mut write_byte: impl FnMut(Option<u8>)) {
-        for &b in &self.bytes {
-            write_byte(Some(b));
-        }
-    }
-
-    fn gdb_deserialize(&mut self, bytes: &[u8]) -> Result<(), ()> {
-        self.bytes = bytes.to_vec();
-        Ok(())
-    }
-}
-
-/// A GDB register number (see the module docs); validated against the session's layout when
-/// used.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RegNum(pub usize);
-
-impl RegId for RegNum {
-    fn from_raw_id(id: usize) -> Option<(Self, Option<NonZeroUsize>)> {
-        (id <= PRIV_REGNUM).then_some((RegNum(id), None))
-    }
-
-    fn to_raw_id(&self) -> Option<usize> {
-        Some(self.0)
-    }
-}
-
-/// RV64 with F/D and CSRs; the description comes from `TargetDescriptionXmlOverride`.
-#[derive(Debug)]
-pub enum Riscv64 {}
-
-impl Arch for Riscv64 {
-    type Usize = u64;
-    type Registers = GdbRegs;
-    /// GDB sends 2 (c.ebreak) or 4 (ebreak); breakpoints here are by address only.
-    type BreakpointKind = usize;
-    type RegId = RegNum;
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::arch::{GdbRegs, Layout};
+    use gdbstub::arch::Registers;
+
+    fn csrs_of(l: &Layout<Riscv64>) -> Vec<u16> {
+        l.slots.iter().filter_map(|s| if let Reg::Csr(c) = s.reg { Some(c) } else { None }).collect()
+    }
 
     #[test]
     fn layout_numbers_and_roundtrip() {
-        let l = Layout::new(&[0x300, 0x001, 0x180, 0x300, 0xf14]);
-        assert_eq!(l.csrs, vec![0x180, 0x300, 0xf14]);
+        let l = Layout::<Riscv64>::new(&[0x300, 0x001, 0x180, 0x300, 0xf14]);
+        assert_eq!(csrs_of(&l), vec![0x180, 0x300, 0xf14]);
         let nums: Vec<usize> = l.slots.iter().map(|s| s.regnum).collect();
         assert_eq!(&nums[..33], &(0..33).collect::<Vec<_>>()[..]);
         assert_eq!(l.slot(66).unwrap().reg, Reg::Fflags);
@@ -419,7 +339,7 @@ mod tests {
         let mut want = r.clone();
         want.csrs.sort();
         assert_eq!(back, want);
-        let regs = GdbRegs { bytes: g };
+        let regs = GdbRegs::<Riscv64>::new(g);
         assert_eq!(regs.pc(), 0x8000_0000);
     }
 
@@ -433,7 +353,7 @@ mod tests {
 
     #[test]
     fn xml_is_well_formed_enough() {
-        let x = Layout::new(&[0x300, 0x301]).target_xml();
+        let x = Layout::<Riscv64>::new(&[0x300, 0x301]).target_xml();
         assert!(x.contains("<reg name=\"mstatus\" bitsize=\"64\" type=\"int\" regnum=\"833\"/>"));
         assert!(x.contains("<reg name=\"fcsr\" bitsize=\"32\" type=\"int\" regnum=\"68\"/>"));
         assert!(x.contains("regnum=\"4161\""));

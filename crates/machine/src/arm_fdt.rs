@@ -254,6 +254,28 @@ mod tests {
         assert_eq!(prop(intc, "interrupts"), None, "no maintenance interrupt without EL2, as QEMU");
     }
 
+    fn virt_tree(gic_version: GicVersion) -> Node {
+        let cfg = VirtConfig { gic_version, smp: 2, virtualization: true, ..VirtConfig::default() };
+        let dtb = build(&cfg, ArmCpuModel::CortexA57, &Chosen { bootargs: None, initrd: None }).unwrap();
+        parse(&dtb).unwrap().root
+    }
+
+    #[test]
+    fn psci_uses_hvc_without_el2_and_smc_with_it() {
+        assert_eq!(prop(node(&tree(GicVersion::V2, 1), "psci"), "method"), Some(&b"hvc\0"[..]));
+        assert_eq!(prop(node(&virt_tree(GicVersion::V2), "psci"), "method"), Some(&b"smc\0"[..]));
+    }
+
+    #[test]
+    fn gicv2_names_the_maintenance_interrupt_only_with_virtualization() {
+        let intc = |root: &Node| prop(node(root, "intc@8000000"), "interrupts").map(cells);
+        assert_eq!(intc(&tree(GicVersion::V2, 2)), None);
+        // PPI 9, level high, both CPUs.
+        assert_eq!(intc(&virt_tree(GicVersion::V2)), Some(vec![1, 9, 0x304]));
+        // No ICH_* registers to back it on GICv3 (see `build`).
+        assert_eq!(intc(&virt_tree(GicVersion::V3)), None);
+    }
+
     #[test]
     fn gicv3_timer_flags_carry_no_cpu_mask() {
         let timer = cells(prop(node(&tree(GicVersion::V3, 2), "timer"), "interrupts").unwrap());

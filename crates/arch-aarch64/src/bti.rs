@@ -67,8 +67,9 @@ pub fn landing(insn: Option<&Insn>, btype: u8) -> Landing {
 pub fn check(e: &mut Env<'_, Aarch64Cpu>, pc: u64, what: u64, _: u64) -> Result<u64, Exit> {
     let btype = (what & 3) as u8;
     if what & 4 != 0 {
+        // SCTLR_EL2.BT sits where SCTLR_EL1.BT1 does.
         let bt = if e.cpu.el == 0 { sctlr::BT0 } else { sctlr::BT1 };
-        if e.cpu.mmu_regs.sctlr_el1 & bt == 0 {
+        if e.cpu.sctlr_current() & bt == 0 {
             return Ok(0);
         }
     }

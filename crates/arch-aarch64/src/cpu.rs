@@ -368,7 +368,7 @@ impl CpuConfig {
 pub struct Aarch64Cpu {
     pub regs: [u64; NUM_REGS],
     pub pc: u64,
-    /// PSTATE.EL (0 or 1: EL2 and EL3 are not implemented).
+    /// PSTATE.EL (0, 1, or 2 with `has_el2`).
     pub el: u8,
     /// PSTATE.SP: SP_ELx (true) or SP_EL0 (false) is the current stack pointer.
     pub spsel: bool,
@@ -402,7 +402,7 @@ pub struct Aarch64Cpu {
     pub time: TimeSource,
     pub timer_lines: [Box<dyn IrqLine>; 2],
     /// The levels last driven on `timer_lines`.
-    pub timer_levels: [bool; 2],
+    pub timer_levels: [bool; 3],
     /// HVC or SMC (whichever matches) are firmware calls for the board rather than exceptions.
     pub conduit: Conduit,
     /// A firmware call stopped the CPU (pc already past it): the board serves it from X0..X3,
@@ -421,6 +421,14 @@ pub struct Aarch64Cpu {
     /// The pointer authentication keys (APIAKey ... APGAKey).
     pub pac_keys: crate::pauth::PacKeys,
     pub pac_cache: crate::pauth::PacCache,
+    /// EL2 is implemented (`-M virt,virtualization=on`; set by the board before `reset`).
+    pub has_el2: bool,
+    /// The EL2 registers (meaningful only with `has_el2`).
+    pub el2: crate::el2::El2Regs,
+    /// The recorded exception is one of EL2's traps: it goes to EL2 whatever its kind.
+    pub pending_to_el2: bool,
+    /// The EL2 physical timer's output (CNTHP_*, PPI 26), when the board connects one.
+    pub hyp_timer_line: Option<Box<dyn IrqLine>>,
 }
 
 impl Aarch64Cpu {
@@ -450,7 +458,7 @@ impl Aarch64Cpu {
             irq_lines: cfg.irq_lines,
             time: cfg.time,
             timer_lines: cfg.timer_lines,
-            timer_levels: [false; 2],
+            timer_levels: [false; 3],
             conduit: Conduit::None,
             fw_call: false,
             gic: None,
@@ -460,25 +468,42 @@ impl Aarch64Cpu {
             mmu: MmuState::default(),
             pac_keys: Default::default(),
             pac_cache: Default::default(),
+            has_el2: false,
+            el2: Default::default(),
+            pending_to_el2: false,
+            hyp_timer_line: None,
         };
         cpu.reset(0);
         cpu
     }
 
-    /// Reset to EL1h at `pc` with DAIF masked (the level and state the arm64 boot protocol
-    /// enters a kernel in, with the MMU off); registers zero, system registers at their reset
-    /// values, timers off.
+    /// Reset to the highest implemented EL (EL2h with `has_el2`, else EL1h) at `pc` with DAIF
+    /// masked (the level and state the arm64 boot protocol enters a kernel in, with the MMU
+    /// off); registers zero, system registers at their reset values, timers off.
     pub fn reset(&mut self, pc: u64) {
         self.regs = [0; NUM_REGS];
         self.pc = pc;
-        self.el = 1;
+        self.el = if self.has_el2 { 2 } else { 1 };
         self.spsel = true;
         self.daif = daif::ALL;
         self.pan = false;
         self.il = false;
         self.sp_el = [0; 4];
         self.sys = SysRegs::default();
-        self.mmu_regs = MmuRegs { sctlr_el1: crate::sysreg::SCTLR_RESET, ..MmuRegs::default() };
+        self.mmu_regs = MmuRegs {
+            sctlr_el1: crate::sysreg::SCTLR_RESET,
+            sctlr_el2: crate::el2::sctlr2::RES1,
+            ..MmuRegs::default()
+        };
+        self.el2 = crate::el2::El2Regs {
+            hcr: crate::el2::hcr::RW,
+            cptr: crate::el2::cptr::RES1,
+            vpidr: crate::sysreg::midr_of(self.model),
+            vmpidr: crate::sysreg::MPIDR_RES1 | self.mpidr & crate::sysreg::MPIDR_AFF,
+            vtcr: crate::el2::VTCR_RES1,
+            ..Default::default()
+        };
+        self.pending_to_el2 = false;
         self.fpcr = 0;
         self.fpsr = 0;
         self.cache.clear();
@@ -525,10 +550,18 @@ impl Aarch64Cpu {
         self.regs[VF] = u64::from(nzcv & 1);
     }
 
-    /// CPACR_EL1.FPEN lets the current EL use FP/SIMD: 0b01 at EL1 only, 0b11 at EL0 and EL1.
+    /// CPACR_EL1.FPEN lets EL0/EL1 use FP/SIMD (0b01 at EL1 only, 0b11 at EL0 and EL1), and
+    /// CPTR_EL2.TFP does not trap it (EL0, EL1, EL2).
     #[inline]
     pub fn fp_enabled(&self) -> bool {
+        self.fp_allowed_by_cpacr() && !self.fp_trapped_to_el2()
+    }
+
+    /// CPACR_EL1.FPEN allows FP/SIMD at the current EL (it does not govern EL2).
+    #[inline]
+    pub fn fp_allowed_by_cpacr(&self) -> bool {
         match self.sys.cpacr >> 20 & 3 {
+            _ if self.el >= 2 => true,
             0b01 => self.el == 1,
             0b11 => true,
             _ => false,

@@ -1,22 +1,24 @@
-//! Exception entry to EL1, exception return, and the asynchronous exceptions (IRQ, FIQ).
+//! Exception entry to EL1 or EL2, exception return, and the asynchronous exceptions (IRQ, FIQ).
 //!
 //! ```text
-//!   VBAR_EL1 + group + kind          group: 0x000 current EL with SP_EL0
-//!                                           0x200 current EL with SP_EL1
-//!                                           0x400 lower EL (EL0), AArch64
+//!   target EL: EL2 for HVC, EL2's traps (`pending_to_el2`), CPTR_EL2 FP traps, anything at
+//!              EL2, and EL0's exceptions under HCR_EL2.TGE; EL1 otherwise
+//!   VBAR_ELt + group + kind          group: 0x000 current EL with SP_EL0
+//!                                           0x200 current EL with SP_ELx
+//!                                           0x400 lower EL, AArch64
 //!                                    kind:  0x000 synchronous, 0x080 IRQ, 0x100 FIQ, 0x180 SError
-//!   entry: SPSR_EL1 = PSTATE (with BTYPE, which is cleared), ELR_EL1 = preferred return address, ESR_EL1 (synchronous
-//!          only), FAR_EL1 (aborts and alignment faults); PSTATE.EL = 1, SP = SP_EL1,
-//!          DAIF = 1111, IL = 0, PAN = 1 unless SCTLR_EL1.SPAN.
-//!   ERET:  PSTATE = SPSR_EL1, pc = ELR_EL1; an illegal return (to AArch32, to EL2/EL3, to a
-//!          reserved mode) keeps EL and SP and sets PSTATE.IL, so the next instruction raises
-//!          the Illegal Execution state exception.
+//!   entry: SPSR_ELt = PSTATE (with BTYPE, which is cleared), ELR_ELt = preferred return
+//!          address, ESR_ELt (synchronous only), FAR_ELt (aborts and alignment faults);
+//!          PSTATE.EL = t, SP = SP_ELt, DAIF = 1111, IL = 0, PAN = 1 at EL1 unless SCTLR_EL1.SPAN.
+//!   ERET:  PSTATE = SPSR_ELx, pc = ELR_ELx; an illegal return (to AArch32, to a higher or
+//!          unimplemented EL, to EL1 while HCR_EL2.TGE, to a reserved mode) keeps EL and SP and
+//!          sets PSTATE.IL, so the next instruction raises the Illegal Execution state exception.
 //! ```
 //!
-//! Every exception targets EL1 (EL2 and EL3 are not implemented). The local exclusive monitor
-//! is cleared on entry and on return.
+//! The local exclusive monitor is cleared on entry and on return.
 
 use crate::cpu::{daif, irq, Aarch64Cpu, Fault, BTYPE};
+use crate::el2::hcr;
 use crate::sysreg::sctlr;
 
 /// Offsets within the vector table.
@@ -31,54 +33,108 @@ pub mod vector {
 }
 
 impl Aarch64Cpu {
+    /// The EL synchronous exception `f` is taken to from the current EL.
+    fn sync_target(&self, f: Fault) -> u8 {
+        if !self.has_el2 {
+            return 1;
+        }
+        if self.pending_to_el2 || self.el == 2 || matches!(f, Fault::Hvc { .. }) {
+            return 2;
+        }
+        // CPACR_EL1 lets it through, so CPTR_EL2.TFP trapped it.
+        if f == Fault::FpAccess && self.fp_allowed_by_cpacr() {
+            return 2;
+        }
+        if self.el == 0 && self.el2.hcr & hcr::TGE != 0 {
+            return 2;
+        }
+        1
+    }
+
     /// Take synchronous exception `f`, raised by the instruction at `pc`.
     pub fn take_sync(&mut self, f: Fault, pc: u64) {
-        let from_lower = self.el == 0;
+        let target = self.sync_target(f);
+        // A trapped instruction (an SMC under HCR_EL2.TSC too) is returned to, not past.
+        let elr = if self.pending_to_el2 { pc } else { f.return_address(pc) };
+        self.pending_to_el2 = false;
+        let from_lower = self.el < target;
         let esr = f.esr(from_lower);
-        tracing::debug!(target: "int", "a64 exception {f:?} ESR {esr:#x} at {pc:#x} from EL{}", self.el);
-        self.sys.esr = esr;
-        if let Some(far) = f.far() {
-            self.sys.far = far;
+        tracing::debug!(target: "int", "a64 exception {f:?} ESR {esr:#x} at {pc:#x} from EL{} to EL{target}", self.el);
+        if target == 2 {
+            self.el2.esr = esr;
+            if let Some(far) = f.far() {
+                self.el2.far = far;
+            }
+        } else {
+            self.sys.esr = esr;
+            if let Some(far) = f.far() {
+                self.sys.far = far;
+            }
         }
-        self.enter_el1(vector::SYNC, f.return_address(pc));
+        self.enter_el(target, vector::SYNC, elr);
     }
 
-    /// Take an interrupt of `kind` (`vector::IRQ` or `vector::FIQ`) at the current pc.
-    pub fn take_interrupt(&mut self, kind: u64) {
-        tracing::trace!(target: "int", "a64 interrupt {kind:#x} at {:#x} from EL{}", self.pc, self.el);
-        self.enter_el1(kind, self.pc);
+    /// Take an interrupt of `kind` (`vector::IRQ` or `vector::FIQ`) to EL `target` at the
+    /// current pc.
+    pub fn take_interrupt(&mut self, kind: u64, target: u8) {
+        tracing::trace!(target: "int", "a64 interrupt {kind:#x} at {:#x} from EL{} to EL{target}", self.pc, self.el);
+        self.enter_el(target, kind, self.pc);
     }
 
-    fn enter_el1(&mut self, kind: u64, elr: u64) {
-        let group = if self.el == 0 {
+    fn enter_el(&mut self, target: u8, kind: u64, elr: u64) {
+        let group = if self.el < target {
             vector::LOWER_A64
         } else if self.spsel {
             vector::CURRENT_SPX
         } else {
             vector::CURRENT_SP0
         };
-        self.sys.spsr = self.pstate();
+        let spsr = self.pstate();
+        let vbar = if target == 2 {
+            self.el2.spsr = spsr;
+            self.el2.elr = elr;
+            self.el2.vbar
+        } else {
+            self.sys.spsr = spsr;
+            self.sys.elr = elr;
+            self.sys.vbar
+        };
         self.regs[BTYPE] = 0;
-        self.sys.elr = elr;
-        self.set_el_sp(1, true);
+        self.set_el_sp(target, true);
         self.daif = daif::ALL;
         self.il = false;
-        if self.mmu_regs.sctlr_el1 & sctlr::SPAN == 0 {
+        if target == 1 && self.mmu_regs.sctlr_el1 & sctlr::SPAN == 0 {
             self.pan = true;
         }
         self.monitor = None;
         self.halted = false;
-        self.pc = (self.sys.vbar & !0x7ff).wrapping_add(group + kind);
+        self.pc = (vbar & !0x7ff).wrapping_add(group + kind);
         self.mmu_changed();
     }
 
-    /// ERET from EL1: restore PSTATE from SPSR_EL1 and return the new pc (ELR_EL1).
+    /// ELR of the current EL (what ERET returns to).
+    pub fn elr_current(&self) -> u64 {
+        if self.el == 2 {
+            self.el2.elr
+        } else {
+            self.sys.elr
+        }
+    }
+
+    /// ERET from EL1 or EL2: restore PSTATE from SPSR_ELx and return the new pc (ELR_ELx).
     pub fn exception_return(&mut self) -> u64 {
-        let spsr = self.sys.spsr;
+        let (spsr, elr) = if self.el == 2 { (self.el2.spsr, self.el2.elr) } else { (self.sys.spsr, self.sys.elr) };
         let m = spsr & 0x1f;
         let el = (m >> 2 & 3) as u8;
-        // AArch32 (M[4]), a higher or unimplemented EL, M[1] set (reserved), or EL0 with SP_ELx.
-        let illegal = m & 0x10 != 0 || el > self.el || m & 2 != 0 || m == 0b0001;
+        let implemented = el <= 1 || (el == 2 && self.has_el2);
+        // AArch32 (M[4]), a higher or unimplemented EL, M[1] set (reserved), EL0 with SP_ELx,
+        // or EL1 while HCR_EL2.TGE sends EL0 to EL2.
+        let illegal = m & 0x10 != 0
+            || el > self.el
+            || !implemented
+            || m & 2 != 0
+            || m == 0b0001
+            || (el == 1 && self.el == 2 && self.el2.hcr & hcr::TGE != 0);
         self.set_nzcv((spsr >> 28) as u32 & 0xf);
         self.daif = spsr & daif::ALL;
         self.pan = spsr >> 22 & 1 != 0;
@@ -93,29 +149,61 @@ impl Aarch64Cpu {
         }
         self.monitor = None;
         self.mmu_changed();
-        self.sys.elr
+        elr
     }
 
-    /// Whether an interrupt line is pending, which ends a WFI whether or not it is masked.
+    /// Whether an interrupt is pending that ends a WFI whether or not it is masked: a
+    /// physical line, or a virtual interrupt at EL0/EL1.
     pub fn wake_pending(&self) -> bool {
-        self.irq_lines.load() & (irq::IRQ | irq::FIQ) != 0
+        let (vf, vi) = self.virtual_interrupts();
+        self.irq_lines.load() & (irq::IRQ | irq::FIQ) != 0 || vf || vi
     }
 
-    /// Wake from WFI on any pending interrupt line (masked or not), and take the highest
-    /// priority unmasked one (FIQ, then IRQ). A firmware call waiting for the board is left
-    /// alone.
+    /// Whether a physical interrupt routed to EL2 (`to_el2`) or EL1, masked by PSTATE `bit`,
+    /// is taken now, and to which EL.
+    fn physical_target(&self, to_el2: bool, bit: u64) -> Option<u8> {
+        let unmasked = self.daif & bit == 0;
+        match (to_el2, self.el) {
+            // Routed to a higher EL: PSTATE does not mask it.
+            (true, 0 | 1) => Some(2),
+            (true, _) => unmasked.then_some(2),
+            // Routed to EL1 but running at EL2: not taken.
+            (false, 2..) => None,
+            (false, _) => unmasked.then_some(1),
+        }
+    }
+
+    /// Wake from WFI on any pending interrupt (masked or not), and take the highest priority
+    /// one that is not masked (physical FIQ, physical IRQ, virtual FIQ, virtual IRQ). A
+    /// firmware call waiting for the board is left alone.
     #[inline]
     pub fn poll_interrupts(&mut self) {
         let lines = self.irq_lines.load() & (irq::IRQ | irq::FIQ);
-        if lines == 0 || self.fw_call {
+        let h = self.hcr();
+        if (lines == 0 && h & (hcr::VI | hcr::VF) == 0) || self.fw_call {
+            return;
+        }
+        let (vf, vi) = self.virtual_interrupts();
+        if lines == 0 && !vf && !vi {
             return;
         }
         self.halted = false;
-        // Interrupts target EL1 and PSTATE.{I,F} mask them at EL0 and EL1 alike.
-        if lines & irq::FIQ != 0 && self.daif & daif::F == 0 {
-            self.take_interrupt(vector::FIQ);
-        } else if lines & irq::IRQ != 0 && self.daif & daif::I == 0 {
-            self.take_interrupt(vector::IRQ);
+        let (fiq2, irq2) = self.interrupts_to_el2();
+        if lines & irq::FIQ != 0 {
+            if let Some(t) = self.physical_target(fiq2, daif::F) {
+                return self.take_interrupt(vector::FIQ, t);
+            }
+        }
+        if lines & irq::IRQ != 0 {
+            if let Some(t) = self.physical_target(irq2, daif::I) {
+                return self.take_interrupt(vector::IRQ, t);
+            }
+        }
+        if vf && self.daif & daif::F == 0 {
+            return self.take_interrupt(vector::FIQ, 1);
+        }
+        if vi && self.daif & daif::I == 0 {
+            self.take_interrupt(vector::IRQ, 1);
         }
     }
 }

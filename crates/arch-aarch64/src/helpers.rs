@@ -2,7 +2,8 @@
 //! `Sem` operations. Each takes the environment and three operands and returns a value or `Exit`
 //! (exception recorded).
 
-use crate::cpu::{irq, Aarch64Cpu, Conduit, Fault, Monitor};
+use crate::cpu::{Aarch64Cpu, Conduit, Fault, Monitor};
+use crate::el2;
 use crate::sysreg::{self, sctlr, Deny};
 use mimic_core::{MemOp, Size};
 use mimic_exec::Env;
@@ -14,43 +15,64 @@ pub fn undefined(e: &mut Env<'_, Aarch64Cpu>, raw: u64, _: u64, _: u64) -> Resul
 }
 
 /// SVC/HVC/SMC/BRK (`kind` 0..=3 in that order) with their immediate; `raw` is the word.
-/// HVC and SMC are firmware calls when they match the board's [`Conduit`] (at EL1): the CPU
-/// stops with `fw_call` set and the pc past the instruction. Otherwise, with no EL2 or EL3 to
-/// take them, they are UNDEFINED.
+/// HVC and SMC are firmware calls when they match the board's [`Conduit`] (at EL1 or EL2):
+/// the CPU stops with `fw_call` set and the pc past the instruction. Otherwise HVC goes to EL2
+/// when EL2 exists (unless HCR_EL2.HCD), and SMC at EL1 traps to EL2 under HCR_EL2.TSC; with
+/// no EL to take them they are UNDEFINED.
 pub fn exception_call(e: &mut Env<'_, Aarch64Cpu>, kind: u64, imm: u64, raw: u64) -> Result<u64, Exit> {
     let imm = imm as u16;
+    let undefined = Fault::Undefined { raw: raw as u32 };
     let call = match kind {
         0 => return e.cpu.exception(Fault::Svc { imm }),
         1 => Conduit::Hvc,
         2 => Conduit::Smc,
         _ => return e.cpu.exception(Fault::Breakpoint { imm }),
     };
-    if e.cpu.el == 0 || e.cpu.conduit != call {
-        return e.cpu.exception(Fault::Undefined { raw: raw as u32 });
+    if e.cpu.el == 0 {
+        return e.cpu.exception(undefined);
     }
-    e.cpu.fw_call = true;
-    e.cpu.halted = true;
-    Ok(0)
+    let hcr = e.cpu.hcr();
+    if call == Conduit::Smc && e.cpu.el == 1 && hcr & el2::hcr::TSC != 0 {
+        return e.cpu.trap_to_el2(Fault::Smc { imm });
+    }
+    if e.cpu.conduit == call {
+        e.cpu.fw_call = true;
+        e.cpu.halted = true;
+        return Ok(0);
+    }
+    if call == Conduit::Hvc && e.cpu.has_el2 && hcr & el2::hcr::HCD == 0 {
+        return e.cpu.exception(Fault::Hvc { imm });
+    }
+    e.cpu.exception(undefined)
 }
 
-/// WFI: wait for an interrupt. A pending interrupt line, even a masked one, makes it complete
-/// at once; otherwise the CPU halts until `check_interrupts` sees a line. At EL0 it traps to
-/// EL1 unless SCTLR_EL1.nTWI is set.
+/// WFI: wait for an interrupt. A pending interrupt, even a masked one, makes it complete at
+/// once; otherwise the CPU halts until `check_interrupts` sees one. At EL0 it traps to EL1
+/// unless SCTLR_EL1.nTWI is set; at EL0/EL1 it traps to EL2 under HCR_EL2.TWI when it would
+/// wait.
 pub fn wfi(e: &mut Env<'_, Aarch64Cpu>, _: u64, _: u64, _: u64) -> Result<u64, Exit> {
     if e.cpu.el == 0 && e.cpu.mmu_regs.sctlr_el1 & sctlr::NTWI == 0 {
         return e.cpu.exception(Fault::WfxTrap { wfe: false });
     }
-    if e.cpu.irq_lines.load() & (irq::IRQ | irq::FIQ) == 0 {
-        e.cpu.halted = true;
+    if e.cpu.wake_pending() {
+        return Ok(0);
     }
+    if e.cpu.el <= 1 && e.cpu.hcr() & el2::hcr::TWI != 0 {
+        return e.cpu.trap_to_el2(Fault::WfxTrap { wfe: false });
+    }
+    e.cpu.halted = true;
     Ok(0)
 }
 
 /// WFE: events are not modelled, so it completes at once (a spin loop around it still waits
-/// for the value it polls). At EL0 it traps to EL1 unless SCTLR_EL1.nTWE is set.
+/// for the value it polls). At EL0 it traps to EL1 unless SCTLR_EL1.nTWE is set; at EL0/EL1
+/// to EL2 under HCR_EL2.TWE.
 pub fn wfe(e: &mut Env<'_, Aarch64Cpu>, _: u64, _: u64, _: u64) -> Result<u64, Exit> {
     if e.cpu.el == 0 && e.cpu.mmu_regs.sctlr_el1 & sctlr::NTWE == 0 {
         return e.cpu.exception(Fault::WfxTrap { wfe: true });
+    }
+    if e.cpu.el <= 1 && e.cpu.hcr() & el2::hcr::TWE != 0 {
+        return e.cpu.trap_to_el2(Fault::WfxTrap { wfe: true });
     }
     Ok(0)
 }
@@ -100,6 +122,9 @@ pub fn mrs(e: &mut Env<'_, Aarch64Cpu>, packed: u64, raw: u64, _: u64) -> Result
     if let Err(why) = d.check(e.cpu, false) {
         return deny(e, why, key, rt, true, raw);
     }
+    if el2::traps(e.cpu, key, false) {
+        return e.cpu.trap_to_el2(Fault::SysTrap { iss: sys_trap_iss(key, rt, true) });
+    }
     Ok((d.read)(e.cpu))
 }
 
@@ -109,6 +134,9 @@ pub fn msr(e: &mut Env<'_, Aarch64Cpu>, val: u64, packed: u64, raw: u64) -> Resu
     let d = &sysreg::DEFS[row];
     if let Err(why) = d.check(e.cpu, true) {
         return deny(e, why, key, rt, false, raw);
+    }
+    if el2::traps(e.cpu, key, true) {
+        return e.cpu.trap_to_el2(Fault::SysTrap { iss: sys_trap_iss(key, rt, false) });
     }
     (d.write)(e.cpu, val);
     Ok(0)
@@ -181,6 +209,7 @@ pub fn sys(e: &mut Env<'_, Aarch64Cpu>, xt: u64, op: u64, raw: u64) -> Result<u6
         }
     };
     let el1_only = if el0 { Err(Deny::Undefined) } else { Ok(()) };
+    let el2_only = if e.cpu.has_el2 && e.cpu.el >= 2 { Ok(()) } else { Err(Deny::Undefined) };
     let check = match (op1, crn, crm, op2) {
         // IC IALLUIS, IC IALLU: drop every decoded block.
         (0, 7, 1 | 5, 0) => el1_only.map(|()| Sys::IcAll),
@@ -195,6 +224,11 @@ pub fn sys(e: &mut Env<'_, Aarch64Cpu>, xt: u64, op: u64, raw: u64) -> Result<u6
         (0, 7, 8, 0..=3) => el1_only.map(|()| Sys::At),
         // TLBI VMALLE1(IS), VAE1(IS), ASIDE1(IS), VAAE1(IS), VALE1(IS), VAALE1(IS).
         (0, 8, 3 | 7, 0 | 1 | 2 | 3 | 5 | 7) => el1_only.map(|()| Sys::Tlbi),
+        // AT S1E2R, S1E2W; AT S12E1R/W, S12E0R/W.
+        (4, 7, 8, 0 | 1 | 4..=7) => el2_only.map(|()| Sys::At),
+        // TLBI IPAS2E1(IS), IPAS2LE1(IS); ALLE2(IS), VAE2(IS), ALLE1(IS), VALE2(IS),
+        // VMALLS12E1(IS).
+        (4, 8, 0 | 4, 1 | 5) | (4, 8, 3 | 7, 0 | 1 | 4 | 5 | 6) => el2_only.map(|()| Sys::Tlbi),
         _ => return unknown_sysreg_write(e, u64::from(key), raw, 0),
     };
     match check {

@@ -1,5 +1,6 @@
-//! The AArch64 ISA (A64 instruction set) at EL0 and EL1: the CPU core that
-//! `mimic -M virt -cpu cortex-a57` will run, up to booting an arm64 Linux kernel at EL1.
+//! The AArch64 ISA (A64 instruction set) at EL0 and EL1, and EL2 when the board asks for it
+//! (`-M virt,virtualization=on`): the CPU core that `mimic -M virt -cpu cortex-a57` runs, up to
+//! booting an arm64 Linux kernel at EL1 or EL2.
 //!
 //! Encodings live in `decode/a64.decode` (base), `decode/fp.decode` (scalar FP) and
 //! `decode/simd.decode` (SIMD&FP loads/stores, Advanced SIMD), and are turned into one decoder, a
@@ -10,14 +11,16 @@
 //!
 //! ```text
 //!   cpu.rs        state, PSTATE (EL, SP, DAIF, PAN, IL), Fault and its syndrome, the Guest impl
-//!   exception.rs  exception entry to EL1 (VBAR_EL1 vectors), ERET, IRQ/FIQ from `irq_lines`
+//!   exception.rs  exception entry to EL1/EL2 (VBAR_ELx vectors), ERET, IRQ/FIQ from `irq_lines`
+//!   el2.rs        EL2: HCR_EL2 and the other EL2 registers, its traps and interrupt routing
 //!   sysreg.rs     the system register table (MRS/MSR), access checks, ID register values
 //!   timer.rs      generic timer: counter, EL1 physical and virtual timers, their output lines
 //!   helpers.rs    what both tiers call: MRS/MSR/SYS, ERET, WFI/WFE, exclusives, CRC32, ...
 //!   atomic.rs     FEAT_LSE: LD<op>/ST<op>/SWP/CAS/CASP as one checked read-modify-write each
 //!   crypto.rs     AES, SHA-1 and SHA-256 instructions (PMULL is in simd.rs)
-//!   mmu_regs.rs   SCTLR/TCR/TTBR/MAIR/AMAIR/PAR_EL1 for the page walk
-//!   mmu.rs        the stage-1 page walk behind the softmmu TLB, TLBI, AT, data and fetch paths
+//!   mmu_regs.rs   SCTLR/TCR/TTBR/MAIR/AMAIR/PAR_EL1 and SCTLR/TCR/TTBR0/MAIR_EL2 for the walks
+//!   mmu.rs        the stage-1 EL1&0 and EL2 walks behind the softmmu TLB, TLBI, AT, data and
+//!                 fetch paths
 //!   pauth.rs      FEAT_PAuth: QARMA5 ComputePAC, AddPAC/Auth/Strip, their helpers
 //!   bti.rs        FEAT_BTI: which instruction may follow which indirect branch
 //! ```
@@ -68,6 +71,7 @@ pub mod bti;
 pub mod cpu;
 pub mod crypto;
 pub mod decode;
+pub mod el2;
 pub mod exception;
 pub mod fp;
 pub mod fp_v80;

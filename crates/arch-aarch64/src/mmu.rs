@@ -49,7 +49,9 @@ use mimic_softmmu::{tlb_index, Prot, TLB_ENTRIES};
 pub const MMU_EL0: usize = 0;
 pub const MMU_EL1: usize = 1;
 pub const MMU_EL1_PAN: usize = 2;
-pub const NUM_MMU: usize = 3;
+/// The EL2 regime (stage 1 through TTBR0_EL2): its entries never serve EL0/EL1, nor theirs EL2.
+pub const MMU_EL2: usize = 3;
+pub const NUM_MMU: usize = 4;
 
 /// Physical address bits the CPU implements (ID_AA64MMFR0_EL1.PARange = 0b0010).
 pub const PA_BITS: u32 = 40;
@@ -165,6 +167,7 @@ impl Walk {
 }
 
 const FULL: Prot = Prot { read: true, write: true, exec: true };
+const NONE: Prot = Prot { read: false, write: false, exec: false };
 
 /// Bits `hi:lo` of `v` (inclusive), shifted down.
 fn field(v: u64, hi: u32, lo: u32) -> u64 {
@@ -210,6 +213,28 @@ fn block_allowed(grain: u32, level: u32) -> bool {
 /// the walk's fault: translation, address size, access flag, or external abort on the walk.
 /// Permissions and alignment are the caller's to check against the result.
 pub fn walk(r: &MmuRegs, bus: &AddressSpace, va: u64) -> Result<Walk, u8> {
+    walk_regime(r, bus, va, false)
+}
+
+/// Translate `va` through the EL2 stage-1 regime (TTBR0_EL2 only, no ASIDs, no EL0 access):
+/// the EL1 walk over a view of the EL2 controls in the EL1 layout, with EL2's permission
+/// rules (AP[2] read-only, bit 54 XN, WXN). The permissions are those of [`MMU_EL2`].
+pub fn walk_el2(r: &MmuRegs, bus: &AddressSpace, va: u64) -> Result<Walk, u8> {
+    let t = r.tcr_el2;
+    // T0SZ, IRGN0/ORGN0/SH0, TG0 stay; PS (18:16) moves to IPS; TBI (20) to TBI0; no TTBR1.
+    let tcr = t & 0xff3f | (t >> 16 & 7) << tcr::IPS_SHIFT | ((t >> 20 & 1) * tcr::TBI0) | tcr::EPD1;
+    let view = MmuRegs {
+        sctlr_el1: r.sctlr_el2,
+        tcr_el1: tcr,
+        ttbr0_el1: r.ttbr0_el2,
+        ttbr1_el1: 0,
+        mair_el1: r.mair_el2,
+        ..MmuRegs::default()
+    };
+    walk_regime(&view, bus, va, true)
+}
+
+fn walk_regime(r: &MmuRegs, bus: &AddressSpace, va: u64, el2: bool) -> Result<Walk, u8> {
     let t = r.tcr_el1;
     let top = if tbi(t, va) { 55 } else { 63 };
     if r.sctlr_el1 & sctlr::M == 0 {
@@ -309,12 +334,19 @@ pub fn walk(r: &MmuRegs, bus: &AddressSpace, va: u64) -> Result<Walk, u8> {
         let user_x = !(uxn || wxn && user_w);
         // Memory EL0 may write is never executable at EL1.
         let priv_x = !(pxn || user_w || wxn && priv_w);
-        let prot = [
-            Prot { read: user_r, write: user_w, exec: user_x },
-            Prot { read: true, write: priv_w, exec: priv_x },
-            // PAN takes EL1's data accesses away from what EL0 may read; fetches keep theirs.
-            Prot { read: !user_r, write: priv_w && !user_r, exec: priv_x },
-        ];
+        let prot = if el2 {
+            // AP[1], PXN and nG are RES0/ignored in the EL2 regime; bit 54 is XN.
+            let x = !(uxn || wxn && priv_w);
+            [NONE, NONE, NONE, Prot { read: true, write: priv_w, exec: x }]
+        } else {
+            [
+                Prot { read: user_r, write: user_w, exec: user_x },
+                Prot { read: true, write: priv_w, exec: priv_x },
+                // PAN takes EL1's data accesses away from what EL0 may read; fetches keep theirs.
+                Prot { read: !user_r, write: priv_w && !user_r, exec: priv_x },
+                NONE,
+            ]
+        };
         let attr = (r.mair_el1 >> (8 * (d >> desc::ATTR_SHIFT & 7))) as u8;
         return Ok(Walk {
             pa: base | (va & ((1u64 << lsb) - 1)),
@@ -324,7 +356,7 @@ pub fn walk(r: &MmuRegs, bus: &AddressSpace, va: u64) -> Result<Walk, u8> {
             sh: (d >> desc::SH_SHIFT & 3) as u8,
             prot,
             gp: d & desc::GP != 0,
-            global: d & desc::NG == 0,
+            global: el2 || d & desc::NG == 0,
         });
     }
 }
@@ -416,7 +448,14 @@ impl Aarch64Cpu {
     /// changed, none when only a table base did.
     pub fn mmu_changed(&mut self) {
         let r = self.mmu_regs;
-        let seen = MmuRegs { sctlr_el1: r.sctlr_el1 & (sctlr::M | sctlr::WXN), amair_el1: 0, par_el1: 0, ..r };
+        let seen = MmuRegs {
+            sctlr_el1: r.sctlr_el1 & (sctlr::M | sctlr::WXN),
+            sctlr_el2: r.sctlr_el2 & (sctlr::M | sctlr::WXN),
+            amair_el1: 0,
+            amair_el2: 0,
+            par_el1: 0,
+            ..r
+        };
         let old = self.mmu.seen;
         if seen != old {
             let controls = |m: MmuRegs| MmuRegs { ttbr0_el1: 0, ttbr1_el1: 0, ..m };
@@ -431,9 +470,14 @@ impl Aarch64Cpu {
             // (Linux sets the reserved TTBR0 and the new one under the ASID of TTBR1).
             self.mmu.seen = seen;
         }
-        self.fetch_mmu = if self.el == 0 { MMU_EL0 } else { MMU_EL1 };
+        self.fetch_mmu = match self.el {
+            0 => MMU_EL0,
+            1 => MMU_EL1,
+            _ => MMU_EL2,
+        };
         self.data_mmu = match (self.el, self.pan) {
             (0, _) => MMU_EL0,
+            (2.., _) => MMU_EL2,
             (_, true) => MMU_EL1_PAN,
             _ => MMU_EL1,
         };
@@ -463,7 +507,16 @@ impl Aarch64Cpu {
     /// The physical address `va` maps to for a data access, as a debugger reading memory wants
     /// it: no permission check, no TLB fill, no fault recorded.
     pub fn translate_debug(&mut self, bus: &mut AddressSpace, va: u64) -> Option<u64> {
-        walk(&self.mmu_regs, bus, va).ok().map(|w| w.pa)
+        self.walk_for(bus, va, self.data_mmu).ok().map(|w| w.pa)
+    }
+
+    /// The walk of the regime MMU index `idx` belongs to.
+    fn walk_for(&self, bus: &AddressSpace, va: u64, idx: usize) -> Result<Walk, u8> {
+        if idx == MMU_EL2 {
+            walk_el2(&self.mmu_regs, bus, va)
+        } else {
+            walk(&self.mmu_regs, bus, va)
+        }
     }
 
     // ---- faults ------------------------------------------------------------------------------
@@ -537,7 +590,7 @@ impl Aarch64Cpu {
             }
             return Ok(Target::Ram(off));
         }
-        let w = match walk(&self.mmu_regs, bus, va) {
+        let w = match self.walk_for(bus, va, idx) {
             Ok(w) => w,
             Err(f) => return self.data_abort(va, write, f),
         };
@@ -805,7 +858,7 @@ impl Aarch64Cpu {
 
     #[inline(never)]
     fn fetch_slow(&mut self, bus: &mut AddressSpace, va: u64, idx: usize) -> Result<usize, Exit> {
-        let w = match walk(&self.mmu_regs, bus, va) {
+        let w = match self.walk_for(bus, va, idx) {
             Ok(w) => w,
             Err(fsc) => return self.exception(Fault::InsnAbort { va, fsc }),
         };
@@ -833,7 +886,7 @@ impl Aarch64Cpu {
         {
             return g & 1 != 0;
         }
-        walk(&self.mmu_regs, bus, va).is_ok_and(|w| w.gp)
+        self.walk_for(bus, va, idx).is_ok_and(|w| w.gp)
     }
 
     /// A block was decoded from this page: stores to it must take the slow path from now on.
@@ -892,6 +945,8 @@ pub fn tlbi(cpu: &mut Aarch64Cpu, op1: u32, crm: u32, op2: u32, xt: u64) {
                 cpu.tlb.flush_page(untagged(field(xt, 43, 0) << 12));
             }
         }
+        // VAE2(IS), VALE2(IS).
+        (4, 3 | 7, 1 | 5) => cpu.tlb.flush_page(untagged(field(xt, 43, 0) << 12)),
         (0, 1 | 3 | 7, 2) => {
             if asid_bits(cpu.mmu_regs.tcr_el1, xt) == cpu.current_asid() {
                 cpu.tlb_flush_all();
@@ -912,17 +967,20 @@ const PAR_RES1: u64 = 1 << 11;
 /// (`Err`). Other encodings (EL2/EL3 forms) do nothing: rejecting them is the caller's business.
 pub fn at(cpu: &mut Aarch64Cpu, bus: &mut AddressSpace, op1: u32, crm: u32, op2: u32, va: u64) -> Result<(), Exit> {
     let pan = if cpu.pan { MMU_EL1_PAN } else { MMU_EL1 };
+    // Stage 2 is not implemented, so the S12E1*/S12E0* forms translate as the stage-1 ones.
     let (idx, access) = match (op1, crm, op2) {
-        (0, 8, 0) => (MMU_EL1, Access::Read),
-        (0, 8, 1) => (MMU_EL1, Access::Write),
-        (0, 8, 2) => (MMU_EL0, Access::Read),
-        (0, 8, 3) => (MMU_EL0, Access::Write),
+        (0, 8, 0) | (4, 8, 4) => (MMU_EL1, Access::Read),
+        (0, 8, 1) | (4, 8, 5) => (MMU_EL1, Access::Write),
+        (0, 8, 2) | (4, 8, 6) => (MMU_EL0, Access::Read),
+        (0, 8, 3) | (4, 8, 7) => (MMU_EL0, Access::Write),
+        (4, 8, 0) => (MMU_EL2, Access::Read),
+        (4, 8, 1) => (MMU_EL2, Access::Write),
         (0, 9, 0) => (pan, Access::Read),
         (0, 9, 1) => (pan, Access::Write),
         _ => return Ok(()),
     };
     let fault = |f: u8| PAR_RES1 | u64::from(f & 0x3f) << 1 | 1;
-    cpu.mmu_regs.par_el1 = match walk(&cpu.mmu_regs, bus, va) {
+    cpu.mmu_regs.par_el1 = match cpu.walk_for(bus, va, idx) {
         Err(f) if (fsc::EXTERNAL_WALK..fsc::EXTERNAL_WALK + 4).contains(&f) => {
             // The write bit reads as one for faults of address translation instructions.
             return cpu.exception(Fault::DataAbort { va, write: true, fsc: f });

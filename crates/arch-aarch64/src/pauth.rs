@@ -345,7 +345,7 @@ pub fn pacga(data: u64, modifier: u64, key: [u64; 2]) -> u64 {
 pub fn pac(e: &mut Env<'_, Aarch64Cpu>, ptr: u64, modifier: u64, key: u64) -> Result<u64, Exit> {
     let k = Key::from_index(key);
     let c = &mut *e.cpu;
-    if c.mmu_regs.sctlr_el1 & k.sctlr_enable() == 0 {
+    if c.sctlr_current() & k.sctlr_enable() == 0 {
         return Ok(ptr);
     }
     Ok(add_pac(&mut c.pac_cache, ptr, modifier, c.pac_keys.keys[k as usize], k.is_data(), c.mmu_regs.tcr_el1))
@@ -356,7 +356,7 @@ pub fn pac(e: &mut Env<'_, Aarch64Cpu>, ptr: u64, modifier: u64, key: u64) -> Re
 pub fn aut(e: &mut Env<'_, Aarch64Cpu>, ptr: u64, modifier: u64, key: u64) -> Result<u64, Exit> {
     let k = Key::from_index(key);
     let c = &mut *e.cpu;
-    if c.mmu_regs.sctlr_el1 & k.sctlr_enable() == 0 {
+    if c.sctlr_current() & k.sctlr_enable() == 0 {
         return Ok(ptr);
     }
     Ok(auth(&mut c.pac_cache, ptr, modifier, c.pac_keys.keys[k as usize], k, c.mmu_regs.tcr_el1))
@@ -378,7 +378,7 @@ pub fn ereta(e: &mut Env<'_, Aarch64Cpu>, raw: u64, key: u64, sp: u64) -> Result
     if e.cpu.el == 0 {
         return e.cpu.exception(Fault::Undefined { raw: raw as u32 });
     }
-    let elr = e.cpu.sys.elr;
+    let elr = e.cpu.elr_current();
     let target = aut(e, elr, sp, key)?;
     e.cpu.exception_return();
     Ok(target)

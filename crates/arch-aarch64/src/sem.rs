@@ -1564,9 +1564,10 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
         self.ldst_imm(a, a.imm, Index::Offset)
     }
     fn ldst_unpriv(&mut self, a: &ArgsLdst) -> R {
-        // At EL0 an ordinary access; at EL1 one checked with EL0's permissions (PAN aside),
-        // which the data TLB of the current EL does not know: helpers using EL0's MMU index.
-        if self.flags & crate::cpu::flags::EL_MASK == 0 {
+        // At EL0 and EL2 an ordinary access; at EL1 one checked with EL0's permissions (PAN
+        // aside), which the data TLB of the current EL does not know: helpers using EL0's MMU
+        // index.
+        if self.flags & crate::cpu::flags::EL_MASK != 1 {
             return self.ldst_imm(a, a.imm, Index::Offset);
         }
         let Some(acc) = access(a.size, a.opc) else { return self.undefined() };

@@ -19,14 +19,15 @@
 //! with one, reads and writes go to it through `mimic_core::GicCpuInterface`.
 //!
 //! The ID registers describe exactly what this CPU implements: AArch64 only
-//! at EL0 and EL1, no EL2/EL3, FP and AdvSIMD, the GIC system registers only when a GICv3 is
+//! at EL0 and EL1, and at EL2 when `Aarch64Cpu::has_el2` (no VHE), no EL3, FP and AdvSIMD, the GIC system registers only when a GICv3 is
 //! connected (ID_AA64PFR0_EL1.GIC = 1), no SVE/RAS/MTE, CRC32, and the optional instructions
 //! of the CPU's [`crate::cpu::Features`]; 40-bit PA, 16-bit ASIDs, 4K/16K/64K granules, PAN, no
 //! PMU, v8.0 debug with two breakpoints and two watchpoints. The Cortex-A57 model reports MIDR
 //! r1p3 (0x411fd073); `max` reports QEMU's `max` value (0x000f0510, implementer 0: software).
 
 use crate::cpu::{daif, irq, Aarch64Cpu, CpuModel, CF, NF, VF, ZF};
-use crate::timer::{PHYS, VIRT};
+use crate::el2;
+use crate::timer::{HYP, PHYS, VIRT};
 use mimic_core::IccReg;
 
 /// The 16-bit key of an encoding: bits 20:5 of the MRS/MSR instruction.
@@ -44,6 +45,8 @@ pub const MIDR_MAX: u64 = 0x000f_0510;
 /// EL0 and EL1 AArch64 only (1 each); EL2, EL3 absent; FP and AdvSIMD implemented (0); GIC
 /// system registers, RAS, SVE absent. [`ID_AA64PFR0_GIC`] is added while a GICv3 is connected.
 pub const ID_AA64PFR0: u64 = 0x11;
+/// ID_AA64PFR0_EL1.EL2 = 1: EL2 implemented, AArch64 only (with `Aarch64Cpu::has_el2`).
+pub const ID_AA64PFR0_EL2: u64 = 1 << 8;
 /// ID_AA64PFR0_EL1.GIC = 1: the GICv3 system-register CPU interface is implemented.
 pub const ID_AA64PFR0_GIC: u64 = 1 << 24;
 /// DebugVer 6 (v8.0), BRPs 1 (two breakpoints), WRPs 1 (two watchpoints), CTX_CMPs 0 (one),
@@ -127,8 +130,8 @@ pub struct SysRegs {
     /// OSLSR_EL1.OSLK: the OS lock, set at cold reset and cleared by `msr oslar_el1, xzr`.
     pub oslk: bool,
     pub osdlr: u64,
-    /// [`PHYS`] and [`VIRT`].
-    pub timers: [crate::timer::Timer; 2],
+    /// [`PHYS`], [`VIRT`] and [`HYP`].
+    pub timers: [crate::timer::Timer; 3],
 }
 
 impl Default for SysRegs {
@@ -269,8 +272,9 @@ fn check_sp_el0(cpu: &Aarch64Cpu, _: bool) -> Result<(), Deny> {
 }
 fn check_cntfrq(cpu: &Aarch64Cpu, write: bool) -> Result<(), Deny> {
     if write {
-        // Writable at the highest implemented EL, which is EL1 here.
-        return if cpu.el == 1 { Ok(()) } else { Err(Deny::Undefined) };
+        // Writable at the highest implemented EL only.
+        let top = if cpu.has_el2 { 2 } else { 1 };
+        return if cpu.el == top { Ok(()) } else { Err(Deny::Undefined) };
     }
     el0_ro_if(cpu, false, cntkctl::EL0PCTEN | cntkctl::EL0VCTEN)
 }
@@ -299,7 +303,7 @@ fn icc_write(cpu: &mut Aarch64Cpu, reg: IccReg, value: u64) {
 }
 
 fn id_aa64pfr0(cpu: &Aarch64Cpu) -> u64 {
-    ID_AA64PFR0 | if cpu.gic.is_some() { ID_AA64PFR0_GIC } else { 0 }
+    ID_AA64PFR0 | if cpu.gic.is_some() { ID_AA64PFR0_GIC } else { 0 } | if cpu.has_el2 { ID_AA64PFR0_EL2 } else { 0 }
 }
 
 fn id_aa64isar0(cpu: &Aarch64Cpu) -> u64 {
@@ -318,9 +322,9 @@ fn id_aa64isar1(cpu: &Aarch64Cpu) -> u64 {
     }
 }
 
-/// The key registers exist at EL1 only, and only with FEAT_PAuth.
+/// The key registers exist at EL1 and above, and only with FEAT_PAuth.
 fn check_pauth_key(cpu: &Aarch64Cpu, _: bool) -> Result<(), Deny> {
-    if cpu.features.pauth && cpu.el == 1 {
+    if cpu.features.pauth && cpu.el >= 1 {
         Ok(())
     } else {
         Err(Deny::Undefined)
@@ -340,11 +344,24 @@ macro_rules! pac_key {
     };
 }
 
-fn midr(cpu: &Aarch64Cpu) -> u64 {
-    match cpu.model {
+/// MIDR_EL1 of a CPU model (what EL2 and VPIDR_EL2's reset value see).
+pub fn midr_of(model: CpuModel) -> u64 {
+    match model {
         CpuModel::CortexA57 => MIDR_A57,
         CpuModel::Max => MIDR_MAX,
     }
+}
+
+fn midr(cpu: &Aarch64Cpu) -> u64 {
+    crate::el2::midr_seen(cpu, midr_of(cpu.model))
+}
+
+/// MPIDR_EL1 bit 31 (RES1) and the affinity fields Aff3 (39:32) and Aff2..Aff0 (23:0).
+pub const MPIDR_RES1: u64 = 1 << 31;
+pub const MPIDR_AFF: u64 = 0xff_00ff_ffff;
+
+fn mpidr(cpu: &Aarch64Cpu) -> u64 {
+    crate::el2::mpidr_seen(cpu, MPIDR_RES1 | cpu.mpidr & MPIDR_AFF)
 }
 
 /// CCSIDR_EL1 of the cache CSSELR_EL1 selects (Cortex-A57's: 32 KiB 2-way L1 D, 48 KiB 3-way
@@ -358,9 +375,14 @@ fn ccsidr(cpu: &Aarch64Cpu) -> u64 {
     }
 }
 
+/// ISR_EL1: at EL1 an interrupt routed to EL2 shows as its virtual counterpart instead.
 fn isr(cpu: &Aarch64Cpu) -> u64 {
     let lines = cpu.irq_lines.load();
-    (if lines & irq::IRQ != 0 { 1 << 7 } else { 0 }) | if lines & irq::FIQ != 0 { 1 << 6 } else { 0 }
+    let (fiq2, irq2) = if cpu.el == 1 { cpu.interrupts_to_el2() } else { (false, false) };
+    let h = cpu.hcr();
+    let i = if irq2 { h & crate::el2::hcr::VI != 0 } else { lines & irq::IRQ != 0 };
+    let f = if fiq2 { h & crate::el2::hcr::VF != 0 } else { lines & irq::FIQ != 0 };
+    (if i { 1 << 7 } else { 0 }) | if f { 1 << 6 } else { 0 }
 }
 
 fn write_sctlr(c: &mut Aarch64Cpu, v: u64) {
@@ -395,7 +417,7 @@ use Access::*;
 pub static DEFS: &[Def] = &[
     // ---- identification ----
     def!(3 0 0 0 0 "MIDR_EL1", Ro, midr, wi),
-    def!(3 0 0 0 5 "MPIDR_EL1", Ro, |c| 1 << 31 | c.mpidr & 0xff_00ff_ffff, wi),
+    def!(3 0 0 0 5 "MPIDR_EL1", Ro, mpidr, wi),
     def!(3 0 0 0 6 "REVIDR_EL1", Ro, raz, wi),
     def!(3 0 0 4 0 "ID_AA64PFR0_EL1", Ro, id_aa64pfr0, wi),
     // BT = 1 with FEAT_BTI.
@@ -544,6 +566,68 @@ pub static DEFS: &[Def] = &[
     icc!(3 0 12 12 5 "ICC_SRE_EL1", IccReg::Sre),
     icc!(3 0 12 12 6 "ICC_IGRPEN0_EL1", IccReg::Igrpen0),
     icc!(3 0 12 12 7 "ICC_IGRPEN1_EL1", IccReg::Igrpen1),
+    // ---- EL2 (only with `Aarch64Cpu::has_el2`; see `el2.rs`) ----
+    def!(3 4 0 0 0 "VPIDR_EL2", Check(el2::check_el2), |c| c.el2.vpidr, |c, v| c.el2.vpidr = v & 0xffff_ffff),
+    def!(3 4 0 0 5 "VMPIDR_EL2", Check(el2::check_el2), |c| c.el2.vmpidr, |c, v| {
+        c.el2.vmpidr = MPIDR_RES1 | v & (MPIDR_AFF | 1 << 30 | 1 << 24);
+    }),
+    def!(3 4 1 0 0 "SCTLR_EL2", Check(el2::check_el2), |c| c.mmu_regs.sctlr_el2, el2::write_sctlr_el2),
+    def!(3 4 1 0 1 "ACTLR_EL2", Check(el2::check_el2), |c| c.el2.actlr, |c, v| c.el2.actlr = v),
+    def!(3 4 1 1 0 "HCR_EL2", Check(el2::check_el2), |c| c.el2.hcr, el2::write_hcr),
+    def!(3 4 1 1 1 "MDCR_EL2", Check(el2::check_el2), |c| c.el2.mdcr, |c, v| c.el2.mdcr = v & 0x0fff_ffff),
+    def!(3 4 1 1 2 "CPTR_EL2", Check(el2::check_el2), |c| c.el2.cptr, |c, v| {
+        c.el2.cptr = v & el2::cptr::WRITABLE | el2::cptr::RES1;
+    }),
+    def!(3 4 1 1 3 "HSTR_EL2", Check(el2::check_el2), |c| c.el2.hstr, |c, v| c.el2.hstr = v & 0xbfff),
+    def!(3 4 1 1 7 "HACR_EL2", Check(el2::check_el2), raz, wi),
+    def!(3 4 2 0 0 "TTBR0_EL2", Check(el2::check_el2), |c| c.mmu_regs.ttbr0_el2, |c, v| {
+        c.mmu_regs.ttbr0_el2 = v;
+        c.mmu_changed();
+    }),
+    def!(3 4 2 0 2 "TCR_EL2", Check(el2::check_el2), |c| c.mmu_regs.tcr_el2, |c, v| {
+        // Bits 31 and 23 are RES1.
+        c.mmu_regs.tcr_el2 = v & 0x0017_ff3f | 1 << 31 | 1 << 23;
+        c.mmu_changed();
+    }),
+    def!(3 4 2 1 0 "VTTBR_EL2", Check(el2::check_el2), |c| c.el2.vttbr, |c, v| {
+        c.el2.vttbr = v;
+        c.mmu_changed();
+    }),
+    def!(3 4 2 1 2 "VTCR_EL2", Check(el2::check_el2), |c| c.el2.vtcr, |c, v| {
+        c.el2.vtcr = v & 0x0007_ffff | el2::VTCR_RES1;
+        c.mmu_changed();
+    }),
+    def!(3 4 4 0 0 "SPSR_EL2", Check(el2::check_el2), |c| c.el2.spsr, el2::write_spsr_el2),
+    def!(3 4 4 0 1 "ELR_EL2", Check(el2::check_el2), |c| c.el2.elr, |c, v| c.el2.elr = v),
+    def!(3 4 4 1 0 "SP_EL1", Check(el2::check_el2), |c| c.sp_of(1), |c, v| c.set_sp_of(1, v)),
+    def!(3 4 5 1 0 "AFSR0_EL2", Check(el2::check_el2), raz, wi),
+    def!(3 4 5 1 1 "AFSR1_EL2", Check(el2::check_el2), raz, wi),
+    def!(3 4 5 2 0 "ESR_EL2", Check(el2::check_el2), |c| c.el2.esr, |c, v| c.el2.esr = v & 0xffff_ffff),
+    def!(3 4 6 0 0 "FAR_EL2", Check(el2::check_el2), |c| c.el2.far, |c, v| c.el2.far = v),
+    def!(3 4 6 0 4 "HPFAR_EL2", Check(el2::check_el2), |c| c.el2.hpfar, |c, v| c.el2.hpfar = v & 0x0fff_fff0),
+    def!(3 4 10 2 0 "MAIR_EL2", Check(el2::check_el2), |c| c.mmu_regs.mair_el2, |c, v| {
+        c.mmu_regs.mair_el2 = v;
+        c.mmu_changed();
+    }),
+    def!(3 4 10 3 0 "AMAIR_EL2", Check(el2::check_el2), |c| c.mmu_regs.amair_el2, |c, v| c.mmu_regs.amair_el2 = v),
+    def!(3 4 12 0 0 "VBAR_EL2", Check(el2::check_el2), |c| c.el2.vbar, |c, v| c.el2.vbar = v & !0x7ff),
+    def!(3 4 12 0 1 "RVBAR_EL2", Check(el2::check_el2_ro), raz, wi),
+    def!(3 4 13 0 2 "TPIDR_EL2", Check(el2::check_el2), |c| c.el2.tpidr, |c, v| c.el2.tpidr = v),
+    def!(3 4 14 0 3 "CNTVOFF_EL2", Check(el2::check_el2), |c| c.el2.cntvoff, |c, v| {
+        c.el2.cntvoff = v;
+        c.update_timers();
+    }),
+    def!(3 4 14 1 0 "CNTHCTL_EL2", Check(el2::check_el2), |c| c.el2.cnthctl, |c, v| {
+        c.el2.cnthctl = v & el2::cnthctl::WRITABLE;
+    }),
+    def!(3 4 14 2 0 "CNTHP_TVAL_EL2", Check(el2::check_el2), |c| c.timer_tval(HYP), |c, v| c.set_timer_tval(HYP, v)),
+    def!(3 4 14 2 1 "CNTHP_CTL_EL2", Check(el2::check_el2), |c| c.timer_ctl(HYP), |c, v| c.set_timer_ctl(HYP, v)),
+    def!(3 4 14 2 2 "CNTHP_CVAL_EL2", Check(el2::check_el2), |c| c.sys.timers[HYP].cval, |c, v| {
+        c.set_timer_cval(HYP, v)
+    }),
+    // The GICv3 system-register interface is always enabled (SRE, DFB, DIB RAO) and EL1 may
+    // use it (Enable RAO); there is no virtual CPU interface (ICH_VTR_EL2 is not implemented).
+    def!(3 4 12 9 5 "ICC_SRE_EL2", Check(|c, w| el2::check_el2(c, w).and(if c.gic.is_some() { Ok(()) } else { Err(Deny::Undefined) })), |_| 0xf, wi),
     // The register ranges that are not named one by one (keys outside the 16-bit space, so
     // only `lookup` finds them): the last two rows.
     Def { key: 0x1_0000, name: "ID register (RAZ)", access: Ro, read: raz, write: wi },
@@ -578,7 +662,7 @@ pub fn lookup(key: u32) -> Option<usize> {
 /// interrupt mask or timer. Such writes do not end the block, and compiled code chains on after
 /// them; the context switch and exception return paths write these all the time.
 pub fn write_is_local(k: u32) -> bool {
-    const LOCAL: [u32; 13] = [
+    const LOCAL: [u32; 19] = [
         key(3, 3, 13, 0, 2), // TPIDR_EL0
         key(3, 3, 13, 0, 3), // TPIDRRO_EL0
         key(3, 0, 13, 0, 4), // TPIDR_EL1
@@ -592,6 +676,12 @@ pub fn write_is_local(k: u32) -> bool {
         key(3, 0, 5, 2, 0),  // ESR_EL1
         key(3, 0, 6, 0, 0),  // FAR_EL1
         key(3, 2, 0, 0, 0),  // CSSELR_EL1
+        key(3, 4, 13, 0, 2), // TPIDR_EL2
+        key(3, 4, 4, 0, 0),  // SPSR_EL2
+        key(3, 4, 4, 0, 1),  // ELR_EL2
+        key(3, 4, 5, 2, 0),  // ESR_EL2
+        key(3, 4, 6, 0, 0),  // FAR_EL2
+        key(3, 4, 4, 1, 0),  // SP_EL1
     ];
     LOCAL.contains(&k)
 }
@@ -640,7 +730,9 @@ mod tests {
 
     #[test]
     fn every_icc_row_names_the_register_its_encoding_decodes_to() {
-        for d in DEFS.iter().filter(|d| d.name.starts_with("ICC_")) {
+        // The EL1 rows forward to the GIC; ICC_SRE_EL2 is the CPU's own.
+        let el1 = |d: &&Def| d.name.starts_with("ICC_") && d.name.ends_with("_EL1");
+        for d in DEFS.iter().filter(el1) {
             let (op0, op1, crn, crm, op2) = fields(d.key);
             let f = |v: u32| v as u8;
             let reg = IccReg::from_encoding(f(op0), f(op1), f(crn), f(crm), f(op2));
@@ -648,7 +740,7 @@ mod tests {
             let want = format!("ICC_{}_EL1", format!("{reg:?}").to_uppercase().replace(['(', ')'], ""));
             assert_eq!(d.name, want);
         }
-        assert_eq!(DEFS.iter().filter(|d| d.name.starts_with("ICC_")).count(), 26);
+        assert_eq!(DEFS.iter().filter(el1).count(), 26);
     }
 
     #[test]

@@ -18,6 +18,8 @@ use crate::cpu::Aarch64Cpu;
 pub const PHYS: usize = 0;
 /// Index of the virtual timer (CNTV_*).
 pub const VIRT: usize = 1;
+/// Index of the EL2 physical timer (CNTHP_*; its line is `Aarch64Cpu::hyp_timer_line`).
+pub const HYP: usize = 2;
 
 /// CNTx_CTL_EL0 bits.
 pub mod ctl {
@@ -40,9 +42,14 @@ impl Aarch64Cpu {
         (self.time)()
     }
 
-    /// The count timer `n` compares against: physical, or virtual (CNTVOFF is 0).
-    pub fn timer_count(&self, _n: usize) -> u64 {
-        self.counter()
+    /// The count timer `n` compares against: physical, or virtual (CNTPCT − CNTVOFF_EL2; the
+    /// offset is 0 without EL2).
+    pub fn timer_count(&self, n: usize) -> u64 {
+        if n == VIRT && self.has_el2 {
+            self.counter().wrapping_sub(self.el2.cntvoff)
+        } else {
+            self.counter()
+        }
     }
 
     fn timer_condition(&self, n: usize, count: u64) -> bool {
@@ -79,12 +86,18 @@ impl Aarch64Cpu {
 
     /// Drive each timer line with its current level (only changes are signalled).
     pub fn update_timers(&mut self) {
-        let count = self.counter();
-        for n in [PHYS, VIRT] {
-            let level = self.timer_condition(n, count) && self.sys.timers[n].ctl & ctl::IMASK == 0;
+        for n in [PHYS, VIRT, HYP] {
+            let level = self.timer_condition(n, self.timer_count(n)) && self.sys.timers[n].ctl & ctl::IMASK == 0;
             if level != self.timer_levels[n] {
                 self.timer_levels[n] = level;
-                self.timer_lines[n].set_level(level);
+                match n {
+                    HYP => {
+                        if let Some(l) = &self.hyp_timer_line {
+                            l.set_level(level);
+                        }
+                    }
+                    _ => self.timer_lines[n].set_level(level),
+                }
             }
         }
     }
@@ -92,14 +105,14 @@ impl Aarch64Cpu {
     /// The counter value at which the next enabled, unmasked timer whose condition is not yet
     /// met will fire, if any.
     pub fn timer_deadline(&self) -> Option<u64> {
-        let count = self.counter();
-        [PHYS, VIRT]
+        // A deadline in counter (physical) ticks: the virtual timer's CVAL is offset.
+        [PHYS, VIRT, HYP]
             .into_iter()
             .filter(|&n| {
                 let t = self.sys.timers[n];
-                t.ctl & (ctl::ENABLE | ctl::IMASK) == ctl::ENABLE && !self.timer_condition(n, count)
+                t.ctl & (ctl::ENABLE | ctl::IMASK) == ctl::ENABLE && !self.timer_condition(n, self.timer_count(n))
             })
-            .map(|n| self.sys.timers[n].cval)
+            .map(|n| self.sys.timers[n].cval.wrapping_add(self.counter().wrapping_sub(self.timer_count(n))))
             .min()
     }
 }

@@ -67,9 +67,10 @@ usage: mimic [options]
 mimic emulates a RISC-V 64 or an AArch64 `virt` machine (QEMU-compatible options).
 
 Machine:
-  -M, -machine virt[,dumpdtb=FILE][,gic-version=2|3|max]
+  -M, -machine virt[,dumpdtb=FILE][,gic-version=2|3|max][,virtualization=on|off]
                       select the board (only `virt`); dumpdtb writes the device tree and exits;
-                      gic-version picks the AArch64 board's GIC (default 2; max is 3)
+                      gic-version picks the AArch64 board's GIC (default 2; max is 3);
+                      virtualization=on gives the AArch64 CPUs EL2 and boots the kernel there
   -m SIZE             guest RAM, e.g. 128M, 2G (a plain number means MiB; default 128M)
   -smp N              number of harts (1..8; default 1)
   -cpu rv64|cortex-a57|max
@@ -180,8 +181,13 @@ pub fn parse(args: &[String]) -> Result<Command, ArgError> {
                                 ArgError(format!("-machine {v}: unsupported gic-version '{g}' (use 2, 3 or max)"))
                             })?;
                         }
-                        // The Arm board's defaults, which are all it has so far.
-                        Some(("virtualization" | "secure", "off" | "false")) => {}
+                        Some(("virtualization", b)) => {
+                            o.config.virtualization = on_off(b).ok_or_else(|| {
+                                ArgError(format!("-machine {v}: invalid virtualization value '{b}' (use on or off)"))
+                            })?;
+                        }
+                        // Not implemented yet: only the default is accepted.
+                        Some(("secure", "off" | "false")) => {}
                         _ => return Err(ArgError(format!("-machine {v}: unsupported machine property '{kv}'"))),
                     }
                 }
@@ -348,6 +354,15 @@ pub fn parse(args: &[String]) -> Result<Command, ArgError> {
     Ok(Command::Run(Box::new(o)))
 }
 
+/// A QEMU boolean property value.
+fn on_off(v: &str) -> Option<bool> {
+    match v {
+        "on" | "true" | "yes" => Some(true),
+        "off" | "false" | "no" => Some(false),
+        _ => None,
+    }
+}
+
 fn check_machine(name: &str) -> Result<(), ArgError> {
     if name == "virt" {
         Ok(())
@@ -416,6 +431,16 @@ mod tests {
         assert_eq!(gic(&["-M", "virt,gic-version=2"]), GicVersion::V2);
         assert_eq!(gic(&["-M", "virt,gic-version=3"]), GicVersion::V3);
         assert_eq!(gic(&["-machine", "type=virt,gic-version=max"]), GicVersion::V3);
+    }
+
+    #[test]
+    fn virtualization_is_off_by_default_and_takes_on_or_off() {
+        let virt = |args: &[&str]| run(args).unwrap().config.virtualization;
+        assert!(!virt(&["-M", "virt"]));
+        assert!(virt(&["-M", "virt,virtualization=on"]));
+        assert!(!virt(&["-M", "virt,virtualization=off"]));
+        let e = run(&["-M", "virt,virtualization=2"]).unwrap_err();
+        assert!(e.0.contains("invalid virtualization value '2' (use on or off)"), "{e:?}");
     }
 
     #[test]

@@ -20,6 +20,8 @@ pub const GPIO_SPI: u32 = 7;
 pub const VIRTIO_SPI: u32 = 16;
 /// The generic timer's PPIs: secure physical, non-secure physical, virtual, hypervisor.
 pub const TIMER_PPIS: [u32; 4] = [13, 14, 11, 10];
+/// The GIC's virtual CPU interface maintenance interrupt (PPI 9, as QEMU).
+pub const GIC_MAINTENANCE_PPI: u32 = 9;
 /// The GPIO pin gpio-keys watches for the power button (`system_powerdown`).
 pub const POWER_BUTTON_PIN: u32 = 3;
 
@@ -60,7 +62,7 @@ pub fn build(cfg: &VirtConfig, model: ArmCpuModel, chosen: &Chosen) -> Result<Ve
 
     let node = f.begin_node("psci")?;
     f.property_string_list("compatible", vec!["arm,psci-1.0".into(), "arm,psci-0.2".into(), "arm,psci".into()])?;
-    f.property_string("method", "hvc")?;
+    f.property_string("method", if cfg.virtualization { "smc" } else { "hvc" })?;
     f.property_u32("cpu_suspend", crate::psci::CPU_SUSPEND_64)?;
     f.property_u32("cpu_off", crate::psci::CPU_OFF)?;
     f.property_u32("cpu_on", crate::psci::CPU_ON_64)?;
@@ -133,10 +135,16 @@ pub fn build(cfg: &VirtConfig, model: ArmCpuModel, chosen: &Chosen) -> Result<Ve
             let cpuif = region("gic_cpu");
             f.property_string("compatible", "arm,cortex-a15-gic")?;
             f.property_array_u64("reg", &[dist.start, dist.size(), cpuif.start, cpuif.size()])?;
+            // QEMU names the maintenance interrupt with virtualization=on. Without the GICH/GICV
+            // windows (no virtual CPU interface here) Linux's KVM finds no vgic and goes on.
+            if cfg.virtualization {
+                f.property_array_u32("interrupts", &[GIC_PPI, GIC_MAINTENANCE_PPI, cpu_mask | IRQ_LEVEL_HIGH])?;
+            }
         }
         GicVersion::V3 => {
-            // QEMU's layout: one redistributor region; no maintenance interrupt, as QEMU gives
-            // one only with virtualization=on (EL2), which this board does not have.
+            // QEMU's layout: one redistributor region. QEMU adds the maintenance interrupt with
+            // virtualization=on; it is left out here because there are no ICH_* registers (no
+            // virtual CPU interface), and KVM would probe them at EL2 if it saw one.
             let redist = region("gic_redist");
             f.property_string("compatible", mimic_devices::gicv3::COMPATIBLE)?;
             f.property_u32("#redistributor-regions", 1)?;
@@ -244,6 +252,28 @@ mod tests {
         assert_eq!(prop(intc, "#redistributor-regions").map(cells), Some(vec![1]));
         assert_eq!(reg, vec![0, 0x0800_0000, 0, 0x1_0000, 0, 0x080a_0000, 0, 0xf6_0000]);
         assert_eq!(prop(intc, "interrupts"), None, "no maintenance interrupt without EL2, as QEMU");
+    }
+
+    fn virt_tree(gic_version: GicVersion) -> Node {
+        let cfg = VirtConfig { gic_version, smp: 2, virtualization: true, ..VirtConfig::default() };
+        let dtb = build(&cfg, ArmCpuModel::CortexA57, &Chosen { bootargs: None, initrd: None }).unwrap();
+        parse(&dtb).unwrap().root
+    }
+
+    #[test]
+    fn psci_uses_hvc_without_el2_and_smc_with_it() {
+        assert_eq!(prop(node(&tree(GicVersion::V2, 1), "psci"), "method"), Some(&b"hvc\0"[..]));
+        assert_eq!(prop(node(&virt_tree(GicVersion::V2), "psci"), "method"), Some(&b"smc\0"[..]));
+    }
+
+    #[test]
+    fn gicv2_names_the_maintenance_interrupt_only_with_virtualization() {
+        let intc = |root: &Node| prop(node(root, "intc@8000000"), "interrupts").map(cells);
+        assert_eq!(intc(&tree(GicVersion::V2, 2)), None);
+        // PPI 9, level high, both CPUs.
+        assert_eq!(intc(&virt_tree(GicVersion::V2)), Some(vec![1, 9, 0x304]));
+        // No ICH_* registers to back it on GICv3 (see `build`).
+        assert_eq!(intc(&virt_tree(GicVersion::V3)), None);
     }
 
     #[test]

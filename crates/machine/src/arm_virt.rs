@@ -513,7 +513,14 @@ impl Machine<ArmBoard> {
                 time: time.clone(),
                 timer_lines,
             });
-            cpu.conduit = Conduit::Hvc;
+            // With EL2 the kernel owns HVC, so PSCI moves to SMC (as QEMU's board does without
+            // secure firmware); the CPUs reset into EL2.
+            cpu.conduit = if cfg.virtualization { Conduit::Smc } else { Conduit::Hvc };
+            if cfg.virtualization {
+                cpu.has_el2 = true;
+                cpu.hyp_timer_line = Some(gic.ppi(n, arm_fdt::TIMER_PPIS[3])?);
+                cpu.reset(0);
+            }
             if let Gic::V3(g) = &gic {
                 cpu.gic = Some(GicPort { gic: g.clone(), cpu: n });
             }

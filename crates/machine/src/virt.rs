@@ -114,6 +114,8 @@ pub struct VirtConfig {
     pub gic_version: crate::arm_virt::GicVersion,
     /// The Arm board's flash banks from `-drive if=pflash` (unit 0 holds the firmware).
     pub pflash: [Option<crate::PflashDrive>; 2],
+    /// The Arm board's CPUs implement EL2 and boot there (`-M virt,virtualization=on`).
+    pub virtualization: bool,
 }
 
 impl Default for VirtConfig {
@@ -134,6 +136,7 @@ impl Default for VirtConfig {
             perf_map: false,
             gic_version: crate::arm_virt::GicVersion::V2,
             pflash: [None, None],
+            virtualization: false,
         }
     }
 }

@@ -62,6 +62,9 @@ pub struct Tlb<const N: usize> {
     /// entries are 4 KiB, so a page flush inside a superpage cannot know which entries came
     /// from it and drops the whole index instead.
     large: [Option<(u64, u64)>; N],
+    /// Bumped by every flush: a translation remembered elsewhere (a run-time jump cache keyed by
+    /// virtual pc) is still the TLB's answer while the epoch it was made in lasts.
+    epoch: u64,
 }
 
 impl<const N: usize> Default for Tlb<N> {
@@ -77,7 +80,13 @@ pub fn tlb_index(vaddr: u64) -> usize {
 
 impl<const N: usize> Tlb<N> {
     pub fn new() -> Self {
-        Tlb { entries: Box::new([[TlbEntry::EMPTY; TLB_ENTRIES]; N]), large: [None; N] }
+        Tlb { entries: Box::new([[TlbEntry::EMPTY; TLB_ENTRIES]; N]), large: [None; N], epoch: 0 }
+    }
+
+    /// Changes whenever entries are flushed (fills and code-page flags leave it alone).
+    #[inline(always)]
+    pub fn epoch(&self) -> u64 {
+        self.epoch
     }
 
     /// One MMU index's entries, for generated code that indexes them itself.
@@ -113,6 +122,7 @@ impl<const N: usize> Tlb<N> {
 
     /// Empty slot `index` of MMU index `mmu_idx` (as [`tlb_index`] numbers them).
     pub fn flush_slot(&mut self, mmu_idx: usize, index: usize) {
+        self.epoch += 1;
         self.entries[mmu_idx][index] = TlbEntry::EMPTY;
     }
 
@@ -156,6 +166,7 @@ impl<const N: usize> Tlb<N> {
     }
 
     pub fn flush_all(&mut self) {
+        self.epoch += 1;
         for idx in self.entries.iter_mut() {
             idx.fill(TlbEntry::EMPTY);
         }
@@ -182,6 +193,7 @@ impl<const N: usize> Tlb<N> {
     /// Drop what maps the page of `vaddr`, in every MMU index: its entry, or the whole index
     /// when `vaddr` lies where superpages were filled.
     pub fn flush_page(&mut self, vaddr: u64) {
+        self.epoch += 1;
         let page = vaddr & PAGE_MASK;
         let i = tlb_index(vaddr);
         for (idx, large) in self.entries.iter_mut().zip(self.large.iter_mut()) {
@@ -283,6 +295,23 @@ mod tests {
         // 0x50_0000 lies in neither superpage but in the region covering both: all go.
         t.flush_page(0x50_0000);
         assert_eq!(t.lookup_read(0, 0x80_0000, 1), None);
+    }
+
+    #[test]
+    fn every_flush_changes_the_epoch_and_fills_do_not() {
+        let mut t: Tlb<1> = Tlb::new();
+        let e0 = t.epoch();
+        t.fill(0, 0x1000, 0, RW, true);
+        t.clear_code_flag(0);
+        assert_eq!(t.epoch(), e0);
+        t.flush_page(0x1000);
+        let e1 = t.epoch();
+        assert_ne!(e1, e0);
+        t.flush_slot(0, 1);
+        let e2 = t.epoch();
+        assert_ne!(e2, e1);
+        t.flush_all();
+        assert_ne!(t.epoch(), e2);
     }
 
     #[test]

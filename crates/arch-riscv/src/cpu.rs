@@ -295,6 +295,14 @@ impl Guest for RiscvCpu {
     fn data_tlb(&self) -> Option<&[TlbEntry; TLB_ENTRIES]> {
         Some(self.tlb.table(self.data_mmu))
     }
+    /// Fetch translations change only through TLB flushes (sfence.vma, satp, mstatus and PMP
+    /// writes). Block flags change within a chaining run only from FS clean to dirty (FP helpers
+    /// are `call_local`), and code translated for a clean FS is right for a dirty one.
+    const FETCH_EPOCH: bool = true;
+    #[inline(always)]
+    fn code_epoch(&self) -> u64 {
+        self.tlb.epoch()
+    }
     #[inline(always)]
     fn halted(&self) -> bool {
         self.halted

@@ -316,26 +316,6 @@ pub fn fp_fma<const NEG_PROD: bool, const NEG_ADD: bool, const D: bool>(
     Ok(0)
 }
 
-/// fsgnj (KIND 0), fsgnjn (1), fsgnjx (2).
-pub fn fp_sgnj<const KIND: u8, const D: bool>(
-    e: &mut Env<'_, RiscvCpu>,
-    regs: u64,
-    _: u64,
-    _: u64,
-) -> Result<u64, Exit> {
-    let (rd, rs1, rs2, _) = unpack(regs);
-    let cpu = &mut *e.cpu;
-    let (a, b) = (fop::<D>(cpu, rs1), fop::<D>(cpu, rs2));
-    let sign = if D { 1u64 << 63 } else { 1u64 << 31 };
-    let s = match KIND {
-        0 => b & sign,
-        1 => !b & sign,
-        _ => (a ^ b) & sign,
-    };
-    set_fp::<D>(cpu, rd, (a & !sign) | s, Flags::empty());
-    Ok(0)
-}
-
 /// feq (KIND 0), flt (1), fle (2): the result goes to an integer register.
 pub fn fp_cmp<const KIND: u8, const D: bool>(
     e: &mut Env<'_, RiscvCpu>,

@@ -59,6 +59,17 @@ pub fn ends_block(insn: &RvInsn) -> bool {
     }
 }
 
+/// Where FSGNJ* takes the result's sign from.
+#[derive(Clone, Copy)]
+enum Sgnj {
+    /// rs2's sign.
+    Copy,
+    /// rs2's sign, inverted.
+    Negate,
+    /// rs1's sign xor rs2's.
+    Xor,
+}
+
 struct T<'s, S> {
     s: &'s mut S,
     raw: u32,
@@ -246,11 +257,13 @@ impl<'a, 's, S: Sem<Env = Env<'a, RiscvCpu>>> T<'s, S> {
         self.wx(a.rd, old);
         Ok(())
     }
+    /// LR, SC and the AMOs touch registers, memory and the reservation only: a compiled run
+    /// may go on into the next block after them (a store into a code page still stops it).
     fn amo(&mut self, a: &ArgsAtomic, f: Helper<S::Env>) -> R {
         let addr = self.x(a.rs1);
         let v = self.x(a.rs2);
         let z = self.s.imm(0);
-        let old = self.s.call(f, addr, v, z)?;
+        let old = self.s.call_local(f, addr, v, z)?;
         self.wx(a.rd, old);
         Ok(())
     }
@@ -259,11 +272,15 @@ impl<'a, 's, S: Sem<Env = Env<'a, RiscvCpu>>> T<'s, S> {
     fn fp_on(&self) -> bool {
         self.flags & flags::FS_ON != 0
     }
+    /// The FP helpers read and write FP registers, `frm` and `fflags`, and set `mstatus.FS` to
+    /// Dirty. Only that last change touches the block flags, and code translated for a clean FS
+    /// is still right once it is dirty (it just marks it again), so a compiled run may go on.
     fn fp(&mut self, f: Helper<S::Env>, regs: u64, rm: u32) -> R {
         if !self.fp_on() {
             return self.illegal();
         }
-        self.call(f, regs, rm as u64)?;
+        let (regs, rm, raw) = (self.s.imm(regs), self.s.imm(rm as u64), self.s.imm(self.raw as u64));
+        self.s.call_local(f, regs, rm, raw)?;
         Ok(())
     }
     fn fs_dirty(&mut self) -> R {
@@ -271,6 +288,41 @@ impl<'a, 's, S: Sem<Env = Env<'a, RiscvCpu>>> T<'s, S> {
             self.call(h::fs_dirty, 0, 0)?;
         }
         Ok(())
+    }
+    /// A single's register value as the F extension reads it: NaN-boxed as it is, or the
+    /// (boxed) canonical NaN when the upper half is not all ones.
+    fn unbox_s(&mut self, v: S::V) -> S::V {
+        let boxv = self.s.imm(0xffff_ffff_0000_0000);
+        let ok = self.s.setcond(Cond::GeU, v, boxv);
+        let nan = self.s.imm(0xffff_ffff_7fc0_0000);
+        self.s.select(ok, v, nan)
+    }
+    /// FSGNJ/FSGNJN/FSGNJX (and so FMV, FNEG, FABS): bit operations only, no flags, so inline
+    /// rather than a helper. A single's result keeps the all-ones upper half of its unboxed
+    /// first operand, so it comes out NaN-boxed.
+    fn sgnj(&mut self, a: &ArgsR, kind: Sgnj, double: bool) -> R {
+        if !self.fp_on() {
+            return self.illegal();
+        }
+        let mut x = self.s.get(Reg(FREG_BASE as u16 + a.rs1 as u16));
+        let mut y = self.s.get(Reg(FREG_BASE as u16 + a.rs2 as u16));
+        if !double {
+            x = self.unbox_s(x);
+            y = self.unbox_s(y);
+        }
+        let sign = self.s.imm(if double { 1 << 63 } else { 1 << 31 });
+        let s = match kind {
+            Sgnj::Copy => self.s.bin(BinOp::And, y, sign),
+            Sgnj::Negate => self.s.bin(BinOp::AndNot, sign, y),
+            Sgnj::Xor => {
+                let t = self.s.bin(BinOp::Xor, x, y);
+                self.s.bin(BinOp::And, t, sign)
+            }
+        };
+        let mag = self.s.bin(BinOp::AndNot, x, sign);
+        let v = self.s.bin(BinOp::Or, mag, s);
+        self.s.set(Reg(FREG_BASE as u16 + a.rd as u16), v);
+        self.fs_dirty()
     }
     fn fload(&mut self, a: &ArgsI, op: MemOp, boxed: bool) -> R {
         if !self.fp_on() {
@@ -572,8 +624,6 @@ impl<'a, 's, S: Sem<Env = Env<'a, RiscvCpu>>> Visitor for T<'s, S> {
     fp_rr! {
         fmin_s => h::fp_bin::<{ fop::MIN }, false>; fmax_s => h::fp_bin::<{ fop::MAX }, false>;
         fmin_d => h::fp_bin::<{ fop::MIN }, true>; fmax_d => h::fp_bin::<{ fop::MAX }, true>;
-        fsgnj_s => h::fp_sgnj::<0, false>; fsgnjn_s => h::fp_sgnj::<1, false>; fsgnjx_s => h::fp_sgnj::<2, false>;
-        fsgnj_d => h::fp_sgnj::<0, true>; fsgnjn_d => h::fp_sgnj::<1, true>; fsgnjx_d => h::fp_sgnj::<2, true>;
         feq_s => h::fp_cmp::<0, false>; flt_s => h::fp_cmp::<1, false>; fle_s => h::fp_cmp::<2, false>;
         feq_d => h::fp_cmp::<0, true>; flt_d => h::fp_cmp::<1, true>; fle_d => h::fp_cmp::<2, true>;
     }
@@ -588,6 +638,24 @@ impl<'a, 's, S: Sem<Env = Env<'a, RiscvCpu>>> Visitor for T<'s, S> {
         fcvt_d_w => h::fp_from_int::<{ cvt::W }, true>; fcvt_d_wu => h::fp_from_int::<{ cvt::WU }, true>;
         fcvt_d_l => h::fp_from_int::<{ cvt::L }, true>; fcvt_d_lu => h::fp_from_int::<{ cvt::LU }, true>;
         fcvt_s_d => h::fp_convert::<false>; fcvt_d_s => h::fp_convert::<true>;
+    }
+    fn fsgnj_s(&mut self, a: &ArgsR) -> R {
+        self.sgnj(a, Sgnj::Copy, false)
+    }
+    fn fsgnjn_s(&mut self, a: &ArgsR) -> R {
+        self.sgnj(a, Sgnj::Negate, false)
+    }
+    fn fsgnjx_s(&mut self, a: &ArgsR) -> R {
+        self.sgnj(a, Sgnj::Xor, false)
+    }
+    fn fsgnj_d(&mut self, a: &ArgsR) -> R {
+        self.sgnj(a, Sgnj::Copy, true)
+    }
+    fn fsgnjn_d(&mut self, a: &ArgsR) -> R {
+        self.sgnj(a, Sgnj::Negate, true)
+    }
+    fn fsgnjx_d(&mut self, a: &ArgsR) -> R {
+        self.sgnj(a, Sgnj::Xor, true)
     }
     fn fclass_s(&mut self, a: &ArgsR2) -> R {
         self.fp(h::fp_class::<false>, pack(a.rd, a.rs1, 0, 0), 0)

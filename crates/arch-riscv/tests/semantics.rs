@@ -241,6 +241,25 @@ fn jal_backwards_loops() {
 }
 
 #[test]
+fn call_and_return_loop_runs_every_iteration() {
+    // loop: x1 -= 1; call f; bnez x1, loop; j end.  f: x2 += 3; ret (through x5).
+    // Compiled code finds the return target at run time, then in the jump cache.
+    let f = Snippet::of(&[
+        enc::addi(1, 1, -1),
+        enc::jal(5, 12),
+        enc::bne(1, 0, -8),
+        enc::jal(0, 12),
+        enc::addi(2, 2, 3),
+        enc::jalr(0, 5, 0),
+    ])
+    .x(1, 50)
+    .ok();
+    assert_eq!(f.x(1), 0);
+    assert_eq!(f.x(2), 150);
+    assert_eq!(f.x(5), CODE + 8);
+}
+
+#[test]
 fn jalr_clears_target_bit_0() {
     let f = Snippet::of(&[enc::jalr(1, 5, 0), enc::addi(6, 0, 1), enc::addi(6, 0, 2), enc::addi(7, 0, 3)])
         .x(5, CODE + 13)

@@ -627,6 +627,15 @@ fn fsgnj_family_s() {
 }
 
 #[test]
+fn fsgnj_s_unboxed_operands_read_as_canonical_nan() {
+    // rs1 unboxed: the canonical NaN with rs2's sign.
+    assert_eq!(res(&fp(enc::fsgnj_s(10, 1, 2), UNBOXED_ONE, s(-2.0))), (sb(CNAN_S | 0x8000_0000), 0));
+    // rs2 unboxed: its sign is the canonical NaN's (positive), so fsgnjx keeps rs1's sign.
+    assert_eq!(res(&fp(enc::fsgnjx_s(10, 1, 2), s(-3.0), UNBOXED_ONE)), (s(-3.0), 0));
+    assert_eq!(res(&fp(enc::fsgnjn_s(10, 1, 2), s(3.0), 0xffff_fffe_bf80_0000)), (s(-3.0), 0));
+}
+
+#[test]
 fn fsgnj_keeps_nan_payload_and_raises_nothing() {
     let f = fp(enc::fsgnjn_d(10, 1, 2), SNAN_D, SNAN_D);
     assert_eq!(res(&f), (SNAN_D | 1 << 63, 0));

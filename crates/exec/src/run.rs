@@ -65,6 +65,18 @@ pub trait Guest: Sized {
     fn data_tlb(&self) -> Option<&[TlbEntry; TLB_ENTRIES]> {
         None
     }
+    /// Whether [`Guest::code_epoch`] is meaningful: then a compiling tier may reuse a run-time
+    /// lookup of a pc (a return, an indirect jump) without translating the pc again while the
+    /// epoch lasts, and compare block flags with those its code was translated under. That needs
+    /// both: instruction-fetch translations change only when the epoch does, and during a
+    /// compiled run that goes on chaining (no [`Sem::call`] helper ran) the block flags either
+    /// stay as they were or change only in ways that leave code translated for the old flags
+    /// correct.
+    const FETCH_EPOCH: bool = false;
+    /// A number that changes whenever instruction-fetch translations may have (TLB flushes).
+    fn code_epoch(&self) -> u64 {
+        0
+    }
     /// Waiting for an interrupt (WFI).
     fn halted(&self) -> bool;
     /// Whether the instruction that just returned `Exit` stopped at a watched address rather

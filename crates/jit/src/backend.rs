@@ -122,7 +122,7 @@ impl Backend {
         // mapping before entering, and nothing in a linked run can change it.
         let one_page = block.pages[0] == block.pages[1];
         let page = one_page.then_some(block.pc & mimic_softmmu::PAGE_MASK);
-        e.finish(block.insns.len() as u64, last.pc.wrapping_add(last.len as u64), page, meta);
+        e.finish(block.insns.len() as u64, last.pc.wrapping_add(last.len as u64), page, meta, block.flags);
         b.seal_all_blocks();
         b.finalize(frontend);
         true

@@ -8,7 +8,10 @@
 //! into Rust that reports a fault leaves through a cold exit that writes back what the
 //! instructions before it wrote and records the faulting pc: exceptions are precise.
 
-use crate::runtime::{self, OFF_BUDGET, OFF_EXECUTED, OFF_EXIT_PC, OFF_EXIT_SLOT, OFF_RAM, OFF_REGS, OFF_RET, OFF_TLB};
+use crate::runtime::{
+    self, JE_ENTRY, JE_FETCH, JE_FLAGS, JE_PC, JUMP_ENTRIES, OFF_BUDGET, OFF_EXECUTED, OFF_EXIT_PC, OFF_EXIT_SLOT,
+    OFF_FETCH_EPOCH, OFF_JUMP_TABLE, OFF_RAM, OFF_REGS, OFF_RET, OFF_TLB,
+};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, AbiParam, InstBuilder, MemFlagsData, SigRef, Signature, Value};
 use cranelift_codegen::isa::CallConv;
@@ -100,6 +103,8 @@ pub struct Emitter<'f, 'b, 'a, G> {
     /// Values made by `imm`, so a jump to a constant is recognised as a direct jump.
     consts: std::collections::HashMap<Value, u64>,
     leave: Leave,
+    /// The block flags it is translated under (set by `finish`).
+    flags: u32,
     /// The data TLB and RAM base as last loaded from the context; a helper may switch the TLB,
     /// so they are reloaded after one.
     tlb_ram: Option<(Value, Value)>,
@@ -138,6 +143,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             index: 0,
             consts: Default::default(),
             leave: Leave::Dynamic,
+            flags: 0,
             tlb_ram: None,
             _env: PhantomData,
         }
@@ -155,7 +161,9 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
 
     /// End the block after its `n` instructions; `fallthrough` follows the last one. Exits to a
     /// target on `page` (the block's own virtual page) may chain through `meta`'s jump slots.
-    pub fn finish(&mut self, n: u64, fallthrough: u64, page: Option<u64>, meta: *const BlockMeta) {
+    /// `flags` are the block flags the block was translated under.
+    pub fn finish(&mut self, n: u64, fallthrough: u64, page: Option<u64>, meta: *const BlockMeta, flags: u32) {
+        self.flags = flags;
         self.write_back();
         let before = self.b.ins().load(I64, MemFlagsData::trusted(), self.ctx, OFF_EXECUTED);
         let total = self.b.ins().iadd_imm_s(before, n as i64);
@@ -200,7 +208,39 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         let (find, jump) = (self.b.create_block(), self.b.create_block());
         let budget = self.b.ins().load(I64, MemFlagsData::trusted(), self.ctx, OFF_BUDGET);
         let go = self.b.ins().icmp(IntCC::UnsignedLessThan, total, budget);
-        self.b.ins().brif(go, find, &[], ret, &[]);
+        if G::FETCH_EPOCH {
+            // The jump cache's hit path inline (as `runtime::lookup` checks it): the guest
+            // promises that while this run goes on chaining, code translated under this block's
+            // flags is right, and that `pc` translates as it did while the epoch lasts.
+            let probe = self.b.create_block();
+            self.b.ins().brif(go, probe, &[], ret, &[]);
+            self.b.switch_to_block(probe);
+            let table = self.b.ins().load(I64, MemFlagsData::trusted(), self.ctx, OFF_JUMP_TABLE);
+            let a = self.b.ins().ushr_imm_s(pc, 1);
+            let c = self.b.ins().ushr_imm_s(pc, 13);
+            let idx = self.b.ins().bxor(a, c);
+            let idx = self.b.ins().band_imm_s(idx, (JUMP_ENTRIES - 1) as i64);
+            let off = self.b.ins().ishl_imm_s(idx, 5);
+            let e = self.b.ins().iadd(table, off);
+            let epc = self.b.ins().load(I64, MemFlagsData::trusted(), e, JE_PC);
+            let efetch = self.b.ins().load(I64, MemFlagsData::trusted(), e, JE_FETCH);
+            let eflags = self.b.ins().load(I64, MemFlagsData::trusted(), e, JE_FLAGS);
+            let epoch = self.b.ins().load(I64, MemFlagsData::trusted(), self.ctx, OFF_FETCH_EPOCH);
+            let d_pc = self.b.ins().bxor(epc, pc);
+            let d_fetch = self.b.ins().bxor(efetch, epoch);
+            let d_flags = self.b.ins().bxor_imm_s(eflags, i64::from(self.flags));
+            let d = self.b.ins().bor(d_pc, d_fetch);
+            let d = self.b.ins().bor(d, d_flags);
+            let (hit, entry_ok) = (self.b.create_block(), self.b.create_block());
+            self.b.ins().brif(d, find, &[], hit, &[]);
+            self.b.switch_to_block(hit);
+            let target = self.b.ins().load(I64, MemFlagsData::trusted(), e, JE_ENTRY);
+            self.b.ins().brif(target, entry_ok, &[], find, &[]);
+            self.b.switch_to_block(entry_ok);
+            self.jump_dynamic(target);
+        } else {
+            self.b.ins().brif(go, find, &[], ret, &[]);
+        }
         self.b.switch_to_block(find);
         let callee = self.b.ins().iconst(I64, runtime::lookup::<G> as *const () as usize as i64);
         let ctx = self.ctx;
@@ -208,13 +248,22 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         let target = self.b.inst_results(call)[0];
         self.b.ins().brif(target, jump, &[], ret, &[]);
         self.b.switch_to_block(jump);
-        self.b.ins().return_call_indirect(self.sigs.block, target, &[ctx]);
+        self.jump_dynamic(target);
         self.b.switch_to_block(ret);
         self.b.ins().store(MemFlagsData::trusted(), pc, self.ctx, OFF_EXIT_PC);
         let zero = self.b.ins().iconst(I64, 0);
         self.b.ins().store(MemFlagsData::trusted(), zero, self.ctx, OFF_EXIT_SLOT);
         let ok = self.b.ins().iconst(I64, runtime::OK as i64);
         self.b.ins().return_(&[ok]);
+    }
+
+    /// Tail-call `target`, found at run time: no slot took us there, so a stale target (which
+    /// hands back at once) leaves nothing for the loop to link.
+    fn jump_dynamic(&mut self, target: Value) {
+        let zero = self.b.ins().iconst(I64, 0);
+        self.b.ins().store(MemFlagsData::trusted(), zero, self.ctx, OFF_EXIT_SLOT);
+        let ctx = self.ctx;
+        self.b.ins().return_call_indirect(self.sigs.block, target, &[ctx]);
     }
 
     /// Leave for `pc`: through the jump slot at `slot` if it is linked and the run may go on,

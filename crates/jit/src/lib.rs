@@ -292,6 +292,8 @@ where
             stop: 0,
             exit_slot: 0,
             generation: self.generation,
+            jump_table: self.jump_cache.table(),
+            fetch_epoch: runtime::NO_EPOCH,
             jump_cache: &mut self.jump_cache,
         };
         // SAFETY: `ctx.env` points at `env`, which lives across the call and is used by nothing

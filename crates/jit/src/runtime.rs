@@ -41,23 +41,56 @@ pub struct Ctx {
     pub generation: u64,
     /// The tier's [`JumpCache`], for `lookup`.
     pub jump_cache: *mut JumpCache,
+    /// The same cache's entries, for generated code's inline probe.
+    pub jump_table: *const JumpEntry,
+    /// `Guest::code_epoch` as of the last refresh, or [`NO_EPOCH`] for a guest without one.
+    pub fetch_epoch: u64,
 }
+
+/// `Ctx::fetch_epoch` of guests that keep no fetch epoch: no entry's `fetch` equals it, so
+/// generated code's probe never hits and `lookup` checks the translation itself.
+pub const NO_EPOCH: u64 = u64::MAX;
 
 /// One block `lookup` found: its key and its code's entry.
 #[derive(Clone, Copy, Debug, Default)]
+#[repr(C)]
 pub struct JumpEntry {
     pc: u64,
-    phys: usize,
-    flags: u32,
-    entry: usize,
+    /// The fetch epoch the entry was made in (guests with `Guest::FETCH_EPOCH`), or the
+    /// backing-store offset `pc` translated to (the others).
+    fetch: u64,
+    /// Block flags the target was translated under.
+    flags: u64,
+    /// The code's entry; 0 for an empty slot.
+    entry: u64,
 }
 
-pub const JUMP_ENTRIES: usize = 4096;
+pub const JUMP_BITS: u32 = 12;
+pub const JUMP_ENTRIES: usize = 1 << JUMP_BITS;
+pub const JE_PC: i32 = 0;
+pub const JE_FETCH: i32 = 8;
+pub const JE_FLAGS: i32 = 16;
+pub const JE_ENTRY: i32 = 24;
+
+const _: () = {
+    assert!(std::mem::offset_of!(JumpEntry, pc) == JE_PC as usize);
+    assert!(std::mem::offset_of!(JumpEntry, fetch) == JE_FETCH as usize);
+    assert!(std::mem::offset_of!(JumpEntry, flags) == JE_FLAGS as usize);
+    assert!(std::mem::offset_of!(JumpEntry, entry) == JE_ENTRY as usize);
+    assert!(std::mem::size_of::<JumpEntry>() == 32);
+};
+
+/// The slot of `pc`; generated code computes the same.
+#[inline(always)]
+pub fn jump_index(pc: u64) -> usize {
+    ((pc >> 1) ^ (pc >> 13)) as usize & (JUMP_ENTRIES - 1)
+}
 
 /// The targets `lookup` found, direct-mapped by pc: a computed jump (a return, a call through a
-/// pointer, a jump to another page) then finds its target's code with one compare instead of a
-/// block-cache lookup. Holds only code of the current generation whose block is alive: the tier
-/// empties it whenever it invalidates code or recycles code memory.
+/// pointer, a jump to another page) then finds its target's code with a few compares instead of
+/// a block-cache lookup, and for guests with a fetch epoch generated code probes it inline
+/// without calling `lookup` at all. Holds only code of the current generation whose block is
+/// alive: the tier empties it whenever it invalidates code or recycles code memory.
 pub struct JumpCache(Box<[JumpEntry; JUMP_ENTRIES]>);
 
 impl Default for JumpCache {
@@ -73,7 +106,12 @@ impl JumpCache {
 
     #[inline]
     fn slot(&mut self, pc: u64) -> &mut JumpEntry {
-        &mut self.0[((pc >> 1) ^ (pc >> 13)) as usize & (JUMP_ENTRIES - 1)]
+        &mut self.0[jump_index(pc)]
+    }
+
+    /// The entries, at an address that stays put for the cache's life.
+    pub fn table(&self) -> *const JumpEntry {
+        self.0.as_ptr()
     }
 }
 
@@ -86,6 +124,8 @@ pub const OFF_EXECUTED: i32 = 48;
 pub const OFF_BUDGET: i32 = 64;
 pub const OFF_STOP: i32 = 72;
 pub const OFF_EXIT_SLOT: i32 = 80;
+pub const OFF_JUMP_TABLE: i32 = 104;
+pub const OFF_FETCH_EPOCH: i32 = 112;
 
 const _: () = {
     assert!(std::mem::offset_of!(Ctx, regs) == OFF_REGS as usize);
@@ -97,6 +137,8 @@ const _: () = {
     assert!(std::mem::offset_of!(Ctx, budget) == OFF_BUDGET as usize);
     assert!(std::mem::offset_of!(Ctx, stop) == OFF_STOP as usize);
     assert!(std::mem::offset_of!(Ctx, exit_slot) == OFF_EXIT_SLOT as usize);
+    assert!(std::mem::offset_of!(Ctx, jump_table) == OFF_JUMP_TABLE as usize);
+    assert!(std::mem::offset_of!(Ctx, fetch_epoch) == OFF_FETCH_EPOCH as usize);
 };
 
 /// A TLB that never hits, for guests without one: every access takes the slow path.
@@ -142,6 +184,7 @@ pub unsafe fn refresh<G: Guest>(ctx: &mut Ctx) {
     ctx.regs = env.cpu.regs().as_mut_ptr();
     ctx.tlb = env.cpu.data_tlb().unwrap_or(&NO_TLB).as_ptr();
     ctx.ram = env.bus.store_mut().as_mut_ptr();
+    ctx.fetch_epoch = if G::FETCH_EPOCH { env.cpu.code_epoch() } else { NO_EPOCH };
 }
 
 /// Count as retired the instructions before the one now calling into Rust (`index` of them
@@ -165,17 +208,26 @@ pub unsafe extern "C" fn lookup<G: Guest>(ctx: *mut Ctx, pc: u64) -> u64 {
     let ctx = unsafe { &mut *ctx };
     // SAFETY: see `load_slow`.
     let env = unsafe { &mut *ctx.env.cast::<Env<'_, G>>() };
-    let Ok(phys) = env.cpu.translate_fetch(env.bus, pc) else {
-        // The fault is the loop's to raise; it translates again.
-        return 0;
-    };
     let flags = env.cpu.block_flags();
     // SAFETY: the tier points `jump_cache` at its own cache for the duration of the run and
     // touches it only between runs.
     let jc = unsafe { &mut *ctx.jump_cache };
+    if G::FETCH_EPOCH {
+        // While the epoch lasts, `pc` still translates as it did when the entry was made.
+        let epoch = env.cpu.code_epoch();
+        let hit = jc.slot(pc);
+        if hit.entry != 0 && hit.pc == pc && hit.fetch == epoch && hit.flags == u64::from(flags) {
+            return hit.entry;
+        }
+    }
+    let Ok(phys) = env.cpu.translate_fetch(env.bus, pc) else {
+        // The fault is the loop's to raise; it translates again.
+        return 0;
+    };
+    let fetch = if G::FETCH_EPOCH { env.cpu.code_epoch() } else { phys as u64 };
     let hit = jc.slot(pc);
-    if hit.entry != 0 && hit.pc == pc && hit.phys == phys && hit.flags == flags {
-        return hit.entry as u64;
+    if hit.entry != 0 && hit.pc == pc && hit.fetch == fetch && hit.flags == u64::from(flags) {
+        return hit.entry;
     }
     let Some(block) = env.cpu.cache().lookup(pc, phys, flags) else {
         return 0;
@@ -186,7 +238,7 @@ pub unsafe extern "C" fn lookup<G: Guest>(ctx: *mut Ctx, pc: u64) -> u64 {
     }
     match block.compiled.get() {
         Some(c) if c.generation == ctx.generation => {
-            *jc.slot(pc) = JumpEntry { pc, phys, flags, entry: c.entry };
+            *jc.slot(pc) = JumpEntry { pc, fetch, flags: u64::from(flags), entry: c.entry as u64 };
             c.entry as u64
         }
         _ => 0,

@@ -80,6 +80,9 @@ pub struct Tlb<const N: usize> {
     /// entries are 4 KiB, so a page flush inside a superpage cannot know which entries came
     /// from it and drops the whole index instead.
     large: [Option<(u64, u64)>; N],
+    /// Bumped by every flush: a translation remembered elsewhere (a run-time jump cache keyed by
+    /// virtual pc) is still the TLB's answer while the epoch it was made in lasts.
+    epoch: u64,
 }
 
 impl<const N: usize> Default for Tlb<N> {
@@ -99,7 +102,14 @@ impl<const N: usize> Tlb<N> {
             entries: Box::new([[TlbEntry::EMPTY; TLB_ENTRIES]; N]),
             code: Box::new([[CodeEntry::EMPTY; TLB_ENTRIES]; N]),
             large: [None; N],
+            epoch: 0,
         }
+    }
+
+    /// Changes whenever entries are flushed (fills and code-page flags leave it alone).
+    #[inline(always)]
+    pub fn epoch(&self) -> u64 {
+        self.epoch
     }
 
     /// One MMU index's entries, for generated code that indexes them itself.
@@ -136,6 +146,7 @@ impl<const N: usize> Tlb<N> {
     /// Empty slot `index` of MMU index `mmu_idx` (as [`tlb_index`] numbers them), for data
     /// and for fetches: whoever tracks what filled a slot must keep what either table holds.
     pub fn flush_slot(&mut self, mmu_idx: usize, index: usize) {
+        self.epoch += 1;
         self.entries[mmu_idx][index] = TlbEntry::EMPTY;
         self.code[mmu_idx][index] = CodeEntry::EMPTY;
     }
@@ -157,8 +168,9 @@ impl<const N: usize> Tlb<N> {
         if prot.exec {
             *c = CodeEntry { tag: page, addend };
         } else if c.tag == page {
-            // The page's newest translation does not allow execution.
+            // The page's newest translation does not allow execution: as good as a flush.
             *c = CodeEntry::EMPTY;
+            self.epoch += 1;
         }
     }
 
@@ -189,6 +201,7 @@ impl<const N: usize> Tlb<N> {
     }
 
     pub fn flush_all(&mut self) {
+        self.epoch += 1;
         for idx in self.entries.iter_mut() {
             idx.fill(TlbEntry::EMPTY);
         }
@@ -218,6 +231,7 @@ impl<const N: usize> Tlb<N> {
     /// Drop what maps the page of `vaddr`, in every MMU index: its entry, or the whole index
     /// when `vaddr` lies where superpages were filled.
     pub fn flush_page(&mut self, vaddr: u64) {
+        self.epoch += 1;
         let page = vaddr & PAGE_MASK;
         let i = tlb_index(vaddr);
         for ((idx, code), large) in self.entries.iter_mut().zip(self.code.iter_mut()).zip(self.large.iter_mut()) {
@@ -365,6 +379,23 @@ mod tests {
         t.note_large_page(0, 0x20_0000, 2 << 20);
         t.flush_page(0x3f_f000);
         assert_eq!(t.lookup_code(0, 0x20_0000), None);
+    }
+
+    #[test]
+    fn every_flush_changes_the_epoch_and_fills_do_not() {
+        let mut t: Tlb<1> = Tlb::new();
+        let e0 = t.epoch();
+        t.fill(0, 0x1000, 0, RW, true);
+        t.clear_code_flag(0);
+        assert_eq!(t.epoch(), e0);
+        t.flush_page(0x1000);
+        let e1 = t.epoch();
+        assert_ne!(e1, e0);
+        t.flush_slot(0, 1);
+        let e2 = t.epoch();
+        assert_ne!(e2, e1);
+        t.flush_all();
+        assert_ne!(t.epoch(), e2);
     }
 
     #[test]

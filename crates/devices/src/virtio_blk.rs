@@ -472,6 +472,17 @@ impl<Q: BlockQueue> VirtioBlk<Q> {
         let sector = u64::from_le_bytes(h[8..16].try_into().unwrap_or_default());
         let data_in = chain.writable_len() - 1;
         let data_out = chain.readable_len() - HEADER;
+        // `MIMIC_LOG=virtio_blk=trace` shows how the guest splits its I/O (sizes and segments
+        // against the advertised seg_max and size_max).
+        tracing::trace!(
+            target: "virtio_blk",
+            kind,
+            sector,
+            data_out,
+            data_in,
+            descriptors = chain.readable().len() + chain.writable().len(),
+            "request"
+        );
         Ok(match kind {
             VIRTIO_BLK_T_IN => {
                 if !data_in.is_multiple_of(SECTOR_SIZE) || !self.in_range(sector, data_in) {

@@ -185,6 +185,11 @@ fn bits(sf: u32) -> u32 {
     }
 }
 
+/// Whether bit 0 of a condition inverts the one its upper bits name (every pair but AL/NV).
+fn cond_inverts(cond: u32) -> bool {
+    cond & 1 == 1 && cond >> 1 != 7
+}
+
 /// How an extended-register operand is extended (Arm ARM ExtendType, `option` field).
 fn extend_op(option: u32) -> Option<UnOp> {
     match option {
@@ -361,9 +366,10 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
             let c = self.opk(BinOp::Shr, sum, 32);
             (self.s.un(UnOp::Zext32, sum), c)
         };
+        // `r`, `a` and `b` are zero-extended from the form's width, so the sign bits shifted
+        // down are 0 or 1 already.
         let msb = u64::from(bits(sf) - 1);
         let n = self.opk(BinOp::Shr, r, msb);
-        let n = self.opk(BinOp::And, n, 1);
         let zero = self.k(0);
         let z = self.s.setcond(Cond::Eq, r, zero);
         // Overflow: both operands' signs differ from the result's.
@@ -371,12 +377,14 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
         let br = self.op(BinOp::Xor, b, r);
         let v = self.op(BinOp::And, ar, br);
         let v = self.opk(BinOp::Shr, v, msb);
-        let v = self.opk(BinOp::And, v, 1);
         (r, [n, z, c, v])
     }
 
     /// `a - b` (with `borrow` the carry flag of SBC) through AddWithCarry(a, NOT(b), 1 or C).
     fn sub_with_carry(&mut self, sf: u32, a: S::V, b: S::V, cin: Option<S::V>) -> (S::V, Nzcv<S::V>) {
+        if cin.is_none() {
+            return self.sub_flags(sf, a, b);
+        }
         let nb = self.s.un(UnOp::Not, b);
         let nb = self.narrow(sf, nb);
         let cin = match cin {
@@ -386,10 +394,28 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
         self.add_with_carry(sf, a, nb, Some(cin))
     }
 
+    /// SUBS/CMP: AddWithCarry(a, NOT(b), 1) in the form compilers know, so that each flag is
+    /// one or two host operations (`a`, `b` narrowed). The carry is "no borrow", `a >= b`
+    /// unsigned; Z is `a == b`, which a following B.EQ/B.NE can share.
+    fn sub_flags(&mut self, sf: u32, a: S::V, b: S::V) -> (S::V, Nzcv<S::V>) {
+        let r = self.op(BinOp::Sub, a, b);
+        let r = self.narrow(sf, r);
+        let msb = u64::from(bits(sf) - 1);
+        let n = self.opk(BinOp::Shr, r, msb);
+        let z = self.s.setcond(Cond::Eq, a, b);
+        let c = self.s.setcond(Cond::GeU, a, b);
+        // Overflow: the operands' signs differ and the result's differs from the first's.
+        let ab = self.op(BinOp::Xor, a, b);
+        let ar = self.op(BinOp::Xor, a, r);
+        let v = self.op(BinOp::And, ab, ar);
+        let v = self.opk(BinOp::Shr, v, msb);
+        (r, [n, z, c, v])
+    }
+
     /// N and Z of a logical result; C and V cleared.
     fn logic_flags(&mut self, sf: u32, r: S::V) -> Nzcv<S::V> {
+        // `r` is zero-extended from the form's width: its sign bit shifted down is 0 or 1.
         let n = self.opk(BinOp::Shr, r, u64::from(bits(sf) - 1));
-        let n = self.opk(BinOp::And, n, 1);
         let zero = self.k(0);
         let z = self.s.setcond(Cond::Eq, r, zero);
         let c = self.k(0);
@@ -399,8 +425,19 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
 
     /// ConditionHolds(cond) as 0/1.
     fn cond_holds(&mut self, cond: u32) -> S::V {
-        let one = self.k(1);
-        let base = match cond >> 1 {
+        let base = self.cond_base(cond);
+        if cond_inverts(cond) {
+            let one = self.k(1);
+            self.op(BinOp::Xor, base, one)
+        } else {
+            base
+        }
+    }
+
+    /// The condition `cond` as 0/1 before [`cond_inverts`] applies, which callers fold into
+    /// what they do with it (AL and NV: 1).
+    fn cond_base(&mut self, cond: u32) -> S::V {
+        match cond >> 1 {
             0 => self.flag(ZF),
             1 => self.flag(CF),
             2 => self.flag(NF),
@@ -422,12 +459,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
                 let z = self.flag(ZF);
                 self.op(BinOp::AndNot, ge, z)
             }
-            _ => return one,
-        };
-        if cond & 1 == 1 {
-            self.op(BinOp::Xor, base, one)
-        } else {
-            base
+            _ => self.k(1),
         }
     }
 
@@ -451,12 +483,9 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
             _ => self.ror32(v, amt),
         }
     }
-    /// Rotate the low 32 bits of a zero-extended `v` right by a constant below 32.
+    /// Rotate the low 32 bits of `v` right by a constant below 32 (zero-extended).
     fn ror32(&mut self, v: S::V, amt: u64) -> S::V {
-        let lo = self.opk(BinOp::Shr, v, amt);
-        let hi = self.opk(BinOp::Shl, v, 32 - amt);
-        let r = self.op(BinOp::Or, lo, hi);
-        self.s.un(UnOp::Zext32, r)
+        self.opk(BinOp::Rotr32, v, amt)
     }
     fn shifted_operand(&mut self, a: &ArgsShifted) -> S::V {
         let m = self.xw(a.sf, a.rm);
@@ -482,11 +511,14 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
     fn addsub(&mut self, sf: u32, rd: u32, rn: u32, b: S::V, sub: bool, setflags: bool, rn_sp: bool) -> R {
         let a = if rn_sp { self.xsp(rn) } else { self.x(rn) };
         let a = self.narrow(sf, a);
-        let (r, f) = if sub { self.sub_with_carry(sf, a, b, None) } else { self.add_with_carry(sf, a, b, None) };
         if setflags {
+            let (r, f) = if sub { self.sub_flags(sf, a, b) } else { self.add_with_carry(sf, a, b, None) };
             self.set_flags(f);
             self.wx(sf, rd, r);
-        } else if rn_sp {
+            return Ok(());
+        }
+        let r = self.op(if sub { BinOp::Sub } else { BinOp::Add }, a, b);
+        if rn_sp {
             self.wsp(sf, rd, r);
         } else {
             self.wx(sf, rd, r);
@@ -608,11 +640,11 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
     }
 
     fn csel_op(&mut self, a: &ArgsCsel, f: impl FnOnce(&mut Self, S::V) -> S::V) -> R {
-        let c = self.cond_holds(a.cond);
+        let c = self.cond_base(a.cond);
         let t = self.x(a.rn);
         let e = self.x(a.rm);
         let e = f(self, e);
-        let r = self.s.select(c, t, e);
+        let r = if cond_inverts(a.cond) { self.s.select(c, e, t) } else { self.s.select(c, t, e) };
         self.wx(a.sf, a.rd, r);
         Ok(())
     }
@@ -644,13 +676,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
                     let sx = self.s.un(UnOp::Sext32, x);
                     self.op(BinOp::Sar, sx, amt)
                 }
-                BinOp::Rotr => {
-                    // Rotating two copies of the word by less than 32 leaves the rotated word
-                    // in the low half.
-                    let hi = self.opk(BinOp::Shl, x, 32);
-                    let both = self.op(BinOp::Or, x, hi);
-                    self.op(BinOp::Rotr, both, amt)
-                }
+                BinOp::Rotr => self.op(BinOp::Rotr32, x, amt),
                 _ => self.op(op, x, amt),
             }
         };
@@ -1157,9 +1183,9 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
             let t = self.k(target);
             self.s.jump(t);
         } else {
-            let c = self.cond_holds(a.cond);
+            let c = self.cond_base(a.cond);
             let zero = self.k(0);
-            self.s.branch(Cond::Ne, c, zero, target);
+            self.s.branch(if cond_inverts(a.cond) { Cond::Eq } else { Cond::Ne }, c, zero, target);
         }
         Ok(())
     }
@@ -1687,8 +1713,8 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
     fn fp_imm(&mut self, _a: &ArgsFimm) -> R {
         self.fp_helper(crate::fp::fp_imm)
     }
-    fn fp_1src(&mut self, _a: &ArgsF1) -> R {
-        self.fp_helper(crate::fp::fp_1src)
+    fn fp_1src(&mut self, a: &ArgsF1) -> R {
+        self.fp_1src_inline(a)
     }
     fn fp_2src(&mut self, _a: &ArgsF2) -> R {
         self.fp_helper(crate::fp::fp_2src)
@@ -1717,8 +1743,8 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
     fn simd_across(&mut self, _a: &ArgsV2) -> R {
         self.fp_helper(crate::simd::across)
     }
-    fn simd_copy(&mut self, _a: &ArgsVcopy) -> R {
-        self.fp_helper(crate::simd::copy)
+    fn simd_copy(&mut self, a: &ArgsVcopy) -> R {
+        self.simd_copy_inline(a)
     }
     fn simd_modimm(&mut self, _a: &ArgsVmodimm) -> R {
         self.fp_helper(crate::simd::modimm)

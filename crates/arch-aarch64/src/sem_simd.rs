@@ -227,6 +227,111 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
         Ok(())
     }
 
+    /// Element `idx` of `esz` bits of V`n`, zero-extended.
+    fn velem(&mut self, n: u32, idx: u32, esz: u32) -> S::V {
+        let bit = idx * esz;
+        let half = self.s.get(vreg(n, bit >= 64));
+        let v = if bit.is_multiple_of(64) { half } else { self.opk(BinOp::Shr, half, u64::from(bit % 64)) };
+        self.zext_to(v, esz)
+    }
+
+    fn zext_to(&mut self, v: S::V, esz: u32) -> S::V {
+        match esz {
+            8 => self.s.un(UnOp::Zext8, v),
+            16 => self.s.un(UnOp::Zext16, v),
+            32 => self.s.un(UnOp::Zext32, v),
+            _ => v,
+        }
+    }
+
+    /// Replace element `idx` of `esz` bits of V`d` with the zero-extended `x`.
+    fn set_velem(&mut self, d: u32, idx: u32, esz: u32, x: S::V) {
+        let bit = idx * esz;
+        let r = vreg(d, bit >= 64);
+        let sh = u64::from(bit % 64);
+        let lane = if esz >= 64 { u64::MAX } else { ((1u64 << esz) - 1) << sh };
+        let old = self.s.get(r);
+        let kept = self.opk(BinOp::And, old, !lane);
+        let moved = self.opk(BinOp::Shl, x, sh);
+        let v = self.op(BinOp::Or, kept, moved);
+        self.s.set(r, v);
+    }
+
+    /// DUP (element and general), INS (element and general) and UMOV inline: glibc's memset,
+    /// memchr and string functions move lanes in their loops. SMOV, and the encodings that are
+    /// UNDEFINED, go to the helper.
+    pub(super) fn simd_copy_inline(&mut self, a: &ArgsVcopy) -> R {
+        let size = a.imm5.trailing_zeros();
+        if size > 3 {
+            return self.fp_helper(simd::copy);
+        }
+        self.fp_check()?;
+        let esz = 8 << size;
+        let idx = a.imm5 >> (size + 1);
+        match (a.op, a.imm4, a.q) {
+            // DUP: replicate a lane or a general register; a D lane needs Q.
+            (0, 0b0000 | 0b0001, q) if size < 3 || q == 1 => {
+                let x = if a.imm4 == 0 {
+                    self.velem(a.rn, idx, esz)
+                } else {
+                    let x = self.x(a.rn);
+                    self.zext_to(x, esz)
+                };
+                // Copies of a zero-extended element, by multiplying with ones at each lane.
+                let ones = match esz {
+                    8 => 0x0101_0101_0101_0101,
+                    16 => 0x0001_0001_0001_0001,
+                    32 => 0x0000_0001_0000_0001,
+                    _ => 1,
+                };
+                let rep = if ones == 1 { x } else { self.opk(BinOp::Mul, x, ones) };
+                let hi = if q == 1 { rep } else { self.k(0) };
+                self.s.set(vreg(a.rd, false), rep);
+                self.s.set(vreg(a.rd, true), hi);
+                Ok(())
+            }
+            // INS (general)
+            (0, 0b0011, 1) => {
+                let x = self.x(a.rn);
+                let x = self.zext_to(x, esz);
+                self.set_velem(a.rd, idx, esz, x);
+                Ok(())
+            }
+            // UMOV: to W for B/H/S lanes (Q=0), to X for a D lane (Q=1).
+            (0, 0b0111, q) if (q == 1) == (size == 3) => {
+                let x = self.velem(a.rn, idx, esz);
+                self.wx(1, a.rd, x);
+                Ok(())
+            }
+            // INS (element)
+            (1, imm4, 1) => {
+                let x = self.velem(a.rn, imm4 >> size, esz);
+                self.set_velem(a.rd, idx, esz, x);
+                Ok(())
+            }
+            _ => self.fp_helper(simd::copy),
+        }
+    }
+
+    /// FMOV, FABS and FNEG (register) of S and D registers inline (they only move or flip the
+    /// sign bit, and raise nothing); the other one-source operations and half precision in
+    /// the helper.
+    pub(super) fn fp_1src_inline(&mut self, a: &ArgsF1) -> R {
+        if a.op > 2 || a.ftype > 1 {
+            return self.fp_helper(fp::fp_1src);
+        }
+        self.fp_check()?;
+        let sign = if a.ftype == 0 { 1u64 << 31 } else { 1u64 << 63 };
+        let v = self.s.get(vreg(a.rn, false));
+        let v = match a.op {
+            0 => v,
+            1 => self.opk(BinOp::AndNot, v, sign),
+            _ => self.opk(BinOp::Xor, v, sign),
+        };
+        self.set_vscalar(a.rd, v, 2 + a.ftype);
+        Ok(())
+    }
+
     /// FMOV between general and FP registers inline; the conversions in a helper.
     pub(super) fn fp_int_moves(&mut self, a: &ArgsFint) -> R {
         self.fp_check()?;

@@ -218,6 +218,55 @@ fn dup_umov_smov_ins() {
 }
 
 #[test]
+fn dup_ins_umov_reach_every_lane_size_and_both_halves() {
+    let f = Snippet::of(&[
+        enc::simd_copy(1, 0, 0b00010, 0b0001, 1, 2),  // dup v2.8h, w1
+        enc::simd_copy(0, 0, 0b00100, 0b0001, 1, 4),  // dup v4.2s, w1
+        enc::simd_copy(1, 0, 0b01000, 0b0001, 1, 5),  // dup v5.2d, x1
+        enc::simd_copy(1, 0, 0b11100, 0b0000, 3, 6),  // dup v6.4s, v3.s[3]
+        enc::simd_copy(1, 0, 0b11000, 0b0111, 3, 7),  // umov x7, v3.d[1]
+        enc::simd_copy(0, 0, 0b10110, 0b0111, 3, 8),  // umov w8, v3.h[5]
+        enc::simd_copy(1, 1, 0b00011, 0b1100, 3, 9),  // mov v9.b[1], v3.b[12]
+        enc::simd_copy(1, 0, 0b10100, 0b0011, 1, 10), // mov v10.s[2], w1
+    ])
+    .x(1, 0x1234_5678_9abc_def0)
+    .v(3, 0x0f0e_0d0c_0b0a_0908_8706_0504_0302_0100)
+    .v(4, u128::MAX)
+    .v(9, u128::MAX)
+    .v(10, 0)
+    .ok();
+    assert_eq!(f.v(2), 0xdef0_def0_def0_def0_def0_def0_def0_def0);
+    assert_eq!(f.v(4), 0x9abc_def0_9abc_def0, "a 64-bit DUP clears the upper half");
+    assert_eq!(f.v(5), 0x1234_5678_9abc_def0_1234_5678_9abc_def0);
+    assert_eq!(f.v(6), 0x0f0e_0d0c_0f0e_0d0c_0f0e_0d0c_0f0e_0d0c);
+    assert_eq!(f.x(7), 0x0f0e_0d0c_0b0a_0908);
+    assert_eq!(f.x(8), 0x0b0a);
+    assert_eq!(f.v(9), !0xff00 | 0x0c00, "INS keeps the other lanes");
+    assert_eq!(f.v(10), 0x9abc_def0_0000_0000_0000_0000);
+}
+
+#[test]
+fn dup_of_a_d_lane_without_q_is_undefined() {
+    let f = Snippet::of(&[enc::simd_copy(0, 0, 0b01000, 0b0001, 1, 2)]).run(); // dup v2.1d, x1
+    assert_eq!(f.ec(), 0, "EC Unknown");
+}
+
+#[test]
+fn fmov_fabs_fneg_of_singles_touch_only_the_sign_and_clear_the_rest() {
+    let snan_s = 0xff80_0001u64;
+    let s = |op: u32| {
+        let f = Snippet::of(&[enc::fp_1src(0, op, 1, 3)])
+            .v(1, 0xdead_beef_0000_0000_0000_0000 | dv(snan_s))
+            .v(3, u128::MAX)
+            .ok();
+        (f.v(3), f.fpsr)
+    };
+    assert_eq!(s(0), (dv(snan_s), 0)); // fmov s3, s1
+    assert_eq!(s(1), (dv(0x7f80_0001), 0)); // fabs: no Invalid Operation for a signalling NaN
+    assert_eq!(s(2), (dv(0x7f80_0001), 0)); // fneg
+}
+
+#[test]
 fn movi_mvni_orr_bic_immediates() {
     let f = Snippet::of(&[
         enc::simd_modimm(1, 0, 0, 0b0000, 0, 1),           // movi v1.4s, #0

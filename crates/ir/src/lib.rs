@@ -83,6 +83,9 @@ pub enum BinOp {
     Sar,
     Rotl,
     Rotr,
+    /// Rotate the low 32 bits right by the low 5 bits of the amount; the result is
+    /// zero-extended (the 32-bit forms of A64 ROR, RISC-V RORW before its sign extension).
+    Rotr32,
     MinS,
     MinU,
     MaxS,
@@ -126,6 +129,7 @@ impl BinOp {
             BinOp::Sar => ((a as i64) >> (b & 63)) as u64,
             BinOp::Rotl => a.rotate_left((b & 63) as u32),
             BinOp::Rotr => a.rotate_right((b & 63) as u32),
+            BinOp::Rotr32 => u64::from((a as u32).rotate_right((b & 31) as u32)),
             BinOp::MinS => (a as i64).min(b as i64) as u64,
             BinOp::MinU => a.min(b),
             BinOp::MaxS => (a as i64).max(b as i64) as u64,
@@ -261,6 +265,13 @@ mod tests {
     fn mulhsu_treats_second_operand_unsigned() {
         assert_eq!(BinOp::MulHSU.eval(u64::MAX, u64::MAX), u64::MAX);
         assert_eq!(BinOp::MulHS.eval(u64::MAX, u64::MAX), 0);
+    }
+
+    #[test]
+    fn rotr32_rotates_low_word_and_zero_extends() {
+        assert_eq!(BinOp::Rotr32.eval(0xdead_beef_0000_0001, 1), 0x8000_0000);
+        assert_eq!(BinOp::Rotr32.eval(0x1234_5678, 36), 0x8123_4567);
+        assert_eq!(BinOp::Rotr32.eval(0xffff_ffff_8000_0000, 0), 0x8000_0000);
     }
 
     #[test]

@@ -515,6 +515,11 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
             BinOp::Sar => self.ins().sshr(a, b),
             BinOp::Rotl => self.ins().rotl(a, b),
             BinOp::Rotr => self.ins().rotr(a, b),
+            BinOp::Rotr32 => {
+                let (a, b) = (self.ins().ireduce(types::I32, a), self.ins().ireduce(types::I32, b));
+                let r = self.ins().rotr(a, b);
+                self.ins().uextend(I64, r)
+            }
             BinOp::MinS => self.ins().smin(a, b),
             BinOp::MinU => self.ins().umin(a, b),
             BinOp::MaxS => self.ins().smax(a, b),
@@ -539,9 +544,18 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
                 let n = self.ins().ireduce(ty, a);
                 self.ins().sextend(I64, n)
             }
-            UnOp::Zext8 => self.ins().band_imm_s(a, 0xff),
-            UnOp::Zext16 => self.ins().band_imm_s(a, 0xffff),
-            UnOp::Zext32 => self.ins().band_imm_s(a, 0xffff_ffff),
+            // As a narrowing and a widening (not a mask): Cranelift then moves the narrowing
+            // into the arithmetic that produced `a`, so 32-bit guest operations become 32-bit
+            // host ones, whose results x86-64 zero-extends for free.
+            UnOp::Zext8 | UnOp::Zext16 | UnOp::Zext32 => {
+                let ty = match op {
+                    UnOp::Zext8 => types::I8,
+                    UnOp::Zext16 => types::I16,
+                    _ => types::I32,
+                };
+                let n = self.ins().ireduce(ty, a);
+                self.ins().uextend(I64, n)
+            }
             UnOp::OrcB => {
                 // Per byte: bit 7 of ((b & 0x7f) + 0x7f) | b is set iff b != 0, and no carry
                 // crosses into the next byte; then spread that bit over the byte.

@@ -4,7 +4,7 @@
 
 mod guest;
 
-use guest::{Guest, INIT_MARKER, PROMPT};
+use guest::{asset_of, Guest, INIT_MARKER, PROMPT};
 use std::process::Command;
 use std::time::Duration;
 
@@ -52,4 +52,17 @@ fn bad_virtualization_value_is_a_one_line_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
     assert!(err.contains("virtualization") && err.contains("maybe"), "{err}");
+}
+
+#[test]
+fn virtualization_with_a_gicv3_is_refused_in_one_line() {
+    let out = Command::new(env!("CARGO_BIN_EXE_mimic"))
+        .args(["-M", "virt,virtualization=on,gic-version=3", "-cpu", "cortex-a57", "-nographic", "-kernel"])
+        .arg(asset_of("arm64", "Image"))
+        .output()
+        .expect("run mimic");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
+    assert!(err.contains("gic-version=3") && err.contains("gic-version=2"), "{err}");
 }

@@ -29,6 +29,9 @@ pub enum Error {
     /// A combination of -bios/-kernel/-initrd the board cannot boot.
     #[error("cannot boot this way: {0}")]
     BootOptions(String),
+    /// A machine option this board does not offer (yet).
+    #[error("unsupported machine option: {0}")]
+    Unsupported(String),
     #[error("board wiring failed: {0}")]
     Wiring(String),
     #[error("-accel tcg,tier=jit: {0}")]

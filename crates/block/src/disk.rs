@@ -555,10 +555,11 @@ impl BlockDevice for Disk {
         if self.cache.write_through() {
             self.sync_all()?;
         } else if self.format() == Format::Qcow2 && !self.snapshot {
-            // imago 0.2.6 writes a new L2 table's L1 entry at once but keeps the refcount of
-            // that cluster in its cache; killed in between, the image would reference a cluster
-            // with refcount 0 (corruption, where QEMU flushes refcounts first). Writing the
-            // caches back after every write shrinks that window to the write itself.
+            // Published imago 0.2.6 wrote a new L2 table's L1 entry while the cluster's
+            // refcount was still only in its cache (a kill in between corrupts the image); the
+            // vendored copy orders that (vendor/README.md). Writing the caches back after every
+            // write also keeps the paths not yet audited (refcount table growth) to the write
+            // itself; dropping it would save two metadata writes per request.
             self.access.flush()?;
         }
         Ok(())

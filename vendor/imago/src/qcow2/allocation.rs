@@ -550,6 +550,14 @@ impl<S: Storage> Allocator<S> {
         };
         new_rb.write(self.file.as_ref()).await?;
 
+        // mimic: when the new refblock's own refcount went into another, cached refblock, that
+        // count reaches the file before the reftable entry references the new refblock (as
+        // `grow_reftable` orders it), so a process killed in between leaves a leak, not a
+        // referenced cluster with refcount 0.
+        if new_rb_allocation.is_some() {
+            self.caches.flush_rb().await?;
+        }
+
         self.reftable
             .enter_refblock(rt_index, &new_rb, new_rb_allocation)?;
         self.reftable

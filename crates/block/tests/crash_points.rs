@@ -102,7 +102,7 @@ const DISK: u64 = 32 << 20;
 /// table with 512-byte clusters), some discards, a flush now and then. Stops at the first
 /// operation after the storage died or failed.
 fn workload(path: &Path, budget: Arc<Budget>) {
-    let opts = StorageOpenOptions::new().write(true).filename(path.to_path_buf());
+    let opts = StorageOpenOptions::new().write(true).filename(path);
     let file = std::fs::OpenOptions::new().read(true).write(true).open(path).unwrap();
     let inner = ImagoFile::from_open_file(file, opts.clone()).unwrap();
     let storage = CrashFile { inner, budget: budget.clone() };

@@ -88,8 +88,11 @@ pub struct Csrs {
     pub stimecmp: u64,
     pub fflags: u64,
     pub frm: u64,
-    pub pmpcfg: [u8; NUM_PMP],
-    pub pmpaddr: [u64; NUM_PMP],
+    /// Written through `pmpcfg_write`/`pmpaddr_write` only, which keep `pmp` in step.
+    pub(crate) pmpcfg: [u8; NUM_PMP],
+    pub(crate) pmpaddr: [u64; NUM_PMP],
+    /// The active entries decoded, for the checks on every page walk and TLB fill.
+    pub(crate) pmp: crate::mmu::PmpTable,
 }
 
 impl Default for Csrs {
@@ -121,6 +124,7 @@ impl Default for Csrs {
             frm: 0,
             pmpcfg: [0; NUM_PMP],
             pmpaddr: [0; NUM_PMP],
+            pmp: crate::mmu::PmpTable::default(),
         }
     }
 }

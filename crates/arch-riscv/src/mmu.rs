@@ -76,6 +76,22 @@ mod pmpcfg {
     pub const NA4: u8 = 2;
 }
 
+/// One active PMP entry: the byte range `[lo, hi)` it covers and its `pmpcfg`.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct PmpEntry {
+    lo: u64,
+    hi: u64,
+    cfg: u8,
+}
+
+/// The active PMP entries in priority order, decoded once per CSR write: the checks run on
+/// every page-walk step and TLB fill, and decoding NAPOT ranges there showed in profiles.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct PmpTable {
+    entries: [PmpEntry; NUM_PMP],
+    len: usize,
+}
+
 impl RiscvCpu {
     // ---- PMP --------------------------------------------------------------------------------
 
@@ -97,6 +113,7 @@ impl RiscvCpu {
             return;
         }
         self.csr.pmpcfg[n] = v;
+        self.pmp_rebuild();
     }
 
     pub(crate) fn pmpaddr_write(&mut self, n: usize, v: u64) {
@@ -108,6 +125,18 @@ impl RiscvCpu {
             return;
         }
         self.csr.pmpaddr[n] = v & ((1 << 54) - 1);
+        self.pmp_rebuild();
+    }
+
+    fn pmp_rebuild(&mut self) {
+        let mut t = PmpTable::default();
+        for n in 0..NUM_PMP {
+            if let Some((lo, hi)) = self.pmp_range(n) {
+                t.entries[t.len] = PmpEntry { lo, hi, cfg: self.csr.pmpcfg[n] };
+                t.len += 1;
+            }
+        }
+        self.csr.pmp = t;
     }
 
     /// The byte range `[lo, hi)` entry `n` covers, or None when it is off.
@@ -148,22 +177,19 @@ impl RiscvCpu {
     fn pmp_perms(&self, paddr: u64, len: u64, p: Priv) -> u8 {
         const ALL: u8 = pmpcfg::R | pmpcfg::W | pmpcfg::X;
         let end = paddr.saturating_add(len);
-        for n in 0..NUM_PMP {
-            let Some((lo, hi)) = self.pmp_range(n) else {
-                continue;
-            };
-            if end <= lo || paddr >= hi {
+        let t = &self.csr.pmp;
+        for e in &t.entries[..t.len] {
+            if end <= e.lo || paddr >= e.hi {
                 continue;
             }
-            if paddr < lo || end > hi {
+            if paddr < e.lo || end > e.hi {
                 // Partly inside: the access fails.
                 return 0;
             }
-            let cfg = self.csr.pmpcfg[n];
-            if p == Priv::M && cfg & pmpcfg::L == 0 {
+            if p == Priv::M && e.cfg & pmpcfg::L == 0 {
                 return ALL;
             }
-            return cfg & ALL;
+            return e.cfg & ALL;
         }
         if p == Priv::M {
             ALL

@@ -292,8 +292,8 @@ impl Snippet {
         }
         // As firmware does: one PMP entry (NAPOT over all of memory, RWX) so S and U may access
         // memory at all; without a matching entry only M-mode can.
-        cpu.csr.pmpaddr[0] = u64::MAX >> 10;
-        cpu.csr.pmpcfg[0] = 0x1f;
+        cpu.debug_write_csr(0x3b0, u64::MAX >> 10); // pmpaddr0
+        cpu.debug_write_csr(0x3a0, 0x1f); // pmpcfg0
         (cpu, bus, end)
     }
 

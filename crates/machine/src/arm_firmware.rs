@@ -130,10 +130,9 @@ pub(crate) fn fw_cfg(cfg: &VirtConfig, firmware: bool) -> Result<FwCfg, Error> {
 mod tests {
     use super::*;
 
-    fn temp(name: &str, len: u64) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("mimic-arm-firmware-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join(name);
+    /// A file in the test's own directory, removed with it.
+    fn temp(dir: &tempfile::TempDir, name: &str, len: u64) -> PathBuf {
+        let p = dir.path().join(name);
         let f = File::create(&p).unwrap();
         f.set_len(len).unwrap();
         p
@@ -141,7 +140,8 @@ mod tests {
 
     #[test]
     fn drive_of_the_wrong_size_is_refused_naming_both_sizes() {
-        let p = temp("small.fd", 768 << 10);
+        let dir = tempfile::tempdir().unwrap();
+        let p = temp(&dir, "small.fd", 768 << 10);
         let e = open_drive(&PflashDrive { file: p, read_only: false }).err().unwrap();
         let msg = e.to_string();
         assert!(msg.contains("786432") && msg.contains("67108864"), "{msg}");
@@ -149,7 +149,8 @@ mod tests {
 
     #[test]
     fn read_only_drive_has_no_file_to_write() {
-        let p = temp("ro.fd", FLASH_BANK_SIZE);
+        let dir = tempfile::tempdir().unwrap();
+        let p = temp(&dir, "ro.fd", FLASH_BANK_SIZE);
         let d = open_drive(&PflashDrive { file: p, read_only: true }).unwrap();
         assert!(d.file.is_none());
         assert_eq!(d.data.len() as u64, FLASH_BANK_SIZE);
@@ -157,7 +158,8 @@ mod tests {
 
     #[test]
     fn fw_cfg_carries_kernel_and_command_line() {
-        let k = temp("kernel", 0);
+        let dir = tempfile::tempdir().unwrap();
+        let k = temp(&dir, "kernel", 0);
         std::fs::write(&k, b"IMG").unwrap();
         let cfg = VirtConfig { kernel: Some(k), append: Some("root=x".into()), smp: 2, ..VirtConfig::default() };
         let f = fw_cfg(&cfg, true).unwrap();

@@ -711,10 +711,9 @@ mod tests {
     use mimic_core::Size;
     use std::path::PathBuf;
 
-    fn file(name: &str, data: &[u8]) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("mimic-arm-virt-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join(name);
+    /// A file in the test's own directory, removed with it (flash banks are 64 MiB each).
+    fn file(dir: &tempfile::TempDir, name: &str, data: &[u8]) -> PathBuf {
+        let p = dir.path().join(name);
         std::fs::write(&p, data).unwrap();
         p
     }
@@ -729,7 +728,8 @@ mod tests {
 
     #[test]
     fn bios_goes_to_flash_and_cpu0_starts_there_with_the_tree_at_ram_start() {
-        let cfg = VirtConfig { smp: 2, ..firmware_config(file("fw.bin", &[0x1f, 0x20, 0x03, 0xd5])) };
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = VirtConfig { smp: 2, ..firmware_config(file(&dir, "fw.bin", &[0x1f, 0x20, 0x03, 0xd5])) };
         let m = machine(&cfg).unwrap();
         let mut word = [0u8; 4];
         m.bus.read_bytes(0, &mut word).unwrap();
@@ -743,7 +743,8 @@ mod tests {
 
     #[test]
     fn flash_answers_cfi_queries_in_both_banks() {
-        let mut m = machine(&firmware_config(file("fw2.bin", &[0; 16]))).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = machine(&firmware_config(file(&dir, "fw2.bin", &[0; 16]))).unwrap();
         for bank in [0, FLASH_BANK_SIZE] {
             m.bus.write(bank + 0x55 * 4, Size::B4, 0x0098_0098).unwrap();
             assert_eq!(m.bus.read(bank + 0x10 * 4, Size::B4).unwrap(), 0x0051_0051);
@@ -754,7 +755,8 @@ mod tests {
 
     #[test]
     fn reset_keeps_what_the_guest_wrote_to_flash_but_reloads_the_firmware() {
-        let cfg = firmware_config(file("fw3.bin", &[0xaa; 8]));
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = firmware_config(file(&dir, "fw3.bin", &[0xaa; 8]));
         let mut old = machine(&cfg).unwrap();
         old.bus.write_bytes(0, &[0; 4]).unwrap(); // the guest reprogrammed the firmware
         old.bus.write_bytes(8, &[0x55]).unwrap(); // and the rest of its page
@@ -771,8 +773,9 @@ mod tests {
 
     #[test]
     fn bios_with_kernel_hands_it_to_the_firmware_through_fw_cfg() {
-        let fw = file("fw4.bin", &[0; 4]);
-        let k = file("kernel4", b"KERNEL");
+        let dir = tempfile::tempdir().unwrap();
+        let fw = file(&dir, "fw4.bin", &[0; 4]);
+        let k = file(&dir, "kernel4", b"KERNEL");
         let mut m = machine(&VirtConfig { kernel: Some(k), ..firmware_config(fw) }).unwrap();
         assert!(m.dtb().windows(16).any(|w| w == b"qemu,fw-cfg-mmio"));
         // A DMA descriptor (big-endian): select the kernel item and read 6 bytes of it.
@@ -796,19 +799,21 @@ mod tests {
 
     #[test]
     fn bios_with_initrd_but_no_kernel_is_refused() {
-        let fw = file("fw5.bin", &[0; 4]);
+        let dir = tempfile::tempdir().unwrap();
+        let fw = file(&dir, "fw5.bin", &[0; 4]);
         let i = VirtConfig { initrd: Some(fw.clone()), ..firmware_config(fw) };
         assert!(matches!(machine(&i), Err(Error::BootOptions(e)) if e.contains("-initrd")));
     }
 
-    fn bank_file(name: &str, fill: u8) -> PathBuf {
-        file(name, &vec![fill; FLASH_BANK_SIZE as usize])
+    fn bank_file(dir: &tempfile::TempDir, name: &str, fill: u8) -> PathBuf {
+        file(dir, name, &vec![fill; FLASH_BANK_SIZE as usize])
     }
 
     #[test]
     fn pflash_drives_fill_both_banks_and_bank_0_boots() {
-        let code = bank_file("code.fd", 0x11);
-        let vars = bank_file("vars.fd", 0x22);
+        let dir = tempfile::tempdir().unwrap();
+        let code = bank_file(&dir, "code.fd", 0x11);
+        let vars = bank_file(&dir, "vars.fd", 0x22);
         let cfg = VirtConfig {
             bios: crate::Bios::None,
             pflash: [
@@ -828,10 +833,11 @@ mod tests {
 
     #[test]
     fn guest_erase_of_a_vars_block_reaches_the_file() {
-        let vars = bank_file("vars2.fd", 0);
+        let dir = tempfile::tempdir().unwrap();
+        let vars = bank_file(&dir, "vars2.fd", 0);
         let cfg = VirtConfig {
             pflash: [None, Some(arm_firmware::PflashDrive { file: vars.clone(), read_only: false })],
-            ..firmware_config(file("fw6.bin", &[0; 4]))
+            ..firmware_config(file(&dir, "fw6.bin", &[0; 4]))
         };
         let mut m = machine(&cfg).unwrap();
         let block = FLASH_BANK_SIZE + 3 * PflashConfig::ARM_VIRT.sector_len;
@@ -846,16 +852,18 @@ mod tests {
 
     #[test]
     fn bios_and_a_bank_0_drive_together_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
         let cfg = VirtConfig {
-            pflash: [Some(arm_firmware::PflashDrive { file: bank_file("code2.fd", 0), read_only: true }), None],
-            ..firmware_config(file("fw7.bin", &[0; 4]))
+            pflash: [Some(arm_firmware::PflashDrive { file: bank_file(&dir, "code2.fd", 0), read_only: true }), None],
+            ..firmware_config(file(&dir, "fw7.bin", &[0; 4]))
         };
         assert!(matches!(machine(&cfg), Err(Error::BootOptions(e)) if e.contains("-bios")));
     }
 
     #[test]
     fn powerdown_holds_the_gpio_power_key_for_100_ms_of_guest_time() {
-        let mut m = machine(&firmware_config(file("fw5.bin", &[0; 4]))).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = machine(&firmware_config(file(&dir, "fw5.bin", &[0; 4]))).unwrap();
         // GPIODATA with every address mask bit set reads all eight pins.
         let data = region("gpio").start + 0x3fc;
         let key = 1 << arm_fdt::POWER_BUTTON_PIN;
@@ -872,7 +880,8 @@ mod tests {
 
     #[test]
     fn firmware_larger_than_a_bank_is_refused() {
-        let big = file("big.bin", &vec![0; FLASH_BANK_SIZE as usize + 1]);
+        let dir = tempfile::tempdir().unwrap();
+        let big = file(&dir, "big.bin", &vec![0; FLASH_BANK_SIZE as usize + 1]);
         assert!(matches!(machine(&firmware_config(big)), Err(Error::DoesNotFit { .. })));
     }
 }

@@ -36,7 +36,9 @@
 //!
 //! MMU indices: [`MMU_EL0`], [`MMU_EL1`] and [`MMU_EL1_PAN`] (EL1 with PSTATE.PAN set: no data
 //! access to EL0-accessible pages). Instruction fetch at EL1 always uses [`MMU_EL1`]; LDTR/STTR
-//! at EL1 use [`MMU_EL0`] (EL0's permissions; PAN does not apply to them).
+//! at EL1 use [`MMU_EL0`] (EL0's permissions; PAN does not apply to them). EL2 and EL3 have
+//! their own regimes and indices ([`MMU_EL2`], [`MMU_EL3`]); a walk's result is checked against
+//! the board's secure-only ranges for the Security state of the access (see [`crate::el3`]).
 
 use crate::cpu::{Aarch64Cpu, Fault};
 use crate::mmu_regs::MmuRegs;

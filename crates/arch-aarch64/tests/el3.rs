@@ -477,3 +477,45 @@ fn el3_access_through_an_ns_descriptor_does_not_reach_secure_only_memory() {
     assert_eq!((f.sys.el, f.sys.el3.esr, f.sys.el3.far), (3, EC_DABT_SAME << 26 | IL | EXTERNAL, va));
     assert_eq!(f.x(2), 0);
 }
+
+#[test]
+fn at_s1e3r_translates_through_the_el3_regime_into_par_el1() {
+    let va = HIGH_ALIAS + (DATA - RAM_BASE);
+    let f = Snippet::of(&[enc::sys(6, 7, 8, 0, 0), mrs(1, key(3, 0, 7, 4, 0))])
+        .x(0, va)
+        .mem(EL3_TABLE, &el3_table(false))
+        .setup(el3_mmu_on)
+        .ok();
+    assert_eq!(f.x(1) & 1, 0, "no fault");
+    assert_eq!(f.x(1) & 0xff_ffff_f000, DATA);
+}
+
+#[test]
+fn tlbi_alle3_is_undefined_below_el3() {
+    let f = Snippet::of(&[enc::sys(6, 8, 7, 0, 31)]).setup(with_el3).run();
+    assert!(matches!(f.taken, Some((Fault::Undefined { .. }, CODE))), "{:?}", f.taken);
+    assert_eq!(f.sys.el, 1);
+}
+
+#[test]
+fn tlbi_alle3_drops_the_el3_translation_of_a_changed_table() {
+    // EL3 reads through HIGH_ALIAS, remaps it (level-1 entry 2) to nothing, and reads again
+    // after TLBI ALLE3: a translation fault rather than the stale entry.
+    let va = HIGH_ALIAS + (DATA - RAM_BASE);
+    let code = [
+        enc::ldst_uimm(3, 1, 1, 0, 0),
+        enc::ldst_uimm(3, 0, 31, 5, 2), // str xzr, [x5, #16]: clear entry 2
+        enc::sys(6, 8, 7, 0, 31),
+        enc::ldst_uimm(3, 1, 2, 0, 0),
+    ];
+    let f = Snippet::of(&code)
+        .x(0, va)
+        .x(5, EL3_TABLE)
+        .mem(EL3_TABLE, &el3_table(false))
+        .mem64(DATA, 77)
+        .setup(el3_mmu_on)
+        .run();
+    assert_eq!(f.x(1), 77);
+    assert_eq!((f.sys.el, f.sys.el3.esr, f.sys.el3.far), (3, EC_DABT_SAME << 26 | IL | 0x05, va));
+    assert_eq!(f.x(2), 0);
+}

@@ -368,7 +368,7 @@ impl CpuConfig {
 pub struct Aarch64Cpu {
     pub regs: [u64; NUM_REGS],
     pub pc: u64,
-    /// PSTATE.EL (0, 1, or 2 with `has_el2`).
+    /// PSTATE.EL (0, 1, 2 with `has_el2`, 3 with `has_el3`).
     pub el: u8,
     /// PSTATE.SP: SP_ELx (true) or SP_EL0 (false) is the current stack pointer.
     pub spsel: bool,
@@ -429,6 +429,14 @@ pub struct Aarch64Cpu {
     pub pending_to_el2: bool,
     /// The EL2 physical timer's output (CNTHP_*, PPI 26), when the board connects one.
     pub hyp_timer_line: Option<Box<dyn IrqLine>>,
+    /// EL3 is implemented (`-M virt,secure=on`; set by the board before `reset`).
+    pub has_el3: bool,
+    /// The EL3 registers (meaningful only with `has_el3`).
+    pub el3: crate::el3::El3Regs,
+    /// The recorded exception is one of EL3's traps: it goes to EL3 whatever its kind.
+    pub pending_to_el3: bool,
+    /// Physical ranges only Secure accesses reach (set by the board; kept across reset).
+    pub secure_only: Vec<mimic_core::AddrRange>,
 }
 
 impl Aarch64Cpu {
@@ -472,18 +480,29 @@ impl Aarch64Cpu {
             el2: Default::default(),
             pending_to_el2: false,
             hyp_timer_line: None,
+            has_el3: false,
+            el3: Default::default(),
+            pending_to_el3: false,
+            secure_only: Vec::new(),
         };
         cpu.reset(0);
         cpu
     }
 
-    /// Reset to the highest implemented EL (EL2h with `has_el2`, else EL1h) at `pc` with DAIF
-    /// masked (the level and state the arm64 boot protocol enters a kernel in, with the MMU
-    /// off); registers zero, system registers at their reset values, timers off.
+    /// Reset to the highest implemented EL (EL3h in Secure state with `has_el3`, else EL2h
+    /// with `has_el2`, else EL1h) at `pc` with DAIF masked (without EL3, the level and state
+    /// the arm64 boot protocol enters a kernel in, with the MMU off); registers zero, system
+    /// registers at their reset values, timers off.
     pub fn reset(&mut self, pc: u64) {
         self.regs = [0; NUM_REGS];
         self.pc = pc;
-        self.el = if self.has_el2 { 2 } else { 1 };
+        self.el = if self.has_el3 {
+            3
+        } else if self.has_el2 {
+            2
+        } else {
+            1
+        };
         self.spsel = true;
         self.daif = daif::ALL;
         self.pan = false;
@@ -493,6 +512,7 @@ impl Aarch64Cpu {
         self.mmu_regs = MmuRegs {
             sctlr_el1: crate::sysreg::SCTLR_RESET,
             sctlr_el2: crate::el2::sctlr2::RES1,
+            sctlr_el3: crate::el3::sctlr3::RES1,
             ..MmuRegs::default()
         };
         self.el2 = crate::el2::El2Regs {
@@ -504,6 +524,8 @@ impl Aarch64Cpu {
             ..Default::default()
         };
         self.pending_to_el2 = false;
+        self.el3 = crate::el3::reset_regs(pc);
+        self.pending_to_el3 = false;
         self.fpcr = 0;
         self.fpsr = 0;
         self.cache.clear();
@@ -550,11 +572,11 @@ impl Aarch64Cpu {
         self.regs[VF] = u64::from(nzcv & 1);
     }
 
-    /// CPACR_EL1.FPEN lets EL0/EL1 use FP/SIMD (0b01 at EL1 only, 0b11 at EL0 and EL1), and
-    /// CPTR_EL2.TFP does not trap it (EL0, EL1, EL2).
+    /// CPACR_EL1.FPEN lets EL0/EL1 use FP/SIMD (0b01 at EL1 only, 0b11 at EL0 and EL1),
+    /// CPTR_EL2.TFP does not trap it (EL0, EL1, EL2), nor CPTR_EL3.TFP (any EL).
     #[inline]
     pub fn fp_enabled(&self) -> bool {
-        self.fp_allowed_by_cpacr() && !self.fp_trapped_to_el2()
+        self.fp_allowed_by_cpacr() && !self.fp_trapped_to_el2() && !self.fp_trapped_to_el3()
     }
 
     /// CPACR_EL1.FPEN allows FP/SIMD at the current EL (it does not govern EL2).

@@ -101,10 +101,10 @@ pub struct El2Regs {
 }
 
 impl Aarch64Cpu {
-    /// HCR_EL2 as it acts now: 0 without EL2.
+    /// HCR_EL2 as it acts now: 0 without EL2, or while the lower ELs are Secure.
     #[inline]
     pub fn hcr(&self) -> u64 {
-        if self.has_el2 {
+        if self.el2_enabled() {
             self.el2.hcr
         } else {
             0
@@ -114,16 +114,16 @@ impl Aarch64Cpu {
     /// Whether CPTR_EL2.TFP traps FP/SIMD at the current EL (EL0, EL1 or EL2).
     #[inline]
     pub fn fp_trapped_to_el2(&self) -> bool {
-        self.has_el2 && self.el <= 2 && self.el2.cptr & cptr::TFP != 0
+        self.el2_enabled() && self.el <= 2 && self.el2.cptr & cptr::TFP != 0
     }
 
     /// The SCTLR of the current translation regime.
     #[inline]
     pub fn sctlr_current(&self) -> u64 {
-        if self.el == 2 {
-            self.mmu_regs.sctlr_el2
-        } else {
-            self.mmu_regs.sctlr_el1
+        match self.el {
+            3 => self.mmu_regs.sctlr_el3,
+            2 => self.mmu_regs.sctlr_el2,
+            _ => self.mmu_regs.sctlr_el1,
         }
     }
 
@@ -169,7 +169,7 @@ const VM_CONTROLS: [u32; 11] = [
 /// Whether EL2 traps an MRS (`write` false) or MSR of `k` at the current EL, which has already
 /// passed the register's own check.
 pub fn traps(cpu: &Aarch64Cpu, k: u32, write: bool) -> bool {
-    if !cpu.has_el2 || cpu.el > 1 {
+    if !cpu.el2_enabled() || cpu.el > 1 {
         return false;
     }
     let h = cpu.el2.hcr;
@@ -232,7 +232,7 @@ pub fn write_spsr_el2(c: &mut Aarch64Cpu, v: u64) {
 
 /// MIDR_EL1 as the current EL reads it.
 pub fn midr_seen(c: &Aarch64Cpu, real: u64) -> u64 {
-    if c.has_el2 && c.el == 1 {
+    if c.el2_enabled() && c.el == 1 {
         c.el2.vpidr
     } else {
         real
@@ -241,7 +241,7 @@ pub fn midr_seen(c: &Aarch64Cpu, real: u64) -> u64 {
 
 /// MPIDR_EL1 as the current EL reads it.
 pub fn mpidr_seen(c: &Aarch64Cpu, real: u64) -> u64 {
-    if c.has_el2 && c.el == 1 {
+    if c.el2_enabled() && c.el == 1 {
         c.el2.vmpidr
     } else {
         real

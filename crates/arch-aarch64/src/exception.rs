@@ -1,8 +1,10 @@
-//! Exception entry to EL1 or EL2, exception return, and the asynchronous exceptions (IRQ, FIQ).
+//! Exception entry to EL1, EL2 or EL3, exception return, and the asynchronous exceptions (IRQ,
+//! FIQ).
 //!
 //! ```text
-//!   target EL: EL2 for HVC, EL2's traps (`pending_to_el2`), CPTR_EL2 FP traps, anything at
-//!              EL2, and EL0's exceptions under HCR_EL2.TGE; EL1 otherwise
+//!   target EL: EL3 for SMC, EL3's traps (`pending_to_el3`), CPTR_EL3 FP traps and anything at
+//!              EL3 (see `el3.rs`); EL2 for HVC, EL2's traps (`pending_to_el2`), CPTR_EL2 FP
+//!              traps, anything at EL2, and EL0's exceptions under HCR_EL2.TGE; EL1 otherwise
 //!   VBAR_ELt + group + kind          group: 0x000 current EL with SP_EL0
 //!                                           0x200 current EL with SP_ELx
 //!                                           0x400 lower EL, AArch64
@@ -11,7 +13,8 @@
 //!          address, ESR_ELt (synchronous only), FAR_ELt (aborts and alignment faults);
 //!          PSTATE.EL = t, SP = SP_ELt, DAIF = 1111, IL = 0, PAN = 1 at EL1 unless SCTLR_EL1.SPAN.
 //!   ERET:  PSTATE = SPSR_ELx, pc = ELR_ELx; an illegal return (to AArch32, to a higher or
-//!          unimplemented EL, to EL1 while HCR_EL2.TGE, to a reserved mode) keeps EL and SP and
+//!          unimplemented EL, to EL2 while SCR_EL3.NS = 0, to EL1 while HCR_EL2.TGE, to a
+//!          reserved mode) keeps EL and SP and
 //!          sets PSTATE.IL, so the next instruction raises the Illegal Execution state exception.
 //! ```
 //!
@@ -35,7 +38,10 @@ pub mod vector {
 impl Aarch64Cpu {
     /// The EL synchronous exception `f` is taken to from the current EL.
     fn sync_target(&self, f: Fault) -> u8 {
-        if !self.has_el2 {
+        if let Some(t) = self.el3_sync_target(f) {
+            return t;
+        }
+        if !self.el2_enabled() {
             return 1;
         }
         if self.pending_to_el2 || self.el == 2 || matches!(f, Fault::Hvc { .. }) {
@@ -55,12 +61,18 @@ impl Aarch64Cpu {
     pub fn take_sync(&mut self, f: Fault, pc: u64) {
         let target = self.sync_target(f);
         // A trapped instruction (an SMC under HCR_EL2.TSC too) is returned to, not past.
-        let elr = if self.pending_to_el2 { pc } else { f.return_address(pc) };
+        let elr = if self.pending_to_el2 || self.pending_to_el3 { pc } else { f.return_address(pc) };
         self.pending_to_el2 = false;
+        self.pending_to_el3 = false;
         let from_lower = self.el < target;
         let esr = f.esr(from_lower);
         tracing::debug!(target: "int", "a64 exception {f:?} ESR {esr:#x} at {pc:#x} from EL{} to EL{target}", self.el);
-        if target == 2 {
+        if target == 3 {
+            self.el3.esr = esr;
+            if let Some(far) = f.far() {
+                self.el3.far = far;
+            }
+        } else if target == 2 {
             self.el2.esr = esr;
             if let Some(far) = f.far() {
                 self.el2.far = far;
@@ -90,7 +102,11 @@ impl Aarch64Cpu {
             vector::CURRENT_SP0
         };
         let spsr = self.pstate();
-        let vbar = if target == 2 {
+        let vbar = if target == 3 {
+            self.el3.spsr = spsr;
+            self.el3.elr = elr;
+            self.el3.vbar
+        } else if target == 2 {
             self.el2.spsr = spsr;
             self.el2.elr = elr;
             self.el2.vbar
@@ -114,19 +130,25 @@ impl Aarch64Cpu {
 
     /// ELR of the current EL (what ERET returns to).
     pub fn elr_current(&self) -> u64 {
-        if self.el == 2 {
-            self.el2.elr
-        } else {
-            self.sys.elr
+        match self.el {
+            3 => self.el3.elr,
+            2 => self.el2.elr,
+            _ => self.sys.elr,
         }
     }
 
-    /// ERET from EL1 or EL2: restore PSTATE from SPSR_ELx and return the new pc (ELR_ELx).
+    /// ERET from EL1, EL2 or EL3: restore PSTATE from SPSR_ELx and return the new pc
+    /// (ELR_ELx).
     pub fn exception_return(&mut self) -> u64 {
-        let (spsr, elr) = if self.el == 2 { (self.el2.spsr, self.el2.elr) } else { (self.sys.spsr, self.sys.elr) };
+        let (spsr, elr) = match self.el {
+            3 => (self.el3.spsr, self.el3.elr),
+            2 => (self.el2.spsr, self.el2.elr),
+            _ => (self.sys.spsr, self.sys.elr),
+        };
         let m = spsr & 0x1f;
         let el = (m >> 2 & 3) as u8;
-        let implemented = el <= 1 || (el == 2 && self.has_el2);
+        // EL2 exists in the target Security state only while SCR_EL3.NS = 1.
+        let implemented = el <= 1 || (el == 2 && self.el2_enabled()) || (el == 3 && self.has_el3);
         // AArch32 (M[4]), a higher or unimplemented EL, M[1] set (reserved), EL0 with SP_ELx,
         // or EL1 while HCR_EL2.TGE sends EL0 to EL2.
         let illegal = m & 0x10 != 0
@@ -134,7 +156,7 @@ impl Aarch64Cpu {
             || !implemented
             || m & 2 != 0
             || m == 0b0001
-            || (el == 1 && self.el == 2 && self.el2.hcr & hcr::TGE != 0);
+            || (el == 1 && self.el >= 2 && self.hcr() & hcr::TGE != 0);
         self.set_nzcv((spsr >> 28) as u32 & 0xf);
         self.daif = spsr & daif::ALL;
         self.pan = spsr >> 22 & 1 != 0;
@@ -159,17 +181,25 @@ impl Aarch64Cpu {
         self.irq_lines.load() & (irq::IRQ | irq::FIQ) != 0 || vf || vi
     }
 
-    /// Whether a physical interrupt routed to EL2 (`to_el2`) or EL1, masked by PSTATE `bit`,
-    /// is taken now, and to which EL.
-    fn physical_target(&self, to_el2: bool, bit: u64) -> Option<u8> {
+    /// Whether a physical interrupt routed to EL3 (`to_el3`), EL2 (`to_el2`) or EL1, masked by
+    /// PSTATE `bit`, is taken now, and to which EL.
+    fn physical_target(&self, to_el3: bool, to_el2: bool, bit: u64) -> Option<u8> {
         let unmasked = self.daif & bit == 0;
-        match (to_el2, self.el) {
-            // Routed to a higher EL: PSTATE does not mask it.
-            (true, 0 | 1) => Some(2),
-            (true, _) => unmasked.then_some(2),
-            // Routed to EL1 but running at EL2: not taken.
-            (false, 2..) => None,
-            (false, _) => unmasked.then_some(1),
+        let route = if to_el3 {
+            3
+        } else if to_el2 {
+            2
+        } else {
+            1
+        };
+        match route.cmp(&self.el) {
+            // Routed below the current EL: not taken.
+            std::cmp::Ordering::Less => None,
+            std::cmp::Ordering::Equal => unmasked.then_some(route),
+            // Routed to EL1 from EL0: PSTATE masks it there too.
+            std::cmp::Ordering::Greater if route == 1 => unmasked.then_some(1),
+            // Routed to EL2 or EL3 from below: PSTATE does not mask it.
+            std::cmp::Ordering::Greater => Some(route),
         }
     }
 
@@ -189,13 +219,14 @@ impl Aarch64Cpu {
         }
         self.halted = false;
         let (fiq2, irq2) = self.interrupts_to_el2();
+        let (fiq3, irq3) = self.interrupts_to_el3();
         if lines & irq::FIQ != 0 {
-            if let Some(t) = self.physical_target(fiq2, daif::F) {
+            if let Some(t) = self.physical_target(fiq3, fiq2, daif::F) {
                 return self.take_interrupt(vector::FIQ, t);
             }
         }
         if lines & irq::IRQ != 0 {
-            if let Some(t) = self.physical_target(irq2, daif::I) {
+            if let Some(t) = self.physical_target(irq3, irq2, daif::I) {
                 return self.take_interrupt(vector::IRQ, t);
             }
         }

@@ -17,8 +17,9 @@ pub fn undefined(e: &mut Env<'_, Aarch64Cpu>, raw: u64, _: u64, _: u64) -> Resul
 /// SVC/HVC/SMC/BRK (`kind` 0..=3 in that order) with their immediate; `raw` is the word.
 /// HVC and SMC are firmware calls when they match the board's [`Conduit`] (at EL1 or EL2):
 /// the CPU stops with `fw_call` set and the pc past the instruction. Otherwise HVC goes to EL2
-/// when EL2 exists (unless HCR_EL2.HCD), and SMC at EL1 traps to EL2 under HCR_EL2.TSC; with
-/// no EL to take them they are UNDEFINED.
+/// when EL2 exists (unless HCR_EL2.HCD, or SCR_EL3.HCE clear with EL3) and to EL3 at EL3, and
+/// SMC at EL1 traps to EL2 under HCR_EL2.TSC, else goes to EL3 unless SCR_EL3.SMD; with no
+/// EL to take them they are UNDEFINED.
 pub fn exception_call(e: &mut Env<'_, Aarch64Cpu>, kind: u64, imm: u64, raw: u64) -> Result<u64, Exit> {
     let imm = imm as u16;
     let undefined = Fault::Undefined { raw: raw as u32 };
@@ -40,8 +41,18 @@ pub fn exception_call(e: &mut Env<'_, Aarch64Cpu>, kind: u64, imm: u64, raw: u64
         e.cpu.halted = true;
         return Ok(0);
     }
+    if call == Conduit::Hvc && e.cpu.has_el3 {
+        // HCR_EL2.HCD is RES0 with EL3: SCR_EL3.HCE decides (see `el3.rs`).
+        if e.cpu.hvc_enabled_by_el3() {
+            return e.cpu.exception(Fault::Hvc { imm });
+        }
+        return e.cpu.exception(undefined);
+    }
     if call == Conduit::Hvc && e.cpu.has_el2 && hcr & el2::hcr::HCD == 0 {
         return e.cpu.exception(Fault::Hvc { imm });
+    }
+    if call == Conduit::Smc && e.cpu.has_el3 && !e.cpu.smc_disabled() {
+        return e.cpu.exception(Fault::Smc { imm });
     }
     e.cpu.exception(undefined)
 }
@@ -49,7 +60,7 @@ pub fn exception_call(e: &mut Env<'_, Aarch64Cpu>, kind: u64, imm: u64, raw: u64
 /// WFI: wait for an interrupt. A pending interrupt, even a masked one, makes it complete at
 /// once; otherwise the CPU halts until `check_interrupts` sees one. At EL0 it traps to EL1
 /// unless SCTLR_EL1.nTWI is set; at EL0/EL1 it traps to EL2 under HCR_EL2.TWI when it would
-/// wait.
+/// wait, and below EL3 to EL3 under SCR_EL3.TWI.
 pub fn wfi(e: &mut Env<'_, Aarch64Cpu>, _: u64, _: u64, _: u64) -> Result<u64, Exit> {
     if e.cpu.el == 0 && e.cpu.mmu_regs.sctlr_el1 & sctlr::NTWI == 0 {
         return e.cpu.exception(Fault::WfxTrap { wfe: false });
@@ -60,19 +71,25 @@ pub fn wfi(e: &mut Env<'_, Aarch64Cpu>, _: u64, _: u64, _: u64) -> Result<u64, E
     if e.cpu.el <= 1 && e.cpu.hcr() & el2::hcr::TWI != 0 {
         return e.cpu.trap_to_el2(Fault::WfxTrap { wfe: false });
     }
+    if e.cpu.wfx_trapped_to_el3(false) {
+        return e.cpu.trap_to_el3(Fault::WfxTrap { wfe: false });
+    }
     e.cpu.halted = true;
     Ok(0)
 }
 
 /// WFE: events are not modelled, so it completes at once (a spin loop around it still waits
 /// for the value it polls). At EL0 it traps to EL1 unless SCTLR_EL1.nTWE is set; at EL0/EL1
-/// to EL2 under HCR_EL2.TWE.
+/// to EL2 under HCR_EL2.TWE, and below EL3 to EL3 under SCR_EL3.TWE.
 pub fn wfe(e: &mut Env<'_, Aarch64Cpu>, _: u64, _: u64, _: u64) -> Result<u64, Exit> {
     if e.cpu.el == 0 && e.cpu.mmu_regs.sctlr_el1 & sctlr::NTWE == 0 {
         return e.cpu.exception(Fault::WfxTrap { wfe: true });
     }
     if e.cpu.el <= 1 && e.cpu.hcr() & el2::hcr::TWE != 0 {
         return e.cpu.trap_to_el2(Fault::WfxTrap { wfe: true });
+    }
+    if e.cpu.wfx_trapped_to_el3(true) {
+        return e.cpu.trap_to_el3(Fault::WfxTrap { wfe: true });
     }
     Ok(0)
 }
@@ -210,6 +227,7 @@ pub fn sys(e: &mut Env<'_, Aarch64Cpu>, xt: u64, op: u64, raw: u64) -> Result<u6
     };
     let el1_only = if el0 { Err(Deny::Undefined) } else { Ok(()) };
     let el2_only = if e.cpu.has_el2 && e.cpu.el >= 2 { Ok(()) } else { Err(Deny::Undefined) };
+    let el3_only = if e.cpu.has_el3 && e.cpu.el == 3 { Ok(()) } else { Err(Deny::Undefined) };
     let check = match (op1, crn, crm, op2) {
         // IC IALLUIS, IC IALLU: drop every decoded block.
         (0, 7, 1 | 5, 0) => el1_only.map(|()| Sys::IcAll),
@@ -229,6 +247,10 @@ pub fn sys(e: &mut Env<'_, Aarch64Cpu>, xt: u64, op: u64, raw: u64) -> Result<u6
         // TLBI IPAS2E1(IS), IPAS2LE1(IS); ALLE2(IS), VAE2(IS), ALLE1(IS), VALE2(IS),
         // VMALLS12E1(IS).
         (4, 8, 0 | 4, 1 | 5) | (4, 8, 3 | 7, 0 | 1 | 4 | 5 | 6) => el2_only.map(|()| Sys::Tlbi),
+        // AT S1E3R, S1E3W.
+        (6, 7, 8, 0 | 1) => el3_only.map(|()| Sys::At),
+        // TLBI ALLE3(IS), VAE3(IS), VALE3(IS).
+        (6, 8, 3 | 7, 0 | 1 | 5) => el3_only.map(|()| Sys::Tlbi),
         _ => return unknown_sysreg_write(e, u64::from(key), raw, 0),
     };
     match check {

@@ -72,6 +72,7 @@ pub mod cpu;
 pub mod crypto;
 pub mod decode;
 pub mod el2;
+pub mod el3;
 pub mod exception;
 pub mod fp;
 pub mod fp_v80;

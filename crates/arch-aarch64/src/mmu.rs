@@ -36,7 +36,9 @@
 //!
 //! MMU indices: [`MMU_EL0`], [`MMU_EL1`] and [`MMU_EL1_PAN`] (EL1 with PSTATE.PAN set: no data
 //! access to EL0-accessible pages). Instruction fetch at EL1 always uses [`MMU_EL1`]; LDTR/STTR
-//! at EL1 use [`MMU_EL0`] (EL0's permissions; PAN does not apply to them).
+//! at EL1 use [`MMU_EL0`] (EL0's permissions; PAN does not apply to them). EL2 and EL3 have
+//! their own regimes and indices ([`MMU_EL2`], [`MMU_EL3`]); a walk's result is checked against
+//! the board's secure-only ranges for the Security state of the access (see [`crate::el3`]).
 
 use crate::cpu::{Aarch64Cpu, Fault};
 use crate::mmu_regs::MmuRegs;
@@ -51,7 +53,9 @@ pub const MMU_EL1: usize = 1;
 pub const MMU_EL1_PAN: usize = 2;
 /// The EL2 regime (stage 1 through TTBR0_EL2): its entries never serve EL0/EL1, nor theirs EL2.
 pub const MMU_EL2: usize = 3;
-pub const NUM_MMU: usize = 4;
+/// The EL3 regime (stage 1 through TTBR0_EL3, see [`crate::el3`]): its own entries only.
+pub const MMU_EL3: usize = 4;
+pub const NUM_MMU: usize = 5;
 
 /// Physical address bits the CPU implements (ID_AA64MMFR0_EL1.PARange = 0b0010).
 pub const PA_BITS: u32 = 40;
@@ -116,6 +120,10 @@ pub mod desc {
     pub const UXN: u64 = 1 << 54;
     pub const PXN_TABLE: u64 = 1 << 59;
     pub const UXN_TABLE: u64 = 1 << 60;
+    /// NS: the output address is in the Non-secure address space (Secure regimes only).
+    pub const NS: u64 = 1 << 5;
+    /// NSTable: every translation below is Non-secure (Secure regimes only).
+    pub const NS_TABLE: u64 = 1 << 63;
     /// APTable[0]: no EL0 access below.
     pub const AP_TABLE_NO_EL0: u64 = 1 << 61;
     /// APTable[1]: no write access below.
@@ -148,6 +156,9 @@ pub struct Walk {
     pub gp: bool,
     /// nG was clear: the translation holds for every ASID.
     pub global: bool,
+    /// The leaf's NS bit or an NSTable above it was set (what it means depends on the regime's
+    /// Security state, see [`crate::el3`]). Never with the MMU off.
+    pub ns: bool,
 }
 
 impl Walk {
@@ -234,6 +245,21 @@ pub fn walk_el2(r: &MmuRegs, bus: &AddressSpace, va: u64) -> Result<Walk, u8> {
     walk_regime(&view, bus, va, true)
 }
 
+/// Translate `va` through the EL3 stage-1 regime (TTBR0_EL3): EL2's walk over the EL3
+/// controls, with the permissions moved to [`MMU_EL3`].
+pub fn walk_el3(r: &MmuRegs, bus: &AddressSpace, va: u64) -> Result<Walk, u8> {
+    let view = MmuRegs {
+        sctlr_el2: r.sctlr_el3,
+        tcr_el2: r.tcr_el3,
+        ttbr0_el2: r.ttbr0_el3,
+        mair_el2: r.mair_el3,
+        ..MmuRegs::default()
+    };
+    let mut w = walk_el2(&view, bus, va)?;
+    w.prot = [NONE, NONE, NONE, NONE, w.prot[MMU_EL2]];
+    Ok(w)
+}
+
 fn walk_regime(r: &MmuRegs, bus: &AddressSpace, va: u64, el2: bool) -> Result<Walk, u8> {
     let t = r.tcr_el1;
     let top = if tbi(t, va) { 55 } else { 63 };
@@ -252,6 +278,7 @@ fn walk_regime(r: &MmuRegs, bus: &AddressSpace, va: u64, el2: bool) -> Result<Wa
             prot: [FULL; NUM_MMU],
             gp: false,
             global: true,
+            ns: false,
         });
     }
     let upper = va >> 55 & 1 != 0;
@@ -288,7 +315,7 @@ fn walk_regime(r: &MmuRegs, bus: &AddressSpace, va: u64, el2: bool) -> Result<Wa
     let lsb0 = grain + (4 - 1 - level) * stride;
     let width0 = (inputsize - lsb0).min(stride);
     let mut table = ttbr & OA_MASK & !((1u64 << (width0 + 3)) - 1);
-    let (mut ap_table, mut uxn_table, mut pxn_table) = (0u64, false, false);
+    let (mut ap_table, mut uxn_table, mut pxn_table, mut ns_table) = (0u64, false, false, false);
     loop {
         let lsb = grain + (3 - level) * stride;
         let width = (inputsize - lsb).min(stride);
@@ -309,6 +336,7 @@ fn walk_regime(r: &MmuRegs, bus: &AddressSpace, va: u64, el2: bool) -> Result<Wa
             ap_table |= d >> 61 & 3;
             uxn_table |= d & desc::UXN_TABLE != 0;
             pxn_table |= d & desc::PXN_TABLE != 0;
+            ns_table |= d & desc::NS_TABLE != 0;
             table = next;
             level += 1;
             continue;
@@ -337,13 +365,14 @@ fn walk_regime(r: &MmuRegs, bus: &AddressSpace, va: u64, el2: bool) -> Result<Wa
         let prot = if el2 {
             // AP[1], PXN and nG are RES0/ignored in the EL2 regime; bit 54 is XN.
             let x = !(uxn || wxn && priv_w);
-            [NONE, NONE, NONE, Prot { read: true, write: priv_w, exec: x }]
+            [NONE, NONE, NONE, Prot { read: true, write: priv_w, exec: x }, NONE]
         } else {
             [
                 Prot { read: user_r, write: user_w, exec: user_x },
                 Prot { read: true, write: priv_w, exec: priv_x },
                 // PAN takes EL1's data accesses away from what EL0 may read; fetches keep theirs.
                 Prot { read: !user_r, write: priv_w && !user_r, exec: priv_x },
+                NONE,
                 NONE,
             ]
         };
@@ -357,6 +386,7 @@ fn walk_regime(r: &MmuRegs, bus: &AddressSpace, va: u64, el2: bool) -> Result<Wa
             prot,
             gp: d & desc::GP != 0,
             global: el2 || d & desc::NG == 0,
+            ns: ns_table || d & desc::NS != 0,
         });
     }
 }
@@ -451,8 +481,10 @@ impl Aarch64Cpu {
         let seen = MmuRegs {
             sctlr_el1: r.sctlr_el1 & (sctlr::M | sctlr::WXN),
             sctlr_el2: r.sctlr_el2 & (sctlr::M | sctlr::WXN),
+            sctlr_el3: r.sctlr_el3 & (sctlr::M | sctlr::WXN),
             amair_el1: 0,
             amair_el2: 0,
+            amair_el3: 0,
             par_el1: 0,
             ..r
         };
@@ -473,11 +505,13 @@ impl Aarch64Cpu {
         self.fetch_mmu = match self.el {
             0 => MMU_EL0,
             1 => MMU_EL1,
-            _ => MMU_EL2,
+            2 => MMU_EL2,
+            _ => MMU_EL3,
         };
         self.data_mmu = match (self.el, self.pan) {
             (0, _) => MMU_EL0,
-            (2.., _) => MMU_EL2,
+            (2, _) => MMU_EL2,
+            (3.., _) => MMU_EL3,
             (_, true) => MMU_EL1_PAN,
             _ => MMU_EL1,
         };
@@ -512,11 +546,16 @@ impl Aarch64Cpu {
 
     /// The walk of the regime MMU index `idx` belongs to.
     fn walk_for(&self, bus: &AddressSpace, va: u64, idx: usize) -> Result<Walk, u8> {
-        if idx == MMU_EL2 {
-            walk_el2(&self.mmu_regs, bus, va)
-        } else {
-            walk(&self.mmu_regs, bus, va)
+        let w = match idx {
+            MMU_EL2 => walk_el2(&self.mmu_regs, bus, va),
+            MMU_EL3 => walk_el3(&self.mmu_regs, bus, va),
+            _ => walk(&self.mmu_regs, bus, va),
+        }?;
+        if self.secure_only_denied(idx, w.pa, w.ns) {
+            mimic_core::guest_error!("a64: Non-secure access to secure-only memory at {:#x}", w.pa);
+            return Err(fsc::EXTERNAL);
         }
+        Ok(w)
     }
 
     // ---- faults ------------------------------------------------------------------------------
@@ -945,8 +984,8 @@ pub fn tlbi(cpu: &mut Aarch64Cpu, op1: u32, crm: u32, op2: u32, xt: u64) {
                 cpu.tlb.flush_page(untagged(field(xt, 43, 0) << 12));
             }
         }
-        // VAE2(IS), VALE2(IS).
-        (4, 3 | 7, 1 | 5) => cpu.tlb.flush_page(untagged(field(xt, 43, 0) << 12)),
+        // VAE2(IS), VALE2(IS), VAE3(IS), VALE3(IS).
+        (4 | 6, 3 | 7, 1 | 5) => cpu.tlb.flush_page(untagged(field(xt, 43, 0) << 12)),
         (0, 1 | 3 | 7, 2) => {
             if asid_bits(cpu.mmu_regs.tcr_el1, xt) == cpu.current_asid() {
                 cpu.tlb_flush_all();
@@ -975,6 +1014,8 @@ pub fn at(cpu: &mut Aarch64Cpu, bus: &mut AddressSpace, op1: u32, crm: u32, op2:
         (0, 8, 3) | (4, 8, 7) => (MMU_EL0, Access::Write),
         (4, 8, 0) => (MMU_EL2, Access::Read),
         (4, 8, 1) => (MMU_EL2, Access::Write),
+        (6, 8, 0) => (MMU_EL3, Access::Read),
+        (6, 8, 1) => (MMU_EL3, Access::Write),
         (0, 9, 0) => (pan, Access::Read),
         (0, 9, 1) => (pan, Access::Write),
         _ => return Ok(()),

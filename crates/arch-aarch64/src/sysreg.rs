@@ -19,7 +19,8 @@
 //! with one, reads and writes go to it through `mimic_core::GicCpuInterface`.
 //!
 //! The ID registers describe exactly what this CPU implements: AArch64 only
-//! at EL0 and EL1, and at EL2 when `Aarch64Cpu::has_el2` (no VHE), no EL3, FP and AdvSIMD, the GIC system registers only when a GICv3 is
+//! at EL0 and EL1, at EL2 when `Aarch64Cpu::has_el2` (no VHE), at EL3 when
+//! `Aarch64Cpu::has_el3`, FP and AdvSIMD, the GIC system registers only when a GICv3 is
 //! connected (ID_AA64PFR0_EL1.GIC = 1), no SVE/RAS/MTE, CRC32, and the optional instructions
 //! of the CPU's [`crate::cpu::Features`]; 40-bit PA, 16-bit ASIDs, 4K/16K/64K granules, PAN, no
 //! PMU, v8.0 debug with two breakpoints and two watchpoints. The Cortex-A57 model reports MIDR
@@ -27,6 +28,7 @@
 
 use crate::cpu::{daif, irq, Aarch64Cpu, CpuModel, CF, NF, VF, ZF};
 use crate::el2;
+use crate::el3;
 use crate::timer::{HYP, PHYS, VIRT};
 use mimic_core::IccReg;
 
@@ -47,6 +49,8 @@ pub const MIDR_MAX: u64 = 0x000f_0510;
 pub const ID_AA64PFR0: u64 = 0x11;
 /// ID_AA64PFR0_EL1.EL2 = 1: EL2 implemented, AArch64 only (with `Aarch64Cpu::has_el2`).
 pub const ID_AA64PFR0_EL2: u64 = 1 << 8;
+/// ID_AA64PFR0_EL1.EL3 = 1: EL3 implemented, AArch64 only (with `Aarch64Cpu::has_el3`).
+pub const ID_AA64PFR0_EL3: u64 = 1 << 12;
 /// ID_AA64PFR0_EL1.GIC = 1: the GICv3 system-register CPU interface is implemented.
 pub const ID_AA64PFR0_GIC: u64 = 1 << 24;
 /// DebugVer 6 (v8.0), BRPs 1 (two breakpoints), WRPs 1 (two watchpoints), CTX_CMPs 0 (one),
@@ -273,7 +277,13 @@ fn check_sp_el0(cpu: &Aarch64Cpu, _: bool) -> Result<(), Deny> {
 fn check_cntfrq(cpu: &Aarch64Cpu, write: bool) -> Result<(), Deny> {
     if write {
         // Writable at the highest implemented EL only.
-        let top = if cpu.has_el2 { 2 } else { 1 };
+        let top = if cpu.has_el3 {
+            3
+        } else if cpu.has_el2 {
+            2
+        } else {
+            1
+        };
         return if cpu.el == top { Ok(()) } else { Err(Deny::Undefined) };
     }
     el0_ro_if(cpu, false, cntkctl::EL0PCTEN | cntkctl::EL0VCTEN)
@@ -303,7 +313,10 @@ fn icc_write(cpu: &mut Aarch64Cpu, reg: IccReg, value: u64) {
 }
 
 fn id_aa64pfr0(cpu: &Aarch64Cpu) -> u64 {
-    ID_AA64PFR0 | if cpu.gic.is_some() { ID_AA64PFR0_GIC } else { 0 } | if cpu.has_el2 { ID_AA64PFR0_EL2 } else { 0 }
+    ID_AA64PFR0
+        | if cpu.gic.is_some() { ID_AA64PFR0_GIC } else { 0 }
+        | if cpu.has_el2 { ID_AA64PFR0_EL2 } else { 0 }
+        | if cpu.has_el3 { ID_AA64PFR0_EL3 } else { 0 }
 }
 
 fn id_aa64isar0(cpu: &Aarch64Cpu) -> u64 {
@@ -566,6 +579,39 @@ pub static DEFS: &[Def] = &[
     icc!(3 0 12 12 5 "ICC_SRE_EL1", IccReg::Sre),
     icc!(3 0 12 12 6 "ICC_IGRPEN0_EL1", IccReg::Igrpen0),
     icc!(3 0 12 12 7 "ICC_IGRPEN1_EL1", IccReg::Igrpen1),
+    // ---- EL3 (only with `Aarch64Cpu::has_el3`; see `el3.rs`) ----
+    def!(3 6 1 0 0 "SCTLR_EL3", Check(el3::check_el3), |c| c.mmu_regs.sctlr_el3, el3::write_sctlr_el3),
+    def!(3 6 1 0 1 "ACTLR_EL3", Check(el3::check_el3), |c| c.el3.actlr, |c, v| c.el3.actlr = v),
+    def!(3 6 1 1 0 "SCR_EL3", Check(el3::check_el3), |c| c.el3.scr, el3::write_scr),
+    def!(3 6 1 1 2 "CPTR_EL3", Check(el3::check_el3), |c| c.el3.cptr, |c, v| c.el3.cptr = v & el3::cptr::WRITABLE),
+    def!(3 6 1 3 1 "MDCR_EL3", Check(el3::check_el3), |c| c.el3.mdcr, |c, v| c.el3.mdcr = v & 0x0003_ffff),
+    def!(3 6 2 0 0 "TTBR0_EL3", Check(el3::check_el3), |c| c.mmu_regs.ttbr0_el3, |c, v| {
+        c.mmu_regs.ttbr0_el3 = v;
+        c.mmu_changed();
+    }),
+    def!(3 6 2 0 2 "TCR_EL3", Check(el3::check_el3), |c| c.mmu_regs.tcr_el3, |c, v| {
+        // T0SZ, IRGN0, ORGN0, SH0, TG0, PS, TBI; bits 31 and 23 are RES1.
+        c.mmu_regs.tcr_el3 = v & 0x0017_ff3f | 1 << 31 | 1 << 23;
+        c.mmu_changed();
+    }),
+    def!(3 6 4 0 0 "SPSR_EL3", Check(el3::check_el3), |c| c.el3.spsr, el3::write_spsr_el3),
+    def!(3 6 4 0 1 "ELR_EL3", Check(el3::check_el3), |c| c.el3.elr, |c, v| c.el3.elr = v),
+    def!(3 6 4 1 0 "SP_EL2", Check(|c, w| el3::check_el3(c, w).and(if c.has_el2 { Ok(()) } else { Err(Deny::Undefined) })), |c| c.sp_of(2), |c, v| c.set_sp_of(2, v)),
+    def!(3 6 5 1 0 "AFSR0_EL3", Check(el3::check_el3), |c| c.el3.afsr0, |c, v| c.el3.afsr0 = v),
+    def!(3 6 5 1 1 "AFSR1_EL3", Check(el3::check_el3), |c| c.el3.afsr1, |c, v| c.el3.afsr1 = v),
+    def!(3 6 5 2 0 "ESR_EL3", Check(el3::check_el3), |c| c.el3.esr, |c, v| c.el3.esr = v & 0xffff_ffff),
+    def!(3 6 6 0 0 "FAR_EL3", Check(el3::check_el3), |c| c.el3.far, |c, v| c.el3.far = v),
+    def!(3 6 10 2 0 "MAIR_EL3", Check(el3::check_el3), |c| c.mmu_regs.mair_el3, |c, v| {
+        c.mmu_regs.mair_el3 = v;
+        c.mmu_changed();
+    }),
+    def!(3 6 10 3 0 "AMAIR_EL3", Check(el3::check_el3), |c| c.mmu_regs.amair_el3, |c, v| c.mmu_regs.amair_el3 = v),
+    def!(3 6 12 0 0 "VBAR_EL3", Check(el3::check_el3), |c| c.el3.vbar, |c, v| c.el3.vbar = v & !0x7ff),
+    def!(3 6 12 0 1 "RVBAR_EL3", Check(el3::check_el3_ro), |c| c.el3.rvbar, wi),
+    // As ICC_SRE_EL2: SRE, DFB, DIB, Enable read as one (the system registers are the only
+    // way in).
+    def!(3 6 12 12 5 "ICC_SRE_EL3", Check(|c, w| el3::check_el3(c, w).and(if c.gic.is_some() { Ok(()) } else { Err(Deny::Undefined) })), |_| 0xf, wi),
+    def!(3 6 13 0 2 "TPIDR_EL3", Check(el3::check_el3), |c| c.el3.tpidr, |c, v| c.el3.tpidr = v),
     // ---- EL2 (only with `Aarch64Cpu::has_el2`; see `el2.rs`) ----
     def!(3 4 0 0 0 "VPIDR_EL2", Check(el2::check_el2), |c| c.el2.vpidr, |c, v| c.el2.vpidr = v & 0xffff_ffff),
     def!(3 4 0 0 5 "VMPIDR_EL2", Check(el2::check_el2), |c| c.el2.vmpidr, |c, v| {

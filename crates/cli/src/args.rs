@@ -67,10 +67,12 @@ usage: mimic [options]
 mimic emulates a RISC-V 64 or an AArch64 `virt` machine (QEMU-compatible options).
 
 Machine:
-  -M, -machine virt[,dumpdtb=FILE][,gic-version=2|3|max][,virtualization=on|off]
+  -M, -machine virt[,dumpdtb=FILE][,gic-version=2|3|max][,virtualization=on|off][,secure=on|off]
                       select the board (only `virt`); dumpdtb writes the device tree and exits;
                       gic-version picks the AArch64 board's GIC (default 2; max is 3);
-                      virtualization=on gives the AArch64 CPUs EL2 and boots the kernel there
+                      virtualization=on gives the AArch64 CPUs EL2 and boots the kernel there;
+                      secure=on gives them EL3 (firmware starts there in Secure state) with
+                      secure-only RAM, flash bank 0 and a second PL011
   -m SIZE             guest RAM, e.g. 128M, 2G (a plain number means MiB; default 128M)
   -smp N              number of harts (1..8; default 1)
   -cpu rv64|cortex-a57|max
@@ -186,8 +188,11 @@ pub fn parse(args: &[String]) -> Result<Command, ArgError> {
                                 ArgError(format!("-machine {v}: invalid virtualization value '{b}' (use on or off)"))
                             })?;
                         }
-                        // Not implemented yet: only the default is accepted.
-                        Some(("secure", "off" | "false")) => {}
+                        Some(("secure", b)) => {
+                            o.config.secure = on_off(b).ok_or_else(|| {
+                                ArgError(format!("-machine {v}: invalid secure value '{b}' (use on or off)"))
+                            })?;
+                        }
                         _ => return Err(ArgError(format!("-machine {v}: unsupported machine property '{kv}'"))),
                     }
                 }
@@ -431,6 +436,16 @@ mod tests {
         assert_eq!(gic(&["-M", "virt,gic-version=2"]), GicVersion::V2);
         assert_eq!(gic(&["-M", "virt,gic-version=3"]), GicVersion::V3);
         assert_eq!(gic(&["-machine", "type=virt,gic-version=max"]), GicVersion::V3);
+    }
+
+    #[test]
+    fn secure_is_off_by_default_and_takes_on_or_off() {
+        let secure = |args: &[&str]| run(args).unwrap().config.secure;
+        assert!(!secure(&["-M", "virt"]));
+        assert!(secure(&["-M", "virt,secure=on"]));
+        assert!(!secure(&["-M", "virt,secure=off"]));
+        let e = run(&["-M", "virt,secure=maybe"]).unwrap_err();
+        assert!(e.0.contains("invalid secure value 'maybe' (use on or off)"), "{e:?}");
     }
 
     #[test]

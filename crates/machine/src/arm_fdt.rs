@@ -4,6 +4,7 @@
 use crate::arm_virt::{mpidr_affinity, region, ArmCpuModel, GicVersion, VIRTIO_SLOTS, VIRTIO_SLOT_SIZE};
 use crate::fdt::{host_seed, pcie_interrupt_map, pcie_node, Chosen};
 use crate::virt::VirtConfig;
+use mimic_arch_aarch64::cpu::Conduit;
 use vm_fdt::FdtWriter;
 
 const PHANDLE_GIC: u32 = 0x8001;
@@ -17,6 +18,8 @@ pub const RTC_SPI: u32 = 2;
 /// PCIe INTA..INTD.
 pub const PCIE_SPI: u32 = 3;
 pub const GPIO_SPI: u32 = 7;
+/// The secure PL011 (secure=on).
+pub const SECURE_UART_SPI: u32 = 8;
 pub const VIRTIO_SPI: u32 = 16;
 /// The generic timer's PPIs: secure physical, non-secure physical, virtual, hypervisor.
 pub const TIMER_PPIS: [u32; 4] = [13, 14, 11, 10];
@@ -60,14 +63,18 @@ pub fn build(cfg: &VirtConfig, model: ArmCpuModel, chosen: &Chosen) -> Result<Ve
     }
     f.end_node(node)?;
 
-    let node = f.begin_node("psci")?;
-    f.property_string_list("compatible", vec!["arm,psci-1.0".into(), "arm,psci-0.2".into(), "arm,psci".into()])?;
-    f.property_string("method", if cfg.virtualization { "smc" } else { "hvc" })?;
-    f.property_u32("cpu_suspend", crate::psci::CPU_SUSPEND_64)?;
-    f.property_u32("cpu_off", crate::psci::CPU_OFF)?;
-    f.property_u32("cpu_on", crate::psci::CPU_ON_64)?;
-    f.property_u32("migrate", crate::psci::MIGRATE_64)?;
-    f.end_node(node)?;
+    let conduit = crate::arm_virt::psci_conduit(cfg);
+    // Secure firmware implements PSCI itself and adds its own node, as on QEMU.
+    if conduit != Conduit::None {
+        let node = f.begin_node("psci")?;
+        f.property_string_list("compatible", vec!["arm,psci-1.0".into(), "arm,psci-0.2".into(), "arm,psci".into()])?;
+        f.property_string("method", if conduit == Conduit::Smc { "smc" } else { "hvc" })?;
+        f.property_u32("cpu_suspend", crate::psci::CPU_SUSPEND_64)?;
+        f.property_u32("cpu_off", crate::psci::CPU_OFF)?;
+        f.property_u32("cpu_on", crate::psci::CPU_ON_64)?;
+        f.property_u32("migrate", crate::psci::MIGRATE_64)?;
+        f.end_node(node)?;
+    }
 
     let dram = region("dram");
     let node = f.begin_node(&format!("memory@{:x}", dram.start))?;
@@ -75,14 +82,34 @@ pub fn build(cfg: &VirtConfig, model: ArmCpuModel, chosen: &Chosen) -> Result<Ve
     f.property_array_u64("reg", &reg(dram.start, cfg.ram_size))?;
     f.end_node(node)?;
 
-    // QEMU's layout: one node for both flash banks.
+    // QEMU's layout: one node for both flash banks, or with secure=on one per bank, the first
+    // marked for the Secure world only.
     let flash = region("flash");
     let bank = flash.size() / 2;
-    let node = f.begin_node(&format!("flash@{:x}", flash.start))?;
-    f.property_string("compatible", "cfi-flash")?;
-    f.property_array_u64("reg", &[flash.start, bank, flash.start + bank, bank])?;
-    f.property_u32("bank-width", 4)?;
-    f.end_node(node)?;
+    if cfg.secure {
+        for (i, start) in [flash.start, flash.start + bank].into_iter().enumerate() {
+            let node = f.begin_node(&format!("flash@{start:x}"))?;
+            f.property_string("compatible", "cfi-flash")?;
+            f.property_array_u64("reg", &[start, bank])?;
+            f.property_u32("bank-width", 4)?;
+            if i == 0 {
+                secure_only(&mut f)?;
+            }
+            f.end_node(node)?;
+        }
+        let ram = region("secure_ram");
+        let node = f.begin_node(&format!("secram@{:x}", ram.start))?;
+        f.property_string("device_type", "memory")?;
+        f.property_array_u64("reg", &reg(ram.start, ram.size()))?;
+        secure_only(&mut f)?;
+        f.end_node(node)?;
+    } else {
+        let node = f.begin_node(&format!("flash@{:x}", flash.start))?;
+        f.property_string("compatible", "cfi-flash")?;
+        f.property_array_u64("reg", &[flash.start, bank, flash.start + bank, bank])?;
+        f.property_u32("bank-width", 4)?;
+        f.end_node(node)?;
+    }
 
     let node = f.begin_node("apb-pclk")?;
     f.property_string("compatible", "fixed-clock")?;
@@ -101,7 +128,7 @@ pub fn build(cfg: &VirtConfig, model: ArmCpuModel, chosen: &Chosen) -> Result<Ve
         f.property_string("device_type", "cpu")?;
         f.property_string("compatible", model.compatible())?;
         f.property_u32("reg", mpidr as u32)?;
-        if cfg.smp > 1 {
+        if cfg.smp > 1 && conduit != Conduit::None {
             f.property_string("enable-method", "psci")?;
         }
         f.end_node(cpu)?;
@@ -162,6 +189,22 @@ pub fn build(cfg: &VirtConfig, model: ArmCpuModel, chosen: &Chosen) -> Result<Ve
     f.property_string_list("clock-names", vec!["uartclk".into(), "apb_pclk".into()])?;
     f.end_node(node)?;
 
+    if cfg.secure {
+        let su = region("secure_uart");
+        let path = format!("/pl011@{:x}", su.start);
+        let node = f.begin_node(&path[1..])?;
+        f.property_string_list("compatible", vec!["arm,pl011".into(), "arm,primecell".into()])?;
+        f.property_array_u64("reg", &reg(su.start, su.size()))?;
+        f.property_array_u32("interrupts", &[GIC_SPI, SECURE_UART_SPI, IRQ_LEVEL_HIGH])?;
+        f.property_array_u32("clocks", &[PHANDLE_CLK, PHANDLE_CLK])?;
+        f.property_string_list("clock-names", vec!["uartclk".into(), "apb_pclk".into()])?;
+        secure_only(&mut f)?;
+        f.end_node(node)?;
+        let node = f.begin_node("secure-chosen")?;
+        f.property_string("stdout-path", &path)?;
+        f.end_node(node)?;
+    }
+
     let rtc = region("rtc");
     let node = f.begin_node(&format!("pl031@{:x}", rtc.start))?;
     f.property_string_list("compatible", vec!["arm,pl031".into(), "arm,primecell".into()])?;
@@ -220,6 +263,13 @@ pub fn build(cfg: &VirtConfig, model: ArmCpuModel, chosen: &Chosen) -> Result<Ve
     f.finish()
 }
 
+/// Mark the open node as the Secure world's only, as QEMU does (the devicetree
+/// specification's `secure-status`).
+fn secure_only(f: &mut FdtWriter) -> Result<(), vm_fdt::Error> {
+    f.property_string("status", "disabled")?;
+    f.property_string("secure-status", "okay")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,6 +314,50 @@ mod tests {
     fn psci_uses_hvc_without_el2_and_smc_with_it() {
         assert_eq!(prop(node(&tree(GicVersion::V2, 1), "psci"), "method"), Some(&b"hvc\0"[..]));
         assert_eq!(prop(node(&virt_tree(GicVersion::V2), "psci"), "method"), Some(&b"smc\0"[..]));
+    }
+
+    fn secure_tree(firmware: bool) -> Node {
+        let bios = if firmware { crate::Bios::File("u-boot.bin".into()) } else { crate::Bios::Default };
+        let cfg = VirtConfig { smp: 2, secure: true, bios, ..VirtConfig::default() };
+        let dtb = build(&cfg, ArmCpuModel::CortexA57, &Chosen { bootargs: None, initrd: None }).unwrap();
+        parse(&dtb).unwrap().root
+    }
+
+    fn is_secure_only(n: &Node) -> bool {
+        prop(n, "status") == Some(&b"disabled\0"[..]) && prop(n, "secure-status") == Some(&b"okay\0"[..])
+    }
+
+    #[test]
+    fn secure_ram_uart_and_first_flash_bank_are_marked_secure_only() {
+        let root = secure_tree(true);
+        let ram = node(&root, "secram@e000000");
+        assert_eq!(cells(prop(ram, "reg").unwrap()), [0, 0x0e00_0000, 0, 0x0100_0000]);
+        assert!(is_secure_only(ram));
+        assert!(is_secure_only(node(&root, "pl011@9040000")));
+        assert!(is_secure_only(node(&root, "flash@0")));
+        let bank1 = node(&root, "flash@4000000");
+        assert_eq!(
+            (prop(bank1, "status"), cells(prop(bank1, "reg").unwrap())),
+            (None, vec![0, 0x0400_0000, 0, 0x0400_0000])
+        );
+        assert_eq!(prop(node(&root, "secure-chosen"), "stdout-path"), Some(&b"/pl011@9040000\0"[..]));
+        assert_eq!(prop(node(&root, "pl011@9000000"), "status"), None, "the Non-secure UART stays usable");
+    }
+
+    #[test]
+    fn secure_firmware_owns_psci_but_a_kernel_gets_the_boards() {
+        let fw = secure_tree(true);
+        assert!(fw.children.iter().all(|c| c.name != "psci"), "no psci node under secure firmware");
+        assert!(node(&fw, "cpus").children.iter().all(|c| prop(c, "enable-method").is_none()));
+        let kernel = secure_tree(false);
+        assert_eq!(prop(node(&kernel, "psci"), "method"), Some(&b"hvc\0"[..]));
+    }
+
+    #[test]
+    fn without_secure_there_is_no_secure_only_node() {
+        let root = tree(GicVersion::V2, 1);
+        assert!(root.children.iter().all(|c| !c.name.starts_with("secram") && c.name != "secure-chosen"));
+        assert!(root.children.iter().all(|c| prop(c, "secure-status").is_none()));
     }
 
     #[test]

@@ -10,7 +10,9 @@
 //!   0x0901_0000  rtc        PL031                               SPI 2
 //!   0x0902_0000  fw_cfg     QEMU's firmware configuration (MMIO, with DMA)
 //!   0x0903_0000  gpio       PL061 (pin 3: gpio-keys power)      SPI 7
+//!   0x0904_0000  secure_uart PL011, secure-only (secure=on)     SPI 8
 //!   0x0a00_0000  virtio     32 virtio-mmio slots of 0x200       SPI 16..47
+//!   0x0e00_0000  secure_ram 16 MiB of secure-only RAM (secure=on)
 //!   0x1000_0000  pcie_mmio  PCIe 32-bit memory window           INTA..D: SPI 3..6
 //!   0x3eff_0000  pcie_pio   PCIe I/O window
 //!   0x3f00_0000  pcie_ecam  PCIe configuration space (16 buses)
@@ -35,6 +37,13 @@
 //! (unit 0 the firmware, unit 1 its variables) and get the guest's changes back
 //! ([`crate::arm_firmware`]); without one a bank's contents live in memory only. With firmware,
 //! `-kernel`/`-initrd`/`-append` reach it through fw_cfg, as on QEMU.
+//!
+//! `-M virt,secure=on` gives the CPUs EL3 (see `mimic_arch_aarch64::el3`) and, as QEMU's board,
+//! secure-only RAM, a secure PL011 (its output goes nowhere: QEMU would give it the second
+//! serial port) and a secure-only flash bank 0: Non-secure accesses to them take a
+//! synchronous external abort. Firmware (`-bios`/pflash) then starts at EL3 in Secure state on
+//! every CPU, and the board answers no PSCI calls (the firmware owns them); a `-kernel` is
+//! entered in Non-secure EL2 or EL1 as without EL3, with the board's PSCI.
 
 use crate::arm_fdt;
 use crate::arm_firmware::{self, FlashFiles};
@@ -78,12 +87,33 @@ pub const MEMMAP: &[(&str, AddrRange)] = &[
     ("rtc", AddrRange::new(0x0901_0000, 0x1000)),
     ("fw_cfg", AddrRange::new(0x0902_0000, fw_cfg::MMIO_SIZE)),
     ("gpio", AddrRange::new(0x0903_0000, 0x1000)),
+    ("secure_uart", AddrRange::new(0x0904_0000, 0x1000)),
     ("virtio", AddrRange::new(0x0a00_0000, VIRTIO_SLOTS as u64 * VIRTIO_SLOT_SIZE)),
+    ("secure_ram", AddrRange::new(0x0e00_0000, 0x100_0000)),
     ("pcie_mmio", AddrRange::new(0x1000_0000, 0x2eff_0000)),
     ("pcie_pio", AddrRange::new(0x3eff_0000, 0x1_0000)),
     ("pcie_ecam", AddrRange::new(0x3f00_0000, 0x100_0000)),
     ("dram", AddrRange::new(0x4000_0000, 0)),
 ];
+
+/// Which of HVC and SMC the board answers as PSCI calls, as QEMU's `virt` decides: none when
+/// secure firmware runs at EL3 (it implements PSCI), SMC when EL2 exists (the hypervisor owns
+/// HVC), HVC otherwise.
+pub fn psci_conduit(cfg: &VirtConfig) -> Conduit {
+    if cfg.secure && ArmVirtMachine::boots_firmware(cfg) {
+        Conduit::None
+    } else if cfg.virtualization {
+        Conduit::Smc
+    } else {
+        Conduit::Hvc
+    }
+}
+
+/// The physical ranges only Secure accesses reach with `secure=on`: secure RAM, the secure
+/// UART and flash bank 0.
+fn secure_only_regions() -> Vec<AddrRange> {
+    vec![region("secure_ram"), region("secure_uart"), AddrRange::new(region("flash").start, FLASH_BANK_SIZE)]
+}
 
 pub(crate) fn region(name: &str) -> AddrRange {
     MEMMAP.iter().find(|(n, _)| *n == name).map(|(_, r)| *r).expect("board memory map names every region")
@@ -423,6 +453,8 @@ impl ArmBoard {
                 cpus[n].regs[0] = psci::SUCCESS as u64;
                 let t = &mut cpus[cpu];
                 t.reset(entry);
+                // The board's PSCI stands in for EL3 firmware: the CPU comes up Non-secure.
+                t.enter_non_secure();
                 t.regs[0] = context;
                 self.power[cpu] = Power::On;
             }
@@ -492,6 +524,12 @@ impl Machine<ArmBoard> {
         bus.add_mmio("uart0", region("uart0"), Box::new(uart.clone()))?;
         bus.add_mmio("rtc", region("rtc"), Box::new(rtc.clone()))?;
         bus.add_mmio("gpio", region("gpio"), Box::new(gpio.clone()))?;
+        if cfg.secure {
+            bus.add_ram("secure-ram", region("secure_ram"))?;
+            let out: Box<dyn Write + Send> = Box::new(std::io::sink());
+            let secure_uart: Shared<Uart> = Arc::new(Mutex::new(Pl011::new(out, spi(arm_fdt::SECURE_UART_SPI)?)));
+            bus.add_mmio("secure_uart", region("secure_uart"), Box::new(secure_uart))?;
+        }
         let fw_cfg = arm_firmware::fw_cfg(cfg, Self::boots_firmware(cfg))?;
         bus.add_mmio("fw_cfg", region("fw_cfg"), Box::new(fw_cfg))?;
 
@@ -521,13 +559,17 @@ impl Machine<ArmBoard> {
                 timer_lines,
             });
             // With EL2 the kernel owns HVC, so PSCI moves to SMC (as QEMU's board does without
-            // secure firmware); the CPUs reset into EL2.
-            cpu.conduit = if cfg.virtualization { Conduit::Smc } else { Conduit::Hvc };
+            // secure firmware); the CPUs reset into EL2 (EL3 with secure=on).
+            cpu.conduit = psci_conduit(cfg);
             if cfg.virtualization {
                 cpu.has_el2 = true;
                 cpu.hyp_timer_line = Some(gic.ppi(n, arm_fdt::TIMER_PPIS[3])?);
-                cpu.reset(0);
             }
+            if cfg.secure {
+                cpu.has_el3 = true;
+                cpu.secure_only = secure_only_regions();
+            }
+            cpu.reset(0);
             if let Gic::V3(g) = &gic {
                 cpu.gic = Some(GicPort { gic: g.clone(), cpu: n });
             }
@@ -600,6 +642,8 @@ impl Machine<ArmBoard> {
         self.dtb = dtb;
         for (n, c) in self.cpus.iter_mut().enumerate() {
             c.reset(kernel.entry);
+            // No firmware runs at EL3: the kernel starts Non-secure, as QEMU boots it.
+            c.enter_non_secure();
             c.halted = n != 0;
         }
         self.cpus[0].regs[0] = fdt_addr;
@@ -643,7 +687,9 @@ impl Machine<ArmBoard> {
         self.dtb = dtb;
         for (n, c) in self.cpus.iter_mut().enumerate() {
             c.reset(region("flash").start);
-            c.halted = n != 0;
+            // Secure firmware gets every CPU running (QEMU's `virt` does the same: it owns PSCI
+            // and parks the secondaries itself); otherwise they wait for PSCI CPU_ON.
+            c.halted = n != 0 && !cfg.secure;
         }
         Ok(())
     }
@@ -677,7 +723,7 @@ impl Machine<ArmBoard> {
 /// Flash banks and fw_cfg: what the board does for firmware.
 impl ArmVirtMachine {
     /// Firmware runs from flash (`-bios`, or a drive in bank 0) rather than a kernel directly.
-    fn boots_firmware(cfg: &VirtConfig) -> bool {
+    pub(crate) fn boots_firmware(cfg: &VirtConfig) -> bool {
         matches!(cfg.bios, crate::Bios::File(_)) || cfg.pflash[0].is_some()
     }
 

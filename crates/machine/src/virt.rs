@@ -116,6 +116,9 @@ pub struct VirtConfig {
     pub pflash: [Option<crate::PflashDrive>; 2],
     /// The Arm board's CPUs implement EL2 and boot there (`-M virt,virtualization=on`).
     pub virtualization: bool,
+    /// The Arm board's CPUs implement EL3, with secure-only RAM, flash bank 0 and UART
+    /// (`-M virt,secure=on`).
+    pub secure: bool,
 }
 
 impl Default for VirtConfig {
@@ -137,6 +140,7 @@ impl Default for VirtConfig {
             gic_version: crate::arm_virt::GicVersion::V2,
             pflash: [None, None],
             virtualization: false,
+            secure: false,
         }
     }
 }

@@ -749,6 +749,25 @@ impl Guest for Aarch64Cpu {
     fn data_tlb(&self) -> Option<&[TlbEntry; TLB_ENTRIES]> {
         Some(self.tlb.table(self.data_mmu))
     }
+    /// Fetch translations change only through TLB flushes (TLBI; SCTLR, TCR and MAIR writes;
+    /// a change of ASID drops the non-global entries) and with the ASID itself, which the epoch
+    /// folds in so that a context switch that happened to flush nothing still changes it. EL,
+    /// and with it the fetch MMU index, is a block flag. Block flags change within a chaining
+    /// run only in PSTATE.BTYPE (system-register writes that change the others are `Sem::call`
+    /// helpers), which [`Guest::flags_from_reg`] describes.
+    const FETCH_EPOCH: bool = true;
+    #[inline(always)]
+    fn code_epoch(&self) -> u64 {
+        let r = &self.mmu_regs;
+        let ttbr = if r.tcr_el1 & crate::mmu::tcr::A1 != 0 { r.ttbr1_el1 } else { r.ttbr0_el1 };
+        // TTBR bits 63:48 are the ASID (the upper byte ignored with 8-bit ASIDs: folding it in
+        // anyway only changes the epoch more often).
+        self.tlb.epoch() ^ (ttbr & (0xffff << 48))
+    }
+    #[inline(always)]
+    fn flags_from_reg(flags: u32) -> Option<(usize, u32, u32)> {
+        (flags & flags::BTI != 0).then_some((BTYPE, flags::BTYPE_SHIFT, flags::BTYPE_MASK >> flags::BTYPE_SHIFT))
+    }
     #[inline(always)]
     fn halted(&self) -> bool {
         self.halted

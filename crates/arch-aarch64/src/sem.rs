@@ -47,7 +47,7 @@ pub fn translate<'a, S: Sem<Env = Env<'a, Aarch64Cpu>>>(
         };
         if let Some(w) = what {
             let (pc, w, z) = (t.k(t.s.pc()), t.k(w), t.k(0));
-            t.s.call(bti::check, pc, w, z)?;
+            t.s.call_local(bti::check, pc, w, z)?;
         }
     }
     match &insn.op {
@@ -759,7 +759,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
     /// X`rd` = `f`(X`rd`, `m`, key): a PAC or AUT helper on a register in place.
     fn sign(&mut self, rd: u32, m: S::V, key: u64, f: mimic_ir::Helper<Env<'a, Aarch64Cpu>>) -> R {
         let (v, key) = (self.x(rd), self.k(key));
-        let r = self.s.call(f, v, m, key)?;
+        let r = self.s.call_local(f, v, m, key)?;
         self.wx(1, rd, r);
         Ok(())
     }
@@ -771,7 +771,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
             return self.undefined();
         }
         let (ptr, m, key) = (self.x(a.rn), self.modifier(a.rm), self.k(u64::from(a.m)));
-        let target = self.s.call(pauth::aut, ptr, m, key)?;
+        let target = self.s.call_local(pauth::aut, ptr, m, key)?;
         match kind {
             Kind::Jump => self.branch_btype(Some(a.rn))?,
             Kind::Call => {
@@ -795,7 +795,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
             Some(16 | 17) => self.k(1),
             Some(_) => {
                 let (pc, z) = (self.k(self.s.pc()), self.k(0));
-                self.s.call(bti::br_btype, pc, z, z)?
+                self.s.call_local(bti::br_btype, pc, z, z)?
             }
         };
         self.s.set(Reg(BTYPE as u16), v);
@@ -1278,7 +1278,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
             return self.undefined();
         }
         let (v, d, z) = (self.x(a.rd), self.k(u64::from(a.key)), self.k(0));
-        let r = self.s.call(pauth::xpac, v, d, z)?;
+        let r = self.s.call_local(pauth::xpac, v, d, z)?;
         self.wx(1, a.rd, r);
         Ok(())
     }
@@ -1287,7 +1287,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
             return self.undefined();
         }
         let (v, m, z) = (self.x(a.rn), self.xsp(a.rm), self.k(0));
-        let r = self.s.call(pauth::pacga_helper, v, m, z)?;
+        let r = self.s.call_local(pauth::pacga_helper, v, m, z)?;
         self.wx(1, a.rd, r);
         Ok(())
     }
@@ -1315,7 +1315,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
             return Ok(());
         }
         let (v, d, z) = (self.x(30), self.k(0), self.k(0));
-        let r = self.s.call(pauth::xpac, v, d, z)?;
+        let r = self.s.call_local(pauth::xpac, v, d, z)?;
         self.s.set(Reg(30), r);
         Ok(())
     }
@@ -1349,7 +1349,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
         }
         let base = self.xsp(a.rn);
         let (z, key) = (self.k(0), self.k(2 + u64::from(a.m)));
-        let authed = self.s.call(pauth::aut, base, z, key)?;
+        let authed = self.s.call_local(pauth::aut, base, z, key)?;
         let addr = self.opk(BinOp::Add, authed, a.imm as u64);
         let wb = (a.w == 1).then_some((a.rn, addr));
         self.ldst_at(Access::Load(MemOp::U64, false), a.rt, addr, wb)

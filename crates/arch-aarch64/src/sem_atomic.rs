@@ -16,7 +16,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
         let addr = self.xsp(a.rn);
         let operand = self.x(a.rs);
         let packed = self.k(atomic::pack_ldop(self.raw, op, a.size));
-        let old = self.s.call(atomic::ldop, addr, operand, packed)?;
+        let old = self.s.call_local(atomic::ldop, addr, operand, packed)?;
         self.wx(1, a.rt, old);
         Ok(())
     }
@@ -25,7 +25,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
         let addr = self.xsp(a.rn);
         let expected = self.x(a.rs);
         let packed = self.k(atomic::pack_cas(self.raw, a.size, a.rt));
-        let old = self.s.call(atomic::cas, addr, expected, packed)?;
+        let old = self.s.call_local(atomic::cas, addr, expected, packed)?;
         self.wx(1, a.rs, old);
         Ok(())
     }
@@ -35,7 +35,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
         let addr = self.xsp(a.rn);
         let z = self.k(0);
         let packed = self.k(atomic::pack_casp(self.raw, 2 + a.size, a.rs, a.rt));
-        self.s.call(atomic::casp, addr, z, packed)?;
+        self.s.call_local(atomic::casp, addr, z, packed)?;
         Ok(())
     }
 }

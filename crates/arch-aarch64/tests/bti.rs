@@ -178,6 +178,45 @@ fn calls_through_landing_pads_in_a_loop_agree_once_compiled() {
     assert_eq!(f.x(1), 5);
 }
 
+#[test]
+fn a_target_found_after_a_return_is_checked_when_a_br_reaches_it() {
+    // The loop returns to T three times with BTYPE 00, so compiled code has T's block in its
+    // jump cache; then BR X0 reaches T with BTYPE 11, and T (not a landing pad) must fault
+    // rather than run the block translated for BTYPE 00.
+    let code = [
+        enc::movz(3, 3, 0),
+        enc::bl(20),
+        enc::add_imm(1, 1, 1, 1, 0), // T
+        enc::sub_imm(1, 3, 3, 1, 0),
+        enc::cbnz(1, 3, -12),
+        enc::br(0),
+        enc::ret(30),
+    ];
+    let f = guarded(&code, 0, bti_on).run();
+    assert_eq!(f.taken, Some((Fault::BranchTarget { btype: 3 }, CODE + 8)));
+    assert_eq!(f.x(1), 3, "T ran once per return, not after the BR");
+}
+
+#[test]
+fn landing_pads_reached_by_br_and_by_ret_in_one_loop_agree_once_compiled() {
+    // for x3 in 4..0 { br x0 to `bti j; add x1, #1; ret` with x30 = the loop's tail }: the
+    // landing pad's block (BTYPE 11) and the body after it (BTYPE 00) are both reached
+    // through the jump cache.
+    let code = [
+        enc::movz(3, 4, 0),
+        enc::bl(16),
+        enc::sub_imm(1, 3, 3, 1, 0),
+        enc::cbnz(1, 3, -8),
+        enc::b(20),
+        enc::br(0),
+        enc::bti(BTI_J),
+        enc::add_imm(1, 1, 1, 1, 0),
+        enc::ret(30),
+    ];
+    let f = guarded(&code, 0, bti_on).x(0, CODE + 24).ok();
+    assert_eq!(f.x(1), 4);
+}
+
 const ID_AA64PFR1: u32 = key(3, 0, 0, 4, 1);
 
 #[test]

@@ -70,9 +70,18 @@ pub trait Guest: Sized {
     /// epoch lasts, and compare block flags with those its code was translated under. That needs
     /// both: instruction-fetch translations change only when the epoch does, and during a
     /// compiled run that goes on chaining (no [`Sem::call`] helper ran) the block flags either
-    /// stay as they were or change only in ways that leave code translated for the old flags
-    /// correct.
+    /// stay as they were, change only in ways that leave code translated for the old flags
+    /// correct, or change as [`Guest::flags_from_reg`] describes.
     const FETCH_EPOCH: bool = false;
+    /// Block-flag bits that a register carries from one block to the next (AArch64's
+    /// PSTATE.BTYPE, which an indirect branch sets for its target): `Some((reg, shift, mask))`
+    /// when, for a block translated under `flags`, the next block's flags are `flags` with bits
+    /// `mask << shift` replaced by the low bits of register `reg` as the block leaves it. A
+    /// compiling tier's inline jump-cache probe (with [`Guest::FETCH_EPOCH`]) then expects
+    /// those flags of its target rather than the block's own.
+    fn flags_from_reg(_flags: u32) -> Option<(usize, u32, u32)> {
+        None
+    }
     /// A number that changes whenever instruction-fetch translations may have (TLB flushes).
     fn code_epoch(&self) -> u64 {
         0

@@ -168,8 +168,13 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         let before = self.b.ins().load(I64, MemFlagsData::trusted(), self.ctx, OFF_EXECUTED);
         let total = self.b.ins().iadd_imm_s(before, n as i64);
         self.b.ins().store(MemFlagsData::trusted(), total, self.ctx, OFF_EXECUTED);
+        // A block entered with register-carried flag bits set (AArch64's one-instruction block
+        // after an indirect branch) leaves under other flags than its own, so the loop never
+        // links its slots: it goes on through the jump-cache probe, which expects those flags.
+        let leaves_other_flags =
+            G::FETCH_EPOCH && G::flags_from_reg(flags).is_some_and(|(_, shift, mask)| flags >> shift & mask != 0);
         let slot = |i: usize, target: u64| {
-            let same_page = page.is_some_and(|p| target & PAGE_MASK == p);
+            let same_page = page.is_some_and(|p| target & PAGE_MASK == p) && !leaves_other_flags;
             same_page.then(|| meta as u64 + std::mem::offset_of!(BlockMeta, slots) as u64 + 8 * i as u64)
         };
         match self.leave {
@@ -228,7 +233,8 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             let epoch = self.b.ins().load(I64, MemFlagsData::trusted(), self.ctx, OFF_FETCH_EPOCH);
             let d_pc = self.b.ins().bxor(epc, pc);
             let d_fetch = self.b.ins().bxor(efetch, epoch);
-            let d_flags = self.b.ins().bxor_imm_s(eflags, i64::from(self.flags));
+            let want = self.exit_flags();
+            let d_flags = self.b.ins().bxor(eflags, want);
             let d = self.b.ins().bor(d_pc, d_fetch);
             let d = self.b.ins().bor(d, d_flags);
             let (hit, entry_ok) = (self.b.create_block(), self.b.create_block());
@@ -255,6 +261,24 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         self.b.ins().store(MemFlagsData::trusted(), zero, self.ctx, OFF_EXIT_SLOT);
         let ok = self.b.ins().iconst(I64, runtime::OK as i64);
         self.b.ins().return_(&[ok]);
+    }
+
+    /// The block flags the next block runs under, as far as this block decides them: its own,
+    /// with the bits a register carries (`Guest::flags_from_reg`) taken from that register.
+    fn exit_flags(&mut self) -> Value {
+        let Some((reg, shift, mask)) = G::flags_from_reg(self.flags) else {
+            return self.b.ins().iconst(I64, i64::from(self.flags));
+        };
+        // Registers were written back; read the variable only where it holds the value, so
+        // that nothing defined on this exit's path alone is used elsewhere.
+        let cached = self.slots.get(reg).and_then(Option::as_ref).filter(|s| s.cached).map(|s| s.var);
+        let v = match cached {
+            Some(var) => self.b.use_var(var),
+            None => self.b.ins().load(I64, MemFlagsData::trusted(), self.regs, (reg * 8) as i32),
+        };
+        let field = self.b.ins().band_imm_s(v, i64::from(mask));
+        let field = self.b.ins().ishl_imm_s(field, i64::from(shift));
+        self.b.ins().bor_imm_s(field, i64::from(self.flags & !(mask << shift)))
     }
 
     /// Tail-call `target`, found at run time: no slot took us there, so a stale target (which

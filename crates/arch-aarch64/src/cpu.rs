@@ -429,6 +429,16 @@ pub struct Aarch64Cpu {
     pub pending_to_el2: bool,
     /// The EL2 physical timer's output (CNTHP_*, PPI 26), when the board connects one.
     pub hyp_timer_line: Option<Box<dyn IrqLine>>,
+    /// The recorded exception is a stage-2 fault ([`crate::stage2`]).
+    pub stage2_fault: Option<crate::stage2::S2Fault>,
+    /// ESR_EL2 waits for the instruction syndrome of the load or store at this backing-store
+    /// offset (the next instruction fetch adds it).
+    pub isv_fixup: Option<usize>,
+    /// The GICv3 virtualization interface's registers ([`crate::ich`]).
+    pub ich: crate::ich::IchState,
+    /// The virtualization interface's maintenance interrupt (PPI 25), when the board
+    /// connects one.
+    pub ich_maint_line: Option<Box<dyn IrqLine>>,
 }
 
 impl Aarch64Cpu {
@@ -472,6 +482,10 @@ impl Aarch64Cpu {
             el2: Default::default(),
             pending_to_el2: false,
             hyp_timer_line: None,
+            stage2_fault: None,
+            isv_fixup: None,
+            ich: Default::default(),
+            ich_maint_line: None,
         };
         cpu.reset(0);
         cpu
@@ -504,6 +518,12 @@ impl Aarch64Cpu {
             ..Default::default()
         };
         self.pending_to_el2 = false;
+        self.stage2_fault = None;
+        self.isv_fixup = None;
+        self.ich = Default::default();
+        if let Some(line) = &self.ich_maint_line {
+            line.set_level(false);
+        }
         self.fpcr = 0;
         self.fpsr = 0;
         self.cache.clear();

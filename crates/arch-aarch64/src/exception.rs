@@ -57,6 +57,7 @@ impl Aarch64Cpu {
         // A trapped instruction (an SMC under HCR_EL2.TSC too) is returned to, not past.
         let elr = if self.pending_to_el2 { pc } else { f.return_address(pc) };
         self.pending_to_el2 = false;
+        let stage2 = self.stage2_fault.take();
         let from_lower = self.el < target;
         let esr = f.esr(from_lower);
         tracing::debug!(target: "int", "a64 exception {f:?} ESR {esr:#x} at {pc:#x} from EL{} to EL{target}", self.el);
@@ -64,6 +65,9 @@ impl Aarch64Cpu {
             self.el2.esr = esr;
             if let Some(far) = f.far() {
                 self.el2.far = far;
+            }
+            if let Some(s2) = stage2 {
+                self.report_stage2_fault(s2, matches!(f, Fault::DataAbort { .. }), pc);
             }
         } else {
             self.sys.esr = esr;
@@ -180,7 +184,7 @@ impl Aarch64Cpu {
     pub fn poll_interrupts(&mut self) {
         let lines = self.irq_lines.load() & (irq::IRQ | irq::FIQ);
         let h = self.hcr();
-        if (lines == 0 && h & (hcr::VI | hcr::VF) == 0) || self.fw_call {
+        if (lines == 0 && h & (hcr::VI | hcr::VF) == 0 && self.ich.signal == (false, false)) || self.fw_call {
             return;
         }
         let (vf, vi) = self.virtual_interrupts();

@@ -150,17 +150,18 @@ pub struct Sys {
     /// Levels of the physical and virtual timer lines as the mock lines last saw them.
     pub timer_lines: [bool; 2],
     pub irq_lines: u64,
-    /// ELR_EL2, ESR_EL2, FAR_EL2, SPSR_EL2 (zero unless the CPU has EL2).
+    /// ELR_EL2, ESR_EL2, FAR_EL2, SPSR_EL2, HPFAR_EL2 (zero unless the CPU has EL2).
     pub el2: El2Snap,
 }
 
-/// The EL2 exception registers.
+/// The EL2 exception registers (and HPFAR_EL2).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct El2Snap {
     pub elr: u64,
     pub esr: u64,
     pub far: u64,
     pub spsr: u64,
+    pub hpfar: u64,
 }
 
 /// Offsets of vector table entries.
@@ -345,7 +346,13 @@ impl Rig {
             fw_call: cpu.fw_call,
             timer_lines: [self.lines[0].level(), self.lines[1].level()],
             irq_lines: self.irq.load(),
-            el2: El2Snap { elr: cpu.el2.elr, esr: cpu.el2.esr, far: cpu.el2.far, spsr: cpu.el2.spsr },
+            el2: El2Snap {
+                elr: cpu.el2.elr,
+                esr: cpu.el2.esr,
+                far: cpu.el2.far,
+                spsr: cpu.el2.spsr,
+                hpfar: cpu.el2.hpfar,
+            },
         };
         let v = std::array::from_fn(|n| cpu.v(n));
         let icc = self.gic.as_ref().map_or(vec![], |g| g.lock().unwrap().log.clone());

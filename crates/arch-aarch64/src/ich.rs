@@ -18,11 +18,10 @@
 //! deactivates it. SGI generation (ICC_SGI*R_EL1) under IMO/FMO traps to EL2. The
 //! ICH_HCR_EL2 trap bits (TC, TALL0, TALL1, TDIR, ...) are kept but not acted on.
 
-use crate::cpu::{Aarch64Cpu, Fault};
+use crate::cpu::Aarch64Cpu;
 use crate::el2::hcr;
-use crate::sysreg::{key, Deny};
+use crate::sysreg::Deny;
 use mimic_core::IccReg;
-use mimic_ir::Exit;
 
 pub const NUM_LRS: usize = 4;
 
@@ -369,7 +368,7 @@ impl Aarch64Cpu {
     /// Deactivate vINTID `id`: its active list register stops being active (a hardware one
     /// deactivates its physical interrupt too); without one, EOIcount counts the miss.
     fn vdeactivate(&mut self, id: u64) {
-        if id >= 1020 && id < 1024 {
+        if (1020..1024).contains(&id) {
             return;
         }
         let s = &mut self.ich;
@@ -436,14 +435,4 @@ pub fn write_ap(c: &mut Aarch64Cpu, group1: bool, v: u64) {
         c.ich.ap0r = v & 0xffff_ffff;
     }
     c.ich_update();
-}
-
-/// The encoding of ICH_LR<n>_EL2.
-pub const fn lr_key(n: u32) -> u32 {
-    key(3, 4, 12, 12 + n / 8, n % 8)
-}
-
-/// Raise the trap of an EL1 SGI generation register that HCR_EL2.IMO/FMO sends to EL2.
-pub fn trap_sgi<T>(cpu: &mut Aarch64Cpu, iss: u32) -> Result<T, Exit> {
-    cpu.trap_to_el2(Fault::SysTrap { iss })
 }

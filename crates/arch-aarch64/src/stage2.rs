@@ -238,9 +238,12 @@ impl Aarch64Cpu {
     pub fn walk_stage12(&self, bus: &AddressSpace, va: u64, both: bool) -> Result<Walk, Abort> {
         let mut ptw_fault = None;
         let s1 = crate::mmu::walk_via(&self.mmu_regs, va, |ipa| {
-            let r = self.stage2_walk(bus, ipa, true).and_then(|t| match t.allows(Access::Read) {
-                true => Ok(t),
-                false => Err(S2Fault { ipa, fsc: fsc::PERMISSION + t.level, s1ptw: true }),
+            let r = self.stage2_walk(bus, ipa, true).and_then(|t| {
+                if t.allows(Access::Read) {
+                    Ok(t)
+                } else {
+                    Err(S2Fault { ipa, fsc: fsc::PERMISSION + t.level, s1ptw: true })
+                }
             });
             match r {
                 Ok(t) => bus.peek(t.pa, Size::B8),

@@ -444,13 +444,6 @@ impl Machine<ArmBoard> {
         if cfg.ram_size < 16 << 20 || !cfg.ram_size.is_multiple_of(4096) {
             return Err(Error::MemorySize(format!("{} bytes (need at least 16 MiB, page aligned)", cfg.ram_size)));
         }
-        if cfg.virtualization && cfg.gic_version == GicVersion::V3 {
-            // EL2 software programs the GICv3 virtual interface (ICH_*_EL2), which does not
-            // exist yet: refuse rather than let the guest fault before its console is up.
-            return Err(Error::Unsupported(
-                "virtualization=on with gic-version=3 (the GICv3 virtualization interface is not implemented; use gic-version=2)".into(),
-            ));
-        }
         let dram = AddrRange::new(region("dram").start, cfg.ram_size);
         let mut bus = AddressSpace::new();
         let (flash, flash_files) = Self::flash_banks(&mut bus, cfg)?;
@@ -526,6 +519,9 @@ impl Machine<ArmBoard> {
             if cfg.virtualization {
                 cpu.has_el2 = true;
                 cpu.hyp_timer_line = Some(gic.ppi(n, arm_fdt::TIMER_PPIS[3])?);
+                if cfg.gic_version == GicVersion::V3 {
+                    cpu.ich_maint_line = Some(gic.ppi(n, arm_fdt::GIC_MAINTENANCE_PPI)?);
+                }
                 cpu.reset(0);
             }
             if let Gic::V3(g) = &gic {

@@ -439,6 +439,10 @@ pub struct Aarch64Cpu {
     /// The virtualization interface's maintenance interrupt (PPI 25), when the board
     /// connects one.
     pub ich_maint_line: Option<Box<dyn IrqLine>>,
+    /// Counts the Inner Shareable TLB invalidations of every CPU of the machine (shared by
+    /// the board); `tlbi_seen` is the count this CPU's TLB reflects.
+    pub tlbi_epoch: Option<Arc<std::sync::atomic::AtomicU64>>,
+    pub tlbi_seen: u64,
 }
 
 impl Aarch64Cpu {
@@ -486,6 +490,8 @@ impl Aarch64Cpu {
             isv_fixup: None,
             ich: Default::default(),
             ich_maint_line: None,
+            tlbi_epoch: None,
+            tlbi_seen: 0,
         };
         cpu.reset(0);
         cpu

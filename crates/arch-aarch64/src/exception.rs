@@ -182,6 +182,8 @@ impl Aarch64Cpu {
     /// firmware call waiting for the board is left alone.
     #[inline]
     pub fn poll_interrupts(&mut self) {
+        // Once per block is enough: other CPUs run only between this one's slices.
+        self.take_remote_tlbi();
         let lines = self.irq_lines.load() & (irq::IRQ | irq::FIQ);
         let h = self.hcr();
         if (lines == 0 && h & (hcr::VI | hcr::VF) == 0 && self.ich.signal == (false, false)) || self.fw_call {

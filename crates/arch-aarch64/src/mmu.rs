@@ -491,6 +491,26 @@ impl Aarch64Cpu {
         };
     }
 
+    /// Make every other CPU sharing [`Aarch64Cpu::tlbi_epoch`] drop its whole TLB before it
+    /// next runs (CPUs take turns on one thread, so none runs before this one's slice ends).
+    pub fn broadcast_tlbi(&mut self) {
+        if let Some(e) = &self.tlbi_epoch {
+            self.tlbi_seen = e.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        }
+    }
+
+    /// Drop the TLB if another CPU broadcast an invalidation since this one last looked.
+    #[inline]
+    pub fn take_remote_tlbi(&mut self) {
+        if let Some(e) = &self.tlbi_epoch {
+            let now = e.load(std::sync::atomic::Ordering::SeqCst);
+            if now != self.tlbi_seen {
+                self.tlbi_seen = now;
+                self.tlb_flush_all();
+            }
+        }
+    }
+
     pub fn tlb_flush_all(&mut self) {
         self.tlb.flush_all();
         self.mmu.tagged = false;
@@ -1001,6 +1021,10 @@ pub fn tlbi(cpu: &mut Aarch64Cpu, op1: u32, crm: u32, op2: u32, xt: u64) {
             }
         }
         _ => cpu.tlb_flush_all(),
+    }
+    // The Inner Shareable forms (CRm 3; IPAS2E1IS and IPAS2LE1IS at CRm 0) reach every CPU.
+    if crm == 3 || (op1 == 4 && crm == 0) {
+        cpu.broadcast_tlbi();
     }
 }
 

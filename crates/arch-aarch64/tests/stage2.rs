@@ -204,3 +204,45 @@ fn at_s12e1r_translates_both_stages() {
     // F, FST 0x07 (translation, level 3), S: the fault was at stage 2.
     assert_eq!(f.x(4) & 0x3ff, 1 | 0x07 << 1 | 1 << 9);
 }
+
+/// After `ldr x2, [x1]` (x1 = GUEST) ran once on `tier`, whether the TLB still serves GUEST
+/// once `other` (standing for another CPU) acted on the shared epoch and this CPU looked for
+/// interrupts (where it takes remote invalidations).
+fn still_cached_after(tier: Tier, other: impl Fn(&std::sync::atomic::AtomicU64)) -> bool {
+    let mut rig = tables(Snippet::of(&[enc::ldst_uimm(3, 1, 2, 1, 0)])).x(1, GUEST).setup(stage2_on).build();
+    let epoch = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    rig.cpu.tlbi_epoch = Some(epoch.clone());
+    assert_eq!(rig.run(tier), mimic_exec::RunOutcome::Halted);
+    assert_eq!(rig.cpu.regs[2], 0x1111);
+    assert!(rig.cpu.tlb.lookup_read(rig.cpu.data_mmu, GUEST, 8).is_some(), "{tier:?}: the load filled the TLB");
+    other(&epoch);
+    rig.cpu.poll_interrupts();
+    rig.cpu.tlb.lookup_read(rig.cpu.data_mmu, GUEST, 8).is_some()
+}
+
+#[test]
+fn inner_shareable_invalidation_by_another_cpu_empties_this_ones_tlb() {
+    for &tier in TIERS {
+        // Another CPU's TLBI VMALLS12E1IS counted in the shared epoch.
+        let bump = |e: &std::sync::atomic::AtomicU64| {
+            e.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        };
+        assert!(!still_cached_after(tier, bump), "{tier:?}");
+        assert!(still_cached_after(tier, |_| {}), "{tier:?}: nothing to take without one");
+    }
+}
+
+#[test]
+fn inner_shareable_tlbi_counts_in_the_shared_epoch() {
+    // tlbi vmalls12e1is at EL2.
+    let s = Snippet::of(&[enc::sys(4, 8, 3, 6, 31)]).setup(at_el2_with_stage2);
+    for &tier in TIERS {
+        let mut rig = s.build();
+        let epoch = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(5));
+        rig.cpu.tlbi_epoch = Some(epoch.clone());
+        rig.cpu.tlbi_seen = 5;
+        assert_eq!(rig.run(tier), mimic_exec::RunOutcome::Halted);
+        assert_eq!(epoch.load(std::sync::atomic::Ordering::SeqCst), 6, "{tier:?}");
+        assert_eq!(rig.cpu.tlbi_seen, 6, "{tier:?}: its own invalidation is not taken twice");
+    }
+}

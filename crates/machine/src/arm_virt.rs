@@ -502,6 +502,7 @@ impl Machine<ArmBoard> {
             Arc::new(move || c.now_ns() / TIMER_NS_PER_TICK)
         };
         let mut cpus = Vec::new();
+        let tlbi_epoch = Arc::new(std::sync::atomic::AtomicU64::new(0));
         for (n, l) in lines.into_iter().enumerate() {
             let timer_lines: [Box<dyn IrqLine>; 2] =
                 [gic.ppi(n, arm_fdt::TIMER_PPIS[1])?, gic.ppi(n, arm_fdt::TIMER_PPIS[2])?];
@@ -527,6 +528,7 @@ impl Machine<ArmBoard> {
             if let Gic::V3(g) = &gic {
                 cpu.gic = Some(GicPort { gic: g.clone(), cpu: n });
             }
+            cpu.tlbi_epoch = Some(tlbi_epoch.clone());
             cpus.push(cpu);
         }
         let jits = board_parts::jits(cfg, cpus.len())?;

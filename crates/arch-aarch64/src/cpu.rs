@@ -437,6 +437,20 @@ pub struct Aarch64Cpu {
     pub pending_to_el3: bool,
     /// Physical ranges only Secure accesses reach (set by the board; kept across reset).
     pub secure_only: Vec<mimic_core::AddrRange>,
+    /// The recorded exception is a stage-2 fault ([`crate::stage2`]).
+    pub stage2_fault: Option<crate::stage2::S2Fault>,
+    /// ESR_EL2 waits for the instruction syndrome of the load or store at this backing-store
+    /// offset (the next instruction fetch adds it).
+    pub isv_fixup: Option<usize>,
+    /// The GICv3 virtualization interface's registers ([`crate::ich`]).
+    pub ich: crate::ich::IchState,
+    /// The virtualization interface's maintenance interrupt (PPI 25), when the board
+    /// connects one.
+    pub ich_maint_line: Option<Box<dyn IrqLine>>,
+    /// Counts the Inner Shareable TLB invalidations of every CPU of the machine (shared by
+    /// the board); `tlbi_seen` is the count this CPU's TLB reflects.
+    pub tlbi_epoch: Option<Arc<std::sync::atomic::AtomicU64>>,
+    pub tlbi_seen: u64,
 }
 
 impl Aarch64Cpu {
@@ -484,6 +498,12 @@ impl Aarch64Cpu {
             el3: Default::default(),
             pending_to_el3: false,
             secure_only: Vec::new(),
+            stage2_fault: None,
+            isv_fixup: None,
+            ich: Default::default(),
+            ich_maint_line: None,
+            tlbi_epoch: None,
+            tlbi_seen: 0,
         };
         cpu.reset(0);
         cpu
@@ -526,6 +546,12 @@ impl Aarch64Cpu {
         self.pending_to_el2 = false;
         self.el3 = crate::el3::reset_regs(pc);
         self.pending_to_el3 = false;
+        self.stage2_fault = None;
+        self.isv_fixup = None;
+        self.ich = Default::default();
+        if let Some(line) = &self.ich_maint_line {
+            line.set_level(false);
+        }
         self.fpcr = 0;
         self.fpsr = 0;
         self.cache.clear();

@@ -147,7 +147,9 @@ impl Aarch64Cpu {
         if h & hcr::TGE != 0 || self.el > 1 {
             return (false, false);
         }
-        (h & (hcr::VF | hcr::FMO) == hcr::VF | hcr::FMO, h & (hcr::VI | hcr::IMO) == hcr::VI | hcr::IMO)
+        // The GICv3 list registers raise them too.
+        let (lf, li) = self.ich_signal();
+        (lf || h & (hcr::VF | hcr::FMO) == hcr::VF | hcr::FMO, li || h & (hcr::VI | hcr::IMO) == hcr::VI | hcr::IMO)
     }
 }
 
@@ -210,7 +212,12 @@ pub fn check_el2_ro(cpu: &Aarch64Cpu, write: bool) -> Result<(), Deny> {
 
 pub fn write_hcr(c: &mut Aarch64Cpu, v: u64) {
     let pauth = if c.features.pauth { hcr::API | hcr::APK } else { 0 };
+    let old = c.el2.hcr;
     c.el2.hcr = v & (hcr::WRITABLE | pauth) | hcr::RW;
+    // Stage 2 came or went: the EL1&0 entries were made with the other translation.
+    if (old ^ c.el2.hcr) & (hcr::VM | hcr::TGE) != 0 {
+        c.tlb_flush_all();
+    }
     // Routing and virtual interrupt lines changed: the loop re-checks interrupts after this
     // helper, since MSR of a non-local register ends the block.
     c.halted = false;

@@ -64,6 +64,7 @@ impl Aarch64Cpu {
         let elr = if self.pending_to_el2 || self.pending_to_el3 { pc } else { f.return_address(pc) };
         self.pending_to_el2 = false;
         self.pending_to_el3 = false;
+        let stage2 = self.stage2_fault.take();
         let from_lower = self.el < target;
         let esr = f.esr(from_lower);
         tracing::debug!(target: "int", "a64 exception {f:?} ESR {esr:#x} at {pc:#x} from EL{} to EL{target}", self.el);
@@ -76,6 +77,9 @@ impl Aarch64Cpu {
             self.el2.esr = esr;
             if let Some(far) = f.far() {
                 self.el2.far = far;
+            }
+            if let Some(s2) = stage2 {
+                self.report_stage2_fault(s2, matches!(f, Fault::DataAbort { .. }), pc);
             }
         } else {
             self.sys.esr = esr;
@@ -208,9 +212,11 @@ impl Aarch64Cpu {
     /// firmware call waiting for the board is left alone.
     #[inline]
     pub fn poll_interrupts(&mut self) {
+        // Once per block is enough: other CPUs run only between this one's slices.
+        self.take_remote_tlbi();
         let lines = self.irq_lines.load() & (irq::IRQ | irq::FIQ);
         let h = self.hcr();
-        if (lines == 0 && h & (hcr::VI | hcr::VF) == 0) || self.fw_call {
+        if (lines == 0 && h & (hcr::VI | hcr::VF) == 0 && self.ich.signal == (false, false)) || self.fw_call {
             return;
         }
         let (vf, vi) = self.virtual_interrupts();

@@ -142,6 +142,9 @@ pub fn mrs(e: &mut Env<'_, Aarch64Cpu>, packed: u64, raw: u64, _: u64) -> Result
     if el2::traps(e.cpu, key, false) {
         return e.cpu.trap_to_el2(Fault::SysTrap { iss: sys_trap_iss(key, rt, true) });
     }
+    if let Some(v) = virtual_icc(e, key, rt, None)? {
+        return Ok(v);
+    }
     Ok((d.read)(e.cpu))
 }
 
@@ -155,8 +158,30 @@ pub fn msr(e: &mut Env<'_, Aarch64Cpu>, val: u64, packed: u64, raw: u64) -> Resu
     if el2::traps(e.cpu, key, true) {
         return e.cpu.trap_to_el2(Fault::SysTrap { iss: sys_trap_iss(key, rt, false) });
     }
+    if virtual_icc(e, key, rt, Some(val))?.is_some() {
+        return Ok(0);
+    }
     (d.write)(e.cpu, val);
     Ok(0)
+}
+
+/// An EL1 ICC_* access that HCR_EL2.IMO/FMO sends to the virtual CPU interface: `Some` with
+/// what it read once answered there, `None` when it goes to the physical GIC.
+fn virtual_icc(e: &mut Env<'_, Aarch64Cpu>, key: u32, rt: u32, write: Option<u64>) -> Result<Option<u64>, Exit> {
+    use el2::hcr;
+    let cpu = &mut *e.cpu;
+    if cpu.el != 1 || !cpu.has_el2 || cpu.el2.hcr & (hcr::IMO | hcr::FMO) == 0 {
+        return Ok(None);
+    }
+    let (op0, op1, crn, crm, op2) = sysreg::fields(key);
+    let Some(reg) = mimic_core::IccReg::from_encoding(op0 as u8, op1 as u8, crn as u8, crm as u8, op2 as u8) else {
+        return Ok(None);
+    };
+    match cpu.icc_route(reg, write) {
+        crate::ich::Route::Physical => Ok(None),
+        crate::ich::Route::Virtual(v) => Ok(Some(v)),
+        crate::ich::Route::Trap => cpu.trap_to_el2(Fault::SysTrap { iss: sys_trap_iss(key, rt, write.is_none()) }),
+    }
 }
 
 /// MRS of an encoding this CPU does not have: logged, then UNDEFINED.

@@ -77,11 +77,13 @@ pub mod exception;
 pub mod fp;
 pub mod fp_v80;
 pub mod helpers;
+pub mod ich;
 pub mod mmu;
 pub mod mmu_regs;
 pub mod pauth;
 pub mod sem;
 pub mod simd;
+pub mod stage2;
 pub mod sysreg;
 pub mod timer;
 

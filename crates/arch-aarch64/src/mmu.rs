@@ -42,6 +42,7 @@
 
 use crate::cpu::{Aarch64Cpu, Fault};
 use crate::mmu_regs::MmuRegs;
+use crate::stage2::{Abort, S2Fault};
 use mimic_core::{MemOp, Size};
 use mimic_exec::Env;
 use mimic_ir::Exit;
@@ -159,6 +160,8 @@ pub struct Walk {
     /// The leaf's NS bit or an NSTable above it was set (what it means depends on the regime's
     /// Security state, see [`crate::el3`]). Never with the MMU off.
     pub ns: bool,
+    /// The stage-2 leaf, when stage 2 translated `pa` (which stage 1 gave as an IPA).
+    pub s2: Option<crate::stage2::S2Leaf>,
 }
 
 impl Walk {
@@ -167,6 +170,7 @@ impl Walk {
         self.attr & 0xf0 == 0
     }
 
+    /// Stage 1 allows the access (stage 2 is [`Walk::stage2_denies`]).
     pub fn allows(&self, idx: usize, access: Access) -> bool {
         let p = self.prot[idx];
         match access {
@@ -224,7 +228,13 @@ fn block_allowed(grain: u32, level: u32) -> bool {
 /// the walk's fault: translation, address size, access flag, or external abort on the walk.
 /// Permissions and alignment are the caller's to check against the result.
 pub fn walk(r: &MmuRegs, bus: &AddressSpace, va: u64) -> Result<Walk, u8> {
-    walk_regime(r, bus, va, false)
+    walk_regime(r, va, false, |a| bus.peek(a, Size::B8))
+}
+
+/// [`walk`] with the descriptors read by `read` (stage 2 translates their addresses); `None`
+/// from it is an external abort on the walk.
+pub fn walk_via(r: &MmuRegs, va: u64, read: impl FnMut(u64) -> Option<u64>) -> Result<Walk, u8> {
+    walk_regime(r, va, false, read)
 }
 
 /// Translate `va` through the EL2 stage-1 regime (TTBR0_EL2 only, no ASIDs, no EL0 access):
@@ -242,7 +252,7 @@ pub fn walk_el2(r: &MmuRegs, bus: &AddressSpace, va: u64) -> Result<Walk, u8> {
         mair_el1: r.mair_el2,
         ..MmuRegs::default()
     };
-    walk_regime(&view, bus, va, true)
+    walk_regime(&view, va, true, |a| bus.peek(a, Size::B8))
 }
 
 /// Translate `va` through the EL3 stage-1 regime (TTBR0_EL3): EL2's walk over the EL3
@@ -260,7 +270,7 @@ pub fn walk_el3(r: &MmuRegs, bus: &AddressSpace, va: u64) -> Result<Walk, u8> {
     Ok(w)
 }
 
-fn walk_regime(r: &MmuRegs, bus: &AddressSpace, va: u64, el2: bool) -> Result<Walk, u8> {
+fn walk_regime(r: &MmuRegs, va: u64, el2: bool, mut read: impl FnMut(u64) -> Option<u64>) -> Result<Walk, u8> {
     let t = r.tcr_el1;
     let top = if tbi(t, va) { 55 } else { 63 };
     if r.sctlr_el1 & sctlr::M == 0 {
@@ -279,6 +289,7 @@ fn walk_regime(r: &MmuRegs, bus: &AddressSpace, va: u64, el2: bool) -> Result<Wa
             gp: false,
             global: true,
             ns: false,
+            s2: None,
         });
     }
     let upper = va >> 55 & 1 != 0;
@@ -322,7 +333,7 @@ fn walk_regime(r: &MmuRegs, bus: &AddressSpace, va: u64, el2: bool) -> Result<Wa
         let addr = table + field(va, lsb + width - 1, lsb) * 8;
         let lvl = level as u8;
         // Through a ROM device too: firmware keeps its first tables in flash (EDK2 does).
-        let Some(d) = bus.peek(addr, Size::B8) else {
+        let Some(d) = read(addr) else {
             return Err(fsc::EXTERNAL_WALK + lvl);
         };
         if d & desc::VALID == 0 {
@@ -387,6 +398,7 @@ fn walk_regime(r: &MmuRegs, bus: &AddressSpace, va: u64, el2: bool) -> Result<Wa
             gp: d & desc::GP != 0,
             global: el2 || d & desc::NG == 0,
             ns: ns_table || d & desc::NS != 0,
+            s2: None,
         });
     }
 }
@@ -502,12 +514,7 @@ impl Aarch64Cpu {
             // (Linux sets the reserved TTBR0 and the new one under the ASID of TTBR1).
             self.mmu.seen = seen;
         }
-        self.fetch_mmu = match self.el {
-            0 => MMU_EL0,
-            1 => MMU_EL1,
-            2 => MMU_EL2,
-            _ => MMU_EL3,
-        };
+        self.fetch_mmu = fetch_mmu_of(self.el);
         self.data_mmu = match (self.el, self.pan) {
             (0, _) => MMU_EL0,
             (2, _) => MMU_EL2,
@@ -515,6 +522,26 @@ impl Aarch64Cpu {
             (_, true) => MMU_EL1_PAN,
             _ => MMU_EL1,
         };
+    }
+
+    /// Make every other CPU sharing [`Aarch64Cpu::tlbi_epoch`] drop its whole TLB before it
+    /// next runs (CPUs take turns on one thread, so none runs before this one's slice ends).
+    pub fn broadcast_tlbi(&mut self) {
+        if let Some(e) = &self.tlbi_epoch {
+            self.tlbi_seen = e.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        }
+    }
+
+    /// Drop the TLB if another CPU broadcast an invalidation since this one last looked.
+    #[inline]
+    pub fn take_remote_tlbi(&mut self) {
+        if let Some(e) = &self.tlbi_epoch {
+            let now = e.load(std::sync::atomic::Ordering::SeqCst);
+            if now != self.tlbi_seen {
+                self.tlbi_seen = now;
+                self.tlb_flush_all();
+            }
+        }
     }
 
     pub fn tlb_flush_all(&mut self) {
@@ -544,18 +571,41 @@ impl Aarch64Cpu {
         self.walk_for(bus, va, self.data_mmu).ok().map(|w| w.pa)
     }
 
-    /// The walk of the regime MMU index `idx` belongs to.
-    fn walk_for(&self, bus: &AddressSpace, va: u64, idx: usize) -> Result<Walk, u8> {
-        let w = match idx {
-            MMU_EL2 => walk_el2(&self.mmu_regs, bus, va),
-            MMU_EL3 => walk_el3(&self.mmu_regs, bus, va),
-            _ => walk(&self.mmu_regs, bus, va),
+    /// The walk of the regime MMU index `idx` belongs to (both stages of EL1&0 when stage 2
+    /// is on), refused when it reaches secure-only memory from Non-secure state.
+    fn walk_for(&self, bus: &AddressSpace, va: u64, idx: usize) -> Result<Walk, Abort> {
+        let w = if idx == MMU_EL2 {
+            walk_el2(&self.mmu_regs, bus, va).map_err(Abort::Stage1)
+        } else if idx == MMU_EL3 {
+            walk_el3(&self.mmu_regs, bus, va).map_err(Abort::Stage1)
+        } else if self.stage2_enabled() {
+            self.walk_stage12(bus, va, true)
+        } else {
+            walk(&self.mmu_regs, bus, va).map_err(Abort::Stage1)
         }?;
         if self.secure_only_denied(idx, w.pa, w.ns) {
             mimic_core::guest_error!("a64: Non-secure access to secure-only memory at {:#x}", w.pa);
-            return Err(fsc::EXTERNAL);
+            return Err(Abort::Stage1(fsc::EXTERNAL));
         }
         Ok(w)
+    }
+
+    /// Raise the abort a failed walk or permission check gives: a stage-2 fault goes to EL2.
+    fn abort<T>(&mut self, va: u64, write: bool, fetch: bool, a: Abort) -> Result<T, Exit> {
+        let fsc = match a {
+            Abort::Stage1(f) => f,
+            Abort::Stage2(s2) => {
+                self.note_stage2_fault(s2);
+                s2.fsc
+            }
+        };
+        // A stage-1 descriptor read faulting at stage 2 is a read, whatever the access.
+        let write = write && !matches!(a, Abort::Stage2(S2Fault { s1ptw: true, .. }));
+        if fetch {
+            self.exception(Fault::InsnAbort { va, fsc })
+        } else {
+            self.data_abort(va, write, fsc)
+        }
     }
 
     // ---- faults ------------------------------------------------------------------------------
@@ -589,7 +639,7 @@ impl Aarch64Cpu {
         // Regions are page aligned: the page starts inside this one if it reaches its end.
         if ram.remaining + in_page >= PAGE_SIZE {
             let page_off = ram.offset - in_page as usize;
-            let p = w.prot[idx];
+            let p = w.tlb_prot(idx);
             // A watched page stays out of the TLB for data, so every access to it is checked.
             let data = !self.page_watched(va);
             let prot =
@@ -631,13 +681,17 @@ impl Aarch64Cpu {
         }
         let w = match self.walk_for(bus, va, idx) {
             Ok(w) => w,
-            Err(f) => return self.data_abort(va, write, f),
+            Err(a) => return self.abort(va, write, false, a),
         };
         if let Some(start) = misaligned.filter(|_| w.device()) {
             return self.data_abort(start, write, fsc::ALIGNMENT);
         }
-        if !w.allows(idx, if write { Access::Write } else { Access::Read }) {
+        let access = if write { Access::Write } else { Access::Read };
+        if !w.allows(idx, access) {
             return self.data_abort(va, write, fsc::PERMISSION + w.level);
+        }
+        if let Some(s2) = w.stage2_denies(access) {
+            return self.abort(va, write, false, Abort::Stage2(s2));
         }
         Ok(self.target_and_fill(bus, va, &w, idx, write, false))
     }
@@ -888,6 +942,9 @@ impl Aarch64Cpu {
         if vaddr & 3 != 0 {
             return self.exception(Fault::PcAlignment { va: vaddr });
         }
+        if self.isv_fixup.is_some() {
+            self.apply_isv_fixup(bus);
+        }
         let idx = self.fetch_mmu;
         if let Some(off) = self.tlb.lookup_code(idx, vaddr) {
             return Ok(off);
@@ -899,10 +956,13 @@ impl Aarch64Cpu {
     fn fetch_slow(&mut self, bus: &mut AddressSpace, va: u64, idx: usize) -> Result<usize, Exit> {
         let w = match self.walk_for(bus, va, idx) {
             Ok(w) => w,
-            Err(fsc) => return self.exception(Fault::InsnAbort { va, fsc }),
+            Err(a) => return self.abort(va, false, true, a),
         };
         if !w.allows(idx, Access::Exec) {
             return self.exception(Fault::InsnAbort { va, fsc: fsc::PERMISSION + w.level });
+        }
+        if let Some(s2) = w.stage2_denies(Access::Exec) {
+            return self.abort(va, false, true, Abort::Stage2(s2));
         }
         match self.target_and_fill(bus, va, &w, idx, false, true) {
             Target::Ram(off) => {
@@ -934,6 +994,16 @@ impl Aarch64Cpu {
             bus.set_code_page(page_offset);
             self.tlb.set_code_flag(page_offset);
         }
+    }
+}
+
+/// The MMU index of instruction fetches at `el`.
+pub(crate) fn fetch_mmu_of(el: u8) -> usize {
+    match el {
+        0 => MMU_EL0,
+        1 => MMU_EL1,
+        2 => MMU_EL2,
+        _ => MMU_EL3,
     }
 }
 
@@ -993,6 +1063,10 @@ pub fn tlbi(cpu: &mut Aarch64Cpu, op1: u32, crm: u32, op2: u32, xt: u64) {
         }
         _ => cpu.tlb_flush_all(),
     }
+    // The Inner Shareable forms (CRm 3; IPAS2E1IS and IPAS2LE1IS at CRm 0) reach every CPU.
+    if crm == 3 || (op1 == 4 && crm == 0) {
+        cpu.broadcast_tlbi();
+    }
 }
 
 /// PAR_EL1 bit 11 reads as one in both formats.
@@ -1006,7 +1080,9 @@ const PAR_RES1: u64 = 1 << 11;
 /// (`Err`). Other encodings (EL2/EL3 forms) do nothing: rejecting them is the caller's business.
 pub fn at(cpu: &mut Aarch64Cpu, bus: &mut AddressSpace, op1: u32, crm: u32, op2: u32, va: u64) -> Result<(), Exit> {
     let pan = if cpu.pan { MMU_EL1_PAN } else { MMU_EL1 };
-    // Stage 2 is not implemented, so the S12E1*/S12E0* forms translate as the stage-1 ones.
+    // S12E1*/S12E0* (op1 4, op2 4..7) translate both stages; the stage-1 forms of EL1&0 give
+    // the IPA, their descriptor reads still translated by stage 2.
+    let both = op1 == 4 && op2 >= 4;
     let (idx, access) = match (op1, crm, op2) {
         (0, 8, 0) | (4, 8, 4) => (MMU_EL1, Access::Read),
         (0, 8, 1) | (4, 8, 5) => (MMU_EL1, Access::Write),
@@ -1021,17 +1097,33 @@ pub fn at(cpu: &mut Aarch64Cpu, bus: &mut AddressSpace, op1: u32, crm: u32, op2:
         _ => return Ok(()),
     };
     let fault = |f: u8| PAR_RES1 | u64::from(f & 0x3f) << 1 | 1;
-    cpu.mmu_regs.par_el1 = match cpu.walk_for(bus, va, idx) {
-        Err(f) if (fsc::EXTERNAL_WALK..fsc::EXTERNAL_WALK + 4).contains(&f) => {
+    // PAR_EL1.S (bit 9): the fault was at stage 2; PTW (bit 8): on a stage-1 descriptor read.
+    let s2_fault = |f: S2Fault| fault(f.fsc) | 1 << 9 | u64::from(f.s1ptw) << 8;
+    let walked = if idx != MMU_EL2 && idx != MMU_EL3 && cpu.stage2_enabled() {
+        cpu.walk_stage12(bus, va, both)
+    } else {
+        cpu.walk_for(bus, va, idx)
+    };
+    cpu.mmu_regs.par_el1 = match walked {
+        Err(Abort::Stage1(f)) if (fsc::EXTERNAL_WALK..fsc::EXTERNAL_WALK + 4).contains(&f) => {
             // The write bit reads as one for faults of address translation instructions.
             return cpu.exception(Fault::DataAbort { va, write: true, fsc: f });
         }
-        Err(f) => fault(f),
-        Ok(w) if !w.allows(idx, access) => fault(fsc::PERMISSION + w.level),
-        Ok(w) => {
-            let sh = if w.device() || w.attr == 0x44 { 2 } else { u64::from(w.sh) };
-            u64::from(w.attr) << 56 | (w.pa & OA_MASK & !0xfff) | PAR_RES1 | 1 << 9 | sh << 7
+        Err(Abort::Stage1(f)) => fault(f),
+        // A stage-1 form run at EL1 cannot report stage 2 in PAR: EL2 takes the fault.
+        Err(Abort::Stage2(f)) if !both && cpu.el < 2 => {
+            cpu.note_stage2_fault(f);
+            return cpu.exception(Fault::DataAbort { va, write: true, fsc: f.fsc });
         }
+        Err(Abort::Stage2(f)) => s2_fault(f),
+        Ok(w) if !w.allows(idx, access) => fault(fsc::PERMISSION + w.level),
+        Ok(w) => match w.stage2_denies(access) {
+            Some(f) => s2_fault(f),
+            None => {
+                let sh = if w.device() || w.attr == 0x44 { 2 } else { u64::from(w.sh) };
+                u64::from(w.attr) << 56 | (w.pa & OA_MASK & !0xfff) | PAR_RES1 | 1 << 9 | sh << 7
+            }
+        },
     };
     Ok(())
 }

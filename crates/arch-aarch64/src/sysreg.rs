@@ -29,6 +29,7 @@
 use crate::cpu::{daif, irq, Aarch64Cpu, CpuModel, CF, NF, VF, ZF};
 use crate::el2;
 use crate::el3;
+use crate::ich;
 use crate::timer::{HYP, PHYS, VIRT};
 use mimic_core::IccReg;
 
@@ -393,8 +394,9 @@ fn isr(cpu: &Aarch64Cpu) -> u64 {
     let lines = cpu.irq_lines.load();
     let (fiq2, irq2) = if cpu.el == 1 { cpu.interrupts_to_el2() } else { (false, false) };
     let h = cpu.hcr();
-    let i = if irq2 { h & crate::el2::hcr::VI != 0 } else { lines & irq::IRQ != 0 };
-    let f = if fiq2 { h & crate::el2::hcr::VF != 0 } else { lines & irq::FIQ != 0 };
+    let (lf, li) = cpu.ich_signal();
+    let i = if irq2 { h & crate::el2::hcr::VI != 0 || li } else { lines & irq::IRQ != 0 };
+    let f = if fiq2 { h & crate::el2::hcr::VF != 0 || lf } else { lines & irq::FIQ != 0 };
     (if i { 1 << 7 } else { 0 }) | if f { 1 << 6 } else { 0 }
 }
 
@@ -635,14 +637,8 @@ pub static DEFS: &[Def] = &[
         c.mmu_regs.tcr_el2 = v & 0x0017_ff3f | 1 << 31 | 1 << 23;
         c.mmu_changed();
     }),
-    def!(3 4 2 1 0 "VTTBR_EL2", Check(el2::check_el2), |c| c.el2.vttbr, |c, v| {
-        c.el2.vttbr = v;
-        c.mmu_changed();
-    }),
-    def!(3 4 2 1 2 "VTCR_EL2", Check(el2::check_el2), |c| c.el2.vtcr, |c, v| {
-        c.el2.vtcr = v & 0x0007_ffff | el2::VTCR_RES1;
-        c.mmu_changed();
-    }),
+    def!(3 4 2 1 0 "VTTBR_EL2", Check(el2::check_el2), |c| c.el2.vttbr, crate::stage2::write_vttbr),
+    def!(3 4 2 1 2 "VTCR_EL2", Check(el2::check_el2), |c| c.el2.vtcr, crate::stage2::write_vtcr),
     def!(3 4 4 0 0 "SPSR_EL2", Check(el2::check_el2), |c| c.el2.spsr, el2::write_spsr_el2),
     def!(3 4 4 0 1 "ELR_EL2", Check(el2::check_el2), |c| c.el2.elr, |c, v| c.el2.elr = v),
     def!(3 4 4 1 0 "SP_EL1", Check(el2::check_el2), |c| c.sp_of(1), |c, v| c.set_sp_of(1, v)),
@@ -672,8 +668,21 @@ pub static DEFS: &[Def] = &[
         c.set_timer_cval(HYP, v)
     }),
     // The GICv3 system-register interface is always enabled (SRE, DFB, DIB RAO) and EL1 may
-    // use it (Enable RAO); there is no virtual CPU interface (ICH_VTR_EL2 is not implemented).
+    // use it (Enable RAO).
     def!(3 4 12 9 5 "ICC_SRE_EL2", Check(|c, w| el2::check_el2(c, w).and(if c.gic.is_some() { Ok(()) } else { Err(Deny::Undefined) })), |_| 0xf, wi),
+    // ---- GICv3 virtualization interface (EL2, with a GICv3: see `crate::ich`) ----
+    def!(3 4 12 8 0 "ICH_AP0R0_EL2", Check(ich::check), |c| c.ich.ap0r, |c, v| ich::write_ap(c, false, v)),
+    def!(3 4 12 9 0 "ICH_AP1R0_EL2", Check(ich::check), |c| c.ich.ap1r, |c, v| ich::write_ap(c, true, v)),
+    def!(3 4 12 11 0 "ICH_HCR_EL2", Check(ich::check), |c| c.ich.hcr, ich::write_hcr),
+    def!(3 4 12 11 1 "ICH_VTR_EL2", Check(ich::check_ro), |_| ich::VTR, wi),
+    def!(3 4 12 11 2 "ICH_MISR_EL2", Check(ich::check_ro), |c| c.ich.misr(), wi),
+    def!(3 4 12 11 3 "ICH_EISR_EL2", Check(ich::check_ro), |c| c.ich.eisr(), wi),
+    def!(3 4 12 11 5 "ICH_ELRSR_EL2", Check(ich::check_ro), |c| c.ich.elrsr(), wi),
+    def!(3 4 12 11 7 "ICH_VMCR_EL2", Check(ich::check), |c| c.ich.vmcr, ich::write_vmcr),
+    def!(3 4 12 12 0 "ICH_LR0_EL2", Check(ich::check), |c| c.ich.lr[0], |c, v| ich::write_lr(c, 0, v)),
+    def!(3 4 12 12 1 "ICH_LR1_EL2", Check(ich::check), |c| c.ich.lr[1], |c, v| ich::write_lr(c, 1, v)),
+    def!(3 4 12 12 2 "ICH_LR2_EL2", Check(ich::check), |c| c.ich.lr[2], |c, v| ich::write_lr(c, 2, v)),
+    def!(3 4 12 12 3 "ICH_LR3_EL2", Check(ich::check), |c| c.ich.lr[3], |c, v| ich::write_lr(c, 3, v)),
     // The register ranges that are not named one by one (keys outside the 16-bit space, so
     // only `lookup` finds them): the last two rows.
     Def { key: 0x1_0000, name: "ID register (RAZ)", access: Ro, read: raz, write: wi },

@@ -169,13 +169,15 @@ pub fn build(cfg: &VirtConfig, model: ArmCpuModel, chosen: &Chosen) -> Result<Ve
             }
         }
         GicVersion::V3 => {
-            // QEMU's layout: one redistributor region. QEMU adds the maintenance interrupt with
-            // virtualization=on; it is left out here because there are no ICH_* registers (no
-            // virtual CPU interface), and KVM would probe them at EL2 if it saw one.
+            // QEMU's layout: one redistributor region; with virtualization=on the maintenance
+            // interrupt of the ICH_* interface, which KVM's vgic-v3 asks for.
             let redist = region("gic_redist");
             f.property_string("compatible", mimic_devices::gicv3::COMPATIBLE)?;
             f.property_u32("#redistributor-regions", 1)?;
             f.property_array_u64("reg", &[dist.start, dist.size(), redist.start, redist.size()])?;
+            if cfg.virtualization {
+                f.property_array_u32("interrupts", &[GIC_PPI, GIC_MAINTENANCE_PPI, IRQ_LEVEL_HIGH])?;
+            }
         }
     }
     f.property_phandle(PHANDLE_GIC)?;
@@ -361,13 +363,13 @@ mod tests {
     }
 
     #[test]
-    fn gicv2_names_the_maintenance_interrupt_only_with_virtualization() {
+    fn gic_names_the_maintenance_interrupt_only_with_virtualization() {
         let intc = |root: &Node| prop(node(root, "intc@8000000"), "interrupts").map(cells);
         assert_eq!(intc(&tree(GicVersion::V2, 2)), None);
         // PPI 9, level high, both CPUs.
         assert_eq!(intc(&virt_tree(GicVersion::V2)), Some(vec![1, 9, 0x304]));
-        // No ICH_* registers to back it on GICv3 (see `build`).
-        assert_eq!(intc(&virt_tree(GicVersion::V3)), None);
+        // GICv3 flags carry no CPU mask.
+        assert_eq!(intc(&virt_tree(GicVersion::V3)), Some(vec![1, 9, 4]));
     }
 
     #[test]

@@ -476,13 +476,6 @@ impl Machine<ArmBoard> {
         if cfg.ram_size < 16 << 20 || !cfg.ram_size.is_multiple_of(4096) {
             return Err(Error::MemorySize(format!("{} bytes (need at least 16 MiB, page aligned)", cfg.ram_size)));
         }
-        if cfg.virtualization && cfg.gic_version == GicVersion::V3 {
-            // EL2 software programs the GICv3 virtual interface (ICH_*_EL2), which does not
-            // exist yet: refuse rather than let the guest fault before its console is up.
-            return Err(Error::Unsupported(
-                "virtualization=on with gic-version=3 (the GICv3 virtualization interface is not implemented; use gic-version=2)".into(),
-            ));
-        }
         let dram = AddrRange::new(region("dram").start, cfg.ram_size);
         let mut bus = AddressSpace::new();
         let (flash, flash_files) = Self::flash_banks(&mut bus, cfg)?;
@@ -547,6 +540,7 @@ impl Machine<ArmBoard> {
             Arc::new(move || c.now_ns() / TIMER_NS_PER_TICK)
         };
         let mut cpus = Vec::new();
+        let tlbi_epoch = Arc::new(std::sync::atomic::AtomicU64::new(0));
         for (n, l) in lines.into_iter().enumerate() {
             let timer_lines: [Box<dyn IrqLine>; 2] =
                 [gic.ppi(n, arm_fdt::TIMER_PPIS[1])?, gic.ppi(n, arm_fdt::TIMER_PPIS[2])?];
@@ -564,6 +558,9 @@ impl Machine<ArmBoard> {
             if cfg.virtualization {
                 cpu.has_el2 = true;
                 cpu.hyp_timer_line = Some(gic.ppi(n, arm_fdt::TIMER_PPIS[3])?);
+                if cfg.gic_version == GicVersion::V3 {
+                    cpu.ich_maint_line = Some(gic.ppi(n, arm_fdt::GIC_MAINTENANCE_PPI)?);
+                }
             }
             if cfg.secure {
                 cpu.has_el3 = true;
@@ -573,6 +570,7 @@ impl Machine<ArmBoard> {
             if let Gic::V3(g) = &gic {
                 cpu.gic = Some(GicPort { gic: g.clone(), cpu: n });
             }
+            cpu.tlbi_epoch = Some(tlbi_epoch.clone());
             cpus.push(cpu);
         }
         let jits = board_parts::jits(cfg, cpus.len())?;

@@ -150,7 +150,7 @@ pub struct Sys {
     /// Levels of the physical and virtual timer lines as the mock lines last saw them.
     pub timer_lines: [bool; 2],
     pub irq_lines: u64,
-    /// ELR_EL2, ESR_EL2, FAR_EL2, SPSR_EL2 (zero unless the CPU has EL2).
+    /// ELR_EL2, ESR_EL2, FAR_EL2, SPSR_EL2, HPFAR_EL2 (zero unless the CPU has EL2).
     pub el2: El2Snap,
     /// ELR_EL3, ESR_EL3, FAR_EL3, SPSR_EL3 and SCR_EL3 (reset values unless the CPU has EL3).
     pub el3: El3Snap,
@@ -166,13 +166,14 @@ pub struct El3Snap {
     pub scr: u64,
 }
 
-/// The EL2 exception registers.
+/// The EL2 exception registers (and HPFAR_EL2).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct El2Snap {
     pub elr: u64,
     pub esr: u64,
     pub far: u64,
     pub spsr: u64,
+    pub hpfar: u64,
 }
 
 /// Offsets of vector table entries.
@@ -357,7 +358,13 @@ impl Rig {
             fw_call: cpu.fw_call,
             timer_lines: [self.lines[0].level(), self.lines[1].level()],
             irq_lines: self.irq.load(),
-            el2: El2Snap { elr: cpu.el2.elr, esr: cpu.el2.esr, far: cpu.el2.far, spsr: cpu.el2.spsr },
+            el2: El2Snap {
+                elr: cpu.el2.elr,
+                esr: cpu.el2.esr,
+                far: cpu.el2.far,
+                spsr: cpu.el2.spsr,
+                hpfar: cpu.el2.hpfar,
+            },
             el3: El3Snap { elr: cpu.el3.elr, esr: cpu.el3.esr, far: cpu.el3.far, spsr: cpu.el3.spsr, scr: cpu.el3.scr },
         };
         let v = std::array::from_fn(|n| cpu.v(n));

@@ -49,30 +49,6 @@ const EL3_TABLE: u64 = RAM_BASE + 0x2_0000;
 /// A VA the EL3 table maps onto RAM (and nothing maps at EL1).
 const HIGH_ALIAS: u64 = 0x8000_0000;
 
-fn mrs(rt: u32, reg: u32) -> u32 {
-    enc::mrs(reg, rt)
-}
-fn msr(reg: u32, rt: u32) -> u32 {
-    enc::msr_reg(reg, rt)
-}
-
-/// `mov x<rd>, #v` for any 64-bit v.
-fn mov64(rd: u32, v: u64) -> Vec<u32> {
-    let mut w = vec![enc::movz(rd, (v & 0xffff) as u32, 0)];
-    for hw in 1..4 {
-        let part = (v >> (16 * hw) & 0xffff) as u32;
-        if part != 0 {
-            w.push(enc::movk(rd, part, hw));
-        }
-    }
-    w
-}
-
-/// `str xzr, [x9]` with x9 = IRQCTL: lower the interrupt inputs.
-fn ack_irq() -> Vec<u32> {
-    vec![enc::movz(9, (IRQCTL >> 16) as u32, 1), enc::ldst_uimm(3, 0, 31, 9, 0)]
-}
-
 /// EL3 exists and the snippet runs in Non-secure EL1, as a kernel does.
 fn with_el3(cpu: &mut Aarch64Cpu) {
     cpu.has_el3 = true;

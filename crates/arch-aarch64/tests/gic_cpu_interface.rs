@@ -21,12 +21,6 @@ const ICC_AP1R0_EL1: u32 = key(3, 0, 12, 9, 0);
 
 const INTID: u32 = 33;
 
-fn mrs(rt: u32, reg: u32) -> u32 {
-    enc::mrs(reg, rt)
-}
-fn msr(reg: u32, rt: u32) -> u32 {
-    enc::msr_reg(reg, rt)
-}
 fn daifclr(imm: u32) -> u32 {
     enc::msr_imm(3, imm, 7)
 }

@@ -30,17 +30,6 @@ const ICC_EOIR1_EL1: u32 = key(3, 0, 12, 12, 1);
 /// EL1h with D, A, I, F clear.
 const EL1H_UNMASKED: u64 = 0b0101;
 
-fn mov64(rd: u32, v: u64) -> Vec<u32> {
-    let mut w = vec![enc::movz(rd, (v & 0xffff) as u32, 0)];
-    for hw in 1..4 {
-        let part = (v >> (16 * hw) & 0xffff) as u32;
-        if part != 0 {
-            w.push(enc::movk(rd, part, hw));
-        }
-    }
-    w
-}
-
 fn at_el2(cpu: &mut Aarch64Cpu) {
     cpu.has_el2 = true;
     cpu.el2.vbar = VECTORS;

@@ -68,12 +68,6 @@ const DAIF_ALL: u64 = 0x3c0;
 const EL1H: u64 = 0b0101;
 const EL0T: u64 = 0b0000;
 
-fn mrs(rt: u32, reg: u32) -> u32 {
-    enc::mrs(reg, rt)
-}
-fn msr(reg: u32, rt: u32) -> u32 {
-    enc::msr_reg(reg, rt)
-}
 fn daifclr(imm: u32) -> u32 {
     enc::msr_imm(3, imm, 7)
 }
@@ -91,22 +85,6 @@ fn dc_zva(rt: u32) -> u32 {
 }
 fn ic_iallu() -> u32 {
     enc::sys(0, 7, 5, 0, 31)
-}
-/// `str xzr, [x9]` with x9 = IRQCTL: lower the interrupt inputs, as acknowledging at the GIC would.
-fn ack_irq() -> Vec<u32> {
-    vec![enc::movz(9, (IRQCTL >> 16) as u32, 1), enc::ldst_uimm(3, 0, 31, 9, 0)]
-}
-
-/// `mov x<rd>, #v` for any 64-bit v.
-fn mov64(rd: u32, v: u64) -> Vec<u32> {
-    let mut w = vec![enc::movz(rd, (v & 0xffff) as u32, 0)];
-    for hw in 1..4 {
-        let part = (v >> (16 * hw) & 0xffff) as u32;
-        if part != 0 {
-            w.push(enc::movk(rd, part, hw));
-        }
-    }
-    w
 }
 
 /// Code that returns with ERET to `CODE + 4 * target` in the mode `spsr`, from EL1.

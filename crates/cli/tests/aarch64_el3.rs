@@ -6,39 +6,19 @@
 
 mod guest;
 
-use guest::{asset_of, Guest, INIT_MARKER, PROMPT};
-use std::path::{Path, PathBuf};
+use guest::{asset_of, build_a64_program, Guest, INIT_MARKER, PROMPT};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 /// Generous: tests run in parallel on a two-core machine.
 const BOOT: Duration = Duration::from_secs(300);
 const CMD: Duration = Duration::from_secs(60);
-/// Where the probe is linked: 2 MiB into RAM, where `-kernel` puts an arm64 Image.
-const TEXT: &str = "0x40200000";
 
 fn scratch(name: &str) -> PathBuf {
     let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("arm-el3-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-/// Assemble and link `tests/a64/NAME.S` at [`TEXT`].
-fn build_a64_program(name: &str, dir: &Path) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/a64/{name}.S"));
-    let obj = dir.join(format!("{name}.o"));
-    let elf = dir.join(format!("{name}.elf"));
-    let how = "aarch64-linux-gnu-as (apt-get install binutils-aarch64-linux-gnu)";
-    let ok = Command::new("aarch64-linux-gnu-as").arg(&src).arg("-o").arg(&obj).status().expect(how);
-    assert!(ok.success(), "assembling {}", src.display());
-    let ok = Command::new("aarch64-linux-gnu-ld")
-        .args(["-Ttext", TEXT, "-e", "_start", "-o"])
-        .arg(&elf)
-        .arg(&obj)
-        .status()
-        .expect(how);
-    assert!(ok.success(), "linking {}", elf.display());
-    elf
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 mod guest;
 
-use guest::{Guest, INIT_MARKER};
+use guest::{build_a64_program, Guest, INIT_MARKER};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -12,8 +12,6 @@ use std::time::Duration;
 /// Generous: tests run in parallel on a two-core machine.
 const BOOT: Duration = Duration::from_secs(300);
 const CMD: Duration = Duration::from_secs(60);
-/// Where the program is linked: 2 MiB into RAM, where `-kernel` puts an arm64 Image.
-const TEXT: &str = "0x40200000";
 
 fn scratch(name: &str) -> PathBuf {
     let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("arm-gdb-{name}-{}", std::process::id()));
@@ -23,24 +21,6 @@ fn scratch(name: &str) -> PathBuf {
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// Assemble and link `tests/a64/NAME.S` at [`TEXT`].
-fn build_a64_program(name: &str, dir: &Path) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/a64/{name}.S"));
-    let obj = dir.join(format!("{name}.o"));
-    let elf = dir.join(format!("{name}.elf"));
-    let how = "aarch64-linux-gnu-as (apt-get install binutils-aarch64-linux-gnu)";
-    let ok = Command::new("aarch64-linux-gnu-as").arg(&src).arg("-o").arg(&obj).status().expect(how);
-    assert!(ok.success(), "assembling {}", src.display());
-    let ok = Command::new("aarch64-linux-gnu-ld")
-        .args(["-Ttext", TEXT, "-e", "_start", "-o"])
-        .arg(&elf)
-        .arg(&obj)
-        .status()
-        .expect(how);
-    assert!(ok.success(), "linking {}", elf.display());
-    elf
 }
 
 fn symbol(elf: &Path, name: &str) -> u64 {

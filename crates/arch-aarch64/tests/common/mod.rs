@@ -568,3 +568,31 @@ pub fn rr_flags(insn: u32, a: u64, b: u64) -> (u64, u32) {
 pub fn r1(insn: u32, a: u64) -> u64 {
     Snippet::of(&[insn]).x(1, a).ok().x(3)
 }
+
+// ---- small encoders the system-level tests share ------------------------------------------
+
+pub fn mrs(rt: u32, reg: u32) -> u32 {
+    enc::mrs(reg, rt)
+}
+
+pub fn msr(reg: u32, rt: u32) -> u32 {
+    enc::msr_reg(reg, rt)
+}
+
+/// `mov x<rd>, #v` for any 64-bit v.
+pub fn mov64(rd: u32, v: u64) -> Vec<u32> {
+    let mut w = vec![enc::movz(rd, (v & 0xffff) as u32, 0)];
+    for hw in 1..4 {
+        let part = (v >> (16 * hw) & 0xffff) as u32;
+        if part != 0 {
+            w.push(enc::movk(rd, part, hw));
+        }
+    }
+    w
+}
+
+/// `str xzr, [x9]` with x9 = IRQCTL: lower the interrupt inputs, as acknowledging at the GIC
+/// would.
+pub fn ack_irq() -> Vec<u32> {
+    vec![enc::movz(9, (IRQCTL >> 16) as u32, 1), enc::ldst_uimm(3, 0, 31, 9, 0)]
+}

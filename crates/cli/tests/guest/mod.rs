@@ -191,3 +191,25 @@ impl Drop for Guest {
         let _ = self.child.wait();
     }
 }
+
+/// Where bare-metal A64 test programs are linked: 2 MiB into RAM, where `-kernel` puts an
+/// arm64 Image.
+pub const A64_TEXT: &str = "0x40200000";
+
+/// Assemble and link `tests/a64/NAME.S` at [`A64_TEXT`] into `dir`.
+pub fn build_a64_program(name: &str, dir: &std::path::Path) -> PathBuf {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/a64/{name}.S"));
+    let obj = dir.join(format!("{name}.o"));
+    let elf = dir.join(format!("{name}.elf"));
+    let how = "aarch64-linux-gnu-as (apt-get install binutils-aarch64-linux-gnu)";
+    let ok = Command::new("aarch64-linux-gnu-as").arg(&src).arg("-o").arg(&obj).status().expect(how);
+    assert!(ok.success(), "assembling {}", src.display());
+    let ok = Command::new("aarch64-linux-gnu-ld")
+        .args(["-Ttext", A64_TEXT, "-e", "_start", "-o"])
+        .arg(&elf)
+        .arg(&obj)
+        .status()
+        .expect(how);
+    assert!(ok.success(), "linking {}", elf.display());
+    elf
+}

@@ -528,7 +528,12 @@ impl Aarch64Cpu {
     /// next runs (CPUs take turns on one thread, so none runs before this one's slice ends).
     pub fn broadcast_tlbi(&mut self) {
         if let Some(e) = &self.tlbi_epoch {
-            self.tlbi_seen = e.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            let before = e.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            // Another CPU's broadcast this one has not yet taken is not skipped.
+            if before != self.tlbi_seen {
+                self.tlb_flush_all();
+            }
+            self.tlbi_seen = before + 1;
         }
     }
 

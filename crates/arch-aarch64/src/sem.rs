@@ -1731,8 +1731,8 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
     fn fp_csel(&mut self, _a: &ArgsFcsel) -> R {
         self.fp_helper(crate::fp::fp_csel)
     }
-    fn simd_3same(&mut self, _a: &ArgsV3) -> R {
-        self.fp_helper(crate::simd::three_same)
+    fn simd_3same(&mut self, a: &ArgsV3) -> R {
+        self.simd_3same_inline(a)
     }
     fn simd_3diff(&mut self, _a: &ArgsV3) -> R {
         self.fp_helper(crate::simd::three_diff)

@@ -12,7 +12,32 @@ use crate::decode::*;
 use crate::{fp, simd};
 use mimic_core::{MemOp, Size};
 use mimic_exec::Env;
-use mimic_ir::{BinOp, Exit, Helper, Reg, Sem, UnOp};
+use mimic_ir::{BinOp, Cond, Exit, Helper, Reg, Sem, UnOp};
+
+/// The vector three-same integer operations done inline, on each 64-bit half with SWAR
+/// (lanes of a half computed at once in a 64-bit register); the others go to the helper.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum V3 {
+    /// AND, BIC, ORR, ORN, EOR, BSL, BIT, BIF: selected by `u:size`.
+    Logic,
+    Add,
+    Sub,
+    Cmeq,
+    Cmtst,
+    Cmgt,
+    Cmge,
+    Cmhi,
+    Cmhs,
+}
+
+/// The top bit of each `esz`-bit lane of a 64-bit half (`esz` < 64).
+fn lane_tops(esz: u32) -> u64 {
+    match esz {
+        8 => 0x8080_8080_8080_8080,
+        16 => 0x8000_8000_8000_8000,
+        _ => 0x8000_0000_8000_0000,
+    }
+}
 
 /// Register-file index of V`n`'s low (bits 63:0) or high half.
 fn vreg(n: u32, hi: bool) -> Reg {
@@ -362,5 +387,160 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
             }
             _ => self.fp_helper(fp::fp_int),
         }
+    }
+
+    /// ADD, SUB, CMEQ, CMTST, CMGT, CMGE, CMHI, CMHS and the bitwise operations (vector
+    /// forms) inline: bzip2's and gunzip's loops run them, and each helper call decodes the
+    /// word and loops over lanes. The rest, and the UNDEFINED encodings, go to the helper.
+    pub(super) fn simd_3same_inline(&mut self, a: &ArgsV3) -> R {
+        let kind = match (a.op, a.u) {
+            (0b00011, _) => V3::Logic,
+            (0b10000, 0) => V3::Add,
+            (0b10000, _) => V3::Sub,
+            (0b10001, 0) => V3::Cmtst,
+            (0b10001, _) => V3::Cmeq,
+            (0b00110, 0) => V3::Cmgt,
+            (0b00110, _) => V3::Cmhi,
+            (0b00111, 0) => V3::Cmge,
+            (0b00111, _) => V3::Cmhs,
+            _ => return self.fp_helper(simd::three_same),
+        };
+        // D lanes need Q (the helper raises UNDEFINED).
+        if kind != V3::Logic && a.size == 3 && a.q == 0 {
+            return self.fp_helper(simd::three_same);
+        }
+        self.fp_check()?;
+        let esz = 8u32 << a.size;
+        let mut out = Vec::with_capacity(2);
+        for hi in [false, true].into_iter().take(1 + a.q as usize) {
+            let n = self.s.get(vreg(a.rn, hi));
+            let m = self.s.get(vreg(a.rm, hi));
+            let r = match kind {
+                V3::Logic => self.v3_logic(a.u, a.size, a.rd, hi, n, m),
+                V3::Add => self.lanes_add(n, m, esz),
+                V3::Sub => self.lanes_sub(n, m, esz),
+                V3::Cmeq => {
+                    let x = self.op(BinOp::Xor, n, m);
+                    self.lanes_zero(x, esz)
+                }
+                V3::Cmtst => {
+                    let x = self.op(BinOp::And, n, m);
+                    let z = self.lanes_zero(x, esz);
+                    self.s.un(UnOp::Not, z)
+                }
+                V3::Cmhi => self.lanes_lt(m, n, esz, false),
+                V3::Cmgt => self.lanes_lt(m, n, esz, true),
+                V3::Cmhs => {
+                    let lt = self.lanes_lt(n, m, esz, false);
+                    self.s.un(UnOp::Not, lt)
+                }
+                V3::Cmge => {
+                    let lt = self.lanes_lt(n, m, esz, true);
+                    self.s.un(UnOp::Not, lt)
+                }
+            };
+            out.push(r);
+        }
+        let hi = if a.q == 1 { out[1] } else { self.k(0) };
+        self.s.set(vreg(a.rd, false), out[0]);
+        self.s.set(vreg(a.rd, true), hi);
+        Ok(())
+    }
+
+    fn v3_logic(&mut self, u: u32, size: u32, rd: u32, hi: bool, n: S::V, m: S::V) -> S::V {
+        match (u, size) {
+            (0, 0) => self.op(BinOp::And, n, m),
+            (0, 1) => self.op(BinOp::AndNot, n, m),
+            (0, 2) => self.op(BinOp::Or, n, m),
+            (0, _) => self.op(BinOp::OrNot, n, m),
+            (_, 0) => self.op(BinOp::Xor, n, m),
+            _ => {
+                // BSL: d selects n (1) or m (0); BIT: m selects n or d; BIF: m selects d or n.
+                // Each is base ^ ((base ^ other) & selector).
+                let d = self.s.get(vreg(rd, hi));
+                let (base, other, sel) = match size {
+                    1 => (m, n, d),
+                    2 => (d, n, m),
+                    _ => (n, d, m),
+                };
+                let x = self.op(BinOp::Xor, base, other);
+                let x = self.op(BinOp::And, x, sel);
+                self.op(BinOp::Xor, base, x)
+            }
+        }
+    }
+
+    /// Lane-wise a + b: the low bits of each lane add without reaching the next lane, and the
+    /// top bit is the sum of the two tops and the carry into it, modulo 2.
+    fn lanes_add(&mut self, a: S::V, b: S::V, esz: u32) -> S::V {
+        if esz == 64 {
+            return self.op(BinOp::Add, a, b);
+        }
+        let h = lane_tops(esz);
+        let al = self.opk(BinOp::And, a, !h);
+        let bl = self.opk(BinOp::And, b, !h);
+        let low = self.op(BinOp::Add, al, bl);
+        let x = self.op(BinOp::Xor, a, b);
+        let top = self.opk(BinOp::And, x, h);
+        self.op(BinOp::Xor, low, top)
+    }
+
+    /// Lane-wise a - b: each lane's top bit set in a and clear in b absorbs any borrow, and
+    /// is then corrected to a.top - b.top - borrow, modulo 2.
+    fn lanes_sub(&mut self, a: S::V, b: S::V, esz: u32) -> S::V {
+        if esz == 64 {
+            return self.op(BinOp::Sub, a, b);
+        }
+        let h = lane_tops(esz);
+        let ah = self.opk(BinOp::Or, a, h);
+        let bl = self.opk(BinOp::And, b, !h);
+        let low = self.op(BinOp::Sub, ah, bl);
+        let x = self.op(BinOp::XorNot, a, b);
+        let top = self.opk(BinOp::And, x, h);
+        self.op(BinOp::Xor, low, top)
+    }
+
+    /// Each lane all ones where its top bit is set in `t` (which has only lane tops set).
+    fn lanes_from_tops(&mut self, t: S::V, esz: u32) -> S::V {
+        let lsb = self.opk(BinOp::Shr, t, u64::from(esz - 1));
+        self.opk(BinOp::Mul, lsb, (1u64 << esz) - 1)
+    }
+
+    /// Each lane all ones where the lane of `x` is zero, else zero.
+    fn lanes_zero(&mut self, x: S::V, esz: u32) -> S::V {
+        if esz == 64 {
+            let z = self.k(0);
+            let c = self.s.setcond(Cond::Eq, x, z);
+            return self.s.un(UnOp::Neg, c);
+        }
+        // (low bits + all-low-ones) reaches the top bit exactly when the low bits are not all
+        // zero, and never carries out of the lane; or-ing x adds the lane's own top bit.
+        let h = lane_tops(esz);
+        let low = self.opk(BinOp::And, x, !h);
+        let t = self.opk(BinOp::Add, low, !h);
+        let nz = self.op(BinOp::Or, t, x);
+        let tops = self.k(h);
+        let zt = self.op(BinOp::AndNot, tops, nz);
+        self.lanes_from_tops(zt, esz)
+    }
+
+    /// Each lane all ones where a < b (signed or unsigned), else zero.
+    fn lanes_lt(&mut self, a: S::V, b: S::V, esz: u32, signed: bool) -> S::V {
+        if esz == 64 {
+            let c = self.s.setcond(if signed { Cond::LtS } else { Cond::LtU }, a, b);
+            return self.s.un(UnOp::Neg, c);
+        }
+        let h = lane_tops(esz);
+        // Signed order is unsigned order with the sign bits flipped.
+        let (a, b) = if signed { (self.opk(BinOp::Xor, a, h), self.opk(BinOp::Xor, b, h)) } else { (a, b) };
+        // The borrow out of each lane's a - b: set where a's top is clear and b's set, or
+        // where the tops agree and the difference's top is set.
+        let d = self.lanes_sub(a, b, esz);
+        let bnota = self.op(BinOp::AndNot, b, a);
+        let same = self.op(BinOp::XorNot, a, b);
+        let agree = self.op(BinOp::And, same, d);
+        let borrow = self.op(BinOp::Or, bnota, agree);
+        let t = self.opk(BinOp::And, borrow, h);
+        self.lanes_from_tops(t, esz)
     }
 }

@@ -323,6 +323,126 @@ fn compares_give_all_ones_lanes() {
     assert_eq!(v3(enc::simd_s2misc(1, 3, 0b01000, 1, 3), 1 << 63, 0), 0); // cmge d, #0
 }
 
+// The inline three-same operations, checked lane by lane against the Arm ARM's per-element
+// definitions at every lane size, with Q=1 and with Q=0 (which zeroes bits 127:64).
+
+/// Operands whose lanes meet every case at every size: tops set in one and clear in the
+/// other, 0x7f.. against 0x80.., zero against all ones, carries and borrows across lane
+/// boundaries, and equal lanes (the top 32 bits of each pair, and all of `P` against itself).
+const P: u128 = 0x0123_4567_89ab_cdef_8000_7fff_ff80_7f00;
+const Q2: u128 = 0x0123_4567_7654_3210_7fff_8000_80ff_007f;
+const R2: u128 = 0xffff_0000_0000_ffff_0001_ff01_00ff_ff80;
+
+fn lane_of(x: u128, i: u32, esz: u32) -> u64 {
+    ((x >> (i * esz)) as u64) & (u64::MAX >> (64 - esz))
+}
+
+fn signed(x: u64, esz: u32) -> i64 {
+    ((x << (64 - esz)) as i64) >> (64 - esz)
+}
+
+/// `f` applied to each `esz`-bit lane of n and m (of the low 64 bits only when !q).
+fn per_lane(n: u128, m: u128, esz: u32, q: bool, f: impl Fn(u64, u64, u32) -> u64) -> u128 {
+    let bits = if q { 128 } else { 64 };
+    let mut r = 0u128;
+    for i in 0..bits / esz {
+        let x = f(lane_of(n, i, esz), lane_of(m, i, esz), esz) & (u64::MAX >> (64 - esz));
+        r |= u128::from(x) << (i * esz);
+    }
+    r
+}
+
+fn all_ones_if(c: bool) -> u64 {
+    if c {
+        u64::MAX
+    } else {
+        0
+    }
+}
+
+/// Runs `u:opcode` at every lane size (no D lanes without Q) on every pair of operands.
+fn check_3same_lanes(u: u32, opcode: u32, f: impl Fn(u64, u64, u32) -> u64) {
+    for (n, m) in [(P, Q2), (Q2, P), (P, P), (R2, P), (Q2, R2)] {
+        for size in 0..4u32 {
+            for q in [1u32, 0] {
+                if size == 3 && q == 0 {
+                    continue;
+                }
+                let esz = 8 << size;
+                let got = Snippet::of(&[enc::simd_3same(q, u, size, opcode, 2, 1, 3)])
+                    .v(1, n)
+                    .v(2, m)
+                    .v(3, u128::MAX)
+                    .ok()
+                    .v(3);
+                let want = per_lane(n, m, esz, q == 1, &f);
+                assert_eq!(got, want, "u={u} opcode={opcode:#07b} size={size} q={q} n={n:#x} m={m:#x}");
+            }
+        }
+    }
+}
+
+#[test]
+fn add_sub_wrap_within_each_lane() {
+    check_3same_lanes(0, 0b10000, |a, b, _| a.wrapping_add(b));
+    check_3same_lanes(1, 0b10000, |a, b, _| a.wrapping_sub(b));
+}
+
+#[test]
+fn cmeq_cmtst_test_each_lane() {
+    check_3same_lanes(1, 0b10001, |a, b, _| all_ones_if(a == b));
+    check_3same_lanes(0, 0b10001, |a, b, _| all_ones_if(a & b != 0));
+}
+
+#[test]
+fn unsigned_compares_of_each_lane() {
+    check_3same_lanes(1, 0b00110, |a, b, _| all_ones_if(a > b)); // cmhi
+    check_3same_lanes(1, 0b00111, |a, b, _| all_ones_if(a >= b)); // cmhs
+}
+
+#[test]
+fn signed_compares_of_each_lane() {
+    check_3same_lanes(0, 0b00110, |a, b, e| all_ones_if(signed(a, e) > signed(b, e))); // cmgt
+    check_3same_lanes(0, 0b00111, |a, b, e| all_ones_if(signed(a, e) >= signed(b, e))); // cmge
+}
+
+#[test]
+fn add_and_compare_known_answers() {
+    let a = 0x7fff_0080_ff01u128;
+    let b = 0x0001_8080_0101u128;
+    // add v3.8b: 01+01, ff+01 wraps to 00 without carrying into 0x80+0x80 (also wrapping).
+    assert_eq!(v3(enc::simd_3same(0, 0, 0, 0b10000, 2, 1, 3), a, b), 0x7f00_8000_0002);
+    // add v3.4h: 0x7fff + 0x0001 = 0x8000; ff01 + 0101 = 0002 with the carry dropped.
+    assert_eq!(v3(enc::simd_3same(0, 0, 1, 0b10000, 2, 1, 3), a, b), 0x8000_8100_0002);
+    // sub v3.16b: 0x00 - 0x80 = 0x80 and 0x01 - 0x01 = 0 with no borrow from the next lane.
+    assert_eq!(v3(enc::simd_3same(1, 1, 0, 0b10000, 2, 1, 3), b, a), 0x8102_8000_0200);
+    // cmgt v3.8b: 0x00 > 0x80 (-128) and 0x7f > 0x00; 0xff (-1) is not greater than 0x01.
+    assert_eq!(v3(enc::simd_3same(0, 0, 0, 0b00110, 2, 1, 3), a, b), 0xff00_ff00_0000);
+}
+
+#[test]
+fn bitwise_ops_of_64_bit_vectors_zero_the_upper_half() {
+    let (n, m, d) = (P, Q2, R2);
+    let run = |u: u32, size: u32| {
+        Snippet::of(&[enc::simd_3same(0, u, size, 0b00011, 2, 1, 3)]).v(1, n).v(2, m).v(3, d).ok().v(3)
+    };
+    let lo = |x: u128| x & u128::from(u64::MAX);
+    assert_eq!(run(0, 0), lo(n & m));
+    assert_eq!(run(0, 1), lo(n & !m));
+    assert_eq!(run(0, 2), lo(n | m));
+    assert_eq!(run(0, 3), lo(n | !m));
+    assert_eq!(run(1, 0), lo(n ^ m));
+    assert_eq!(run(1, 1), lo((d & n) | (!d & m))); // bsl
+    assert_eq!(run(1, 2), lo((m & n) | (!m & d))); // bit
+    assert_eq!(run(1, 3), lo((!m & n) | (m & d))); // bif
+}
+
+#[test]
+fn d_lane_add_without_q_is_undefined() {
+    let f = Snippet::of(&[enc::simd_3same(0, 0, 3, 0b10000, 2, 1, 3)]).run(); // add v3.1d
+    assert_eq!(f.ec(), 0, "EC Unknown");
+}
+
 #[test]
 fn pairwise_and_across_lanes() {
     let a = 0x0f0e_0d0c_0b0a_0908_0706_0504_0302_0100u128;

@@ -65,7 +65,7 @@ pub mod virtio_rng;
 pub mod mock;
 
 pub use clint::{Clint, ClintError, ClintHart, ClintState, MTime};
-pub use gicv2::{CurrentCpu, GicCpuLines, GicCpuMmio, GicDistMmio, GicError, GicV2, GicV2State, GicV2m, GicVirtMmio};
+pub use gicv2::{CurrentCpu, GicCpuLines, GicCpuMmio, GicDistMmio, GicError, GicV2, GicV2State, GicV2m};
 pub use gicv3::{GicCpuInterface, GicV3, GicV3DistMmio, GicV3RedistMmio, GicV3State, IccReg};
 pub use goldfish_rtc::{GoldfishRtc, GoldfishRtcState};
 pub use pl011::{Pl011, Pl011State};

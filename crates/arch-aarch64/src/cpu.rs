@@ -87,6 +87,10 @@ pub mod flags {
 pub mod irq {
     pub const IRQ: u64 = 1 << 0;
     pub const FIQ: u64 = 1 << 1;
+    /// The virtual IRQ and FIQ a GICv2's virtual CPU interface (GICV) raises: taken at EL1/EL0
+    /// while HCR_EL2.IMO/FMO route the physical ones to EL2, as HCR_EL2.VI/VF.
+    pub const VIRQ: u64 = 1 << 2;
+    pub const VFIQ: u64 = 1 << 3;
 }
 
 /// PSTATE.{D,A,I,F} in the bit positions of the DAIF register and of SPSR.

@@ -16,7 +16,7 @@
 //! VPIDR_EL2 and VMPIDR_EL2. Only AArch64 is implemented at every EL, so HCR_EL2.RW reads as one.
 //! HCR_EL2.API/APK are kept but pointer authentication is never trapped.
 
-use crate::cpu::{Aarch64Cpu, Fault};
+use crate::cpu::{irq, Aarch64Cpu, Fault};
 use crate::sysreg::{key, Deny};
 use mimic_ir::Exit;
 
@@ -147,9 +147,12 @@ impl Aarch64Cpu {
         if h & hcr::TGE != 0 || self.el > 1 {
             return (false, false);
         }
-        // The GICv3 list registers raise them too.
+        // The GICv3 list registers and a GICv2's virtual CPU interface raise them too.
         let (lf, li) = self.ich_signal();
-        (lf || h & (hcr::VF | hcr::FMO) == hcr::VF | hcr::FMO, li || h & (hcr::VI | hcr::IMO) == hcr::VI | hcr::IMO)
+        let lines = self.irq_lines.load();
+        let vf = lf || lines & irq::VFIQ != 0 || h & hcr::VF != 0;
+        let vi = li || lines & irq::VIRQ != 0 || h & hcr::VI != 0;
+        (vf && h & hcr::FMO != 0, vi && h & hcr::IMO != 0)
     }
 }
 

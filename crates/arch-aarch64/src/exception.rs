@@ -214,9 +214,11 @@ impl Aarch64Cpu {
     pub fn poll_interrupts(&mut self) {
         // Once per block is enough: other CPUs run only between this one's slices.
         self.take_remote_tlbi();
-        let lines = self.irq_lines.load() & (irq::IRQ | irq::FIQ);
+        let all = self.irq_lines.load();
+        let lines = all & (irq::IRQ | irq::FIQ);
         let h = self.hcr();
-        if (lines == 0 && h & (hcr::VI | hcr::VF) == 0 && self.ich.signal == (false, false)) || self.fw_call {
+        let quiet = all == 0 && h & (hcr::VI | hcr::VF) == 0 && self.ich.signal == (false, false);
+        if quiet || self.fw_call {
             return;
         }
         let (vf, vi) = self.virtual_interrupts();

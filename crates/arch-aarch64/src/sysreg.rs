@@ -395,8 +395,8 @@ fn isr(cpu: &Aarch64Cpu) -> u64 {
     let (fiq2, irq2) = if cpu.el == 1 { cpu.interrupts_to_el2() } else { (false, false) };
     let h = cpu.hcr();
     let (lf, li) = cpu.ich_signal();
-    let i = if irq2 { h & crate::el2::hcr::VI != 0 || li } else { lines & irq::IRQ != 0 };
-    let f = if fiq2 { h & crate::el2::hcr::VF != 0 || lf } else { lines & irq::FIQ != 0 };
+    let i = if irq2 { h & crate::el2::hcr::VI != 0 || li || lines & irq::VIRQ != 0 } else { lines & irq::IRQ != 0 };
+    let f = if fiq2 { h & crate::el2::hcr::VF != 0 || lf || lines & irq::VFIQ != 0 } else { lines & irq::FIQ != 0 };
     (if i { 1 << 7 } else { 0 }) | if f { 1 << 6 } else { 0 }
 }
 

@@ -67,11 +67,14 @@
 //!   are 32-bit only. 8-byte accesses, other widths, unknown offsets, INTIDs past the last one
 //!   and writes to read-only registers are logged, read 0 and are ignored.
 
+mod virt;
+
 use crate::access::DrivenLine;
 use mimic_core::{guest_error, IrqLine, Size};
 use mimic_memory::{MmioDevice, Shared};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+pub use virt::{GicVifState, GicVirtMmio, MAINTENANCE_PPI};
 
 /// Device-tree `compatible` of the distributor + CPU interface node (`#interrupt-cells = <3>`,
 /// `interrupt-controller`, `reg` = distributor then CPU interface), as QEMU's `virt`.
@@ -257,6 +260,8 @@ pub struct GicV2State {
     pub targets: Vec<u8>,
     pub banked: Vec<GicBankedState>,
     pub cpu: Vec<GicCpuState>,
+    /// The virtualization extensions' per-CPU state (GICH/GICV, [`virt`]).
+    pub vif: Vec<GicVifState>,
 }
 
 /// A GICv2 distributor and `outputs.len()` CPU interfaces.
@@ -264,6 +269,9 @@ pub struct GicV2<I> {
     num_irqs: u32,
     state: GicV2State,
     outputs: Vec<(DrivenLine<I>, DrivenLine<I>)>,
+    /// Per CPU: the virtual IRQ and FIQ outputs of the virtual CPU interface (none until the
+    /// board gives them with [`GicV2::set_virtual_outputs`]).
+    voutputs: Vec<(DrivenLine<I>, DrivenLine<I>)>,
 }
 
 impl<I> std::fmt::Debug for GicV2<I> {
@@ -295,7 +303,7 @@ impl<I: IrqLine> GicV2<I> {
         let n = outputs.len();
         let state = Self::reset_state(num_irqs, n);
         let outputs = outputs.into_iter().map(|l| (DrivenLine::new(l.irq), DrivenLine::new(l.fiq))).collect();
-        Ok(GicV2 { num_irqs, state, outputs })
+        Ok(GicV2 { num_irqs, state, outputs, voutputs: Vec::new() })
     }
 
     fn reset_state(num_irqs: u32, cpus: usize) -> GicV2State {
@@ -313,6 +321,7 @@ impl<I: IrqLine> GicV2<I> {
             targets: vec![target; num_irqs as usize],
             banked: vec![GicBankedState::default(); cpus],
             cpu: vec![GicCpuState { abpr: 1, ..GicCpuState::default() }; cpus],
+            vif: vec![GicVifState::default(); cpus],
         }
     }
 
@@ -369,6 +378,12 @@ impl<I: IrqLine> GicV2<I> {
             tracing::warn!("gic: set_ppi on nonexistent PPI {ppi} of CPU {cpu}");
             return;
         }
+        self.set_ppi_level(cpu, ppi, level);
+        self.update();
+    }
+
+    /// The input level of a PPI, without recomputing the outputs.
+    fn set_ppi_level(&mut self, cpu: usize, ppi: u32, level: bool) {
         let b = 1u32 << (16 + ppi);
         let bank = &mut self.state.banked[cpu];
         let was = bank.level & b != 0;
@@ -380,7 +395,6 @@ impl<I: IrqLine> GicV2<I> {
         } else {
             bank.level &= !b;
         }
-        self.update();
     }
 
     /// Whether CPU `cpu`'s IRQ output is high.
@@ -398,8 +412,12 @@ impl<I: IrqLine> GicV2<I> {
     pub fn reset(&mut self) {
         let mut fresh = Self::reset_state(self.num_irqs, self.num_cpus());
         fresh.level.clone_from(&self.state.level);
-        for (f, old) in fresh.banked.iter_mut().zip(&self.state.banked) {
+        for ((f, old), vif) in fresh.banked.iter_mut().zip(&self.state.banked).zip(&self.state.vif) {
             f.level = old.level;
+            // The maintenance interrupt is an output of the virtual interface being reset.
+            if vif.maint {
+                f.level &= !(1 << (16 + MAINTENANCE_PPI));
+            }
         }
         self.state = fresh;
         self.update();
@@ -421,11 +439,17 @@ impl<I: IrqLine> GicV2<I> {
         state.targets.resize(self.num_irqs as usize, 0);
         state.banked.resize(self.num_cpus(), GicBankedState::default());
         state.cpu.resize(self.num_cpus(), GicCpuState::default());
+        state.vif.resize(self.num_cpus(), GicVifState::default());
         self.state = state;
         for cpu in 0..self.num_cpus() {
             let (irq, fiq) = self.signal(cpu);
             self.outputs[cpu].0.force(irq);
             self.outputs[cpu].1.force(fiq);
+        }
+        for (cpu, out) in self.voutputs.iter_mut().enumerate() {
+            let (irq, fiq) = self.state.vif[cpu].signal();
+            out.0.force(irq);
+            out.1.force(fiq);
         }
     }
 
@@ -559,11 +583,13 @@ impl<I: IrqLine> GicV2<I> {
     }
 
     fn update(&mut self) {
+        self.update_maintenance();
         for cpu in 0..self.num_cpus() {
             let (irq, fiq) = self.signal(cpu);
             self.outputs[cpu].0.set(irq);
             self.outputs[cpu].1.set(fiq);
         }
+        self.update_virtual();
     }
 
     // ---- CPU interface -------------------------------------------------------------------

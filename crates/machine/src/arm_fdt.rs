@@ -161,9 +161,15 @@ pub fn build(cfg: &VirtConfig, model: ArmCpuModel, chosen: &Chosen) -> Result<Ve
         GicVersion::V2 => {
             let cpuif = region("gic_cpu");
             f.property_string("compatible", "arm,cortex-a15-gic")?;
-            f.property_array_u64("reg", &[dist.start, dist.size(), cpuif.start, cpuif.size()])?;
-            // QEMU names the maintenance interrupt with virtualization=on. Without the GICH/GICV
-            // windows (no virtual CPU interface here) Linux's KVM finds no vgic and goes on.
+            let mut reg = vec![dist.start, dist.size(), cpuif.start, cpuif.size()];
+            // With virtualization=on the binding's third and fourth regions are the virtual
+            // interface control (GICH) and virtual CPU interface (GICV), as QEMU's; KVM's vgic-v2
+            // finds them there with the maintenance interrupt.
+            if cfg.virtualization {
+                let (hyp, vcpu) = (region("gic_hyp"), region("gic_vcpu"));
+                reg.extend_from_slice(&[hyp.start, hyp.size(), vcpu.start, vcpu.size()]);
+            }
+            f.property_array_u64("reg", &reg)?;
             if cfg.virtualization {
                 f.property_array_u32("interrupts", &[GIC_PPI, GIC_MAINTENANCE_PPI, cpu_mask | IRQ_LEVEL_HIGH])?;
             }

@@ -4,6 +4,8 @@
 //!   0x0000_0000  flash      two 64 MiB CFI flash banks (pflash0: -bios; pflash1)
 //!   0x0800_0000  gic_dist   GIC distributor (v2 or v3)
 //!   0x0801_0000  gic_cpu    GICv2 CPU interface (banked per CPU; GICv2 only)
+//!   0x0803_0000  gic_hyp    GICv2 virtual interface control, GICH (virtualization=on only)
+//!   0x0804_0000  gic_vcpu   GICv2 virtual CPU interface, GICV (virtualization=on only)
 //!   0x080a_0000  gic_redist GICv3 redistributors, 128 KiB per CPU (GICv3 only; the CPU
 //!                           interface is the ICC_* system registers)
 //!   0x0900_0000  uart0      PL011                               SPI 1
@@ -59,7 +61,7 @@ use mimic_arch_aarch64::cpu::{irq, Conduit, CpuConfig, CpuModel, Features};
 use mimic_arch_aarch64::{Aarch64Cpu, GicPort};
 use mimic_core::{AddrRange, BitIrq, Clock, IrqLine, SharedBits, VmClock};
 use mimic_devices::fw_cfg;
-use mimic_devices::gicv2::{GicSpiLine, VIRT_NUM_SPIS};
+use mimic_devices::gicv2::{GicSpiLine, GicVirtMmio, VIRT_NUM_SPIS};
 use mimic_devices::gicv3::{self, GicV3SpiLine};
 use mimic_devices::pci::PciHost;
 use mimic_devices::pflash_cfi01::{PflashCfi01, PflashConfig};
@@ -82,6 +84,8 @@ pub const MEMMAP: &[(&str, AddrRange)] = &[
     ("flash", AddrRange::new(0, 2 * FLASH_BANK_SIZE)),
     ("gic_dist", AddrRange::new(0x0800_0000, 0x1_0000)),
     ("gic_cpu", AddrRange::new(0x0801_0000, 0x1_0000)),
+    ("gic_hyp", AddrRange::new(0x0803_0000, 0x1_0000)),
+    ("gic_vcpu", AddrRange::new(0x0804_0000, 0x1_0000)),
     ("gic_redist", GIC_REDIST),
     ("uart0", AddrRange::new(0x0900_0000, 0x1000)),
     ("rtc", AddrRange::new(0x0901_0000, 0x1000)),
@@ -154,6 +158,8 @@ impl ArmCpuModel {
 /// QEMU's low GICv3 redistributor region (up to the UART). QEMU adds a high region for more
 /// than 123 CPUs; this board has at most [`MAX_CPUS`], and their 128 KiB frames fit here.
 const GIC_REDIST: AddrRange = AddrRange::new(0x080a_0000, 0xf6_0000);
+// The device tree names the maintenance interrupt the GICv2 raises.
+const _: () = assert!(arm_fdt::GIC_MAINTENANCE_PPI == mimic_devices::gicv2::MAINTENANCE_PPI);
 const _: () = assert!(MAX_CPUS as u64 * gicv3::REDIST_STRIDE <= GIC_REDIST.size());
 
 /// Which interrupt controller the board has (`-M virt,gic-version=`).
@@ -498,6 +504,14 @@ impl Machine<ArmBoard> {
                     region("gic_cpu"),
                     Box::new(GicCpuMmio::new(gic.clone(), current_cpu.clone())),
                 )?;
+                if cfg.virtualization {
+                    let vlines = lines.iter().map(|l| GicCpuLines { irq: l.line(irq::VIRQ), fiq: l.line(irq::VFIQ) });
+                    gic.lock().unwrap_or_else(|e| e.into_inner()).set_virtual_outputs(vlines.collect());
+                    let hyp = GicVirtMmio::control(gic.clone(), current_cpu.clone());
+                    bus.add_mmio("gic_hyp", region("gic_hyp"), Box::new(hyp))?;
+                    let vcpu = GicVirtMmio::cpu_interface(gic.clone(), current_cpu.clone());
+                    bus.add_mmio("gic_vcpu", region("gic_vcpu"), Box::new(vcpu))?;
+                }
                 Gic::V2(gic)
             }
             GicVersion::V3 => {

@@ -403,7 +403,8 @@ fn unsigned_compares_of_each_lane() {
 #[test]
 fn signed_compares_of_each_lane() {
     check_3same_lanes(0, 0b00110, |a, b, e| all_ones_if(signed(a, e) > signed(b, e))); // cmgt
-    check_3same_lanes(0, 0b00111, |a, b, e| all_ones_if(signed(a, e) >= signed(b, e))); // cmge
+    check_3same_lanes(0, 0b00111, |a, b, e| all_ones_if(signed(a, e) >= signed(b, e)));
+    // cmge
 }
 
 #[test]

@@ -108,6 +108,11 @@ impl<I> BlockCache<I> {
         (pc.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - FAST_ENTRIES.trailing_zeros())) as usize
     }
 
+    /// The block at this key, leaving the front cache as it is.
+    pub fn get(&self, pc: u64, phys: usize, flags: u32) -> Option<Rc<Block<I>>> {
+        self.blocks.get(&(pc, phys, flags)).cloned()
+    }
+
     #[inline]
     pub fn lookup(&mut self, pc: u64, phys: usize, flags: u32) -> Option<Rc<Block<I>>> {
         let fi = Self::fast_index(pc);

@@ -17,6 +17,7 @@
 
 mod cache;
 mod direct;
+pub mod region;
 mod run;
 mod tier;
 

@@ -225,7 +225,9 @@ fn run_impl<G: Guest, const DEBUG: bool, const TIERED: bool>(
                 if heat == QUEUED {
                     // Waiting for the background compiler.
                 } else if heat >= t.threshold {
-                    match t.compiler.compile(&block) {
+                    // The blocks of a loop run about as often as its first, which is hot now.
+                    let region = crate::region::gather::<G>(cpu.cache(), &block, t.threshold / 2);
+                    match t.compiler.compile(&region) {
                         Compile::Done(c) => {
                             code = Some(c);
                             block.compiled.set(code);

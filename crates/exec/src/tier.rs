@@ -39,7 +39,9 @@ pub enum Compile {
 
 /// A tier that compiles hot blocks.
 pub trait Compiler<G: Guest> {
-    fn compile(&mut self, block: &Rc<Block<G::Insn>>) -> Compile;
+    /// Compile `region[0]` together with the blocks after it that it reaches (see
+    /// [`crate::region`]); the code belongs to `region[0]` and enters there.
+    fn compile(&mut self, region: &[Rc<Block<G::Insn>>]) -> Compile;
     /// Install finished background work into the blocks of `cache` that still stand for it.
     fn collect(&mut self, cache: &mut BlockCache<G::Insn>);
     /// Run compiled code on `cpu`, following chained jumps while fewer than `budget`

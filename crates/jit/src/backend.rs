@@ -36,18 +36,20 @@ impl Backend {
         Backend { isa: self.isa.clone(), fctx: FunctionBuilderContext::new(), cctx: Context::new() }
     }
 
-    /// Machine code for `block`, whose validity flag and jump slots live at `meta`; `None` when
-    /// the block cannot be compiled (the interpreter keeps it).
-    pub fn compile_block<G: Guest + 'static>(
+    /// Machine code for `region` (a block and the blocks after it that it reaches, see
+    /// [`mimic_exec::region`]), entered at its first block, whose validity flag and jump slots
+    /// live at `meta`; `None` when it cannot be compiled (the interpreter keeps it).
+    pub fn compile_region<G: Guest + 'static>(
         &mut self,
-        block: &Block<G::Insn>,
+        region: &[&Block<G::Insn>],
         meta: *const BlockMeta,
     ) -> Option<Vec<u8>> {
+        let first = region.first()?;
         let mut func = Function::with_name_signature(UserFuncName::default(), block_signature());
-        if !self.build::<G>(block, &mut func, meta) {
+        if !self.build::<G>(region, &mut func, meta) {
             return None;
         }
-        self.finish(func, block.pc)
+        self.finish(func, first.pc)
     }
 
     /// `extern "C" fn(ctx, entry) -> status`: the stub through which Rust calls a block (blocks
@@ -92,13 +94,16 @@ impl Backend {
         Some(code.code_buffer().to_vec())
     }
 
-    /// Build the IR of `block` into `func`; false when its semantics could not be recorded.
+    /// Build the IR of `region` into `func`; false when its semantics could not be recorded.
     fn build<G: Guest + 'static>(
         &mut self,
-        block: &Block<G::Insn>,
+        region: &[&Block<G::Insn>],
         func: &mut Function,
         meta: *const BlockMeta,
     ) -> bool {
+        if region.is_empty() || region.len() > mimic_exec::region::MAX_BLOCKS {
+            return false;
+        }
         let cc = self.isa.default_call_conv();
         let frontend = self.isa.frontend_config();
         let mut b = FunctionBuilder::new(func, &mut self.fctx);
@@ -106,23 +111,31 @@ impl Backend {
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
         let ctx = b.block_params(entry)[0];
-        let mut e: Emitter<'_, '_, '_, G> = Emitter::new(&mut b, ctx, cc, block.pc, meta);
-        for (i, di) in block.insns.iter().enumerate() {
-            e.begin_insn(i as u64, di.pc, di.pc.wrapping_add(di.len as u64));
-            if G::translate(&di.insn, block.flags, &mut e).is_err() {
-                // Recording never fails; an ISA that returns Exit without asking the tier is
-                // left to the interpreter rather than guessed at.
-                return false;
-            }
+        let mut e: Emitter<'_, '_, '_, G> = Emitter::new(&mut b, ctx, cc, region[0].pc, meta);
+        if region.len() > 1 {
+            let pcs: Vec<u64> = region.iter().map(|b| b.pc).collect();
+            e.enter_region(&pcs);
         }
-        let Some(last) = block.insns.last() else {
-            return false;
-        };
-        // Only exits within the block's own page may be linked: the loop checked that page's
-        // mapping before entering, and nothing in a linked run can change it.
-        let one_page = block.pages[0] == block.pages[1];
-        let page = one_page.then_some(block.pc & mimic_softmmu::PAGE_MASK);
-        e.finish(block.insns.len() as u64, last.pc.wrapping_add(last.len as u64), page, meta, block.flags);
+        for (k, block) in region.iter().enumerate() {
+            e.begin_block(block.pc);
+            for (i, di) in block.insns.iter().enumerate() {
+                e.begin_insn(i as u64, di.pc, di.pc.wrapping_add(di.len as u64));
+                if G::translate(&di.insn, region[0].flags, &mut e).is_err() {
+                    // Recording never fails; an ISA that returns Exit without asking the tier is
+                    // left to the interpreter rather than guessed at.
+                    return false;
+                }
+            }
+            let Some(last) = block.insns.last() else {
+                return false;
+            };
+            // Only exits within the block's own page may be linked: the loop checked that
+            // page's mapping before entering, and nothing in a linked run can change it.
+            let one_page = block.pages[0] == block.pages[1];
+            let page = one_page.then_some(block.pc & mimic_softmmu::PAGE_MASK);
+            let fallthrough = last.pc.wrapping_add(last.len as u64);
+            e.finish(block.insns.len() as u64, fallthrough, page, meta, region[0].flags, 2 * k);
+        }
         b.seal_all_blocks();
         b.finalize(frontend);
         true

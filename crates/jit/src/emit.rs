@@ -73,7 +73,9 @@ struct RegSlot {
 /// How the block's last instruction leaves it, when the emitter can tell at translation time.
 #[derive(Clone, Copy)]
 enum Leave {
-    /// Fall through, or a target known only at run time.
+    /// To the next instruction in memory (the last instruction does not jump).
+    Fall,
+    /// To a target known only at run time.
     Dynamic,
     Jump(u64),
     Branch(Cond, Value, Value, u64),
@@ -85,8 +87,18 @@ enum Leave {
 pub struct BlockMeta {
     /// Cleared when the block is invalidated: chained jumps into it then return to the loop.
     pub valid: u64,
-    /// Jump slots: the taken branch (or the jump), and the fall-through.
-    pub slots: [u64; 2],
+    /// Jump slots: per block of the region, the taken branch (or the jump), and the
+    /// fall-through.
+    pub slots: [u64; SLOTS],
+}
+
+/// Jump slots per compiled region.
+pub const SLOTS: usize = 2 * mimic_exec::region::MAX_BLOCKS;
+
+/// The blocks of a region compiled into one function, while it is being emitted: where each
+/// starts, by guest pc.
+struct Region {
+    heads: std::collections::HashMap<u64, cranelift_codegen::ir::Block>,
 }
 
 pub struct Emitter<'f, 'b, 'a, G> {
@@ -108,6 +120,8 @@ pub struct Emitter<'f, 'b, 'a, G> {
     /// The data TLB and RAM base as last loaded from the context; a helper may switch the TLB,
     /// so they are reloaded after one.
     tlb_ram: Option<(Value, Value)>,
+    /// Set while emitting a region of several blocks ([`Emitter::enter_region`]).
+    region: Option<Region>,
     _env: PhantomData<fn(&mut Env<'a, G>)>,
 }
 
@@ -142,17 +156,39 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             pc: 0,
             index: 0,
             consts: Default::default(),
-            leave: Leave::Dynamic,
+            leave: Leave::Fall,
             flags: 0,
             tlb_ram: None,
+            region: None,
             _env: PhantomData,
         }
+    }
+
+    /// Emit the blocks starting at `pcs` (the first is the entry) as one region: each block
+    /// begins with [`Emitter::begin_block`], and direct exits between them become jumps inside
+    /// the function.
+    pub fn enter_region(&mut self, pcs: &[u64]) {
+        let heads: std::collections::HashMap<_, _> = pcs.iter().map(|&pc| (pc, self.b.create_block())).collect();
+        self.b.ins().jump(heads[&pcs[0]], &[]);
+        self.region = Some(Region { heads });
+    }
+
+    /// The region's block at `pc` starts. Every way in (the entry, the other blocks' jumps)
+    /// leaves the register file up to date, so registers are read again as in a block of its
+    /// own: keeping them in variables across blocks made Cranelift spill them to the stack,
+    /// which was no faster and took longer to compile.
+    pub fn begin_block(&mut self, pc: u64) {
+        let Some(head) = self.region.as_ref().map(|r| r.heads[&pc]) else { return };
+        self.b.switch_to_block(head);
+        self.forget_registers();
+        // Loaded again in each block, where the load dominates its uses.
+        self.tlb_ram = None;
     }
 
     /// The next instruction starts: `index` instructions precede it in the block.
     pub fn begin_insn(&mut self, index: u64, pc: u64, fallthrough: u64) {
         // Only the block's last instruction decides how it leaves.
-        self.leave = Leave::Dynamic;
+        self.leave = Leave::Fall;
         self.index = index;
         self.pc = pc;
         let v = self.b.ins().iconst(I64, fallthrough as i64);
@@ -160,11 +196,25 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     }
 
     /// End the block after its `n` instructions; `fallthrough` follows the last one. Exits to a
-    /// target on `page` (the block's own virtual page) may chain through `meta`'s jump slots.
+    /// target on `page` (the block's own virtual page) may chain through `meta`'s jump slots
+    /// `slot_base` and `slot_base + 1`; in a region, exits to its blocks go straight there.
     /// `flags` are the block flags the block was translated under.
-    pub fn finish(&mut self, n: u64, fallthrough: u64, page: Option<u64>, meta: *const BlockMeta, flags: u32) {
+    pub fn finish(
+        &mut self,
+        n: u64,
+        fallthrough: u64,
+        page: Option<u64>,
+        meta: *const BlockMeta,
+        flags: u32,
+        slot_base: usize,
+    ) {
         self.flags = flags;
-        self.write_back();
+        // A region's jumps between its blocks keep the registers in variables; its exits write
+        // them back each on its own path.
+        let in_region = self.region.is_some();
+        if !in_region {
+            self.write_back();
+        }
         let before = self.b.ins().load(I64, MemFlagsData::trusted(), self.ctx, OFF_EXECUTED);
         let total = self.b.ins().iadd_imm_s(before, n as i64);
         self.b.ins().store(MemFlagsData::trusted(), total, self.ctx, OFF_EXECUTED);
@@ -175,24 +225,52 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             G::FETCH_EPOCH && G::flags_from_reg(flags).is_some_and(|(_, shift, mask)| flags >> shift & mask != 0);
         let slot = |i: usize, target: u64| {
             let same_page = page.is_some_and(|p| target & PAGE_MASK == p) && !leaves_other_flags;
+            let i = slot_base + i;
             same_page.then(|| meta as u64 + std::mem::offset_of!(BlockMeta, slots) as u64 + 8 * i as u64)
         };
         match self.leave {
             Leave::Dynamic => {
+                if in_region {
+                    self.write_back();
+                }
                 let next = self.b.use_var(self.next);
                 self.exit_dynamic(next, total);
             }
-            Leave::Jump(target) => self.exit_direct(target, slot(0, target), total),
+            Leave::Fall => self.goto(fallthrough, slot(0, fallthrough), total),
+            Leave::Jump(target) => self.goto(target, slot(0, target), total),
             Leave::Branch(c, a, b, target) => {
                 let taken = self.b.ins().icmp(intcc(c), a, b);
                 let (tb, fb) = (self.b.create_block(), self.b.create_block());
                 self.b.ins().brif(taken, tb, &[], fb, &[]);
                 self.b.switch_to_block(tb);
-                self.exit_direct(target, slot(0, target), total);
+                self.goto(target, slot(0, target), total);
                 self.b.switch_to_block(fb);
-                self.exit_direct(fallthrough, slot(1, fallthrough), total);
+                self.goto(fallthrough, slot(1, fallthrough), total);
             }
         }
+    }
+
+    /// Go on at `target`, known at translation time: inside the function when it starts a block
+    /// of the region and the run may go on (the budget check that also ends a run once an entry
+    /// point asked the loop to look at interrupts or code), else out through `exit_direct`.
+    /// Neither path changes what the emitter knows of the registers, so both see the same.
+    fn goto(&mut self, target: u64, slot: Option<u64>, total: Value) {
+        let Some(head) = self.region.as_ref().and_then(|r| r.heads.get(&target).copied()) else {
+            if self.region.is_some() {
+                self.write_back();
+            }
+            return self.exit_direct(target, slot, total);
+        };
+        let (inside, out) = (self.b.create_block(), self.b.create_block());
+        let budget = self.b.ins().load(I64, MemFlagsData::trusted(), self.ctx, OFF_BUDGET);
+        let go = self.b.ins().icmp(IntCC::UnsignedLessThan, total, budget);
+        self.b.ins().brif(go, inside, &[], out, &[]);
+        self.b.switch_to_block(inside);
+        self.write_back();
+        self.b.ins().jump(head, &[]);
+        self.b.switch_to_block(out);
+        self.write_back();
+        self.exit_direct(target, slot, total);
     }
 
     /// Leave for `target`, known at translation time: through a jump slot when it is on this

@@ -77,16 +77,14 @@ pub struct JitStats {
     pub flushes: u64,
     pub code_bytes: u64,
     pub chained: u64,
+    /// Compile requests for a region of more than one block.
+    pub regions: u64,
 }
 
-/// A block for the background compiler: the decoded instructions, copied.
+/// A region for the background compiler: its blocks, copied.
 struct Job<I> {
     id: u64,
-    pc: u64,
-    phys: usize,
-    flags: u32,
-    pages: [usize; 2],
-    insns: Vec<mimic_exec::DecodedInsn<I>>,
+    region: Vec<Block<I>>,
     meta: usize,
 }
 
@@ -161,8 +159,8 @@ where
             .name("mimic-jit".into())
             .spawn(move || {
                 for job in job_rx {
-                    let block = Block::new(job.pc, job.phys, job.flags, job.insns, job.pages);
-                    let code = backend.compile_block::<G>(&block, job.meta as *const BlockMeta);
+                    let region: Vec<&Block<G::Insn>> = job.region.iter().collect();
+                    let code = backend.compile_region::<G>(&region, job.meta as *const BlockMeta);
                     if done_tx.send((job.id, code)).is_err() {
                         break;
                     }
@@ -194,8 +192,8 @@ where
                 self.mem.push(bytes)?
             }
         };
-        for i in 0..2 {
-            self.slot_owner.insert(&meta.slots[i] as *const u64 as usize, (entry, i));
+        for (i, slot) in meta.slots.iter().enumerate() {
+            self.slot_owner.insert(slot as *const u64 as usize, (entry, i));
         }
         self.metas.insert(entry, meta);
         self.stats.compiled += 1;
@@ -208,20 +206,19 @@ impl<G: Guest + 'static> Compiler<G> for Jit<G>
 where
     G::Insn: Send + 'static,
 {
-    fn compile(&mut self, block: &Rc<Block<G::Insn>>) -> Compile {
-        let meta = Box::new(BlockMeta { valid: 1, slots: [0; 2] });
+    fn compile(&mut self, region: &[Rc<Block<G::Insn>>]) -> Compile {
+        let Some(block) = region.first() else {
+            return Compile::Refused;
+        };
+        if region.len() > 1 {
+            self.stats.regions += 1;
+        }
+        let meta = Box::new(BlockMeta { valid: 1, slots: [0; emit::SLOTS] });
         if let Some(w) = &mut self.worker {
             let id = w.next_id;
             w.next_id += 1;
-            let job = Job {
-                id,
-                pc: block.pc,
-                phys: block.phys,
-                flags: block.flags,
-                pages: block.pages,
-                insns: block.insns.clone(),
-                meta: &*meta as *const BlockMeta as usize,
-            };
+            let copy = |b: &Rc<Block<G::Insn>>| Block::new(b.pc, b.phys, b.flags, b.insns.clone(), b.pages);
+            let job = Job { id, region: region.iter().map(copy).collect(), meta: &*meta as *const BlockMeta as usize };
             if w.jobs.send(job).is_ok() {
                 w.pending.insert(id, (Rc::downgrade(block), meta));
                 return Compile::Queued;
@@ -229,7 +226,8 @@ where
             // The thread is gone: compile here from now on.
             self.worker = None;
         }
-        let Some(bytes) = self.backend.compile_block::<G>(block, &*meta) else {
+        let members: Vec<&Block<G::Insn>> = region.iter().map(|b| &**b).collect();
+        let Some(bytes) = self.backend.compile_region::<G>(&members, &*meta) else {
             self.stats.failed += 1;
             return Compile::Refused;
         };

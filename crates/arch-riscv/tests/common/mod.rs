@@ -98,6 +98,17 @@ tiers! {
         assert_eq!(jit.stats().failed, 0, "a block was left to the interpreter");
         out
     },
+    // Blocks run interpreted twice, then compiled with the blocks they reach that have run too
+    // (regions): loops cross from one tier to the other and run inside one function.
+    JitWarm => |cpu, bus, budget| warm_jit(cpu, bus, budget).0,
+}
+
+/// Run with a JIT that compiles blocks after two interpreted runs; its statistics too.
+pub fn warm_jit(cpu: &mut RiscvCpu, bus: &mut AddressSpace, budget: u64) -> (RunOutcome, mimic_jit::JitStats) {
+    let mut jit = Jit::<RiscvCpu>::new().expect("a JIT for this host");
+    let out = mimic_exec::run_tiered(cpu, bus, budget, LogFlags::default(), Tiers { compiler: &mut jit, threshold: 2 });
+    assert_eq!(jit.stats().failed, 0, "a block was left to the interpreter");
+    (out, jit.stats())
 }
 
 /// One instruction word, 32-bit or compressed.
@@ -259,7 +270,7 @@ impl Snippet {
     }
 
     /// Lay the snippet out in a fresh machine: (cpu, bus, end-marker address).
-    fn build(&self) -> (RiscvCpu, AddressSpace, u64) {
+    pub fn build(&self) -> (RiscvCpu, AddressSpace, u64) {
         let mut bus = AddressSpace::new();
         bus.add_ram("ram", AddrRange::new(RAM_BASE, RAM_SIZE)).expect("add RAM");
         let mut bytes = Vec::new();

@@ -1,0 +1,158 @@
+//! Which blocks a compiling tier translates together. A hot block is compiled with the blocks it
+//! reaches through direct jumps and branches on its own page (a *region*): control passing
+//! between them is a plain jump inside one host function instead of an exit through a jump
+//! slot and a tail call after every few instructions (where a loop of three small blocks in
+//! gzip spent much of its time).
+//!
+//! Only blocks on the first block's page, each within that page, join: a store to the page
+//! drops the first block, and with it the region's code, so no member can go stale unnoticed.
+//! All members are translated under the first block's flags; the run loop already relies on
+//! nothing but a helper (which ends a linked run) changing them between blocks.
+
+use crate::cache::{Block, BlockCache};
+use crate::direct::Env;
+use crate::run::Guest;
+use mimic_core::MemOp;
+use mimic_ir::{BinOp, Cond, Exit, Helper, Reg, Sem, UnOp};
+use mimic_memory::PAGE_SIZE;
+use std::marker::PhantomData;
+use std::rc::Rc;
+
+/// At most this many blocks per region, and this many instructions in all: past that, compile
+/// time grows faster than what the region saves.
+pub const MAX_BLOCKS: usize = 16;
+pub const MAX_INSNS: usize = 384;
+
+/// Where a block can go next, as far as is known at translation time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Exits {
+    /// The target of the last instruction's direct jump or branch.
+    pub target: Option<u64>,
+    /// The next instruction in memory, when the block can fall through to it (a branch not
+    /// taken, or a last instruction that does not jump).
+    pub fallthrough: Option<u64>,
+}
+
+/// The static exits of `block`: its last instruction's semantics run against a recorder that
+/// knows only constants, as a compiling tier sees them (a jump target made by `Sem::imm`).
+pub fn exits<G: Guest>(block: &Block<G::Insn>) -> Exits {
+    let Some(last) = block.insns.last() else {
+        return Exits::default();
+    };
+    let fallthrough = last.pc.wrapping_add(u64::from(last.len));
+    let mut p: Probe<'_, G> = Probe::new(last.pc);
+    if G::translate(&last.insn, block.flags, &mut p).is_err() {
+        return Exits::default();
+    }
+    match (p.jump, p.branch) {
+        (Some(target), _) => Exits { target, fallthrough: None },
+        (None, Some(target)) => Exits { target: Some(target), fallthrough: Some(fallthrough) },
+        (None, None) => Exits { target: None, fallthrough: Some(fallthrough) },
+    }
+}
+
+/// `entry` and the cached blocks it reaches through static exits on its page that have run at
+/// least `min_heat` times (paths the guest rarely takes only cost compile time), breadth first,
+/// within [`MAX_BLOCKS`] and [`MAX_INSNS`]; `entry` alone when it spans two pages or runs under
+/// flags a register carries into the next block (those end a chained run).
+pub fn gather<G: Guest>(
+    cache: &BlockCache<G::Insn>,
+    entry: &Rc<Block<G::Insn>>,
+    min_heat: u32,
+) -> Vec<Rc<Block<G::Insn>>> {
+    let mut region = vec![entry.clone()];
+    let page_mask = !(PAGE_SIZE - 1);
+    let carried = G::flags_from_reg(entry.flags).is_some_and(|(_, shift, mask)| entry.flags >> shift & mask != 0);
+    if entry.pages[0] != entry.pages[1] || carried {
+        return region;
+    }
+    let page = entry.pc & page_mask;
+    let page_phys = entry.phys - (entry.pc & !page_mask) as usize;
+    let mut insns = entry.insns.len();
+    let mut next = 0;
+    while next < region.len() && region.len() < MAX_BLOCKS {
+        let e = exits::<G>(&region[next]);
+        next += 1;
+        for pc in [e.target, e.fallthrough].into_iter().flatten() {
+            if pc & page_mask != page || region.iter().any(|b| b.pc == pc) || region.len() >= MAX_BLOCKS {
+                continue;
+            }
+            let phys = page_phys + (pc & !page_mask) as usize;
+            let Some(b) = cache.get(pc, phys, entry.flags) else {
+                continue;
+            };
+            if b.pages[0] != b.pages[1] || b.heat.get() < min_heat || insns + b.insns.len() > MAX_INSNS {
+                continue;
+            }
+            insns += b.insns.len();
+            region.push(b);
+        }
+    }
+    region
+}
+
+/// A [`Sem`] that records only how an instruction leaves: values are known constants or
+/// nothing, and nothing is executed.
+struct Probe<'a, G> {
+    pc: u64,
+    /// `Some(Some(t))` for a jump to the constant `t`, `Some(None)` for a computed one.
+    jump: Option<Option<u64>>,
+    branch: Option<u64>,
+    _env: PhantomData<fn(&mut Env<'a, G>)>,
+}
+
+impl<G> Probe<'_, G> {
+    fn new(pc: u64) -> Self {
+        Probe { pc, jump: None, branch: None, _env: PhantomData }
+    }
+}
+
+impl<'a, G: Guest + 'a> Sem for Probe<'a, G> {
+    /// Only values made by `imm` are known, as for the compiling tier's direct exits.
+    type V = Option<u64>;
+    type Env = Env<'a, G>;
+
+    fn pc(&self) -> u64 {
+        self.pc
+    }
+    fn imm(&mut self, v: u64) -> Option<u64> {
+        Some(v)
+    }
+    fn get(&mut self, _r: Reg) -> Option<u64> {
+        None
+    }
+    fn set(&mut self, _r: Reg, _v: Option<u64>) {}
+    fn bin(&mut self, _op: BinOp, _a: Option<u64>, _b: Option<u64>) -> Option<u64> {
+        None
+    }
+    fn un(&mut self, _op: UnOp, _a: Option<u64>) -> Option<u64> {
+        None
+    }
+    fn setcond(&mut self, _c: Cond, _a: Option<u64>, _b: Option<u64>) -> Option<u64> {
+        None
+    }
+    fn select(&mut self, _c: Option<u64>, _t: Option<u64>, _f: Option<u64>) -> Option<u64> {
+        None
+    }
+    fn load(&mut self, _addr: Option<u64>, _op: MemOp) -> Result<Option<u64>, Exit> {
+        Ok(None)
+    }
+    fn store(&mut self, _addr: Option<u64>, _val: Option<u64>, _op: MemOp) -> Result<(), Exit> {
+        Ok(())
+    }
+    fn call(
+        &mut self,
+        _f: Helper<Self::Env>,
+        _a: Option<u64>,
+        _b: Option<u64>,
+        _c: Option<u64>,
+    ) -> Result<Option<u64>, Exit> {
+        Ok(None)
+    }
+    fn jump(&mut self, target: Option<u64>) {
+        self.jump = Some(target);
+    }
+    fn branch(&mut self, _c: Cond, _a: Option<u64>, _b: Option<u64>, target: u64) {
+        self.branch = Some(target);
+    }
+}

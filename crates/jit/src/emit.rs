@@ -122,6 +122,12 @@ pub struct Emitter<'f, 'b, 'a, G> {
     tlb_ram: Option<(Value, Value)>,
     /// Set while emitting a region of several blocks ([`Emitter::enter_region`]).
     region: Option<Region>,
+    /// `Ctx::executed` and `Ctx::budget`, kept in variables: a jump between a region's blocks
+    /// adds and compares in registers. `executed` goes to the context before every entry into
+    /// Rust (which reads it) and at every exit; `budget` is read again after every entry into
+    /// Rust (which may stop the run by zeroing it).
+    executed: Variable,
+    budget: Variable,
     _env: PhantomData<fn(&mut Env<'a, G>)>,
 }
 
@@ -146,6 +152,12 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         b.switch_to_block(body);
         let regs = b.ins().load(I64, MemFlagsData::trusted(), ctx, OFF_REGS);
         let next = b.declare_var(I64);
+        let [executed, budget] = [OFF_EXECUTED, OFF_BUDGET].map(|off| {
+            let var = b.declare_var(I64);
+            let v = b.ins().load(I64, MemFlagsData::trusted(), ctx, off);
+            b.def_var(var, v);
+            var
+        });
         Emitter {
             b,
             ctx,
@@ -160,6 +172,8 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             flags: 0,
             tlb_ram: None,
             region: None,
+            executed,
+            budget,
             _env: PhantomData,
         }
     }
@@ -215,9 +229,9 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         if !in_region {
             self.write_back();
         }
-        let before = self.b.ins().load(I64, MemFlagsData::trusted(), self.ctx, OFF_EXECUTED);
+        let before = self.b.use_var(self.executed);
         let total = self.b.ins().iadd_imm_s(before, n as i64);
-        self.b.ins().store(MemFlagsData::trusted(), total, self.ctx, OFF_EXECUTED);
+        self.b.def_var(self.executed, total);
         // A block entered with register-carried flag bits set (AArch64's one-instruction block
         // after an indirect branch) leaves under other flags than its own, so the loop never
         // links its slots: it goes on through the jump-cache probe, which expects those flags.
@@ -262,7 +276,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             return self.exit_direct(target, slot, total);
         };
         let (inside, out) = (self.b.create_block(), self.b.create_block());
-        let budget = self.b.ins().load(I64, MemFlagsData::trusted(), self.ctx, OFF_BUDGET);
+        let budget = self.b.use_var(self.budget);
         let go = self.b.ins().icmp(IntCC::UnsignedLessThan, total, budget);
         self.b.ins().brif(go, inside, &[], out, &[]);
         self.b.switch_to_block(inside);
@@ -287,9 +301,10 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     /// Leave for a pc known only now: straight into its compiled code if the run may go on and
     /// `runtime::lookup` finds some, else back to the loop.
     fn exit_dynamic(&mut self, pc: Value, total: Value) {
+        self.b.ins().store(MemFlagsData::trusted(), total, self.ctx, OFF_EXECUTED);
         let ret = self.b.create_block();
         let (find, jump) = (self.b.create_block(), self.b.create_block());
-        let budget = self.b.ins().load(I64, MemFlagsData::trusted(), self.ctx, OFF_BUDGET);
+        let budget = self.b.use_var(self.budget);
         let go = self.b.ins().icmp(IntCC::UnsignedLessThan, total, budget);
         if G::FETCH_EPOCH {
             // The jump cache's hit path inline (as `runtime::lookup` checks it): the guest
@@ -371,10 +386,11 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     /// Leave for `pc`: through the jump slot at `slot` if it is linked and the run may go on,
     /// else back to the loop (which may link the slot).
     fn exit_with(&mut self, pc: Value, slot: Option<u64>, total: Value) {
+        self.b.ins().store(MemFlagsData::trusted(), total, self.ctx, OFF_EXECUTED);
         let ret = self.b.create_block();
         let slot_addr = self.b.ins().iconst(I64, slot.unwrap_or(0) as i64);
         if slot.is_some() {
-            let budget = self.b.ins().load(I64, MemFlagsData::trusted(), self.ctx, OFF_BUDGET);
+            let budget = self.b.use_var(self.budget);
             let go = self.b.ins().icmp(IntCC::UnsignedLessThan, total, budget);
             let (try_link, jump) = (self.b.create_block(), self.b.create_block());
             self.b.ins().brif(go, try_link, &[], ret, &[]);
@@ -438,7 +454,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         self.write_back();
         let pc = self.b.ins().iconst(I64, self.pc as i64);
         self.b.ins().store(MemFlagsData::trusted(), pc, self.ctx, OFF_EXIT_PC);
-        let before = self.b.ins().load(I64, MemFlagsData::trusted(), self.ctx, OFF_EXECUTED);
+        let before = self.b.use_var(self.executed);
         let n = self.b.ins().iadd_imm_s(before, self.index as i64);
         self.b.ins().store(MemFlagsData::trusted(), n, self.ctx, OFF_EXECUTED);
         let f = self.b.ins().iconst(I64, runtime::FAULT as i64);
@@ -447,10 +463,15 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     }
 
     fn call_rust(&mut self, sig: SigRef, entry: usize, args: &[Value]) -> Value {
+        // Entry points count retired instructions from `Ctx::executed`.
+        let executed = self.b.use_var(self.executed);
+        self.b.ins().store(MemFlagsData::trusted(), executed, self.ctx, OFF_EXECUTED);
         let callee = self.b.ins().iconst(I64, entry as i64);
         let call = self.b.ins().call_indirect(sig, callee, args);
         let status = self.b.inst_results(call)[0];
         self.check_fault(status);
+        let budget = self.b.ins().load(I64, MemFlagsData::trusted(), self.ctx, OFF_BUDGET);
+        self.b.def_var(self.budget, budget);
         status
     }
 

@@ -650,7 +650,7 @@ impl Aarch64Cpu {
             let prot =
                 Prot { read: p.read && ram.direct && data, write: p.write && ram.writable && data, exec: p.exec };
             if prot.read || prot.write || prot.exec {
-                self.tlb.fill(idx, va, page_off, prot, bus.is_code_page(page_off));
+                self.tlb.fill(idx, va, page_off, prot, bus.is_code_page(page_off), w.global);
                 self.mmu.device[idx][tlb_index(va)] = w.device();
                 // Sticky until the slot is flushed: the fetch table's entry in this slot may
                 // come from an earlier, non-global fill.

@@ -365,9 +365,16 @@ impl RiscvCpu {
             0x180 => {
                 let mode = v >> 60;
                 if matches!(mode, 0 | 8 | 9 | 10) {
-                    // MODE, a 16-bit ASID and a 44-bit PPN fill all 64 bits.
+                    // MODE, a 16-bit ASID and a 44-bit PPN fill all 64 bits. The TLB keeps no
+                    // ASIDs, so a new address space drops what the old one translated; global
+                    // pages (the kernel's, in every address space) stay while the mode does.
+                    let same_mode = self.csr.satp >> 60 == mode;
                     self.csr.satp = v;
-                    self.tlb.flush_all();
+                    if same_mode {
+                        self.tlb.flush_non_global();
+                    } else {
+                        self.tlb.flush_all();
+                    }
                 }
             }
             0x300 => self.write_mstatus(v),

@@ -40,6 +40,7 @@ mod pte {
     pub const X: u64 = 1 << 3;
     pub const U: u64 = 1 << 4;
     pub const A: u64 = 1 << 6;
+    pub const G: u64 = 1 << 5;
     pub const D: u64 = 1 << 7;
     /// Bits 63:54 (N, PBMT, reserved): we implement none of Svnapot/Svpbmt, so they must be 0.
     pub const RESERVED: u64 = 0x3ff << 54;
@@ -63,6 +64,8 @@ struct Translation {
     prot: Prot,
     /// Bytes the leaf entry maps (4 KiB, or a superpage).
     size: u64,
+    /// The same in every address space: a global leaf (G), or no translation at all.
+    global: bool,
 }
 
 mod pmpcfg {
@@ -228,6 +231,7 @@ impl RiscvCpu {
                 paddr: vaddr,
                 prot: Prot { read: true, write: true, exec: true },
                 size: PAGE_SIZE,
+                global: true,
             });
         }
         let levels: u32 = match mode {
@@ -302,7 +306,7 @@ impl RiscvCpu {
                 write: e & pte::W != 0 && e & pte::D != 0,
                 exec: e & pte::X != 0 && !(p == Priv::S && user),
             };
-            return Ok(Translation { paddr, prot, size: offset_mask + 1 });
+            return Ok(Translation { paddr, prot, size: offset_mask + 1, global: e & pte::G != 0 });
         }
         Err(access.page_fault())
     }
@@ -317,6 +321,17 @@ impl RiscvCpu {
         access: Access,
         idx: usize,
     ) -> Result<Target, Cause> {
+        // A data page whose entry a fill evicted from its slot comes back without a walk (the
+        // entry was as checked then, and flushes reach it as they reach the table).
+        if idx < NUM_MMU && access != Access::Exec && self.tlb.victim_swap(idx, vaddr) {
+            let hit = match access {
+                Access::Write => self.tlb.lookup_write(idx, vaddr, len),
+                _ => self.tlb.lookup_read(idx, vaddr, len),
+            };
+            if let Some(off) = hit {
+                return Ok(Target::Ram(off));
+            }
+        }
         let t = self.translate(bus, vaddr, access, idx)?;
         let p = Self::mmu_priv(idx);
         if !self.pmp_allows(t.paddr, len, access, p) {
@@ -340,7 +355,7 @@ impl RiscvCpu {
             };
             if prot.read || prot.write || prot.exec {
                 let code = bus.is_code_page(page_off);
-                self.tlb.fill(idx, vaddr, page_off, prot, code);
+                self.tlb.fill(idx, vaddr, page_off, prot, code, t.global);
                 if t.size > PAGE_SIZE {
                     self.tlb.note_large_page(idx, vaddr, t.size);
                 }

@@ -44,7 +44,18 @@ const _: () = {
 impl TlbEntry {
     pub const EMPTY: TlbEntry =
         TlbEntry { addr_read: TLB_INVALID, addr_write: TLB_INVALID, addr_code: TLB_INVALID, addend: 0 };
+
+    /// The virtual page the entry maps, if any of its tags is valid.
+    fn page(&self) -> Option<u64> {
+        [self.addr_read, self.addr_write, self.addr_code]
+            .into_iter()
+            .find(|t| t & TLB_INVALID == 0)
+            .map(|t| t & PAGE_MASK)
+    }
 }
+
+/// Entries a fill evicted, per MMU index, kept for [`Tlb::victim_swap`].
+pub const VICTIMS: usize = 8;
 
 /// Which permissions a filled entry grants.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -80,6 +91,15 @@ pub struct Tlb<const N: usize> {
     /// entries are 4 KiB, so a page flush inside a superpage cannot know which entries came
     /// from it and drops the whole index instead.
     large: [Option<(u64, u64)>; N],
+    /// Per MMU index, the last [`VICTIMS`] entries fills evicted (round robin from
+    /// `victim_next`): two hot pages 4 MiB apart share a slot, and a guest touching both in
+    /// turn (gzip's window and hash chains, placed by ASLR) walked the page tables on every
+    /// access; with the evicted entry at hand a miss is a swap instead.
+    victims: Box<[[TlbEntry; VICTIMS]; N]>,
+    victim_next: [usize; N],
+    /// Per slot, whether a fill since the slot was last emptied (data or fetch table) came
+    /// from a translation that is not global: what [`Tlb::flush_non_global`] must drop.
+    not_global: Box<[[bool; TLB_ENTRIES]; N]>,
     /// Bumped by every flush: a translation remembered elsewhere (a run-time jump cache keyed by
     /// virtual pc) is still the TLB's answer while the epoch it was made in lasts.
     epoch: u64,
@@ -102,8 +122,28 @@ impl<const N: usize> Tlb<N> {
             entries: Box::new([[TlbEntry::EMPTY; TLB_ENTRIES]; N]),
             code: Box::new([[CodeEntry::EMPTY; TLB_ENTRIES]; N]),
             large: [None; N],
+            victims: Box::new([[TlbEntry::EMPTY; VICTIMS]; N]),
+            victim_next: [0; N],
+            not_global: Box::new([[false; TLB_ENTRIES]; N]),
             epoch: 0,
         }
+    }
+
+    /// On a miss for `vaddr` under `mmu_idx`: if a fill evicted its page's entry since the last
+    /// flush, put that entry back in its slot (the one there goes to the victims) and say so;
+    /// the caller then looks up again. Flushes and code-page marks reach victims as they reach
+    /// the table, so a victim is as good as the entry it was.
+    pub fn victim_swap(&mut self, mmu_idx: usize, vaddr: u64) -> bool {
+        let page = vaddr & PAGE_MASK;
+        let Some(victims) = self.victims.get_mut(mmu_idx) else {
+            return false;
+        };
+        let Some(k) = victims.iter().position(|e| e.page() == Some(page)) else {
+            return false;
+        };
+        let slot = &mut self.entries[mmu_idx][tlb_index(vaddr)];
+        std::mem::swap(slot, &mut victims[k]);
+        true
     }
 
     /// Changes whenever entries are flushed (fills and code-page flags leave it alone).
@@ -149,15 +189,30 @@ impl<const N: usize> Tlb<N> {
         self.epoch += 1;
         self.entries[mmu_idx][index] = TlbEntry::EMPTY;
         self.code[mmu_idx][index] = CodeEntry::EMPTY;
+        self.not_global[mmu_idx][index] = false;
+        for v in self.victims[mmu_idx].iter_mut() {
+            if v.page().is_some_and(|p| tlb_index(p) == index) {
+                *v = TlbEntry::EMPTY;
+            }
+        }
     }
 
     /// Map the virtual page of `vaddr` to the backing-store page at `page_offset` with `prot`.
-    /// `code_page` marks the write tag so stores take the slow path.
-    pub fn fill(&mut self, mmu_idx: usize, vaddr: u64, page_offset: usize, prot: Prot, code_page: bool) {
+    /// `code_page` marks the write tag so stores take the slow path. `global`: the translation
+    /// is the same in every address space (a global page, or no translation at all), so
+    /// [`Tlb::flush_non_global`] may keep it.
+    pub fn fill(&mut self, mmu_idx: usize, vaddr: u64, page_offset: usize, prot: Prot, code_page: bool, global: bool) {
         let page = vaddr & PAGE_MASK;
         let tag = |ok: bool, extra: u64| if ok { page | extra } else { TLB_INVALID };
         let addend = (page_offset as u64).wrapping_sub(page);
         let i = tlb_index(vaddr);
+        self.not_global[mmu_idx][i] |= !global;
+        let old = self.entries[mmu_idx][i];
+        if old.page().is_some_and(|p| p != page) {
+            let k = self.victim_next[mmu_idx];
+            self.victims[mmu_idx][k] = old;
+            self.victim_next[mmu_idx] = (k + 1) % VICTIMS;
+        }
         self.entries[mmu_idx][i] = TlbEntry {
             addr_read: tag(prot.read, 0),
             addr_write: tag(prot.write, if code_page { TLB_CODE } else { 0 }),
@@ -176,7 +231,7 @@ impl<const N: usize> Tlb<N> {
 
     /// After a write to a watched code page was handled, let later writes to it go fast again.
     pub fn clear_code_flag(&mut self, page_offset: usize) {
-        for idx in self.entries.iter_mut() {
+        for idx in self.entries.iter_mut().map(|t| &mut t[..]).chain(self.victims.iter_mut().map(|v| &mut v[..])) {
             for e in idx.iter_mut() {
                 if e.addr_write & TLB_CODE != 0
                     && (e.addr_write & PAGE_MASK).wrapping_add(e.addend) as usize == page_offset
@@ -189,7 +244,7 @@ impl<const N: usize> Tlb<N> {
 
     /// A page now holds code: later writes through any existing entry must go slow.
     pub fn set_code_flag(&mut self, page_offset: usize) {
-        for idx in self.entries.iter_mut() {
+        for idx in self.entries.iter_mut().map(|t| &mut t[..]).chain(self.victims.iter_mut().map(|v| &mut v[..])) {
             for e in idx.iter_mut() {
                 if e.addr_write & TLB_INVALID == 0
                     && (e.addr_write & PAGE_MASK).wrapping_add(e.addend) as usize == page_offset
@@ -208,7 +263,32 @@ impl<const N: usize> Tlb<N> {
         for idx in self.code.iter_mut() {
             idx.fill(CodeEntry::EMPTY);
         }
+        for v in self.victims.iter_mut() {
+            v.fill(TlbEntry::EMPTY);
+        }
+        for g in self.not_global.iter_mut() {
+            g.fill(false);
+        }
         self.large = [None; N];
+    }
+
+    /// Drop every entry that came from a non-global translation, in every MMU index: a new
+    /// address space (RISC-V `satp`) keeps the global pages (the kernel's) that all share.
+    pub fn flush_non_global(&mut self) {
+        self.epoch += 1;
+        let tables = self.entries.iter_mut().zip(self.code.iter_mut()).zip(self.not_global.iter_mut());
+        for ((idx, code), not_global) in tables {
+            for ((e, c), g) in idx.iter_mut().zip(code.iter_mut()).zip(not_global.iter_mut()) {
+                if *g {
+                    *e = TlbEntry::EMPTY;
+                    *c = CodeEntry::EMPTY;
+                    *g = false;
+                }
+            }
+        }
+        for v in self.victims.iter_mut() {
+            v.fill(TlbEntry::EMPTY);
+        }
     }
 
     /// The entry just filled for `vaddr` under `mmu_idx` came from a translation of `size` bytes
@@ -234,12 +314,19 @@ impl<const N: usize> Tlb<N> {
         self.epoch += 1;
         let page = vaddr & PAGE_MASK;
         let i = tlb_index(vaddr);
-        for ((idx, code), large) in self.entries.iter_mut().zip(self.code.iter_mut()).zip(self.large.iter_mut()) {
+        let tables = self.entries.iter_mut().zip(self.code.iter_mut()).zip(self.victims.iter_mut());
+        for (((idx, code), victims), large) in tables.zip(self.large.iter_mut()) {
             if large.is_some_and(|(addr, mask)| vaddr & mask == addr) {
                 idx.fill(TlbEntry::EMPTY);
                 code.fill(CodeEntry::EMPTY);
+                victims.fill(TlbEntry::EMPTY);
                 *large = None;
                 continue;
+            }
+            for v in victims.iter_mut() {
+                if v.page() == Some(page) {
+                    *v = TlbEntry::EMPTY;
+                }
             }
             let e = &mut idx[i];
             if [e.addr_read, e.addr_write, e.addr_code].iter().any(|t| t & PAGE_MASK == page) {
@@ -261,28 +348,28 @@ mod tests {
     #[test]
     fn filled_page_hits_with_offset() {
         let mut t: Tlb<2> = Tlb::new();
-        t.fill(1, 0xffff_ffc0_0000_1234, 0x5000, RW, false);
+        t.fill(1, 0xffff_ffc0_0000_1234, 0x5000, RW, false, false);
         assert_eq!(t.lookup_read(1, 0xffff_ffc0_0000_1238, 4), Some(0x5238));
     }
 
     #[test]
     fn other_mmu_index_misses() {
         let mut t: Tlb<2> = Tlb::new();
-        t.fill(1, 0x1000, 0, RW, false);
+        t.fill(1, 0x1000, 0, RW, false, false);
         assert_eq!(t.lookup_read(0, 0x1000, 1), None);
     }
 
     #[test]
     fn misaligned_access_misses() {
         let mut t: Tlb<1> = Tlb::new();
-        t.fill(0, 0x1000, 0, RW, false);
+        t.fill(0, 0x1000, 0, RW, false, false);
         assert_eq!(t.lookup_read(0, 0x1002, 4), None);
     }
 
     #[test]
     fn code_page_write_misses_but_read_hits() {
         let mut t: Tlb<1> = Tlb::new();
-        t.fill(0, 0x1000, 0x3000, RW, true);
+        t.fill(0, 0x1000, 0x3000, RW, true, false);
         assert_eq!(t.lookup_write(0, 0x1000, 8), None);
         assert_eq!(t.lookup_read(0, 0x1000, 8), Some(0x3000));
     }
@@ -290,7 +377,7 @@ mod tests {
     #[test]
     fn cleared_code_flag_lets_writes_hit() {
         let mut t: Tlb<1> = Tlb::new();
-        t.fill(0, 0x1000, 0x3000, RW, true);
+        t.fill(0, 0x1000, 0x3000, RW, true, false);
         t.clear_code_flag(0x3000);
         assert_eq!(t.lookup_write(0, 0x1008, 8), Some(0x3008));
     }
@@ -298,7 +385,7 @@ mod tests {
     #[test]
     fn flush_page_drops_entry() {
         let mut t: Tlb<1> = Tlb::new();
-        t.fill(0, 0x1000, 0, RW, false);
+        t.fill(0, 0x1000, 0, RW, false, false);
         t.flush_page(0x1fff);
         assert_eq!(t.lookup_read(0, 0x1000, 1), None);
     }
@@ -306,8 +393,8 @@ mod tests {
     #[test]
     fn flush_page_keeps_other_pages() {
         let mut t: Tlb<1> = Tlb::new();
-        t.fill(0, 0x1000, 0, RW, false);
-        t.fill(0, 0x2000, 0x1000, RW, false);
+        t.fill(0, 0x1000, 0, RW, false, false);
+        t.fill(0, 0x2000, 0x1000, RW, false, false);
         t.flush_page(0x1000);
         assert_eq!(t.lookup_read(0, 0x2000, 1), Some(0x1000));
     }
@@ -316,11 +403,11 @@ mod tests {
     fn flush_page_inside_a_superpage_drops_all_its_pages() {
         let mut t: Tlb<2> = Tlb::new();
         // Two 4 KiB pieces of one 2 MiB page, and a page of another MMU index.
-        t.fill(0, 0x20_0000, 0, RW, false);
+        t.fill(0, 0x20_0000, 0, RW, false, false);
         t.note_large_page(0, 0x20_0000, 2 << 20);
-        t.fill(0, 0x20_1000, 0x1000, RW, false);
+        t.fill(0, 0x20_1000, 0x1000, RW, false, false);
         t.note_large_page(0, 0x20_1000, 2 << 20);
-        t.fill(1, 0x9000, 0x2000, RW, false);
+        t.fill(1, 0x9000, 0x2000, RW, false, false);
         t.flush_page(0x3f_f000);
         assert_eq!(t.lookup_read(0, 0x20_0000, 1), None);
         assert_eq!(t.lookup_read(0, 0x20_1000, 1), None);
@@ -330,9 +417,9 @@ mod tests {
     #[test]
     fn large_page_region_widens_to_cover_every_superpage() {
         let mut t: Tlb<1> = Tlb::new();
-        t.fill(0, 0x20_0000, 0, RW, false);
+        t.fill(0, 0x20_0000, 0, RW, false, false);
         t.note_large_page(0, 0x20_0000, 2 << 20);
-        t.fill(0, 0x80_0000, 0x1000, RW, false);
+        t.fill(0, 0x80_0000, 0x1000, RW, false, false);
         t.note_large_page(0, 0x80_0000, 2 << 20);
         // 0x50_0000 lies in neither superpage but in the region covering both: all go.
         t.flush_page(0x50_0000);
@@ -346,8 +433,8 @@ mod tests {
         let mut t: Tlb<1> = Tlb::new();
         let (code, data) = (0xffff_ffff_8025_b000, 0xffff_ffff_81e5_b000);
         assert_eq!(tlb_index(code), tlb_index(data));
-        t.fill(0, code, 0x7000, RX, false);
-        t.fill(0, data, 0x9000, RW, false);
+        t.fill(0, code, 0x7000, RX, false, false);
+        t.fill(0, data, 0x9000, RW, false, false);
         assert_eq!(t.lookup_code(0, code + 4), Some(0x7004));
         assert_eq!(t.lookup_read(0, data + 8, 8), Some(0x9008));
         assert_eq!(t.lookup_read(0, code, 8), None);
@@ -356,26 +443,26 @@ mod tests {
     #[test]
     fn refilling_a_page_without_execute_stops_its_fetches() {
         let mut t: Tlb<1> = Tlb::new();
-        t.fill(0, 0x1000, 0x7000, RX, false);
-        t.fill(0, 0x1000, 0x7000, RW, false);
+        t.fill(0, 0x1000, 0x7000, RX, false, false);
+        t.fill(0, 0x1000, 0x7000, RW, false, false);
         assert_eq!(t.lookup_code(0, 0x1000), None);
     }
 
     #[test]
     fn every_flush_reaches_the_code_table() {
         let mut t: Tlb<1> = Tlb::new();
-        t.fill(0, 0x1000, 0x7000, RX, false);
-        t.fill(0, 0x40_1000, 0x9000, RW, false);
+        t.fill(0, 0x1000, 0x7000, RX, false, false);
+        t.fill(0, 0x40_1000, 0x9000, RW, false, false);
         t.flush_page(0x1000);
         assert_eq!(t.lookup_code(0, 0x1000), None);
         assert_eq!(t.lookup_read(0, 0x40_1000, 1), Some(0x9000));
-        t.fill(0, 0x1000, 0x7000, RX, false);
+        t.fill(0, 0x1000, 0x7000, RX, false, false);
         t.flush_slot(0, tlb_index(0x1000));
         assert_eq!(t.lookup_code(0, 0x1000), None);
-        t.fill(0, 0x1000, 0x7000, RX, false);
+        t.fill(0, 0x1000, 0x7000, RX, false, false);
         t.flush_all();
         assert_eq!(t.lookup_code(0, 0x1000), None);
-        t.fill(0, 0x20_0000, 0x7000, RX, false);
+        t.fill(0, 0x20_0000, 0x7000, RX, false, false);
         t.note_large_page(0, 0x20_0000, 2 << 20);
         t.flush_page(0x3f_f000);
         assert_eq!(t.lookup_code(0, 0x20_0000), None);
@@ -385,7 +472,7 @@ mod tests {
     fn every_flush_changes_the_epoch_and_fills_do_not() {
         let mut t: Tlb<1> = Tlb::new();
         let e0 = t.epoch();
-        t.fill(0, 0x1000, 0, RW, true);
+        t.fill(0, 0x1000, 0, RW, true, false);
         t.clear_code_flag(0);
         assert_eq!(t.epoch(), e0);
         t.flush_page(0x1000);
@@ -403,5 +490,71 @@ mod tests {
         let t: Tlb<1> = Tlb::new();
         assert_eq!(t.lookup_read(0, 0, 1), None);
         assert_eq!(t.lookup_code(0, 0), None);
+    }
+
+    /// Two pages 4 MiB apart share a slot.
+    const A: u64 = 0x40_0000;
+    const B: u64 = A + (TLB_ENTRIES as u64) * 4096;
+
+    #[test]
+    fn a_page_evicted_by_a_fill_comes_back_by_a_victim_swap() {
+        let mut t: Tlb<1> = Tlb::new();
+        t.fill(0, A, 0x1000, RW, false, false);
+        t.fill(0, B, 0x2000, RW, false, false);
+        assert_eq!(t.lookup_read(0, A, 8), None);
+        assert!(t.victim_swap(0, A));
+        assert_eq!(t.lookup_read(0, A + 8, 8), Some(0x1008));
+        // The page it displaced is a victim now.
+        assert_eq!(t.lookup_read(0, B, 8), None);
+        assert!(t.victim_swap(0, B));
+        assert_eq!(t.lookup_write(0, B, 8), Some(0x2000));
+        assert!(!t.victim_swap(0, A + 0x1000), "a page never filled has no victim");
+    }
+
+    #[test]
+    fn flushes_reach_the_victims() {
+        let flushes: [fn(&mut Tlb<1>); 3] = [|t| t.flush_page(A), |t| t.flush_slot(0, tlb_index(A)), |t| t.flush_all()];
+        for flush in flushes {
+            let mut t: Tlb<1> = Tlb::new();
+            t.fill(0, A, 0x1000, RW, false, false);
+            t.fill(0, B, 0x2000, RW, false, false);
+            flush(&mut t);
+            assert!(!t.victim_swap(0, A));
+        }
+    }
+
+    #[test]
+    fn a_code_page_mark_reaches_the_victims() {
+        let mut t: Tlb<1> = Tlb::new();
+        t.fill(0, A, 0x1000, RW, false, false);
+        t.fill(0, B, 0x2000, RW, false, false);
+        t.set_code_flag(0x1000);
+        assert!(t.victim_swap(0, A));
+        assert_eq!(t.lookup_write(0, A, 8), None, "stores to a code page must take the slow path");
+        assert_eq!(t.lookup_read(0, A, 8), Some(0x1000));
+    }
+
+    #[test]
+    fn a_non_global_flush_keeps_global_pages() {
+        let mut t: Tlb<2> = Tlb::new();
+        t.fill(1, 0xffff_ffd8_0000_0000, 0x1000, RX, false, true);
+        t.fill(0, 0x1000, 0x2000, RW, false, false);
+        let e = t.epoch();
+        t.flush_non_global();
+        assert_ne!(t.epoch(), e);
+        assert_eq!(t.lookup_code(1, 0xffff_ffd8_0000_0010), Some(0x1010));
+        assert_eq!(t.lookup_read(0, 0x1000, 1), None);
+    }
+
+    #[test]
+    fn a_slot_once_filled_non_global_is_dropped_even_after_a_global_fill() {
+        let mut t: Tlb<1> = Tlb::new();
+        // What a slot held since it was last emptied may still be in the fetch table, so the
+        // slot stays non-global until a flush empties it.
+        t.fill(0, 0x1000, 0x2000, RX, false, false);
+        t.fill(0, 0x1000, 0x3000, RW, false, true);
+        t.flush_non_global();
+        assert_eq!(t.lookup_code(0, 0x1000), None);
+        assert_eq!(t.lookup_read(0, 0x1000, 1), None);
     }
 }

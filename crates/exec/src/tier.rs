@@ -78,10 +78,13 @@ pub enum TierPolicy {
 impl TierPolicy {
     /// Interpreted runs before `Auto` compiles a block: most blocks run only a few times (boot
     /// code, one-off initialisation), and compiling them costs more than interpreting them.
-    /// Measured on the Debian kernel's boot to the init marker: 50 → 14.8 s, 1000 → 8.0 s,
-    /// 3000 → 7.3 s, 10000 → 6.8 s (interpreter only: 22.6 s); long-running loops pay nothing
-    /// noticeable for the wait.
-    pub const HOT: u32 = 3000;
+    /// With regions (several blocks per compile, on the background thread) a lower threshold
+    /// also keeps the compiler busy with lukewarm code while hot blocks wait in its queue.
+    /// Measured with `cargo xtask bench-linux --arch riscv64` (boot to READY / workload total):
+    /// 3000 → 3.2-3.7 s / 15.1-17.3 s, 6000 → 2.8-3.0 / 13.7-14.3, 12000 → 2.7-2.9 /
+    /// 13.3-14.2, 25000 → 2.7-2.8 / 13.7-13.9, 50000 → 3.2-3.3 / 14.5-17.4; arm64 at 12000
+    /// against 3000: boot the same, total 15.1 s against 16.4 s.
+    pub const HOT: u32 = 12000;
 
     pub fn parse(s: &str) -> Option<TierPolicy> {
         match s {

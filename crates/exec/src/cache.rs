@@ -1,10 +1,10 @@
 //! Decoded blocks, cached by where they are and how they were translated.
 
 use crate::tier::Compiled;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 #[derive(Clone, Copy, Debug)]
 pub struct DecodedInsn<I> {
@@ -26,11 +26,53 @@ pub struct Block<I> {
     pub heat: Cell<u32>,
     /// Host code for this block, when a compiling tier made some.
     pub compiled: Cell<Option<Compiled>>,
+    /// Set when the cache drops the block (its code changed): whoever still holds it must not
+    /// run it again.
+    dropped: Cell<bool>,
+    /// The block that ran after this one last time, for [`Block::successor`].
+    next: RefCell<Option<Successor<I>>>,
+}
+
+/// A block that followed another, and under what it was found.
+#[derive(Debug)]
+struct Successor<I> {
+    pc: u64,
+    flags: u32,
+    fetch_epoch: u64,
+    block: Weak<Block<I>>,
 }
 
 impl<I> Block<I> {
     pub fn new(pc: u64, phys: usize, flags: u32, insns: Vec<DecodedInsn<I>>, pages: [usize; 2]) -> Self {
-        Block { pc, phys, flags, insns, pages, heat: Cell::new(0), compiled: Cell::new(None) }
+        Block {
+            pc,
+            phys,
+            flags,
+            insns,
+            pages,
+            heat: Cell::new(0),
+            compiled: Cell::new(None),
+            dropped: Cell::new(false),
+            next: RefCell::new(None),
+        }
+    }
+
+    /// The block that ran after this one last time, if it is at `pc` under `flags` and was
+    /// found in the same fetch epoch (`Guest::code_epoch`: while it lasts, `pc` translates as
+    /// it did) and the cache still holds it: the run loop then needs neither the translation
+    /// nor the cache lookup, which were a fifth of an interpreted boot.
+    pub fn successor(&self, pc: u64, flags: u32, fetch_epoch: u64) -> Option<Rc<Block<I>>> {
+        let next = self.next.borrow();
+        let s = next.as_ref().filter(|s| s.pc == pc && s.flags == flags && s.fetch_epoch == fetch_epoch)?;
+        s.block.upgrade().filter(|b| !b.dropped.get())
+    }
+
+    /// Remember `next`, found at `pc` under `flags` in `fetch_epoch`, as what follows this
+    /// block. Only a block within one page qualifies: the loop re-checks a second page.
+    pub fn set_successor(&self, pc: u64, flags: u32, fetch_epoch: u64, next: &Rc<Block<I>>) {
+        if next.pages[0] == next.pages[1] {
+            *self.next.borrow_mut() = Some(Successor { pc, flags, fetch_epoch, block: Rc::downgrade(next) });
+        }
     }
 }
 
@@ -131,6 +173,7 @@ impl<I> BlockCache<I> {
         let pages = block.pages;
         let b = Rc::new(block);
         if let Some(old) = self.blocks.insert(key, b.clone()) {
+            old.dropped.set(true);
             self.dead.extend(old.compiled.get());
         }
         self.by_page.entry(pages[0]).or_default().push(key);
@@ -149,6 +192,7 @@ impl<I> BlockCache<I> {
         let n = keys.len();
         for k in keys {
             if let Some(old) = self.blocks.remove(&k) {
+                old.dropped.set(true);
                 self.dead.extend(old.compiled.get());
             }
             let fi = Self::fast_index(k.0);
@@ -175,6 +219,7 @@ impl<I> BlockCache<I> {
     }
 
     pub fn clear(&mut self) {
+        self.blocks.values().for_each(|b| b.dropped.set(true));
         self.dead.extend(self.blocks.values().filter_map(|b| b.compiled.get()));
         self.blocks.clear();
         self.by_page.clear();
@@ -221,6 +266,32 @@ mod tests {
         c.invalidate_page(1);
         assert_eq!(c.take_dead(), vec![code]);
         assert!(c.take_dead().is_empty());
+    }
+
+    #[test]
+    fn a_successor_is_found_under_its_key_and_epoch_only() {
+        let mut c = BlockCache::new();
+        let a = c.insert(block(0x8000_0000, 0x1000));
+        let b = c.insert(block(0x8000_0010, 0x1010));
+        a.set_successor(0x8000_0010, 0, 7, &b);
+        assert!(a.successor(0x8000_0010, 0, 7).is_some_and(|s| Rc::ptr_eq(&s, &b)));
+        assert!(a.successor(0x8000_0010, 0, 8).is_none(), "another fetch epoch");
+        assert!(a.successor(0x8000_0010, 1, 7).is_none(), "other flags");
+        assert!(a.successor(0x8000_0014, 0, 7).is_none(), "another pc");
+    }
+
+    #[test]
+    fn a_dropped_block_is_no_successor() {
+        let mut c = BlockCache::new();
+        let a = c.insert(block(0x8000_0000, 0x1000));
+        let b = c.insert(block(0x8000_2000, 0x3000));
+        a.set_successor(0x8000_2000, 0, 7, &b);
+        c.invalidate_page(3);
+        assert!(a.successor(0x8000_2000, 0, 7).is_none(), "its code changed");
+        let b = c.insert(block(0x8000_2000, 0x3000));
+        a.set_successor(0x8000_2000, 0, 7, &b);
+        c.clear();
+        assert!(a.successor(0x8000_2000, 0, 7).is_none());
     }
 
     #[test]

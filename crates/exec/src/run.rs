@@ -7,6 +7,7 @@ use mimic_core::MemOp;
 use mimic_ir::{Exit, Sem};
 use mimic_memory::{AddressSpace, PAGE_SIZE};
 use mimic_softmmu::{TlbEntry, TLB_ENTRIES};
+use std::rc::Rc;
 
 /// `Block::heat` of a block handed to a background compiler.
 const QUEUED: u32 = u32::MAX;
@@ -170,6 +171,8 @@ fn run_impl<G: Guest, const DEBUG: bool, const TIERED: bool>(
     let mut skip = debug.skip_breakpoint_at;
     // A jump slot of the last compiled exit, its target pc, and the flags it was taken under.
     let mut link: Option<(usize, u64, u32)> = None;
+    // The block run last, whose remembered successor may spare the next lookup.
+    let mut prev: Option<Rc<Block<G::Insn>>> = None;
     if let Some(t) = tiers.as_mut().filter(|_| TIERED) {
         t.compiler.collect(cpu.cache());
     }
@@ -184,36 +187,52 @@ fn run_impl<G: Guest, const DEBUG: bool, const TIERED: bool>(
         }
         let pc = cpu.pc();
         let flags = cpu.block_flags();
-        let Ok(phys) = cpu.translate_fetch(bus, pc) else {
-            cpu.raise(pc);
-            // An exception counts against the budget: a guest whose vector faults again (an
-            // unmapped VBAR or mtvec) must not keep the loop from returning to the board.
-            executed += 1;
-            if DEBUG && debug.single_step {
-                return RunOutcome::Stepped;
-            }
-            continue;
+        let fetch_epoch = G::FETCH_EPOCH.then(|| cpu.code_epoch());
+        let prev_block = prev.take();
+        let known = match (&prev_block, fetch_epoch) {
+            (Some(p), Some(e)) => p.successor(pc, flags, e),
+            _ => None,
         };
-        let cached = cpu.cache().lookup(pc, phys, flags).filter(|b| second_page_unchanged(cpu, bus, b));
-        let block = match cached {
+        let block = match known {
             Some(b) => b,
-            None => match build_block(cpu, bus, pc, phys, flags) {
-                Ok(b) => {
-                    if log.in_asm {
-                        log_block::<G>(&b);
-                    }
-                    cpu.cache().insert(b)
-                }
-                Err(Exit) => {
+            None => {
+                let Ok(phys) = cpu.translate_fetch(bus, pc) else {
                     cpu.raise(pc);
+                    // An exception counts against the budget: a guest whose vector faults again (an
+                    // unmapped VBAR or mtvec) must not keep the loop from returning to the board.
                     executed += 1;
                     if DEBUG && debug.single_step {
                         return RunOutcome::Stepped;
                     }
                     continue;
+                };
+                let cached = cpu.cache().lookup(pc, phys, flags).filter(|b| second_page_unchanged(cpu, bus, b));
+                let block = match cached {
+                    Some(b) => b,
+                    None => match build_block(cpu, bus, pc, phys, flags) {
+                        Ok(b) => {
+                            if log.in_asm {
+                                log_block::<G>(&b);
+                            }
+                            cpu.cache().insert(b)
+                        }
+                        Err(Exit) => {
+                            cpu.raise(pc);
+                            executed += 1;
+                            if DEBUG && debug.single_step {
+                                return RunOutcome::Stepped;
+                            }
+                            continue;
+                        }
+                    },
+                };
+                if let (Some(p), Some(e)) = (&prev_block, fetch_epoch) {
+                    p.set_successor(pc, flags, e, &block);
                 }
-            },
+                block
+            }
         };
+        prev = Some(block.clone());
         if log.exec {
             tracing::info!(target: "exec", "Trace {:#x} [{:#x}/{:#x}]", pc, block.phys, flags);
         }

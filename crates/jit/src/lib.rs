@@ -81,11 +81,20 @@ pub struct JitStats {
     pub regions: u64,
 }
 
-/// A region for the background compiler: its blocks, copied.
+/// A region for the background compiler: its blocks, copied (the key and instructions; the
+/// worker makes blocks of them, which cannot cross threads themselves).
 struct Job<I> {
     id: u64,
-    region: Vec<Block<I>>,
+    region: Vec<Member<I>>,
     meta: usize,
+}
+
+struct Member<I> {
+    pc: u64,
+    phys: usize,
+    flags: u32,
+    insns: Vec<mimic_exec::DecodedInsn<I>>,
+    pages: [usize; 2],
 }
 
 /// The background compiler's answer: code for job `id`, or `None`.
@@ -159,7 +168,9 @@ where
             .name("mimic-jit".into())
             .spawn(move || {
                 for job in job_rx {
-                    let region: Vec<&Block<G::Insn>> = job.region.iter().collect();
+                    let blocks: Vec<Block<G::Insn>> =
+                        job.region.into_iter().map(|m| Block::new(m.pc, m.phys, m.flags, m.insns, m.pages)).collect();
+                    let region: Vec<&Block<G::Insn>> = blocks.iter().collect();
                     let code = backend.compile_region::<G>(&region, job.meta as *const BlockMeta);
                     if done_tx.send((job.id, code)).is_err() {
                         break;
@@ -217,7 +228,13 @@ where
         if let Some(w) = &mut self.worker {
             let id = w.next_id;
             w.next_id += 1;
-            let copy = |b: &Rc<Block<G::Insn>>| Block::new(b.pc, b.phys, b.flags, b.insns.clone(), b.pages);
+            let copy = |b: &Rc<Block<G::Insn>>| Member {
+                pc: b.pc,
+                phys: b.phys,
+                flags: b.flags,
+                insns: b.insns.clone(),
+                pages: b.pages,
+            };
             let job = Job { id, region: region.iter().map(copy).collect(), meta: &*meta as *const BlockMeta as usize };
             if w.jobs.send(job).is_ok() {
                 w.pending.insert(id, (Rc::downgrade(block), meta));

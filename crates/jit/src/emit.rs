@@ -223,8 +223,8 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         slot_base: usize,
     ) {
         self.flags = flags;
-        // A region's jumps between its blocks keep the registers in variables; its exits write
-        // them back each on its own path.
+        // In a region each way out of a block (a jump to another member, or an exit) writes
+        // the registers back on its own path, after the budget check that chooses between them.
         let in_region = self.region.is_some();
         if !in_region {
             self.write_back();

@@ -223,12 +223,9 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         slot_base: usize,
     ) {
         self.flags = flags;
-        // In a region each way out of a block (a jump to another member, or an exit) writes
-        // the registers back on its own path, after the budget check that chooses between them.
-        let in_region = self.region.is_some();
-        if !in_region {
-            self.write_back();
-        }
+        // Every way out of a block, a jump to another member of its region included, leaves
+        // the register file up to date.
+        self.write_back();
         let before = self.b.use_var(self.executed);
         let total = self.b.ins().iadd_imm_s(before, n as i64);
         self.b.def_var(self.executed, total);
@@ -244,9 +241,6 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         };
         match self.leave {
             Leave::Dynamic => {
-                if in_region {
-                    self.write_back();
-                }
                 let next = self.b.use_var(self.next);
                 self.exit_dynamic(next, total);
             }
@@ -267,12 +261,8 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     /// Go on at `target`, known at translation time: inside the function when it starts a block
     /// of the region and the run may go on (the budget check that also ends a run once an entry
     /// point asked the loop to look at interrupts or code), else out through `exit_direct`.
-    /// Neither path changes what the emitter knows of the registers, so both see the same.
     fn goto(&mut self, target: u64, slot: Option<u64>, total: Value) {
         let Some(head) = self.region.as_ref().and_then(|r| r.heads.get(&target).copied()) else {
-            if self.region.is_some() {
-                self.write_back();
-            }
             return self.exit_direct(target, slot, total);
         };
         let (inside, out) = (self.b.create_block(), self.b.create_block());
@@ -280,10 +270,8 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         let go = self.b.ins().icmp(IntCC::UnsignedLessThan, total, budget);
         self.b.ins().brif(go, inside, &[], out, &[]);
         self.b.switch_to_block(inside);
-        self.write_back();
         self.b.ins().jump(head, &[]);
         self.b.switch_to_block(out);
-        self.write_back();
         self.exit_direct(target, slot, total);
     }
 

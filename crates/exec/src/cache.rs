@@ -13,6 +13,11 @@ pub struct DecodedInsn<I> {
     pub len: u8,
 }
 
+/// The bit of [`Block::heat`] that marks a block handed to a background compiler; the bits
+/// below it count the block's interpreted runs since, which the compiler reads as how urgent
+/// that block's code is.
+pub const QUEUED: u32 = 1 << 31;
+
 #[derive(Debug)]
 pub struct Block<I> {
     pub pc: u64,
@@ -22,7 +27,8 @@ pub struct Block<I> {
     pub insns: Vec<DecodedInsn<I>>,
     /// Backing-store pages this block was decoded from (one, or two when an instruction straddles).
     pub pages: [usize; 2],
-    /// Times the interpreter ran this block; past the tier's threshold it gets compiled.
+    /// Times the interpreter ran this block; past the tier's threshold it gets compiled
+    /// (see also [`QUEUED`]).
     pub heat: Cell<u32>,
     /// Host code for this block, when a compiling tier made some.
     pub compiled: Cell<Option<Compiled>>,
@@ -55,6 +61,11 @@ impl<I> Block<I> {
             dropped: Cell::new(false),
             next: RefCell::new(None),
         }
+    }
+
+    /// Whether the cache dropped this block (its guest code changed).
+    pub fn is_dropped(&self) -> bool {
+        self.dropped.get()
     }
 
     /// The block that ran after this one last time, if it is at `pc` under `flags` and was

@@ -21,7 +21,7 @@ pub mod region;
 mod run;
 mod tier;
 
-pub use cache::{Block, BlockCache, DecodedInsn};
+pub use cache::{Block, BlockCache, DecodedInsn, QUEUED};
 pub use direct::{Direct, Env};
 pub use run::{run, run_debug, run_tiered, Debug, Guest, LogFlags, RunOutcome};
 pub use tier::{Compile, Compiled, CompiledExit, Compiler, TierPolicy, Tiers};

@@ -1,6 +1,6 @@
 //! The CPU loop: interrupts, block lookup or decode, interpretation, exceptions.
 
-use crate::cache::{Block, BlockCache, DecodedInsn};
+use crate::cache::{Block, BlockCache, DecodedInsn, QUEUED};
 use crate::direct::{Direct, Env};
 use crate::tier::{Compile, CompiledExit, Tiers};
 use mimic_core::MemOp;
@@ -8,9 +8,6 @@ use mimic_ir::{Exit, Sem};
 use mimic_memory::{AddressSpace, PAGE_SIZE};
 use mimic_softmmu::{TlbEntry, TLB_ENTRIES};
 use std::rc::Rc;
-
-/// `Block::heat` of a block handed to a background compiler.
-const QUEUED: u32 = u32::MAX;
 
 /// Longest block, in instructions; bounds the work between interrupt checks.
 const MAX_BLOCK_INSNS: usize = 64;
@@ -173,8 +170,12 @@ fn run_impl<G: Guest, const DEBUG: bool, const TIERED: bool>(
     let mut link: Option<(usize, u64, u32)> = None;
     // The block run last, whose remembered successor may spare the next lookup.
     let mut prev: Option<Rc<Block<G::Insn>>> = None;
+    // The heat at which blocks compile now; follows the compiler's backlog, which changes
+    // little within a slice except by this loop's own requests.
+    let mut hot = u32::MAX;
     if let Some(t) = tiers.as_mut().filter(|_| TIERED) {
         t.compiler.collect(cpu.cache());
+        hot = t.threshold_now();
     }
     while executed < budget {
         // Good for this iteration only: anything run in between may have changed the mappings.
@@ -241,17 +242,21 @@ fn run_impl<G: Guest, const DEBUG: bool, const TIERED: bool>(
             let mut code = block.compiled.get().filter(|c| c.generation == generation);
             if code.is_none() {
                 let heat = block.heat.get();
-                if heat == QUEUED {
-                    // Waiting for the background compiler.
-                } else if heat >= t.threshold {
+                if heat & QUEUED != 0 {
+                    // Waiting for the background compiler, which takes the busiest block first.
+                    block.heat.set(heat.saturating_add(1));
+                } else if heat >= hot {
                     // The blocks of a loop run about as often as its first, which is hot now.
-                    let region = crate::region::gather::<G>(cpu.cache(), &block, t.threshold / 2);
+                    let region = crate::region::gather::<G>(cpu.cache(), &block, hot / 2);
                     match t.compiler.compile(&region) {
                         Compile::Done(c) => {
                             code = Some(c);
                             block.compiled.set(code);
                         }
-                        Compile::Queued => block.heat.set(QUEUED),
+                        Compile::Queued => {
+                            block.heat.set(QUEUED);
+                            hot = t.threshold_now();
+                        }
                         // Not compilable: stay interpreted without asking again soon.
                         Compile::Refused => block.heat.set(0),
                     }

@@ -19,6 +19,7 @@
 mod backend;
 mod code_mem;
 mod emit;
+mod queue;
 mod runtime;
 
 use backend::Backend;
@@ -31,7 +32,7 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Mutex, OnceLock};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 
 /// Generations are unique in the process, not per tier: a block cache may outlive the tier that
 /// compiled its blocks, and a new tier must never accept the old one's handles.
@@ -84,7 +85,6 @@ pub struct JitStats {
 /// A region for the background compiler: its blocks, copied (the key and instructions; the
 /// worker makes blocks of them, which cannot cross threads themselves).
 struct Job<I> {
-    id: u64,
     region: Vec<Member<I>>,
     meta: usize,
 }
@@ -103,7 +103,8 @@ type Done = (u64, Option<Vec<u8>>);
 /// A compiler thread. Compiling costs the CPU thread nothing while the guest keeps running the
 /// block in the interpreter; the code is installed between slices (`Compiler::collect`).
 struct Worker<I> {
-    jobs: mpsc::Sender<Job<I>>,
+    jobs: Arc<queue::Queue<Job<I>>>,
+    thread: std::thread::JoinHandle<()>,
     done: mpsc::Receiver<Done>,
     /// Queued blocks by job id: the block (if it still exists) and its validity/slot memory.
     pending: HashMap<u64, (Weak<Block<I>>, Box<BlockMeta>)>,
@@ -161,24 +162,25 @@ where
     /// block until its code is ready, instead of waiting for Cranelift.
     pub fn new_background() -> Result<Jit<G>, String> {
         let mut jit = Self::new()?;
-        let (jobs, job_rx) = mpsc::channel::<Job<G::Insn>>();
+        let jobs = Arc::new(queue::Queue::<Job<G::Insn>>::new());
         let (done_tx, done) = mpsc::channel::<Done>();
         let mut backend = jit.backend.fork();
-        std::thread::Builder::new()
+        let queue = jobs.clone();
+        let thread = std::thread::Builder::new()
             .name("mimic-jit".into())
             .spawn(move || {
-                for job in job_rx {
+                while let Some((id, job)) = queue.take() {
                     let blocks: Vec<Block<G::Insn>> =
                         job.region.into_iter().map(|m| Block::new(m.pc, m.phys, m.flags, m.insns, m.pages)).collect();
                     let region: Vec<&Block<G::Insn>> = blocks.iter().collect();
                     let code = backend.compile_region::<G>(&region, job.meta as *const BlockMeta);
-                    if done_tx.send((job.id, code)).is_err() {
+                    if done_tx.send((id, code)).is_err() {
                         break;
                     }
                 }
             })
             .map_err(|e| format!("JIT thread: {e}"))?;
-        jit.worker = Some(Worker { jobs, done, pending: HashMap::new(), next_id: 0 });
+        jit.worker = Some(Worker { jobs, thread, done, pending: HashMap::new(), next_id: 0 });
         Ok(jit)
     }
 
@@ -213,6 +215,12 @@ where
     }
 }
 
+impl<I> Drop for Worker<I> {
+    fn drop(&mut self) {
+        self.jobs.close();
+    }
+}
+
 impl<G: Guest + 'static> Compiler<G> for Jit<G>
 where
     G::Insn: Send + 'static,
@@ -235,8 +243,9 @@ where
                 insns: b.insns.clone(),
                 pages: b.pages,
             };
-            let job = Job { id, region: region.iter().map(copy).collect(), meta: &*meta as *const BlockMeta as usize };
-            if w.jobs.send(job).is_ok() {
+            let job = Job { region: region.iter().map(copy).collect(), meta: &*meta as *const BlockMeta as usize };
+            if !w.thread.is_finished() {
+                w.jobs.push(id, job);
                 w.pending.insert(id, (Rc::downgrade(block), meta));
                 return Compile::Queued;
             }
@@ -258,6 +267,15 @@ where
         let Some(w) = &mut self.worker else {
             return;
         };
+        // The runs each waiting block has had since it was queued decide what compiles next.
+        let pending = &w.pending;
+        let gone = w.jobs.reprioritize(|id| {
+            let block = pending.get(&id)?.0.upgrade().filter(|b| !b.is_dropped())?;
+            Some(block.heat.get() & !mimic_exec::QUEUED)
+        });
+        for id in gone {
+            w.pending.remove(&id);
+        }
         let mut ready = Vec::new();
         while let Ok((id, code)) = w.done.try_recv() {
             if let Some((block, meta)) = w.pending.remove(&id) {
@@ -361,6 +379,10 @@ where
 
     fn generation(&self) -> u64 {
         self.generation
+    }
+
+    fn backlog(&self) -> Option<usize> {
+        self.worker.as_ref().map(|w| w.jobs.len())
     }
 }
 

@@ -783,3 +783,25 @@ fn straddling_insn_with_unmapped_second_page_faults_at_second_page() {
     assert_eq!(f.trapped(), Trap { cause: 12, epc: VA + 0xffe, tval: VA + 0x1000 });
     assert_eq!(f.x(5), 3);
 }
+
+// ---- stores to code pages ---------------------------------------------------------------------
+
+#[test]
+fn a_misaligned_store_over_code_that_ran_takes_effect() {
+    // The 8-byte store at 28 (4 mod 8) rewrites the instructions at 28 and 32, which already
+    // ran once: the second call must run them as rewritten.
+    let patch = u64::from(enc::addi(4, 4, 100)) | u64::from(enc::jalr(0, 5, 0)) << 32;
+    let code = [
+        enc::jal(5, 24),    // 0: call 24
+        enc::sd(1, 2, 0),   // 4: patch
+        enc::fence_i(),     // 8
+        enc::jal(5, 12),    // 12: call 24
+        enc::jal(0, 20),    // 16 → 36 (end)
+        enc::addi(0, 0, 0), // 20
+        enc::addi(3, 3, 1), // 24: the called code
+        enc::addi(4, 4, 1), // 28: rewritten
+        enc::jalr(0, 5, 0), // 32: return (rewritten to the same)
+    ];
+    let f = Snippet::of(&code).x(1, CODE + 28).x(2, patch).ok();
+    assert_eq!((f.x(3), f.x(4)), (2, 101));
+}

@@ -5,6 +5,9 @@
 //! Each entry's tags are page-aligned virtual addresses with flag bits in the low bits. A fast-path
 //! compare of `vaddr & (PAGE_MASK | (size - 1))` against a tag succeeds only for an aligned access
 //! to a page whose tag has no flag set, so one compare rejects misalignment, MMIO and code pages.
+//! The flags sit above every alignment bit an access can keep in that compare: a flag at bit 0,
+//! 1 or 2 would equal a misaligned access's offset (an empty entry, tag 1, matched a two-byte
+//! access at virtual address 1, with that entry's addend).
 //! Generated code will inline that compare, hence `#[repr(C)]` and the layout checks below.
 #![forbid(unsafe_code)]
 
@@ -12,12 +15,15 @@ use mimic_memory::PAGE_SHIFT;
 
 pub const PAGE_MASK: u64 = !((1u64 << PAGE_SHIFT) - 1);
 /// The entry is empty.
-pub const TLB_INVALID: u64 = 1 << 0;
+pub const TLB_INVALID: u64 = 1 << 11;
 /// The page is a device: every access takes the slow path.
-pub const TLB_MMIO: u64 = 1 << 1;
+pub const TLB_MMIO: u64 = 1 << 10;
 /// The page holds translated code: writes take the slow path to invalidate translations.
-pub const TLB_CODE: u64 = 1 << 2;
+pub const TLB_CODE: u64 = 1 << 9;
+/// The widest access the fast-path compare may see: its alignment bits stay below the flags.
+pub const MAX_ACCESS: u64 = TLB_CODE;
 pub const TLB_FLAGS: u64 = TLB_INVALID | TLB_MMIO | TLB_CODE;
+const _: () = assert!(TLB_FLAGS & !PAGE_MASK == TLB_FLAGS && TLB_FLAGS & (MAX_ACCESS - 1) == 0);
 
 pub const TLB_BITS: u32 = 10;
 pub const TLB_ENTRIES: usize = 1 << TLB_BITS;
@@ -344,6 +350,35 @@ mod tests {
     use super::*;
 
     const RW: Prot = Prot { read: true, write: true, exec: false };
+
+    #[test]
+    fn an_empty_entry_misses_every_access_whatever_its_alignment() {
+        let t: Tlb<1> = Tlb::new();
+        for (vaddr, size) in [(0, 1), (1, 2), (2, 4), (3, 4), (4, 8), (7, 8), (9, 16), (0xf, 16)] {
+            assert_eq!(t.lookup_read(0, vaddr, size), None, "read of {size} at {vaddr:#x}");
+            assert_eq!(t.lookup_write(0, vaddr, size), None, "write of {size} at {vaddr:#x}");
+        }
+    }
+
+    #[test]
+    fn a_permission_the_entry_lacks_misses_in_page_zero_too() {
+        // Slot 0 holds a read-only page; its write tag is invalid and must not match a
+        // misaligned write into page 0, which shares the slot.
+        let mut t: Tlb<1> = Tlb::new();
+        t.fill(0, 0x40_0000, 0x9000, Prot { read: true, write: false, exec: false }, false, true);
+        assert_eq!(t.lookup_write(0, 1, 2), None);
+        assert_eq!(t.lookup_write(0, 0x40_0001, 2), None);
+    }
+
+    #[test]
+    fn a_misaligned_store_to_a_code_page_takes_the_slow_path() {
+        let mut t: Tlb<1> = Tlb::new();
+        t.fill(0, 0x8000_0000, 0x1000, RW, true, true);
+        for (vaddr, size) in [(0x8000_0000, 8), (0x8000_0004, 8), (0x8000_0002, 4), (0x8000_0004, 16)] {
+            assert_eq!(t.lookup_write(0, vaddr, size), None, "write of {size} at {vaddr:#x}");
+        }
+        assert_eq!(t.lookup_read(0, 0x8000_0008, 8), Some(0x1008), "reads stay fast");
+    }
 
     #[test]
     fn filled_page_hits_with_offset() {

@@ -47,7 +47,7 @@ use mimic_core::{MemOp, Size};
 use mimic_exec::Env;
 use mimic_ir::Exit;
 use mimic_memory::{read_le, write_le, AddressSpace, PAGE_SIZE};
-use mimic_softmmu::{tlb_index, Prot, TLB_ENTRIES};
+use mimic_softmmu::{tlb_index, Prot, Tlb, TLB_ENTRIES, VICTIMS};
 
 pub const MMU_EL0: usize = 0;
 pub const MMU_EL1: usize = 1;
@@ -409,6 +409,9 @@ pub struct MmuState {
     /// Per MMU index and TLB slot: the entry filled there maps Device memory (for data accesses;
     /// read only while the entry hits, and rewritten by every fill).
     device: Box<[[bool; TLB_ENTRIES]; NUM_MMU]>,
+    /// `device` of the entries the TLB keeps as victims ([`mimic_softmmu::Tlb::victim_swap`]),
+    /// moved with them.
+    victim_device: [[bool; VICTIMS]; NUM_MMU],
     /// Per MMU index and TLB slot: the entry filled there is non-global (nG set), so it belongs
     /// to the ASID current when it was filled (rewritten by every fill, like `device`).
     not_global: Box<[[bool; TLB_ENTRIES]; NUM_MMU]>,
@@ -439,6 +442,7 @@ impl Default for MmuState {
     fn default() -> Self {
         MmuState {
             device: Box::new([[false; TLB_ENTRIES]; NUM_MMU]),
+            victim_device: [[false; VICTIMS]; NUM_MMU],
             seen: MmuRegs::default(),
             tagged: false,
             guard: Box::new([[u64::MAX; TLB_ENTRIES]; NUM_MMU]),
@@ -650,8 +654,12 @@ impl Aarch64Cpu {
             let prot =
                 Prot { read: p.read && ram.direct && data, write: p.write && ram.writable && data, exec: p.exec };
             if prot.read || prot.write || prot.exec {
-                self.tlb.fill(idx, va, page_off, prot, bus.is_code_page(page_off), w.global);
-                self.mmu.device[idx][tlb_index(va)] = w.device();
+                let slot = tlb_index(va);
+                let evicted = self.tlb.fill(idx, va, page_off, prot, bus.is_code_page(page_off), w.global);
+                if let Some(k) = evicted {
+                    self.mmu.victim_device[idx][k] = self.mmu.device[idx][slot];
+                }
+                self.mmu.device[idx][slot] = w.device();
                 // Sticky until the slot is flushed: the fetch table's entry in this slot may
                 // come from an earlier, non-global fill.
                 self.mmu.not_global[idx][tlb_index(va)] |= !w.global;
@@ -677,7 +685,17 @@ impl Aarch64Cpu {
         idx: usize,
         misaligned: Option<u64>,
     ) -> Result<Target, Exit> {
-        let hit = if write { self.tlb.lookup_write(idx, va, 1) } else { self.tlb.lookup_read(idx, va, 1) };
+        let lookup =
+            |tlb: &Tlb<NUM_MMU>| if write { tlb.lookup_write(idx, va, 1) } else { tlb.lookup_read(idx, va, 1) };
+        let mut hit = lookup(&self.tlb);
+        if hit.is_none() {
+            // A page a fill evicted from its slot comes back without a walk (two hot pages
+            // 4 MiB apart share a slot); its Device mark comes with it.
+            if let Some(k) = self.tlb.victim_swap(idx, va) {
+                std::mem::swap(&mut self.mmu.device[idx][tlb_index(va)], &mut self.mmu.victim_device[idx][k]);
+                hit = lookup(&self.tlb);
+            }
+        }
         if let Some(off) = hit {
             if let Some(start) = misaligned.filter(|_| self.mmu.device[idx][tlb_index(va)]) {
                 return self.data_abort(start, write, fsc::ALIGNMENT);

@@ -472,6 +472,22 @@ fn misaligned_access_to_device_memory_is_an_alignment_fault() {
 }
 
 #[test]
+fn a_device_page_back_from_the_victims_still_faults_misaligned_accesses() {
+    // 0x5000 and 0x40_5000 share a TLB slot: the Normal page evicts the Device one, which
+    // then comes back by a victim swap rather than a walk, and must still be Device.
+    let mut bus = bus();
+    let mut t = tables4k();
+    t.map(&mut bus, 0x5000, PA_A, 3, LEAF | ATTR_DEVICE);
+    t.map(&mut bus, 0x40_5000, PA_B, 3, LEAF);
+    let mut c = cpu(regs(&t, None));
+    assert_eq!(load(&mut c, &mut bus, 0x5000), Ok(0));
+    assert_eq!(load(&mut c, &mut bus, 0x40_5000), Ok(0));
+    assert_eq!(load(&mut c, &mut bus, 0x5000), Ok(0), "back from the victims");
+    assert_eq!(load(&mut c, &mut bus, 0x5004), Err(Fault::DataAbort { va: 0x5004, write: false, fsc: 0x21 }));
+    assert_eq!(load(&mut c, &mut bus, 0x40_5004), Ok(0), "the Normal page, swapped back in, is not Device");
+}
+
+#[test]
 fn misaligned_access_with_the_mmu_off_is_an_alignment_fault() {
     let mut bus = bus();
     let mut c = cpu(MmuRegs::default());

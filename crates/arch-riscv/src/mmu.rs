@@ -323,7 +323,7 @@ impl RiscvCpu {
     ) -> Result<Target, Cause> {
         // A data page whose entry a fill evicted from its slot comes back without a walk (the
         // entry was as checked then, and flushes reach it as they reach the table).
-        if idx < NUM_MMU && access != Access::Exec && self.tlb.victim_swap(idx, vaddr) {
+        if idx < NUM_MMU && access != Access::Exec && self.tlb.victim_swap(idx, vaddr).is_some() {
             let hit = match access {
                 Access::Write => self.tlb.lookup_write(idx, vaddr, len),
                 _ => self.tlb.lookup_read(idx, vaddr, len),

@@ -136,20 +136,17 @@ impl<const N: usize> Tlb<N> {
     }
 
     /// On a miss for `vaddr` under `mmu_idx`: if a fill evicted its page's entry since the last
-    /// flush, put that entry back in its slot (the one there goes to the victims) and say so;
-    /// the caller then looks up again. Flushes and code-page marks reach victims as they reach
-    /// the table, so a victim is as good as the entry it was.
-    pub fn victim_swap(&mut self, mmu_idx: usize, vaddr: u64) -> bool {
+    /// flush, put that entry back in its slot (the one there goes to the victims) and say
+    /// which victim it was (it now holds the slot's former entry); the caller then looks up
+    /// again. Flushes and code-page marks reach victims as they reach the table, so a victim
+    /// is as good as the entry it was.
+    pub fn victim_swap(&mut self, mmu_idx: usize, vaddr: u64) -> Option<usize> {
         let page = vaddr & PAGE_MASK;
-        let Some(victims) = self.victims.get_mut(mmu_idx) else {
-            return false;
-        };
-        let Some(k) = victims.iter().position(|e| e.page() == Some(page)) else {
-            return false;
-        };
+        let victims = self.victims.get_mut(mmu_idx)?;
+        let k = victims.iter().position(|e| e.page() == Some(page))?;
         let slot = &mut self.entries[mmu_idx][tlb_index(vaddr)];
         std::mem::swap(slot, &mut victims[k]);
-        true
+        Some(k)
     }
 
     /// Changes whenever entries are flushed (fills and code-page flags leave it alone).
@@ -206,18 +203,29 @@ impl<const N: usize> Tlb<N> {
     /// Map the virtual page of `vaddr` to the backing-store page at `page_offset` with `prot`.
     /// `code_page` marks the write tag so stores take the slow path. `global`: the translation
     /// is the same in every address space (a global page, or no translation at all), so
-    /// [`Tlb::flush_non_global`] may keep it.
-    pub fn fill(&mut self, mmu_idx: usize, vaddr: u64, page_offset: usize, prot: Prot, code_page: bool, global: bool) {
+    /// [`Tlb::flush_non_global`] may keep it. Returns the victim the slot's former entry went
+    /// to, if it held another page (for callers that keep more about an entry than the TLB).
+    pub fn fill(
+        &mut self,
+        mmu_idx: usize,
+        vaddr: u64,
+        page_offset: usize,
+        prot: Prot,
+        code_page: bool,
+        global: bool,
+    ) -> Option<usize> {
         let page = vaddr & PAGE_MASK;
         let tag = |ok: bool, extra: u64| if ok { page | extra } else { TLB_INVALID };
         let addend = (page_offset as u64).wrapping_sub(page);
         let i = tlb_index(vaddr);
         self.not_global[mmu_idx][i] |= !global;
         let old = self.entries[mmu_idx][i];
+        let mut evicted = None;
         if old.page().is_some_and(|p| p != page) {
             let k = self.victim_next[mmu_idx];
             self.victims[mmu_idx][k] = old;
             self.victim_next[mmu_idx] = (k + 1) % VICTIMS;
+            evicted = Some(k);
         }
         self.entries[mmu_idx][i] = TlbEntry {
             addr_read: tag(prot.read, 0),
@@ -233,6 +241,7 @@ impl<const N: usize> Tlb<N> {
             *c = CodeEntry::EMPTY;
             self.epoch += 1;
         }
+        evicted
     }
 
     /// After a write to a watched code page was handled, let later writes to it go fast again.
@@ -537,13 +546,23 @@ mod tests {
         t.fill(0, A, 0x1000, RW, false, false);
         t.fill(0, B, 0x2000, RW, false, false);
         assert_eq!(t.lookup_read(0, A, 8), None);
-        assert!(t.victim_swap(0, A));
+        assert!(t.victim_swap(0, A).is_some());
         assert_eq!(t.lookup_read(0, A + 8, 8), Some(0x1008));
         // The page it displaced is a victim now.
         assert_eq!(t.lookup_read(0, B, 8), None);
-        assert!(t.victim_swap(0, B));
+        assert!(t.victim_swap(0, B).is_some());
         assert_eq!(t.lookup_write(0, B, 8), Some(0x2000));
-        assert!(!t.victim_swap(0, A + 0x1000), "a page never filled has no victim");
+        assert!(t.victim_swap(0, A + 0x1000).is_none(), "a page never filled has no victim");
+    }
+
+    #[test]
+    fn a_fill_and_a_swap_name_the_victim_that_holds_the_other_entry() {
+        let mut t: Tlb<1> = Tlb::new();
+        assert_eq!(t.fill(0, A, 0x1000, RW, false, false), None, "the slot was empty");
+        let k = t.fill(0, B, 0x2000, RW, false, false).expect("A was evicted");
+        assert_eq!(t.fill(0, B, 0x3000, RW, false, false), None, "a refill of the same page evicts nothing");
+        assert_eq!(t.victim_swap(0, A), Some(k), "A comes back from where it went; B goes there");
+        assert_eq!(t.victim_swap(0, B), Some(k));
     }
 
     #[test]
@@ -554,7 +573,7 @@ mod tests {
             t.fill(0, A, 0x1000, RW, false, false);
             t.fill(0, B, 0x2000, RW, false, false);
             flush(&mut t);
-            assert!(!t.victim_swap(0, A));
+            assert!(t.victim_swap(0, A).is_none());
         }
     }
 
@@ -564,7 +583,7 @@ mod tests {
         t.fill(0, A, 0x1000, RW, false, false);
         t.fill(0, B, 0x2000, RW, false, false);
         t.set_code_flag(0x1000);
-        assert!(t.victim_swap(0, A));
+        assert!(t.victim_swap(0, A).is_some());
         assert_eq!(t.lookup_write(0, A, 8), None, "stores to a code page must take the slow path");
         assert_eq!(t.lookup_read(0, A, 8), Some(0x1000));
     }

@@ -944,6 +944,11 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
         let lo = self.xw(a.sf, a.rm);
         let r = if a.lsb == 0 {
             lo
+        } else if a.rn == a.rm {
+            // ROR (immediate): one host rotate instead of two shifts and an or (sha256's
+            // rounds are full of them).
+            let rot = if a.sf == 1 { BinOp::Rotr } else { BinOp::Rotr32 };
+            self.opk(rot, lo, u64::from(a.lsb))
         } else if a.sf == 1 {
             let hi = self.x(a.rn);
             let lo = self.opk(BinOp::Shr, lo, u64::from(a.lsb));

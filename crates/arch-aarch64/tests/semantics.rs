@@ -264,6 +264,17 @@ fn extr_concatenates() {
     assert_eq!(f.x(5), 0x1023_4567);
 }
 
+#[test]
+fn ror_immediate_is_extr_of_one_register_with_itself() {
+    let f = Snippet::of(&[enc::extr(3, 1, 1, 8), enc::extr_w(4, 2, 2, 11), enc::extr_w(5, 2, 2, 31)])
+        .x(1, 0x1122_3344_5566_7788)
+        .x(2, 0xdead_beef_8000_0401)
+        .ok();
+    assert_eq!(f.x(3), 0x8811_2233_4455_6677);
+    assert_eq!(f.x(4), 0x8030_0000);
+    assert_eq!(f.x(5), 0x0000_0803);
+}
+
 // ---- conditional select and compare --------------------------------------------------------------
 
 /// ConditionHolds from the Arm ARM's condition table, written independently of sem.rs.

@@ -75,8 +75,9 @@ impl<G: Guest> Tiers<'_, G> {
     /// (a sixteenth of the threshold) are worth its time, as they run compiled from then on
     /// instead of interpreted. With a queue, only hot blocks join it, so that they do not wait
     /// behind lukewarm ones (a low fixed threshold made boots slower for that reason, see
-    /// [`TierPolicy::HOT`]). Measured with `cargo xtask bench-linux`, boot to READY: riscv64
-    /// 3.2-3.4 s → 2.7-2.8 s, arm64 4.1-4.2 s → 3.2 s; workload totals unchanged or better.
+    /// [`TierPolicy::HOT`]). Measured with `cargo xtask bench-linux`, boot to READY, three
+    /// alternating runs each: riscv64 2.91-3.01 s → 2.42-2.62 s, arm64 3.41-3.89 s → 2.95-3.15 s;
+    /// workload totals unchanged within noise. Lower fractions (1/32, 1/64) were no better.
     pub fn threshold_now(&self) -> u32 {
         match self.compiler.backlog() {
             None => self.threshold,

@@ -24,6 +24,8 @@ impl Backend {
         set(&mut flags, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
         // Tail calls between blocks need frame pointers kept on x86-64.
         set(&mut flags, "preserve_frame_pointers", "true")?;
+        // The context lives in the pinned register (`Emitter::ctx`).
+        set(&mut flags, "enable_pinned_reg", "true")?;
         let isa = cranelift_native::builder()
             .map_err(|e| format!("no Cranelift backend for this host: {e}"))?
             .finish(settings::Flags::new(flags))
@@ -65,9 +67,14 @@ impl Backend {
             b.append_block_params_for_function_params(entry);
             b.switch_to_block(entry);
             let (ctx, target) = (b.block_params(entry)[0], b.block_params(entry)[1]);
+            // The pinned register is not callee-saved once pinned, but the Rust caller expects
+            // it kept: the stub saves it around the call itself.
+            let saved = b.ins().get_pinned_reg(types::I64);
+            b.ins().set_pinned_reg(ctx);
             let sig = b.import_signature(block_signature());
-            let call = b.ins().call_indirect(sig, target, &[ctx]);
+            let call = b.ins().call_indirect(sig, target, &[]);
             let status = b.inst_results(call)[0];
+            b.ins().set_pinned_reg(saved);
             b.ins().return_(&[status]);
             b.seal_all_blocks();
             b.finalize(self.isa.frontend_config());
@@ -110,8 +117,7 @@ impl Backend {
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
-        let ctx = b.block_params(entry)[0];
-        let mut e: Emitter<'_, '_, '_, G> = Emitter::new(&mut b, ctx, cc, region[0].pc, meta);
+        let mut e: Emitter<'_, '_, '_, G> = Emitter::new(&mut b, cc, region[0].pc, meta);
         if region.len() > 1 {
             let pcs: Vec<u64> = region.iter().map(|b| b.pc).collect();
             e.enter_region(&pcs);

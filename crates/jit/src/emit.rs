@@ -35,11 +35,10 @@ pub struct Sigs {
     pub lookup: SigRef,
 }
 
-/// The signature of every compiled block: the context in, a status out; `tail` so that blocks
-/// can end in a jump to the next one.
+/// The signature of every compiled block: a status out; `tail` so that blocks can end in a
+/// jump to the next one. The context comes in the pinned register (see [`Emitter::ctx`]).
 pub fn block_signature() -> Signature {
     let mut s = Signature::new(CallConv::Tail);
-    s.params.push(AbiParam::new(I64));
     s.returns.push(AbiParam::new(I64));
     s
 }
@@ -103,7 +102,6 @@ struct Region {
 
 pub struct Emitter<'f, 'b, 'a, G> {
     pub b: &'b mut FunctionBuilder<'f>,
-    ctx: Value,
     regs: Value,
     sigs: Sigs,
     slots: Vec<Option<RegSlot>>,
@@ -132,9 +130,10 @@ pub struct Emitter<'f, 'b, 'a, G> {
 }
 
 impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
-    /// Start emitting into `b`, positioned in the entry block whose only parameter is the context.
-    /// The block at `pc` keeps its validity flag and jump slots at `meta`.
-    pub fn new(b: &'b mut FunctionBuilder<'f>, ctx: Value, cc: CallConv, pc: u64, meta: *const BlockMeta) -> Self {
+    /// Start emitting into `b`, positioned in the function's entry block, with the context in the
+    /// pinned register. The block at `pc` keeps its validity flag and jump slots at `meta`.
+    pub fn new(b: &'b mut FunctionBuilder<'f>, cc: CallConv, pc: u64, meta: *const BlockMeta) -> Self {
+        let ctx = b.ins().get_pinned_reg(I64);
         let sigs = Sigs::import(b, cc);
         // An invalidated block reached through a stale jump slot hands back to the loop at once,
         // leaving `exit_slot` as the jumping block set it so the loop can re-link that slot.
@@ -160,7 +159,6 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         });
         Emitter {
             b,
-            ctx,
             regs,
             sigs,
             slots: Vec::new(),
@@ -289,7 +287,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     /// Leave for a pc known only now: straight into its compiled code if the run may go on and
     /// `runtime::lookup` finds some, else back to the loop.
     fn exit_dynamic(&mut self, pc: Value, total: Value) {
-        self.b.ins().store(MemFlagsData::trusted(), total, self.ctx, OFF_EXECUTED);
+        self.store_ctx(total, OFF_EXECUTED);
         let ret = self.b.create_block();
         let (find, jump) = (self.b.create_block(), self.b.create_block());
         let budget = self.b.use_var(self.budget);
@@ -301,7 +299,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             let probe = self.b.create_block();
             self.b.ins().brif(go, probe, &[], ret, &[]);
             self.b.switch_to_block(probe);
-            let table = self.b.ins().load(I64, MemFlagsData::trusted(), self.ctx, OFF_JUMP_TABLE);
+            let table = self.load_ctx(OFF_JUMP_TABLE);
             let a = self.b.ins().ushr_imm_s(pc, 1);
             let c = self.b.ins().ushr_imm_s(pc, 13);
             let idx = self.b.ins().bxor(a, c);
@@ -311,7 +309,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             let epc = self.b.ins().load(I64, MemFlagsData::trusted(), e, JE_PC);
             let efetch = self.b.ins().load(I64, MemFlagsData::trusted(), e, JE_FETCH);
             let eflags = self.b.ins().load(I64, MemFlagsData::trusted(), e, JE_FLAGS);
-            let epoch = self.b.ins().load(I64, MemFlagsData::trusted(), self.ctx, OFF_FETCH_EPOCH);
+            let epoch = self.load_ctx(OFF_FETCH_EPOCH);
             let d_pc = self.b.ins().bxor(epc, pc);
             let d_fetch = self.b.ins().bxor(efetch, epoch);
             let want = self.exit_flags();
@@ -330,16 +328,16 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         }
         self.b.switch_to_block(find);
         let callee = self.b.ins().iconst(I64, runtime::lookup::<G> as *const () as usize as i64);
-        let ctx = self.ctx;
+        let ctx = self.ctx();
         let call = self.b.ins().call_indirect(self.sigs.lookup, callee, &[ctx, pc]);
         let target = self.b.inst_results(call)[0];
         self.b.ins().brif(target, jump, &[], ret, &[]);
         self.b.switch_to_block(jump);
         self.jump_dynamic(target);
         self.b.switch_to_block(ret);
-        self.b.ins().store(MemFlagsData::trusted(), pc, self.ctx, OFF_EXIT_PC);
+        self.store_ctx(pc, OFF_EXIT_PC);
         let zero = self.b.ins().iconst(I64, 0);
-        self.b.ins().store(MemFlagsData::trusted(), zero, self.ctx, OFF_EXIT_SLOT);
+        self.store_ctx(zero, OFF_EXIT_SLOT);
         let ok = self.b.ins().iconst(I64, runtime::OK as i64);
         self.b.ins().return_(&[ok]);
     }
@@ -366,15 +364,14 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     /// hands back at once) leaves nothing for the loop to link.
     fn jump_dynamic(&mut self, target: Value) {
         let zero = self.b.ins().iconst(I64, 0);
-        self.b.ins().store(MemFlagsData::trusted(), zero, self.ctx, OFF_EXIT_SLOT);
-        let ctx = self.ctx;
-        self.b.ins().return_call_indirect(self.sigs.block, target, &[ctx]);
+        self.store_ctx(zero, OFF_EXIT_SLOT);
+        self.b.ins().return_call_indirect(self.sigs.block, target, &[]);
     }
 
     /// Leave for `pc`: through the jump slot at `slot` if it is linked and the run may go on,
     /// else back to the loop (which may link the slot).
     fn exit_with(&mut self, pc: Value, slot: Option<u64>, total: Value) {
-        self.b.ins().store(MemFlagsData::trusted(), total, self.ctx, OFF_EXECUTED);
+        self.store_ctx(total, OFF_EXECUTED);
         let ret = self.b.create_block();
         let slot_addr = self.b.ins().iconst(I64, slot.unwrap_or(0) as i64);
         if slot.is_some() {
@@ -387,15 +384,14 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             self.b.ins().brif(target, jump, &[], ret, &[]);
             self.b.switch_to_block(jump);
             // A stale target hands back at once; the loop then re-links this slot.
-            self.b.ins().store(MemFlagsData::trusted(), slot_addr, self.ctx, OFF_EXIT_SLOT);
-            let ctx = self.ctx;
-            self.b.ins().return_call_indirect(self.sigs.block, target, &[ctx]);
+            self.store_ctx(slot_addr, OFF_EXIT_SLOT);
+            self.b.ins().return_call_indirect(self.sigs.block, target, &[]);
         } else {
             self.b.ins().jump(ret, &[]);
         }
         self.b.switch_to_block(ret);
-        self.b.ins().store(MemFlagsData::trusted(), pc, self.ctx, OFF_EXIT_PC);
-        self.b.ins().store(MemFlagsData::trusted(), slot_addr, self.ctx, OFF_EXIT_SLOT);
+        self.store_ctx(pc, OFF_EXIT_PC);
+        self.store_ctx(slot_addr, OFF_EXIT_SLOT);
         let ok = self.b.ins().iconst(I64, runtime::OK as i64);
         self.b.ins().return_(&[ok]);
     }
@@ -432,33 +428,34 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         }
     }
 
-    /// Branch to a cold exit when `status` (from an entry point) says the instruction faulted.
-    fn check_fault(&mut self, status: Value) {
+    /// Go on at `to` with `args`, or leave through a cold exit when `status` (from an entry
+    /// point) says the instruction faulted.
+    fn check_fault(&mut self, status: Value, to: cranelift_codegen::ir::Block, args: &[Value]) {
         let fault = self.b.create_block();
-        let cont = self.b.create_block();
         self.b.set_cold_block(fault);
-        self.b.ins().brif(status, fault, &[], cont, &[]);
+        let args: Vec<_> = args.iter().map(|&v| v.into()).collect();
+        self.b.ins().brif(status, fault, &[], to, &args);
         self.b.switch_to_block(fault);
         self.write_back();
         let pc = self.b.ins().iconst(I64, self.pc as i64);
-        self.b.ins().store(MemFlagsData::trusted(), pc, self.ctx, OFF_EXIT_PC);
+        self.store_ctx(pc, OFF_EXIT_PC);
         let before = self.b.use_var(self.executed);
         let n = self.b.ins().iadd_imm_s(before, self.index as i64);
-        self.b.ins().store(MemFlagsData::trusted(), n, self.ctx, OFF_EXECUTED);
+        self.store_ctx(n, OFF_EXECUTED);
         let f = self.b.ins().iconst(I64, runtime::FAULT as i64);
         self.b.ins().return_(&[f]);
-        self.b.switch_to_block(cont);
     }
 
+    /// Call the entry point `entry`; the caller then checks the status it returns
+    /// ([`Emitter::check_fault`]).
     fn call_rust(&mut self, sig: SigRef, entry: usize, args: &[Value]) -> Value {
         // Entry points count retired instructions from `Ctx::executed`.
         let executed = self.b.use_var(self.executed);
-        self.b.ins().store(MemFlagsData::trusted(), executed, self.ctx, OFF_EXECUTED);
+        self.store_ctx(executed, OFF_EXECUTED);
         let callee = self.b.ins().iconst(I64, entry as i64);
         let call = self.b.ins().call_indirect(sig, callee, args);
         let status = self.b.inst_results(call)[0];
-        self.check_fault(status);
-        let budget = self.b.ins().load(I64, MemFlagsData::trusted(), self.ctx, OFF_BUDGET);
+        let budget = self.load_ctx(OFF_BUDGET);
         self.b.def_var(self.budget, budget);
         status
     }
@@ -470,11 +467,31 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         self.write_back();
         self.forget_registers();
         self.tlb_ram = None;
-        let (ctx, idx) = (self.ctx, self.index);
+        let (ctx, idx) = (self.ctx(), self.index);
         let fv = self.b.ins().iconst(I64, f as usize as i64);
         let done = self.b.ins().iconst(I64, idx as i64);
-        self.call_rust(self.sigs.helper, entry, &[ctx, fv, a, b, c, done]);
+        let status = self.call_rust(self.sigs.helper, entry, &[ctx, fv, a, b, c, done]);
+        let cont = self.b.create_block();
+        self.check_fault(status, cont, &[]);
+        self.b.switch_to_block(cont);
         Ok(self.ret())
+    }
+
+    /// The context. It lives in Cranelift's pinned register from the entry stub on, never
+    /// spilled and never saved by the blocks it passes through; each use reads the register
+    /// afresh (the read has side effects, so it is neither merged nor moved).
+    fn ctx(&mut self) -> Value {
+        self.b.ins().get_pinned_reg(I64)
+    }
+
+    fn load_ctx(&mut self, offset: i32) -> Value {
+        let ctx = self.ctx();
+        self.b.ins().load(I64, MemFlagsData::trusted(), ctx, offset)
+    }
+
+    fn store_ctx(&mut self, v: Value, offset: i32) {
+        let ctx = self.ctx();
+        self.b.ins().store(MemFlagsData::trusted(), v, ctx, offset);
     }
 
     fn ins(&mut self) -> cranelift_frontend::FuncInstBuilder<'_, 'f> {
@@ -482,7 +499,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     }
 
     fn ret(&mut self) -> Value {
-        self.b.ins().load(I64, MemFlagsData::trusted(), self.ctx, OFF_RET)
+        self.load_ctx(OFF_RET)
     }
 
     /// The TLB entry for `addr` and whether `addr` hits it for an access of `size` bytes
@@ -506,8 +523,8 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         if let Some(v) = self.tlb_ram {
             return v;
         }
-        let tlb = self.b.ins().load(I64, MemFlagsData::trusted(), self.ctx, OFF_TLB);
-        let ram = self.b.ins().load(I64, MemFlagsData::trusted(), self.ctx, OFF_RAM);
+        let tlb = self.load_ctx(OFF_TLB);
+        let ram = self.load_ctx(OFF_RAM);
         self.tlb_ram = Some((tlb, ram));
         (tlb, ram)
     }
@@ -714,12 +731,14 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
         self.b.ins().jump(join, &[v.into()]);
 
         self.b.switch_to_block(slow);
-        let (ctx, idx) = (self.ctx, self.index);
+        let (ctx, idx) = (self.ctx(), self.index);
         let opv = self.b.ins().iconst(I64, runtime::encode_memop(op) as i64);
         let done = self.b.ins().iconst(I64, idx as i64);
-        self.call_rust(self.sigs.load, runtime::load_slow::<G> as *const () as usize, &[ctx, addr, opv, done]);
+        let status =
+            self.call_rust(self.sigs.load, runtime::load_slow::<G> as *const () as usize, &[ctx, addr, opv, done]);
+        // Read before the check, so that one branch goes on at `join` (unused on a fault).
         let v = self.ret();
-        self.b.ins().jump(join, &[v.into()]);
+        self.check_fault(status, join, &[v]);
 
         self.b.switch_to_block(join);
         Ok(result)
@@ -743,11 +762,15 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
         self.b.ins().jump(join, &[]);
 
         self.b.switch_to_block(slow);
-        let (ctx, idx) = (self.ctx, self.index);
+        let (ctx, idx) = (self.ctx(), self.index);
         let opv = self.b.ins().iconst(I64, runtime::encode_memop(op) as i64);
         let done = self.b.ins().iconst(I64, idx as i64);
-        self.call_rust(self.sigs.store, runtime::store_slow::<G> as *const () as usize, &[ctx, addr, val, opv, done]);
-        self.b.ins().jump(join, &[]);
+        let status = self.call_rust(
+            self.sigs.store,
+            runtime::store_slow::<G> as *const () as usize,
+            &[ctx, addr, val, opv, done],
+        );
+        self.check_fault(status, join, &[]);
 
         self.b.switch_to_block(join);
         Ok(())

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use mimic_arch_riscv::decode::enc;
 use mimic_arch_riscv::RiscvCpu;
-use mimic_exec::{LogFlags, RunOutcome, Tiers};
+use mimic_exec::{Compile, Compiler, Guest, LogFlags, RunOutcome, Tiers, QUEUED};
 use mimic_jit::Jit;
 
 /// Rounds of the counting loop below.
@@ -40,4 +40,50 @@ fn an_idle_background_compiler_takes_a_block_below_the_threshold() {
     let stats = jit.stats();
     assert!(stats.compiled > 0, "nothing was compiled: {stats:?}");
     assert_eq!(stats.failed, 0);
+}
+
+/// A loop of three blocks that all run once per round, so they grow hot together:
+/// A (0, 4) → B (16, 20) → C (8) → A, x1 counting up to x2; then out through 12.
+fn three_block_loop() -> Vec<u32> {
+    vec![
+        enc::addi(1, 1, 1), // 0: A
+        enc::jal(0, 12),    // 4 → B
+        enc::bne(1, 2, -8), // 8: C → A
+        enc::jal(0, 12),    // 12 → the end
+        enc::addi(4, 4, 1), // 16: B
+        enc::jal(0, -12),   // 20 → C
+    ]
+}
+
+#[test]
+fn the_other_blocks_of_a_queued_region_wait_for_its_code_instead_of_queueing_their_own() {
+    let (mut cpu, mut bus, _) = Snippet::of(&three_block_loop()).x(2, 100).build();
+    let mut jit = Jit::<RiscvCpu>::new_background().expect("a JIT for this host");
+    // Interpreted to the end (no threshold is reached): the blocks are cached and warm.
+    let tiers = Tiers { compiler: &mut jit, threshold: u32::MAX };
+    let out = mimic_exec::run_tiered(&mut cpu, &mut bus, 10_000, LogFlags::default(), tiers);
+    assert_eq!(out, RunOutcome::Halted);
+    let (phys, flags) = (cpu.translate_fetch(&mut bus, CODE).expect("code is mapped"), cpu.block_flags());
+    let head = cpu.cache().lookup(CODE, phys, flags).expect("the loop's first block is cached");
+    let region = mimic_exec::region::gather::<RiscvCpu>(cpu.cache(), &head, 50);
+    assert_eq!(region.len(), 3, "the region is the whole loop");
+
+    assert!(matches!(jit.compile(&region), Compile::Queued));
+    head.heat.set(QUEUED); // as the run loop marks the block it asked for
+    for member in &region[1..] {
+        assert_ne!(member.heat.get() & QUEUED, 0, "block {:#x} would queue a job of its own", member.pc);
+    }
+
+    let start = std::time::Instant::now();
+    while head.compiled.get().is_none() {
+        assert!(start.elapsed().as_secs() < 20, "the region was not compiled");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        jit.collect(cpu.cache());
+    }
+    // With the region's code in place, the others count their runs again: entered from
+    // elsewhere often enough, they get regions of their own.
+    for member in &region[1..] {
+        assert_eq!(member.heat.get(), 0, "block {:#x}", member.pc);
+    }
+    assert_eq!(jit.stats().compiled, 1);
 }

@@ -25,7 +25,7 @@ mod runtime;
 use backend::Backend;
 use code_mem::CodeMemory;
 use emit::BlockMeta;
-use mimic_exec::{Block, BlockCache, Compile, Compiled, CompiledExit, Compiler, Env, Guest};
+use mimic_exec::{Block, BlockCache, Compile, Compiled, CompiledExit, Compiler, Env, Guest, QUEUED};
 use mimic_memory::AddressSpace;
 use runtime::{Ctx, EnterFn, JumpCache};
 use std::collections::HashMap;
@@ -100,14 +100,38 @@ struct Member<I> {
 /// The background compiler's answer: code for job `id`, or `None`.
 type Done = (u64, Option<Vec<u8>>);
 
+/// A job on the worker's queue, as the CPU thread keeps it.
+struct Pending<I> {
+    /// The region's first block, whose code the job makes (if it still exists).
+    block: Weak<Block<I>>,
+    /// The other members this job marked [`QUEUED`]: they wait for its code instead of queueing
+    /// regions of their own, which would compile mostly the same blocks again (a loop's blocks
+    /// all grow hot at about the same time).
+    members: Vec<Weak<Block<I>>>,
+    /// The region's validity flag and jump slots.
+    meta: Box<BlockMeta>,
+}
+
+impl<I> Pending<I> {
+    /// The job is over: its members may grow hot (when entered from outside the region) and
+    /// queue regions of their own.
+    fn release_members(&self) {
+        for m in self.members.iter().filter_map(Weak::upgrade) {
+            if m.heat.get() & QUEUED != 0 {
+                m.heat.set(0);
+            }
+        }
+    }
+}
+
 /// A compiler thread. Compiling costs the CPU thread nothing while the guest keeps running the
 /// block in the interpreter; the code is installed between slices (`Compiler::collect`).
 struct Worker<I> {
     jobs: Arc<queue::Queue<Job<I>>>,
     thread: std::thread::JoinHandle<()>,
     done: mpsc::Receiver<Done>,
-    /// Queued blocks by job id: the block (if it still exists) and its validity/slot memory.
-    pending: HashMap<u64, (Weak<Block<I>>, Box<BlockMeta>)>,
+    /// Queued blocks by job id.
+    pending: HashMap<u64, Pending<I>>,
     next_id: u64,
 }
 
@@ -246,7 +270,20 @@ where
             let job = Job { region: region.iter().map(copy).collect(), meta: &*meta as *const BlockMeta as usize };
             if !w.thread.is_finished() {
                 w.jobs.push(id, job);
-                w.pending.insert(id, (Rc::downgrade(block), meta));
+                let generation = self.generation;
+                let members = region[1..]
+                    .iter()
+                    .filter(|m| {
+                        let waiting = m.heat.get() & QUEUED != 0;
+                        let compiled = m.compiled.get().is_some_and(|c| c.generation == generation);
+                        !waiting && !compiled
+                    })
+                    .map(|m| {
+                        m.heat.set(QUEUED);
+                        Rc::downgrade(m)
+                    })
+                    .collect();
+                w.pending.insert(id, Pending { block: Rc::downgrade(block), members, meta });
                 return Compile::Queued;
             }
             // The thread is gone: compile here from now on.
@@ -270,16 +307,19 @@ where
         // The runs each waiting block has had since it was queued decide what compiles next.
         let pending = &w.pending;
         let gone = w.jobs.reprioritize(|id| {
-            let block = pending.get(&id)?.0.upgrade().filter(|b| !b.is_dropped())?;
-            Some(block.heat.get() & !mimic_exec::QUEUED)
+            let block = pending.get(&id)?.block.upgrade().filter(|b| !b.is_dropped())?;
+            Some(block.heat.get() & !QUEUED)
         });
         for id in gone {
-            w.pending.remove(&id);
+            if let Some(p) = w.pending.remove(&id) {
+                p.release_members();
+            }
         }
         let mut ready = Vec::new();
         while let Ok((id, code)) = w.done.try_recv() {
-            if let Some((block, meta)) = w.pending.remove(&id) {
-                ready.push((block, meta, code));
+            if let Some(p) = w.pending.remove(&id) {
+                p.release_members();
+                ready.push((p.block, p.meta, code));
             }
         }
         for (block, meta, code) in ready {

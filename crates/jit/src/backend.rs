@@ -2,7 +2,9 @@
 //! The tier keeps one for compiling on the CPU thread, and the background worker its own.
 
 use crate::emit::{block_signature, BlockMeta, Emitter};
-use cranelift_codegen::ir::{types, AbiParam, Function, InstBuilder, Signature, UserFuncName};
+use crate::runtime::Stubs;
+use cranelift_codegen::ir::{types, AbiParam, Function, InstBuilder, MemFlagsData, Signature, UserFuncName};
+use cranelift_codegen::isa::CallConv;
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{control::ControlPlane, Context};
@@ -45,10 +47,11 @@ impl Backend {
         &mut self,
         region: &[&Block<G::Insn>],
         meta: *const BlockMeta,
+        stubs: Stubs,
     ) -> Option<Vec<u8>> {
         let first = region.first()?;
         let mut func = Function::with_name_signature(UserFuncName::default(), block_signature());
-        if !self.build::<G>(region, &mut func, meta) {
+        if !self.build::<G>(region, &mut func, meta, stubs) {
             return None;
         }
         self.finish(func, first.pc)
@@ -82,6 +85,34 @@ impl Backend {
         self.finish(func, 0)
     }
 
+    /// A [`crate::runtime::Stubs`] stub for the C function at `target` taking `args` integers
+    /// (the context first): it calls the function and stores the status it returns into the
+    /// context, keeping every register.
+    pub fn compile_stub(&mut self, target: usize, args: usize) -> Option<Vec<u8>> {
+        let mut sig = Signature::new(CallConv::PreserveAll);
+        sig.params.extend(std::iter::repeat_n(AbiParam::new(types::I64), args));
+        let mut func = Function::with_name_signature(UserFuncName::default(), sig);
+        {
+            let mut b = FunctionBuilder::new(&mut func, &mut self.fctx);
+            let entry = b.create_block();
+            b.append_block_params_for_function_params(entry);
+            b.switch_to_block(entry);
+            let params = b.block_params(entry).to_vec();
+            let mut c = Signature::new(self.isa.default_call_conv());
+            c.params.extend(std::iter::repeat_n(AbiParam::new(types::I64), args));
+            c.returns.push(AbiParam::new(types::I64));
+            let c = b.import_signature(c);
+            let callee = b.ins().iconst(types::I64, target as i64);
+            let call = b.ins().call_indirect(c, callee, &params);
+            let status = b.inst_results(call)[0];
+            b.ins().store(MemFlagsData::trusted(), status, params[0], crate::runtime::OFF_STATUS);
+            b.ins().return_(&[]);
+            b.seal_all_blocks();
+            b.finalize(self.isa.frontend_config());
+        }
+        self.finish(func, 0)
+    }
+
     fn finish(&mut self, func: Function, pc: u64) -> Option<Vec<u8>> {
         self.cctx.clear();
         self.cctx.func = func;
@@ -107,6 +138,7 @@ impl Backend {
         region: &[&Block<G::Insn>],
         func: &mut Function,
         meta: *const BlockMeta,
+        stubs: Stubs,
     ) -> bool {
         if region.is_empty() || region.len() > mimic_exec::region::MAX_BLOCKS {
             return false;
@@ -117,7 +149,7 @@ impl Backend {
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
-        let mut e: Emitter<'_, '_, '_, G> = Emitter::new(&mut b, cc, region[0].pc, meta);
+        let mut e: Emitter<'_, '_, '_, G> = Emitter::new(&mut b, cc, region[0].pc, meta, stubs);
         if region.len() > 1 {
             let pcs: Vec<u64> = region.iter().map(|b| b.pc).collect();
             e.enter_region(&pcs);

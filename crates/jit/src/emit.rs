@@ -9,8 +9,8 @@
 //! instructions before it wrote and records the faulting pc: exceptions are precise.
 
 use crate::runtime::{
-    self, JE_ENTRY, JE_FETCH, JE_FLAGS, JE_PC, JUMP_ENTRIES, OFF_BUDGET, OFF_EXECUTED, OFF_EXIT_PC, OFF_EXIT_SLOT,
-    OFF_FETCH_EPOCH, OFF_JUMP_TABLE, OFF_RAM, OFF_REGS, OFF_RET, OFF_TLB,
+    self, Stubs, JE_ENTRY, JE_FETCH, JE_FLAGS, JE_PC, JUMP_ENTRIES, OFF_BUDGET, OFF_EXECUTED, OFF_EXIT_PC,
+    OFF_EXIT_SLOT, OFF_FETCH_EPOCH, OFF_JUMP_TABLE, OFF_RAM, OFF_REGS, OFF_RET, OFF_STATUS, OFF_TLB,
 };
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, AbiParam, InstBuilder, MemFlagsData, SigRef, Signature, Value};
@@ -27,6 +27,7 @@ const I64: types::Type = types::I64;
 
 /// Signatures of the entry points into Rust, imported into the function being built.
 pub struct Sigs {
+    /// Through [`Stubs`] (no return value: the status is left in the context).
     pub load: SigRef,
     pub store: SigRef,
     pub helper: SigRef,
@@ -51,10 +52,15 @@ impl Sigs {
             s.returns.push(AbiParam::new(I64));
             s
         };
+        let stub = |params: usize| {
+            let mut s = Signature::new(CallConv::PreserveAll);
+            s.params.extend(std::iter::repeat_n(AbiParam::new(I64), params));
+            s
+        };
         Sigs {
-            load: b.import_signature(sig(4)),
-            store: b.import_signature(sig(5)),
-            helper: b.import_signature(sig(6)),
+            load: b.import_signature(stub(4)),
+            store: b.import_signature(stub(5)),
+            helper: b.import_signature(stub(6)),
             block: b.import_signature(block_signature()),
             lookup: b.import_signature(sig(2)),
         }
@@ -104,6 +110,7 @@ pub struct Emitter<'f, 'b, 'a, G> {
     pub b: &'b mut FunctionBuilder<'f>,
     regs: Value,
     sigs: Sigs,
+    stubs: Stubs,
     slots: Vec<Option<RegSlot>>,
     /// The pc the block continues at; instructions that jump or branch set it.
     next: Variable,
@@ -132,7 +139,7 @@ pub struct Emitter<'f, 'b, 'a, G> {
 impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     /// Start emitting into `b`, positioned in the function's entry block, with the context in the
     /// pinned register. The block at `pc` keeps its validity flag and jump slots at `meta`.
-    pub fn new(b: &'b mut FunctionBuilder<'f>, cc: CallConv, pc: u64, meta: *const BlockMeta) -> Self {
+    pub fn new(b: &'b mut FunctionBuilder<'f>, cc: CallConv, pc: u64, meta: *const BlockMeta, stubs: Stubs) -> Self {
         let ctx = b.ins().get_pinned_reg(I64);
         let sigs = Sigs::import(b, cc);
         // An invalidated block reached through a stale jump slot hands back to the loop at once,
@@ -161,6 +168,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             b,
             regs,
             sigs,
+            stubs,
             slots: Vec::new(),
             next,
             pc: 0,
@@ -446,21 +454,20 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         self.b.ins().return_(&[f]);
     }
 
-    /// Call the entry point `entry`; the caller then checks the status it returns
-    /// ([`Emitter::check_fault`]).
-    fn call_rust(&mut self, sig: SigRef, entry: usize, args: &[Value]) -> Value {
+    /// Call an entry point through its stub `stub` ([`Stubs`]); the status it returns, which
+    /// the caller then checks ([`Emitter::check_fault`]).
+    fn call_rust(&mut self, sig: SigRef, stub: usize, args: &[Value]) -> Value {
         // Entry points count retired instructions from `Ctx::executed`.
         let executed = self.b.use_var(self.executed);
         self.store_ctx(executed, OFF_EXECUTED);
-        let callee = self.b.ins().iconst(I64, entry as i64);
-        let call = self.b.ins().call_indirect(sig, callee, args);
-        let status = self.b.inst_results(call)[0];
+        let callee = self.b.ins().iconst(I64, stub as i64);
+        self.b.ins().call_indirect(sig, callee, args);
         let budget = self.load_ctx(OFF_BUDGET);
         self.b.def_var(self.budget, budget);
-        status
+        self.load_ctx(OFF_STATUS)
     }
 
-    /// Call helper `f` through the runtime entry point `entry` (`runtime::call_helper` or
+    /// Call helper `f` through the stub `entry` (of `runtime::call_helper` or
     /// `call_helper_local`).
     fn call_through(&mut self, entry: usize, f: Helper<Env<'a, G>>, [a, b, c]: [Value; 3]) -> Result<Value, Exit> {
         // The helper sees the register file, and may change it, and the data TLB.
@@ -734,8 +741,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
         let (ctx, idx) = (self.ctx(), self.index);
         let opv = self.b.ins().iconst(I64, runtime::encode_memop(op) as i64);
         let done = self.b.ins().iconst(I64, idx as i64);
-        let status =
-            self.call_rust(self.sigs.load, runtime::load_slow::<G> as *const () as usize, &[ctx, addr, opv, done]);
+        let status = self.call_rust(self.sigs.load, self.stubs.load, &[ctx, addr, opv, done]);
         // Read before the check, so that one branch goes on at `join` (unused on a fault).
         let v = self.ret();
         self.check_fault(status, join, &[v]);
@@ -765,11 +771,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
         let (ctx, idx) = (self.ctx(), self.index);
         let opv = self.b.ins().iconst(I64, runtime::encode_memop(op) as i64);
         let done = self.b.ins().iconst(I64, idx as i64);
-        let status = self.call_rust(
-            self.sigs.store,
-            runtime::store_slow::<G> as *const () as usize,
-            &[ctx, addr, val, opv, done],
-        );
+        let status = self.call_rust(self.sigs.store, self.stubs.store, &[ctx, addr, val, opv, done]);
         self.check_fault(status, join, &[]);
 
         self.b.switch_to_block(join);
@@ -777,11 +779,11 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
     }
 
     fn call(&mut self, f: Helper<Self::Env>, a: Value, b: Value, c: Value) -> Result<Value, Exit> {
-        self.call_through(runtime::call_helper::<G> as *const () as usize, f, [a, b, c])
+        self.call_through(self.stubs.helper, f, [a, b, c])
     }
 
     fn call_local(&mut self, f: Helper<Self::Env>, a: Value, b: Value, c: Value) -> Result<Value, Exit> {
-        self.call_through(runtime::call_helper_local::<G> as *const () as usize, f, [a, b, c])
+        self.call_through(self.stubs.helper_local, f, [a, b, c])
     }
 
     fn jump(&mut self, target: Value) {

@@ -27,7 +27,7 @@ use code_mem::CodeMemory;
 use emit::BlockMeta;
 use mimic_exec::{Block, BlockCache, Compile, Compiled, CompiledExit, Compiler, Env, Guest, QUEUED};
 use mimic_memory::AddressSpace;
-use runtime::{Ctx, EnterFn, JumpCache};
+use runtime::{Ctx, EnterFn, JumpCache, Stubs};
 use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::rc::{Rc, Weak};
@@ -69,6 +69,8 @@ fn perf_map_add(entry: usize, len: usize, pc: u64) {
 
 /// Address space reserved for generated code per tier instance; recycled whole when full.
 const CODE_BYTES: usize = 256 << 20;
+/// ... and for the stubs, which stay.
+const STUB_BYTES: usize = 16 << 10;
 
 /// What the tier has done, for tests and investigations.
 #[derive(Clone, Copy, Debug, Default)]
@@ -139,8 +141,11 @@ pub struct Jit<G: Guest> {
     backend: Backend,
     worker: Option<Worker<G::Insn>>,
     mem: CodeMemory,
+    /// The stubs, never recycled: code in flight on the worker refers to them.
+    _stub_mem: CodeMemory,
     /// The stub Rust calls to enter a block (blocks use the `tail` convention).
     enter: EnterFn,
+    stubs: Stubs,
     /// Each compiled block's validity flag and jump slots, by entry address. Boxed so their
     /// addresses, baked into code, stay put; freed only when code memory is recycled.
     metas: HashMap<usize, Box<BlockMeta>>,
@@ -165,13 +170,23 @@ where
             return Err("the JIT supports x86-64 hosts only".into());
         }
         let mut backend = Backend::new()?;
-        let mut mem = CodeMemory::new(CODE_BYTES).map_err(|e| format!("code memory: {e}"))?;
-        let enter = install_enter_stub(&mut backend, &mut mem).ok_or("cannot compile the entry stub")?;
+        let mem = CodeMemory::new(CODE_BYTES).map_err(|e| format!("code memory: {e}"))?;
+        let mut stub_mem = CodeMemory::new(STUB_BYTES).map_err(|e| format!("code memory: {e}"))?;
+        let enter = install_enter_stub(&mut backend, &mut stub_mem).ok_or("cannot compile the entry stub")?;
+        let mut stub = |(target, args)| {
+            let bytes = backend.compile_stub(target, args).ok_or("cannot compile the entry-point stubs")?;
+            stub_mem.push(&bytes).ok_or("no room for the entry-point stubs")
+        };
+        let [load, store, helper, helper_local] = runtime::stub_targets::<G>();
+        let stubs =
+            Stubs { load: stub(load)?, store: stub(store)?, helper: stub(helper)?, helper_local: stub(helper_local)? };
         Ok(Jit {
             backend,
             worker: None,
             mem,
+            _stub_mem: stub_mem,
             enter,
+            stubs,
             metas: HashMap::new(),
             slot_owner: HashMap::new(),
             generation: new_generation(),
@@ -189,6 +204,7 @@ where
         let jobs = Arc::new(queue::Queue::<Job<G::Insn>>::new());
         let (done_tx, done) = mpsc::channel::<Done>();
         let mut backend = jit.backend.fork();
+        let stubs = jit.stubs;
         let queue = jobs.clone();
         let thread = std::thread::Builder::new()
             .name("mimic-jit".into())
@@ -197,7 +213,7 @@ where
                     let blocks: Vec<Block<G::Insn>> =
                         job.region.into_iter().map(|m| Block::new(m.pc, m.phys, m.flags, m.insns, m.pages)).collect();
                     let region: Vec<&Block<G::Insn>> = blocks.iter().collect();
-                    let code = backend.compile_region::<G>(&region, job.meta as *const BlockMeta);
+                    let code = backend.compile_region::<G>(&region, job.meta as *const BlockMeta, stubs);
                     if done_tx.send((id, code)).is_err() {
                         break;
                     }
@@ -222,7 +238,6 @@ where
                 self.mem.reset();
                 self.metas.clear();
                 self.slot_owner.clear();
-                self.enter = install_enter_stub(&mut self.backend, &mut self.mem)?;
                 self.generation = new_generation();
                 self.jump_cache.clear();
                 self.stats.flushes += 1;
@@ -290,7 +305,7 @@ where
             self.worker = None;
         }
         let members: Vec<&Block<G::Insn>> = region.iter().map(|b| &**b).collect();
-        let Some(bytes) = self.backend.compile_region::<G>(&members, &*meta) else {
+        let Some(bytes) = self.backend.compile_region::<G>(&members, &*meta, self.stubs) else {
             self.stats.failed += 1;
             return Compile::Refused;
         };
@@ -368,6 +383,7 @@ where
             jump_table: self.jump_cache.table(),
             fetch_epoch: runtime::NO_EPOCH,
             jump_cache: &mut self.jump_cache,
+            status: 0,
         };
         // SAFETY: `ctx.env` points at `env`, which lives across the call and is used by nothing
         // else until it returns. `code.entry` is the start of a function this tier compiled with

@@ -45,6 +45,8 @@ pub struct Ctx {
     pub jump_table: *const JumpEntry,
     /// `Guest::code_epoch` as of the last refresh, or [`NO_EPOCH`] for a guest without one.
     pub fetch_epoch: u64,
+    /// The status of the last entry point called through a stub ([`Stubs`]).
+    pub status: u64,
 }
 
 /// `Ctx::fetch_epoch` of guests that keep no fetch epoch: no entry's `fetch` equals it, so
@@ -126,6 +128,7 @@ pub const OFF_STOP: i32 = 72;
 pub const OFF_EXIT_SLOT: i32 = 80;
 pub const OFF_JUMP_TABLE: i32 = 104;
 pub const OFF_FETCH_EPOCH: i32 = 112;
+pub const OFF_STATUS: i32 = 120;
 
 const _: () = {
     assert!(std::mem::offset_of!(Ctx, regs) == OFF_REGS as usize);
@@ -139,7 +142,31 @@ const _: () = {
     assert!(std::mem::offset_of!(Ctx, exit_slot) == OFF_EXIT_SLOT as usize);
     assert!(std::mem::offset_of!(Ctx, jump_table) == OFF_JUMP_TABLE as usize);
     assert!(std::mem::offset_of!(Ctx, fetch_epoch) == OFF_FETCH_EPOCH as usize);
+    assert!(std::mem::offset_of!(Ctx, status) == OFF_STATUS as usize);
 };
+
+/// Generated code reaches the entry points it calls on slow paths (TLB misses, MMIO, helpers)
+/// through stubs that keep every register: calls in cold paths then leave the hot path's
+/// register allocation alone, where a C call would make every value live across it take a
+/// callee-saved register (saved and restored by each block) or a stack slot. A stub passes its
+/// arguments on to the entry point and leaves the status in [`Ctx::status`].
+#[derive(Clone, Copy, Debug)]
+pub struct Stubs {
+    pub load: usize,
+    pub store: usize,
+    pub helper: usize,
+    pub helper_local: usize,
+}
+
+/// Entry points with their argument counts, as [`Stubs`] wraps them.
+pub fn stub_targets<G: Guest>() -> [(usize, usize); 4] {
+    [
+        (load_slow::<G> as *const () as usize, 4),
+        (store_slow::<G> as *const () as usize, 5),
+        (call_helper::<G> as *const () as usize, 6),
+        (call_helper_local::<G> as *const () as usize, 6),
+    ]
+}
 
 /// A TLB that never hits, for guests without one: every access takes the slow path.
 static NO_TLB: [TlbEntry; TLB_ENTRIES] = [TlbEntry::EMPTY; TLB_ENTRIES];

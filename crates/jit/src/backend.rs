@@ -1,7 +1,7 @@
 //! One Cranelift compiler instance: a decoded block in, position-independent machine code out.
 //! The tier keeps one for compiling on the CPU thread, and the background worker its own.
 
-use crate::emit::{block_signature, BlockMeta, Emitter};
+use crate::emit::{block_signature, region_signature, BlockMeta, Emitter};
 use crate::runtime::Stubs;
 use cranelift_codegen::ir::{types, AbiParam, Function, InstBuilder, MemFlagsData, Signature, UserFuncName};
 use cranelift_codegen::isa::CallConv;
@@ -41,8 +41,10 @@ impl Backend {
     }
 
     /// Machine code for `region` (a block and the blocks after it that it reaches, see
-    /// [`mimic_exec::region`]), entered at its first block, whose validity flag and jump slots
-    /// live at `meta`; `None` when it cannot be compiled (the interpreter keeps it).
+    /// [`mimic_exec::region`]), whose validity flag and jump slots live at `meta`; `None` when
+    /// it cannot be compiled (the interpreter keeps it). A region of one block is entered at
+    /// its start; one of several is entered through thunks ([`crate::thunks`]) that say at
+    /// which block.
     pub fn compile_region<G: Guest + 'static>(
         &mut self,
         region: &[&Block<G::Insn>],
@@ -50,7 +52,8 @@ impl Backend {
         stubs: Stubs,
     ) -> Option<Vec<u8>> {
         let first = region.first()?;
-        let mut func = Function::with_name_signature(UserFuncName::default(), block_signature());
+        let sig = if region.len() > 1 { region_signature() } else { block_signature() };
+        let mut func = Function::with_name_signature(UserFuncName::default(), sig);
         if !self.build::<G>(region, &mut func, meta, stubs) {
             return None;
         }
@@ -149,7 +152,8 @@ impl Backend {
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
-        let mut e: Emitter<'_, '_, '_, G> = Emitter::new(&mut b, cc, region[0].pc, meta, stubs);
+        let entry_index = b.block_params(entry).first().copied();
+        let mut e: Emitter<'_, '_, '_, G> = Emitter::new(&mut b, cc, region[0].pc, meta, stubs, entry_index);
         if region.len() > 1 {
             let pcs: Vec<u64> = region.iter().map(|b| b.pc).collect();
             e.enter_region(&pcs);

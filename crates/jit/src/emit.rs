@@ -13,7 +13,7 @@ use crate::runtime::{
     OFF_EXIT_SLOT, OFF_FETCH_EPOCH, OFF_JUMP_TABLE, OFF_RAM, OFF_REGS, OFF_RET, OFF_STATUS, OFF_TLB,
 };
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, AbiParam, InstBuilder, MemFlagsData, SigRef, Signature, Value};
+use cranelift_codegen::ir::{types, AbiParam, InstBuilder, JumpTableData, MemFlagsData, SigRef, Signature, Value};
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, Variable};
 use mimic_core::{Endian, MemOp, Size};
@@ -95,6 +95,19 @@ pub struct BlockMeta {
     /// Jump slots: per block of the region, the taken branch (or the jump), and the
     /// fall-through.
     pub slots: [u64; SLOTS],
+    /// The pc of each block of the region, by entry index (where a stale entry leaves).
+    pub pcs: [u64; MAX_BLOCKS],
+}
+
+const MAX_BLOCKS: usize = mimic_exec::region::MAX_BLOCKS;
+const _: () = assert!(MAX_BLOCKS.is_power_of_two());
+
+/// The signature of a region of several blocks: the index of the block to start at, which the
+/// entry thunks ([`crate::thunks`]) pass, in the first argument register.
+pub fn region_signature() -> Signature {
+    let mut s = block_signature();
+    s.params.push(AbiParam::new(I64));
+    s
 }
 
 /// Jump slots per compiled region.
@@ -127,6 +140,8 @@ pub struct Emitter<'f, 'b, 'a, G> {
     tlb_ram: Option<(Value, Value)>,
     /// Set while emitting a region of several blocks ([`Emitter::enter_region`]).
     region: Option<Region>,
+    /// A region's entry index (its function's parameter).
+    entry_index: Option<Value>,
     /// `Ctx::executed` and `Ctx::budget`, kept in variables: a jump between a region's blocks
     /// adds and compares in registers. `executed` goes to the context before every entry into
     /// Rust (which reads it) and at every exit; `budget` is read again after every entry into
@@ -139,7 +154,15 @@ pub struct Emitter<'f, 'b, 'a, G> {
 impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     /// Start emitting into `b`, positioned in the function's entry block, with the context in the
     /// pinned register. The block at `pc` keeps its validity flag and jump slots at `meta`.
-    pub fn new(b: &'b mut FunctionBuilder<'f>, cc: CallConv, pc: u64, meta: *const BlockMeta, stubs: Stubs) -> Self {
+    /// A region of several blocks passes the index of the block to start at in `entry_index`.
+    pub fn new(
+        b: &'b mut FunctionBuilder<'f>,
+        cc: CallConv,
+        pc: u64,
+        meta: *const BlockMeta,
+        stubs: Stubs,
+        entry_index: Option<Value>,
+    ) -> Self {
         let ctx = b.ins().get_pinned_reg(I64);
         let sigs = Sigs::import(b, cc);
         // An invalidated block reached through a stale jump slot hands back to the loop at once,
@@ -151,7 +174,16 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         b.set_cold_block(stale);
         b.ins().brif(valid, body, &[], stale, &[]);
         b.switch_to_block(stale);
-        let at = b.ins().iconst(I64, pc as i64);
+        let at = match entry_index {
+            // The index comes from a thunk of this region; masked all the same.
+            Some(i) => {
+                let i = b.ins().band_imm_s(i, (MAX_BLOCKS - 1) as i64);
+                let off = b.ins().ishl_imm_s(i, 3);
+                let a = b.ins().iadd(meta, off);
+                b.ins().load(I64, MemFlagsData::trusted(), a, std::mem::offset_of!(BlockMeta, pcs) as i32)
+            }
+            None => b.ins().iconst(I64, pc as i64),
+        };
         b.ins().store(MemFlagsData::trusted(), at, ctx, OFF_EXIT_PC);
         let ok = b.ins().iconst(I64, runtime::OK as i64);
         b.ins().return_(&[ok]);
@@ -178,6 +210,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             flags: 0,
             tlb_ram: None,
             region: None,
+            entry_index,
             executed,
             budget,
             _env: PhantomData,
@@ -188,9 +221,16 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     /// begins with [`Emitter::begin_block`], and direct exits between them become jumps inside
     /// the function.
     pub fn enter_region(&mut self, pcs: &[u64]) {
-        let heads: std::collections::HashMap<_, _> = pcs.iter().map(|&pc| (pc, self.b.create_block())).collect();
-        self.b.ins().jump(heads[&pcs[0]], &[]);
-        self.region = Some(Region { heads });
+        let heads: Vec<_> = pcs.iter().map(|_| self.b.create_block()).collect();
+        // Start at the block the entry thunk asked for.
+        // Each call its own: the SSA builder may append arguments to any of them.
+        let calls: Vec<_> = heads.iter().map(|&h| self.b.func.dfg.block_call(h, &[])).collect();
+        let default = self.b.func.dfg.block_call(heads[0], &[]);
+        let table = self.b.create_jump_table(JumpTableData::new(default, &calls));
+        let index = self.entry_index.expect("a region's function takes an entry index");
+        let index = self.b.ins().ireduce(types::I32, index);
+        self.b.ins().br_table(index, table);
+        self.region = Some(Region { heads: pcs.iter().copied().zip(heads).collect() });
     }
 
     /// The region's block at `pc` starts. Every way in (the entry, the other blocks' jumps)

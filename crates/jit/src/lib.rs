@@ -21,11 +21,12 @@ mod code_mem;
 mod emit;
 mod queue;
 mod runtime;
+mod thunks;
 
 use backend::Backend;
 use code_mem::CodeMemory;
 use emit::BlockMeta;
-use mimic_exec::{Block, BlockCache, Compile, Compiled, CompiledExit, Compiler, Env, Guest, QUEUED};
+use mimic_exec::{region, Block, BlockCache, Compile, Compiled, CompiledExit, Compiler, Env, Guest, QUEUED};
 use mimic_memory::AddressSpace;
 use runtime::{Ctx, EnterFn, JumpCache, Stubs};
 use std::collections::HashMap;
@@ -106,21 +107,23 @@ type Done = (u64, Option<Vec<u8>>);
 struct Pending<I> {
     /// The region's first block, whose code the job makes (if it still exists).
     block: Weak<Block<I>>,
-    /// The other members this job marked [`QUEUED`]: they wait for its code instead of queueing
-    /// regions of their own, which would compile mostly the same blocks again (a loop's blocks
-    /// all grow hot at about the same time).
-    members: Vec<Weak<Block<I>>>,
+    /// The region's other blocks, in order, and whether this job marked each [`QUEUED`]: they
+    /// wait for its code (and then enter it through their thunks) instead of queueing regions
+    /// of their own, which would compile mostly the same blocks again.
+    members: Vec<(Weak<Block<I>>, bool)>,
     /// The region's validity flag and jump slots.
     meta: Box<BlockMeta>,
 }
 
 impl<I> Pending<I> {
-    /// The job is over: its members may grow hot (when entered from outside the region) and
-    /// queue regions of their own.
+    /// The job is over. Members it marked that get no entry into its code (it failed, or was
+    /// withdrawn) may grow hot again and queue regions of their own.
     fn release_members(&self) {
-        for m in self.members.iter().filter_map(Weak::upgrade) {
-            if m.heat.get() & QUEUED != 0 {
-                m.heat.set(0);
+        for (m, marked) in &self.members {
+            if let Some(m) = m.upgrade().filter(|_| *marked) {
+                if m.heat.get() & QUEUED != 0 {
+                    m.heat.set(0);
+                }
             }
         }
     }
@@ -151,6 +154,8 @@ pub struct Jit<G: Guest> {
     metas: HashMap<usize, Box<BlockMeta>>,
     /// Jump-slot address → (owning block's entry, slot index).
     slot_owner: HashMap<usize, (usize, usize)>,
+    /// Entry thunk → its region's function.
+    thunk_owner: HashMap<usize, usize>,
     generation: u64,
     /// What `runtime::lookup` found, emptied before a run when code was invalidated since.
     jump_cache: JumpCache,
@@ -189,6 +194,7 @@ where
             stubs,
             metas: HashMap::new(),
             slot_owner: HashMap::new(),
+            thunk_owner: HashMap::new(),
             generation: new_generation(),
             jump_cache: JumpCache::default(),
             jump_cache_stale: false,
@@ -228,8 +234,11 @@ where
         JitStats { code_bytes: self.mem.used() as u64, ..self.stats }
     }
 
-    /// Put `bytes` into code memory (recycling it when full) and register the block's metadata.
-    fn install(&mut self, bytes: &[u8], meta: Box<BlockMeta>, pc: u64) -> Option<Compiled> {
+    /// Put the code of a region of `blocks` blocks into code memory (recycling it when full),
+    /// with its entry thunks, and register its metadata; the entry of each block.
+    fn install(&mut self, code: &[u8], meta: Box<BlockMeta>, pc: u64, blocks: usize) -> Option<Vec<Compiled>> {
+        let (bytes, offsets) = thunks::image(code, blocks);
+        let bytes = &bytes[..];
         let entry = match self.mem.push(bytes) {
             Some(e) => e,
             None => {
@@ -238,6 +247,7 @@ where
                 self.mem.reset();
                 self.metas.clear();
                 self.slot_owner.clear();
+                self.thunk_owner.clear();
                 self.generation = new_generation();
                 self.jump_cache.clear();
                 self.stats.flushes += 1;
@@ -250,7 +260,26 @@ where
         self.metas.insert(entry, meta);
         self.stats.compiled += 1;
         perf_map_add(entry, bytes.len(), pc);
-        Some(Compiled { entry, generation: self.generation })
+        let generation = self.generation;
+        let entries: Vec<Compiled> = offsets.iter().map(|&o| Compiled { entry: entry + o, generation }).collect();
+        for c in &entries[..] {
+            if c.entry != entry {
+                self.thunk_owner.insert(c.entry, entry);
+            }
+        }
+        Some(entries)
+    }
+
+    /// `member`, a block of a region just installed, starts there from now on (through the
+    /// thunk `code`) unless it has code of its own or is no longer the block its pc maps to
+    /// (checked in `cache` when given; the CPU-thread compiler got it from the cache just now).
+    fn enter_member(&mut self, member: &Rc<Block<G::Insn>>, code: Compiled, cache: Option<&mut BlockCache<G::Insn>>) {
+        let own = member.compiled.get().is_some_and(|c| c.generation == self.generation);
+        let current = !member.is_dropped() && cache.is_none_or(|cache| is_current(cache, member));
+        if !own && current {
+            member.compiled.set(Some(code));
+            member.heat.set(0);
+        }
     }
 }
 
@@ -271,7 +300,10 @@ where
         if region.len() > 1 {
             self.stats.regions += 1;
         }
-        let meta = Box::new(BlockMeta { valid: 1, slots: [0; emit::SLOTS] });
+        let mut meta = Box::new(BlockMeta { valid: 1, slots: [0; emit::SLOTS], pcs: [0; region::MAX_BLOCKS] });
+        for (pc, b) in meta.pcs.iter_mut().zip(region) {
+            *pc = b.pc;
+        }
         if let Some(w) = &mut self.worker {
             let id = w.next_id;
             w.next_id += 1;
@@ -288,14 +320,14 @@ where
                 let generation = self.generation;
                 let members = region[1..]
                     .iter()
-                    .filter(|m| {
+                    .map(|m| {
                         let waiting = m.heat.get() & QUEUED != 0;
                         let compiled = m.compiled.get().is_some_and(|c| c.generation == generation);
-                        !waiting && !compiled
-                    })
-                    .map(|m| {
-                        m.heat.set(QUEUED);
-                        Rc::downgrade(m)
+                        let mark = !waiting && !compiled;
+                        if mark {
+                            m.heat.set(QUEUED);
+                        }
+                        (Rc::downgrade(m), mark)
                     })
                     .collect();
                 w.pending.insert(id, Pending { block: Rc::downgrade(block), members, meta });
@@ -309,10 +341,13 @@ where
             self.stats.failed += 1;
             return Compile::Refused;
         };
-        match self.install(&bytes, meta, block.pc) {
-            Some(c) => Compile::Done(c),
-            None => Compile::Refused,
+        let Some(entries) = self.install(&bytes, meta, block.pc, region.len()) else {
+            return Compile::Refused;
+        };
+        for (m, &c) in region.iter().zip(&entries).skip(1) {
+            self.enter_member(m, c, None);
         }
+        Compile::Done(entries[0])
     }
 
     fn collect(&mut self, cache: &mut BlockCache<G::Insn>) {
@@ -334,22 +369,26 @@ where
         while let Ok((id, code)) = w.done.try_recv() {
             if let Some(p) = w.pending.remove(&id) {
                 p.release_members();
-                ready.push((p.block, p.meta, code));
+                ready.push((p, code));
             }
         }
-        for (block, meta, code) in ready {
-            let Some(block) = block.upgrade() else {
+        for (p, code) in ready {
+            let Some(block) = p.block.upgrade() else {
                 continue;
             };
-            // Only if the cache still maps the block's key to this very block: a block dropped
-            // (its code changed) or replaced meanwhile must not get code for its old contents.
-            let current = cache.lookup(block.pc, block.phys, block.flags).is_some_and(|b| Rc::ptr_eq(&b, &block));
             match code {
-                Some(bytes) if current => {
-                    let c = self.install(&bytes, meta, block.pc);
-                    block.compiled.set(c);
-                    if c.is_none() {
-                        block.heat.set(0);
+                Some(bytes) if is_current(cache, &block) => {
+                    let entries = self.install(&bytes, p.meta, block.pc, p.members.len() + 1);
+                    block.compiled.set(entries.as_ref().map(|e| e[0]));
+                    match entries {
+                        Some(entries) => {
+                            for ((m, _), &c) in p.members.iter().zip(&entries[1..]) {
+                                if let Some(m) = m.upgrade() {
+                                    self.enter_member(&m, c, Some(&mut *cache));
+                                }
+                            }
+                        }
+                        None => block.heat.set(0),
                     }
                 }
                 Some(_) => {}
@@ -423,7 +462,9 @@ where
 
     fn invalidate(&mut self, code: Compiled) {
         if code.generation == self.generation {
-            if let Some(meta) = self.metas.get_mut(&code.entry) {
+            // A thunk's region goes with it: all its blocks are on one page, dropped together.
+            let entry = self.thunk_owner.get(&code.entry).copied().unwrap_or(code.entry);
+            if let Some(meta) = self.metas.get_mut(&entry) {
                 meta.valid = 0;
             }
             // Dropped code must not be found again: a jump into it would return to the loop
@@ -440,6 +481,12 @@ where
     fn backlog(&self) -> Option<usize> {
         self.worker.as_ref().map(|w| w.jobs.len())
     }
+}
+
+/// Whether the cache still maps `block`'s key to this very block: a block dropped (its code
+/// changed) or replaced meanwhile must not get code for its old contents.
+fn is_current<I>(cache: &mut BlockCache<I>, block: &Rc<Block<I>>) -> bool {
+    cache.lookup(block.pc, block.phys, block.flags).is_some_and(|b| Rc::ptr_eq(&b, block))
 }
 
 /// Compile the entry stub into `mem`.

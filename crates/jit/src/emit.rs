@@ -4,7 +4,8 @@
 //! Guest registers live in Cranelift variables while a block runs: read from the register file
 //! on first use, written back at the block's exits and before any helper (which may read or write
 //! the register file itself, so the cache starts over after it). Loads and stores inline the
-//! softmmu TLB compare; a miss calls [`runtime::load_slow`]/[`runtime::store_slow`]. Any entry
+//! softmmu TLB compare; a miss calls [`runtime::load_slow`]/[`runtime::store_slow`] (through
+//! [`Stubs`] that keep every register, as do helper calls). Any entry
 //! into Rust that reports a fault leaves through a cold exit that writes back what the
 //! instructions before it wrote and records the faulting pc: exceptions are precise.
 

@@ -426,8 +426,10 @@ where
         };
         // SAFETY: `ctx.env` points at `env`, which lives across the call and is used by nothing
         // else until it returns. `code.entry` is the start of a function this tier compiled with
-        // the `BlockFn` signature into code memory of the current generation (checked above), so
-        // it is still there; the function touches only what `ctx` points at, through the
+        // the block signature, or of one of the entry thunks laid out after a region's function
+        // (which passes that function a valid block index), in code memory of the current
+        // generation (checked above), so it is still there; the function touches only what
+        // `ctx` points at, through the
         // entry points in `runtime` instantiated for this `G`, and jumps only to blocks linked
         // into its slots, which are of the same generation.
         let status = unsafe {

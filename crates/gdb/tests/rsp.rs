@@ -317,7 +317,9 @@ fn machine_exit_is_reported() {
 fn dropped_connection_stops_the_machine() {
     let mut c = start(FakeTarget::new(1));
     c.handshake();
-    assert_eq!(c.cmd("Z0,80000f00,4"), "OK");
+    // Far enough that the fake machine (64 instructions per 2 ms) is still running when the
+    // connection drops 30 ms later, however loaded the host: at 0xf00 it sometimes was not.
+    assert_eq!(c.cmd("Z0,8000fff0,4"), "OK");
     c.send("vCont;c");
     std::thread::sleep(Duration::from_millis(30));
     c.s.shutdown(std::net::Shutdown::Both).unwrap();
@@ -325,5 +327,5 @@ fn dropped_connection_stops_the_machine() {
     assert_eq!(c.finish().unwrap(), StopOutcome::Disconnected);
     let calls = calls.lock().unwrap();
     assert!(calls.contains(&"interrupt".to_string()), "{calls:?}");
-    assert!(calls.contains(&"remove_breakpoint 0x80000f00".to_string()), "{calls:?}");
+    assert!(calls.contains(&"remove_breakpoint 0x8000fff0".to_string()), "{calls:?}");
 }

@@ -301,16 +301,32 @@ pub unsafe extern "C" fn store_slow<G: Guest>(ctx: *mut Ctx, addr: u64, val: u64
     // SAFETY: see `load_slow`.
     let env = unsafe { &mut *ctx.env.cast::<Env<'_, G>>() };
     sync_retired(ctx, env, index);
-    // A slow store may hit a device or a code page: let the loop look before going on.
-    ctx.stop = 1;
-    ctx.budget = 0;
-    let r = env.cpu.store(env.bus, addr, val, decode_memop(op));
+    let op = decode_memop(op);
+    let r = env.cpu.store(env.bus, addr, val, op);
     // SAFETY: see `load_slow`.
     unsafe { refresh::<G>(ctx) };
+    // A store to a device may change interrupt state, and one into a code page drops code: the
+    // loop must look before any more chained code runs. A store to plain RAM (a TLB miss, the
+    // first store to a clean page) does neither, and went on chaining: such stores are tens
+    // of thousands a second, each a trip through the loop when they stopped the run.
+    if !writes_plain_ram(ctx, addr, op.size.bytes()) || env.cpu.cache().has_dead() {
+        ctx.stop = 1;
+        ctx.budget = 0;
+    }
     match r {
         Ok(()) => OK,
         Err(Exit) => FAULT,
     }
+}
+
+/// Whether a store of `size` bytes at `addr` now hits the data TLB as one to plain RAM: the
+/// entry's write tag carries no flag (MMIO, code page, invalid) and the access is aligned.
+fn writes_plain_ram(ctx: &Ctx, addr: u64, size: u64) -> bool {
+    let index = (addr >> mimic_memory::PAGE_SHIFT) as usize & (TLB_ENTRIES - 1);
+    // SAFETY: `ctx.tlb` points at a table of `TLB_ENTRIES` entries (set by `refresh`), and
+    // `index` is below that.
+    let entry = unsafe { &*ctx.tlb.add(index) };
+    entry.addr_write == addr & (mimic_softmmu::PAGE_MASK | (size - 1))
 }
 
 /// # Safety

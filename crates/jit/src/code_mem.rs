@@ -1,6 +1,9 @@
-//! Executable memory for generated code: one reserved region filled front to back, each page
-//! writable or executable but never both (W^X). When it is full the tier recycles it whole and
-//! bumps its generation, so no handle to old code survives (QEMU's `tb_flush` does the same).
+//! Executable memory for generated code: one reserved region filled front to back. The region
+//! is mapped twice, writable at one address and executable at another, so no page is ever both
+//! writable and executable where code runs (W^X) and installing code needs no `mprotect` (whose
+//! TLB shootdowns interrupted the compile thread's core at every install). When it is full the
+//! tier recycles it whole and bumps its generation, so no handle to old code survives (QEMU's
+//! `tb_flush` does the same).
 
 use std::io;
 use std::ptr::NonNull;
@@ -9,75 +12,85 @@ use std::ptr::NonNull;
 const ALIGN: usize = 16;
 
 pub struct CodeMemory {
-    base: NonNull<u8>,
+    /// The executable view, where code runs.
+    exec: NonNull<u8>,
+    /// The writable view of the same pages, where code is copied in.
+    write: NonNull<u8>,
     len: usize,
     used: usize,
-    page: usize,
 }
 
-// SAFETY: the mapping is owned by this value alone (no aliases are handed out except code
+// SAFETY: the mappings are owned by this value alone (no aliases are handed out except code
 // addresses, which are only called on the thread that owns the tier), so moving it to another
 // thread moves sole ownership.
 unsafe impl Send for CodeMemory {}
 
+/// Map `len` bytes of `fd` shared with `prot`, or the error.
+fn map(fd: libc::c_int, len: usize, prot: libc::c_int) -> io::Result<NonNull<u8>> {
+    // SAFETY: a shared mapping of our own memfd at an address of the kernel's choosing touches
+    // no existing memory; the result is checked before use.
+    let p = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, libc::MAP_SHARED | libc::MAP_NORESERVE, fd, 0) };
+    if p == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    NonNull::new(p.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned null"))
+}
+
 impl CodeMemory {
-    /// Reserve `len` bytes of address space; pages are committed only when code is written.
+    /// Reserve `len` bytes; pages are committed only when code is written.
     pub fn new(len: usize) -> io::Result<CodeMemory> {
         // SAFETY: sysconf has no preconditions.
         let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
         let len = len.next_multiple_of(page);
-        // SAFETY: an anonymous private mapping at an address of the kernel's choosing touches no
-        // existing memory; the result is checked before use.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
+        // SAFETY: memfd_create takes a NUL-terminated name and flags; the result is checked.
+        let fd = unsafe { libc::memfd_create(c"mimic-jit".as_ptr(), libc::MFD_CLOEXEC) };
+        if fd < 0 {
             return Err(io::Error::last_os_error());
         }
-        let base = NonNull::new(p.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned null"))?;
-        Ok(CodeMemory { base, len, used: 0, page })
+        let views = (|| {
+            // SAFETY: `fd` is the memfd just created; sizing it touches nothing else.
+            if unsafe { libc::ftruncate(fd, len as libc::off_t) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            let write = map(fd, len, libc::PROT_READ | libc::PROT_WRITE)?;
+            match map(fd, len, libc::PROT_READ | libc::PROT_EXEC) {
+                Ok(exec) => Ok((write, exec)),
+                Err(e) => {
+                    // SAFETY: unmapping the view just mapped, which nothing uses.
+                    unsafe { libc::munmap(write.as_ptr().cast(), len) };
+                    Err(e)
+                }
+            }
+        })();
+        // SAFETY: the mappings (if any) keep the memory; the descriptor is no longer needed.
+        unsafe { libc::close(fd) };
+        let (write, exec) = views?;
+        Ok(CodeMemory { exec, write, len, used: 0 })
     }
 
-    /// Copy `code` in and make it executable; its address, or `None` when the region is full.
+    /// Copy `code` in; its executable address, or `None` when the region is full.
     pub fn push(&mut self, code: &[u8]) -> Option<usize> {
         let start = self.used.next_multiple_of(ALIGN);
         let end = start.checked_add(code.len())?;
         if end > self.len || code.is_empty() {
             return None;
         }
-        let first = start / self.page * self.page;
-        let last = end.next_multiple_of(self.page);
-        // SAFETY: [first, last) lies inside the mapping (end <= len, len is page-aligned). While
-        // the pages are writable no generated code runs: compilation happens between blocks on
-        // the thread that runs them.
+        // SAFETY: [start, end) lies inside the writable view (end <= len), past all code handed
+        // out so far, so no code that may run is overwritten. x86-64 keeps instruction fetch
+        // coherent with stores through another mapping of the same pages.
         unsafe {
-            let pages = self.base.as_ptr().add(first).cast();
-            if libc::mprotect(pages, last - first, libc::PROT_READ | libc::PROT_WRITE) != 0 {
-                return None;
-            }
-            std::ptr::copy_nonoverlapping(code.as_ptr(), self.base.as_ptr().add(start), code.len());
-            if libc::mprotect(pages, last - first, libc::PROT_READ | libc::PROT_EXEC) != 0 {
-                return None;
-            }
+            std::ptr::copy_nonoverlapping(code.as_ptr(), self.write.as_ptr().add(start), code.len());
         }
         self.used = end;
-        Some(self.base.as_ptr() as usize + start)
+        Some(self.exec.as_ptr() as usize + start)
     }
 
     /// Forget all code (the caller has voided every handle to it) and give the pages back.
     pub fn reset(&mut self) {
-        // SAFETY: the whole mapping is ours; dropping it to PROT_NONE and discarding its pages
-        // affects no other memory, and no handle to code in it is used again.
+        // SAFETY: the region is ours; removing its pages (from both views) affects no other
+        // memory, and no handle to code in it is used again.
         unsafe {
-            libc::mprotect(self.base.as_ptr().cast(), self.len, libc::PROT_NONE);
-            libc::madvise(self.base.as_ptr().cast(), self.len, libc::MADV_DONTNEED);
+            libc::madvise(self.write.as_ptr().cast(), self.len, libc::MADV_REMOVE);
         }
         self.used = 0;
     }
@@ -89,10 +102,11 @@ impl CodeMemory {
 
 impl Drop for CodeMemory {
     fn drop(&mut self) {
-        // SAFETY: unmapping the region this value mapped; nothing runs from it any more (the
+        // SAFETY: unmapping the views this value mapped; nothing runs from them any more (the
         // tier that owns it is being dropped).
         unsafe {
-            libc::munmap(self.base.as_ptr().cast(), self.len);
+            libc::munmap(self.exec.as_ptr().cast(), self.len);
+            libc::munmap(self.write.as_ptr().cast(), self.len);
         }
     }
 }
@@ -109,6 +123,16 @@ mod tests {
         assert_eq!(a % ALIGN, 0);
         assert_eq!(b % ALIGN, 0);
         assert_eq!(b - a, ALIGN);
+    }
+
+    #[test]
+    fn pushed_code_reads_back_at_its_executable_address() {
+        let mut m = CodeMemory::new(1 << 16).unwrap();
+        m.push(&[1, 2, 3]).unwrap();
+        let a = m.push(&[0x90, 0xc3]).unwrap();
+        // SAFETY: `a` is the executable view's copy of the two bytes just pushed (readable).
+        let back = unsafe { std::slice::from_raw_parts(a as *const u8, 2) };
+        assert_eq!(back, [0x90, 0xc3]);
     }
 
     #[test]

@@ -223,12 +223,17 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     /// the function.
     pub fn enter_region(&mut self, pcs: &[u64]) {
         let heads: Vec<_> = pcs.iter().map(|_| self.b.create_block()).collect();
-        // Start at the block the entry thunk asked for.
+        // Start at the block the entry thunk asked for: the first with a branch that is
+        // nearly always taken (calls and loops mostly enter a region at its start), the others
+        // through a jump table.
+        let index = self.entry_index.expect("a region's function takes an entry index");
+        let others = self.b.create_block();
+        self.b.ins().brif(index, others, &[], heads[0], &[]);
+        self.b.switch_to_block(others);
         // Each call its own: the SSA builder may append arguments to any of them.
         let calls: Vec<_> = heads.iter().map(|&h| self.b.func.dfg.block_call(h, &[])).collect();
         let default = self.b.func.dfg.block_call(heads[0], &[]);
         let table = self.b.create_jump_table(JumpTableData::new(default, &calls));
-        let index = self.entry_index.expect("a region's function takes an entry index");
         let index = self.b.ins().ireduce(types::I32, index);
         self.b.ins().br_table(index, table);
         self.region = Some(Region { heads: pcs.iter().copied().zip(heads).collect() });

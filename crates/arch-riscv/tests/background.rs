@@ -65,7 +65,7 @@ fn the_other_blocks_of_a_queued_region_wait_for_its_code_and_then_enter_it_where
     assert_eq!(out, RunOutcome::Halted);
     let (phys, flags) = (cpu.translate_fetch(&mut bus, CODE).expect("code is mapped"), cpu.block_flags());
     let head = cpu.cache().lookup(CODE, phys, flags).expect("the loop's first block is cached");
-    let region = mimic_exec::region::gather::<RiscvCpu>(cpu.cache(), &head, 50);
+    let region = mimic_exec::region::gather::<RiscvCpu>(cpu.cache(), &head, 50, 0);
     assert_eq!(region.len(), 3, "the region is the whole loop");
 
     assert!(matches!(jit.compile(&region), Compile::Queued));
@@ -98,4 +98,54 @@ fn the_other_blocks_of_a_queued_region_wait_for_its_code_and_then_enter_it_where
     assert_eq!(out, RunOutcome::Halted);
     assert_eq!((cpu.regs[1], cpu.regs[4]), (100, 101));
     assert_eq!(jit.stats().compiled, 1);
+}
+
+/// A prologue block P (0, 4) that jumps into the three-block loop of [`three_block_loop`],
+/// moved up by two instructions: A (8, 12) → B (24, 28) → C (16) → A; out through 20.
+fn loop_after_a_prologue() -> Vec<u32> {
+    vec![
+        enc::addi(5, 5, 1), // 0: P
+        enc::jal(0, 4),     // 4 → A
+        enc::addi(1, 1, 1), // 8: A
+        enc::jal(0, 12),    // 12 → B
+        enc::bne(1, 2, -8), // 16: C → A
+        enc::jal(0, 12),    // 20 → the end
+        enc::addi(4, 4, 1), // 24: B
+        enc::jal(0, -12),   // 28 → C
+    ]
+}
+
+#[test]
+fn a_region_leaves_out_the_blocks_that_already_have_code_or_wait_for_it() {
+    let (mut cpu, mut bus, _) = Snippet::of(&loop_after_a_prologue()).x(2, 100).build();
+    let mut jit = Jit::<RiscvCpu>::new_background().expect("a JIT for this host");
+    let tiers = Tiers { compiler: &mut jit, threshold: u32::MAX };
+    let out = mimic_exec::run_tiered(&mut cpu, &mut bus, 10_000, LogFlags::default(), tiers);
+    assert_eq!(out, RunOutcome::Halted);
+    let (phys, flags) = (cpu.translate_fetch(&mut bus, CODE).expect("code is mapped"), cpu.block_flags());
+    let block_at = |cpu: &mut RiscvCpu, off: u64| cpu.cache().lookup(CODE + off, phys + off as usize, flags).unwrap();
+    let (prologue, head) = (block_at(&mut cpu, 0), block_at(&mut cpu, 8));
+    let generation = jit.generation();
+    let whole = mimic_exec::region::gather::<RiscvCpu>(cpu.cache(), &prologue, 0, generation);
+    let pcs: Vec<u64> = whole.iter().map(|b| b.pc).collect();
+    assert!(
+        pcs.starts_with(&[CODE, CODE + 8]),
+        "with nothing compiled, the prologue's region takes in the loop: {pcs:x?}"
+    );
+
+    let region = mimic_exec::region::gather::<RiscvCpu>(cpu.cache(), &head, 50, generation);
+    assert_eq!(region.len(), 3, "the region is the whole loop");
+    assert!(matches!(jit.compile(&region), Compile::Queued));
+    head.heat.set(QUEUED);
+    let waiting = mimic_exec::region::gather::<RiscvCpu>(cpu.cache(), &prologue, 0, generation);
+    assert_eq!(waiting.iter().map(|b| b.pc).collect::<Vec<_>>(), [CODE], "the loop waits for its job");
+
+    let start = std::time::Instant::now();
+    while head.compiled.get().is_none() {
+        assert!(start.elapsed().as_secs() < 20, "the region was not compiled");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        jit.collect(cpu.cache());
+    }
+    let compiled = mimic_exec::region::gather::<RiscvCpu>(cpu.cache(), &prologue, 0, generation);
+    assert_eq!(compiled.iter().map(|b| b.pc).collect::<Vec<_>>(), [CODE], "the loop has code");
 }

@@ -247,7 +247,7 @@ fn run_impl<G: Guest, const DEBUG: bool, const TIERED: bool>(
                     block.heat.set(heat.saturating_add(1));
                 } else if heat >= hot {
                     // The blocks of a loop run about as often as its first, which is hot now.
-                    let region = crate::region::gather::<G>(cpu.cache(), &block, hot / 2);
+                    let region = crate::region::gather::<G>(cpu.cache(), &block, hot / 2, generation);
                     match t.compiler.compile(&region) {
                         Compile::Done(c) => {
                             code = Some(c);

@@ -25,46 +25,52 @@ pub struct CodeMemory {
 // thread moves sole ownership.
 unsafe impl Send for CodeMemory {}
 
-/// Map `len` bytes of `fd` shared with `prot`, or the error.
-fn map(fd: libc::c_int, len: usize, prot: libc::c_int) -> io::Result<NonNull<u8>> {
-    // SAFETY: a shared mapping of our own memfd at an address of the kernel's choosing touches
-    // no existing memory; the result is checked before use.
-    let p = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, libc::MAP_SHARED | libc::MAP_NORESERVE, fd, 0) };
-    if p == libc::MAP_FAILED {
-        return Err(io::Error::last_os_error());
-    }
-    NonNull::new(p.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned null"))
-}
-
 impl CodeMemory {
     /// Reserve `len` bytes; pages are committed only when code is written.
     pub fn new(len: usize) -> io::Result<CodeMemory> {
         // SAFETY: sysconf has no preconditions.
         let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
         let len = len.next_multiple_of(page);
-        // SAFETY: memfd_create takes a NUL-terminated name and flags; the result is checked.
-        let fd = unsafe { libc::memfd_create(c"mimic-jit".as_ptr(), libc::MFD_CLOEXEC) };
-        if fd < 0 {
+        // Shared anonymous memory rather than a memfd: `perf` reads `/tmp/perf-<pid>.map` (see
+        // `-perfmap`) only for executable mappings it takes for anonymous ones, which a
+        // memfd's name is not, and shared anonymous memory is listed as `/dev/zero`, which is.
+        // SAFETY: a new shared anonymous mapping at an address of the kernel's choosing touches
+        // no existing memory; the result is checked before use.
+        let write = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if write == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        let views = (|| {
-            // SAFETY: `fd` is the memfd just created; sizing it touches nothing else.
-            if unsafe { libc::ftruncate(fd, len as libc::off_t) } != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            let write = map(fd, len, libc::PROT_READ | libc::PROT_WRITE)?;
-            match map(fd, len, libc::PROT_READ | libc::PROT_EXEC) {
-                Ok(exec) => Ok((write, exec)),
-                Err(e) => {
-                    // SAFETY: unmapping the view just mapped, which nothing uses.
-                    unsafe { libc::munmap(write.as_ptr().cast(), len) };
-                    Err(e)
-                }
-            }
-        })();
-        // SAFETY: the mappings (if any) keep the memory; the descriptor is no longer needed.
-        unsafe { libc::close(fd) };
-        let (write, exec) = views?;
+        let unmap_write = |e: io::Error| {
+            // SAFETY: unmapping the view just mapped, which nothing uses.
+            unsafe { libc::munmap(write, len) };
+            Err(e)
+        };
+        // An old size of 0 maps the same shared pages a second time.
+        // SAFETY: `write` is the shared mapping just made; the new view goes where the kernel
+        // chooses (MREMAP_MAYMOVE), touching no other memory; the result is checked.
+        let exec = unsafe { libc::mremap(write, 0, len, libc::MREMAP_MAYMOVE) };
+        if exec == libc::MAP_FAILED {
+            return unmap_write(io::Error::last_os_error());
+        }
+        // SAFETY: `exec` is the second view just made; only its protection changes.
+        if unsafe { libc::mprotect(exec, len, libc::PROT_READ | libc::PROT_EXEC) } != 0 {
+            let e = io::Error::last_os_error();
+            // SAFETY: unmapping the view just made, which nothing uses.
+            unsafe { libc::munmap(exec, len) };
+            return unmap_write(e);
+        }
+        let (Some(write), Some(exec)) = (NonNull::new(write.cast::<u8>()), NonNull::new(exec.cast::<u8>())) else {
+            return Err(io::Error::other("mmap returned null"));
+        };
         Ok(CodeMemory { exec, write, len, used: 0 })
     }
 
@@ -142,5 +148,24 @@ mod tests {
         assert!(m.push(&[0u8; 16]).is_none());
         m.reset();
         assert!(m.push(&[0u8; 16]).is_some());
+    }
+
+    #[test]
+    fn the_executable_view_is_one_perf_takes_for_anonymous_memory() {
+        let mut m = CodeMemory::new(1 << 16).unwrap();
+        let a = m.push(&[0xc3]).unwrap();
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        let line = maps
+            .lines()
+            .find(|l| {
+                let (lo, hi) = l.split_once(' ').unwrap().0.split_once('-').unwrap();
+                (usize::from_str_radix(lo, 16).unwrap()..usize::from_str_radix(hi, 16).unwrap()).contains(&a)
+            })
+            .expect("the executable view is mapped");
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(fields[1], "r-xs", "{line}");
+        // What perf's `is_anon_memory` accepts; only then does it read /tmp/perf-<pid>.map.
+        let name = fields.get(5).copied().unwrap_or("");
+        assert!(name.is_empty() || name.starts_with("/dev/zero") || name == "//anon", "{line}");
     }
 }

@@ -1754,8 +1754,8 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
     fn simd_modimm(&mut self, _a: &ArgsVmodimm) -> R {
         self.fp_helper(crate::simd::modimm)
     }
-    fn simd_shift(&mut self, _a: &ArgsVshift) -> R {
-        self.fp_helper(crate::simd::shift)
+    fn simd_shift(&mut self, a: &ArgsVshift) -> R {
+        self.simd_shift_inline(a)
     }
     fn simd_ext(&mut self, _a: &ArgsVext) -> R {
         self.fp_helper(crate::simd::ext)

@@ -39,6 +39,20 @@ fn lane_tops(esz: u32) -> u64 {
     }
 }
 
+/// All ones in an `esz`-bit lane (`esz` <= 64).
+fn lane_mask(esz: u32) -> u64 {
+    u64::MAX >> (64 - esz)
+}
+
+/// `v` (within an `esz`-bit lane) in every `esz`-bit lane of a 64-bit half.
+fn lane_rep(v: u64, esz: u32) -> u64 {
+    if esz >= 64 {
+        v
+    } else {
+        v * (u64::MAX / lane_mask(esz))
+    }
+}
+
 /// Register-file index of V`n`'s low (bits 63:0) or high half.
 fn vreg(n: u32, hi: bool) -> Reg {
     Reg((VREG_BASE + 2 * (n as usize % 32) + usize::from(hi)) as u16)
@@ -392,6 +406,82 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
     /// ADD, SUB, CMEQ, CMTST, CMGT, CMGE, CMHI, CMHS and the bitwise operations (vector
     /// forms) inline: bzip2's and gunzip's loops run them, and each helper call decodes the
     /// word and loops over lanes. The rest, and the UNDEFINED encodings, go to the helper.
+    /// SHRN, USHR and SHL (vector, by immediate) inline, each 64-bit half shifted whole and its
+    /// lanes masked (SWAR); the other shifts go to the helper. glibc's string functions take
+    /// SHRN (`shrn v.8b, v.8h, #4`) to turn a byte compare into a bit mask on every call.
+    pub(super) fn simd_shift_inline(&mut self, a: &ArgsVshift) -> R {
+        if a.immh == 0 {
+            return self.fp_helper(simd::shift);
+        }
+        let lg = 31 - a.immh.leading_zeros();
+        let esz = 8u32 << lg;
+        let immhb = a.immh << 3 | a.immb;
+        let narrow = a.u == 0 && a.op == 0b10000 && lg < 3;
+        let ushr = a.u == 1 && a.op == 0b00000;
+        let shl = a.u == 0 && a.op == 0b01010;
+        // D lanes need Q (the helper raises UNDEFINED).
+        if !(narrow || ((ushr || shl) && (lg < 3 || a.q == 1))) {
+            return self.fp_helper(simd::shift);
+        }
+        self.fp_check()?;
+        if narrow {
+            // From lanes of 2*esz bits, shifted right by 1..=esz: each half narrows to 32 bits.
+            let wide = 2 * esz;
+            let sh = u64::from(2 * esz - immhb);
+            let keep = lane_rep(lane_mask(wide) >> sh & lane_mask(esz), wide);
+            let mut packed = Vec::with_capacity(2);
+            for hi in [false, true] {
+                let n = self.s.get(vreg(a.rn, hi));
+                let t = self.opk(BinOp::Shr, n, sh);
+                let mut t = self.opk(BinOp::And, t, keep);
+                // Close up the lanes: halve the gaps until the result is 32 contiguous bits.
+                let mut gap = esz;
+                while gap < 64 - esz && gap <= 16 {
+                    let moved = self.opk(BinOp::Shr, t, u64::from(gap));
+                    let both = self.op(BinOp::Or, t, moved);
+                    let pairs = lane_rep(lane_mask(2 * gap), 4 * gap);
+                    t = self.opk(BinOp::And, both, pairs);
+                    gap *= 2;
+                }
+                packed.push(self.opk(BinOp::And, t, 0xffff_ffff));
+            }
+            let up = self.opk(BinOp::Shl, packed[1], 32);
+            let r = self.op(BinOp::Or, packed[0], up);
+            if a.q == 1 {
+                // SHRN2: the upper half of Vd; the lower stays.
+                self.s.set(vreg(a.rd, true), r);
+            } else {
+                let z = self.k(0);
+                self.s.set(vreg(a.rd, false), r);
+                self.s.set(vreg(a.rd, true), z);
+            }
+            return Ok(());
+        }
+        let mut out = Vec::with_capacity(2);
+        for hi in [false, true].into_iter().take(1 + a.q as usize) {
+            let n = self.s.get(vreg(a.rn, hi));
+            let r = if ushr {
+                // By 1..=esz; by the whole lane nothing is left.
+                let sh = 2 * esz - immhb;
+                if sh >= esz {
+                    self.k(0)
+                } else {
+                    let t = self.opk(BinOp::Shr, n, u64::from(sh));
+                    self.opk(BinOp::And, t, lane_rep(lane_mask(esz) >> sh, esz))
+                }
+            } else {
+                let sh = immhb - esz;
+                let t = self.opk(BinOp::Shl, n, u64::from(sh));
+                self.opk(BinOp::And, t, lane_rep(lane_mask(esz) << sh & lane_mask(esz), esz))
+            };
+            out.push(r);
+        }
+        let hi = if a.q == 1 { out[1] } else { self.k(0) };
+        self.s.set(vreg(a.rd, false), out[0]);
+        self.s.set(vreg(a.rd, true), hi);
+        Ok(())
+    }
+
     pub(super) fn simd_3same_inline(&mut self, a: &ArgsV3) -> R {
         let kind = match (a.op, a.u) {
             (0b00011, _) => V3::Logic,

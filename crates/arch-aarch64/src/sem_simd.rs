@@ -483,6 +483,9 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
     }
 
     pub(super) fn simd_3same_inline(&mut self, a: &ArgsV3) -> R {
+        if (a.op, a.u, a.size) == (0b10100, 1, 0) {
+            return self.umaxp_bytes(a);
+        }
         let kind = match (a.op, a.u) {
             (0b00011, _) => V3::Logic,
             (0b10000, 0) => V3::Add,
@@ -530,6 +533,50 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
                 }
             };
             out.push(r);
+        }
+        let hi = if a.q == 1 { out[1] } else { self.k(0) };
+        self.s.set(vreg(a.rd, false), out[0]);
+        self.s.set(vreg(a.rd, true), hi);
+        Ok(())
+    }
+
+    /// UMAXP on bytes (glibc's strlen and memchr loops reduce a byte compare with it): the
+    /// pairs of Vn then of Vm (their low halves without Q), each half's four pair maxima
+    /// computed in 16-bit lanes and closed up into 32 bits.
+    fn umaxp_bytes(&mut self, a: &ArgsV3) -> R {
+        self.fp_check()?;
+        let halves = if a.q == 1 {
+            [(a.rn, false), (a.rn, true), (a.rm, false), (a.rm, true)]
+        } else {
+            [(a.rn, false), (a.rm, false), (0, false), (0, false)]
+        };
+        let mut packed = Vec::with_capacity(4);
+        for &(r, hi) in halves.iter().take(2 + 2 * a.q as usize) {
+            let x = self.s.get(vreg(r, hi));
+            let even = self.opk(BinOp::And, x, 0x00ff_00ff_00ff_00ff);
+            let odd = self.opk(BinOp::Shr, x, 8);
+            let odd = self.opk(BinOp::And, odd, 0x00ff_00ff_00ff_00ff);
+            // Bit 8 of each lane of (even + 0x100) - odd is set where even >= odd; no lane
+            // borrows from the next.
+            let biased = self.opk(BinOp::Or, even, 0x0100_0100_0100_0100);
+            let diff = self.op(BinOp::Sub, biased, odd);
+            let ge = self.opk(BinOp::Shr, diff, 8);
+            let ge = self.opk(BinOp::And, ge, 0x0001_0001_0001_0001);
+            let sel = self.opk(BinOp::Mul, ge, 0xff);
+            let flip = self.op(BinOp::Xor, even, odd);
+            let flip = self.op(BinOp::And, flip, sel);
+            let max = self.op(BinOp::Xor, odd, flip);
+            let moved = self.opk(BinOp::Shr, max, 8);
+            let t = self.op(BinOp::Or, max, moved);
+            let t = self.opk(BinOp::And, t, 0x0000_ffff_0000_ffff);
+            let moved = self.opk(BinOp::Shr, t, 16);
+            let t = self.op(BinOp::Or, t, moved);
+            packed.push(self.opk(BinOp::And, t, 0xffff_ffff));
+        }
+        let mut out = Vec::with_capacity(2);
+        for pair in packed.chunks(2) {
+            let up = self.opk(BinOp::Shl, pair[1], 32);
+            out.push(self.op(BinOp::Or, pair[0], up));
         }
         let hi = if a.q == 1 { out[1] } else { self.k(0) };
         self.s.set(vreg(a.rd, false), out[0]);

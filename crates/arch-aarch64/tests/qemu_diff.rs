@@ -83,11 +83,12 @@ const V80_WORDS: &[u32] = &[
     0x5e62b023, 0x5ea2d023, 0x0e20fe81, 0x5ef7fdd5, 0x5f5371d9, 0x5fb7382a,
 ];
 
-/// The shifts by immediate done inline (SWAR) rather than by the helper: SHRN/SHRN2 from each
-/// lane size, USHR by a whole lane and by less, SHL by 0 and by a lane less one.
-const INLINE_SHIFT_WORDS: &[u32] = &[
+/// The SIMD words done inline (SWAR) rather than by the helper: SHRN/SHRN2 from each lane size,
+/// USHR by a whole lane and by less, SHL by 0 and by a lane less one; UMAXP on bytes, with
+/// and without Q, and with Vd one of its sources.
+const INLINE_SIMD_WORDS: &[u32] = &[
     0x4f0d8423, 0x0f108423, 0x0f3f8423, 0x4f1b8423, 0x6f080423, 0x6f400423, 0x2f1b0423, 0x6f5d0423, 0x4f1f5423,
-    0x0f205423, 0x4f7f5423, 0x0f0a5423,
+    0x0f205423, 0x4f7f5423, 0x0f0a5423, 0x6e22a423, 0x2e22a423, 0x6e21a421, 0x2e23a461,
 ];
 
 const STATE: usize = 776;
@@ -288,7 +289,7 @@ fn fp_simd_words_match_qemu() {
     let mut r = Rng(0x5eed_1234_5678_9abd);
     let mut words: Vec<u32> = BUSYBOX_WORDS.to_vec();
     words.extend_from_slice(V80_WORDS);
-    words.extend_from_slice(INLINE_SHIFT_WORDS);
+    words.extend_from_slice(INLINE_SIMD_WORDS);
     let required = words.len();
     while words.len() < required + random {
         let w = r.next() as u32;

@@ -715,10 +715,16 @@ impl Guest for Aarch64Cpu {
     }
     #[inline(always)]
     fn load(&mut self, bus: &mut AddressSpace, vaddr: u64, op: MemOp) -> Result<u64, Exit> {
+        if op.unpriv {
+            return self.load_idx(bus, vaddr, op, crate::mmu::MMU_EL0);
+        }
         self.load_data(bus, vaddr, op)
     }
     #[inline(always)]
     fn store(&mut self, bus: &mut AddressSpace, vaddr: u64, val: u64, op: MemOp) -> Result<(), Exit> {
+        if op.unpriv {
+            return self.store_idx(bus, vaddr, val, op, crate::mmu::MMU_EL0);
+        }
         self.store_data(bus, vaddr, val, op)
     }
     #[inline]
@@ -778,6 +784,10 @@ impl Guest for Aarch64Cpu {
     #[inline(always)]
     fn data_tlb(&self) -> Option<&[TlbEntry; TLB_ENTRIES]> {
         Some(self.tlb.table(self.data_mmu))
+    }
+    /// LDTR/STTR at EL1 (the only unprivileged accesses the semantics make) use EL0's.
+    fn unpriv_tlb(&self) -> Option<&[TlbEntry; TLB_ENTRIES]> {
+        Some(self.tlb.table(crate::mmu::MMU_EL0))
     }
     /// Fetch translations change only through TLB flushes (TLBI; SCTLR, TCR and MAIR writes;
     /// a change of ASID drops the non-global entries) and with the ASID itself, which the epoch

@@ -44,7 +44,6 @@ use crate::cpu::{Aarch64Cpu, Fault};
 use crate::mmu_regs::MmuRegs;
 use crate::stage2::{Abort, S2Fault};
 use mimic_core::{MemOp, Size};
-use mimic_exec::Env;
 use mimic_ir::Exit;
 use mimic_memory::{read_le, write_le, AddressSpace, PAGE_SIZE};
 use mimic_softmmu::{tlb_index, Prot, Tlb, TLB_ENTRIES, VICTIMS};
@@ -460,21 +459,6 @@ enum Target {
     Ram(usize),
     /// A physical address outside RAM (device, ROM write, or nothing).
     Phys(u64),
-}
-
-/// `MemOp` as one helper operand: size in bytes, bit 8 signed.
-pub fn encode_op(op: MemOp) -> u64 {
-    op.size.bytes() | u64::from(op.signed) << 8
-}
-
-fn decode_op(v: u64) -> MemOp {
-    let size = match v & 0xff {
-        1 => Size::B1,
-        2 => Size::B2,
-        4 => Size::B4,
-        _ => Size::B8,
-    };
-    MemOp::new(size, v >> 8 & 1 != 0)
 }
 
 fn size_of(n: u64) -> Option<Size> {
@@ -1044,19 +1028,6 @@ fn asid_bits(tcr: u64, ttbr: u64) -> u64 {
     } else {
         ttbr >> 48 & 0xff
     }
-}
-
-// ---- unprivileged loads and stores -----------------------------------------------------------
-
-/// LDTR*: a load of `encode_op(op)` at `addr` with EL0's permissions.
-pub fn load_unpriv(e: &mut Env<'_, Aarch64Cpu>, addr: u64, op: u64, _: u64) -> Result<u64, Exit> {
-    e.cpu.load_idx(e.bus, addr, decode_op(op), MMU_EL0)
-}
-
-/// STTR*: a store of `val` with EL0's permissions.
-pub fn store_unpriv(e: &mut Env<'_, Aarch64Cpu>, addr: u64, val: u64, op: u64) -> Result<u64, Exit> {
-    e.cpu.store_idx(e.bus, addr, val, decode_op(op), MMU_EL0)?;
-    Ok(0)
 }
 
 // ---- maintenance -----------------------------------------------------------------------------

@@ -10,7 +10,6 @@ use crate::bti::{self, Landing};
 use crate::cpu::{flags, A64Insn, Aarch64Cpu, BTYPE, CF, NF, VF, ZF};
 use crate::decode::*;
 use crate::helpers as h;
-use crate::mmu;
 use crate::pauth;
 use crate::sysreg;
 use mimic_core::MemOp;
@@ -1596,8 +1595,8 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
     }
     fn ldst_unpriv(&mut self, a: &ArgsLdst) -> R {
         // At EL0 and EL2 an ordinary access; at EL1 one checked with EL0's permissions (PAN
-        // aside), which the data TLB of the current EL does not know: helpers using EL0's MMU
-        // index.
+        // aside): EL0's MMU index, inline in compiled code like any access (the kernel's
+        // copies to and from user memory are made of these).
         if self.flags & crate::cpu::flags::EL_MASK != 1 {
             return self.ldst_imm(a, a.imm, Index::Offset);
         }
@@ -1608,13 +1607,10 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
             Access::Prefetch => {}
             Access::Store(op) => {
                 let v = self.x(a.rt);
-                let op = self.k(mmu::encode_op(op));
-                self.s.call_local(mmu::store_unpriv, addr, v, op)?;
+                self.s.store(addr, v, op.unprivileged())?;
             }
             Access::Load(op, w) => {
-                let op = self.k(mmu::encode_op(op));
-                let z = self.k(0);
-                let v = self.s.call_local(mmu::load_unpriv, addr, op, z)?;
+                let v = self.s.load(addr, op.unprivileged())?;
                 let v = if w { self.s.un(UnOp::Zext32, v) } else { v };
                 self.wx(1, a.rt, v);
             }

@@ -40,11 +40,19 @@ pub struct MemOp {
     pub size: Size,
     pub signed: bool,
     pub endian: Endian,
+    /// Checked with the permissions of the least privileged mode rather than the current one
+    /// (AArch64's LDTR/STTR at EL1, which the kernel copies user memory with); see
+    /// `Guest::unpriv_tlb`.
+    pub unpriv: bool,
 }
 
 impl MemOp {
     pub const fn new(size: Size, signed: bool) -> Self {
-        MemOp { size, signed, endian: Endian::Little }
+        MemOp { size, signed, endian: Endian::Little, unpriv: false }
+    }
+    /// The same access, with the least privileged mode's permissions.
+    pub const fn unprivileged(self) -> Self {
+        MemOp { unpriv: true, ..self }
     }
     pub const U8: MemOp = MemOp::new(Size::B1, false);
     pub const U16: MemOp = MemOp::new(Size::B2, false);

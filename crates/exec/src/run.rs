@@ -63,6 +63,12 @@ pub trait Guest: Sized {
     fn data_tlb(&self) -> Option<&[TlbEntry; TLB_ENTRIES]> {
         None
     }
+    /// The TLB of accesses with the least privileged mode's permissions ([`mimic_core::MemOp::unpriv`]),
+    /// which [`Guest::load`]/[`Guest::store`] must honour wherever a guest's semantics make
+    /// such accesses; `None` sends them down the slow path.
+    fn unpriv_tlb(&self) -> Option<&[TlbEntry; TLB_ENTRIES]> {
+        None
+    }
     /// Whether [`Guest::code_epoch`] is meaningful: then a compiling tier may reuse a run-time
     /// lookup of a pc (a return, an indirect jump) without translating the pc again while the
     /// epoch lasts, and compare block flags with those its code was translated under. That needs

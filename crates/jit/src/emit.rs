@@ -11,7 +11,7 @@
 
 use crate::runtime::{
     self, Stubs, JE_ENTRY, JE_FETCH, JE_FLAGS, JE_PC, JUMP_ENTRIES, OFF_BUDGET, OFF_EXECUTED, OFF_EXIT_PC,
-    OFF_EXIT_SLOT, OFF_FETCH_EPOCH, OFF_JUMP_TABLE, OFF_RAM, OFF_REGS, OFF_RET, OFF_STATUS, OFF_TLB,
+    OFF_EXIT_SLOT, OFF_FETCH_EPOCH, OFF_JUMP_TABLE, OFF_RAM, OFF_REGS, OFF_RET, OFF_STATUS, OFF_TLB, OFF_TLB_USER,
 };
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, AbiParam, InstBuilder, JumpTableData, MemFlagsData, SigRef, Signature, Value};
@@ -139,6 +139,8 @@ pub struct Emitter<'f, 'b, 'a, G> {
     /// The data TLB and RAM base as last loaded from the context; a helper may switch the TLB,
     /// so they are reloaded after one.
     tlb_ram: Option<(Value, Value)>,
+    /// The TLB of unprivileged accesses, likewise.
+    tlb_user: Option<Value>,
     /// Set while emitting a region of several blocks ([`Emitter::enter_region`]).
     region: Option<Region>,
     /// A region's entry index (its function's parameter).
@@ -210,6 +212,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             leave: Leave::Fall,
             flags: 0,
             tlb_ram: None,
+            tlb_user: None,
             region: None,
             entry_index,
             executed,
@@ -249,6 +252,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         self.forget_registers();
         // Loaded again in each block, where the load dominates its uses.
         self.tlb_ram = None;
+        self.tlb_user = None;
     }
 
     /// The next instruction starts: `index` instructions precede it in the block.
@@ -520,6 +524,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         self.write_back();
         self.forget_registers();
         self.tlb_ram = None;
+        self.tlb_user = None;
         let (ctx, idx) = (self.ctx(), self.index);
         let fv = self.b.ins().iconst(I64, f as usize as i64);
         let done = self.b.ins().iconst(I64, idx as i64);
@@ -557,8 +562,11 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
 
     /// The TLB entry for `addr` and whether `addr` hits it for an access of `size` bytes
     /// through the tag at `tag_off` (read or write).
-    fn tlb_probe(&mut self, addr: Value, size: u64, tag_off: i32) -> (Value, Value) {
-        let (tlb, _) = self.tlb_ram();
+    fn tlb_probe(&mut self, addr: Value, op: MemOp, tag_off: i32) -> (Value, Value) {
+        let size = op.size.bytes();
+        // Both on the main path: `host_addr` takes the RAM base from `tlb_ram` in the fast path.
+        let (data_tlb, _) = self.tlb_ram();
+        let tlb = if op.unpriv { self.tlb_user() } else { data_tlb };
         let idx = self.b.ins().ushr_imm_s(addr, PAGE_SHIFT as i64);
         let idx = self.b.ins().band_imm_s(idx, (TLB_ENTRIES - 1) as i64);
         let off = self.b.ins().ishl_imm_s(idx, 5);
@@ -580,6 +588,16 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         let ram = self.load_ctx(OFF_RAM);
         self.tlb_ram = Some((tlb, ram));
         (tlb, ram)
+    }
+
+    /// As `tlb_ram`, the TLB of unprivileged accesses.
+    fn tlb_user(&mut self) -> Value {
+        if let Some(v) = self.tlb_user {
+            return v;
+        }
+        let tlb = self.load_ctx(OFF_TLB_USER);
+        self.tlb_user = Some(tlb);
+        tlb
     }
 
     /// The host address of a TLB hit.
@@ -763,7 +781,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
 
     fn load(&mut self, addr: Value, op: MemOp) -> Result<Value, Exit> {
         let size = op.size.bytes();
-        let (entry, hit) = self.tlb_probe(addr, size, 0);
+        let (entry, hit) = self.tlb_probe(addr, op, 0);
         let fast = self.b.create_block();
         let slow = self.b.create_block();
         let join = self.b.create_block();
@@ -798,7 +816,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
 
     fn store(&mut self, addr: Value, val: Value, op: MemOp) -> Result<(), Exit> {
         let size = op.size.bytes();
-        let (entry, hit) = self.tlb_probe(addr, size, 8);
+        let (entry, hit) = self.tlb_probe(addr, op, 8);
         let fast = self.b.create_block();
         let slow = self.b.create_block();
         let join = self.b.create_block();

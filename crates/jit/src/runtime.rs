@@ -47,6 +47,8 @@ pub struct Ctx {
     pub fetch_epoch: u64,
     /// The status of the last entry point called through a stub ([`Stubs`]).
     pub status: u64,
+    /// The TLB of accesses with the least privileged mode's permissions (`MemOp::unpriv`).
+    pub tlb_user: *const TlbEntry,
 }
 
 /// `Ctx::fetch_epoch` of guests that keep no fetch epoch: no entry's `fetch` equals it, so
@@ -129,6 +131,7 @@ pub const OFF_EXIT_SLOT: i32 = 80;
 pub const OFF_JUMP_TABLE: i32 = 104;
 pub const OFF_FETCH_EPOCH: i32 = 112;
 pub const OFF_STATUS: i32 = 120;
+pub const OFF_TLB_USER: i32 = 128;
 
 const _: () = {
     assert!(std::mem::offset_of!(Ctx, regs) == OFF_REGS as usize);
@@ -143,6 +146,7 @@ const _: () = {
     assert!(std::mem::offset_of!(Ctx, jump_table) == OFF_JUMP_TABLE as usize);
     assert!(std::mem::offset_of!(Ctx, fetch_epoch) == OFF_FETCH_EPOCH as usize);
     assert!(std::mem::offset_of!(Ctx, status) == OFF_STATUS as usize);
+    assert!(std::mem::offset_of!(Ctx, tlb_user) == OFF_TLB_USER as usize);
 };
 
 /// Generated code reaches the entry points it calls on slow paths (TLB misses, MMIO, helpers)
@@ -187,7 +191,7 @@ pub fn encode_memop(op: MemOp) -> u64 {
         Size::B4 => 2,
         Size::B8 => 3,
     };
-    size | (op.signed as u64) << 2 | ((op.endian == Endian::Big) as u64) << 3
+    size | (op.signed as u64) << 2 | ((op.endian == Endian::Big) as u64) << 3 | (op.unpriv as u64) << 4
 }
 
 fn decode_memop(v: u64) -> MemOp {
@@ -198,7 +202,7 @@ fn decode_memop(v: u64) -> MemOp {
         _ => Size::B8,
     };
     let endian = if v & 8 != 0 { Endian::Big } else { Endian::Little };
-    MemOp { size, signed: v & 4 != 0, endian }
+    MemOp { size, signed: v & 4 != 0, endian, unpriv: v & 16 != 0 }
 }
 
 /// Point `ctx` at the CPU's current register file, data TLB and RAM.
@@ -210,6 +214,7 @@ pub unsafe fn refresh<G: Guest>(ctx: &mut Ctx) {
     let env = unsafe { &mut *ctx.env.cast::<Env<'_, G>>() };
     ctx.regs = env.cpu.regs().as_mut_ptr();
     ctx.tlb = env.cpu.data_tlb().unwrap_or(&NO_TLB).as_ptr();
+    ctx.tlb_user = env.cpu.unpriv_tlb().unwrap_or(&NO_TLB).as_ptr();
     ctx.ram = env.bus.store_mut().as_mut_ptr();
     ctx.fetch_epoch = if G::FETCH_EPOCH { env.cpu.code_epoch() } else { NO_EPOCH };
 }
@@ -403,8 +408,10 @@ mod tests {
         for size in [Size::B1, Size::B2, Size::B4, Size::B8] {
             for signed in [false, true] {
                 for endian in [Endian::Little, Endian::Big] {
-                    let op = MemOp { size, signed, endian };
-                    assert_eq!(decode_memop(encode_memop(op)), op);
+                    for unpriv in [false, true] {
+                        let op = MemOp { size, signed, endian, unpriv };
+                        assert_eq!(decode_memop(encode_memop(op)), op);
+                    }
                 }
             }
         }

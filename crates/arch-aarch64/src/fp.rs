@@ -277,7 +277,9 @@ fn fp_lane3(p: Prec, opc: u32, u: bool, a: bool, x: u64, y: u64, d: u64, fpcr: u
             let special = (p.is_inf(fx) && p.is_zero(fy)) || (p.is_zero(fx) && p.is_inf(fy));
             if special && !p.is_nan(fx) && !p.is_nan(fy) {
                 let two = fa::expand_imm(p, 0);
-                ((fx ^ fy) & p.sign() | two, 0)
+                // A denormal flushed to the zero still raises IDC, as in any FZ operation.
+                let flushed = (fx, fy) != (x, y);
+                ((fx ^ fy) & p.sign() | two, if flushed { fa::IDC } else { 0 })
             } else {
                 fa::op2(Op2::Mul, p, x, y, fpcr)
             }

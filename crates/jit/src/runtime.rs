@@ -314,7 +314,8 @@ pub unsafe extern "C" fn store_slow<G: Guest>(ctx: *mut Ctx, addr: u64, val: u64
     // loop must look before any more chained code runs. A store to plain RAM (a TLB miss, the
     // first store to a clean page) does neither, and went on chaining: such stores are tens
     // of thousands a second, each a trip through the loop when they stopped the run.
-    if !writes_plain_ram(ctx, addr, op.size.bytes()) || env.cpu.cache().has_dead() {
+    let tlb = if op.unpriv { ctx.tlb_user } else { ctx.tlb };
+    if !writes_plain_ram(tlb, addr, op.size.bytes()) || env.cpu.cache().has_dead() {
         ctx.stop = 1;
         ctx.budget = 0;
     }
@@ -324,13 +325,14 @@ pub unsafe extern "C" fn store_slow<G: Guest>(ctx: *mut Ctx, addr: u64, val: u64
     }
 }
 
-/// Whether a store of `size` bytes at `addr` now hits the data TLB as one to plain RAM: the
-/// entry's write tag carries no flag (MMIO, code page, invalid) and the access is aligned.
-fn writes_plain_ram(ctx: &Ctx, addr: u64, size: u64) -> bool {
+/// Whether a store of `size` bytes at `addr` now hits `tlb` (the context's data or
+/// unprivileged TLB) as one to plain RAM: the entry's write tag carries no flag (MMIO, code
+/// page, invalid) and the access is aligned.
+fn writes_plain_ram(tlb: *const TlbEntry, addr: u64, size: u64) -> bool {
     let index = (addr >> mimic_memory::PAGE_SHIFT) as usize & (TLB_ENTRIES - 1);
-    // SAFETY: `ctx.tlb` points at a table of `TLB_ENTRIES` entries (set by `refresh`), and
-    // `index` is below that.
-    let entry = unsafe { &*ctx.tlb.add(index) };
+    // SAFETY: `tlb` is `ctx.tlb` or `ctx.tlb_user`, each pointing at a table of `TLB_ENTRIES`
+    // entries (set by `refresh`), and `index` is below that.
+    let entry = unsafe { &*tlb.add(index) };
     entry.addr_write == addr & (mimic_softmmu::PAGE_MASK | (size - 1))
 }
 

@@ -39,17 +39,12 @@ fn lane_tops(esz: u32) -> u64 {
     }
 }
 
-/// All ones in an `esz`-bit lane (`esz` <= 64).
-fn lane_mask(esz: u32) -> u64 {
-    u64::MAX >> (64 - esz)
-}
-
 /// `v` (within an `esz`-bit lane) in every `esz`-bit lane of a 64-bit half.
 fn lane_rep(v: u64, esz: u32) -> u64 {
     if esz >= 64 {
         v
     } else {
-        v * (u64::MAX / lane_mask(esz))
+        v * (u64::MAX / simd::mask(esz))
     }
 }
 
@@ -428,7 +423,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
             // From lanes of 2*esz bits, shifted right by 1..=esz: each half narrows to 32 bits.
             let wide = 2 * esz;
             let sh = u64::from(2 * esz - immhb);
-            let keep = lane_rep(lane_mask(wide) >> sh & lane_mask(esz), wide);
+            let keep = lane_rep(simd::mask(wide) >> sh & simd::mask(esz), wide);
             let mut packed = Vec::with_capacity(2);
             for hi in [false, true] {
                 let n = self.s.get(vreg(a.rn, hi));
@@ -439,7 +434,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
                 while gap < 64 - esz && gap <= 16 {
                     let moved = self.opk(BinOp::Shr, t, u64::from(gap));
                     let both = self.op(BinOp::Or, t, moved);
-                    let pairs = lane_rep(lane_mask(2 * gap), 4 * gap);
+                    let pairs = lane_rep(simd::mask(2 * gap), 4 * gap);
                     t = self.opk(BinOp::And, both, pairs);
                     gap *= 2;
                 }
@@ -467,12 +462,12 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
                     self.k(0)
                 } else {
                     let t = self.opk(BinOp::Shr, n, u64::from(sh));
-                    self.opk(BinOp::And, t, lane_rep(lane_mask(esz) >> sh, esz))
+                    self.opk(BinOp::And, t, lane_rep(simd::mask(esz) >> sh, esz))
                 }
             } else {
                 let sh = immhb - esz;
                 let t = self.opk(BinOp::Shl, n, u64::from(sh));
-                self.opk(BinOp::And, t, lane_rep(lane_mask(esz) << sh & lane_mask(esz), esz))
+                self.opk(BinOp::And, t, lane_rep(simd::mask(esz) << sh & simd::mask(esz), esz))
             };
             out.push(r);
         }

@@ -28,7 +28,8 @@ pub(crate) fn f(raw: u64, lo: u32, len: u32) -> u32 {
     (raw >> lo) as u32 & ((1 << len) - 1)
 }
 
-fn mask(esz: u32) -> u64 {
+/// All ones in an `esz`-bit lane (`esz` <= 64).
+pub(crate) fn mask(esz: u32) -> u64 {
     if esz >= 64 {
         u64::MAX
     } else {

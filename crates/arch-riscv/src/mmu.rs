@@ -7,7 +7,7 @@ use crate::trap::Cause;
 use mimic_core::{MemOp, Size};
 use mimic_ir::Exit;
 use mimic_memory::{AddressSpace, PAGE_SIZE};
-use mimic_softmmu::Prot;
+use mimic_softmmu::{Prot, Tlb};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
@@ -321,15 +321,21 @@ impl RiscvCpu {
         access: Access,
         idx: usize,
     ) -> Result<Target, Cause> {
-        // A data page whose entry a fill evicted from its slot comes back without a walk (the
-        // entry was as checked then, and flushes reach it as they reach the table).
-        if idx < NUM_MMU && access != Access::Exec && self.tlb.victim_swap(idx, vaddr).is_some() {
-            let hit = match access {
-                Access::Write => self.tlb.lookup_write(idx, vaddr, len),
-                _ => self.tlb.lookup_read(idx, vaddr, len),
+        // Helpers (LR/SC, AMOs) come here without probing the TLB first, as the load and store
+        // fast paths do; a page whose entry a fill evicted from its slot comes back without a
+        // walk (the entry was as checked then, and flushes reach it as they reach the table).
+        if idx < NUM_MMU && access != Access::Exec {
+            let lookup = |tlb: &Tlb<NUM_MMU>| match access {
+                Access::Write => tlb.lookup_write(idx, vaddr, len),
+                _ => tlb.lookup_read(idx, vaddr, len),
             };
-            if let Some(off) = hit {
+            if let Some(off) = lookup(&self.tlb) {
                 return Ok(Target::Ram(off));
+            }
+            if self.tlb.victim_swap(idx, vaddr).is_some() {
+                if let Some(off) = lookup(&self.tlb) {
+                    return Ok(Target::Ram(off));
+                }
             }
         }
         let t = self.translate(bus, vaddr, access, idx)?;

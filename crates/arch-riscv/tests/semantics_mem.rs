@@ -704,6 +704,7 @@ mod sv39 {
     const V: u64 = 1;
     const RWX_AD: u64 = 0b1100_1110;
     const RX_AD: u64 = 0b1100_1010;
+    const RW_AD: u64 = 0b1100_0110;
     pub fn pointer(pa: u64) -> u64 {
         (pa >> 12) << 10 | V
     }
@@ -712,6 +713,9 @@ mod sv39 {
     }
     pub fn code_leaf(pa: u64) -> u64 {
         leaf(pa, RX_AD)
+    }
+    pub fn data_leaf(pa: u64) -> u64 {
+        leaf(pa, RW_AD)
     }
     pub fn tables(s: Snippet) -> Snippet {
         s.mem64(ROOT, pointer(L1))
@@ -782,6 +786,47 @@ fn straddling_insn_with_unmapped_second_page_faults_at_second_page() {
         .run();
     assert_eq!(f.trapped(), Trap { cause: 12, epc: VA + 0xffe, tval: VA + 0x1000 });
     assert_eq!(f.x(5), 3);
+}
+
+#[test]
+fn atomics_use_the_translation_the_tlb_holds_until_sfence_vma() {
+    use sv39::*;
+    // Without SFENCE.VMA a hart may use either the old or the new translation of a rewritten
+    // PTE. Ours keep the one the TLB holds, for LR/SC and AMOs as for loads: a helper that
+    // walked the tables on every atomic would see the new one (and cost a walk per atomic).
+    // S-mode: a load fills the TLB with VA -> PA1; the leaf is rewritten to PA2; an AMO, an LR,
+    // an SC and a load follow; after SFENCE.VMA a second AMO and a load reach PA2.
+    let code = [
+        enc::csrrw(0, 10, 0x180),
+        enc::csrrw(0, 11, 0x341),
+        enc::csrrs(0, 12, 0x300),
+        enc::mret(),
+        enc::ld(5, 13, 0),
+        enc::sd(15, 14, 0),
+        enc::amoadd_d(6, 13, 7, 0, 0),
+        enc::lr_d(8, 13, 0, 0),
+        enc::sc_d(9, 13, 7, 0, 0),
+        enc::ld(17, 13, 0),
+        enc::sfence_vma(0, 0),
+        enc::amoadd_d(16, 13, 7, 0, 0),
+        enc::ld(18, 13, 0),
+        enc::ecall(),
+    ];
+    let f = tables(Snippet::of(&code))
+        .mem64(L0, data_leaf(PA1))
+        .mem64(PA1, 100)
+        .mem64(PA2, 200)
+        .x(7, 1)
+        .x(10, SATP)
+        .x(11, CODE + 16)
+        .x(12, 1 << 11)
+        .x(13, VA)
+        .x(14, data_leaf(PA2))
+        .x(15, L0)
+        .run();
+    assert_eq!(f.trapped().cause, 9, "ends with ecall from S-mode");
+    assert_eq!((f.x(5), f.x(6), f.x(8), f.x(9), f.x(17)), (100, 100, 101, 0, 1), "PA1 throughout");
+    assert_eq!((f.x(16), f.x(18)), (200, 201), "after SFENCE.VMA, PA2");
 }
 
 // ---- stores to code pages ---------------------------------------------------------------------

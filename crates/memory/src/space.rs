@@ -107,8 +107,11 @@ impl AddressSpace {
         let mut store = vec![0u8; new_len];
         // Copy only pages holding something: the untouched rest of the old store (a large flash
         // or RAM region added earlier) stays unbacked in the new one.
+        // Compared whole (memcmp): a byte-wise scan took a fifth of a second for the 128 MiB of
+        // an arm64 board's flash, before the guest's first instruction.
+        static ZERO_PAGE: [u8; PAGE_SIZE as usize] = [0; PAGE_SIZE as usize];
         for (dst, src) in store[..offset].chunks_mut(PAGE_SIZE as usize).zip(self.store.chunks(PAGE_SIZE as usize)) {
-            if src.iter().any(|&b| b != 0) {
+            if src != &ZERO_PAGE[..src.len()] {
                 dst.copy_from_slice(src);
             }
         }

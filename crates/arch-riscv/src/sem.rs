@@ -28,6 +28,25 @@ pub fn translate<'a, S: Sem<Env = Env<'a, RiscvCpu>>>(insn: &RvInsn, block_flags
 
 /// Whether a block must end after this instruction: control flow, and anything that changes
 /// privilege, translation or the flags later instructions were decoded under.
+/// Whether a CSR instruction changes nothing that the translation of later code, the choice of
+/// the next block or the delivery of an interrupt depends on, so that compiled code may chain on
+/// after it ([`Sem::call_local`]) instead of returning to the loop: a read without side effects
+/// (`sip`/`mip` reads update the timer bit, which may make an interrupt pending), a write of
+/// trap-handling state (`xscratch`, `xepc`, `xcause`, `xtval`), and clearing only `SIE`/`MIE`
+/// of `sstatus`/`mstatus` with an immediate (Linux's `local_irq_save`/`_disable`: masking makes
+/// no interrupt deliverable). Unmasking, and everything else, returns to the loop.
+fn csr_is_local(csr: u16, op: u64, write: bool, uimm: Option<u64>) -> bool {
+    const SIE: u64 = 1 << 1;
+    const MIE: u64 = 1 << 3;
+    match (csr, write) {
+        (0x144 | 0x344, _) => false,
+        (_, false) => true,
+        (0x140..=0x143 | 0x340..=0x343, true) => true,
+        (0x100 | 0x300, true) => op == 2 && uimm.is_some_and(|v| v & !(SIE | MIE) == 0),
+        _ => false,
+    }
+}
+
 pub fn ends_block(insn: &RvInsn) -> bool {
     use Insn::*;
     match insn.op {
@@ -249,11 +268,16 @@ impl<'a, 's, S: Sem<Env = Env<'a, RiscvCpu>>> T<'s, S> {
         self.wx(rd, v);
         Ok(())
     }
-    fn csr(&mut self, a: &ArgsCsr, op: u64, src: S::V, write: bool) -> R {
+    /// `uimm` is the source of the immediate forms, which [`csr_is_local`] may look at.
+    fn csr(&mut self, a: &ArgsCsr, op: u64, src: S::V, write: bool, uimm: Option<u64>) -> R {
         let packed = a.csr as u64 | op << 12 | (write as u64) << 14;
         let p = self.s.imm(packed);
         let raw = self.s.imm(self.raw as u64);
-        let old = self.s.call(h::csr, src, p, raw)?;
+        let old = if csr_is_local(a.csr as u16, op, write, uimm) {
+            self.s.call_local(h::csr, src, p, raw)?
+        } else {
+            self.s.call(h::csr, src, p, raw)?
+        };
         self.wx(a.rd, old);
         Ok(())
     }
@@ -529,27 +553,27 @@ impl<'a, 's, S: Sem<Env = Env<'a, RiscvCpu>>> Visitor for T<'s, S> {
     // ---- Zicsr ----
     fn csrrw(&mut self, a: &ArgsCsr) -> R {
         let v = self.x(a.rs1);
-        self.csr(a, 0, v, true)
+        self.csr(a, 0, v, true, None)
     }
     fn csrrs(&mut self, a: &ArgsCsr) -> R {
         let v = self.x(a.rs1);
-        self.csr(a, 1, v, a.rs1 != 0)
+        self.csr(a, 1, v, a.rs1 != 0, None)
     }
     fn csrrc(&mut self, a: &ArgsCsr) -> R {
         let v = self.x(a.rs1);
-        self.csr(a, 2, v, a.rs1 != 0)
+        self.csr(a, 2, v, a.rs1 != 0, None)
     }
     fn csrrwi(&mut self, a: &ArgsCsr) -> R {
         let v = self.s.imm(a.rs1 as u64);
-        self.csr(a, 0, v, true)
+        self.csr(a, 0, v, true, Some(a.rs1 as u64))
     }
     fn csrrsi(&mut self, a: &ArgsCsr) -> R {
         let v = self.s.imm(a.rs1 as u64);
-        self.csr(a, 1, v, a.rs1 != 0)
+        self.csr(a, 1, v, a.rs1 != 0, Some(a.rs1 as u64))
     }
     fn csrrci(&mut self, a: &ArgsCsr) -> R {
         let v = self.s.imm(a.rs1 as u64);
-        self.csr(a, 2, v, a.rs1 != 0)
+        self.csr(a, 2, v, a.rs1 != 0, Some(a.rs1 as u64))
     }
 
     // ---- privileged ----
@@ -821,5 +845,32 @@ impl<'a, 's, S: Sem<Env = Env<'a, RiscvCpu>>> Visitor for T<'s, S> {
         let v = self.s.select(c, z, x);
         self.wx(a.rd, v);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csr_is_local;
+
+    const CLEAR: u64 = 2;
+    const SET: u64 = 1;
+
+    #[test]
+    fn masking_and_trap_state_csr_writes_chain_on_but_unmasking_returns_to_the_loop() {
+        // csrci sstatus, SIE / csrrci a0, mstatus, MIE|SIE: local_irq_save and _disable.
+        assert!(csr_is_local(0x100, CLEAR, true, Some(2)));
+        assert!(csr_is_local(0x300, CLEAR, true, Some(8 | 2)));
+        assert!(csr_is_local(0x140, 0, true, None), "sscratch");
+        assert!(csr_is_local(0x341, 0, true, None), "mepc");
+        assert!(csr_is_local(0xc01, SET, false, None), "rdtime");
+        // Unmasking, a register operand, SUM (translation) or satp: back to the loop.
+        assert!(!csr_is_local(0x100, SET, true, Some(2)));
+        assert!(!csr_is_local(0x100, CLEAR, true, None));
+        assert!(!csr_is_local(0x100, CLEAR, true, Some(0x12)), "SIE with bit 4");
+        assert!(!csr_is_local(0x180, 0, true, None), "satp");
+        assert!(!csr_is_local(0x104, 0, true, None), "sie");
+        // Reading sip/mip brings the timer bit up to date.
+        assert!(!csr_is_local(0x144, SET, false, None));
+        assert!(!csr_is_local(0x344, SET, false, None));
     }
 }

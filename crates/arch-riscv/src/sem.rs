@@ -28,25 +28,6 @@ pub fn translate<'a, S: Sem<Env = Env<'a, RiscvCpu>>>(insn: &RvInsn, block_flags
 
 /// Whether a block must end after this instruction: control flow, and anything that changes
 /// privilege, translation or the flags later instructions were decoded under.
-/// Whether a CSR instruction changes nothing that the translation of later code, the choice of
-/// the next block or the delivery of an interrupt depends on, so that compiled code may chain on
-/// after it ([`Sem::call_local`]) instead of returning to the loop: a read without side effects
-/// (`sip`/`mip` reads update the timer bit, which may make an interrupt pending), a write of
-/// trap-handling state (`xscratch`, `xepc`, `xcause`, `xtval`), and clearing only `SIE`/`MIE`
-/// of `sstatus`/`mstatus` with an immediate (Linux's `local_irq_save`/`_disable`: masking makes
-/// no interrupt deliverable). Unmasking, and everything else, returns to the loop.
-fn csr_is_local(csr: u16, op: u64, write: bool, uimm: Option<u64>) -> bool {
-    const SIE: u64 = 1 << 1;
-    const MIE: u64 = 1 << 3;
-    match (csr, write) {
-        (0x144 | 0x344, _) => false,
-        (_, false) => true,
-        (0x140..=0x143 | 0x340..=0x343, true) => true,
-        (0x100 | 0x300, true) => op == 2 && uimm.is_some_and(|v| v & !(SIE | MIE) == 0),
-        _ => false,
-    }
-}
-
 pub fn ends_block(insn: &RvInsn) -> bool {
     use Insn::*;
     match insn.op {
@@ -75,6 +56,25 @@ pub fn ends_block(insn: &RvInsn) -> bool {
                 | Csrrsi(_)
                 | Csrrci(_)
         ),
+    }
+}
+
+/// Whether a CSR instruction changes nothing that the translation of later code, the choice of
+/// the next block or the delivery of an interrupt depends on, so that compiled code may chain on
+/// after it ([`Sem::call_local`]) instead of returning to the loop: a read without side effects
+/// (`sip`/`mip` reads update the timer bit, which may make an interrupt pending), a write of
+/// trap-handling state (`xscratch`, `xepc`, `xcause`, `xtval`), and clearing only `SIE`/`MIE`
+/// of `sstatus`/`mstatus` with an immediate (Linux's `local_irq_save`/`_disable`: masking makes
+/// no interrupt deliverable). Unmasking, and everything else, returns to the loop.
+fn csr_is_local(csr: u16, op: u64, write: bool, uimm: Option<u64>) -> bool {
+    const SIE: u64 = 1 << 1;
+    const MIE: u64 = 1 << 3;
+    match (csr, write) {
+        (0x144 | 0x344, _) => false,
+        (_, false) => true,
+        (0x140..=0x143 | 0x340..=0x343, true) => true,
+        (0x100 | 0x300, true) => op == 2 && uimm.is_some_and(|v| v & !(SIE | MIE) == 0),
+        _ => false,
     }
 }
 
@@ -863,10 +863,10 @@ mod tests {
         assert!(csr_is_local(0x140, 0, true, None), "sscratch");
         assert!(csr_is_local(0x341, 0, true, None), "mepc");
         assert!(csr_is_local(0xc01, SET, false, None), "rdtime");
-        // Unmasking, a register operand, SUM (translation) or satp: back to the loop.
+        // Unmasking, a register operand, another bit, satp or sie: back to the loop.
         assert!(!csr_is_local(0x100, SET, true, Some(2)));
         assert!(!csr_is_local(0x100, CLEAR, true, None));
-        assert!(!csr_is_local(0x100, CLEAR, true, Some(0x12)), "SIE with bit 4");
+        assert!(!csr_is_local(0x100, CLEAR, true, Some(0x12)), "SIE and bit 4");
         assert!(!csr_is_local(0x180, 0, true, None), "satp");
         assert!(!csr_is_local(0x104, 0, true, None), "sie");
         // Reading sip/mip brings the timer bit up to date.

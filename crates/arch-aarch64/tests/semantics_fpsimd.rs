@@ -794,8 +794,9 @@ fn by_element_fmul_of_zero_and_infinity_is_invalid_but_fmulx_gives_two() {
     assert_eq!((f.d(3), f.fpsr), (DEFAULT_NAN, IOC));
     // fmulx d3, d1, v2.d[0]: U = 1.
     let f = Snippet::of(&[enc::simd_selem(1, 3, 0, 0, 2, 0b1001, 0, 1, 3)]).v(1, 0).v(2, dv(INF)).ok();
-    assert_eq!((f.d(3), f.fpsr), (TWO, 0)); // With FZ a denormal is that zero, and raises IDC as it is flushed (found by the diff test
-                                            // against qemu-aarch64).
+    assert_eq!((f.d(3), f.fpsr), (TWO, 0));
+    // With FZ a denormal is that zero, and raises IDC as it is flushed (found by the diff test
+    // against qemu-aarch64).
     let f = Snippet::of(&[enc::simd_selem(1, 3, 0, 0, 2, 0b1001, 0, 1, 3)]).v(1, 1).v(2, dv(INF)).fpcr(FPCR_FZ).ok();
     assert_eq!((f.d(3), f.fpsr), (TWO, IDC));
 }

@@ -717,6 +717,13 @@ mod sv39 {
     pub fn data_leaf(pa: u64) -> u64 {
         leaf(pa, RW_AD)
     }
+    /// M-mode turns Sv39 on with [`tables`] and drops to S-mode at `body` (identity mapped);
+    /// the body may use every register but x10-x12.
+    pub fn in_s_mode(body: &[u32]) -> Snippet {
+        let mut code = vec![enc::csrrw(0, 10, 0x180), enc::csrrw(0, 11, 0x341), enc::csrrs(0, 12, 0x300), enc::mret()];
+        code.extend_from_slice(body);
+        tables(Snippet::of(&code)).x(10, SATP).x(11, CODE + 16).x(12, 1 << 11)
+    }
     pub fn tables(s: Snippet) -> Snippet {
         s.mem64(ROOT, pointer(L1))
             .mem64(ROOT + 2 * 8, leaf(RAM_BASE, RWX_AD))
@@ -729,14 +736,9 @@ mod sv39 {
 #[test]
 fn straddling_insn_refetched_after_second_page_remapped() {
     use sv39::*;
-    // M-mode: enable Sv39, drop to S-mode at CODE + 16 (identity mapped).
-    // S-mode: call the straddling `addi x5, x0, N` at VA + 0xffe twice, remapping its second
+    // In S-mode: call the straddling `addi x5, x0, N` at VA + 0xffe twice, remapping its second
     // page from PA2 (N = 1) to PA3 (N = 42) in between; x8 sums the two results; ecall ends.
     let code = [
-        enc::csrrw(0, 10, 0x180),
-        enc::csrrw(0, 11, 0x341),
-        enc::csrrs(0, 12, 0x300),
-        enc::mret(),
         enc::jalr(1, 13, 0),
         enc::add(8, 8, 5),
         enc::sd(15, 14, 0),
@@ -748,13 +750,10 @@ fn straddling_insn_refetched_after_second_page_remapped() {
     let (one, forty_two) = (enc::addi(5, 0, 1), enc::addi(5, 0, 42));
     let ret = enc::jalr(0, 1, 0).to_le_bytes();
     let tail = |w: u32| [&w.to_le_bytes()[2..], &ret[..]].concat();
-    let f = tables(Snippet::of(&code))
+    let f = in_s_mode(&code)
         .mem(PA1 + 0xffe, &one.to_le_bytes()[..2])
         .mem(PA2, &tail(one))
         .mem(PA3, &tail(forty_two))
-        .x(10, SATP)
-        .x(11, CODE + 16)
-        .x(12, 1 << 11)
         .x(13, VA + 0xffe)
         .x(14, code_leaf(PA3))
         .x(15, L0 + 8)
@@ -768,20 +767,10 @@ fn straddling_insn_with_unmapped_second_page_faults_at_second_page() {
     use sv39::*;
     // As above, but VA + 0x1000 is unmapped: an instruction page fault whose epc is the
     // instruction and whose tval is the start of the missing page.
-    let code = [
-        enc::csrrw(0, 10, 0x180),
-        enc::csrrw(0, 11, 0x341),
-        enc::csrrs(0, 12, 0x300),
-        enc::mret(),
-        enc::addi(5, 0, 3),
-        enc::jalr(1, 13, 0),
-    ];
-    let f = tables(Snippet::of(&code))
+    let code = [enc::addi(5, 0, 3), enc::jalr(1, 13, 0)];
+    let f = in_s_mode(&code)
         .mem64(L0 + 8, 0)
         .mem(PA1 + 0xffe, &enc::addi(5, 0, 1).to_le_bytes()[..2])
-        .x(10, SATP)
-        .x(11, CODE + 16)
-        .x(12, 1 << 11)
         .x(13, VA + 0xffe)
         .run();
     assert_eq!(f.trapped(), Trap { cause: 12, epc: VA + 0xffe, tval: VA + 0x1000 });
@@ -797,10 +786,6 @@ fn atomics_use_the_translation_the_tlb_holds_until_sfence_vma() {
     // S-mode: a load fills the TLB with VA -> PA1; the leaf is rewritten to PA2; an AMO, an LR,
     // an SC and a load follow; after SFENCE.VMA a second AMO and a load reach PA2.
     let code = [
-        enc::csrrw(0, 10, 0x180),
-        enc::csrrw(0, 11, 0x341),
-        enc::csrrs(0, 12, 0x300),
-        enc::mret(),
         enc::ld(5, 13, 0),
         enc::sd(15, 14, 0),
         enc::amoadd_d(6, 13, 7, 0, 0),
@@ -812,14 +797,11 @@ fn atomics_use_the_translation_the_tlb_holds_until_sfence_vma() {
         enc::ld(18, 13, 0),
         enc::ecall(),
     ];
-    let f = tables(Snippet::of(&code))
+    let f = in_s_mode(&code)
         .mem64(L0, data_leaf(PA1))
         .mem64(PA1, 100)
         .mem64(PA2, 200)
         .x(7, 1)
-        .x(10, SATP)
-        .x(11, CODE + 16)
-        .x(12, 1 << 11)
         .x(13, VA)
         .x(14, data_leaf(PA2))
         .x(15, L0)

@@ -10,6 +10,9 @@
 //!   36..=99  V0..V31: V`n` is 36 + 2n (bits 63:0) and 37 + 2n (bits 127:64)
 //!   100      PSTATE.BTYPE (FEAT_BTI), 0..=3: set by indirect branches, checked and cleared by
 //!            the next instruction (see `sem::translate`)
+//!   101      TPIDR_EL0, 102 TPIDR_EL1: the thread pointers user code (TLS, errno) and the
+//!            kernel (per-CPU offsets) read all the time, here so that MRS/MSR of them
+//!            compile to register moves (`sysreg::in_register_file`)
 //! ```
 //!
 //! FPCR and FPSR are fields (`fpcr`, `fpsr`): FP helpers read the former and OR the cumulative
@@ -43,7 +46,9 @@ pub const VF: usize = 35;
 pub const VREG_BASE: usize = 36;
 /// PSTATE.BTYPE.
 pub const BTYPE: usize = 100;
-pub const NUM_REGS: usize = 101;
+pub const TPIDR_EL0: usize = 101;
+pub const TPIDR_EL1: usize = 102;
+pub const NUM_REGS: usize = 103;
 
 /// A decoded instruction as the block cache keeps it: the raw bits stay for the syndrome of an
 /// undefined instruction and for disassembly of unallocated words.

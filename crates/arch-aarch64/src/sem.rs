@@ -1361,6 +1361,11 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
 
     // ---- system ----
     fn mrs(&mut self, a: &ArgsSysreg) -> R {
+        if let Some(r) = sysreg::in_register_file(a.key, self.flags & flags::EL_MASK) {
+            let v = self.s.get(Reg(r as u16));
+            self.wx(1, a.rt, v);
+            return Ok(());
+        }
         let Some(row) = sysreg::lookup(a.key) else {
             self.call_raw(h::unknown_sysreg_read, u64::from(a.key))?;
             return Ok(());
@@ -1374,6 +1379,11 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
         Ok(())
     }
     fn msr_reg(&mut self, a: &ArgsSysreg) -> R {
+        if let Some(r) = sysreg::in_register_file(a.key, self.flags & flags::EL_MASK) {
+            let v = self.x(a.rt);
+            self.s.set(Reg(r as u16), v);
+            return Ok(());
+        }
         let Some(row) = sysreg::lookup(a.key) else {
             self.call_raw(h::unknown_sysreg_write, u64::from(a.key))?;
             return Ok(());

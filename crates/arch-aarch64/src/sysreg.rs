@@ -26,7 +26,7 @@
 //! PMU, v8.0 debug with two breakpoints and two watchpoints. The Cortex-A57 model reports MIDR
 //! r1p3 (0x411fd073); `max` reports QEMU's `max` value (0x000f0510, implementer 0: software).
 
-use crate::cpu::{daif, irq, Aarch64Cpu, CpuModel, CF, NF, VF, ZF};
+use crate::cpu::{daif, irq, Aarch64Cpu, CpuModel, CF, NF, TPIDR_EL0, TPIDR_EL1, VF, ZF};
 use crate::el2;
 use crate::el3;
 use crate::ich;
@@ -125,9 +125,7 @@ pub struct SysRegs {
     pub cpacr: u64,
     pub actlr: u64,
     pub contextidr: u64,
-    pub tpidr_el0: u64,
     pub tpidrro_el0: u64,
-    pub tpidr_el1: u64,
     pub cntkctl: u64,
     pub cntfrq: u64,
     pub csselr: u64,
@@ -150,9 +148,7 @@ impl Default for SysRegs {
             cpacr: 0,
             actlr: 0,
             contextidr: 0,
-            tpidr_el0: 0,
             tpidrro_el0: 0,
-            tpidr_el1: 0,
             cntkctl: 0,
             cntfrq: crate::cpu::CNTFRQ_HZ,
             csselr: 0,
@@ -477,8 +473,8 @@ pub static DEFS: &[Def] = &[
         c.mmu_changed();
     }),
     def!(3 0 13 0 1 "CONTEXTIDR_EL1", Rw, |c| c.sys.contextidr, |c, v| c.sys.contextidr = v & 0xffff_ffff),
-    def!(3 0 13 0 4 "TPIDR_EL1", Rw, |c| c.sys.tpidr_el1, |c, v| c.sys.tpidr_el1 = v),
-    def!(3 3 13 0 2 "TPIDR_EL0", El0Rw, |c| c.sys.tpidr_el0, |c, v| c.sys.tpidr_el0 = v),
+    def!(3 0 13 0 4 "TPIDR_EL1", Rw, |c| c.regs[TPIDR_EL1], |c, v| c.regs[TPIDR_EL1] = v),
+    def!(3 3 13 0 2 "TPIDR_EL0", El0Rw, |c| c.regs[TPIDR_EL0], |c, v| c.regs[TPIDR_EL0] = v),
     def!(3 3 13 0 3 "TPIDRRO_EL0", El0RoEl1Rw, |c| c.sys.tpidrro_el0, |c, v| c.sys.tpidrro_el0 = v),
     // ---- pointer authentication keys ----
     pac_key!(1 0 "APIAKeyLo_EL1", 0, 1),
@@ -711,6 +707,21 @@ pub fn lookup(key: u32) -> Option<usize> {
         _ => None,
     }
 }
+
+/// The register-file index of the system register `k` when MRS and MSR of it at exception
+/// level `el` are plain register moves: no access check can fail, nothing traps (EL2's trap
+/// controls cover neither thread pointer) and no EL2 redirection applies (the helper keeps
+/// EL2 and EL3, where E2H and the EL3 controls come in).
+pub fn in_register_file(k: u32, el: u32) -> Option<usize> {
+    match (k, el) {
+        (TPIDR_EL0_KEY, 0 | 1) => Some(TPIDR_EL0),
+        (TPIDR_EL1_KEY, 1) => Some(TPIDR_EL1),
+        _ => None,
+    }
+}
+
+const TPIDR_EL0_KEY: u32 = key(3, 3, 13, 0, 2);
+const TPIDR_EL1_KEY: u32 = key(3, 0, 13, 0, 4);
 
 /// Whether an MSR to this encoding changes only state that is read at run time (thread
 /// pointers, exception-return state, flags, FP controls): no block flag, translation control,

@@ -93,6 +93,28 @@ fn eret_from_el2_returns_to_el1_at_elr() {
 }
 
 #[test]
+fn thread_pointers_written_at_el2_are_what_el1_reads_and_back() {
+    // At EL2 MRS/MSR of the thread pointers go through the system-register helper; at EL1 they
+    // are moves of the register file: both must reach the same registers.
+    let (tpidr_el0, tpidr_el1) = (key(3, 3, 13, 0, 2), key(3, 0, 13, 0, 4));
+    let mut code = mov64(10, DAIF_ALL | EL1H);
+    code.push(msr(SPSR_EL2, 10));
+    code.extend(mov64(5, 0x1111_2222_3333_4444));
+    code.extend(mov64(6, 0x5555_6666_7777_8888));
+    code.push(msr(tpidr_el0, 5));
+    code.push(msr(tpidr_el1, 6));
+    let after = code.len() + mov64(10, CODE).len() + 2;
+    code.extend(mov64(10, CODE + 4 * after as u64));
+    code.push(msr(ELR_EL2, 10));
+    code.push(enc::eret());
+    code.extend([mrs(1, tpidr_el0), mrs(2, tpidr_el1), msr(tpidr_el0, 2), msr(tpidr_el1, 1), enc::hvc(0)]);
+    let f = Snippet::of(&code).setup(at_el2).vector(vec::SYNC_LOWER, &[mrs(3, tpidr_el0), mrs(4, tpidr_el1)]).run();
+    assert_eq!((f.sys.el, f.vector()), (2, Some(vec::SYNC_LOWER)), "the HVC returned to EL2");
+    assert_eq!((f.x(1), f.x(2)), (0x1111_2222_3333_4444, 0x5555_6666_7777_8888), "read at EL1");
+    assert_eq!((f.x(3), f.x(4)), (0x5555_6666_7777_8888, 0x1111_2222_3333_4444), "read back at EL2");
+}
+
+#[test]
 fn irq_routed_by_imo_is_taken_to_el2_even_with_pstate_i_set_at_el1() {
     let f = Snippet::of(&[enc::movz(1, 1, 0)])
         .setup(|c| {

@@ -342,6 +342,11 @@ fn el0_access_follows_sctlr_controls() {
     assert_eq!((f.x(3), f.x(4), f.x(5)), (0x8444_c004, 0x99, 0x55));
     let f = Snippet::of(&[msr(TPIDRRO_EL0, 1)]).setup(start_at_el0).run();
     assert_eq!(f.ec(), EC_UNKNOWN);
+    // TPIDR_EL1 is EL1's: MRS and MSR of it at EL0 are undefined.
+    let f = Snippet::of(&[mrs(3, TPIDR_EL1)]).setup(start_at_el0).run();
+    assert_eq!(f.ec(), EC_UNKNOWN);
+    let f = Snippet::of(&[msr(TPIDR_EL1, 1)]).setup(start_at_el0).run();
+    assert_eq!(f.ec(), EC_UNKNOWN);
 }
 
 #[test]

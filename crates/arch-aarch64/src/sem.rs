@@ -850,14 +850,11 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
             _ => (MemOp::U64, 3),
         };
         let off = (a.imm << scale) as u64;
-        let step = 1u64 << scale;
         let base = self.xsp(a.rn);
         let moved = self.opk(BinOp::Add, base, off);
         let addr = if index == Index::Post { base } else { moved };
-        let addr2 = self.opk(BinOp::Add, addr, step);
         if a.l == 1 {
-            let v1 = self.s.load(addr, op)?;
-            let v2 = self.s.load(addr2, op)?;
+            let (v1, v2) = self.s.load_pair(addr, op)?;
             if index != Index::Offset {
                 self.s.set(Reg(a.rn as u16), moved);
             }
@@ -866,8 +863,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
         } else {
             let v1 = self.x(a.rt);
             let v2 = self.x(a.rt2);
-            self.s.store(addr, v1, op)?;
-            self.s.store(addr2, v2, op)?;
+            self.s.store_pair(addr, v1, v2, op)?;
             if index != Index::Offset {
                 self.s.set(Reg(a.rn as u16), moved);
             }

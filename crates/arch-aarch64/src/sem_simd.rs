@@ -106,9 +106,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
 
     fn vload(&mut self, rt: u32, addr: S::V, lg: u32) -> Result<(S::V, Option<S::V>), Exit> {
         if lg == 4 {
-            let lo = self.s.load(addr, MemOp::U64)?;
-            let a2 = self.opk(BinOp::Add, addr, 8);
-            let hi = self.s.load(a2, MemOp::U64)?;
+            let (lo, hi) = self.s.load_pair(addr, MemOp::U64)?;
             let _ = rt;
             Ok((lo, Some(hi)))
         } else {
@@ -130,9 +128,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
         let lo = self.s.get(vreg(rt, false));
         if lg == 4 {
             let hi = self.s.get(vreg(rt, true));
-            self.s.store(addr, lo, MemOp::U64)?;
-            let a2 = self.opk(BinOp::Add, addr, 8);
-            self.s.store(a2, hi, MemOp::U64)
+            self.s.store_pair(addr, lo, hi, MemOp::U64)
         } else {
             self.s.store(addr, lo, MemOp::new(mem_size(lg), false))
         }

@@ -224,6 +224,66 @@ fn page_crossing_misaligned_access_on_normal_memory() {
 }
 
 #[test]
+fn pairs_across_a_page_boundary_reach_both_physical_pages() {
+    // Each pair's first element ends the first page and its second starts the next one, which
+    // maps below the first in physical memory. Both pages are in the TLB before the pairs run.
+    let f = Program::new(&[
+        enc::ldst_uimm(D, LOAD, 7, 1, 0),     // ldr x7, [x1]
+        enc::ldst_unscaled(D, LOAD, 8, 1, 8), // ldur x8, [x1, #8]
+        enc::ldstp_off(2, 1, 3, 4, 1, 0),     // ldp x3, x4, [x1]
+        enc::ldstp_off(0, 1, 5, 6, 2, 0),     // ldp w5, w6, [x2]
+        enc::ldstp_off(2, 0, 4, 3, 1, 0),     // stp x4, x3, [x1]
+    ])
+    .x(1, UDATA + 0xff8)
+    .x(2, UDATA + 0xffc)
+    .map(UDATA, DATA_PA + 0x2000, RW_EL1)
+    .map(UDATA + 0x1000, DATA_PA, RW_EL1)
+    .mem64(DATA_PA + 0x2ff8, 0x1111_2222_3333_4444)
+    .mem64(DATA_PA, 0x5555_6666_7777_8888)
+    .ok();
+    assert_eq!((f.x(3), f.x(4)), (0x1111_2222_3333_4444, 0x5555_6666_7777_8888));
+    assert_eq!((f.x(5), f.x(6)), (0x1111_2222, 0x7777_8888));
+    assert_eq!((f.mem(DATA_PA + 0x2ff8), f.mem(DATA_PA)), (0x5555_6666_7777_8888, 0x1111_2222_3333_4444));
+}
+
+#[test]
+fn misaligned_pairs_within_a_page_load_and_store_every_byte() {
+    let f = Program::new(&[
+        enc::ldstp_off(2, 1, 3, 4, 1, 0), // ldp x3, x4, [x1]
+        enc::ldstp_off(2, 0, 4, 3, 2, 0), // stp x4, x3, [x2]
+    ])
+    .x(1, UDATA + 4)
+    .x(2, UDATA + 0x103)
+    .map(UDATA, DATA_PA, RW_EL1)
+    .mem64(DATA_PA, 0x4444_4444_0000_0000)
+    .mem64(DATA_PA + 8, 0x6666_6666_5555_5555)
+    .mem64(DATA_PA + 16, 0x7777_7777)
+    .ok();
+    assert_eq!((f.x(3), f.x(4)), (0x5555_5555_4444_4444, 0x7777_7777_6666_6666));
+    // Stored from 0x103: x4's eight bytes, then x3's.
+    assert_eq!(f.mem(DATA_PA + 0x100), 0x7766_6666_6600_0000);
+    assert_eq!(f.mem(DATA_PA + 0x108), 0x5544_4444_4477_7777);
+    assert_eq!(f.mem(DATA_PA + 0x110), 0x55_5555);
+}
+
+#[test]
+fn pair_store_faulting_on_the_second_page_stores_the_first_element() {
+    let f = Program::new(&[
+        enc::ldst_uimm(D, LOAD, 7, 1, 0),     // ldr x7, [x1]
+        enc::ldst_unscaled(D, LOAD, 8, 1, 8), // ldur x8, [x1, #8]
+        enc::ldstp_off(2, 0, 3, 4, 1, 0),     // stp x3, x4, [x1]
+    ])
+    .x(1, UDATA + 0xff8)
+    .x(3, 0x33)
+    .x(4, 0x44)
+    .map(UDATA, DATA_PA + 0x2000, RW_EL1)
+    .map(UDATA + 0x1000, DATA_PA, LEAF | desc::AP_RO)
+    .run();
+    assert_eq!(f.taken, Some((Fault::DataAbort { va: UDATA + 0x1000, write: true, fsc: 0x0f }, KCODE + 8)));
+    assert_eq!((f.mem(DATA_PA + 0x2ff8), f.mem(DATA_PA)), (0x33, 0));
+}
+
+#[test]
 fn misaligned_access_to_device_memory_is_an_alignment_fault() {
     let f = Program::new(&[enc::ldst_uimm(S, LOAD, 3, 1, 0), enc::ldst_unscaled(S, LOAD, 4, 1, 2)])
         .x(1, UDATA)

@@ -212,6 +212,22 @@ pub trait Sem {
     /// Load from a guest-virtual address; faults record the exception and return `Exit`.
     fn load(&mut self, addr: Self::V, op: MemOp) -> Result<Self::V, Exit>;
     fn store(&mut self, addr: Self::V, val: Self::V, op: MemOp) -> Result<(), Exit>;
+    /// Two loads of `op`, at `addr` and then at the next element (a load pair, or the halves
+    /// of a 128-bit register): exactly `load` twice, which a compiling tier may check against
+    /// its TLB once when both lie in one page.
+    fn load_pair(&mut self, addr: Self::V, op: MemOp) -> Result<(Self::V, Self::V), Exit> {
+        let first = self.load(addr, op)?;
+        let next = self.addi(addr, op.size.bytes());
+        let second = self.load(next, op)?;
+        Ok((first, second))
+    }
+    /// Two stores of `op`, `first` at `addr` and then `second` at the next element: exactly
+    /// `store` twice (the first is done when the second faults), as [`Sem::load_pair`].
+    fn store_pair(&mut self, addr: Self::V, first: Self::V, second: Self::V, op: MemOp) -> Result<(), Exit> {
+        self.store(addr, first, op)?;
+        let next = self.addi(addr, op.size.bytes());
+        self.store(next, second, op)
+    }
 
     /// Call a helper; `Exit` means it raised an exception.
     fn call(&mut self, f: Helper<Self::Env>, a: Self::V, b: Self::V, c: Self::V) -> Result<Self::V, Exit>;

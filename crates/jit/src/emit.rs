@@ -563,19 +563,47 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     /// The TLB entry for `addr` and whether `addr` hits it for an access of `size` bytes
     /// through the tag at `tag_off` (read or write).
     fn tlb_probe(&mut self, addr: Value, op: MemOp, tag_off: i32) -> (Value, Value) {
+        self.tlb_probe_pair(addr, addr, op, tag_off)
+    }
+
+    /// As [`Emitter::tlb_probe`], for two accesses at `addr` and `next` (the element after it):
+    /// the entry is `addr`'s, and the tag is compared with `next`. They match only when `next`
+    /// is aligned and in the entry's page, and then so is `addr`: the entries of adjacent pages
+    /// differ, so `next` is in `addr`'s page, and it is `addr` plus the access size.
+    fn tlb_probe_pair(&mut self, addr: Value, next: Value, op: MemOp, tag_off: i32) -> (Value, Value) {
+        const _: () = assert!(TLB_ENTRIES > 1 && std::mem::size_of::<mimic_softmmu::TlbEntry>() == 32);
         let size = op.size.bytes();
         // Both on the main path: `host_addr` takes the RAM base from `tlb_ram` in the fast path.
         let (data_tlb, _) = self.tlb_ram();
         let tlb = if op.unpriv { self.tlb_user() } else { data_tlb };
-        let idx = self.b.ins().ushr_imm_s(addr, PAGE_SHIFT as i64);
-        let idx = self.b.ins().band_imm_s(idx, (TLB_ENTRIES - 1) as i64);
-        let off = self.b.ins().ishl_imm_s(idx, 5);
-        const _: () = assert!(std::mem::size_of::<mimic_softmmu::TlbEntry>() == 32);
+        // The entry's offset, (page number mod TLB_ENTRIES) * 32, in two operations.
+        let off = self.b.ins().ushr_imm_s(addr, (PAGE_SHIFT - 5) as i64);
+        let off = self.b.ins().band_imm_s(off, ((TLB_ENTRIES - 1) << 5) as i64);
         let entry = self.b.ins().iadd(tlb, off);
         let tag = self.b.ins().load(I64, MemFlagsData::trusted(), entry, tag_off);
-        let masked = self.b.ins().band_imm_s(addr, (PAGE_MASK | (size - 1)) as i64);
+        let masked = self.b.ins().band_imm_s(next, (PAGE_MASK | (size - 1)) as i64);
         let hit = self.b.ins().icmp(IntCC::Equal, masked, tag);
         (entry, hit)
+    }
+
+    /// The fast path's load of `op` at `host + offset`, extended to 64 bits.
+    fn load_host(&mut self, host: Value, offset: i32, op: MemOp) -> Value {
+        let ty = Self::mem_type(op.size);
+        let raw = self.b.ins().load(ty, MemFlagsData::trusted(), host, offset);
+        let raw = if op.endian == Endian::Big && op.size.bytes() > 1 { self.b.ins().bswap(raw) } else { raw };
+        match (op.size.bytes(), op.signed) {
+            (8, _) => raw,
+            (_, true) => self.b.ins().sextend(I64, raw),
+            (_, false) => self.b.ins().uextend(I64, raw),
+        }
+    }
+
+    /// The fast path's store of the low bytes of `val` (per `op`) at `host + offset`.
+    fn store_host(&mut self, host: Value, offset: i32, val: Value, op: MemOp) {
+        let size = op.size.bytes();
+        let narrow = if size == 8 { val } else { self.b.ins().ireduce(Self::mem_type(op.size), val) };
+        let narrow = if op.endian == Endian::Big && size > 1 { self.b.ins().bswap(narrow) } else { narrow };
+        self.b.ins().store(MemFlagsData::trusted(), narrow, host, offset);
     }
 
     /// Loaded on the block's main path (never inside a fast/slow diamond), so the values
@@ -780,7 +808,6 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
     }
 
     fn load(&mut self, addr: Value, op: MemOp) -> Result<Value, Exit> {
-        let size = op.size.bytes();
         let (entry, hit) = self.tlb_probe(addr, op, 0);
         let fast = self.b.create_block();
         let slow = self.b.create_block();
@@ -791,14 +818,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
 
         self.b.switch_to_block(fast);
         let host = self.host_addr(entry, addr);
-        let ty = Self::mem_type(op.size);
-        let raw = self.b.ins().load(ty, MemFlagsData::trusted(), host, 0);
-        let raw = if op.endian == Endian::Big && size > 1 { self.b.ins().bswap(raw) } else { raw };
-        let v = match (size, op.signed) {
-            (8, _) => raw,
-            (_, true) => self.b.ins().sextend(I64, raw),
-            (_, false) => self.b.ins().uextend(I64, raw),
-        };
+        let v = self.load_host(host, 0, op);
         self.b.ins().jump(join, &[v.into()]);
 
         self.b.switch_to_block(slow);
@@ -815,7 +835,6 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
     }
 
     fn store(&mut self, addr: Value, val: Value, op: MemOp) -> Result<(), Exit> {
-        let size = op.size.bytes();
         let (entry, hit) = self.tlb_probe(addr, op, 8);
         let fast = self.b.create_block();
         let slow = self.b.create_block();
@@ -825,10 +844,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
 
         self.b.switch_to_block(fast);
         let host = self.host_addr(entry, addr);
-        let ty = Self::mem_type(op.size);
-        let narrow = if size == 8 { val } else { self.b.ins().ireduce(ty, val) };
-        let narrow = if op.endian == Endian::Big && size > 1 { self.b.ins().bswap(narrow) } else { narrow };
-        self.b.ins().store(MemFlagsData::trusted(), narrow, host, 0);
+        self.store_host(host, 0, val, op);
         self.b.ins().jump(join, &[]);
 
         self.b.switch_to_block(slow);
@@ -837,6 +853,57 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
         let done = self.b.ins().iconst(I64, idx as i64);
         let status = self.call_rust(self.sigs.store, self.stubs.store, &[ctx, addr, val, opv, done]);
         self.check_fault(status, join, &[]);
+
+        self.b.switch_to_block(join);
+        Ok(())
+    }
+
+    fn load_pair(&mut self, addr: Value, op: MemOp) -> Result<(Value, Value), Exit> {
+        let next = self.b.ins().iadd_imm_s(addr, op.size.bytes() as i64);
+        let (entry, hit) = self.tlb_probe_pair(addr, next, op, 0);
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        let join = self.b.create_block();
+        let first = self.b.append_block_param(join, I64);
+        let second = self.b.append_block_param(join, I64);
+        self.b.set_cold_block(slow);
+        self.b.ins().brif(hit, fast, &[], slow, &[]);
+
+        self.b.switch_to_block(fast);
+        let host = self.host_addr(entry, addr);
+        let v1 = self.load_host(host, 0, op);
+        let v2 = self.load_host(host, op.size.bytes() as i32, op);
+        self.b.ins().jump(join, &[v1.into(), v2.into()]);
+
+        // Across a page, unaligned, or not in the TLB: the two loads one by one.
+        self.b.switch_to_block(slow);
+        let v1 = self.load(addr, op)?;
+        let v2 = self.load(next, op)?;
+        self.b.ins().jump(join, &[v1.into(), v2.into()]);
+
+        self.b.switch_to_block(join);
+        Ok((first, second))
+    }
+
+    fn store_pair(&mut self, addr: Value, first: Value, second: Value, op: MemOp) -> Result<(), Exit> {
+        let next = self.b.ins().iadd_imm_s(addr, op.size.bytes() as i64);
+        let (entry, hit) = self.tlb_probe_pair(addr, next, op, 8);
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        let join = self.b.create_block();
+        self.b.set_cold_block(slow);
+        self.b.ins().brif(hit, fast, &[], slow, &[]);
+
+        self.b.switch_to_block(fast);
+        let host = self.host_addr(entry, addr);
+        self.store_host(host, 0, first, op);
+        self.store_host(host, op.size.bytes() as i32, second, op);
+        self.b.ins().jump(join, &[]);
+
+        self.b.switch_to_block(slow);
+        self.store(addr, first, op)?;
+        self.store(next, second, op)?;
+        self.b.ins().jump(join, &[]);
 
         self.b.switch_to_block(join);
         Ok(())

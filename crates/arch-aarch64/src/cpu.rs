@@ -6,7 +6,10 @@
 //!   0..=30   X0..X30
 //!   31       SP of the current exception level (SP_EL0 or SP_EL1 as PSTATE.SP selects);
 //!            the other waits in `sp_el` and is swapped in at exception entry and return
-//!   32..=35  PSTATE.N, Z, C, V, each 0 or 1
+//!   32..=35  PSTATE.N, Z, C, V in the form flag-setting instructions produce them cheaply
+//!            (as QEMU keeps them): N is bit 63 of register 32 (the result, sign-extended from
+//!            a W form), Z is set when register 33 is zero (the result), C is register 34 (0
+//!            or 1), V is bit 63 of register 35; `nzcv` and `set_nzcv` convert
 //!   36..=99  V0..V31: V`n` is 36 + 2n (bits 63:0) and 37 + 2n (bits 127:64)
 //!   100      PSTATE.BTYPE (FEAT_BTI), 0..=3: set by indirect branches, checked and cleared by
 //!            the next instruction (see `sem::translate`)
@@ -49,6 +52,12 @@ pub const BTYPE: usize = 100;
 pub const TPIDR_EL0: usize = 101;
 pub const TPIDR_EL1: usize = 102;
 pub const NUM_REGS: usize = 103;
+
+/// The values of the flag registers (NF, ZF, CF, VF) for the 4-bit NZCV value `nzcv`.
+pub fn flag_regs(nzcv: u32) -> [u64; 4] {
+    let bit = |i: u32| u64::from(nzcv >> i & 1);
+    [bit(3) << 63, bit(2) ^ 1, bit(1), bit(0) << 63]
+}
 
 /// A decoded instruction as the block cache keeps it: the raw bits stay for the syndrome of an
 /// undefined instruction and for disassembly of unallocated words.
@@ -597,14 +606,19 @@ impl Aarch64Cpu {
 
     /// PSTATE.{N,Z,C,V} as the 4-bit value NZCV holds in bits 31:28.
     pub fn nzcv(&self) -> u32 {
-        (self.regs[NF] as u32) << 3 | (self.regs[ZF] as u32) << 2 | (self.regs[CF] as u32) << 1 | self.regs[VF] as u32
+        let n = self.regs[NF] >> 63;
+        let z = u64::from(self.regs[ZF] == 0);
+        let c = self.regs[CF] & 1;
+        let v = self.regs[VF] >> 63;
+        (n << 3 | z << 2 | c << 1 | v) as u32
     }
 
     pub fn set_nzcv(&mut self, nzcv: u32) {
-        self.regs[NF] = u64::from(nzcv >> 3 & 1);
-        self.regs[ZF] = u64::from(nzcv >> 2 & 1);
-        self.regs[CF] = u64::from(nzcv >> 1 & 1);
-        self.regs[VF] = u64::from(nzcv & 1);
+        let [n, z, c, v] = flag_regs(nzcv);
+        self.regs[NF] = n;
+        self.regs[ZF] = z;
+        self.regs[CF] = c;
+        self.regs[VF] = v;
     }
 
     /// CPACR_EL1.FPEN lets EL0/EL1 use FP/SIMD (0b01 at EL1 only, 0b11 at EL0 and EL1),

@@ -2,7 +2,7 @@
 //! Advanced SIMD classes. Arithmetic, NaN rules, flush-to-zero and FPSR flags come from
 //! `mimic_fpu::arm`; FPCR is read at run time, flags are OR-ed into FPSR.
 
-use crate::cpu::{Aarch64Cpu, CF, NF, VF, ZF};
+use crate::cpu::Aarch64Cpu;
 use crate::simd::{elem, f, put, set_elem, undef};
 use mimic_exec::Env;
 use mimic_fpu::arm::{self as fa, Op2, Prec};
@@ -42,7 +42,8 @@ fn flags(c: &mut Aarch64Cpu, fsr: u32) {
 }
 
 fn cond_holds(c: &Aarch64Cpu, cond: u32) -> bool {
-    let (n, z, cf, v) = (c.regs[NF] == 1, c.regs[ZF] == 1, c.regs[CF] == 1, c.regs[VF] == 1);
+    let f = c.nzcv();
+    let (n, z, cf, v) = (f & 8 != 0, f & 4 != 0, f & 2 != 0, f & 1 != 0);
     let r = match cond >> 1 {
         0 => z,
         1 => cf,

@@ -171,7 +171,8 @@ struct T<'s, S> {
 
 type R = Result<(), Exit>;
 
-/// The four condition flags as 0/1 values, in N, Z, C, V order.
+/// The four condition flags in N, Z, C, V order, as the register file keeps them (see
+/// [`crate::cpu`]): N in bit 63, Z when zero, C as 0 or 1, V in bit 63.
 type Nzcv<V> = [V; 4];
 
 const FLAG_REGS: [usize; 4] = [NF, ZF, CF, VF];
@@ -365,18 +366,22 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
             let c = self.opk(BinOp::Shr, sum, 32);
             (self.s.un(UnOp::Zext32, sum), c)
         };
-        // `r`, `a` and `b` are zero-extended from the form's width, so the sign bits shifted
-        // down are 0 or 1 already.
-        let msb = u64::from(bits(sf) - 1);
-        let n = self.opk(BinOp::Shr, r, msb);
-        let zero = self.k(0);
-        let z = self.s.setcond(Cond::Eq, r, zero);
+        let n = self.sign_at_63(sf, r);
         // Overflow: both operands' signs differ from the result's.
         let ar = self.op(BinOp::Xor, a, r);
         let br = self.op(BinOp::Xor, b, r);
         let v = self.op(BinOp::And, ar, br);
-        let v = self.opk(BinOp::Shr, v, msb);
-        (r, [n, z, c, v])
+        let v = self.sign_at_63(sf, v);
+        (r, [n, r, c, v])
+    }
+
+    /// `v` (narrowed) with the form's sign bit in bit 63, where the flag registers keep N and V.
+    fn sign_at_63(&mut self, sf: u32, v: S::V) -> S::V {
+        if sf == 1 {
+            v
+        } else {
+            self.s.un(UnOp::Sext32, v)
+        }
     }
 
     /// `a - b` (with `borrow` the carry flag of SBC) through AddWithCarry(a, NOT(b), 1 or C).
@@ -393,33 +398,26 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
         self.add_with_carry(sf, a, nb, Some(cin))
     }
 
-    /// SUBS/CMP: AddWithCarry(a, NOT(b), 1) in the form compilers know, so that each flag is
-    /// one or two host operations (`a`, `b` narrowed). The carry is "no borrow", `a >= b`
-    /// unsigned; Z is `a == b`, which a following B.EQ/B.NE can share.
+    /// SUBS/CMP: AddWithCarry(a, NOT(b), 1) in the form compilers know (`a`, `b` narrowed):
+    /// N and Z come from the difference itself, the carry is "no borrow", `a >= b` unsigned.
     fn sub_flags(&mut self, sf: u32, a: S::V, b: S::V) -> (S::V, Nzcv<S::V>) {
         let r = self.op(BinOp::Sub, a, b);
         let r = self.narrow(sf, r);
-        let msb = u64::from(bits(sf) - 1);
-        let n = self.opk(BinOp::Shr, r, msb);
-        let z = self.s.setcond(Cond::Eq, a, b);
+        let n = self.sign_at_63(sf, r);
         let c = self.s.setcond(Cond::GeU, a, b);
         // Overflow: the operands' signs differ and the result's differs from the first's.
         let ab = self.op(BinOp::Xor, a, b);
         let ar = self.op(BinOp::Xor, a, r);
         let v = self.op(BinOp::And, ab, ar);
-        let v = self.opk(BinOp::Shr, v, msb);
-        (r, [n, z, c, v])
+        let v = self.sign_at_63(sf, v);
+        (r, [n, r, c, v])
     }
 
-    /// N and Z of a logical result; C and V cleared.
+    /// N and Z of a logical result (narrowed); C and V cleared.
     fn logic_flags(&mut self, sf: u32, r: S::V) -> Nzcv<S::V> {
-        // `r` is zero-extended from the form's width: its sign bit shifted down is 0 or 1.
-        let n = self.opk(BinOp::Shr, r, u64::from(bits(sf) - 1));
+        let n = self.sign_at_63(sf, r);
         let zero = self.k(0);
-        let z = self.s.setcond(Cond::Eq, r, zero);
-        let c = self.k(0);
-        let v = self.k(0);
-        [n, z, c, v]
+        [n, r, zero, zero]
     }
 
     /// ConditionHolds(cond) as 0/1.
@@ -436,30 +434,45 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
     /// The condition `cond` as 0/1 before [`cond_inverts`] applies, which callers fold into
     /// what they do with it (AL and NV: 1).
     fn cond_base(&mut self, cond: u32) -> S::V {
+        let zero = self.k(0);
         match cond >> 1 {
-            0 => self.flag(ZF),
+            0 => {
+                let z = self.flag(ZF);
+                self.s.setcond(Cond::Eq, z, zero)
+            }
             1 => self.flag(CF),
-            2 => self.flag(NF),
-            3 => self.flag(VF),
+            2 => {
+                let n = self.flag(NF);
+                self.s.setcond(Cond::LtS, n, zero)
+            }
+            3 => {
+                let v = self.flag(VF);
+                self.s.setcond(Cond::LtS, v, zero)
+            }
             4 => {
                 let c = self.flag(CF);
                 let z = self.flag(ZF);
-                self.op(BinOp::AndNot, c, z)
+                let nz = self.s.setcond(Cond::Ne, z, zero);
+                self.op(BinOp::And, c, nz)
             }
-            5 => {
-                let n = self.flag(NF);
-                let v = self.flag(VF);
-                self.s.setcond(Cond::Eq, n, v)
-            }
+            5 => self.n_eq_v(),
             6 => {
-                let n = self.flag(NF);
-                let v = self.flag(VF);
-                let ge = self.s.setcond(Cond::Eq, n, v);
+                let ge = self.n_eq_v();
                 let z = self.flag(ZF);
-                self.op(BinOp::AndNot, ge, z)
+                let nz = self.s.setcond(Cond::Ne, z, zero);
+                self.op(BinOp::And, ge, nz)
             }
             _ => self.k(1),
         }
+    }
+
+    /// N == V as 0/1: bit 63 of both registers alike.
+    fn n_eq_v(&mut self) -> S::V {
+        let n = self.flag(NF);
+        let v = self.flag(VF);
+        let x = self.op(BinOp::Xor, n, v);
+        let zero = self.k(0);
+        self.s.setcond(Cond::GeS, x, zero)
     }
 
     // ---- operand shapes ------------------------------------------------------------------------
@@ -654,8 +667,8 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
         let x = self.xw(sf, rn);
         let (_, f) = if sub { self.sub_with_carry(sf, x, b, None) } else { self.add_with_carry(sf, x, b, None) };
         let mut out = f;
-        for (i, v) in f.into_iter().enumerate() {
-            let k = self.k(u64::from(nzcv >> (3 - i) & 1));
+        for (i, (v, k)) in f.into_iter().zip(crate::cpu::flag_regs(nzcv)).enumerate() {
+            let k = self.k(k);
             out[i] = self.s.select(c, v, k);
         }
         self.set_flags(out);

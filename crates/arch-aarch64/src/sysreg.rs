@@ -26,7 +26,7 @@
 //! PMU, v8.0 debug with two breakpoints and two watchpoints. The Cortex-A57 model reports MIDR
 //! r1p3 (0x411fd073); `max` reports QEMU's `max` value (0x000f0510, implementer 0: software).
 
-use crate::cpu::{daif, irq, Aarch64Cpu, CpuModel, CF, NF, TPIDR_EL0, TPIDR_EL1, VF, ZF};
+use crate::cpu::{daif, irq, Aarch64Cpu, CpuModel, TPIDR_EL0, TPIDR_EL1};
 use crate::el2;
 use crate::el3;
 use crate::ich;
@@ -694,7 +694,7 @@ fn dczid(cpu: &Aarch64Cpu) -> u64 {
 }
 
 fn nzcv(c: &Aarch64Cpu) -> u64 {
-    (c.regs[NF] << 3 | c.regs[ZF] << 2 | c.regs[CF] << 1 | c.regs[VF]) << 28
+    u64::from(c.nzcv()) << 28
 }
 
 /// The index in [`DEFS`] of the row for an encoding, if any. The interpreter asks this on every

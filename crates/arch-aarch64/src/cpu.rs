@@ -533,6 +533,8 @@ impl Aarch64Cpu {
     /// registers at their reset values, timers off.
     pub fn reset(&mut self, pc: u64) {
         self.regs = [0; NUM_REGS];
+        // Zero in the flag registers' form would be Z set.
+        self.set_nzcv(0);
         self.pc = pc;
         self.el = if self.has_el3 {
             3
@@ -830,5 +832,28 @@ impl Guest for Aarch64Cpu {
     #[inline(always)]
     fn halted(&self) -> bool {
         self.halted
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reset_leaves_the_condition_flags_clear() {
+        let mut cpu = Aarch64Cpu::new(CpuConfig::test());
+        assert_eq!(cpu.nzcv(), 0);
+        cpu.set_nzcv(0b0110);
+        cpu.reset(0x4000_0000);
+        assert_eq!(cpu.nzcv(), 0);
+    }
+
+    #[test]
+    fn nzcv_round_trips_through_the_flag_registers() {
+        let mut cpu = Aarch64Cpu::new(CpuConfig::test());
+        for nzcv in 0..16 {
+            cpu.set_nzcv(nzcv);
+            assert_eq!(cpu.nzcv(), nzcv);
+        }
     }
 }

@@ -1,6 +1,6 @@
-//! Loops of several blocks compiled as one region (`mimic_exec::region`): the same results on
-//! every tier, code patched inside a region taking effect, and a region that never leaves
-//! still handing back to the loop at the budget.
+//! Loops of several blocks compiled as one region (`mimic_exec::region`), and single blocks that
+//! loop to themselves: the same results on every tier, code patched inside a region taking
+//! effect, and a region that never leaves still handing back to the loop at the budget.
 
 mod common;
 
@@ -82,4 +82,32 @@ fn an_endless_loop_region_still_returns_at_the_budget() {
     assert!(stats.regions > 0, "no region was compiled: {stats:?}");
     // About four instructions a round; well over half the budget ran as rounds.
     assert!(cpu.regs[1] > 25_000, "only {} rounds", cpu.regs[1]);
+}
+
+#[test]
+fn a_block_that_loops_to_itself_goes_round_inside_its_code() {
+    let code = [
+        enc::addi(2, 0, 1000), // 0
+        enc::addi(1, 1, 3),    // 4: loop
+        enc::addi(2, 2, -1),   // 8
+        enc::bne(2, 0, -8),    // 12 → loop
+    ];
+    assert_eq!(Snippet::of(&code).ok().x(1), 3000);
+    let (mut cpu, mut bus, _) = Snippet::of(&code).build();
+    let (out, stats) = warm_jit(&mut cpu, &mut bus, BUDGET);
+    assert_eq!(out, RunOutcome::Halted);
+    assert_eq!(cpu.regs[1], 3000);
+    assert!(stats.compiled > 0, "{stats:?}");
+    // Its branch back is a jump inside its own code, not a jump slot the loop links.
+    assert_eq!(stats.chained, 0, "{stats:?}");
+}
+
+#[test]
+fn an_endless_loop_of_one_block_still_returns_at_the_budget() {
+    let code = [enc::addi(1, 1, 1), enc::jal(0, -4)];
+    let (mut cpu, mut bus, _) = Snippet::of(&code).build();
+    let (out, stats) = warm_jit(&mut cpu, &mut bus, 200_000);
+    assert_eq!(out, RunOutcome::Budget);
+    assert!(stats.compiled > 0, "{stats:?}");
+    assert!(cpu.regs[1] > 50_000, "only {} rounds", cpu.regs[1]);
 }

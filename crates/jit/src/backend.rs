@@ -154,7 +154,11 @@ impl Backend {
         b.switch_to_block(entry);
         let entry_index = b.block_params(entry).first().copied();
         let mut e: Emitter<'_, '_, '_, G> = Emitter::new(&mut b, cc, region[0].pc, meta, stubs, entry_index);
-        if region.len() > 1 {
+        let loops = |b: &Block<G::Insn>| {
+            let e = mimic_exec::region::exits::<G>(b);
+            e.target == Some(b.pc) || e.fallthrough == Some(b.pc)
+        };
+        if region.len() > 1 || loops(region[0]) {
             let pcs: Vec<u64> = region.iter().map(|b| b.pc).collect();
             e.enter_region(&pcs);
         }

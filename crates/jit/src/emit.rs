@@ -223,13 +223,19 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
 
     /// Emit the blocks starting at `pcs` (the first is the entry) as one region: each block
     /// begins with [`Emitter::begin_block`], and direct exits between them become jumps inside
-    /// the function.
+    /// the function. A single block whose exit leads back to its start is a region too: its
+    /// loop then stays inside the function instead of leaving through a jump slot each round.
     pub fn enter_region(&mut self, pcs: &[u64]) {
         let heads: Vec<_> = pcs.iter().map(|_| self.b.create_block()).collect();
+        self.region = Some(Region { heads: pcs.iter().copied().zip(heads.clone()).collect() });
+        // A block of its own that jumps back to itself is entered only at its start.
+        let Some(index) = self.entry_index else {
+            self.b.ins().jump(heads[0], &[]);
+            return;
+        };
         // Start at the block the entry thunk asked for: the first with a branch that is
         // nearly always taken (calls and loops mostly enter a region at its start), the others
         // through a jump table.
-        let index = self.entry_index.expect("a region's function takes an entry index");
         let others = self.b.create_block();
         self.b.ins().brif(index, others, &[], heads[0], &[]);
         self.b.switch_to_block(others);
@@ -239,7 +245,6 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         let table = self.b.create_jump_table(JumpTableData::new(default, &calls));
         let index = self.b.ins().ireduce(types::I32, index);
         self.b.ins().br_table(index, table);
-        self.region = Some(Region { heads: pcs.iter().copied().zip(heads).collect() });
     }
 
     /// The region's block at `pc` starts. Every way in (the entry, the other blocks' jumps)

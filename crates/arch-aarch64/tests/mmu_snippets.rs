@@ -223,21 +223,33 @@ fn page_crossing_misaligned_access_on_normal_memory() {
     assert_eq!(f.mem(DATA_PA) & 0xff_ffff, 0x77_6688);
 }
 
-#[test]
-fn pairs_across_a_page_boundary_reach_both_physical_pages() {
-    // Each pair's first element ends the first page and its second starts the next one, which
-    // maps below the first in physical memory. Both pages are in the TLB before the pairs run.
-    let f = Program::new(&[
+/// `pairs` after loads that put both pages around UDATA + 0x1000 in the TLB, with X1 at the
+/// first page's last doubleword; the second page maps below the first in physical memory.
+fn at_a_page_boundary(pairs: &[u32], second_page: u64) -> Program {
+    let mut code = vec![
         enc::ldst_uimm(D, LOAD, 7, 1, 0),     // ldr x7, [x1]
         enc::ldst_unscaled(D, LOAD, 8, 1, 8), // ldur x8, [x1, #8]
-        enc::ldstp_off(2, 1, 3, 4, 1, 0),     // ldp x3, x4, [x1]
-        enc::ldstp_off(0, 1, 5, 6, 2, 0),     // ldp w5, w6, [x2]
-        enc::ldstp_off(2, 0, 4, 3, 1, 0),     // stp x4, x3, [x1]
-    ])
-    .x(1, UDATA + 0xff8)
+    ];
+    code.extend_from_slice(pairs);
+    Program::new(&code).x(1, UDATA + 0xff8).map(UDATA, DATA_PA + 0x2000, RW_EL1).map(
+        UDATA + 0x1000,
+        DATA_PA,
+        second_page,
+    )
+}
+
+#[test]
+fn pairs_across_a_page_boundary_reach_both_physical_pages() {
+    // Each pair's first element ends the first page and its second starts the next one.
+    let f = at_a_page_boundary(
+        &[
+            enc::ldstp_off(2, 1, 3, 4, 1, 0), // ldp x3, x4, [x1]
+            enc::ldstp_off(0, 1, 5, 6, 2, 0), // ldp w5, w6, [x2]
+            enc::ldstp_off(2, 0, 4, 3, 1, 0), // stp x4, x3, [x1]
+        ],
+        RW_EL1,
+    )
     .x(2, UDATA + 0xffc)
-    .map(UDATA, DATA_PA + 0x2000, RW_EL1)
-    .map(UDATA + 0x1000, DATA_PA, RW_EL1)
     .mem64(DATA_PA + 0x2ff8, 0x1111_2222_3333_4444)
     .mem64(DATA_PA, 0x5555_6666_7777_8888)
     .ok();
@@ -268,17 +280,10 @@ fn misaligned_pairs_within_a_page_load_and_store_every_byte() {
 
 #[test]
 fn pair_store_faulting_on_the_second_page_stores_the_first_element() {
-    let f = Program::new(&[
-        enc::ldst_uimm(D, LOAD, 7, 1, 0),     // ldr x7, [x1]
-        enc::ldst_unscaled(D, LOAD, 8, 1, 8), // ldur x8, [x1, #8]
-        enc::ldstp_off(2, 0, 3, 4, 1, 0),     // stp x3, x4, [x1]
-    ])
-    .x(1, UDATA + 0xff8)
-    .x(3, 0x33)
-    .x(4, 0x44)
-    .map(UDATA, DATA_PA + 0x2000, RW_EL1)
-    .map(UDATA + 0x1000, DATA_PA, LEAF | desc::AP_RO)
-    .run();
+    let f = at_a_page_boundary(&[enc::ldstp_off(2, 0, 3, 4, 1, 0)], LEAF | desc::AP_RO) // stp x3, x4, [x1]
+        .x(3, 0x33)
+        .x(4, 0x44)
+        .run();
     assert_eq!(f.taken, Some((Fault::DataAbort { va: UDATA + 0x1000, write: true, fsc: 0x0f }, KCODE + 8)));
     assert_eq!((f.mem(DATA_PA + 0x2ff8), f.mem(DATA_PA)), (0x33, 0));
 }

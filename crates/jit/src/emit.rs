@@ -591,6 +591,18 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         (entry, hit)
     }
 
+    /// Branch on a TLB probe's `hit` into a fast path, where emission goes on, and a cold slow
+    /// path; both are to end by jumping to the join block (whose parameters the caller adds).
+    fn split_on_hit(&mut self, hit: Value) -> (cranelift_codegen::ir::Block, cranelift_codegen::ir::Block) {
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        let join = self.b.create_block();
+        self.b.set_cold_block(slow);
+        self.b.ins().brif(hit, fast, &[], slow, &[]);
+        self.b.switch_to_block(fast);
+        (slow, join)
+    }
+
     /// The fast path's load of `op` at `host + offset`, extended to 64 bits.
     fn load_host(&mut self, host: Value, offset: i32, op: MemOp) -> Value {
         let ty = Self::mem_type(op.size);
@@ -814,14 +826,8 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
 
     fn load(&mut self, addr: Value, op: MemOp) -> Result<Value, Exit> {
         let (entry, hit) = self.tlb_probe(addr, op, 0);
-        let fast = self.b.create_block();
-        let slow = self.b.create_block();
-        let join = self.b.create_block();
+        let (slow, join) = self.split_on_hit(hit);
         let result = self.b.append_block_param(join, I64);
-        self.b.set_cold_block(slow);
-        self.b.ins().brif(hit, fast, &[], slow, &[]);
-
-        self.b.switch_to_block(fast);
         let host = self.host_addr(entry, addr);
         let v = self.load_host(host, 0, op);
         self.b.ins().jump(join, &[v.into()]);
@@ -841,13 +847,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
 
     fn store(&mut self, addr: Value, val: Value, op: MemOp) -> Result<(), Exit> {
         let (entry, hit) = self.tlb_probe(addr, op, 8);
-        let fast = self.b.create_block();
-        let slow = self.b.create_block();
-        let join = self.b.create_block();
-        self.b.set_cold_block(slow);
-        self.b.ins().brif(hit, fast, &[], slow, &[]);
-
-        self.b.switch_to_block(fast);
+        let (slow, join) = self.split_on_hit(hit);
         let host = self.host_addr(entry, addr);
         self.store_host(host, 0, val, op);
         self.b.ins().jump(join, &[]);
@@ -866,15 +866,9 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
     fn load_pair(&mut self, addr: Value, op: MemOp) -> Result<(Value, Value), Exit> {
         let next = self.b.ins().iadd_imm_s(addr, op.size.bytes() as i64);
         let (entry, hit) = self.tlb_probe_pair(addr, next, op, 0);
-        let fast = self.b.create_block();
-        let slow = self.b.create_block();
-        let join = self.b.create_block();
+        let (slow, join) = self.split_on_hit(hit);
         let first = self.b.append_block_param(join, I64);
         let second = self.b.append_block_param(join, I64);
-        self.b.set_cold_block(slow);
-        self.b.ins().brif(hit, fast, &[], slow, &[]);
-
-        self.b.switch_to_block(fast);
         let host = self.host_addr(entry, addr);
         let v1 = self.load_host(host, 0, op);
         let v2 = self.load_host(host, op.size.bytes() as i32, op);
@@ -893,13 +887,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
     fn store_pair(&mut self, addr: Value, first: Value, second: Value, op: MemOp) -> Result<(), Exit> {
         let next = self.b.ins().iadd_imm_s(addr, op.size.bytes() as i64);
         let (entry, hit) = self.tlb_probe_pair(addr, next, op, 8);
-        let fast = self.b.create_block();
-        let slow = self.b.create_block();
-        let join = self.b.create_block();
-        self.b.set_cold_block(slow);
-        self.b.ins().brif(hit, fast, &[], slow, &[]);
-
-        self.b.switch_to_block(fast);
+        let (slow, join) = self.split_on_hit(hit);
         let host = self.host_addr(entry, addr);
         self.store_host(host, 0, first, op);
         self.store_host(host, op.size.bytes() as i32, second, op);

@@ -479,7 +479,8 @@ impl Aarch64Cpu {
     pub fn mmu_changed(&mut self) {
         let r = self.mmu_regs;
         let seen = MmuRegs {
-            sctlr_el1: r.sctlr_el1 & (sctlr::M | sctlr::WXN),
+            // SCTLR_EL1.A decides which pages' TLB entries keep misaligned accesses out.
+            sctlr_el1: r.sctlr_el1 & (sctlr::M | sctlr::WXN | sctlr::A),
             sctlr_el2: r.sctlr_el2 & (sctlr::M | sctlr::WXN),
             sctlr_el3: r.sctlr_el3 & (sctlr::M | sctlr::WXN),
             amair_el1: 0,
@@ -640,6 +641,10 @@ impl Aarch64Cpu {
             if prot.read || prot.write || prot.exec {
                 let slot = tlb_index(va);
                 let evicted = self.tlb.fill(idx, va, page_off, prot, bus.is_code_page(page_off), w.global);
+                // Where misaligned accesses fault, they all take the slow path, which checks.
+                if w.device() || self.mmu_regs.sctlr_el1 & sctlr::A != 0 {
+                    self.tlb.mark_aligned_only(idx, va);
+                }
                 if let Some(k) = evicted {
                     self.mmu.victim_device[idx][k] = self.mmu.device[idx][slot];
                 }
@@ -669,8 +674,7 @@ impl Aarch64Cpu {
         idx: usize,
         misaligned: Option<u64>,
     ) -> Result<Target, Exit> {
-        let lookup =
-            |tlb: &Tlb<NUM_MMU>| if write { tlb.lookup_write(idx, va, 1) } else { tlb.lookup_read(idx, va, 1) };
+        let lookup = |tlb: &Tlb<NUM_MMU>| tlb.lookup_page(idx, va, write);
         let mut hit = lookup(&self.tlb);
         if hit.is_none() {
             // A page a fill evicted from its slot comes back without a walk (two hot pages

@@ -214,10 +214,10 @@ fn still_cached_after(tier: Tier, other: impl Fn(&std::sync::atomic::AtomicU64))
     rig.cpu.tlbi_epoch = Some(epoch.clone());
     assert_eq!(rig.run(tier), mimic_exec::RunOutcome::Halted);
     assert_eq!(rig.cpu.regs[2], 0x1111);
-    assert!(rig.cpu.tlb.lookup_read(rig.cpu.data_mmu, GUEST, 8).is_some(), "{tier:?}: the load filled the TLB");
+    assert!(rig.cpu.tlb.lookup_page(rig.cpu.data_mmu, GUEST, false).is_some(), "{tier:?}: the load filled the TLB");
     other(&epoch);
     rig.cpu.poll_interrupts();
-    rig.cpu.tlb.lookup_read(rig.cpu.data_mmu, GUEST, 8).is_some()
+    rig.cpu.tlb.lookup_page(rig.cpu.data_mmu, GUEST, false).is_some()
 }
 
 #[test]

@@ -586,7 +586,10 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         let off = self.b.ins().band_imm_s(off, ((TLB_ENTRIES - 1) << 5) as i64);
         let entry = self.b.ins().iadd(tlb, off);
         let tag = self.b.ins().load(I64, MemFlagsData::trusted(), entry, tag_off);
-        let masked = self.b.ins().band_imm_s(next, (PAGE_MASK | (size - 1)) as i64);
+        // The last byte: the access hits only if it ends in the entry's page, whatever its
+        // alignment (pages where alignment matters carry a flag that no address matches).
+        let last = self.b.ins().iadd_imm_s(next, (size - 1) as i64);
+        let masked = self.b.ins().band_imm_s(last, PAGE_MASK as i64);
         let hit = self.b.ins().icmp(IntCC::Equal, masked, tag);
         (entry, hit)
     }

@@ -20,9 +20,13 @@ pub const TLB_INVALID: u64 = 1 << 11;
 pub const TLB_MMIO: u64 = 1 << 10;
 /// The page holds translated code: writes take the slow path to invalidate translations.
 pub const TLB_CODE: u64 = 1 << 9;
+/// Accesses here must be naturally aligned (AArch64 Device memory, or alignment checking on):
+/// every access takes the slow path, which checks, while compiled code may otherwise perform a
+/// misaligned access inside one page on its fast path.
+pub const TLB_ALIGNED_ONLY: u64 = 1 << 8;
 /// The widest access the fast-path compare may see: its alignment bits stay below the flags.
-pub const MAX_ACCESS: u64 = TLB_CODE;
-pub const TLB_FLAGS: u64 = TLB_INVALID | TLB_MMIO | TLB_CODE;
+pub const MAX_ACCESS: u64 = TLB_ALIGNED_ONLY;
+pub const TLB_FLAGS: u64 = TLB_INVALID | TLB_MMIO | TLB_CODE | TLB_ALIGNED_ONLY;
 const _: () = assert!(TLB_FLAGS & !PAGE_MASK == TLB_FLAGS && TLB_FLAGS & (MAX_ACCESS - 1) == 0);
 
 pub const TLB_BITS: u32 = 10;
@@ -177,6 +181,25 @@ impl<const N: usize> Tlb<N> {
     pub fn lookup_write(&self, mmu_idx: usize, vaddr: u64, size: u64) -> Option<usize> {
         let e = self.entry(mmu_idx, vaddr);
         ((vaddr & (PAGE_MASK | (size - 1))) == e.addr_write).then(|| vaddr.wrapping_add(e.addend) as usize)
+    }
+
+    /// Mark the data tags of the entry `fill` just made for `vaddr` with [`TLB_ALIGNED_ONLY`].
+    pub fn mark_aligned_only(&mut self, mmu_idx: usize, vaddr: u64) {
+        let e = &mut self.entries[mmu_idx][tlb_index(vaddr)];
+        for tag in [&mut e.addr_read, &mut e.addr_write] {
+            if *tag & TLB_INVALID == 0 {
+                *tag |= TLB_ALIGNED_ONLY;
+            }
+        }
+    }
+
+    /// The slow path's lookup of the page of `vaddr`, for a read or a write, whatever the
+    /// alignment (the caller checks it): [`TLB_ALIGNED_ONLY`] does not keep the page out.
+    #[inline(always)]
+    pub fn lookup_page(&self, mmu_idx: usize, vaddr: u64, write: bool) -> Option<usize> {
+        let e = self.entry(mmu_idx, vaddr);
+        let tag = if write { e.addr_write } else { e.addr_read };
+        ((vaddr & PAGE_MASK) == tag & !TLB_ALIGNED_ONLY).then(|| vaddr.wrapping_add(e.addend) as usize)
     }
 
     /// Instruction fetch: the backing-store offset of `vaddr` (no alignment folded in).

@@ -496,6 +496,37 @@ fn sctlr_a_makes_misaligned_normal_accesses_fault() {
 }
 
 #[test]
+fn sctlr_a_faults_misaligned_accesses_to_a_page_already_in_the_tlb() {
+    for (insn, write) in [(enc::ldst_unscaled(D, LOAD, 3, 1, 4), false), (enc::ldst_unscaled(D, STORE, 3, 1, 4), true)]
+    {
+        // The aligned load fills the TLB; the misaligned access to the same page still faults.
+        let mut p = Program::new(&[enc::ldst_uimm(D, LOAD, 5, 1, 0), insn]).x(1, UDATA).map(UDATA, DATA_PA, RW_EL1);
+        p.sctlr = 2;
+        let f = p.run();
+        assert_eq!(f.taken, Some((Fault::DataAbort { va: UDATA + 4, write, fsc: 0x21 }, KCODE + 4)));
+    }
+}
+
+#[test]
+fn misaligned_accesses_inside_a_page_in_the_tlb_reach_every_byte() {
+    let f = Program::new(&[
+        enc::ldst_uimm(D, LOAD, 5, 1, 0),         // ldr x5, [x1]: the page is in the TLB
+        enc::ldst_unscaled(D, LOAD, 3, 1, 3),     // ldur x3, [x1, #3]
+        enc::ldst_unscaled(S, LOAD, 4, 1, 13),    // ldur w4, [x1, #13]
+        enc::ldst_unscaled(D, STORE, 3, 1, 0x41), // stur x3, [x1, #0x41]
+    ])
+    .x(1, UDATA)
+    .map(UDATA, DATA_PA, RW_EL1)
+    .mem64(DATA_PA, 0x7766_5544_3322_1100)
+    .mem64(DATA_PA + 8, 0xffee_ddcc_bbaa_9988)
+    .mem64(DATA_PA + 16, 0x1716_1514_1312_1110)
+    .ok();
+    assert_eq!(f.x(3), 0xaa99_8877_6655_4433);
+    assert_eq!(f.x(4), 0x10ff_eedd);
+    assert_eq!((f.mem(DATA_PA + 0x40), f.mem(DATA_PA + 0x48)), (0x9988_7766_5544_3300, 0xaa));
+}
+
+#[test]
 fn data_in_a_64k_page_is_reached_through_every_4k_piece() {
     let mut p = Program::new(&[
         enc::ldst_uimm(D, LOAD, 3, 1, 0),

@@ -8,7 +8,10 @@
 //! The flags sit above every alignment bit an access can keep in that compare: a flag at bit 0,
 //! 1 or 2 would equal a misaligned access's offset (an empty entry, tag 1, matched a two-byte
 //! access at virtual address 1, with that entry's addend).
-//! Generated code will inline that compare, hence `#[repr(C)]` and the layout checks below.
+//! Generated code inlines a compare of the access's last byte, `(vaddr + size - 1) & PAGE_MASK`,
+//! against the tag of `vaddr`'s slot instead, so that misaligned accesses inside one page hit
+//! too; pages where alignment matters carry [`TLB_ALIGNED_ONLY`], which no such value matches.
+//! Hence `#[repr(C)]` and the layout checks below.
 #![forbid(unsafe_code)]
 
 use mimic_memory::PAGE_SHIFT;
@@ -390,6 +393,17 @@ mod tests {
             assert_eq!(t.lookup_read(0, vaddr, size), None, "read of {size} at {vaddr:#x}");
             assert_eq!(t.lookup_write(0, vaddr, size), None, "write of {size} at {vaddr:#x}");
         }
+    }
+
+    #[test]
+    fn an_aligned_only_page_misses_the_fast_path_but_not_the_page_lookup() {
+        let mut t: Tlb<1> = Tlb::new();
+        t.fill(0, 0x40_0000, 0x9000, Prot { read: true, write: false, exec: false }, false, true);
+        t.mark_aligned_only(0, 0x40_0000);
+        assert_eq!(t.lookup_read(0, 0x40_0008, 8), None);
+        assert_eq!(t.lookup_page(0, 0x40_0008, false), Some(0x9008));
+        // The write tag was invalid and stays so.
+        assert_eq!(t.lookup_page(0, 0x40_0008, true), None);
     }
 
     #[test]

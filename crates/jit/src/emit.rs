@@ -572,9 +572,9 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     }
 
     /// As [`Emitter::tlb_probe`], for two accesses at `addr` and `next` (the element after it):
-    /// the entry is `addr`'s, and the tag is compared with `next`. They match only when `next`
-    /// is aligned and in the entry's page, and then so is `addr`: the entries of adjacent pages
-    /// differ, so `next` is in `addr`'s page, and it is `addr` plus the access size.
+    /// the entry is `addr`'s, and the tag is compared with the page of `next`'s last byte. They
+    /// match only when that byte is in the entry's page, and then so is `addr`: the entries of
+    /// adjacent pages differ, so the page is `addr`'s, and everything between lies in it.
     fn tlb_probe_pair(&mut self, addr: Value, next: Value, op: MemOp, tag_off: i32) -> (Value, Value) {
         const _: () = assert!(TLB_ENTRIES > 1 && std::mem::size_of::<mimic_softmmu::TlbEntry>() == 32);
         let size = op.size.bytes();
@@ -606,10 +606,16 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         (slow, join)
     }
 
+    /// How the fast path reaches guest RAM: it cannot trap (the TLB said the page is there),
+    /// but may be misaligned.
+    fn guest_ram() -> MemFlagsData {
+        MemFlagsData::new().with_notrap()
+    }
+
     /// The fast path's load of `op` at `host + offset`, extended to 64 bits.
     fn load_host(&mut self, host: Value, offset: i32, op: MemOp) -> Value {
         let ty = Self::mem_type(op.size);
-        let raw = self.b.ins().load(ty, MemFlagsData::trusted(), host, offset);
+        let raw = self.b.ins().load(ty, Self::guest_ram(), host, offset);
         let raw = if op.endian == Endian::Big && op.size.bytes() > 1 { self.b.ins().bswap(raw) } else { raw };
         match (op.size.bytes(), op.signed) {
             (8, _) => raw,
@@ -623,7 +629,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         let size = op.size.bytes();
         let narrow = if size == 8 { val } else { self.b.ins().ireduce(Self::mem_type(op.size), val) };
         let narrow = if op.endian == Endian::Big && size > 1 { self.b.ins().bswap(narrow) } else { narrow };
-        self.b.ins().store(MemFlagsData::trusted(), narrow, host, offset);
+        self.b.ins().store(Self::guest_ram(), narrow, host, offset);
     }
 
     /// Loaded on the block's main path (never inside a fast/slow diamond), so the values

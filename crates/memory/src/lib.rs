@@ -18,10 +18,12 @@
 //! command modes without any TLB flush.
 #![forbid(unsafe_code)]
 
+mod copy;
 mod device;
 mod guest_memory;
 mod space;
 
+pub use copy::copy_bytes;
 pub use device::{MmioDevice, RomDevice, Shared};
 pub use guest_memory::{FlatMemory, GuestMemory};
 pub use space::{

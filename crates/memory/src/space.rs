@@ -280,7 +280,7 @@ impl AddressSpace {
     pub fn write_bytes(&mut self, addr: u64, data: &[u8]) -> Result<(), Error> {
         let len = data.len() as u64;
         let l = self.lookup_backing(addr).filter(|l| l.remaining >= len).ok_or(Error::NotRam { addr, len })?;
-        self.store[l.offset..l.offset + data.len()].copy_from_slice(data);
+        crate::copy_bytes(&mut self.store[l.offset..l.offset + data.len()], data);
         Ok(())
     }
 
@@ -288,7 +288,7 @@ impl AddressSpace {
     pub fn read_bytes(&self, addr: u64, out: &mut [u8]) -> Result<(), Error> {
         let len = out.len() as u64;
         let l = self.lookup_backing(addr).filter(|l| l.remaining >= len).ok_or(Error::NotRam { addr, len })?;
-        out.copy_from_slice(&self.store[l.offset..l.offset + out.len()]);
+        crate::copy_bytes(out, &self.store[l.offset..l.offset + out.len()]);
         Ok(())
     }
 

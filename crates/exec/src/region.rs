@@ -4,10 +4,15 @@
 //! slot and a tail call after every few instructions (where a loop of three small blocks in
 //! gzip spent much of its time).
 //!
-//! Only blocks on the first block's page, each within that page, join: a store to the page
-//! drops the first block, and with it the region's code, so no member can go stale unnoticed.
-//! All members are translated under the first block's flags; the run loop already relies on
-//! nothing but a helper (which ends a linked run) changing them between blocks.
+//! Blocks on the first block's page join, each within that page: a store to the page drops the
+//! first block, and with it the region's code, so no member can go stale unnoticed. For guests
+//! with a fetch epoch, blocks on other pages join too ([`gather_across`]): a store to such a page
+//! drops those members, whose entries take the region's code with them, and the compiling tier
+//! enters them from another page only while the jump cache maps them to the region. A block
+//! whose page was not written may then hold an entry into a dropped region; the run loop lets
+//! go of such an entry the first time it hands back unrun. All members are translated under the
+//! first block's flags; the run loop already relies on nothing but a helper (which ends a linked
+//! run) changing them between blocks.
 
 use crate::cache::{Block, BlockCache, QUEUED};
 use crate::direct::Env;
@@ -69,27 +74,53 @@ pub fn gather<G: Guest>(
     min_heat: u32,
     generation: u64,
 ) -> Vec<Rc<Block<G::Insn>>> {
+    gather_across::<G>(cache, entry, min_heat, generation, None)
+}
+
+/// Like [`gather`], and with a guest's fetch epoch (`Guest::FETCH_EPOCH`) also blocks on other
+/// pages: a page joins once a member's last run went on to a block there in this epoch (the
+/// interpreter's successor link, `Block::successor`), which tells where that page was mapped;
+/// its other blocks are then found at the same physical page. A loop that straddles a page
+/// boundary (gzip's longest-match loop, bzip2's input loop) then runs in one function too. The
+/// compiling tier guards every jump between pages inside the region with the jump cache (see
+/// `mimic_jit`'s emitter), so a page mapped elsewhere since only costs the jump a probe.
+pub fn gather_across<G: Guest>(
+    cache: &BlockCache<G::Insn>,
+    entry: &Rc<Block<G::Insn>>,
+    min_heat: u32,
+    generation: u64,
+    fetch_epoch: Option<u64>,
+) -> Vec<Rc<Block<G::Insn>>> {
     let mut region = vec![entry.clone()];
     let page_mask = !(PAGE_SIZE - 1);
     let carried = G::flags_from_reg(entry.flags).is_some_and(|(_, shift, mask)| entry.flags >> shift & mask != 0);
     if entry.pages[0] != entry.pages[1] || carried {
         return region;
     }
-    let page = entry.pc & page_mask;
-    let page_phys = entry.phys - (entry.pc & !page_mask) as usize;
+    // Virtual page → backing-store offset of its first byte, for the pages members may be on.
+    let mut pages: Vec<(u64, usize)> = vec![(entry.pc & page_mask, entry.phys - (entry.pc & !page_mask) as usize)];
     let mut insns = entry.insns.len();
     let mut next = 0;
     while next < region.len() && region.len() < MAX_BLOCKS {
-        let e = exits::<G>(&region[next]);
+        let from = region[next].clone();
+        let e = exits::<G>(&from);
         next += 1;
         for pc in [e.target, e.fallthrough].into_iter().flatten() {
-            if pc & page_mask != page || region.iter().any(|b| b.pc == pc) || region.len() >= MAX_BLOCKS {
+            if region.iter().any(|b| b.pc == pc) || region.len() >= MAX_BLOCKS {
                 continue;
             }
-            let phys = page_phys + (pc & !page_mask) as usize;
-            let Some(b) = cache.get(pc, phys, entry.flags) else {
-                continue;
+            let page = pc & page_mask;
+            let b = match pages.iter().find(|p| p.0 == page) {
+                Some(&(_, base)) => cache.get(pc, base + (pc & !page_mask) as usize, entry.flags),
+                None => {
+                    let Some(b) = fetch_epoch.and_then(|epoch| from.successor(pc, entry.flags, epoch)) else {
+                        continue;
+                    };
+                    pages.push((page, b.phys - (pc & !page_mask) as usize));
+                    Some(b)
+                }
             };
+            let Some(b) = b else { continue };
             let has_code = b.heat.get() & QUEUED != 0 || b.compiled.get().is_some_and(|c| c.generation == generation);
             if has_code || b.pages[0] != b.pages[1] || b.heat.get() < min_heat || insns + b.insns.len() > MAX_INSNS {
                 continue;

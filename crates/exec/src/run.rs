@@ -253,7 +253,8 @@ fn run_impl<G: Guest, const DEBUG: bool, const TIERED: bool>(
                     block.heat.set(heat.saturating_add(1));
                 } else if heat >= hot {
                     // The blocks of a loop run about as often as its first, which is hot now.
-                    let region = crate::region::gather::<G>(cpu.cache(), &block, hot / 2, generation);
+                    let region =
+                        crate::region::gather_across::<G>(cpu.cache(), &block, hot / 2, generation, fetch_epoch);
                     match t.compiler.compile(&region) {
                         Compile::Done(c) => {
                             code = Some(c);
@@ -288,6 +289,12 @@ fn run_impl<G: Guest, const DEBUG: bool, const TIERED: bool>(
                 }
                 match t.compiler.execute(code, cpu, bus, budget.saturating_sub(executed)) {
                     CompiledExit::Next { next, executed: n, link: l } => {
+                        if n == 0 && next == pc {
+                            // Its code handed back before running anything: the region it
+                            // belongs to was dropped (a member on another page was written)
+                            // while this block lives on. Interpreted until compiled anew.
+                            block.compiled.set(None);
+                        }
                         cpu.set_pc(next);
                         executed += n as u64;
                         link = l.map(|s| (s, next, flags));

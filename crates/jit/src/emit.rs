@@ -98,6 +98,10 @@ pub struct BlockMeta {
     pub slots: [u64; SLOTS],
     /// The pc of each block of the region, by entry index (where a stale entry leaves).
     pub pcs: [u64; MAX_BLOCKS],
+    /// Each block's entry (its thunk), by index, once installed (0 before): a jump between the
+    /// region's blocks on different pages stays inside only when the jump cache maps the
+    /// target to this entry ([`Emitter::finish`]).
+    pub entries: [u64; MAX_BLOCKS],
 }
 
 const MAX_BLOCKS: usize = mimic_exec::region::MAX_BLOCKS;
@@ -118,6 +122,10 @@ pub const SLOTS: usize = 2 * mimic_exec::region::MAX_BLOCKS;
 /// starts, by guest pc.
 struct Region {
     heads: std::collections::HashMap<u64, cranelift_codegen::ir::Block>,
+    /// Each block's entry index, by guest pc.
+    index: std::collections::HashMap<u64, usize>,
+    /// The virtual page of the block being emitted.
+    page: u64,
 }
 
 pub struct Emitter<'f, 'b, 'a, G> {
@@ -227,7 +235,11 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     /// loop then stays inside the function instead of leaving through a jump slot each round.
     pub fn enter_region(&mut self, pcs: &[u64]) {
         let heads: Vec<_> = pcs.iter().map(|_| self.b.create_block()).collect();
-        self.region = Some(Region { heads: pcs.iter().copied().zip(heads.clone()).collect() });
+        self.region = Some(Region {
+            heads: pcs.iter().copied().zip(heads.clone()).collect(),
+            index: pcs.iter().enumerate().map(|(k, &pc)| (pc, k)).collect(),
+            page: pcs[0] & PAGE_MASK,
+        });
         // A block of its own that jumps back to itself is entered only at its start.
         let Some(index) = self.entry_index else {
             self.b.ins().jump(heads[0], &[]);
@@ -252,7 +264,9 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     /// own: keeping them in variables across blocks made Cranelift spill them to the stack,
     /// which was no faster and took longer to compile.
     pub fn begin_block(&mut self, pc: u64) {
-        let Some(head) = self.region.as_ref().map(|r| r.heads[&pc]) else { return };
+        let Some(region) = self.region.as_mut() else { return };
+        region.page = pc & PAGE_MASK;
+        let head = region.heads[&pc];
         self.b.switch_to_block(head);
         self.forget_registers();
         // Loaded again in each block, where the load dominates its uses.
@@ -305,16 +319,16 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
                 let next = self.b.use_var(self.next);
                 self.exit_dynamic(next, total);
             }
-            Leave::Fall => self.goto(fallthrough, slot(0, fallthrough), total),
-            Leave::Jump(target) => self.goto(target, slot(0, target), total),
+            Leave::Fall => self.goto(fallthrough, slot(0, fallthrough), total, meta),
+            Leave::Jump(target) => self.goto(target, slot(0, target), total, meta),
             Leave::Branch(c, a, b, target) => {
                 let taken = self.b.ins().icmp(intcc(c), a, b);
                 let (tb, fb) = (self.b.create_block(), self.b.create_block());
                 self.b.ins().brif(taken, tb, &[], fb, &[]);
                 self.b.switch_to_block(tb);
-                self.goto(target, slot(0, target), total);
+                self.goto(target, slot(0, target), total, meta);
                 self.b.switch_to_block(fb);
-                self.goto(fallthrough, slot(1, fallthrough), total);
+                self.goto(fallthrough, slot(1, fallthrough), total, meta);
             }
         }
     }
@@ -322,14 +336,51 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     /// Go on at `target`, known at translation time: inside the function when it starts a block
     /// of the region and the run may go on (the budget check that also ends a run once an entry
     /// point asked the loop to look at interrupts or code), else out through `exit_direct`.
-    fn goto(&mut self, target: u64, slot: Option<u64>, total: Value) {
-        let Some(head) = self.region.as_ref().and_then(|r| r.heads.get(&target).copied()) else {
+    ///
+    /// A block on another page than this one is trusted only as far as the jump cache vouches
+    /// for it: the jump stays inside when the cache maps `target`, in this fetch epoch and under
+    /// these flags, to that block's own entry in `meta` (so `runtime::lookup` found the page
+    /// mapped where the region was compiled from, and the block is alive: a store to its page
+    /// drops it, its entry and with it this whole region's code). Anything else leaves as a jump
+    /// to another page does.
+    fn goto(&mut self, target: u64, slot: Option<u64>, total: Value, meta: *const BlockMeta) {
+        let member = self.region.as_ref().and_then(|r| {
+            let head = r.heads.get(&target).copied()?;
+            Some((head, r.index[&target], target & PAGE_MASK != r.page))
+        });
+        let Some((head, index, other_page)) = member.filter(|m| !m.2 || G::FETCH_EPOCH) else {
             return self.exit_direct(target, slot, total);
         };
         let (inside, out) = (self.b.create_block(), self.b.create_block());
         let budget = self.b.use_var(self.budget);
         let go = self.b.ins().icmp(IntCC::UnsignedLessThan, total, budget);
-        self.b.ins().brif(go, inside, &[], out, &[]);
+        if other_page {
+            let (probe, found) = (self.b.create_block(), self.b.create_block());
+            self.b.ins().brif(go, probe, &[], out, &[]);
+            self.b.switch_to_block(probe);
+            let table = self.load_ctx(OFF_JUMP_TABLE);
+            let e = self.b.ins().iadd_imm_s(table, (runtime::jump_index(target) * 32) as i64);
+            let [epc, efetch, eflags, entry] = [JE_PC, JE_FETCH, JE_FLAGS, JE_ENTRY]
+                .map(|off| self.b.ins().load(I64, MemFlagsData::trusted(), e, off));
+            let epoch = self.load_ctx(OFF_FETCH_EPOCH);
+            let want_flags = self.exit_flags();
+            let own = meta as u64 + (std::mem::offset_of!(BlockMeta, entries) + 8 * index) as u64;
+            let own = self.b.ins().iconst(I64, own as i64);
+            let own = self.b.ins().load(I64, MemFlagsData::trusted(), own, 0);
+            let d_pc = self.b.ins().bxor_imm_s(epc, target as i64);
+            let d_fetch = self.b.ins().bxor(efetch, epoch);
+            let d_flags = self.b.ins().bxor(eflags, want_flags);
+            let d_entry = self.b.ins().bxor(entry, own);
+            let d = self.b.ins().bor(d_pc, d_fetch);
+            let d = self.b.ins().bor(d, d_flags);
+            let d = self.b.ins().bor(d, d_entry);
+            self.b.ins().brif(d, out, &[], found, &[]);
+            // An empty slot never names an entry.
+            self.b.switch_to_block(found);
+            self.b.ins().brif(entry, inside, &[], out, &[]);
+        } else {
+            self.b.ins().brif(go, inside, &[], out, &[]);
+        }
         self.b.switch_to_block(inside);
         self.b.ins().jump(head, &[]);
         self.b.switch_to_block(out);

@@ -236,7 +236,7 @@ where
 
     /// Put the code of a region of `blocks` blocks into code memory (recycling it when full),
     /// with its entry thunks, and register its metadata; the entry of each block.
-    fn install(&mut self, code: &[u8], meta: Box<BlockMeta>, pc: u64, blocks: usize) -> Option<Vec<Compiled>> {
+    fn install(&mut self, code: &[u8], mut meta: Box<BlockMeta>, pc: u64, blocks: usize) -> Option<Vec<Compiled>> {
         let (bytes, offsets) = thunks::image(code, blocks);
         let bytes = &bytes[..];
         let entry = match self.mem.push(bytes) {
@@ -256,6 +256,9 @@ where
         };
         for (i, slot) in meta.slots.iter().enumerate() {
             self.slot_owner.insert(slot as *const u64 as usize, (entry, i));
+        }
+        for (own, &o) in meta.entries.iter_mut().zip(&offsets) {
+            *own = (entry + o) as u64;
         }
         self.metas.insert(entry, meta);
         self.stats.compiled += 1;
@@ -300,7 +303,12 @@ where
         if region.len() > 1 {
             self.stats.regions += 1;
         }
-        let mut meta = Box::new(BlockMeta { valid: 1, slots: [0; emit::SLOTS], pcs: [0; region::MAX_BLOCKS] });
+        let mut meta = Box::new(BlockMeta {
+            valid: 1,
+            slots: [0; emit::SLOTS],
+            pcs: [0; region::MAX_BLOCKS],
+            entries: [0; region::MAX_BLOCKS],
+        });
         for (pc, b) in meta.pcs.iter_mut().zip(region) {
             *pc = b.pc;
         }

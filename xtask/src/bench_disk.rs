@@ -14,12 +14,17 @@
 //! - Over the serial console, after `MIMIC-DISK-READY` and the `~ # ` prompt: `dd --help` tells
 //!   whether busybox's dd has `oflag=direct`/`iflag=direct`; then ([`guest_command`])
 //!   `dd if=/dev/zero of=/dev/vdb bs=1M count=N oflag=direct` and
-//!   `dd if=/dev/vdb of=/dev/null bs=1M count=N iflag=direct`, each timed in the guest from
-//!   `/proc/uptime` (10 ms; busybox's dd prints no transfer summary, but one is used if printed),
-//!   then `poweroff -f`. Without direct I/O the write gets `conv=fsync` and the read is preceded
+//!   `dd if=/dev/vdb of=/dev/null bs=1M count=N iflag=direct`, each timed in the guest by the
+//!   `now at N nsecs` line of `/proc/timer_list` (read with shell builtins only, so no process
+//!   start falls inside the interval), or by `/proc/uptime` (10 ms, a 4% step on a 0.25 s read)
+//!   where that file is missing; busybox's dd prints no transfer summary, but one is used if
+//!   printed. Then `poweroff -f`. Without direct I/O the write gets `conv=fsync` and the read is preceded
 //!   (outside the timed part) by `sync; echo 3 > /proc/sys/vm/drop_caches`.
 //! - For every run and format, mimic then QEMU; a run past its timeout (mimic 15 min, QEMU 5 min,
-//!   or `--timeout`) is killed. MB/s are 10^6 bytes per second; the table shows medians and the
+//!   or `--timeout`) is killed. After each run's raw boots, the host's own GNU `dd` writes and
+//!   reads a fresh raw file of the same size in the same directory with `oflag=direct`/`iflag=direct`
+//!   ([`host_reference`]): what the host disk gives without any emulator, the ceiling that both
+//!   emulators' `cache=none` disks approach. MB/s are 10^6 bytes per second; the table shows medians and the
 //!   throughput ratio mimic/QEMU (> 1: mimic faster). Images and console logs go to
 //!   `$CARGO_TARGET_DIR/bench-disk/`; the qcow2 data image is checked with `qemu-img check`.
 //! - mimic is built (`cargo build --release -p mimic-cli`) unless `MIMIC=/path/to/mimic` is set.
@@ -65,9 +70,13 @@ impl Direction {
 }
 
 /// The shell line that runs and times one `dd` in the guest; it ends with
-/// `DISK-RESULT <dir> status=<s> t0=<uptime> t1=<uptime>` (the marker split by quotes, so the
-/// terminal's echo of the line does not match).
+/// `DISK-RESULT <dir> status=<s> t0=<uptime> t1=<uptime> n0=<ns> n1=<ns>` (the marker split by
+/// quotes, so the terminal's echo of the line does not match; `n0`/`n1` empty without
+/// `/proc/timer_list`).
 pub fn guest_command(dir: Direction, size_mib: u64, direct: bool) -> String {
+    // `tl` leaves the ns clock of /proc/timer_list's `now at N nsecs` line in T (empty without it).
+    const TL: &str = "tl() { T=; while read -r x y z _; do if [ \"$x $y\" = 'now at' ]; then T=$z; break; fi; \
+                      done < /proc/timer_list; }; ";
     let (pre, dd) = match (dir, direct) {
         (Direction::Write, true) => ("", format!("dd if=/dev/zero of=/dev/vdb bs=1M count={size_mib} oflag=direct")),
         (Direction::Write, false) => ("", format!("dd if=/dev/zero of=/dev/vdb bs=1M count={size_mib} conv=fsync")),
@@ -77,7 +86,8 @@ pub fn guest_command(dir: Direction, size_mib: u64, direct: bool) -> String {
         }
     };
     format!(
-        "{pre}read a _ < /proc/uptime; {dd}; s=$?; read b _ < /proc/uptime; echo DISK-''RESULT {} status=$s t0=$a t1=$b",
+        "{TL}{pre}read a _ < /proc/uptime; tl; c=$T; {dd}; s=$?; tl; d=$T; read b _ < /proc/uptime; \
+         echo DISK-''RESULT {} status=$s t0=$a t1=$b n0=$c n1=$d",
         dir.name()
     )
 }
@@ -97,6 +107,8 @@ pub fn direct_support(help: &str) -> (bool, bool) {
 pub enum TimeSource {
     /// `/proc/uptime` before and after, in the guest (10 ms resolution).
     Uptime,
+    /// `/proc/timer_list`'s `now at` before and after, in the guest (ns).
+    TimerList,
     /// dd's own transfer summary line.
     Dd,
 }
@@ -137,7 +149,7 @@ fn parse_records_out(line: &str) -> Option<(u64, u64)> {
 
 /// Reads one timed `dd`'s console output (what follows the command's echo): the
 /// `DISK-RESULT` line, dd's `records out` line (all `size_mib` 1 MiB blocks, none partial) and,
-/// if present, dd's summary (preferred: finer than /proc/uptime's 10 ms).
+/// if present, dd's summary (preferred), else the ns clock, else /proc/uptime's 10 ms.
 pub fn parse_dd_output(text: &str, dir: Direction, size_mib: u64) -> Result<Measurement> {
     let mut result = None;
     let mut records = None;
@@ -174,8 +186,10 @@ pub fn parse_dd_output(text: &str, dir: Direction, size_mib: u64) -> Result<Meas
         }
         None => return Err(format!("no 'records out' line from dd ({}): {}", dir.name(), text.trim())),
     }
-    let (secs, source) = match summary {
-        Some((b, s)) if b == bytes && s > 0.0 => (s, TimeSource::Dd),
+    let ns = |k: &str| field(k).and_then(|v| v.parse::<u64>().ok());
+    let (secs, source) = match (summary, ns("n0="), ns("n1=")) {
+        (Some((b, s)), _, _) if b == bytes && s > 0.0 => (s, TimeSource::Dd),
+        (_, Some(n0), Some(n1)) if n1 > n0 => ((n1 - n0) as f64 / 1e9, TimeSource::TimerList),
         _ => (((t1 - t0) * 100.0).round() / 100.0, TimeSource::Uptime),
     };
     if secs <= 0.0 {
@@ -302,11 +316,18 @@ fn fmt_opt(v: Option<f64>) -> String {
     v.map_or("-".into(), |v| format!("{v:.2}"))
 }
 
-/// Per format and direction: the median MB/s of mimic and of QEMU, and mimic/QEMU (a throughput
-/// ratio: > 1 means mimic is faster); then the median host seconds to `MIMIC-DISK-READY`.
-pub fn table(mimic: &[RunResult], qemu: &[RunResult]) -> String {
-    let mut rows: Vec<[String; 5]> =
-        vec![["format".into(), "direction".into(), "mimic MB/s".into(), "qemu MB/s".into(), "mimic/qemu".into()]];
+/// Per format and direction: the median MB/s of mimic and of QEMU, mimic/QEMU (a throughput
+/// ratio: > 1 means mimic is faster) and the host's own `dd` on a raw file ([`host_reference`],
+/// raw rows only); then the median host seconds to `MIMIC-DISK-READY`.
+pub fn table(mimic: &[RunResult], qemu: &[RunResult], host: &[RunResult]) -> String {
+    let mut rows: Vec<[String; 6]> = vec![[
+        "format".into(),
+        "direction".into(),
+        "mimic MB/s".into(),
+        "qemu MB/s".into(),
+        "mimic/qemu".into(),
+        "host dd MB/s".into(),
+    ]];
     for f in FORMATS {
         for d in DIRECTIONS {
             let (m, q) = (median_mb(mimic, f, d), median_mb(qemu, f, d));
@@ -316,13 +337,21 @@ pub fn table(mimic: &[RunResult], qemu: &[RunResult]) -> String {
                 fmt_opt(m),
                 fmt_opt(q),
                 ratio(m, q).map_or("-".into(), |r| format!("{r:.2}x")),
+                fmt_opt(median_mb(host, f, d)),
             ]);
         }
     }
     let boot = |runs: &[RunResult]| median(&runs.iter().map(|r| r.boot_wall).collect::<Vec<_>>());
     // Seconds, not a throughput: no ratio, so the last column keeps one meaning.
-    rows.push(["boot to READY".into(), "(host s)".into(), fmt_opt(boot(mimic)), fmt_opt(boot(qemu)), "-".into()]);
-    let mut widths = [0usize; 5];
+    rows.push([
+        "boot to READY".into(),
+        "(host s)".into(),
+        fmt_opt(boot(mimic)),
+        fmt_opt(boot(qemu)),
+        "-".into(),
+        "-".into(),
+    ]);
+    let mut widths = [0usize; 6];
     for r in &rows {
         for (w, c) in widths.iter_mut().zip(r) {
             *w = (*w).max(c.chars().count());
@@ -337,7 +366,7 @@ pub fn table(mimic: &[RunResult], qemu: &[RunResult]) -> String {
         out.push_str(line.trim_end());
         out.push('\n');
         if i == 0 {
-            out.push_str(&"-".repeat(widths.iter().sum::<usize>() + 2 * 4));
+            out.push_str(&"-".repeat(widths.iter().sum::<usize>() + 2 * (widths.len() - 1)));
             out.push('\n');
         }
     }
@@ -624,7 +653,11 @@ fn run_one(
                 m.mb_per_s(),
                 s.size_mib,
                 m.secs,
-                if m.source == TimeSource::Dd { "dd's summary" } else { "/proc/uptime" }
+                match m.source {
+                    TimeSource::Dd => "dd's summary",
+                    TimeSource::TimerList => "/proc/timer_list",
+                    TimeSource::Uptime => "/proc/uptime",
+                }
             );
             let requests = stat0.zip(stat1).map(|(a, b)| b.requests_since(&a, d));
             println!("    {}", diagnosis_line(requests, &cpu));
@@ -653,6 +686,40 @@ fn run_one(
     let _ = std::fs::remove_file(&root);
     let _ = std::fs::remove_file(&data);
     result
+}
+
+/// The host's own sequential `O_DIRECT` write and read of `size_mib` MiB with GNU `dd` (bs=1M) on
+/// a fresh sparse raw file in `work`, as the guests' data disks start: the throughput the host
+/// disk gives with no emulator in between. Timed by dd's summary line.
+fn host_reference(work: &Path, size_mib: u64) -> Result<RunResult> {
+    let file = work.join("host-data.raw");
+    let _ = std::fs::remove_file(&file);
+    qemu_img(&["create", "-q", "-f", "raw", &file.to_string_lossy(), &format!("{}M", size_mib.max(DATA_IMAGE_MIB))])?;
+    let count = format!("count={size_mib}");
+    let dd = |dir: Direction| -> Result<Measurement> {
+        let f = file.display();
+        let args = match dir {
+            Direction::Write => {
+                vec!["if=/dev/zero".to_string(), format!("of={f}"), "oflag=direct".into(), "conv=notrunc".into()]
+            }
+            Direction::Read => vec![format!("if={f}"), "of=/dev/null".into(), "iflag=direct".into()],
+        };
+        let out =
+            Command::new("dd").args(&args).args(["bs=1M", &count]).output().map_err(|e| format!("host dd: {e}"))?;
+        let text = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success() {
+            return Err(format!("host dd {}: {}", args.join(" "), text.trim()));
+        }
+        let (bytes, secs) = text
+            .lines()
+            .find_map(parse_dd_summary)
+            .filter(|&(b, s)| b == size_mib << 20 && s > 0.0)
+            .ok_or(format!("host dd {}: no transfer summary in {text:?}", dir.name()))?;
+        Ok(Measurement { dir, bytes, secs, source: TimeSource::Dd })
+    };
+    let measurements = DIRECTIONS.iter().map(|&d| dd(d)).collect::<Result<Vec<_>>>();
+    let _ = std::fs::remove_file(&file);
+    Ok(RunResult { format: "raw".into(), boot_wall: 0.0, measurements: measurements? })
 }
 
 pub fn run(args: &[String]) -> Result<()> {
@@ -697,7 +764,7 @@ pub fn run(args: &[String]) -> Result<()> {
     if let Some(q) = &qemu {
         contenders.push(("qemu", q, true, 5 * 60));
     }
-    let (mut rm, mut rq) = (Vec::new(), Vec::new());
+    let (mut rm, mut rq, mut rh) = (Vec::new(), Vec::new(), Vec::new());
     let (mut notes, mut errors) = (Vec::new(), Vec::new());
     let mut direct = None;
     for run in 1..=o.runs {
@@ -715,6 +782,18 @@ pub fn run(args: &[String]) -> Result<()> {
                     }
                 }
             }
+            if format == "raw" {
+                match host_reference(&s.work, o.size_mib) {
+                    Ok(r) => {
+                        for m in &r.measurements {
+                            println!("  host dd-{run}: {:<5} {:>8.2} MB/s", m.dir.name(), m.mb_per_s());
+                        }
+                        rh.push(r);
+                    }
+                    // Only context for the table: a host that refuses it costs the column, not the run.
+                    Err(e) => notes.push(format!("run {run}: {e}")),
+                }
+            }
         }
     }
     let how = match direct {
@@ -723,10 +802,11 @@ pub fn run(args: &[String]) -> Result<()> {
     };
     println!(
         "\nbench-disk: medians of {} run(s); dd bs=1M count={} ({} MiB) on /dev/vdb, {how}; data disk cache={DATA_CACHE}; \
-         MB/s = 10^6 bytes/s, timed by /proc/uptime in the guest (10 ms)",
+         MB/s = 10^6 bytes/s, timed in the guest by /proc/timer_list (ns; /proc/uptime, 10 ms, without it); \
+         host dd: GNU dd on the host, same size and flags, on a raw file next to the images",
         o.runs, o.size_mib, o.size_mib
     );
-    print!("{}", table(&rm, &rq));
+    print!("{}", table(&rm, &rq, &rh));
     for n in &notes {
         println!("note: {n}");
     }
@@ -790,19 +870,25 @@ mod tests {
 
     #[test]
     fn guest_commands() {
+        let tl = "tl() { T=; while read -r x y z _; do if [ \"$x $y\" = 'now at' ]; then T=$z; break; fi; \
+                  done < /proc/timer_list; }; ";
         assert_eq!(
             guest_command(Direction::Write, 256, true),
-            "read a _ < /proc/uptime; dd if=/dev/zero of=/dev/vdb bs=1M count=256 oflag=direct; s=$?; \
-             read b _ < /proc/uptime; echo DISK-''RESULT write status=$s t0=$a t1=$b"
+            format!(
+                "{tl}read a _ < /proc/uptime; tl; c=$T; dd if=/dev/zero of=/dev/vdb bs=1M count=256 oflag=direct; \
+                 s=$?; tl; d=$T; read b _ < /proc/uptime; echo DISK-''RESULT write status=$s t0=$a t1=$b n0=$c n1=$d"
+            )
         );
         assert_eq!(
             guest_command(Direction::Read, 256, true),
-            "read a _ < /proc/uptime; dd if=/dev/vdb of=/dev/null bs=1M count=256 iflag=direct; s=$?; \
-             read b _ < /proc/uptime; echo DISK-''RESULT read status=$s t0=$a t1=$b"
+            format!(
+                "{tl}read a _ < /proc/uptime; tl; c=$T; dd if=/dev/vdb of=/dev/null bs=1M count=256 iflag=direct; \
+                 s=$?; tl; d=$T; read b _ < /proc/uptime; echo DISK-''RESULT read status=$s t0=$a t1=$b n0=$c n1=$d"
+            )
         );
         assert!(guest_command(Direction::Write, 8, false).contains("count=8 conv=fsync;"));
         let r = guest_command(Direction::Read, 8, false);
-        assert!(r.starts_with("sync; echo 3 > /proc/sys/vm/drop_caches; read a _"), "{r}");
+        assert!(r.starts_with(&format!("{tl}sync; echo 3 > /proc/sys/vm/drop_caches; read a _")), "{r}");
         // The echo of the typed line must not look like a result.
         assert!(!r.contains(RESULT_MARKER));
     }
@@ -819,6 +905,20 @@ mod tests {
         let out = "\r256+0 records in\r\n[  9.1] random: crng init done\r\n256+0 records out\r\n\
                    DISK-RESULT read status=0 t0=100.00 t1=100.50\r\n";
         assert_eq!(parse_dd_output(out, Direction::Read, 256).unwrap().secs, 0.5);
+    }
+
+    #[test]
+    fn parses_dd_output_timed_by_the_ns_clock() {
+        let out = "256+0 records out\nDISK-RESULT read status=0 t0=4.30 t1=4.57 n0=4300000000 n1=4573500000\n";
+        let m = parse_dd_output(out, Direction::Read, 256).unwrap();
+        assert_eq!((m.secs, m.source), (0.2735, TimeSource::TimerList));
+        // Without /proc/timer_list the fields are empty: /proc/uptime then.
+        let out = "256+0 records out\nDISK-RESULT read status=0 t0=4.30 t1=4.57 n0= n1=\n";
+        let m = parse_dd_output(out, Direction::Read, 256).unwrap();
+        assert_eq!((m.secs, m.source), (0.27, TimeSource::Uptime));
+        // A clock that did not move is no measurement.
+        let out = "256+0 records out\nDISK-RESULT read status=0 t0=4.30 t1=4.57 n0=5 n1=5\n";
+        assert_eq!(parse_dd_output(out, Direction::Read, 256).unwrap().source, TimeSource::Uptime);
     }
 
     #[test]
@@ -881,26 +981,31 @@ mod tests {
             run_with("raw", 8.0, 2.5, 26.0),
         ];
         let q = vec![run_with("raw", 1.0, 0.5, 3.0), run_with("qcow2", 2.0, 1.0, 4.0)];
-        let t = table(&m, &q);
+        let host =
+            vec![run_with("raw", 0.5, 0.25, 0.0), run_with("raw", 0.4, 0.2, 0.0), run_with("raw", 0.5, 0.3, 0.0)];
+        let t = table(&m, &q, &host);
         let row = |a: &str, b: &str| -> Vec<String> {
             t.lines()
                 .map(|l| l.split_whitespace().map(String::from).collect::<Vec<_>>())
                 .find(|w| w.len() >= 2 && w[0] == a && w[1] == b)
                 .unwrap_or_else(|| panic!("no row {a} {b} in\n{t}"))
         };
-        assert_eq!(row("format", "direction"), ["format", "direction", "mimic", "MB/s", "qemu", "MB/s", "mimic/qemu"]);
-        assert_eq!(row("raw", "write"), ["raw", "write", "12.50", "100.00", "0.12x"]);
-        assert_eq!(row("raw", "read"), ["raw", "read", "40.00", "200.00", "0.20x"]);
-        assert_eq!(row("qcow2", "write"), ["qcow2", "write", "5.00", "50.00", "0.10x"]);
-        assert_eq!(row("qcow2", "read"), ["qcow2", "read", "20.00", "100.00", "0.20x"]);
-        assert_eq!(row("boot", "to"), ["boot", "to", "READY", "(host", "s)", "24.00", "3.50", "-"]);
+        assert_eq!(
+            row("format", "direction"),
+            ["format", "direction", "mimic", "MB/s", "qemu", "MB/s", "mimic/qemu", "host", "dd", "MB/s"]
+        );
+        assert_eq!(row("raw", "write"), ["raw", "write", "12.50", "100.00", "0.12x", "200.00"]);
+        assert_eq!(row("raw", "read"), ["raw", "read", "40.00", "200.00", "0.20x", "400.00"]);
+        assert_eq!(row("qcow2", "write"), ["qcow2", "write", "5.00", "50.00", "0.10x", "-"]);
+        assert_eq!(row("qcow2", "read"), ["qcow2", "read", "20.00", "100.00", "0.20x", "-"]);
+        assert_eq!(row("boot", "to"), ["boot", "to", "READY", "(host", "s)", "24.00", "3.50", "-", "-"]);
         // Rows in order: header, rule, raw write/read, qcow2 write/read, boot.
         let firsts: Vec<&str> = t.lines().map(|l| l.split_whitespace().next().unwrap_or("")).collect();
         assert_eq!(firsts[2..6], ["raw", "raw", "qcow2", "qcow2"]);
         // Missing contender: dashes, no ratio.
-        let t = table(&m, &[]);
+        let t = table(&m, &[], &[]);
         assert!(
-            t.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["raw", "write", "12.50", "-", "-"]),
+            t.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["raw", "write", "12.50", "-", "-", "-"]),
             "{t}"
         );
     }

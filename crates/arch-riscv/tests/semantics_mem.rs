@@ -763,6 +763,37 @@ fn straddling_insn_refetched_after_second_page_remapped() {
 }
 
 #[test]
+fn a_code_page_remapped_and_flushed_by_address_runs_its_new_code() {
+    use sv39::*;
+    // In S-mode: call the function at VA + 0x1000 (`addi x5, x0, 1; ret` in PA2) twice over,
+    // remapping that page to PA3 (`addi x5, x0, 42; ret`) and flushing it by address (the form
+    // a kernel uses for one page) before the last call; x8 sums the results. The jump cache and
+    // the compiled calls must not keep reaching PA2's code.
+    let code = [
+        enc::jalr(1, 13, 0),
+        enc::add(8, 8, 5),
+        enc::jalr(1, 13, 0),
+        enc::add(8, 8, 5),
+        enc::sd(15, 14, 0),
+        enc::sfence_vma(13, 0),
+        enc::jalr(1, 13, 0),
+        enc::add(8, 8, 5),
+        enc::ecall(),
+    ];
+    let func =
+        |n: i64| [enc::addi(5, 0, n), enc::jalr(0, 1, 0)].iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<_>>();
+    let f = in_s_mode(&code)
+        .mem(PA2, &func(1))
+        .mem(PA3, &func(42))
+        .x(13, VA + 0x1000)
+        .x(14, code_leaf(PA3))
+        .x(15, L0 + 8)
+        .run();
+    assert_eq!(f.trapped().cause, 9, "ends with ecall from S-mode");
+    assert_eq!(f.x(8), 1 + 1 + 42);
+}
+
+#[test]
 fn straddling_insn_with_unmapped_second_page_faults_at_second_page() {
     use sv39::*;
     // As above, but VA + 0x1000 is unmapped: an instruction page fault whose epc is the

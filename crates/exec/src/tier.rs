@@ -72,18 +72,26 @@ pub struct Tiers<'c, G: Guest> {
 impl<G: Guest> Tiers<'_, G> {
     /// The runs after which a block is compiled, given the compiler's backlog. The background
     /// compiler has a core of its own, idle whenever its queue is empty: then lukewarm blocks
-    /// (a sixteenth of the threshold) are worth its time, as they run compiled from then on
-    /// instead of interpreted. With a queue, only hot blocks join it, so that they do not wait
-    /// behind lukewarm ones (a low fixed threshold made boots slower for that reason, see
-    /// [`TierPolicy::HOT`]). Measured with `cargo xtask bench-linux`, boot to READY, three
-    /// alternating runs each: riscv64 2.91-3.01 s → 2.42-2.62 s, arm64 3.41-3.89 s → 2.95-3.15 s;
-    /// workload totals unchanged within noise. Lower fractions (1/32, 1/64) were no better.
+    /// (a 64th of the threshold) are worth its time, as they run compiled from then on
+    /// instead of interpreted. With a queue, only warmer blocks join it, the hot ones first, so
+    /// that they do not wait behind lukewarm ones (a low fixed threshold made boots slower for
+    /// that reason, see [`TierPolicy::HOT`]). Measured with `cargo xtask bench-linux`, boot to
+    /// READY, three alternating runs each, against one threshold: riscv64 2.91-3.01 s →
+    /// 2.42-2.62 s, arm64 3.41-3.89 s → 2.95-3.15 s (fractions 1/16, 1/4, 1).
+    ///
+    /// Kernel code that runs a few times per disk request (virtio-blk submission and
+    /// completion, the block layer) reached a sixteenth only after hundreds of requests, and
+    /// a 256 MiB guest `dd` read ran most of it interpreted. The present fractions (1/64, 1/16,
+    /// 1/4), alternating with (1/16, 1/4, 1) on one machine: the riscv64 disk guest's first read
+    /// 0.206-0.231 s of main-thread CPU against 0.212-0.248 s; `bench-linux` workload totals
+    /// riscv64 18.03-18.56 s against 18.79-19.85 s, arm64 18.86-19.11 s against 19.38-20.64 s;
+    /// arm64 boot 2.74-2.90 s against 2.77-3.03 s.
     pub fn threshold_now(&self) -> u32 {
         match self.compiler.backlog() {
             None => self.threshold,
-            Some(0) => self.threshold / 16,
-            Some(1..=3) => self.threshold / 4,
-            Some(_) => self.threshold,
+            Some(0) => self.threshold / 64,
+            Some(1..=3) => self.threshold / 16,
+            Some(_) => self.threshold / 4,
         }
     }
 }

@@ -360,19 +360,13 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             self.b.switch_to_block(probe);
             let table = self.load_ctx(OFF_JUMP_TABLE);
             let e = self.b.ins().iadd_imm_s(table, (runtime::jump_index(target) * 32) as i64);
-            let [epc, efetch, eflags, entry] = [JE_PC, JE_FETCH, JE_FLAGS, JE_ENTRY]
-                .map(|off| self.b.ins().load(I64, MemFlagsData::trusted(), e, off));
-            let epoch = self.load_ctx(OFF_FETCH_EPOCH);
-            let want_flags = self.exit_flags();
+            let pc = self.b.ins().iconst(I64, target as i64);
+            let d = self.jump_entry_differs(e, pc);
+            let entry = self.b.ins().load(I64, MemFlagsData::trusted(), e, JE_ENTRY);
             let own = meta as u64 + (std::mem::offset_of!(BlockMeta, entries) + 8 * index) as u64;
             let own = self.b.ins().iconst(I64, own as i64);
             let own = self.b.ins().load(I64, MemFlagsData::trusted(), own, 0);
-            let d_pc = self.b.ins().bxor_imm_s(epc, target as i64);
-            let d_fetch = self.b.ins().bxor(efetch, epoch);
-            let d_flags = self.b.ins().bxor(eflags, want_flags);
             let d_entry = self.b.ins().bxor(entry, own);
-            let d = self.b.ins().bor(d_pc, d_fetch);
-            let d = self.b.ins().bor(d, d_flags);
             let d = self.b.ins().bor(d, d_entry);
             self.b.ins().brif(d, out, &[], found, &[]);
             // An empty slot never names an entry.
@@ -420,16 +414,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             let idx = self.b.ins().band_imm_s(idx, (JUMP_ENTRIES - 1) as i64);
             let off = self.b.ins().ishl_imm_s(idx, 5);
             let e = self.b.ins().iadd(table, off);
-            let epc = self.b.ins().load(I64, MemFlagsData::trusted(), e, JE_PC);
-            let efetch = self.b.ins().load(I64, MemFlagsData::trusted(), e, JE_FETCH);
-            let eflags = self.b.ins().load(I64, MemFlagsData::trusted(), e, JE_FLAGS);
-            let epoch = self.load_ctx(OFF_FETCH_EPOCH);
-            let d_pc = self.b.ins().bxor(epc, pc);
-            let d_fetch = self.b.ins().bxor(efetch, epoch);
-            let want = self.exit_flags();
-            let d_flags = self.b.ins().bxor(eflags, want);
-            let d = self.b.ins().bor(d_pc, d_fetch);
-            let d = self.b.ins().bor(d, d_flags);
+            let d = self.jump_entry_differs(e, pc);
             let (hit, entry_ok) = (self.b.create_block(), self.b.create_block());
             self.b.ins().brif(d, find, &[], hit, &[]);
             self.b.switch_to_block(hit);
@@ -454,6 +439,20 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         self.store_ctx(zero, OFF_EXIT_SLOT);
         let ok = self.b.ins().iconst(I64, runtime::OK as i64);
         self.b.ins().return_(&[ok]);
+    }
+
+    /// Nonzero unless the jump-cache entry at `e` is for `pc`, made in this fetch epoch and
+    /// under the flags this block leaves with (the hit test of `runtime::lookup`).
+    fn jump_entry_differs(&mut self, e: Value, pc: Value) -> Value {
+        let [epc, efetch, eflags] =
+            [JE_PC, JE_FETCH, JE_FLAGS].map(|off| self.b.ins().load(I64, MemFlagsData::trusted(), e, off));
+        let epoch = self.load_ctx(OFF_FETCH_EPOCH);
+        let want = self.exit_flags();
+        let d_pc = self.b.ins().bxor(epc, pc);
+        let d_fetch = self.b.ins().bxor(efetch, epoch);
+        let d_flags = self.b.ins().bxor(eflags, want);
+        let d = self.b.ins().bor(d_pc, d_fetch);
+        self.b.ins().bor(d, d_flags)
     }
 
     /// The block flags the next block runs under, as far as this block decides them: its own,

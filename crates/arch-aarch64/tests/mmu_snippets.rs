@@ -289,6 +289,21 @@ fn pair_store_faulting_on_the_second_page_stores_the_first_element() {
 }
 
 #[test]
+fn pair_load_faulting_on_the_second_page_reports_its_pc_with_earlier_results_kept() {
+    // Compiled, x7 is still in a host register when the pair misses the TLB; the slow path
+    // that faults must find it in the register file, and the pair's registers unchanged.
+    let f = Program::new(&[enc::ldst_uimm(D, LOAD, 7, 1, 0), enc::ldstp_off(2, 1, 3, 4, 1, 0)]) // ldr x7, [x1]; ldp x3, x4, [x1]
+        .x(1, UDATA + 0xff8)
+        .x(3, 0x33)
+        .x(4, 0x44)
+        .map(UDATA, DATA_PA, RW_EL1)
+        .mem64(DATA_PA + 0xff8, 0x77)
+        .run();
+    assert_eq!(f.taken, Some((Fault::DataAbort { va: UDATA + 0x1000, write: false, fsc: 0x07 }, KCODE + 4)));
+    assert_eq!((f.x(7), f.x(3), f.x(4)), (0x77, 0x33, 0x44));
+}
+
+#[test]
 fn misaligned_access_to_device_memory_is_an_alignment_fault() {
     let f = Program::new(&[enc::ldst_uimm(S, LOAD, 3, 1, 0), enc::ldst_unscaled(S, LOAD, 4, 1, 2)])
         .x(1, UDATA)

@@ -5,9 +5,11 @@
 //! on first use, written back at the block's exits and before any helper (which may read or write
 //! the register file itself, so the cache starts over after it). Loads and stores inline the
 //! softmmu TLB compare; a miss calls [`runtime::load_slow`]/[`runtime::store_slow`] (through
-//! [`Stubs`] that keep every register, as do helper calls). Any entry
-//! into Rust that reports a fault leaves through a cold exit that writes back what the
-//! instructions before it wrote and records the faulting pc: exceptions are precise.
+//! [`Stubs`] that keep every register, as do helper calls). Before any entry into Rust the
+//! registers the block changed are written back and the calling instruction's pc made known, so
+//! an entry point that faults records where the run stopped itself, and the function leaves
+//! through its one shared fault exit: exceptions are precise, and a region compiles no exit
+//! block per access.
 
 use crate::runtime::{
     self, Stubs, JE_ENTRY, JE_FETCH, JE_FLAGS, JE_PC, JUMP_ENTRIES, OFF_BUDGET, OFF_EXECUTED, OFF_EXIT_PC,
@@ -159,6 +161,8 @@ pub struct Emitter<'f, 'b, 'a, G> {
     /// Rust (which may stop the run by zeroing it).
     executed: Variable,
     budget: Variable,
+    /// [`Emitter::fault_exit`], once made.
+    fault: Option<cranelift_codegen::ir::Block>,
     _env: PhantomData<fn(&mut Env<'a, G>)>,
 }
 
@@ -225,6 +229,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             entry_index,
             executed,
             budget,
+            fault: None,
             _env: PhantomData,
         }
     }
@@ -354,10 +359,9 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         let (inside, out) = (self.b.create_block(), self.b.create_block());
         let budget = self.b.use_var(self.budget);
         let go = self.b.ins().icmp(IntCC::UnsignedLessThan, total, budget);
-        if other_page {
-            let (probe, found) = (self.b.create_block(), self.b.create_block());
-            self.b.ins().brif(go, probe, &[], out, &[]);
-            self.b.switch_to_block(probe);
+        // One branch however many conditions: every block costs compile time (regions are
+        // mostly exits), and the loads are harmless when the run is to stop anyway.
+        let go = if other_page {
             let table = self.load_ctx(OFF_JUMP_TABLE);
             let e = self.b.ins().iadd_imm_s(table, (runtime::jump_index(target) * 32) as i64);
             let pc = self.b.ins().iconst(I64, target as i64);
@@ -368,13 +372,15 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             let own = self.b.ins().load(I64, MemFlagsData::trusted(), own, 0);
             let d_entry = self.b.ins().bxor(entry, own);
             let d = self.b.ins().bor(d, d_entry);
-            self.b.ins().brif(d, out, &[], found, &[]);
+            let same = self.b.ins().icmp_imm_s(IntCC::Equal, d, 0);
             // An empty slot never names an entry.
-            self.b.switch_to_block(found);
-            self.b.ins().brif(entry, inside, &[], out, &[]);
+            let named = self.b.ins().icmp_imm_s(IntCC::NotEqual, entry, 0);
+            let found = self.b.ins().band(same, named);
+            self.b.ins().band(go, found)
         } else {
-            self.b.ins().brif(go, inside, &[], out, &[]);
-        }
+            go
+        };
+        self.b.ins().brif(go, inside, &[], out, &[]);
         self.b.switch_to_block(inside);
         self.b.ins().jump(head, &[]);
         self.b.switch_to_block(out);
@@ -403,10 +409,8 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         if G::FETCH_EPOCH {
             // The jump cache's hit path inline (as `runtime::lookup` checks it): the guest
             // promises that while this run goes on chaining, code translated under this block's
-            // flags is right, and that `pc` translates as it did while the epoch lasts.
-            let probe = self.b.create_block();
-            self.b.ins().brif(go, probe, &[], ret, &[]);
-            self.b.switch_to_block(probe);
+            // flags is right, and that `pc` translates as it did while the epoch lasts. One
+            // branch on the way in, as in `goto`.
             let table = self.load_ctx(OFF_JUMP_TABLE);
             let a = self.b.ins().ushr_imm_s(pc, 1);
             let c = self.b.ins().ushr_imm_s(pc, 13);
@@ -415,13 +419,17 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             let off = self.b.ins().ishl_imm_s(idx, 5);
             let e = self.b.ins().iadd(table, off);
             let d = self.jump_entry_differs(e, pc);
-            let (hit, entry_ok) = (self.b.create_block(), self.b.create_block());
-            self.b.ins().brif(d, find, &[], hit, &[]);
-            self.b.switch_to_block(hit);
             let target = self.b.ins().load(I64, MemFlagsData::trusted(), e, JE_ENTRY);
-            self.b.ins().brif(target, entry_ok, &[], find, &[]);
+            let same = self.b.ins().icmp_imm_s(IntCC::Equal, d, 0);
+            let named = self.b.ins().icmp_imm_s(IntCC::NotEqual, target, 0);
+            let hit = self.b.ins().band(same, named);
+            let hit = self.b.ins().band(hit, go);
+            let (entry_ok, miss) = (self.b.create_block(), self.b.create_block());
+            self.b.ins().brif(hit, entry_ok, &[], miss, &[]);
             self.b.switch_to_block(entry_ok);
             self.jump_dynamic(target);
+            self.b.switch_to_block(miss);
+            self.b.ins().brif(go, find, &[], ret, &[]);
         } else {
             self.b.ins().brif(go, find, &[], ret, &[]);
         }
@@ -490,11 +498,11 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         if slot.is_some() {
             let budget = self.b.use_var(self.budget);
             let go = self.b.ins().icmp(IntCC::UnsignedLessThan, total, budget);
-            let (try_link, jump) = (self.b.create_block(), self.b.create_block());
-            self.b.ins().brif(go, try_link, &[], ret, &[]);
-            self.b.switch_to_block(try_link);
             let target = self.b.ins().load(I64, MemFlagsData::trusted(), slot_addr, 0);
-            self.b.ins().brif(target, jump, &[], ret, &[]);
+            let linked = self.b.ins().icmp_imm_s(IntCC::NotEqual, target, 0);
+            let go = self.b.ins().band(go, linked);
+            let jump = self.b.create_block();
+            self.b.ins().brif(go, jump, &[], ret, &[]);
             self.b.switch_to_block(jump);
             // A stale target hands back at once; the loop then re-links this slot.
             self.store_ctx(slot_addr, OFF_EXIT_SLOT);
@@ -541,26 +549,8 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         }
     }
 
-    /// Go on at `to` with `args`, or leave through a cold exit when `status` (from an entry
-    /// point) says the instruction faulted.
-    fn check_fault(&mut self, status: Value, to: cranelift_codegen::ir::Block, args: &[Value]) {
-        let fault = self.b.create_block();
-        self.b.set_cold_block(fault);
-        let args: Vec<_> = args.iter().map(|&v| v.into()).collect();
-        self.b.ins().brif(status, fault, &[], to, &args);
-        self.b.switch_to_block(fault);
-        self.write_back();
-        let pc = self.b.ins().iconst(I64, self.pc as i64);
-        self.store_ctx(pc, OFF_EXIT_PC);
-        let before = self.b.use_var(self.executed);
-        let n = self.b.ins().iadd_imm_s(before, self.index as i64);
-        self.store_ctx(n, OFF_EXECUTED);
-        let f = self.b.ins().iconst(I64, runtime::FAULT as i64);
-        self.b.ins().return_(&[f]);
-    }
-
     /// Call an entry point through its stub `stub` ([`Stubs`]); the status it returns, which
-    /// the caller then checks ([`Emitter::check_fault`]).
+    /// the caller then checks (a fault leaves through [`Emitter::fault_exit`]).
     fn call_rust(&mut self, sig: SigRef, stub: usize, args: &[Value]) -> Value {
         // Entry points count retired instructions from `Ctx::executed`.
         let executed = self.b.use_var(self.executed);
@@ -580,12 +570,15 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         self.forget_registers();
         self.tlb_ram = None;
         self.tlb_user = None;
+        // Where a fault leaves from (the entry point records how many instructions ran).
+        let pc = self.b.ins().iconst(I64, self.pc as i64);
+        self.store_ctx(pc, OFF_EXIT_PC);
         let (ctx, idx) = (self.ctx(), self.index);
         let fv = self.b.ins().iconst(I64, f as usize as i64);
         let done = self.b.ins().iconst(I64, idx as i64);
         let status = self.call_rust(self.sigs.helper, entry, &[ctx, fv, a, b, c, done]);
-        let cont = self.b.create_block();
-        self.check_fault(status, cont, &[]);
+        let (cont, fault) = (self.b.create_block(), self.fault_exit());
+        self.b.ins().brif(status, fault, &[], cont, &[]);
         self.b.switch_to_block(cont);
         Ok(self.ret())
     }
@@ -710,6 +703,57 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         let (_, ram) = self.tlb_ram();
         let off = self.b.ins().iadd(addr, addend);
         self.b.ins().iadd(ram, off)
+    }
+
+    /// Where the fast path missed: the load entry point's answer for `addr` (which looks in
+    /// the TLB itself), passed on to `to` after `args`; on a fault, out through
+    /// [`Emitter::fault_exit`].
+    fn load_entry(&mut self, addr: Value, op: MemOp, to: cranelift_codegen::ir::Block, args: &[Value]) {
+        let [ctx, access, pc] = self.entry_operands(op);
+        let status = self.call_rust(self.sigs.load, self.stubs.load, &[ctx, addr, access, pc]);
+        // Read before the check, so that one branch goes on with it (unused on a fault).
+        let v = self.ret();
+        let args: Vec<_> = args.iter().copied().chain([v]).map(|a| a.into()).collect();
+        let fault = self.fault_exit();
+        self.b.ins().brif(status, fault, &[], to, &args);
+    }
+
+    /// As [`Emitter::load_entry`], a store; `to` gets no arguments.
+    fn store_entry(&mut self, addr: Value, val: Value, op: MemOp, to: cranelift_codegen::ir::Block) {
+        let [ctx, access, pc] = self.entry_operands(op);
+        let status = self.call_rust(self.sigs.store, self.stubs.store, &[ctx, addr, val, access, pc]);
+        let fault = self.fault_exit();
+        self.b.ins().brif(status, fault, &[], to, &[]);
+    }
+
+    /// The context, access and pc operands of a slow path, which records a fault itself
+    /// (`runtime::load_slow`): so the registers the block changed are written back first, on
+    /// this cold path only; the fast path keeps them in host registers.
+    fn entry_operands(&mut self, op: MemOp) -> [Value; 3] {
+        self.write_back();
+        let ctx = self.ctx();
+        let access = self.b.ins().iconst(I64, runtime::encode_access(op, self.index) as i64);
+        let pc = self.b.ins().iconst(I64, self.pc as i64);
+        [ctx, access, pc]
+    }
+
+    /// The function's one way out for a slow path that faulted and recorded where: it only
+    /// returns the status.
+    fn fault_exit(&mut self) -> cranelift_codegen::ir::Block {
+        if let Some(b) = self.fault {
+            return b;
+        }
+        let here = self.b.current_block();
+        let b = self.b.create_block();
+        self.b.set_cold_block(b);
+        self.b.switch_to_block(b);
+        let f = self.b.ins().iconst(I64, runtime::FAULT as i64);
+        self.b.ins().return_(&[f]);
+        if let Some(here) = here {
+            self.b.switch_to_block(here);
+        }
+        self.fault = Some(b);
+        b
     }
 
     fn mem_type(size: Size) -> types::Type {
@@ -892,13 +936,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
         self.b.ins().jump(join, &[v.into()]);
 
         self.b.switch_to_block(slow);
-        let (ctx, idx) = (self.ctx(), self.index);
-        let opv = self.b.ins().iconst(I64, runtime::encode_memop(op) as i64);
-        let done = self.b.ins().iconst(I64, idx as i64);
-        let status = self.call_rust(self.sigs.load, self.stubs.load, &[ctx, addr, opv, done]);
-        // Read before the check, so that one branch goes on at `join` (unused on a fault).
-        let v = self.ret();
-        self.check_fault(status, join, &[v]);
+        self.load_entry(addr, op, join, &[]);
 
         self.b.switch_to_block(join);
         Ok(result)
@@ -912,11 +950,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
         self.b.ins().jump(join, &[]);
 
         self.b.switch_to_block(slow);
-        let (ctx, idx) = (self.ctx(), self.index);
-        let opv = self.b.ins().iconst(I64, runtime::encode_memop(op) as i64);
-        let done = self.b.ins().iconst(I64, idx as i64);
-        let status = self.call_rust(self.sigs.store, self.stubs.store, &[ctx, addr, val, opv, done]);
-        self.check_fault(status, join, &[]);
+        self.store_entry(addr, val, op, join);
 
         self.b.switch_to_block(join);
         Ok(())
@@ -933,11 +967,15 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
         let v2 = self.load_host(host, op.size.bytes() as i32, op);
         self.b.ins().jump(join, &[v1.into(), v2.into()]);
 
-        // Across a page, unaligned, or not in the TLB: the two loads one by one.
+        // Across a page, unaligned, or not in the TLB: the two loads one by one, through the
+        // entry point (which looks in the TLB itself: a second inline probe would only add
+        // blocks that Cranelift compiles at every pair in the region).
         self.b.switch_to_block(slow);
-        let v1 = self.load(addr, op)?;
-        let v2 = self.load(next, op)?;
-        self.b.ins().jump(join, &[v1.into(), v2.into()]);
+        let second_half = self.b.create_block();
+        let v1 = self.b.append_block_param(second_half, I64);
+        self.load_entry(addr, op, second_half, &[]);
+        self.b.switch_to_block(second_half);
+        self.load_entry(next, op, join, &[v1]);
 
         self.b.switch_to_block(join);
         Ok((first, second))
@@ -953,9 +991,10 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
         self.b.ins().jump(join, &[]);
 
         self.b.switch_to_block(slow);
-        self.store(addr, first, op)?;
-        self.store(next, second, op)?;
-        self.b.ins().jump(join, &[]);
+        let second_half = self.b.create_block();
+        self.store_entry(addr, first, op, second_half);
+        self.b.switch_to_block(second_half);
+        self.store_entry(next, second, op, join);
 
         self.b.switch_to_block(join);
         Ok(())

@@ -183,6 +183,20 @@ pub const FAULT: u64 = 1;
 /// use Cranelift's `tail` convention, so they can jump to each other).
 pub type EnterFn = unsafe extern "C" fn(*mut Ctx, usize) -> u64;
 
+/// The slow paths' second constant operand: the access (`encode_memop`) and how many
+/// instructions precede the accessing one in its block.
+pub fn encode_access(op: MemOp, index: u64) -> u64 {
+    encode_memop(op) | index << 8
+}
+
+/// An access the slow path could not make: the exception is the loop's to raise, at `pc`,
+/// after the `index` instructions before it.
+fn fault(ctx: &mut Ctx, pc: u64, index: u64) -> u64 {
+    ctx.exit_pc = pc;
+    ctx.executed += index;
+    FAULT
+}
+
 /// `MemOp` as one integer operand for the slow paths.
 pub fn encode_memop(op: MemOp) -> u64 {
     let size = match op.size {
@@ -277,16 +291,21 @@ pub unsafe extern "C" fn lookup<G: Guest>(ctx: *mut Ctx, pc: u64) -> u64 {
     }
 }
 
+/// A load the inline TLB probe missed: `access` is [`encode_access`]'s, `pc` the accessing
+/// instruction's. On a fault it records where the run stopped, so that generated code only
+/// returns the status (the registers were written back before the call).
+///
 /// # Safety
 /// Called only by generated code, with the `ctx` it was given.
-pub unsafe extern "C" fn load_slow<G: Guest>(ctx: *mut Ctx, addr: u64, op: u64, index: u64) -> u64 {
+pub unsafe extern "C" fn load_slow<G: Guest>(ctx: *mut Ctx, addr: u64, access: u64, pc: u64) -> u64 {
     // SAFETY: generated code passes the context it received; its `env` is live and unaliased for
     // the duration of the block.
     let ctx = unsafe { &mut *ctx };
     // SAFETY: as above.
     let env = unsafe { &mut *ctx.env.cast::<Env<'_, G>>() };
+    let index = access >> 8;
     sync_retired(ctx, env, index);
-    let r = env.cpu.load(env.bus, addr, decode_memop(op));
+    let r = env.cpu.load(env.bus, addr, decode_memop(access));
     // SAFETY: as above.
     unsafe { refresh::<G>(ctx) };
     match r {
@@ -294,19 +313,22 @@ pub unsafe extern "C" fn load_slow<G: Guest>(ctx: *mut Ctx, addr: u64, op: u64, 
             ctx.ret = v;
             OK
         }
-        Err(Exit) => FAULT,
+        Err(Exit) => fault(ctx, pc, index),
     }
 }
 
+/// As [`load_slow`], a store.
+///
 /// # Safety
 /// Called only by generated code, with the `ctx` it was given.
-pub unsafe extern "C" fn store_slow<G: Guest>(ctx: *mut Ctx, addr: u64, val: u64, op: u64, index: u64) -> u64 {
+pub unsafe extern "C" fn store_slow<G: Guest>(ctx: *mut Ctx, addr: u64, val: u64, access: u64, pc: u64) -> u64 {
     // SAFETY: see `load_slow`.
     let ctx = unsafe { &mut *ctx };
     // SAFETY: see `load_slow`.
     let env = unsafe { &mut *ctx.env.cast::<Env<'_, G>>() };
+    let index = access >> 8;
     sync_retired(ctx, env, index);
-    let op = decode_memop(op);
+    let op = decode_memop(access);
     let r = env.cpu.store(env.bus, addr, val, op);
     // SAFETY: see `load_slow`.
     unsafe { refresh::<G>(ctx) };
@@ -321,7 +343,7 @@ pub unsafe extern "C" fn store_slow<G: Guest>(ctx: *mut Ctx, addr: u64, val: u64
     }
     match r {
         Ok(()) => OK,
-        Err(Exit) => FAULT,
+        Err(Exit) => fault(ctx, pc, index),
     }
 }
 
@@ -360,7 +382,8 @@ pub unsafe extern "C" fn call_helper<G: Guest>(ctx: *mut Ctx, f: usize, a: u64, 
             ctx.ret = v;
             OK
         }
-        Err(Exit) => FAULT,
+        // Generated code stored the calling instruction's pc before the call.
+        Err(Exit) => fault(ctx, ctx.exit_pc, index),
     }
 }
 
@@ -397,7 +420,8 @@ pub unsafe extern "C" fn call_helper_local<G: Guest>(
             ctx.ret = v;
             OK
         }
-        Err(Exit) => FAULT,
+        // Generated code stored the calling instruction's pc before the call.
+        Err(Exit) => fault(ctx, ctx.exit_pc, index),
     }
 }
 

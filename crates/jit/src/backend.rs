@@ -182,6 +182,7 @@ impl Backend {
             let fallthrough = last.pc.wrapping_add(last.len as u64);
             e.finish(block.insns.len() as u64, fallthrough, page, meta, region[0].flags, 2 * k);
         }
+        e.end();
         b.seal_all_blocks();
         b.finalize(frontend);
         true

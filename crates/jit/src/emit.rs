@@ -338,6 +338,15 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         }
     }
 
+    /// After the last block: emit what the blocks branch to in common.
+    pub fn end(&mut self) {
+        if let Some(b) = self.fault {
+            self.b.switch_to_block(b);
+            let f = self.b.ins().iconst(I64, runtime::FAULT as i64);
+            self.b.ins().return_(&[f]);
+        }
+    }
+
     /// Go on at `target`, known at translation time: inside the function when it starts a block
     /// of the region and the run may go on (the budget check that also ends a run once an entry
     /// point asked the loop to look at interrupts or code), else out through `exit_direct`.
@@ -738,20 +747,13 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     }
 
     /// The function's one way out for a slow path that faulted and recorded where: it only
-    /// returns the status.
+    /// returns the status. Filled by [`Emitter::end`], as the builder fills one block at a time.
     fn fault_exit(&mut self) -> cranelift_codegen::ir::Block {
         if let Some(b) = self.fault {
             return b;
         }
-        let here = self.b.current_block();
         let b = self.b.create_block();
         self.b.set_cold_block(b);
-        self.b.switch_to_block(b);
-        let f = self.b.ins().iconst(I64, runtime::FAULT as i64);
-        self.b.ins().return_(&[f]);
-        if let Some(here) = here {
-            self.b.switch_to_block(here);
-        }
         self.fault = Some(b);
         b
     }

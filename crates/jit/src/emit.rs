@@ -163,6 +163,8 @@ pub struct Emitter<'f, 'b, 'a, G> {
     budget: Variable,
     /// [`Emitter::fault_exit`], once made.
     fault: Option<cranelift_codegen::ir::Block>,
+    /// [`Emitter::leave_exit`], once made.
+    leave_block: Option<cranelift_codegen::ir::Block>,
     _env: PhantomData<fn(&mut Env<'a, G>)>,
 }
 
@@ -230,6 +232,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             executed,
             budget,
             fault: None,
+            leave_block: None,
             _env: PhantomData,
         }
     }
@@ -340,6 +343,14 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
 
     /// After the last block: emit what the blocks branch to in common.
     pub fn end(&mut self) {
+        if let Some(b) = self.leave_block {
+            self.b.switch_to_block(b);
+            let [pc, slot] = [0, 1].map(|i| self.b.block_params(b)[i]);
+            self.store_ctx(pc, OFF_EXIT_PC);
+            self.store_ctx(slot, OFF_EXIT_SLOT);
+            let ok = self.b.ins().iconst(I64, runtime::OK as i64);
+            self.b.ins().return_(&[ok]);
+        }
         if let Some(b) = self.fault {
             self.b.switch_to_block(b);
             let f = self.b.ins().iconst(I64, runtime::FAULT as i64);
@@ -411,7 +422,9 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     /// `runtime::lookup` finds some, else back to the loop.
     fn exit_dynamic(&mut self, pc: Value, total: Value) {
         self.store_ctx(total, OFF_EXECUTED);
-        let ret = self.b.create_block();
+        let ret = self.leave_exit();
+        let zero = self.b.ins().iconst(I64, 0);
+        let back = [pc.into(), zero.into()];
         let (find, jump) = (self.b.create_block(), self.b.create_block());
         let budget = self.b.use_var(self.budget);
         let go = self.b.ins().icmp(IntCC::UnsignedLessThan, total, budget);
@@ -438,24 +451,18 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             self.b.switch_to_block(entry_ok);
             self.jump_dynamic(target);
             self.b.switch_to_block(miss);
-            self.b.ins().brif(go, find, &[], ret, &[]);
+            self.b.ins().brif(go, find, &[], ret, &back);
         } else {
-            self.b.ins().brif(go, find, &[], ret, &[]);
+            self.b.ins().brif(go, find, &[], ret, &back);
         }
         self.b.switch_to_block(find);
         let callee = self.b.ins().iconst(I64, runtime::lookup::<G> as *const () as usize as i64);
         let ctx = self.ctx();
         let call = self.b.ins().call_indirect(self.sigs.lookup, callee, &[ctx, pc]);
         let target = self.b.inst_results(call)[0];
-        self.b.ins().brif(target, jump, &[], ret, &[]);
+        self.b.ins().brif(target, jump, &[], ret, &back);
         self.b.switch_to_block(jump);
         self.jump_dynamic(target);
-        self.b.switch_to_block(ret);
-        self.store_ctx(pc, OFF_EXIT_PC);
-        let zero = self.b.ins().iconst(I64, 0);
-        self.store_ctx(zero, OFF_EXIT_SLOT);
-        let ok = self.b.ins().iconst(I64, runtime::OK as i64);
-        self.b.ins().return_(&[ok]);
     }
 
     /// Nonzero unless the jump-cache entry at `e` is for `pc`, made in this fetch epoch and
@@ -502,8 +509,9 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     /// else back to the loop (which may link the slot).
     fn exit_with(&mut self, pc: Value, slot: Option<u64>, total: Value) {
         self.store_ctx(total, OFF_EXECUTED);
-        let ret = self.b.create_block();
+        let ret = self.leave_exit();
         let slot_addr = self.b.ins().iconst(I64, slot.unwrap_or(0) as i64);
+        let back = [pc.into(), slot_addr.into()];
         if slot.is_some() {
             let budget = self.b.use_var(self.budget);
             let go = self.b.ins().icmp(IntCC::UnsignedLessThan, total, budget);
@@ -511,19 +519,14 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             let linked = self.b.ins().icmp_imm_s(IntCC::NotEqual, target, 0);
             let go = self.b.ins().band(go, linked);
             let jump = self.b.create_block();
-            self.b.ins().brif(go, jump, &[], ret, &[]);
+            self.b.ins().brif(go, jump, &[], ret, &back);
             self.b.switch_to_block(jump);
             // A stale target hands back at once; the loop then re-links this slot.
             self.store_ctx(slot_addr, OFF_EXIT_SLOT);
             self.b.ins().return_call_indirect(self.sigs.block, target, &[]);
         } else {
-            self.b.ins().jump(ret, &[]);
+            self.b.ins().jump(ret, &back);
         }
-        self.b.switch_to_block(ret);
-        self.store_ctx(pc, OFF_EXIT_PC);
-        self.store_ctx(slot_addr, OFF_EXIT_SLOT);
-        let ok = self.b.ins().iconst(I64, runtime::OK as i64);
-        self.b.ins().return_(&[ok]);
     }
 
     fn slot(&mut self, r: Reg) -> &mut RegSlot {
@@ -744,6 +747,20 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         let access = self.b.ins().iconst(I64, runtime::encode_access(op, self.index) as i64);
         let pc = self.b.ins().iconst(I64, self.pc as i64);
         [ctx, access, pc]
+    }
+
+    /// The function's one way back to the loop, for every exit that does not chain: it takes
+    /// the pc to go on at and the jump slot the loop may link (0 for none). Filled by
+    /// [`Emitter::end`].
+    fn leave_exit(&mut self) -> cranelift_codegen::ir::Block {
+        if let Some(b) = self.leave_block {
+            return b;
+        }
+        let b = self.b.create_block();
+        self.b.append_block_param(b, I64);
+        self.b.append_block_param(b, I64);
+        self.leave_block = Some(b);
+        b
     }
 
     /// The function's one way out for a slow path that faulted and recorded where: it only

@@ -6,8 +6,8 @@
 //! the register file itself, so the cache starts over after it). Loads and stores inline the
 //! softmmu TLB compare; a miss calls [`runtime::load_slow`]/[`runtime::store_slow`] (through
 //! [`Stubs`] that keep every register, as do helper calls). Before any entry into Rust the
-//! registers the block changed are written back and the calling instruction's pc made known, so
-//! an entry point that faults records where the run stopped itself, and the function leaves
+//! registers the block changed are written back and the calling instruction's pc stored in the
+//! context, so an entry point that faults records where the run stopped itself, and the function leaves
 //! through its one shared fault exit: exceptions are precise, and a region compiles no exit
 //! block per access.
 
@@ -392,11 +392,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             let own = self.b.ins().load(I64, MemFlagsData::trusted(), own, 0);
             let d_entry = self.b.ins().bxor(entry, own);
             let d = self.b.ins().bor(d, d_entry);
-            let same = self.b.ins().icmp_imm_s(IntCC::Equal, d, 0);
-            // An empty slot never names an entry.
-            let named = self.b.ins().icmp_imm_s(IntCC::NotEqual, entry, 0);
-            let found = self.b.ins().band(same, named);
-            self.b.ins().band(go, found)
+            self.hit_and(d, entry, go)
         } else {
             go
         };
@@ -442,10 +438,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             let e = self.b.ins().iadd(table, off);
             let d = self.jump_entry_differs(e, pc);
             let target = self.b.ins().load(I64, MemFlagsData::trusted(), e, JE_ENTRY);
-            let same = self.b.ins().icmp_imm_s(IntCC::Equal, d, 0);
-            let named = self.b.ins().icmp_imm_s(IntCC::NotEqual, target, 0);
-            let hit = self.b.ins().band(same, named);
-            let hit = self.b.ins().band(hit, go);
+            let hit = self.hit_and(d, target, go);
             let (entry_ok, miss) = (self.b.create_block(), self.b.create_block());
             self.b.ins().brif(hit, entry_ok, &[], miss, &[]);
             self.b.switch_to_block(entry_ok);
@@ -477,6 +470,15 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         let d_flags = self.b.ins().bxor(eflags, want);
         let d = self.b.ins().bor(d_pc, d_fetch);
         self.b.ins().bor(d, d_flags)
+    }
+
+    /// Whether a jump-cache probe hit (`differs` is 0 and the entry names code: an empty slot
+    /// never does) and the run may go on (`go`), as one flag for one branch.
+    fn hit_and(&mut self, differs: Value, entry: Value, go: Value) -> Value {
+        let same = self.b.ins().icmp_imm_s(IntCC::Equal, differs, 0);
+        let named = self.b.ins().icmp_imm_s(IntCC::NotEqual, entry, 0);
+        let hit = self.b.ins().band(same, named);
+        self.b.ins().band(hit, go)
     }
 
     /// The block flags the next block runs under, as far as this block decides them: its own,
@@ -564,9 +566,12 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     /// Call an entry point through its stub `stub` ([`Stubs`]); the status it returns, which
     /// the caller then checks (a fault leaves through [`Emitter::fault_exit`]).
     fn call_rust(&mut self, sig: SigRef, stub: usize, args: &[Value]) -> Value {
-        // Entry points count retired instructions from `Ctx::executed`.
+        // Entry points count retired instructions from `Ctx::executed`, and one that faults
+        // leaves the run at the calling instruction.
         let executed = self.b.use_var(self.executed);
         self.store_ctx(executed, OFF_EXECUTED);
+        let pc = self.b.ins().iconst(I64, self.pc as i64);
+        self.store_ctx(pc, OFF_EXIT_PC);
         let callee = self.b.ins().iconst(I64, stub as i64);
         self.b.ins().call_indirect(sig, callee, args);
         let budget = self.load_ctx(OFF_BUDGET);
@@ -582,9 +587,6 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         self.forget_registers();
         self.tlb_ram = None;
         self.tlb_user = None;
-        // Where a fault leaves from (the entry point records how many instructions ran).
-        let pc = self.b.ins().iconst(I64, self.pc as i64);
-        self.store_ctx(pc, OFF_EXIT_PC);
         let (ctx, idx) = (self.ctx(), self.index);
         let fv = self.b.ins().iconst(I64, f as usize as i64);
         let done = self.b.ins().iconst(I64, idx as i64);
@@ -721,8 +723,8 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     /// the TLB itself), passed on to `to` after `args`; on a fault, out through
     /// [`Emitter::fault_exit`].
     fn load_entry(&mut self, addr: Value, op: MemOp, to: cranelift_codegen::ir::Block, args: &[Value]) {
-        let [ctx, access, pc] = self.entry_operands(op);
-        let status = self.call_rust(self.sigs.load, self.stubs.load, &[ctx, addr, access, pc]);
+        let [ctx, opv, done] = self.entry_operands(op);
+        let status = self.call_rust(self.sigs.load, self.stubs.load, &[ctx, addr, opv, done]);
         // Read before the check, so that one branch goes on with it (unused on a fault).
         let v = self.ret();
         let args: Vec<_> = args.iter().copied().chain([v]).map(|a| a.into()).collect();
@@ -732,21 +734,21 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
 
     /// As [`Emitter::load_entry`], a store; `to` gets no arguments.
     fn store_entry(&mut self, addr: Value, val: Value, op: MemOp, to: cranelift_codegen::ir::Block) {
-        let [ctx, access, pc] = self.entry_operands(op);
-        let status = self.call_rust(self.sigs.store, self.stubs.store, &[ctx, addr, val, access, pc]);
+        let [ctx, opv, done] = self.entry_operands(op);
+        let status = self.call_rust(self.sigs.store, self.stubs.store, &[ctx, addr, val, opv, done]);
         let fault = self.fault_exit();
         self.b.ins().brif(status, fault, &[], to, &[]);
     }
 
-    /// The context, access and pc operands of a slow path, which records a fault itself
-    /// (`runtime::load_slow`): so the registers the block changed are written back first, on
-    /// this cold path only; the fast path keeps them in host registers.
+    /// The context, access and instruction-index operands of a slow path, which records a
+    /// fault itself (`runtime::load_slow`): so the registers the block changed are written back
+    /// first, on this cold path only; the fast path keeps them in host registers.
     fn entry_operands(&mut self, op: MemOp) -> [Value; 3] {
         self.write_back();
         let ctx = self.ctx();
-        let access = self.b.ins().iconst(I64, runtime::encode_access(op, self.index) as i64);
-        let pc = self.b.ins().iconst(I64, self.pc as i64);
-        [ctx, access, pc]
+        let opv = self.b.ins().iconst(I64, runtime::encode_memop(op) as i64);
+        let done = self.b.ins().iconst(I64, self.index as i64);
+        [ctx, opv, done]
     }
 
     /// The function's one way back to the loop, for every exit that does not chain: it takes

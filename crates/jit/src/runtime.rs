@@ -183,16 +183,11 @@ pub const FAULT: u64 = 1;
 /// use Cranelift's `tail` convention, so they can jump to each other).
 pub type EnterFn = unsafe extern "C" fn(*mut Ctx, usize) -> u64;
 
-/// The slow paths' second constant operand: the access (`encode_memop`) and how many
-/// instructions precede the accessing one in its block.
-pub fn encode_access(op: MemOp, index: u64) -> u64 {
-    encode_memop(op) | index << 8
-}
-
-/// An access the slow path could not make: the exception is the loop's to raise, at `pc`,
-/// after the `index` instructions before it.
-fn fault(ctx: &mut Ctx, pc: u64, index: u64) -> u64 {
-    ctx.exit_pc = pc;
+/// An entry point's call that faulted: the exception is the loop's to raise at the pc
+/// generated code stored in `exit_pc` before the call, after the `index` instructions before it
+/// in its block. Generated code then only returns the status (it wrote the block's registers
+/// back before the call).
+fn fault(ctx: &mut Ctx, index: u64) -> u64 {
     ctx.executed += index;
     FAULT
 }
@@ -291,21 +286,18 @@ pub unsafe extern "C" fn lookup<G: Guest>(ctx: *mut Ctx, pc: u64) -> u64 {
     }
 }
 
-/// A load the inline TLB probe missed: `access` is [`encode_access`]'s, `pc` the accessing
-/// instruction's. On a fault it records where the run stopped, so that generated code only
-/// returns the status (the registers were written back before the call).
+/// A load the inline TLB probe missed, by the instruction after the first `index` of its block.
 ///
 /// # Safety
 /// Called only by generated code, with the `ctx` it was given.
-pub unsafe extern "C" fn load_slow<G: Guest>(ctx: *mut Ctx, addr: u64, access: u64, pc: u64) -> u64 {
+pub unsafe extern "C" fn load_slow<G: Guest>(ctx: *mut Ctx, addr: u64, op: u64, index: u64) -> u64 {
     // SAFETY: generated code passes the context it received; its `env` is live and unaliased for
     // the duration of the block.
     let ctx = unsafe { &mut *ctx };
     // SAFETY: as above.
     let env = unsafe { &mut *ctx.env.cast::<Env<'_, G>>() };
-    let index = access >> 8;
     sync_retired(ctx, env, index);
-    let r = env.cpu.load(env.bus, addr, decode_memop(access));
+    let r = env.cpu.load(env.bus, addr, decode_memop(op));
     // SAFETY: as above.
     unsafe { refresh::<G>(ctx) };
     match r {
@@ -313,7 +305,7 @@ pub unsafe extern "C" fn load_slow<G: Guest>(ctx: *mut Ctx, addr: u64, access: u
             ctx.ret = v;
             OK
         }
-        Err(Exit) => fault(ctx, pc, index),
+        Err(Exit) => fault(ctx, index),
     }
 }
 
@@ -321,14 +313,13 @@ pub unsafe extern "C" fn load_slow<G: Guest>(ctx: *mut Ctx, addr: u64, access: u
 ///
 /// # Safety
 /// Called only by generated code, with the `ctx` it was given.
-pub unsafe extern "C" fn store_slow<G: Guest>(ctx: *mut Ctx, addr: u64, val: u64, access: u64, pc: u64) -> u64 {
+pub unsafe extern "C" fn store_slow<G: Guest>(ctx: *mut Ctx, addr: u64, val: u64, op: u64, index: u64) -> u64 {
     // SAFETY: see `load_slow`.
     let ctx = unsafe { &mut *ctx };
     // SAFETY: see `load_slow`.
     let env = unsafe { &mut *ctx.env.cast::<Env<'_, G>>() };
-    let index = access >> 8;
     sync_retired(ctx, env, index);
-    let op = decode_memop(access);
+    let op = decode_memop(op);
     let r = env.cpu.store(env.bus, addr, val, op);
     // SAFETY: see `load_slow`.
     unsafe { refresh::<G>(ctx) };
@@ -343,7 +334,7 @@ pub unsafe extern "C" fn store_slow<G: Guest>(ctx: *mut Ctx, addr: u64, val: u64
     }
     match r {
         Ok(()) => OK,
-        Err(Exit) => fault(ctx, pc, index),
+        Err(Exit) => fault(ctx, index),
     }
 }
 
@@ -382,8 +373,7 @@ pub unsafe extern "C" fn call_helper<G: Guest>(ctx: *mut Ctx, f: usize, a: u64, 
             ctx.ret = v;
             OK
         }
-        // Generated code stored the calling instruction's pc before the call.
-        Err(Exit) => fault(ctx, ctx.exit_pc, index),
+        Err(Exit) => fault(ctx, index),
     }
 }
 
@@ -420,8 +410,7 @@ pub unsafe extern "C" fn call_helper_local<G: Guest>(
             ctx.ret = v;
             OK
         }
-        // Generated code stored the calling instruction's pc before the call.
-        Err(Exit) => fault(ctx, ctx.exit_pc, index),
+        Err(Exit) => fault(ctx, index),
     }
 }
 

@@ -39,7 +39,7 @@ pub fn translate<'a, S: Sem<Env = Env<'a, Aarch64Cpu>>>(
     // against its page's GP bit; then BTYPE is cleared, unless the instruction sets it anew.
     let btype = insn.btype;
     if btype != 0 {
-        let what = match bti::landing(insn.op.as_ref(), btype) {
+        let what = match bti::landing(insn.op().as_ref(), btype) {
             Landing::Pad => None,
             Landing::PacSp => Some(u64::from(btype) | 4),
             Landing::NotPad => Some(u64::from(btype)),
@@ -49,8 +49,8 @@ pub fn translate<'a, S: Sem<Env = Env<'a, Aarch64Cpu>>>(
             t.s.call_local(bti::check, pc, w, z)?;
         }
     }
-    match &insn.op {
-        Some(i) => i.visit(&mut t)?,
+    match insn.visit(&mut t) {
+        Some(r) => r?,
         None => t.undefined()?,
     }
     if btype != 0 && !sets_btype(insn) {
@@ -64,7 +64,7 @@ pub fn translate<'a, S: Sem<Env = Env<'a, Aarch64Cpu>>>(
 /// exception returns (from SPSR_EL1).
 fn sets_btype(insn: &A64Insn) -> bool {
     use Insn::*;
-    matches!(insn.op, Some(Br(_) | Blr(_) | Braz(_) | Blraz(_) | Bra(_) | Blra(_) | Eret(_) | Ereta(_)))
+    matches!(insn.op(), Some(Br(_) | Blr(_) | Braz(_) | Blraz(_) | Bra(_) | Blra(_) | Eret(_) | Ereta(_)))
 }
 
 /// Whether a block must end after this instruction: control flow, WFI, anything that raises,
@@ -77,7 +77,7 @@ pub fn ends_block(insn: &A64Insn) -> bool {
     if insn.btype != 0 {
         return true;
     }
-    match insn.op {
+    match insn.op() {
         None => true,
         Some(i) => {
             matches!(

@@ -102,6 +102,6 @@ fn id_aa64pfr0_gic_field_is_one_only_with_a_gic() {
 #[test]
 fn icc_registers_disassemble_by_name() {
     use mimic_exec::Guest;
-    let insn = mimic_arch_aarch64::A64Insn::new(mimic_arch_aarch64::decode::decode32(mrs(0, ICC_IAR1_EL1)), 0);
+    let insn = mimic_arch_aarch64::A64Insn::decode(mrs(0, ICC_IAR1_EL1));
     assert_eq!(<Aarch64Cpu as Guest>::disasm(&insn), "mrs x0, ICC_IAR1_EL1");
 }

@@ -772,9 +772,9 @@ fn cntfrq_is_readable_at_el0_when_a_counter_is() {
 
 #[test]
 fn system_registers_disassemble_by_name() {
-    let insn = mimic_arch_aarch64::A64Insn::new(mimic_arch_aarch64::decode::decode32(mrs(3, SCTLR_EL1)), 0);
+    let insn = mimic_arch_aarch64::A64Insn::decode(mrs(3, SCTLR_EL1));
     assert_eq!(<Aarch64Cpu as Guest>::disasm(&insn), "mrs x3, SCTLR_EL1");
-    let insn = mimic_arch_aarch64::A64Insn::new(mimic_arch_aarch64::decode::decode32(msr(key(3, 0, 0, 6, 2), 1)), 0);
+    let insn = mimic_arch_aarch64::A64Insn::decode(msr(key(3, 0, 0, 6, 2), 1));
     assert_eq!(<Aarch64Cpu as Guest>::disasm(&insn), "msr S3_0_C0_C6_2, x1");
 }
 

@@ -20,8 +20,8 @@ pub fn execute(insn: &RvInsn, block_flags: u32, s: &mut Direct<'_, RiscvCpu>) ->
 #[inline(always)]
 pub fn translate<'a, S: Sem<Env = Env<'a, RiscvCpu>>>(insn: &RvInsn, block_flags: u32, s: &mut S) -> Result<(), Exit> {
     let mut t = T { s, raw: insn.raw, len: insn.len as u64, flags: block_flags };
-    match &insn.op {
-        Some(i) => i.visit(&mut t),
+    match insn.visit(&mut t) {
+        Some(r) => r,
         None => t.illegal(),
     }
 }
@@ -30,7 +30,7 @@ pub fn translate<'a, S: Sem<Env = Env<'a, RiscvCpu>>>(insn: &RvInsn, block_flags
 /// privilege, translation or the flags later instructions were decoded under.
 pub fn ends_block(insn: &RvInsn) -> bool {
     use Insn::*;
-    match insn.op {
+    match insn.op() {
         None => true,
         Some(i) => matches!(
             i,

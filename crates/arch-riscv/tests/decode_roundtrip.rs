@@ -10,6 +10,7 @@
 use std::collections::HashSet;
 
 use mimic_arch_riscv::decode::*;
+use mimic_arch_riscv::RvInsn;
 
 // ---- deterministic random operands -------------------------------------------------------------
 
@@ -131,6 +132,10 @@ impl Rt32<'_> {
     fn check(&mut self, word: u32, expected: Insn, name: &'static str) {
         assert_eq!(decode32(word), Some(expected), "{name}: word {word:#010x}");
         assert_eq!(expected.visit(&mut NameOf), name, "{name}: wrong visitor method");
+        // The block cache's form: the word and its pattern number give the instruction back.
+        let packed = RvInsn::decode(word, 4);
+        assert_eq!(packed.op(), Some(expected), "{name}: packed {word:#010x}");
+        assert_eq!(packed.visit(&mut NameOf), Some(name), "{name}: packed visitor method");
         assert_eq!(expected.name().replace('.', "_"), name, "{name}: wrong mnemonic");
         self.reached.insert(name);
     }
@@ -317,6 +322,25 @@ fn visitor_every_method_reached_from_an_encoder() {
 
 fn check16(half: u16, expected: Insn, what: &str) {
     assert_eq!(decode16(half), Some(expected), "{what}: halfword {half:#06x}");
+    assert_eq!(RvInsn::decode(u32::from(half), 2).op(), Some(expected), "{what}: packed {half:#06x}");
+}
+
+/// The block cache keeps a word and its pattern number (`RvInsn`), not the decoded `Insn`: for
+/// every halfword and for a million random words, that gives back what the decoder returns,
+/// `None` (pattern 0) included.
+#[test]
+fn packed_instructions_unpack_to_what_the_decoder_returns() {
+    for h in 0..=u16::MAX {
+        if h & 3 != 3 {
+            assert_eq!(RvInsn::decode(u32::from(h), 2).op(), decode16(h), "halfword {h:#06x}");
+        }
+    }
+    let mut g = Rng(0x5eed_0bac);
+    for _ in 0..1_000_000 {
+        let w = g.next() as u32 | 3;
+        assert_eq!(RvInsn::decode(w, 4).op(), decode32(w), "word {w:#010x}");
+        assert_eq!(pattern32(w) == 0, decode32(w).is_none(), "word {w:#010x}");
+    }
 }
 
 /// Every RVC pattern with random legal operands; the expected base instruction is computed here

@@ -40,19 +40,56 @@ fn arg_expr(m: &Model, v: &ArgVal, signed: bool) -> String {
     }
 }
 
-fn pattern_body(m: &Model, p: &Pattern) -> String {
-    let Some(ii) = p.insn else {
-        return "None".to_string();
-    };
-    let insn = &m.insns[ii];
-    let set = &m.argsets[insn.argset];
+/// `ArgsSet { arg: expr, ... }` for pattern `p` (which names an instruction), reading `insn`.
+fn args_literal(m: &Model, p: &Pattern, ii: usize) -> String {
+    let set = &m.argsets[m.insns[ii].argset];
     let fields: Vec<String> = set
         .args
         .iter()
         .zip(&p.args)
         .map(|(a, v)| format!("{}: {}", ident(&a.name), arg_expr(m, v, a.signed)))
         .collect();
-    format!("Some(Insn::{}({} {{ {} }}))", insn.variant(), set.struct_name(), fields.join(", "))
+    format!("{} {{ {} }}", set.struct_name(), fields.join(", "))
+}
+
+fn pattern_body(m: &Model, p: &Pattern) -> String {
+    let Some(ii) = p.insn else {
+        return "None".to_string();
+    };
+    format!("Some(Insn::{}({}))", m.insns[ii].variant(), args_literal(m, p, ii))
+}
+
+/// The number `pattern32`/`pattern16` return for pattern `pi`: its index plus one, or 0 (what
+/// `decode32` calls `None`) for an `illegal` pattern.
+fn pattern_number(m: &Model, pi: usize) -> usize {
+    if m.patterns[pi].insn.is_some() {
+        pi + 1
+    } else {
+        0
+    }
+}
+
+/// What a decision tree returns: the decoded [`Insn`], or the number of the pattern matched.
+#[derive(Clone, Copy)]
+enum Leaf {
+    Insn,
+    Number,
+}
+
+impl Leaf {
+    fn none(self) -> &'static str {
+        match self {
+            Leaf::Insn => "None",
+            Leaf::Number => "0",
+        }
+    }
+
+    fn body(self, m: &Model, pi: usize) -> String {
+        match self {
+            Leaf::Insn => pattern_body(m, &m.patterns[pi]),
+            Leaf::Number => pattern_number(m, pi).to_string(),
+        }
+    }
 }
 
 struct Item {
@@ -84,11 +121,12 @@ fn pad(n: usize) -> String {
     "    ".repeat(n)
 }
 
-/// Emits an expression of type `Option<Insn>` deciding among `items`, given that the bits in
-/// `consumed` have already been matched.
-fn emit_tree(m: &Model, items: &[&Item], consumed: u32, depth: usize, out: &mut String) {
+/// Emits an expression (of type `Option<Insn>`, or `u16` for [`Leaf::Number`]) deciding among
+/// `items`, given that the bits in `consumed` have already been matched.
+fn emit_tree(m: &Model, leaf: Leaf, items: &[&Item], consumed: u32, depth: usize, out: &mut String) {
+    let none = leaf.none();
     if items.is_empty() {
-        out.push_str("None");
+        out.push_str(none);
         return;
     }
     let common = items.iter().fold(u32::MAX, |a, it| a & it.fixed) & !consumed;
@@ -100,25 +138,26 @@ fn emit_tree(m: &Model, items: &[&Item], consumed: u32, depth: usize, out: &mut 
         let _ = writeln!(out, "match insn & {} {{", hex(common));
         for (v, sub) in &parts {
             let _ = write!(out, "{}{} => ", pad(depth + 1), hex(*v));
-            emit_tree(m, sub, consumed | common, depth + 1, out);
+            emit_tree(m, leaf, sub, consumed | common, depth + 1, out);
             out.push_str(",\n");
         }
-        let _ = write!(out, "{}_ => None,\n{}}}", pad(depth + 1), pad(depth));
+        let _ = write!(out, "{}_ => {none},\n{}}}", pad(depth + 1), pad(depth));
         return;
     }
-    let pats: Vec<&Pattern> = items.iter().flat_map(|it| it.members.iter().map(|&i| &m.patterns[i])).collect();
-    if let [p] = pats.as_slice() {
+    let pats: Vec<usize> = items.iter().flat_map(|it| it.members.iter().copied()).collect();
+    if let [pi] = pats.as_slice() {
+        let p = &m.patterns[*pi];
         let mask = p.fixed & !consumed;
         if mask == 0 {
-            out.push_str(&pattern_body(m, p));
+            out.push_str(&leaf.body(m, *pi));
         } else {
             let _ = write!(
                 out,
-                "if insn & {} == {} {{\n{}{}\n{}}} else {{\n{}None\n{}}}",
+                "if insn & {} == {} {{\n{}{}\n{}}} else {{\n{}{none}\n{}}}",
                 hex(mask),
                 hex(p.value & mask),
                 pad(depth + 1),
-                pattern_body(m, p),
+                leaf.body(m, *pi),
                 pad(depth),
                 pad(depth + 1),
                 pad(depth)
@@ -127,12 +166,13 @@ fn emit_tree(m: &Model, items: &[&Item], consumed: u32, depth: usize, out: &mut 
         return;
     }
     out.push_str("{\n");
-    let mut tail = "None".to_string();
-    for p in pats {
+    let mut tail = none.to_string();
+    for pi in pats {
+        let p = &m.patterns[pi];
         let mask = p.fixed & !consumed;
         if mask == 0 {
             // Checked in `resolve`: nothing can follow a pattern that matches everything left.
-            tail = pattern_body(m, p);
+            tail = leaf.body(m, pi);
             break;
         }
         let _ = writeln!(
@@ -142,7 +182,7 @@ fn emit_tree(m: &Model, items: &[&Item], consumed: u32, depth: usize, out: &mut 
             hex(mask),
             hex(p.value & mask),
             pad(depth + 2),
-            pattern_body(m, p),
+            leaf.body(m, pi),
             pad(depth + 1)
         );
     }
@@ -481,7 +521,21 @@ pub fn emit(m: &Model) -> String {
             "/// Decodes one {}-bit instruction word; `None` for reserved or unknown encodings.\n#[must_use]\n{sig}\n{conv}    ",
             t.width.bits()
         );
-        emit_tree(m, &refs, 0, 1, &mut out);
+        emit_tree(m, Leaf::Insn, &refs, 0, 1, &mut out);
+        out.push_str("\n}\n\n");
+        let (sig, conv) = match t.width {
+            Width::W32 => ("pub fn pattern32(insn: u32) -> u16 {", ""),
+            Width::W16 => ("pub fn pattern16(insn: u16) -> u16 {", "    let insn = u32::from(insn);\n"),
+        };
+        let _ = write!(
+            out,
+            "/// Like `decode{bits}`, but returns the number of the pattern the word matched (0 where \
+             `decode{bits}` returns `None`), which [`unpack`] and [`visit_packed`] turn back into the \
+             instruction: a word and its pattern number are all a decoded instruction needs to keep.\n\
+             #[must_use]\n#[allow(clippy::collapsible_match)] // the tree's shape is `decode{bits}`'s\n{sig}\n{conv}    ",
+            bits = t.width.bits()
+        );
+        emit_tree(m, Leaf::Number, &refs, 0, 1, &mut out);
         out.push_str("\n}\n\n");
         let file = t
             .patterns
@@ -491,6 +545,40 @@ pub fn emit(m: &Model) -> String {
         emit_encoders(m, t.width, &t.patterns, &file, &mut out);
     }
 
+    emit_packed(m, &mut out);
     emit_disasm(m, &mut out);
     out
+}
+
+/// `unpack` and `visit_packed`: from a pattern number and the word back to the instruction.
+fn emit_packed(m: &Model, out: &mut String) {
+    assert!(m.patterns.len() < usize::from(u16::MAX), "pattern numbers must fit in u16");
+    out.push_str(
+        "/// The instruction in `insn` given the number of the pattern it matched (from `pattern32` or\n\
+         /// `pattern16`): the same as decoding the word again; `None` for 0 or a number no pattern has.\n\
+         #[must_use]\npub fn unpack(pat: u16, insn: u32) -> Option<Insn> {\n    match pat {\n",
+    );
+    for (pi, p) in m.patterns.iter().enumerate() {
+        if p.insn.is_some() {
+            let _ = writeln!(out, "        {} => {},", pattern_number(m, pi), pattern_body(m, p));
+        }
+    }
+    out.push_str("        _ => None,\n    }\n}\n\n");
+    out.push_str(
+        "/// `unpack(pat, insn).map(|i| i.visit(v))` in one `match`: calls the visitor method for the\n\
+         /// instruction of pattern `pat` in `insn`, with its arguments read from the word.\n\
+         #[inline]\npub fn visit_packed<V: Visitor + ?Sized>(pat: u16, insn: u32, v: &mut V) -> Option<V::Output> {\n    match pat {\n",
+    );
+    for (pi, p) in m.patterns.iter().enumerate() {
+        if let Some(ii) = p.insn {
+            let _ = writeln!(
+                out,
+                "        {} => Some(v.{}(&{})),",
+                pattern_number(m, pi),
+                ident(&m.insns[ii].name),
+                args_literal(m, p, ii)
+            );
+        }
+    }
+    out.push_str("        _ => None,\n    }\n}\n\n");
 }

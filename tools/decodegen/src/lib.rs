@@ -9,6 +9,10 @@
 //!   semantics function is a compile error; `Insn::visit`, `Insn::name` (`"fcvt.w.s"`);
 //! - `pub fn decode32(u32)` / `pub fn decode16(u16) -> Option<Insn>`: a decision tree of `match`es
 //!   on the bits every remaining candidate fixes, ending in a short sequence of mask tests;
+//! - `pub fn pattern32(u32)` / `pub fn pattern16(u16) -> u16`: the same tree, answering the number
+//!   of the pattern matched (0 for `None`); `pub fn unpack(u16, u32) -> Option<Insn>` and
+//!   `pub fn visit_packed` turn a pattern number and the word back into the instruction, so a
+//!   decoded instruction can be kept in a few bytes and its operands read from the word when used;
 //! - `pub mod enc` / `pub mod enc16`: one encoder per pattern (an in-tree assembler for tests);
 //! - `pub fn disasm(&Insn) -> String` driven by per-format templates.
 //!

@@ -117,3 +117,34 @@ fn a_region_dropped_for_a_write_to_one_page_leaves_the_other_pages_blocks_runnab
         assert_eq!((f.x(2), f.x(3), f.x(4)), model(400, 100, patched), "patching {patched:#x}");
     }
 }
+
+/// A store that rewrites a later block of its own region takes effect when the run gets there:
+/// the store's block may call into Rust (its slow path, taken for a store to a code page), so
+/// its jump forward checks the budget, which dropping the region's code zeroed. (A jump forward
+/// from a block that cannot call into Rust skips that check.)
+#[test]
+fn a_store_rewriting_a_later_block_of_its_region_runs_the_new_code_next() {
+    let words = [
+        enc::add_reg(2, 2, 1, 0, 0),       // 0x00: loop: x2 += x1
+        enc::subs_reg(31, 1, 5, 0, 0),     // 0x04: cmp x1, x5
+        enc::csel(1, 10, 11, 6, cond::HI), // 0x08: x10 = x1 > x5 ? DATA : the add at 0x14
+        enc::ldst_uimm(2, 0, 7, 10, 0),    // 0x0c: str w7, [x10]
+        enc::b(4),                         // 0x10: ends the block, on to the next
+        enc::add_reg(3, 3, 2, 0, 0),       // 0x14: x3 += x2 (patched: x3 += x2 << 1)
+        enc::subs_imm(X, 1, 1, 1, 0),      // 0x18: x1 -= 1
+        enc::b_cond(cond::NE, -0x1c),      // 0x1c: b.ne loop
+    ];
+    let patched = enc::add_reg(3, 3, 2, 0, 1);
+    let s = Snippet::of(&words).x(1, 200).x(5, 100).x(6, CODE + 0x14).x(11, DATA).x(7, u64::from(patched));
+    let (mut x1, mut x2, mut x3) = (200u64, 0u64, 0u64);
+    while x1 != 0 {
+        x2 += x1;
+        x3 += if x1 > 100 { x2 } else { x2 << 1 };
+        x1 -= 1;
+    }
+    let f = s.ok();
+    assert_eq!((f.x(2), f.x(3)), (x2, x3));
+    let (warm, stats) = run_warm(&s);
+    assert_eq!((warm.x(2), warm.x(3)), (x2, x3));
+    assert!(stats.regions > 0, "no region of several blocks: {stats:?}");
+}

@@ -128,6 +128,11 @@ struct Region {
     index: std::collections::HashMap<u64, usize>,
     /// The virtual page of the block being emitted.
     page: u64,
+    /// The entry index of the block being emitted.
+    current: usize,
+    /// Whether that block calls into Rust anywhere (a helper, a slow path), which may have
+    /// stopped the run by zeroing the budget.
+    called_rust: bool,
 }
 
 pub struct Emitter<'f, 'b, 'a, G> {
@@ -247,6 +252,8 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             heads: pcs.iter().copied().zip(heads.clone()).collect(),
             index: pcs.iter().enumerate().map(|(k, &pc)| (pc, k)).collect(),
             page: pcs[0] & PAGE_MASK,
+            current: 0,
+            called_rust: false,
         });
         // A block of its own that jumps back to itself is entered only at its start.
         let Some(index) = self.entry_index else {
@@ -274,6 +281,8 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     pub fn begin_block(&mut self, pc: u64) {
         let Some(region) = self.region.as_mut() else { return };
         region.page = pc & PAGE_MASK;
+        region.current = region.index[&pc];
+        region.called_rust = false;
         let head = region.heads[&pc];
         self.b.switch_to_block(head);
         self.forget_registers();
@@ -368,14 +377,25 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     /// mapped where the region was compiled from, and the block is alive: a store to its page
     /// drops it, its entry and with it this whole region's code). Anything else leaves as a jump
     /// to another page does.
+    ///
+    /// A jump forward in the region (to a block after this one in region order) from a block
+    /// that did not call into Rust needs no budget check: only a call into Rust can stop the
+    /// run early, and every cycle in the region has a jump backward, which is checked, so a
+    /// run still stops within one pass through the region once the budget is spent.
     fn goto(&mut self, target: u64, slot: Option<u64>, total: Value, meta: *const BlockMeta) {
         let member = self.region.as_ref().and_then(|r| {
             let head = r.heads.get(&target).copied()?;
-            Some((head, r.index[&target], target & PAGE_MASK != r.page))
+            let index = r.index[&target];
+            let other_page = target & PAGE_MASK != r.page;
+            Some((head, index, other_page, index > r.current && !r.called_rust && !other_page))
         });
-        let Some((head, index, other_page)) = member.filter(|m| !m.2 || G::FETCH_EPOCH) else {
+        let Some((head, index, other_page, unchecked)) = member.filter(|m| !m.2 || G::FETCH_EPOCH) else {
             return self.exit_direct(target, slot, total);
         };
+        if unchecked {
+            self.b.ins().jump(head, &[]);
+            return;
+        }
         let (inside, out) = (self.b.create_block(), self.b.create_block());
         let budget = self.b.use_var(self.budget);
         let go = self.b.ins().icmp(IntCC::UnsignedLessThan, total, budget);
@@ -400,7 +420,17 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         self.b.switch_to_block(inside);
         self.b.ins().jump(head, &[]);
         self.b.switch_to_block(out);
-        self.exit_direct(target, slot, total);
+        match slot {
+            // Only a spent budget gets here, and `exit_with` would leave for the same reason
+            // after testing the slot: leave at once.
+            Some(s) if !other_page => {
+                self.store_ctx(total, OFF_EXECUTED);
+                let ret = self.leave_exit();
+                let (pc, s) = (self.b.ins().iconst(I64, target as i64), self.b.ins().iconst(I64, s as i64));
+                self.b.ins().jump(ret, &[pc.into(), s.into()]);
+            }
+            _ => self.exit_direct(target, slot, total),
+        }
     }
 
     /// Leave for `target`, known at translation time: through a jump slot when it is on this
@@ -572,6 +602,9 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         self.store_ctx(executed, OFF_EXECUTED);
         let pc = self.b.ins().iconst(I64, self.pc as i64);
         self.store_ctx(pc, OFF_EXIT_PC);
+        if let Some(r) = self.region.as_mut() {
+            r.called_rust = true;
+        }
         let callee = self.b.ins().iconst(I64, stub as i64);
         self.b.ins().call_indirect(sig, callee, args);
         let budget = self.load_ctx(OFF_BUDGET);

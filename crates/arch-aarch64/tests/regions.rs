@@ -119,9 +119,9 @@ fn a_region_dropped_for_a_write_to_one_page_leaves_the_other_pages_blocks_runnab
 }
 
 /// A store that rewrites a later block of its own region takes effect when the run gets there:
-/// the store's block may call into Rust (its slow path, taken for a store to a code page), so
+/// the store's block may stop the run (its slow path, taken for a store to a code page), so
 /// its jump forward checks the budget, which dropping the region's code zeroed. (A jump forward
-/// from a block that cannot call into Rust skips that check.)
+/// from a block that cannot stop the run skips that check.)
 #[test]
 fn a_store_rewriting_a_later_block_of_its_region_runs_the_new_code_next() {
     let words = [

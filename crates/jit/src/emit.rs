@@ -130,9 +130,9 @@ struct Region {
     page: u64,
     /// The entry index of the block being emitted.
     current: usize,
-    /// Whether that block calls into Rust anywhere (a helper, a slow path), which may have
-    /// stopped the run by zeroing the budget.
-    called_rust: bool,
+    /// Whether that block calls into Rust where the run may be stopped (the budget zeroed):
+    /// a helper, or a store's slow path (`runtime::store_slow`); a load's never stops it.
+    may_stop: bool,
 }
 
 pub struct Emitter<'f, 'b, 'a, G> {
@@ -253,7 +253,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             index: pcs.iter().enumerate().map(|(k, &pc)| (pc, k)).collect(),
             page: pcs[0] & PAGE_MASK,
             current: 0,
-            called_rust: false,
+            may_stop: false,
         });
         // A block of its own that jumps back to itself is entered only at its start.
         let Some(index) = self.entry_index else {
@@ -282,7 +282,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         let Some(region) = self.region.as_mut() else { return };
         region.page = pc & PAGE_MASK;
         region.current = region.index[&pc];
-        region.called_rust = false;
+        region.may_stop = false;
         let head = region.heads[&pc];
         self.b.switch_to_block(head);
         self.forget_registers();
@@ -379,15 +379,15 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     /// to another page does.
     ///
     /// A jump forward in the region (to a block after this one in region order) from a block
-    /// that did not call into Rust needs no budget check: only a call into Rust can stop the
-    /// run early, and every cycle in the region has a jump backward, which is checked, so a
-    /// run still stops within one pass through the region once the budget is spent.
+    /// that cannot stop the run (no helper call, no store slow path) needs no budget check:
+    /// every cycle in the region has a jump backward, which is checked, so a run still stops
+    /// within one pass through the region once the budget is spent.
     fn goto(&mut self, target: u64, slot: Option<u64>, total: Value, meta: *const BlockMeta) {
         let member = self.region.as_ref().and_then(|r| {
             let head = r.heads.get(&target).copied()?;
             let index = r.index[&target];
             let other_page = target & PAGE_MASK != r.page;
-            Some((head, index, other_page, index > r.current && !r.called_rust && !other_page))
+            Some((head, index, other_page, index > r.current && !r.may_stop && !other_page))
         });
         let Some((head, index, other_page, unchecked)) = member.filter(|m| !m.2 || G::FETCH_EPOCH) else {
             return self.exit_direct(target, slot, total);
@@ -602,14 +602,18 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         self.store_ctx(executed, OFF_EXECUTED);
         let pc = self.b.ins().iconst(I64, self.pc as i64);
         self.store_ctx(pc, OFF_EXIT_PC);
-        if let Some(r) = self.region.as_mut() {
-            r.called_rust = true;
-        }
         let callee = self.b.ins().iconst(I64, stub as i64);
         self.b.ins().call_indirect(sig, callee, args);
         let budget = self.load_ctx(OFF_BUDGET);
         self.b.def_var(self.budget, budget);
         self.load_ctx(OFF_STATUS)
+    }
+
+    /// The block being emitted calls into Rust where the run may be stopped.
+    fn may_stop(&mut self) {
+        if let Some(r) = self.region.as_mut() {
+            r.may_stop = true;
+        }
     }
 
     /// Call helper `f` through the stub `entry` (of `runtime::call_helper` or
@@ -620,6 +624,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         self.forget_registers();
         self.tlb_ram = None;
         self.tlb_user = None;
+        self.may_stop();
         let (ctx, idx) = (self.ctx(), self.index);
         let fv = self.b.ins().iconst(I64, f as usize as i64);
         let done = self.b.ins().iconst(I64, idx as i64);
@@ -767,6 +772,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
 
     /// As [`Emitter::load_entry`], a store; `to` gets no arguments.
     fn store_entry(&mut self, addr: Value, val: Value, op: MemOp, to: cranelift_codegen::ir::Block) {
+        self.may_stop();
         let [ctx, opv, done] = self.entry_operands(op);
         let status = self.call_rust(self.sigs.store, self.stubs.store, &[ctx, addr, val, opv, done]);
         let fault = self.fault_exit();

@@ -59,17 +59,14 @@ pub fn flag_regs(nzcv: u32) -> [u64; 4] {
     [bit(3) << 63, bit(2) ^ 1, bit(1), bit(0) << 63]
 }
 
-/// A decoded instruction as the block cache keeps it: the word and the number of the decoder
-/// pattern it matched, from which [`A64Insn::op`] rebuilds the operands (a few shifts) when the
-/// instruction runs or is translated. Eight bytes rather than the 56 of an `Option<Insn>`, which
-/// keeps the block cache small (the arm64 Debian boot's resident memory at its READY marker:
-/// 143 MB -> 125 MB; interpreted boots no slower, within this machine's noise). The raw bits
-/// also give the syndrome of an undefined instruction.
+/// A decoded instruction as the block cache keeps it: [`decode::Packed`] (the word and its
+/// pattern number, eight bytes rather than the 56 of an `Option<Insn>`, which keeps the block
+/// cache small: the arm64 Debian boot's resident memory at its READY marker 143 MB -> 125 MB,
+/// interpreted boots no slower within this machine's noise) and the BTYPE its block was
+/// entered with. The raw bits also give the syndrome of an undefined instruction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct A64Insn {
-    pub raw: u32,
-    /// `decode::pattern32(raw)`: 0 for an unallocated word.
-    pat: u16,
+    pub insn: decode::Packed,
     /// PSTATE.BTYPE its block was entered with. Nonzero only for the first (and only)
     /// instruction of a block that an indirect branch reached: it checks the branch target
     /// (FEAT_BTI) before it runs.
@@ -84,19 +81,17 @@ impl A64Insn {
 
     /// Decode `raw` as the first instruction of a block entered with PSTATE.BTYPE `btype`.
     pub fn decode_with_btype(raw: u32, btype: u8) -> Self {
-        A64Insn { raw, pat: decode::pattern32(raw), btype }
+        A64Insn { insn: decode::Packed::from32(raw), btype }
     }
 
     /// The instruction; `None` for an unallocated word.
-    #[inline]
     pub fn op(&self) -> Option<Insn> {
-        decode::unpack(self.pat, self.raw)
+        self.insn.op()
     }
 
-    /// Call the visitor method for the instruction; `None` for an unallocated word.
-    #[inline(always)]
-    pub fn visit<V: decode::Visitor + ?Sized>(&self, v: &mut V) -> Option<V::Output> {
-        decode::visit_packed(self.pat, self.raw, v)
+    /// The word.
+    pub fn raw(&self) -> u32 {
+        self.insn.raw()
     }
 }
 
@@ -804,7 +799,7 @@ impl Guest for Aarch64Cpu {
             Some(Insn::Mrs(a)) => format!("mrs x{}, {}", a.rt, name(a.key)),
             Some(Insn::MsrReg(a)) => format!("msr {}, x{}", name(a.key), a.rt),
             Some(i) => decode::disasm(i),
-            None => format!(".inst {:#010x} (undefined)", insn.raw),
+            None => format!(".inst {:#010x} (undefined)", insn.raw()),
         }
     }
     fn raise(&mut self, pc: u64) {

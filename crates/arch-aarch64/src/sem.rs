@@ -29,7 +29,7 @@ pub fn translate<'a, S: Sem<Env = Env<'a, Aarch64Cpu>>>(
     block_flags: u32,
     s: &mut S,
 ) -> Result<(), Exit> {
-    let mut t = T { s, raw: insn.raw, flags: block_flags };
+    let mut t = T { s, raw: insn.raw(), flags: block_flags };
     if block_flags & flags::IL != 0 {
         let z = t.k(0);
         t.s.call(h::illegal_state, z, z, z)?;
@@ -49,7 +49,7 @@ pub fn translate<'a, S: Sem<Env = Env<'a, Aarch64Cpu>>>(
             t.s.call_local(bti::check, pc, w, z)?;
         }
     }
-    match insn.visit(&mut t) {
+    match insn.insn.visit(&mut t) {
         Some(r) => r?,
         None => t.undefined()?,
     }

@@ -42,35 +42,25 @@ pub const NUM_MMU: usize = 4;
 pub const FREG_BASE: usize = 32;
 pub const NUM_REGS: usize = 64;
 
-/// A decoded instruction as the block cache keeps it: the word and the number of the decoder
-/// pattern it matched, from which [`RvInsn::op`] rebuilds the operands (a few shifts) when the
-/// instruction runs or is translated; eight bytes rather than the size of an `Option<Insn>`,
-/// which keeps the block cache small. The raw bits also give `mtval` on illegal instructions.
+/// A decoded instruction as the block cache keeps it: [`decode::Packed`] (the word and its
+/// pattern number, eight bytes rather than the size of an `Option<Insn>`, which keeps the block
+/// cache small) and its length. The raw bits also give `mtval` on illegal instructions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RvInsn {
-    pub raw: u32,
-    /// `decode::pattern16`/`pattern32` of `raw`: 0 for an illegal word.
-    pat: u16,
+    pub insn: decode::Packed,
     pub len: u8,
 }
 
 impl RvInsn {
     /// Decode `raw`, a compressed instruction if `len` is 2.
     pub fn decode(raw: u32, len: u8) -> Self {
-        let pat = if len == 2 { decode::pattern16(raw as u16) } else { decode::pattern32(raw) };
-        RvInsn { raw, pat, len }
+        let insn = if len == 2 { decode::Packed::from16(raw as u16) } else { decode::Packed::from32(raw) };
+        RvInsn { insn, len }
     }
 
     /// The instruction; `None` for an illegal word.
-    #[inline]
     pub fn op(&self) -> Option<Insn> {
-        decode::unpack(self.pat, self.raw)
-    }
-
-    /// Call the visitor method for the instruction; `None` for an illegal word.
-    #[inline(always)]
-    pub fn visit<V: decode::Visitor + ?Sized>(&self, v: &mut V) -> Option<V::Output> {
-        decode::visit_packed(self.pat, self.raw, v)
+        self.insn.op()
     }
 }
 
@@ -294,7 +284,7 @@ impl Guest for RiscvCpu {
     fn disasm(insn: &RvInsn) -> String {
         match &insn.op() {
             Some(i) => decode::disasm(i),
-            None => format!(".insn {:#x} (illegal)", insn.raw),
+            None => format!(".insn {:#x} (illegal)", insn.insn.raw()),
         }
     }
     fn raise(&mut self, pc: u64) {

@@ -19,8 +19,8 @@ pub fn execute(insn: &RvInsn, block_flags: u32, s: &mut Direct<'_, RiscvCpu>) ->
 /// Emit (or run) one instruction's semantics on any tier.
 #[inline(always)]
 pub fn translate<'a, S: Sem<Env = Env<'a, RiscvCpu>>>(insn: &RvInsn, block_flags: u32, s: &mut S) -> Result<(), Exit> {
-    let mut t = T { s, raw: insn.raw, len: insn.len as u64, flags: block_flags };
-    match insn.visit(&mut t) {
+    let mut t = T { s, raw: insn.insn.raw(), len: insn.len as u64, flags: block_flags };
+    match insn.insn.visit(&mut t) {
         Some(r) => r,
         None => t.illegal(),
     }

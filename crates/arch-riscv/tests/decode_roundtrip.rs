@@ -135,7 +135,7 @@ impl Rt32<'_> {
         // The block cache's form: the word and its pattern number give the instruction back.
         let packed = RvInsn::decode(word, 4);
         assert_eq!(packed.op(), Some(expected), "{name}: packed {word:#010x}");
-        assert_eq!(packed.visit(&mut NameOf), Some(name), "{name}: packed visitor method");
+        assert_eq!(packed.insn.visit(&mut NameOf), Some(name), "{name}: packed visitor method");
         assert_eq!(expected.name().replace('.', "_"), name, "{name}: wrong mnemonic");
         self.reached.insert(name);
     }

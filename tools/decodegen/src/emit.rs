@@ -581,4 +581,32 @@ fn emit_packed(m: &Model, out: &mut String) {
         }
     }
     out.push_str("        _ => None,\n    }\n}\n\n");
+    let widths: Vec<Width> = m.tables.iter().map(|t| t.width).collect();
+    out.push_str(
+        "/// A decoded instruction in eight bytes: the word and the number of the pattern it matched,\n\
+         /// from which [`Packed::op`] and [`Packed::visit`] read the operands (a few shifts) when it is\n\
+         /// used, rather than the size of an `Option<Insn>`.\n\
+         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]\npub struct Packed {\n    raw: u32,\n    pat: u16,\n}\n\n\
+         impl Packed {\n",
+    );
+    if widths.contains(&Width::W32) {
+        out.push_str(
+            "    /// Decode a 32-bit word.\n    #[must_use]\n    pub fn from32(word: u32) -> Self {\n        \
+             Packed { raw: word, pat: pattern32(word) }\n    }\n\n",
+        );
+    }
+    if widths.contains(&Width::W16) {
+        out.push_str(
+            "    /// Decode a 16-bit word.\n    #[must_use]\n    pub fn from16(word: u16) -> Self {\n        \
+             Packed { raw: u32::from(word), pat: pattern16(word) }\n    }\n\n",
+        );
+    }
+    out.push_str(
+        "    /// The word.\n    #[must_use]\n    pub fn raw(&self) -> u32 {\n        self.raw\n    }\n\n\
+         /// The instruction; `None` for a word the decoder rejects.\n    #[must_use]\n    #[inline]\n    \
+         pub fn op(&self) -> Option<Insn> {\n        unpack(self.pat, self.raw)\n    }\n\n\
+         /// Call the visitor method for the instruction; `None` for a word the decoder rejects.\n    \
+         #[inline(always)]\n    pub fn visit<V: Visitor + ?Sized>(&self, v: &mut V) -> Option<V::Output> {\n        \
+         visit_packed(self.pat, self.raw, v)\n    }\n}\n\n",
+    );
 }

@@ -11,8 +11,9 @@
 //!   on the bits every remaining candidate fixes, ending in a short sequence of mask tests;
 //! - `pub fn pattern32(u32)` / `pub fn pattern16(u16) -> u16`: the same tree, answering the number
 //!   of the pattern matched (0 for `None`); `pub fn unpack(u16, u32) -> Option<Insn>` and
-//!   `pub fn visit_packed` turn a pattern number and the word back into the instruction, so a
-//!   decoded instruction can be kept in a few bytes and its operands read from the word when used;
+//!   `pub fn visit_packed` turn a pattern number and the word back into the instruction;
+//!   `pub struct Packed` holds the two (eight bytes) for a block cache, its operands read from
+//!   the word when used;
 //! - `pub mod enc` / `pub mod enc16`: one encoder per pattern (an in-tree assembler for tests);
 //! - `pub fn disasm(&Insn) -> String` driven by per-format templates.
 //!

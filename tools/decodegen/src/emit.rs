@@ -69,29 +69,6 @@ fn pattern_number(m: &Model, pi: usize) -> usize {
     }
 }
 
-/// What a decision tree returns: the decoded [`Insn`], or the number of the pattern matched.
-#[derive(Clone, Copy)]
-enum Leaf {
-    Insn,
-    Number,
-}
-
-impl Leaf {
-    fn none(self) -> &'static str {
-        match self {
-            Leaf::Insn => "None",
-            Leaf::Number => "0",
-        }
-    }
-
-    fn body(self, m: &Model, pi: usize) -> String {
-        match self {
-            Leaf::Insn => pattern_body(m, &m.patterns[pi]),
-            Leaf::Number => pattern_number(m, pi).to_string(),
-        }
-    }
-}
-
 struct Item {
     fixed: u32,
     value: u32,
@@ -121,10 +98,12 @@ fn pad(n: usize) -> String {
     "    ".repeat(n)
 }
 
-/// Emits an expression (of type `Option<Insn>`, or `u16` for [`Leaf::Number`]) deciding among
-/// `items`, given that the bits in `consumed` have already been matched.
-fn emit_tree(m: &Model, leaf: Leaf, items: &[&Item], consumed: u32, depth: usize, out: &mut String) {
-    let none = leaf.none();
+/// Emits an expression of type `u16` deciding among `items` (the number of the pattern matched,
+/// see [`pattern_number`]; 0 for none), given that the bits in `consumed` have already been
+/// matched.
+fn emit_tree(m: &Model, items: &[&Item], consumed: u32, depth: usize, out: &mut String) {
+    // What the tree answers for a word no pattern matches.
+    let none = "0";
     if items.is_empty() {
         out.push_str(none);
         return;
@@ -138,7 +117,7 @@ fn emit_tree(m: &Model, leaf: Leaf, items: &[&Item], consumed: u32, depth: usize
         let _ = writeln!(out, "match insn & {} {{", hex(common));
         for (v, sub) in &parts {
             let _ = write!(out, "{}{} => ", pad(depth + 1), hex(*v));
-            emit_tree(m, leaf, sub, consumed | common, depth + 1, out);
+            emit_tree(m, sub, consumed | common, depth + 1, out);
             out.push_str(",\n");
         }
         let _ = write!(out, "{}_ => {none},\n{}}}", pad(depth + 1), pad(depth));
@@ -149,7 +128,7 @@ fn emit_tree(m: &Model, leaf: Leaf, items: &[&Item], consumed: u32, depth: usize
         let p = &m.patterns[*pi];
         let mask = p.fixed & !consumed;
         if mask == 0 {
-            out.push_str(&leaf.body(m, *pi));
+            out.push_str(&pattern_number(m, *pi).to_string());
         } else {
             let _ = write!(
                 out,
@@ -157,7 +136,7 @@ fn emit_tree(m: &Model, leaf: Leaf, items: &[&Item], consumed: u32, depth: usize
                 hex(mask),
                 hex(p.value & mask),
                 pad(depth + 1),
-                leaf.body(m, *pi),
+                pattern_number(m, *pi),
                 pad(depth),
                 pad(depth + 1),
                 pad(depth)
@@ -172,7 +151,7 @@ fn emit_tree(m: &Model, leaf: Leaf, items: &[&Item], consumed: u32, depth: usize
         let mask = p.fixed & !consumed;
         if mask == 0 {
             // Checked in `resolve`: nothing can follow a pattern that matches everything left.
-            tail = leaf.body(m, pi);
+            tail = pattern_number(m, pi).to_string();
             break;
         }
         let _ = writeln!(
@@ -182,7 +161,7 @@ fn emit_tree(m: &Model, leaf: Leaf, items: &[&Item], consumed: u32, depth: usize
             hex(mask),
             hex(p.value & mask),
             pad(depth + 2),
-            leaf.body(m, pi),
+            pattern_number(m, pi),
             pad(depth + 1)
         );
     }
@@ -512,31 +491,25 @@ pub fn emit(m: &Model) -> String {
     for t in &m.tables {
         let items = items_of(m, &t.patterns);
         let refs: Vec<&Item> = items.iter().collect();
-        let (sig, conv) = match t.width {
-            Width::W32 => ("pub fn decode32(insn: u32) -> Option<Insn> {", ""),
-            Width::W16 => ("pub fn decode16(insn: u16) -> Option<Insn> {", "    let insn = u32::from(insn);\n"),
+        let bits = t.width.bits();
+        let (pattern, word) = match t.width {
+            Width::W32 => ("pattern32(insn: u32) -> u16 {\n", "insn"),
+            Width::W16 => ("pattern16(insn: u16) -> u16 {\n    let insn = u32::from(insn);\n", "u32::from(insn)"),
         };
         let _ = write!(
             out,
-            "/// Decodes one {}-bit instruction word; `None` for reserved or unknown encodings.\n#[must_use]\n{sig}\n{conv}    ",
-            t.width.bits()
+            "/// The number of the pattern a {bits}-bit word matches, 0 for reserved or unknown encodings:\n\
+             /// [`unpack`] and [`visit_packed`] turn it and the word into the instruction, so a word and its\n\
+             /// pattern number are all a decoded instruction needs to keep.\n\
+             #[must_use]\n#[allow(clippy::collapsible_match)] // a generated tree: one `match` per level\npub fn {pattern}    "
         );
-        emit_tree(m, Leaf::Insn, &refs, 0, 1, &mut out);
+        emit_tree(m, &refs, 0, 1, &mut out);
         out.push_str("\n}\n\n");
-        let (sig, conv) = match t.width {
-            Width::W32 => ("pub fn pattern32(insn: u32) -> u16 {", ""),
-            Width::W16 => ("pub fn pattern16(insn: u16) -> u16 {", "    let insn = u32::from(insn);\n"),
-        };
         let _ = write!(
             out,
-            "/// Like `decode{bits}`, but returns the number of the pattern the word matched (0 where \
-             `decode{bits}` returns `None`), which [`unpack`] and [`visit_packed`] turn back into the \
-             instruction: a word and its pattern number are all a decoded instruction needs to keep.\n\
-             #[must_use]\n#[allow(clippy::collapsible_match)] // the tree's shape is `decode{bits}`'s\n{sig}\n{conv}    ",
-            bits = t.width.bits()
+            "/// Decodes one {bits}-bit instruction word; `None` for reserved or unknown encodings.\n#[must_use]\n\
+             pub fn decode{bits}(insn: u{bits}) -> Option<Insn> {{\n    unpack(pattern{bits}(insn), {word})\n}}\n\n"
         );
-        emit_tree(m, Leaf::Number, &refs, 0, 1, &mut out);
-        out.push_str("\n}\n\n");
         let file = t
             .patterns
             .first()

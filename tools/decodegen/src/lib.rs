@@ -7,13 +7,13 @@
 //! - `pub enum Insn` with one variant per instruction (`fcvt_w_s` -> `Insn::FcvtWS(ArgsR2Rm)`);
 //! - `pub trait Visitor` with one method per instruction and no default bodies, so a missing
 //!   semantics function is a compile error; `Insn::visit`, `Insn::name` (`"fcvt.w.s"`);
-//! - `pub fn decode32(u32)` / `pub fn decode16(u16) -> Option<Insn>`: a decision tree of `match`es
-//!   on the bits every remaining candidate fixes, ending in a short sequence of mask tests;
-//! - `pub fn pattern32(u32)` / `pub fn pattern16(u16) -> u16`: the same tree, answering the number
-//!   of the pattern matched (0 for `None`); `pub fn unpack(u16, u32) -> Option<Insn>` and
-//!   `pub fn visit_packed` turn a pattern number and the word back into the instruction;
-//!   `pub struct Packed` holds the two (eight bytes) for a block cache, its operands read from
-//!   the word when used;
+//! - `pub fn pattern32(u32)` / `pub fn pattern16(u16) -> u16`: a decision tree of `match`es on the
+//!   bits every remaining candidate fixes, ending in a short sequence of mask tests, answering the
+//!   number of the pattern matched (0 for none); `pub fn unpack(u16, u32) -> Option<Insn>` and
+//!   `pub fn visit_packed` turn a pattern number and the word into the instruction, and
+//!   `pub fn decode32(u32)` / `pub fn decode16(u16) -> Option<Insn>` are the two together;
+//!   `pub struct Packed` holds a word and its pattern number (eight bytes) for a block cache, its
+//!   operands read from the word when used;
 //! - `pub mod enc` / `pub mod enc16`: one encoder per pattern (an in-tree assembler for tests);
 //! - `pub fn disasm(&Insn) -> String` driven by per-format templates.
 //!

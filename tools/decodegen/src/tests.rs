@@ -87,9 +87,13 @@ fn generate_overlap_inside_group_accepted_first_match_wins() {
         "{\n  nop 0000000 00000 00000 000 00000 0110011 &empty\n  add 0000000 ..... ..... 000 ..... 0110011 @r\n}\n",
     )
     .expect("grouped overlap is fine");
-    let nop = src.find("return Some(Insn::Nop").expect("nop tested first");
-    let add = src.find("Some(Insn::Add(").expect("then add");
-    assert!(nop < add);
+    // Patterns are numbered in table order: nop 1, add 2; the tree tests nop's bits first.
+    assert!(src.contains("        1 => Some(Insn::Nop(") && src.contains("        2 => Some(Insn::Add("), "{src}");
+    let tree = &src[src.find("pub fn pattern32(").expect("a pattern tree")..];
+    let tree = &tree[..tree.find("\n}\n").expect("its end")];
+    let nop = tree.find("return 1;").expect("nop tested first");
+    let add = tree.find("return 2;").expect("then add");
+    assert!(nop < add, "{tree}");
 }
 
 #[test]

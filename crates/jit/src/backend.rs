@@ -165,7 +165,7 @@ impl Backend {
         for (k, block) in region.iter().enumerate() {
             e.begin_block(block.pc);
             for (i, di) in block.insns.iter().enumerate() {
-                e.begin_insn(i as u64, di.pc, di.pc.wrapping_add(di.len as u64));
+                e.begin_insn(i as u64, di.pc);
                 if G::translate(&di.insn, region[0].flags, &mut e).is_err() {
                     // Recording never fails; an ISA that returns Exit without asking the tier is
                     // left to the interpreter rather than guessed at.

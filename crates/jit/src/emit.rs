@@ -141,7 +141,7 @@ pub struct Emitter<'f, 'b, 'a, G> {
     sigs: Sigs,
     stubs: Stubs,
     slots: Vec<Option<RegSlot>>,
-    /// The pc the block continues at; instructions that jump or branch set it.
+    /// A computed jump's target (`Sem::jump`), read when the block leaves for it.
     next: Variable,
     /// The current instruction: its pc and how many of the block's instructions precede it.
     pc: u64,
@@ -168,6 +168,8 @@ pub struct Emitter<'f, 'b, 'a, G> {
     budget: Variable,
     /// [`Emitter::fault_exit`], once made.
     fault: Option<cranelift_codegen::ir::Block>,
+    /// The context as last read from the pinned register, and in which block ([`Emitter::ctx`]).
+    ctx_read: Option<(cranelift_codegen::ir::Block, Value)>,
     /// [`Emitter::leave_exit`], once made.
     leave_block: Option<cranelift_codegen::ir::Block>,
     _env: PhantomData<fn(&mut Env<'a, G>)>,
@@ -237,6 +239,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             executed,
             budget,
             fault: None,
+            ctx_read: None,
             leave_block: None,
             _env: PhantomData,
         }
@@ -292,13 +295,11 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     }
 
     /// The next instruction starts: `index` instructions precede it in the block.
-    pub fn begin_insn(&mut self, index: u64, pc: u64, fallthrough: u64) {
+    pub fn begin_insn(&mut self, index: u64, pc: u64) {
         // Only the block's last instruction decides how it leaves.
         self.leave = Leave::Fall;
         self.index = index;
         self.pc = pc;
-        let v = self.b.ins().iconst(I64, fallthrough as i64);
-        self.b.def_var(self.next, v);
     }
 
     /// End the block after its `n` instructions; `fallthrough` follows the last one. Exits to a
@@ -482,6 +483,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         let callee = self.b.ins().iconst(I64, runtime::lookup::<G> as *const () as usize as i64);
         let ctx = self.ctx();
         let call = self.b.ins().call_indirect(self.sigs.lookup, callee, &[ctx, pc]);
+        self.ctx_read = None;
         let target = self.b.inst_results(call)[0];
         self.b.ins().brif(target, jump, &[], ret, &back);
         self.b.switch_to_block(jump);
@@ -604,6 +606,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         self.store_ctx(pc, OFF_EXIT_PC);
         let callee = self.b.ins().iconst(I64, stub as i64);
         self.b.ins().call_indirect(sig, callee, args);
+        self.ctx_read = None;
         let budget = self.load_ctx(OFF_BUDGET);
         self.b.def_var(self.budget, budget);
         self.load_ctx(OFF_STATUS)
@@ -636,10 +639,20 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     }
 
     /// The context. It lives in Cranelift's pinned register from the entry stub on, never
-    /// spilled and never saved by the blocks it passes through; each use reads the register
-    /// afresh (the read has side effects, so it is neither merged nor moved).
+    /// spilled and never saved by the blocks it passes through. The register is read afresh
+    /// in each IR block and after each call (the read has side effects, so Cranelift neither
+    /// merges nor moves it), so that no copy lives long enough to be spilled; within a block
+    /// one read serves every use, which spares an IR instruction per context access.
     fn ctx(&mut self) -> Value {
-        self.b.ins().get_pinned_reg(I64)
+        let here = self.b.current_block().expect("emitting into a block");
+        match self.ctx_read {
+            Some((block, v)) if block == here => v,
+            _ => {
+                let v = self.b.ins().get_pinned_reg(I64);
+                self.ctx_read = Some((here, v));
+                v
+            }
+        }
     }
 
     fn load_ctx(&mut self, offset: i32) -> Value {
@@ -1077,12 +1090,8 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
     }
 
     fn branch(&mut self, c: Cond, a: Value, b: Value, target: u64) {
+        // `finish` compares and branches; nothing reads `next` after a branch.
         self.leave = Leave::Branch(c, a, b, target);
-        let taken = self.b.ins().icmp(intcc(c), a, b);
-        let t = self.b.ins().iconst(I64, target as i64);
-        let n = self.b.use_var(self.next);
-        let v = self.b.ins().select(taken, t, n);
-        self.b.def_var(self.next, v);
     }
 }
 

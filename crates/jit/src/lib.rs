@@ -116,6 +116,15 @@ struct Pending<I> {
 }
 
 impl<I> Pending<I> {
+    /// The runs the job's first block and the members it marked have had while waiting for
+    /// it; `None` once the first block is gone.
+    fn urgency(&self) -> Option<u32> {
+        let block = self.block.upgrade().filter(|b| !b.is_dropped())?;
+        let waiting = |b: &Block<I>| b.heat.get() & !QUEUED;
+        let marked = self.members.iter().filter(|(_, marked)| *marked).filter_map(|(m, _)| m.upgrade());
+        Some(marked.fold(waiting(&block), |sum, m| sum.saturating_add(waiting(&m))))
+    }
+
     /// The job is over. Members it marked that get no entry into its code (it failed, or was
     /// withdrawn) may grow hot again and queue regions of their own.
     fn release_members(&self) {
@@ -362,12 +371,12 @@ where
         let Some(w) = &mut self.worker else {
             return;
         };
-        // The runs each waiting block has had since it was queued decide what compiles next.
+        // The runs its blocks have had while waiting decide what compiles next: those of the
+        // first block and of the members the job marked, which wait for this job alone (a hot
+        // loop marked by a lukewarm caller's region ran 90 000 times interpreted in an arm64
+        // boot while the caller's job sat behind warmer ones).
         let pending = &w.pending;
-        let gone = w.jobs.reprioritize(|id| {
-            let block = pending.get(&id)?.block.upgrade().filter(|b| !b.is_dropped())?;
-            Some(block.heat.get() & !QUEUED)
-        });
+        let gone = w.jobs.reprioritize(|id| pending.get(&id)?.urgency());
         for id in gone {
             if let Some(p) = w.pending.remove(&id) {
                 p.release_members();
@@ -507,4 +516,47 @@ fn install_enter_stub(backend: &mut Backend, mem: &mut CodeMemory) -> Option<Ent
     // SAFETY: `addr` is the start of the function just compiled with exactly this signature and
     // calling convention (the ISA's default, which is C's on this host).
     Some(unsafe { std::mem::transmute::<usize, EnterFn>(addr) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(pc: u64, heat: u32) -> Rc<Block<()>> {
+        let b = Rc::new(Block::new(pc, 0, 0, Vec::new(), [0, 0]));
+        b.heat.set(heat);
+        b
+    }
+
+    fn meta() -> Box<BlockMeta> {
+        Box::new(BlockMeta {
+            valid: 1,
+            slots: [0; emit::SLOTS],
+            pcs: [0; region::MAX_BLOCKS],
+            entries: [0; region::MAX_BLOCKS],
+        })
+    }
+
+    #[test]
+    fn a_job_is_as_urgent_as_the_runs_of_its_block_and_of_the_members_waiting_for_it() {
+        let (first, hot_member, own_job) = (block(0, QUEUED | 10), block(4, QUEUED | 90_000), block(8, QUEUED | 500));
+        let p = Pending {
+            block: Rc::downgrade(&first),
+            // The third member was queued by a job of its own: its runs count there.
+            members: vec![(Rc::downgrade(&hot_member), true), (Rc::downgrade(&own_job), false)],
+            meta: meta(),
+        };
+        assert_eq!(p.urgency(), Some(90_010));
+    }
+
+    #[test]
+    fn a_job_whose_first_block_is_gone_has_no_urgency() {
+        let member = block(4, QUEUED | 7);
+        let p = Pending {
+            block: Rc::downgrade(&block(0, QUEUED)),
+            members: vec![(Rc::downgrade(&member), true)],
+            meta: meta(),
+        };
+        assert_eq!(p.urgency(), None);
+    }
 }

@@ -328,7 +328,7 @@ where
                 pc: b.pc,
                 phys: b.phys,
                 flags: b.flags,
-                insns: b.insns.clone(),
+                insns: b.insns.to_vec(),
                 pages: b.pages,
             };
             let job = Job { region: region.iter().map(copy).collect(), meta: &*meta as *const BlockMeta as usize };

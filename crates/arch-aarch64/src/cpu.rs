@@ -4,8 +4,9 @@
 //!
 //! ```text
 //!   0..=30   X0..X30
-//!   31       SP of the current exception level (SP_EL0 or SP_EL1 as PSTATE.SP selects);
-//!            the other waits in `sp_el` and is swapped in at exception entry and return
+//!   31       SP of the current exception level (SP_EL0 or SP_ELx as PSTATE.SP selects);
+//!            the others wait (SP_EL0 in register 103, SP_EL1..3 in `sp_el`) and are swapped
+//!            in at exception entry and return
 //!   32..=35  PSTATE.N, Z, C, V in the form flag-setting instructions produce them cheaply
 //!            (as QEMU keeps them): N is bit 63 of register 32 (the result, sign-extended from
 //!            a W form), Z is set when register 33 is zero (the result), C is register 34 (0
@@ -16,6 +17,8 @@
 //!   101      TPIDR_EL0, 102 TPIDR_EL1: the thread pointers user code (TLS, errno) and the
 //!            kernel (per-CPU offsets) read all the time, here so that MRS/MSR of them
 //!            compile to register moves (`sysreg::in_register_file`)
+//!   103      SP_EL0 while it is not the current SP: Linux keeps `current` (the running task)
+//!            there, and MRS/MSR of it at EL1 with PSTATE.SP = 1 compile to register moves
 //! ```
 //!
 //! FPCR and FPSR are fields (`fpcr`, `fpsr`): FP helpers read the former and OR the cumulative
@@ -51,7 +54,9 @@ pub const VREG_BASE: usize = 36;
 pub const BTYPE: usize = 100;
 pub const TPIDR_EL0: usize = 101;
 pub const TPIDR_EL1: usize = 102;
-pub const NUM_REGS: usize = 103;
+/// SP_EL0 while it is not the current SP (see the module's table).
+pub const SP_EL0: usize = 103;
+pub const NUM_REGS: usize = 104;
 
 /// The values of the flag registers (NF, ZF, CF, VF) for the 4-bit NZCV value `nzcv`.
 pub fn flag_regs(nzcv: u32) -> [u64; 4] {
@@ -112,6 +117,9 @@ pub mod flags {
     /// PSTATE.BTYPE at block entry (bits 7:6).
     pub const BTYPE_SHIFT: u32 = 6;
     pub const BTYPE_MASK: u32 = 3 << BTYPE_SHIFT;
+    /// PSTATE.SP: at EL1 and above SP_EL0 is then not the current SP and may be read and
+    /// written as a system register, which is register [`super::SP_EL0`].
+    pub const SPSEL: u32 = 1 << 8;
 }
 
 /// The interrupt inputs in [`CpuConfig::irq_lines`] (driven by the GIC's CPU interface).
@@ -671,19 +679,27 @@ impl Aarch64Cpu {
     pub fn set_el_sp(&mut self, el: u8, spsel: bool) {
         let (old, new) = (Self::sp_slot(self.el, self.spsel), Self::sp_slot(el, spsel));
         if old != new {
-            self.sp_el[old] = self.regs[SP];
-            self.regs[SP] = self.sp_el[new];
+            *self.waiting_sp(old) = self.regs[SP];
+            self.regs[SP] = *self.waiting_sp(new);
         }
         self.el = el;
         self.spsel = spsel;
     }
 
+    /// Where SP_EL`n` waits while it is not the current SP.
+    fn waiting_sp(&mut self, n: usize) -> &mut u64 {
+        match n {
+            0 => &mut self.regs[SP_EL0],
+            _ => &mut self.sp_el[n],
+        }
+    }
+
     /// SP_EL`n` wherever it lives now.
     pub fn sp_of(&self, n: usize) -> u64 {
-        if n == Self::sp_slot(self.el, self.spsel) {
-            self.regs[SP]
-        } else {
-            self.sp_el[n]
+        match n {
+            _ if n == Self::sp_slot(self.el, self.spsel) => self.regs[SP],
+            0 => self.regs[SP_EL0],
+            _ => self.sp_el[n],
         }
     }
 
@@ -691,7 +707,7 @@ impl Aarch64Cpu {
         if n == Self::sp_slot(self.el, self.spsel) {
             self.regs[SP] = v;
         } else {
-            self.sp_el[n] = v;
+            *self.waiting_sp(n) = v;
         }
     }
 
@@ -744,6 +760,9 @@ impl Guest for Aarch64Cpu {
         }
         if self.features.bti {
             f |= flags::BTI | (self.regs[BTYPE] as u32 & 3) << flags::BTYPE_SHIFT;
+        }
+        if self.spsel {
+            f |= flags::SPSEL;
         }
         f
     }

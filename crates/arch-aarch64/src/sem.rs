@@ -1370,7 +1370,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
 
     // ---- system ----
     fn mrs(&mut self, a: &ArgsSysreg) -> R {
-        if let Some(r) = sysreg::in_register_file(a.key, self.flags & flags::EL_MASK) {
+        if let Some(r) = sysreg::in_register_file(a.key, self.flags) {
             let v = self.s.get(Reg(r as u16));
             self.wx(1, a.rt, v);
             return Ok(());
@@ -1388,7 +1388,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
         Ok(())
     }
     fn msr_reg(&mut self, a: &ArgsSysreg) -> R {
-        if let Some(r) = sysreg::in_register_file(a.key, self.flags & flags::EL_MASK) {
+        if let Some(r) = sysreg::in_register_file(a.key, self.flags) {
             let v = self.x(a.rt);
             self.s.set(Reg(r as u16), v);
             return Ok(());

@@ -708,20 +708,26 @@ pub fn lookup(key: u32) -> Option<usize> {
     }
 }
 
-/// The register-file index of the system register `k` when MRS and MSR of it at exception
-/// level `el` are plain register moves: no access check can fail, nothing traps (EL2's trap
-/// controls cover neither thread pointer) and no EL2 redirection applies (the helper keeps
-/// EL2 and EL3, where E2H and the EL3 controls come in).
-pub fn in_register_file(k: u32, el: u32) -> Option<usize> {
+/// The register-file index of the system register `k` when MRS and MSR of it under
+/// `block_flags` (their EL and PSTATE.SP) are plain register moves: no access check can fail,
+/// nothing traps (EL2's trap controls cover neither thread pointer nor SP_EL0) and no EL2
+/// redirection applies (the helper keeps EL2 and EL3 for the thread pointers, where E2H and
+/// the EL3 controls come in; SP_EL0 is never redirected).
+pub fn in_register_file(k: u32, block_flags: u32) -> Option<usize> {
+    let el = block_flags & crate::cpu::flags::EL_MASK;
     match (k, el) {
         (TPIDR_EL0_KEY, 0 | 1) => Some(TPIDR_EL0),
         (TPIDR_EL1_KEY, 1) => Some(TPIDR_EL1),
+        // Reachable from EL1 up while SP_ELx is the current SP (`check_sp_el0`), and then
+        // not the current SP itself.
+        (SP_EL0_KEY, 1..) if block_flags & crate::cpu::flags::SPSEL != 0 => Some(crate::cpu::SP_EL0),
         _ => None,
     }
 }
 
 const TPIDR_EL0_KEY: u32 = key(3, 3, 13, 0, 2);
 const TPIDR_EL1_KEY: u32 = key(3, 0, 13, 0, 4);
+const SP_EL0_KEY: u32 = key(3, 0, 4, 1, 0);
 
 /// Whether an MSR to this encoding changes only state that is read at run time (thread
 /// pointers, exception-return state, flags, FP controls): no block flag, translation control,

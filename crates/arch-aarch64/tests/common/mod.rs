@@ -516,7 +516,7 @@ impl Snippet {
         if let Some(g) = &gic {
             cpu.gic = Some(GicPort { gic: g.clone(), cpu: MOCK_GIC_CPU });
         }
-        assert_eq!(NUM_REGS, 103);
+        assert_eq!(NUM_REGS, 104);
         Rig { cpu, bus, end, clock, lines, irq, gic }
     }
 

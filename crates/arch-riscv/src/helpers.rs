@@ -12,7 +12,7 @@ use crate::trap::Cause;
 use mimic_core::Size;
 use mimic_exec::Env;
 use mimic_fpu::{self as fpu, Flags, Rm};
-use mimic_ir::Exit;
+use mimic_ir::{BinOp, Exit};
 
 /// Pack FP register numbers for a helper: `rd | rs1 << 5 | rs2 << 10 | rs3 << 15`.
 pub const fn pack(rd: u32, rs1: u32, rs2: u32, rs3: u32) -> u64 {
@@ -163,6 +163,23 @@ pub mod amo {
     pub const MAXU: u8 = 8;
 }
 
+/// What AMO `op` computes from the old value and the operand (`None`: the operand). On the
+/// sign-extended values of a .W form the 64-bit operation has the right low 32 bits: sign
+/// extension keeps both signed and unsigned order.
+pub const fn amo_op(op: u8) -> Option<BinOp> {
+    match op {
+        amo::ADD => Some(BinOp::Add),
+        amo::XOR => Some(BinOp::Xor),
+        amo::AND => Some(BinOp::And),
+        amo::OR => Some(BinOp::Or),
+        amo::MIN => Some(BinOp::MinS),
+        amo::MAX => Some(BinOp::MaxS),
+        amo::MINU => Some(BinOp::MinU),
+        amo::MAXU => Some(BinOp::MaxU),
+        _ => None,
+    }
+}
+
 pub fn amo<const OP: u8, const D: bool>(e: &mut Env<'_, RiscvCpu>, addr: u64, val: u64, _: u64) -> Result<u64, Exit> {
     let size = size_of::<D>();
     if addr & (size.bytes() - 1) != 0 {
@@ -171,28 +188,9 @@ pub fn amo<const OP: u8, const D: bool>(e: &mut Env<'_, RiscvCpu>, addr: u64, va
     let t = e.cpu.translate_store(e.bus, addr, size.bytes())?;
     let old = ext::<D>(e.cpu.read_target(e.bus, addr, t, size)?);
     let b = ext::<D>(val);
-    let new = match OP {
-        amo::SWAP => b,
-        amo::ADD => old.wrapping_add(b),
-        amo::XOR => old ^ b,
-        amo::AND => old & b,
-        amo::OR => old | b,
-        amo::MIN => (old as i64).min(b as i64) as u64,
-        amo::MAX => (old as i64).max(b as i64) as u64,
-        amo::MINU => {
-            if D {
-                old.min(b)
-            } else {
-                (old as u32).min(b as u32) as u64
-            }
-        }
-        _ => {
-            if D {
-                old.max(b)
-            } else {
-                (old as u32).max(b as u32) as u64
-            }
-        }
+    let new = match amo_op(OP) {
+        Some(op) => op.eval(old, b),
+        None => b,
     };
     e.cpu.write_target(e.bus, addr, t, size, new)?;
     Ok(old)

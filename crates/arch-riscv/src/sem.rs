@@ -281,13 +281,24 @@ impl<'a, 's, S: Sem<Env = Env<'a, RiscvCpu>>> T<'s, S> {
         self.wx(a.rd, old);
         Ok(())
     }
-    /// LR, SC and the AMOs touch registers, memory and the reservation only: a compiled run
-    /// may go on into the next block after them (a store into a code page still stops it).
+    /// LR and SC (and the AMOs' helper, see `rmw`) touch registers, memory and the reservation
+    /// only: a compiled run may go on into the next block after them (a store into a code page
+    /// still stops it).
     fn amo(&mut self, a: &ArgsAtomic, f: Helper<S::Env>) -> R {
         let addr = self.x(a.rs1);
         let v = self.x(a.rs2);
         let z = self.s.imm(0);
         let old = self.s.call_local(f, addr, v, z)?;
+        self.wx(a.rd, old);
+        Ok(())
+    }
+
+    /// An AMO: `h::amo` is its meaning, which a compiling tier may do inline (`Sem::rmw`).
+    fn rmw<const OP: u8, const D: bool>(&mut self, a: &ArgsAtomic) -> R {
+        let addr = self.x(a.rs1);
+        let v = self.x(a.rs2);
+        let mem = if D { MemOp::U64 } else { MemOp::S32 };
+        let old = self.s.rmw(h::amo_op(OP), addr, v, mem, h::amo::<OP, D>)?;
         self.wx(a.rd, old);
         Ok(())
     }
@@ -396,6 +407,9 @@ macro_rules! branches { ($($name:ident => $c:expr;)*) => { $(
 )* } }
 macro_rules! amos { ($($name:ident => $f:expr;)*) => { $(
     fn $name(&mut self, a: &ArgsAtomic) -> R { self.amo(a, $f) }
+)* } }
+macro_rules! rmws { ($($name:ident => $op:expr, $d:expr;)*) => { $(
+    fn $name(&mut self, a: &ArgsAtomic) -> R { self.rmw::<{ $op }, $d>(a) }
 )* } }
 macro_rules! fp_rrm { ($($name:ident => $f:expr;)*) => { $(
     fn $name(&mut self, a: &ArgsRRm) -> R { self.fp($f, pack(a.rd, a.rs1, a.rs2, 0), a.rm) }
@@ -608,16 +622,14 @@ impl<'a, 's, S: Sem<Env = Env<'a, RiscvCpu>>> Visitor for T<'s, S> {
     }
     amos! {
         sc_w => h::sc::<false>; sc_d => h::sc::<true>;
-        amoswap_w => h::amo::<{ amo::SWAP }, false>; amoadd_w => h::amo::<{ amo::ADD }, false>;
-        amoxor_w => h::amo::<{ amo::XOR }, false>; amoand_w => h::amo::<{ amo::AND }, false>;
-        amoor_w => h::amo::<{ amo::OR }, false>; amomin_w => h::amo::<{ amo::MIN }, false>;
-        amomax_w => h::amo::<{ amo::MAX }, false>; amominu_w => h::amo::<{ amo::MINU }, false>;
-        amomaxu_w => h::amo::<{ amo::MAXU }, false>;
-        amoswap_d => h::amo::<{ amo::SWAP }, true>; amoadd_d => h::amo::<{ amo::ADD }, true>;
-        amoxor_d => h::amo::<{ amo::XOR }, true>; amoand_d => h::amo::<{ amo::AND }, true>;
-        amoor_d => h::amo::<{ amo::OR }, true>; amomin_d => h::amo::<{ amo::MIN }, true>;
-        amomax_d => h::amo::<{ amo::MAX }, true>; amominu_d => h::amo::<{ amo::MINU }, true>;
-        amomaxu_d => h::amo::<{ amo::MAXU }, true>;
+    }
+    rmws! {
+        amoswap_w => amo::SWAP, false; amoadd_w => amo::ADD, false; amoxor_w => amo::XOR, false;
+        amoand_w => amo::AND, false; amoor_w => amo::OR, false; amomin_w => amo::MIN, false;
+        amomax_w => amo::MAX, false; amominu_w => amo::MINU, false; amomaxu_w => amo::MAXU, false;
+        amoswap_d => amo::SWAP, true; amoadd_d => amo::ADD, true; amoxor_d => amo::XOR, true;
+        amoand_d => amo::AND, true; amoor_d => amo::OR, true; amomin_d => amo::MIN, true;
+        amomax_d => amo::MAX, true; amominu_d => amo::MINU, true; amomaxu_d => amo::MAXU, true;
     }
 
     // ---- F and D ----

@@ -341,32 +341,64 @@ fn amoswap_d_misaligned_to_4_traps_store_misaligned() {
     assert_eq!(t, Trap { cause: cause::STORE_MISALIGNED, epc: CODE, tval: DATA + 4 });
 }
 
+/// Every AMO, the .W forms first.
+const AMOS: [Amo; 18] = [
+    enc::amoswap_w,
+    enc::amoadd_w,
+    enc::amoxor_w,
+    enc::amoand_w,
+    enc::amoor_w,
+    enc::amomin_w,
+    enc::amomax_w,
+    enc::amominu_w,
+    enc::amomaxu_w,
+    enc::amoswap_d,
+    enc::amoadd_d,
+    enc::amoxor_d,
+    enc::amoand_d,
+    enc::amoor_d,
+    enc::amomin_d,
+    enc::amomax_d,
+    enc::amominu_d,
+    enc::amomaxu_d,
+];
+
 #[test]
 fn every_amo_misaligned_traps_cause_6() {
-    let ops: [Amo; 18] = [
-        enc::amoswap_w,
-        enc::amoadd_w,
-        enc::amoxor_w,
-        enc::amoand_w,
-        enc::amoor_w,
-        enc::amomin_w,
-        enc::amomax_w,
-        enc::amominu_w,
-        enc::amomaxu_w,
-        enc::amoswap_d,
-        enc::amoadd_d,
-        enc::amoxor_d,
-        enc::amoand_d,
-        enc::amoor_d,
-        enc::amomin_d,
-        enc::amomax_d,
-        enc::amominu_d,
-        enc::amomaxu_d,
-    ];
-    for (i, op) in ops.iter().enumerate() {
+    for (i, op) in AMOS.iter().enumerate() {
         let t = Snippet::of(&[op(3, 1, 2, 0, 0)]).x(1, DATA + 1).trap();
         assert_eq!((t.cause, t.tval), (cause::STORE_MISALIGNED, DATA + 1), "amo #{i}");
     }
+}
+
+/// As [`amo`], after a load and a store of the doubleword at DATA have put its page in the
+/// TLB for both: a compiling tier then does the AMO inline, which every tier must agree on.
+fn amo_in_tlb(op: Amo, old: u64, src: u64) -> (u64, u64) {
+    let code = [enc::ld(5, 1, 0), enc::sd(1, 5, 0), op(3, 1, 2, 0, 0)];
+    let f = Snippet::of(&code).x(1, DATA).x(2, src).mem64(DATA, old).ok();
+    (f.x(3), f.mem64(DATA))
+}
+
+#[test]
+fn every_amo_on_a_page_in_the_tlb_gives_what_it_gives_on_one_that_is_not() {
+    let cases = [
+        (GUARD | 0x8000_0000, 0xffff_ffff_1234_5678),
+        (GUARD | 0x7fff_ffff, 0x8000_0000),
+        (0x8000_0000_0000_0001, 0x7fff_ffff_ffff_ffff),
+        (0xffff_ffff_ffff_fffe, 3),
+    ];
+    for (i, op) in AMOS.iter().enumerate() {
+        for &(old, src) in &cases {
+            assert_eq!(amo_in_tlb(*op, old, src), amo(*op, old, src), "amo #{i}, old {old:#x}, src {src:#x}");
+        }
+    }
+}
+
+#[test]
+fn a_misaligned_amo_on_a_page_in_the_tlb_still_traps() {
+    let code = [enc::ld(5, 1, 0), enc::sd(1, 5, 0), enc::amoadd_w(3, 6, 2, 0, 0)];
+    let t = Snippet::of(&code).x(1, DATA).x(6, DATA + 2).trap();
+    assert_eq!(t, Trap { cause: cause::STORE_MISALIGNED, epc: CODE + 8, tval: DATA + 2 });
 }
 
 // ---- C: every compressed pattern equals its base instruction ---------------------------------

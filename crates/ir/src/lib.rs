@@ -242,6 +242,24 @@ pub trait Sem {
         self.call(f, a, b, c)
     }
 
+    /// An atomic read-modify-write of `mem` at `addr`: memory gets `op(old, val)` (`val` itself
+    /// when `op` is `None`) and `old` comes back, extended as `mem` says. `helper(addr, val, 0)`
+    /// is its meaning, with every check and fault, and what runs where a tier has no fast
+    /// path; a compiling tier may instead do the access inline when its TLB says the page is
+    /// RAM it may read and write and `addr` is aligned (otherwise it calls the helper).
+    fn rmw(
+        &mut self,
+        op: Option<BinOp>,
+        addr: Self::V,
+        val: Self::V,
+        mem: MemOp,
+        helper: Helper<Self::Env>,
+    ) -> Result<Self::V, Exit> {
+        let _ = (op, mem);
+        let z = self.imm(0);
+        self.call_local(helper, addr, val, z)
+    }
+
     /// Continue at `target` after this instruction (ends the block).
     fn jump(&mut self, target: Self::V);
     /// Continue at `target` if `cond(a, b)`, else fall through (ends the block).

@@ -1073,6 +1073,61 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
         Ok(())
     }
 
+    /// Inline when the TLB entry of `addr` lets this code both read and write it as plain RAM
+    /// (no flag in either tag: not a device, not a page with decoded code) and `addr` is
+    /// aligned; anything else calls `helper`, which checks, faults and performs it all, from a
+    /// cold path that, like a load's slow path, writes the registers back first and leaves
+    /// the cached registers and TLB alone (the helper touches only memory).
+    fn rmw(
+        &mut self,
+        op: Option<BinOp>,
+        addr: Value,
+        val: Value,
+        mem: MemOp,
+        helper: Helper<Self::Env>,
+    ) -> Result<Value, Exit> {
+        let size = mem.size.bytes();
+        let (entry, writes) = self.tlb_probe(addr, mem, 8);
+        let read_tag = self.b.ins().load(I64, MemFlagsData::trusted(), entry, 0);
+        let last = self.b.ins().iadd_imm_s(addr, (size - 1) as i64);
+        let page = self.b.ins().band_imm_s(last, PAGE_MASK as i64);
+        let reads = self.b.ins().icmp(IntCC::Equal, page, read_tag);
+        let low = self.b.ins().band_imm_s(addr, (size - 1) as i64);
+        let aligned = self.b.ins().icmp_imm_s(IntCC::Equal, low, 0);
+        let ok = self.b.ins().band(writes, reads);
+        let ok = self.b.ins().band(ok, aligned);
+        let (slow, join) = self.split_on_hit(ok);
+        let result = self.b.append_block_param(join, I64);
+        let host = self.host_addr(entry, addr);
+        let old = self.load_host(host, 0, mem);
+        let new = match op {
+            // The operand as the helper sees it: extended like the old value, so that a
+            // 32-bit minimum or maximum compares the right way.
+            Some(op) => {
+                let operand = if size < 8 { self.un(UnOp::Sext32, val) } else { val };
+                self.bin(op, old, operand)
+            }
+            None => val,
+        };
+        self.store_host(host, 0, new, mem);
+        self.b.ins().jump(join, &[old.into()]);
+
+        self.b.switch_to_block(slow);
+        self.may_stop();
+        self.write_back();
+        let ctx = self.ctx();
+        let fv = self.b.ins().iconst(I64, helper as usize as i64);
+        let zero = self.b.ins().iconst(I64, 0);
+        let done = self.b.ins().iconst(I64, self.index as i64);
+        let status = self.call_rust(self.sigs.helper, self.stubs.helper_local, &[ctx, fv, addr, val, zero, done]);
+        let v = self.ret();
+        let fault = self.fault_exit();
+        self.b.ins().brif(status, fault, &[], join, &[v.into()]);
+
+        self.b.switch_to_block(join);
+        Ok(result)
+    }
+
     fn call(&mut self, f: Helper<Self::Env>, a: Value, b: Value, c: Value) -> Result<Value, Exit> {
         self.call_through(self.stubs.helper, f, [a, b, c])
     }

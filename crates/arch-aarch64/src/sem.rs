@@ -1413,12 +1413,29 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
     }
     fn sys(&mut self, a: &ArgsSys) -> R {
         let xt = self.x(a.rt);
-        let op = self.k(u64::from(a.rt << 16 | a.op1 << 12 | a.crn << 8 | a.crm << 4 | a.op2));
-        let raw = self.k(u64::from(self.raw));
-        if sys_is_local(a.op1, a.crn, a.crm, a.op2) {
-            self.s.call_local(h::sys, xt, op, raw)?;
-        } else {
-            self.s.call(h::sys, xt, op, raw)?;
+        // DC ZVA is allowed above EL0 (no EL2 trap of it is modelled); at EL0 the helper
+        // checks SCTLR_EL1.DZE first. Its stores are emitted here, so that a compiling tier
+        // makes them inline: Linux clears pages with it, a million times in a boot.
+        let zva = (a.op1, a.crn, a.crm, a.op2) == (3, 7, 4, 1);
+        if !zva || self.flags & flags::EL_MASK == 0 {
+            let op = self.k(u64::from(a.rt << 16 | a.op1 << 12 | a.crn << 8 | a.crm << 4 | a.op2));
+            let raw = self.k(u64::from(self.raw));
+            if sys_is_local(a.op1, a.crn, a.crm, a.op2) {
+                self.s.call_local(h::sys, xt, op, raw)?;
+            } else {
+                self.s.call(h::sys, xt, op, raw)?;
+            }
+        }
+        if zva {
+            // The aligned block, as eight doubleword stores in order (a fault leaves the
+            // earlier ones done, and reports its own address).
+            let mask = self.k(!(sysreg::DCZ_BYTES - 1));
+            let base = self.s.bin(BinOp::And, xt, mask);
+            let zero = self.k(0);
+            for i in 0..sysreg::DCZ_BYTES / 16 {
+                let at = self.s.addi(base, 16 * i);
+                self.s.store_pair(at, zero, zero, MemOp::U64)?;
+            }
         }
         Ok(())
     }

@@ -454,6 +454,17 @@ fn dc_zva_zeroes_the_aligned_64_bytes() {
 }
 
 #[test]
+fn dc_zva_on_a_page_the_tlb_holds_for_stores_zeroes_the_same_bytes() {
+    // The store before it puts the page in the TLB, so a compiling tier zeroes it inline.
+    let ones = vec![0xffu8; 0x200];
+    let code = [enc::ldst_uimm(3, 0, 2, 5, 0), dc_zva(1)];
+    let f = Snippet::of(&code).x(1, DATA + 0x47).x(2, u64::MAX).x(5, DATA + 0x100).mem(DATA, &ones).ok();
+    assert_eq!(f.data[..0x40], ones[..0x40]);
+    assert!(f.data[0x40..0x80].iter().all(|&b| b == 0));
+    assert_eq!(f.data[0x80..0x200], ones[0x80..0x200]);
+}
+
+#[test]
 fn dc_zva_faults_like_a_store() {
     let f = Snippet::of(&[dc_zva(1)]).x(1, 0x1010).run();
     assert_eq!(f.taken, Some((Fault::DataAbort { va: 0x1000, write: true, fsc: 0x10 }, CODE)));

@@ -1375,6 +1375,11 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
             self.wx(1, a.rt, v);
             return Ok(());
         }
+        if let Some(c) = sysreg::constant_read(a.key, self.flags) {
+            let v = self.k(c);
+            self.wx(1, a.rt, v);
+            return Ok(());
+        }
         let Some(row) = sysreg::lookup(a.key) else {
             self.call_raw(h::unknown_sysreg_read, u64::from(a.key))?;
             return Ok(());

@@ -725,6 +725,23 @@ pub fn in_register_file(k: u32, block_flags: u32) -> Option<usize> {
     }
 }
 
+/// The value MRS of `k` reads under `block_flags` when it is the same whatever the CPU's
+/// state: the cache geometry registers above EL0 (at EL0 SCTLR_EL1 gates or changes them), read
+/// before every cache-maintenance and DC ZVA loop. What the `DEFS` rows answer there; a test
+/// holds the two together.
+pub fn constant_read(k: u32, block_flags: u32) -> Option<u64> {
+    if block_flags & crate::cpu::flags::EL_MASK == 0 {
+        return None;
+    }
+    match k {
+        CTR_EL0_KEY => Some(CTR),
+        DCZID_EL0_KEY => Some(DCZID_BS),
+        _ => None,
+    }
+}
+
+const CTR_EL0_KEY: u32 = key(3, 3, 0, 0, 1);
+const DCZID_EL0_KEY: u32 = key(3, 3, 0, 0, 7);
 const TPIDR_EL0_KEY: u32 = key(3, 3, 13, 0, 2);
 const TPIDR_EL1_KEY: u32 = key(3, 0, 13, 0, 4);
 const SP_EL0_KEY: u32 = key(3, 0, 4, 1, 0);
@@ -813,6 +830,29 @@ mod tests {
             assert_eq!(d.name, want);
         }
         assert_eq!(DEFS.iter().filter(el1).count(), 26);
+    }
+
+    #[test]
+    fn constant_reads_are_what_the_rows_read_above_el0_whatever_sctlr_says() {
+        for model in [CpuModel::CortexA57, CpuModel::Max] {
+            let mut cpu = Aarch64Cpu::new(crate::cpu::CpuConfig {
+                model,
+                features: model.features(),
+                ..crate::cpu::CpuConfig::test()
+            });
+            for (el, sctlr) in [(1, 0), (1, u64::MAX), (0, u64::MAX)] {
+                cpu.el = el;
+                cpu.mmu_regs.sctlr_el1 = sctlr;
+                let flags = u32::from(el);
+                for k in [CTR_EL0_KEY, DCZID_EL0_KEY] {
+                    let row = &DEFS[lookup(k).expect("a row")];
+                    if let Some(c) = constant_read(k, flags) {
+                        assert_eq!(c, (row.read)(&cpu), "{} at EL{el}", row.name);
+                    }
+                }
+            }
+            assert_eq!(constant_read(DCZID_EL0_KEY, 0), None, "EL0 reads DZP from SCTLR_EL1");
+        }
     }
 
     #[test]

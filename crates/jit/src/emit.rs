@@ -628,14 +628,20 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         self.tlb_ram = None;
         self.tlb_user = None;
         self.may_stop();
-        let (ctx, idx) = (self.ctx(), self.index);
-        let fv = self.b.ins().iconst(I64, f as usize as i64);
-        let done = self.b.ins().iconst(I64, idx as i64);
-        let status = self.call_rust(self.sigs.helper, entry, &[ctx, fv, a, b, c, done]);
+        let status = self.helper_status(entry, f, [a, b, c]);
         let (cont, fault) = (self.b.create_block(), self.fault_exit());
         self.b.ins().brif(status, fault, &[], cont, &[]);
         self.b.switch_to_block(cont);
         Ok(self.ret())
+    }
+
+    /// Call helper `f` with `args` through the stub `entry`, which also takes the context and
+    /// this instruction's index; the status it returns.
+    fn helper_status(&mut self, entry: usize, f: Helper<Env<'a, G>>, [a, b, c]: [Value; 3]) -> Value {
+        let ctx = self.ctx();
+        let fv = self.b.ins().iconst(I64, f as usize as i64);
+        let done = self.b.ins().iconst(I64, self.index as i64);
+        self.call_rust(self.sigs.helper, entry, &[ctx, fv, a, b, c, done])
     }
 
     /// The context. It lives in Cranelift's pinned register from the entry stub on, never
@@ -693,13 +699,18 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         let off = self.b.ins().ushr_imm_s(addr, (PAGE_SHIFT - 5) as i64);
         let off = self.b.ins().band_imm_s(off, ((TLB_ENTRIES - 1) << 5) as i64);
         let entry = self.b.ins().iadd(tlb, off);
-        let tag = self.b.ins().load(I64, MemFlagsData::trusted(), entry, tag_off);
-        // The last byte: the access hits only if it ends in the entry's page, whatever its
-        // alignment (pages where alignment matters carry a flag that no address matches).
-        let last = self.b.ins().iadd_imm_s(next, (size - 1) as i64);
-        let masked = self.b.ins().band_imm_s(last, PAGE_MASK as i64);
-        let hit = self.b.ins().icmp(IntCC::Equal, masked, tag);
+        let hit = self.tag_hit(entry, next, size, tag_off);
         (entry, hit)
+    }
+
+    /// Whether the tag at `tag_off` of the TLB entry `entry` names the page of the last byte of
+    /// `size` bytes at `addr`: the access hits only if it ends in the entry's page, whatever
+    /// its alignment (pages where alignment matters carry a flag that no address matches).
+    fn tag_hit(&mut self, entry: Value, addr: Value, size: u64, tag_off: i32) -> Value {
+        let tag = self.b.ins().load(I64, MemFlagsData::trusted(), entry, tag_off);
+        let last = self.b.ins().iadd_imm_s(addr, (size - 1) as i64);
+        let masked = self.b.ins().band_imm_s(last, PAGE_MASK as i64);
+        self.b.ins().icmp(IntCC::Equal, masked, tag)
     }
 
     /// Branch on a TLB probe's `hit` into a fast path, where emission goes on, and a cold slow
@@ -1088,10 +1099,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
     ) -> Result<Value, Exit> {
         let size = mem.size.bytes();
         let (entry, writes) = self.tlb_probe(addr, mem, 8);
-        let read_tag = self.b.ins().load(I64, MemFlagsData::trusted(), entry, 0);
-        let last = self.b.ins().iadd_imm_s(addr, (size - 1) as i64);
-        let page = self.b.ins().band_imm_s(last, PAGE_MASK as i64);
-        let reads = self.b.ins().icmp(IntCC::Equal, page, read_tag);
+        let reads = self.tag_hit(entry, addr, size, 0);
         let low = self.b.ins().band_imm_s(addr, (size - 1) as i64);
         let aligned = self.b.ins().icmp_imm_s(IntCC::Equal, low, 0);
         let ok = self.b.ins().band(writes, reads);
@@ -1115,11 +1123,8 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
         self.b.switch_to_block(slow);
         self.may_stop();
         self.write_back();
-        let ctx = self.ctx();
-        let fv = self.b.ins().iconst(I64, helper as usize as i64);
         let zero = self.b.ins().iconst(I64, 0);
-        let done = self.b.ins().iconst(I64, self.index as i64);
-        let status = self.call_rust(self.sigs.helper, self.stubs.helper_local, &[ctx, fv, addr, val, zero, done]);
+        let status = self.helper_status(self.stubs.helper_local, helper, [addr, val, zero]);
         let v = self.ret();
         let fault = self.fault_exit();
         self.b.ins().brif(status, fault, &[], join, &[v.into()]);

@@ -20,7 +20,8 @@
 //!   where that file is missing; busybox's dd prints no transfer summary, but one is used if
 //!   printed. Then `poweroff -f`. Without direct I/O the write gets `conv=fsync` and the read is preceded
 //!   (outside the timed part) by `sync; echo 3 > /proc/sys/vm/drop_caches`.
-//! - For every run and format, mimic then QEMU; a run past its timeout (mimic 15 min, QEMU 5 min,
+//! - For every run and format, mimic then QEMU in odd runs, QEMU then mimic in even ones
+//!   ([`turn_order`]); a run past its timeout (mimic 15 min, QEMU 5 min,
 //!   or `--timeout`) is killed. After each run's raw boots, the host's own GNU `dd` writes and
 //!   reads a fresh raw file of the same size in the same directory with `oflag=direct`/`iflag=direct`
 //!   ([`host_reference`]): what the host disk gives without any emulator, the ceiling that both
@@ -545,7 +546,7 @@ fn parse_args(args: &[String]) -> Result<Options> {
     Ok(o)
 }
 
-use crate::bench_linux::{find_on_path, mimic_binary, target_dir};
+use crate::bench_linux::{find_on_path, mimic_binary, target_dir, turn_order};
 
 fn qemu_img(args: &[&str]) -> Result<String> {
     let out = Command::new("qemu-img")
@@ -769,7 +770,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let mut direct = None;
     for run in 1..=o.runs {
         for format in FORMATS {
-            for &(name, bin, is_qemu, secs) in &contenders {
+            for (name, bin, is_qemu, secs) in turn_order(run, &contenders) {
                 let label = format!("{name}-{format}-{run}");
                 println!("bench-disk: {name} {format} run {run}/{}", o.runs);
                 let t = Duration::from_secs(o.timeout.unwrap_or(secs));

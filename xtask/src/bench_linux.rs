@@ -2,8 +2,8 @@
 //! [--timeout SECS] [--no-native]`: the Linux benchmark of shared/GUESTS.md ("Benchmark
 //! protocol"). Boots the `--arch` guest (default riscv64: Debian kernel + OpenSBI; arm64: Debian
 //! kernel on a Cortex-A57; see `guests.rs`) with a benchmark initramfs on mimic and on QEMU
-//! (`qemu-system-riscv64` / `qemu-system-aarch64`) alternately, `--runs` times each (default 3),
-//! and prints per-step medians and the ratio mimic/QEMU, next to the same commands run natively
+//! (`qemu-system-riscv64` / `qemu-system-aarch64`) alternately, `--runs` times each (default 3;
+//! mimic first in odd runs, QEMU first in even ones, [`turn_order`]), and prints per-step medians and the ratio mimic/QEMU, next to the same commands run natively
 //! on the host (amd64 busybox). The architectures differ only in their [`Board`] row.
 //!
 //! - The initramfs (`.cache/guests/<arch>/bench-initramfs.cpio.gz`, recorded in that folder's
@@ -544,6 +544,18 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
 
 /// Runs `cmd` (an emulator booting the benchmark initramfs, or the native script) to
 /// `BENCH-DONE` and its exit, reading its stdout live; kills it past `timeout`.
+/// The order in which the contenders of run `run` (counted from 1) go: as listed in odd runs,
+/// reversed in even ones. Whoever runs first meets a host that has been idle, whoever runs
+/// second one that has just been busy (page cache, clock speed, other tenants' load); taking
+/// turns keeps that from favouring the same emulator in every run.
+pub fn turn_order<T: Copy>(run: usize, contenders: &[T]) -> Vec<T> {
+    let mut order = contenders.to_vec();
+    if run.is_multiple_of(2) {
+        order.reverse();
+    }
+    order
+}
+
 fn run_one(label: &str, mut cmd: Command, timeout: Duration, log: &Path, emulator: bool) -> Result<RunResult> {
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let start = Instant::now();
@@ -840,15 +852,17 @@ pub fn run(args: &[String]) -> Result<()> {
     let (mut rm, mut rq, mut rn) = (Vec::new(), Vec::new(), Vec::new());
     let result = (|| -> Result<()> {
         for run in 1..=o.runs {
-            if let Some(m) = &mimic {
-                let t = Duration::from_secs(o.timeout.unwrap_or(20 * 60));
-                println!("bench-linux: mimic run {run}/{}", o.runs);
-                rm.push(run_one("mimic", emu_cmd(m, false), t, &logs.join(format!("mimic-{run}.log")), true)?);
-            }
-            if let Some(q) = &qemu {
-                let t = Duration::from_secs(o.timeout.unwrap_or(5 * 60));
-                println!("bench-linux: qemu run {run}/{}", o.runs);
-                rq.push(run_one("qemu", emu_cmd(q, true), t, &logs.join(format!("qemu-{run}.log")), true)?);
+            for is_qemu in turn_order(run, &[false, true]) {
+                if let (false, Some(m)) = (is_qemu, &mimic) {
+                    let t = Duration::from_secs(o.timeout.unwrap_or(20 * 60));
+                    println!("bench-linux: mimic run {run}/{}", o.runs);
+                    rm.push(run_one("mimic", emu_cmd(m, false), t, &logs.join(format!("mimic-{run}.log")), true)?);
+                }
+                if let (true, Some(q)) = (is_qemu, &qemu) {
+                    let t = Duration::from_secs(o.timeout.unwrap_or(5 * 60));
+                    println!("bench-linux: qemu run {run}/{}", o.runs);
+                    rq.push(run_one("qemu", emu_cmd(q, true), t, &logs.join(format!("qemu-{run}.log")), true)?);
+                }
             }
             if let Some(bb) = &host_bb {
                 std::fs::create_dir_all(&native_dir).map_err(|e| e.to_string())?;
@@ -915,6 +929,14 @@ mod tests {
             steps: steps.iter().map(|&(n, s, c)| StepResult { name: n.into(), secs: s, checksum: c.into() }).collect(),
             peak_rss_kib: Some(rss),
         }
+    }
+
+    #[test]
+    fn contenders_take_turns_going_first() {
+        assert_eq!(turn_order(1, &["mimic", "qemu"]), ["mimic", "qemu"]);
+        assert_eq!(turn_order(2, &["mimic", "qemu"]), ["qemu", "mimic"]);
+        assert_eq!(turn_order(3, &["mimic", "qemu"]), ["mimic", "qemu"]);
+        assert_eq!(turn_order(2, &["mimic"]), ["mimic"]);
     }
 
     #[test]

@@ -303,6 +303,57 @@ fn pair_load_faulting_on_the_second_page_reports_its_pc_with_earlier_results_kep
     assert_eq!((f.x(7), f.x(3), f.x(4)), (0x77, 0x33, 0x44));
 }
 
+/// `first`, then x1 = (x4 + x5) ^ x6, x2 = x1 + x4 and `stp x1, x2, [x7]` with x7 at UDATA + 8:
+/// both values are computed in the pair's own block, so a compiling tier stores them from the
+/// block's main path, through the context's scratch words when the TLB misses (the slow path
+/// then stores or faults).
+fn computed_pair_store(first: &[u32], page: u64) -> Program {
+    let mut code = first.to_vec();
+    code.extend([
+        enc::add_reg(1, 4, 5, 0, 0),
+        enc::eor_reg(1, 1, 6, 0, 0),
+        enc::add_reg(2, 1, 4, 0, 0),
+        enc::ldstp_off(2, 0, 1, 2, 7, 0), // stp x1, x2, [x7]
+    ]);
+    Program::new(&code)
+        .x(4, 0x1111_0000_0000_0007)
+        .x(5, 0x0202)
+        .x(6, 0xff)
+        .x(7, UDATA + 8)
+        .map(UDATA, DATA_PA, page)
+        .mem64(DATA_PA, 0xaa)
+        .mem64(DATA_PA + 24, 0xaa)
+}
+
+const PAIR_FIRST: u64 = (0x1111_0000_0000_0007u64 + 0x0202) ^ 0xff;
+const PAIR_SECOND: u64 = PAIR_FIRST + 0x1111_0000_0000_0007;
+
+#[test]
+fn a_pair_computed_in_its_block_is_stored_on_a_page_the_tlb_does_not_hold() {
+    let f = computed_pair_store(&[], RW_EL1).ok();
+    assert_eq!((f.mem(DATA_PA + 8), f.mem(DATA_PA + 16)), (PAIR_FIRST, PAIR_SECOND));
+    assert_eq!((f.x(1), f.x(2)), (PAIR_FIRST, PAIR_SECOND));
+    assert_eq!((f.mem(DATA_PA), f.mem(DATA_PA + 24)), (0xaa, 0xaa));
+}
+
+#[test]
+fn a_pair_computed_in_its_block_is_stored_on_a_page_the_tlb_holds() {
+    // str xzr, [x7, #32] puts the page in the TLB for stores.
+    let f = computed_pair_store(&[enc::ldst_uimm(D, STORE, 31, 7, 4)], RW_EL1).ok();
+    assert_eq!((f.mem(DATA_PA + 8), f.mem(DATA_PA + 16)), (PAIR_FIRST, PAIR_SECOND));
+    assert_eq!((f.x(1), f.x(2)), (PAIR_FIRST, PAIR_SECOND));
+    assert_eq!((f.mem(DATA_PA), f.mem(DATA_PA + 24)), (0xaa, 0xaa));
+}
+
+#[test]
+fn a_pair_computed_in_its_block_faults_on_a_read_only_page_the_tlb_holds_for_reads() {
+    // ldr x9, [x7] puts the page in the TLB for reads only.
+    let f = computed_pair_store(&[enc::ldst_uimm(D, LOAD, 9, 7, 0)], LEAF | desc::AP_RO).run();
+    assert_eq!(f.taken, Some((Fault::DataAbort { va: UDATA + 8, write: true, fsc: 0x0f }, KCODE + 16)));
+    assert_eq!((f.x(1), f.x(2)), (PAIR_FIRST, PAIR_SECOND));
+    assert_eq!((f.mem(DATA_PA + 8), f.mem(DATA_PA + 16)), (0, 0), "nothing stored");
+}
+
 #[test]
 fn misaligned_access_to_device_memory_is_an_alignment_fault() {
     let f = Program::new(&[enc::ldst_uimm(S, LOAD, 3, 1, 0), enc::ldst_unscaled(S, LOAD, 4, 1, 2)])

@@ -103,6 +103,44 @@ fn store_then_load_round_trips_through_memory() {
     assert_eq!(f.x(4), 0xffff_ffff_8000_0000);
 }
 
+/// x3 = ((x4 + x5) ^ x6) << 3, stored with `sd` at 0(x1): three instructions compute the stored
+/// value in the store's own block, so a compiling tier stores it from the block's main path
+/// (through the context's scratch words when the TLB misses, then the slow path).
+fn computed_store_code() -> [u32; 4] {
+    [enc::add(3, 4, 5), enc::xor(3, 3, 6), enc::slli(3, 3, 3), enc::sd(1, 3, 0)]
+}
+const COMPUTED: u64 = ((0x1111_0000_0000_0007u64 + 0x0202) ^ 0xff) << 3;
+
+fn computed_store(first: &[u32], at: u64) -> Snippet {
+    let code: Vec<u32> = first.iter().copied().chain(computed_store_code()).collect();
+    Snippet::of(&code).x(1, at).x(4, 0x1111_0000_0000_0007).x(5, 0x0202).x(6, 0xff).mem(DATA, &[0xaa; 32])
+}
+
+#[test]
+fn a_value_computed_in_its_block_is_stored_on_a_page_the_tlb_does_not_hold() {
+    let f = computed_store(&[], DATA + 8).ok();
+    assert_eq!(f.mem64(DATA + 8), COMPUTED);
+    assert_eq!(f.x(3), COMPUTED);
+    assert_eq!((f.mem64(DATA), f.mem64(DATA + 16)), (0xaaaa_aaaa_aaaa_aaaa, 0xaaaa_aaaa_aaaa_aaaa));
+}
+
+#[test]
+fn a_value_computed_in_its_block_is_stored_on_a_page_the_tlb_holds() {
+    // The first store puts the page in the TLB for stores.
+    let f = computed_store(&[enc::sd(1, 0, 8)], DATA + 8).ok();
+    assert_eq!(f.mem64(DATA + 8), COMPUTED);
+    assert_eq!(f.x(3), COMPUTED);
+    assert_eq!((f.mem64(DATA), f.mem64(DATA + 16)), (0xaaaa_aaaa_aaaa_aaaa, 0));
+}
+
+#[test]
+fn a_faulting_store_of_a_value_computed_in_its_block_traps_after_computing_it() {
+    let f = computed_store(&[], 0x1000_0000).run();
+    assert_eq!(f.trapped(), Trap { cause: cause::STORE_ACCESS, epc: CODE + 12, tval: 0x1000_0000 });
+    assert_eq!(f.x(3), COMPUTED);
+    assert!(f.data[..32].iter().all(|&b| b == 0xaa), "nothing stored: {:x?}", &f.data[..32]);
+}
+
 // ---- misaligned accesses are performed (as QEMU does), not trapped ---------------------------
 
 #[test]

@@ -13,10 +13,13 @@
 
 use crate::runtime::{
     self, Stubs, JE_ENTRY, JE_FETCH, JE_FLAGS, JE_PC, JUMP_ENTRIES, OFF_BUDGET, OFF_EXECUTED, OFF_EXIT_PC,
-    OFF_EXIT_SLOT, OFF_FETCH_EPOCH, OFF_JUMP_TABLE, OFF_RAM, OFF_REGS, OFF_RET, OFF_STATUS, OFF_TLB, OFF_TLB_USER,
+    OFF_EXIT_SLOT, OFF_FETCH_EPOCH, OFF_JUMP_TABLE, OFF_RAM, OFF_REGS, OFF_RET, OFF_SCRATCH, OFF_STATUS, OFF_TLB,
+    OFF_TLB_USER,
 };
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, AbiParam, InstBuilder, JumpTableData, MemFlagsData, SigRef, Signature, Value};
+use cranelift_codegen::ir::{
+    types, AbiParam, InstBuilder, JumpTableData, MemFlagsData, SigRef, Signature, Value, ValueDef,
+};
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, Variable};
 use mimic_core::{Endian, MemOp, Size};
@@ -725,6 +728,85 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         (slow, join)
     }
 
+    /// Whether a store of `vals` is better made on the main path than in a fast-path branch of
+    /// its own. Cranelift places a pure value where it is first used, and again in each later
+    /// block that that one does not dominate: a value computed in this block and stored from a
+    /// fast-path branch is computed there and once more after the join for its register's
+    /// write-back (the sums of a SHA-256 message schedule, the products of the kernel's bignum
+    /// self-tests). Stored from the main path ([`Emitter::store_target`]) it is computed once,
+    /// for a select and a second compare of the tag: worth it when more than that would be
+    /// computed twice.
+    fn store_from_main_path(&self, vals: &[Value]) -> bool {
+        const WORTH: usize = 3;
+        let func = &self.b.func;
+        let here = self.b.current_block();
+        let mut todo: Vec<Value> = vals.to_vec();
+        let mut seen = Vec::new();
+        while let Some(v) = todo.pop() {
+            let ValueDef::Result(inst, _) = func.dfg.value_def(v) else { continue };
+            let op = func.dfg.insts[inst].opcode();
+            // Loads, calls and the like stay where they are: only pure instructions move.
+            if func.layout.inst_block(inst) != here
+                || op.can_load()
+                || op.is_call()
+                || op.other_side_effects()
+                || seen.contains(&inst)
+            {
+                continue;
+            }
+            seen.push(inst);
+            if seen.len() >= WORTH {
+                return true;
+            }
+            todo.extend_from_slice(func.dfg.inst_args(inst));
+        }
+        false
+    }
+
+    /// Where a store from the main path writes: the host address of a TLB hit, else the
+    /// context's scratch words (the slow path then makes the store).
+    fn store_target(&mut self, entry: Value, addr: Value, hit: Value) -> Value {
+        let host = self.host_addr(entry, addr);
+        let ctx = self.ctx();
+        let scratch = self.b.ins().iadd_imm_s(ctx, i64::from(OFF_SCRATCH));
+        self.b.ins().select(hit, host, scratch)
+    }
+
+    /// The fast path of a store of `vals` (each at its byte offset) at `addr`, whose TLB probe
+    /// gave `entry` and `hit`: from the main path or in a branch of its own. Returns the join
+    /// block, where emission goes on, and leaves the cold slow path current, which is to store
+    /// through the entry point and jump there.
+    fn store_fast(
+        &mut self,
+        entry: Value,
+        addr: Value,
+        hit: Value,
+        vals: &[(i32, Value)],
+        op: MemOp,
+    ) -> cranelift_codegen::ir::Block {
+        let values: Vec<Value> = vals.iter().map(|&(_, v)| v).collect();
+        if !self.store_from_main_path(&values) {
+            let (slow, join) = self.split_on_hit(hit);
+            let host = self.host_addr(entry, addr);
+            for &(off, v) in vals {
+                self.store_host(host, off, v, op);
+            }
+            self.b.ins().jump(join, &[]);
+            self.b.switch_to_block(slow);
+            return join;
+        }
+        let host = self.store_target(entry, addr, hit);
+        for &(off, v) in vals {
+            self.store_host(host, off, v, op);
+        }
+        let slow = self.b.create_block();
+        let join = self.b.create_block();
+        self.b.set_cold_block(slow);
+        self.b.ins().brif(hit, join, &[], slow, &[]);
+        self.b.switch_to_block(slow);
+        join
+    }
+
     /// How the fast path reaches guest RAM: it cannot trap (the TLB said the page is there),
     /// but may be misaligned.
     fn guest_ram() -> MemFlagsData {
@@ -1028,12 +1110,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
 
     fn store(&mut self, addr: Value, val: Value, op: MemOp) -> Result<(), Exit> {
         let (entry, hit) = self.tlb_probe(addr, op, 8);
-        let (slow, join) = self.split_on_hit(hit);
-        let host = self.host_addr(entry, addr);
-        self.store_host(host, 0, val, op);
-        self.b.ins().jump(join, &[]);
-
-        self.b.switch_to_block(slow);
+        let join = self.store_fast(entry, addr, hit, &[(0, val)], op);
         self.store_entry(addr, val, op, join);
 
         self.b.switch_to_block(join);
@@ -1068,13 +1145,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
     fn store_pair(&mut self, addr: Value, first: Value, second: Value, op: MemOp) -> Result<(), Exit> {
         let next = self.b.ins().iadd_imm_s(addr, op.size.bytes() as i64);
         let (entry, hit) = self.tlb_probe_pair(addr, next, op, 8);
-        let (slow, join) = self.split_on_hit(hit);
-        let host = self.host_addr(entry, addr);
-        self.store_host(host, 0, first, op);
-        self.store_host(host, op.size.bytes() as i32, second, op);
-        self.b.ins().jump(join, &[]);
-
-        self.b.switch_to_block(slow);
+        let join = self.store_fast(entry, addr, hit, &[(0, first), (op.size.bytes() as i32, second)], op);
         let second_half = self.b.create_block();
         self.store_entry(addr, first, op, second_half);
         self.b.switch_to_block(second_half);

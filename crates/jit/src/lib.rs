@@ -441,6 +441,7 @@ where
             jump_cache: &mut self.jump_cache,
             status: 0,
             tlb_user: std::ptr::null(),
+            scratch: [0; 2],
         };
         // SAFETY: `ctx.env` points at `env`, which lives across the call and is used by nothing
         // else until it returns. `code.entry` is the start of a function this tier compiled with

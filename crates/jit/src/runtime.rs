@@ -49,6 +49,9 @@ pub struct Ctx {
     pub status: u64,
     /// The TLB of accesses with the least privileged mode's permissions (`MemOp::unpriv`).
     pub tlb_user: *const TlbEntry,
+    /// Where a store's fast path writes when the TLB missed and its slow path does the store
+    /// (see `Emitter::store_from_main_path`).
+    pub scratch: [u64; 2],
 }
 
 /// `Ctx::fetch_epoch` of guests that keep no fetch epoch: no entry's `fetch` equals it, so
@@ -132,6 +135,7 @@ pub const OFF_JUMP_TABLE: i32 = 104;
 pub const OFF_FETCH_EPOCH: i32 = 112;
 pub const OFF_STATUS: i32 = 120;
 pub const OFF_TLB_USER: i32 = 128;
+pub const OFF_SCRATCH: i32 = 136;
 
 const _: () = {
     assert!(std::mem::offset_of!(Ctx, regs) == OFF_REGS as usize);
@@ -147,6 +151,7 @@ const _: () = {
     assert!(std::mem::offset_of!(Ctx, fetch_epoch) == OFF_FETCH_EPOCH as usize);
     assert!(std::mem::offset_of!(Ctx, status) == OFF_STATUS as usize);
     assert!(std::mem::offset_of!(Ctx, tlb_user) == OFF_TLB_USER as usize);
+    assert!(std::mem::offset_of!(Ctx, scratch) == OFF_SCRATCH as usize);
 };
 
 /// Generated code reaches the entry points it calls on slow paths (TLB misses, MMIO, helpers)

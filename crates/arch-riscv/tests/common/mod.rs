@@ -41,6 +41,7 @@ pub mod cause {
     pub const BREAKPOINT: u64 = 3;
     pub const LOAD_MISALIGNED: u64 = 4;
     pub const STORE_MISALIGNED: u64 = 6;
+    pub const STORE_ACCESS: u64 = 7;
     pub const ECALL_M: u64 = 11;
 }
 

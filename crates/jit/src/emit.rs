@@ -785,24 +785,24 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         op: MemOp,
     ) -> cranelift_codegen::ir::Block {
         let values: Vec<Value> = vals.iter().map(|&(_, v)| v).collect();
-        if !self.store_from_main_path(&values) {
-            let (slow, join) = self.split_on_hit(hit);
-            let host = self.host_addr(entry, addr);
-            for &(off, v) in vals {
-                self.store_host(host, off, v, op);
-            }
-            self.b.ins().jump(join, &[]);
-            self.b.switch_to_block(slow);
-            return join;
-        }
-        let host = self.store_target(entry, addr, hit);
+        let from_main = self.store_from_main_path(&values);
+        let branch = (!from_main).then(|| self.split_on_hit(hit));
+        let host = if from_main { self.store_target(entry, addr, hit) } else { self.host_addr(entry, addr) };
         for &(off, v) in vals {
             self.store_host(host, off, v, op);
         }
-        let slow = self.b.create_block();
-        let join = self.b.create_block();
-        self.b.set_cold_block(slow);
-        self.b.ins().brif(hit, join, &[], slow, &[]);
+        let (slow, join) = match branch {
+            Some((slow, join)) => {
+                self.b.ins().jump(join, &[]);
+                (slow, join)
+            }
+            None => {
+                let (slow, join) = (self.b.create_block(), self.b.create_block());
+                self.b.set_cold_block(slow);
+                self.b.ins().brif(hit, join, &[], slow, &[]);
+                (slow, join)
+            }
+        };
         self.b.switch_to_block(slow);
         join
     }

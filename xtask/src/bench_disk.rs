@@ -297,6 +297,8 @@ pub fn diagnosis_line(requests: Option<(u64, f64)>, cpu: &[(String, f64)]) -> St
 /// One emulator's boot of one format.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunResult {
+    /// Which run of `--runs` (from 1; 0 for the host's reference).
+    pub run: usize,
     pub format: String,
     /// Host wall seconds from spawning the emulator to `MIMIC-DISK-READY`.
     pub boot_wall: f64,
@@ -311,6 +313,33 @@ impl RunResult {
 
 fn median_mb(runs: &[RunResult], format: &str, dir: Direction) -> Option<f64> {
     median(&runs.iter().filter(|r| r.format == format).filter_map(|r| r.mb_per_s(dir)).collect::<Vec<_>>())
+}
+
+/// Per format and direction, mimic/QEMU for each run in which both measured it: a run's pair
+/// ran back to back, under nearly the same host load, which the medians' ratio does not
+/// ensure on a host whose speed drifts (the host's own `dd` read 1.0 to 2.1 GB/s within an
+/// hour on the machine these benchmarks were first run on). Empty without pairs.
+pub fn paired_ratios(mimic: &[RunResult], qemu: &[RunResult]) -> String {
+    let mut out = String::new();
+    for f in FORMATS {
+        for d in DIRECTIONS {
+            let ratios: Vec<f64> = mimic
+                .iter()
+                .filter(|m| m.format == f)
+                .filter_map(|m| {
+                    let q = qemu.iter().find(|q| q.format == f && q.run == m.run)?;
+                    ratio(m.mb_per_s(d), q.mb_per_s(d))
+                })
+                .collect();
+            if ratios.is_empty() {
+                continue;
+            }
+            let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+            let med = median(&ratios).map_or("-".into(), |m| format!("{m:.2}x"));
+            let _ = writeln!(out, "{:<7}{:<7}{}  (median {med})", f, d.name(), each.join(" "));
+        }
+    }
+    out
 }
 
 fn fmt_opt(v: Option<f64>) -> String {
@@ -670,7 +699,7 @@ fn run_one(
             None => notes.push(format!("{label}: still running 60 s after poweroff -f, killed")),
             _ => {}
         }
-        Ok(RunResult { format: format.into(), boot_wall, measurements })
+        Ok(RunResult { run: 0, format: format.into(), boot_wall, measurements })
     })();
     con.save_log(&log);
     let err = con.err.lock().unwrap().clone();
@@ -720,7 +749,7 @@ fn host_reference(work: &Path, size_mib: u64) -> Result<RunResult> {
     };
     let measurements = DIRECTIONS.iter().map(|&d| dd(d)).collect::<Result<Vec<_>>>();
     let _ = std::fs::remove_file(&file);
-    Ok(RunResult { format: "raw".into(), boot_wall: 0.0, measurements: measurements? })
+    Ok(RunResult { run: 0, format: "raw".into(), boot_wall: 0.0, measurements: measurements? })
 }
 
 pub fn run(args: &[String]) -> Result<()> {
@@ -775,8 +804,8 @@ pub fn run(args: &[String]) -> Result<()> {
                 println!("bench-disk: {name} {format} run {run}/{}", o.runs);
                 let t = Duration::from_secs(o.timeout.unwrap_or(secs));
                 match run_one(&s, &label, bin, is_qemu, format, t, &mut direct, &mut notes) {
-                    Ok(r) if is_qemu => rq.push(r),
-                    Ok(r) => rm.push(r),
+                    Ok(r) if is_qemu => rq.push(RunResult { run, ..r }),
+                    Ok(r) => rm.push(RunResult { run, ..r }),
                     Err(e) => {
                         eprintln!("bench-disk: {e}");
                         errors.push(e);
@@ -808,6 +837,11 @@ pub fn run(args: &[String]) -> Result<()> {
         o.runs, o.size_mib, o.size_mib
     );
     print!("{}", table(&rm, &rq, &rh));
+    let paired = paired_ratios(&rm, &rq);
+    if !paired.is_empty() {
+        println!("\nmimic/qemu run by run (each run's pair back to back, MB/s ratios):");
+        print!("{paired}");
+    }
     for n in &notes {
         println!("note: {n}");
     }
@@ -965,6 +999,7 @@ mod tests {
     fn run_with(format: &str, write_s: f64, read_s: f64, boot: f64) -> RunResult {
         let m = |dir, secs| Measurement { dir, bytes: 100_000_000, secs, source: TimeSource::Uptime };
         RunResult {
+            run: 0,
             format: format.into(),
             boot_wall: boot,
             measurements: vec![m(Direction::Write, write_s), m(Direction::Read, read_s)],
@@ -1009,6 +1044,33 @@ mod tests {
             t.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["raw", "write", "12.50", "-", "-", "-"]),
             "{t}"
         );
+    }
+
+    #[test]
+    fn paired_ratios_pair_runs_by_number_and_format() {
+        let numbered = |run, r: RunResult| RunResult { run, ..r };
+        // Run 2 of mimic's raw boot failed: its run 3 pairs with QEMU's run 3, not its run 2.
+        let m = vec![
+            numbered(1, run_with("raw", 10.0, 4.0, 1.0)),
+            numbered(3, run_with("raw", 5.0, 2.0, 1.0)),
+            numbered(1, run_with("qcow2", 20.0, 5.0, 1.0)),
+        ];
+        let q = vec![
+            numbered(1, run_with("raw", 5.0, 4.0, 1.0)),
+            numbered(2, run_with("raw", 1.0, 1.0, 1.0)),
+            numbered(3, run_with("raw", 10.0, 1.0, 1.0)),
+            numbered(1, run_with("qcow2", 10.0, 10.0, 1.0)),
+        ];
+        let text = paired_ratios(&m, &q);
+        let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split_whitespace().collect()).collect();
+        let expected: [&[&str]; 4] = [
+            &["raw", "write", "0.50", "2.00", "(median", "1.25x)"],
+            &["raw", "read", "1.00", "0.50", "(median", "0.75x)"],
+            &["qcow2", "write", "0.50", "(median", "0.50x)"],
+            &["qcow2", "read", "2.00", "(median", "2.00x)"],
+        ];
+        assert_eq!(lines, expected, "{text}");
+        assert_eq!(paired_ratios(&m, &[]), "");
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //! protocol"). Boots the `--arch` guest (default riscv64: Debian kernel + OpenSBI; arm64: Debian
 //! kernel on a Cortex-A57; see `guests.rs`) with a benchmark initramfs on mimic and on QEMU
 //! (`qemu-system-riscv64` / `qemu-system-aarch64`) alternately, `--runs` times each (default 3;
-//! mimic first in odd runs, QEMU first in even ones, [`turn_order`]), and prints per-step medians and the ratio mimic/QEMU, next to the same commands run natively
-//! on the host (amd64 busybox). The architectures differ only in their [`Board`] row.
+//! mimic first in odd runs, QEMU first in even ones, [`turn_order`]), and prints per-step
+//! medians and the ratio mimic/QEMU, next to the same commands run natively on the host (amd64
+//! busybox), then the ratio of each run's back-to-back pair for the total and the boot
+//! ([`paired_ratios`]). The architectures differ only in their [`Board`] row.
 //!
 //! - The initramfs (`.cache/guests/<arch>/bench-initramfs.cpio.gz`, recorded in that folder's
 //!   `SHA256SUMS`) is the guest's busybox-static with the `/init` of [`init_script`]: it mounts
@@ -488,6 +490,27 @@ pub fn table(mimic: &Series, qemu: &Series, native: &Series, steps: &[&str]) -> 
     out
 }
 
+/// mimic/QEMU run by run: run `i` of each contender ran back to back (see [`turn_order`]), so
+/// its ratio is measured under nearly the same host load, while the table's ratio of medians
+/// pairs runs that may be minutes apart. On a host whose speed drifts (a shared VM: the same
+/// binary booted in 2.3 to 3.3 s within an hour) the spread of these shows how far a single
+/// ratio can be trusted. One line for the workload total and one for the boot.
+pub fn paired_ratios(mimic: &Series, qemu: &Series) -> String {
+    let line = |what: &str, f: &dyn Fn(&RunResult) -> Option<f64>| {
+        let ratios: Vec<f64> = mimic.runs.iter().zip(qemu.runs).filter_map(|(m, q)| ratio(f(m), f(q))).collect();
+        if ratios.is_empty() {
+            return String::new();
+        }
+        let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+        let med = median(&ratios).map_or("-".into(), |m| format!("{m:.2}x"));
+        format!("{what:<26}{}  (median {med})\n", each.join(" "))
+    };
+    let total = |r: &RunResult| (!r.steps.is_empty()).then(|| r.total());
+    let mut out = line("total (w/o setup)", &total);
+    out.push_str(&line("boot to READY (host wall)", &|r: &RunResult| r.boot_wall));
+    out
+}
+
 /// Checks the checksums: every run of one contender prints the same ones, and mimic and QEMU
 /// agree (errors); native differences are only notes (another busybox version, another host).
 /// Returns (errors, notes).
@@ -898,6 +921,11 @@ pub fn run(args: &[String]) -> Result<()> {
         o.runs
     );
     print!("{}", table(&sm, &sq, &sn, &o.steps));
+    let paired = paired_ratios(&sm, &sq);
+    if !paired.is_empty() {
+        println!("\nmimic/{} run by run (each run's pair back to back):", sq.name);
+        print!("{paired}");
+    }
     let (errors, notes) = check_checksums(&sm, &sq, &sn, &o.steps);
     for n in &notes {
         println!("note: {n}");
@@ -1028,6 +1056,23 @@ mod tests {
         // native has no awk: that is an error (a run without a result).
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert!(errors[0].contains("native run 1"));
+    }
+
+    #[test]
+    fn paired_ratios_divide_each_run_by_its_partner() {
+        let m = vec![run_with(&[("awk", 6.0, "7")], 3.0, 0), run_with(&[("awk", 9.0, "7")], 2.0, 0)];
+        let q = vec![run_with(&[("awk", 10.0, "7")], 2.0, 0), run_with(&[("awk", 10.0, "7")], 4.0, 0)];
+        let text = paired_ratios(&Series { name: "mimic", runs: &m }, &Series { name: "qemu", runs: &q });
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(lines[0].starts_with("total (w/o setup)") && lines[0].ends_with("0.60 0.90  (median 0.75x)"), "{text}");
+        assert!(lines[1].starts_with("boot to READY") && lines[1].ends_with("1.50 0.50  (median 1.00x)"), "{text}");
+    }
+
+    #[test]
+    fn paired_ratios_are_empty_without_a_partner() {
+        let m = vec![run_with(&[("awk", 6.0, "7")], 3.0, 0)];
+        assert_eq!(paired_ratios(&Series { name: "mimic", runs: &m }, &Series { name: "qemu", runs: &[] }), "");
     }
 
     #[test]

@@ -520,6 +520,10 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
 
     /// ADD/SUB(S) with a second operand already computed. The non-flag-setting forms may write
     /// SP; with `rn_sp`, register 31 as the first operand is SP.
+    // Always inlined, like the other add/sub, logical and load/store cores below: most
+    // interpreted instructions go through one of them, and inlined into each visitor method
+    // their flag arguments are constants (interpreter-only arm64 boot 5 % faster, 8 of 10 pairs).
+    #[inline(always)]
     fn addsub(&mut self, sf: u32, rd: u32, rn: u32, b: S::V, sub: bool, setflags: bool, rn_sp: bool) -> R {
         let a = if rn_sp { self.xsp(rn) } else { self.x(rn) };
         let a = self.narrow(sf, a);
@@ -537,11 +541,13 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
         }
         Ok(())
     }
+    #[inline(always)]
     fn addsub_imm(&mut self, a: &ArgsAddsubImm, sub: bool, setflags: bool) -> R {
         let imm = u64::from(a.imm) << (12 * a.sh);
         let b = self.k(imm);
         self.addsub(a.sf, a.rd, a.rn, b, sub, setflags, true)
     }
+    #[inline(always)]
     fn addsub_reg(&mut self, a: &ArgsShifted, sub: bool, setflags: bool) -> R {
         let b = self.shifted_operand(a);
         self.addsub(a.sf, a.rd, a.rn, b, sub, setflags, false)
@@ -565,6 +571,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
 
     /// AND/ORR/EOR/ANDS with a computed second operand; only the immediate forms (not ANDS)
     /// may write SP.
+    #[inline(always)]
     fn logic(&mut self, sf: u32, rd: u32, rn: u32, b: S::V, op: BinOp, setflags: bool, rd_sp: bool) -> R {
         let x = self.xw(sf, rn);
         let r = self.op(op, x, b);
@@ -580,6 +587,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
         }
         Ok(())
     }
+    #[inline(always)]
     fn logic_imm(&mut self, a: &ArgsLogicImm, op: BinOp, setflags: bool) -> R {
         let Some((wmask, _)) = decode_bit_masks(a.n, a.imms, a.immr, true, bits(a.sf)) else {
             return self.undefined();
@@ -587,6 +595,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
         let b = self.k(wmask);
         self.logic(a.sf, a.rd, a.rn, b, op, setflags, !setflags)
     }
+    #[inline(always)]
     fn logic_reg(&mut self, a: &ArgsShifted, op: BinOp, setflags: bool) -> R {
         let b = self.shifted_operand(a);
         self.logic(a.sf, a.rd, a.rn, b, op, setflags, false)
@@ -817,6 +826,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
     // ---- loads and stores ----------------------------------------------------------------------
 
     /// One load or store: `addr` is where it goes, `wb` the new base to write back.
+    #[inline(always)]
     fn ldst_at(&mut self, acc: Access, rt: u32, addr: S::V, wb: Option<(u32, S::V)>) -> R {
         match acc {
             Access::Prefetch => {}
@@ -843,6 +853,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
         Ok(())
     }
 
+    #[inline(always)]
     fn ldst_imm(&mut self, a: &ArgsLdst, off: i64, index: Index) -> R {
         let Some(acc) = access(a.size, a.opc) else { return self.undefined() };
         let base = self.xsp(a.rn);

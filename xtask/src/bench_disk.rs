@@ -30,7 +30,7 @@
 //!   `$CARGO_TARGET_DIR/bench-disk/`; the qcow2 data image is checked with `qemu-img check`.
 //! - mimic is built (`cargo build --release -p mimic-cli`) unless `MIMIC=/path/to/mimic` is set.
 
-use crate::bench_linux::{median, ratio};
+use crate::bench_linux::{fmt_ratios, median, ratio};
 use crate::guests::{self, Layout};
 use crate::rootdisk;
 use std::fmt::Write as _;
@@ -334,9 +334,7 @@ pub fn paired_ratios(mimic: &[RunResult], qemu: &[RunResult]) -> String {
             if ratios.is_empty() {
                 continue;
             }
-            let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
-            let med = median(&ratios).map_or("-".into(), |m| format!("{m:.2}x"));
-            let _ = writeln!(out, "{:<7}{:<7}{}  (median {med})", f, d.name(), each.join(" "));
+            let _ = writeln!(out, "{:<7}{:<7}{}", f, d.name(), fmt_ratios(&ratios));
         }
     }
     out

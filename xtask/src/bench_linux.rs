@@ -501,14 +501,19 @@ pub fn paired_ratios(mimic: &Series, qemu: &Series) -> String {
         if ratios.is_empty() {
             return String::new();
         }
-        let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
-        let med = median(&ratios).map_or("-".into(), |m| format!("{m:.2}x"));
-        format!("{what:<26}{}  (median {med})\n", each.join(" "))
+        format!("{what:<26}{}\n", fmt_ratios(&ratios))
     };
     let total = |r: &RunResult| (!r.steps.is_empty()).then(|| r.total());
     let mut out = line("total (w/o setup)", &total);
     out.push_str(&line("boot to READY (host wall)", &|r: &RunResult| r.boot_wall));
     out
+}
+
+/// Ratios one after another and their median: `0.60 0.90  (median 0.75x)`.
+pub fn fmt_ratios(ratios: &[f64]) -> String {
+    let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+    let med = median(ratios).map_or("-".into(), |m| format!("{m:.2}x"));
+    format!("{}  (median {med})", each.join(" "))
 }
 
 /// Checks the checksums: every run of one contender prints the same ones, and mimic and QEMU

@@ -826,7 +826,7 @@ impl Guest for Aarch64Cpu {
         self.taken = Some((f, pc));
         self.take_sync(f, pc);
     }
-    #[inline]
+    #[inline(always)]
     fn check_interrupts(&mut self) {
         self.poll_interrupts();
     }

@@ -210,10 +210,22 @@ impl Aarch64Cpu {
     /// Wake from WFI on any pending interrupt (masked or not), and take the highest priority
     /// one that is not masked (physical FIQ, physical IRQ, virtual FIQ, virtual IRQ). A
     /// firmware call waiting for the board is left alone.
-    #[inline]
+    #[inline(always)]
     pub fn poll_interrupts(&mut self) {
         // Once per block is enough: other CPUs run only between this one's slices.
         self.take_remote_tlbi();
+        // The common case, nothing pending, is decided inline: the interpreter asks before
+        // every block. HCR_EL2's virtual lines count only with EL2 enabled, so this test
+        // passing implies `quiet` below.
+        if self.irq_lines.load() == 0 && self.el2.hcr & (hcr::VI | hcr::VF) == 0 && self.ich.signal == (false, false) {
+            return;
+        }
+        self.poll_pending();
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn poll_pending(&mut self) {
         let all = self.irq_lines.load();
         let lines = all & (irq::IRQ | irq::FIQ);
         let h = self.hcr();

@@ -527,7 +527,7 @@ impl Aarch64Cpu {
     }
 
     /// Drop the TLB if another CPU broadcast an invalidation since this one last looked.
-    #[inline]
+    #[inline(always)]
     pub fn take_remote_tlbi(&mut self) {
         if let Some(e) = &self.tlbi_epoch {
             let now = e.load(std::sync::atomic::Ordering::SeqCst);

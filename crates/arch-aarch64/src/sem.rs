@@ -555,10 +555,12 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
         let b = self.shifted_operand(a);
         self.addsub(a.sf, a.rd, a.rn, b, sub, setflags, false)
     }
+    #[inline(always)]
     fn addsub_ext(&mut self, a: &ArgsExtended, sub: bool, setflags: bool) -> R {
         let b = self.extended_operand(a);
         self.addsub(a.sf, a.rd, a.rn, b, sub, setflags, true)
     }
+    #[inline(always)]
     fn adc_sbc(&mut self, a: &ArgsRrr, sub: bool, setflags: bool) -> R {
         let x = self.xw(a.sf, a.rn);
         let y = self.xw(a.sf, a.rm);
@@ -664,6 +666,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
         Ok(())
     }
 
+    #[inline(always)]
     fn csel_op(&mut self, a: &ArgsCsel, f: impl FnOnce(&mut Self, S::V) -> S::V) -> R {
         let c = self.cond_base(a.cond);
         let t = self.x(a.rn);
@@ -690,6 +693,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
     }
 
     /// Variable shifts: the amount is Rm modulo the width.
+    #[inline(always)]
     fn shiftv(&mut self, a: &ArgsRrr, op: BinOp) -> R {
         let x = self.xw(a.sf, a.rn);
         let m = self.x(a.rm);
@@ -927,6 +931,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
     fn add_imm(&mut self, a: &ArgsAddsubImm) -> R {
         self.addsub_imm(a, false, false)
     }
+    #[inline(always)]
     fn adds_imm(&mut self, a: &ArgsAddsubImm) -> R {
         self.addsub_imm(a, false, true)
     }
@@ -937,15 +942,18 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
     fn subs_imm(&mut self, a: &ArgsAddsubImm) -> R {
         self.addsub_imm(a, true, true)
     }
+    #[inline(always)]
     fn and_imm(&mut self, a: &ArgsLogicImm) -> R {
         self.logic_imm(a, BinOp::And, false)
     }
+    #[inline(always)]
     fn orr_imm(&mut self, a: &ArgsLogicImm) -> R {
         self.logic_imm(a, BinOp::Or, false)
     }
     fn eor_imm(&mut self, a: &ArgsLogicImm) -> R {
         self.logic_imm(a, BinOp::Xor, false)
     }
+    #[inline(always)]
     fn ands_imm(&mut self, a: &ArgsLogicImm) -> R {
         self.logic_imm(a, BinOp::And, true)
     }
@@ -958,15 +966,18 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
     fn movk(&mut self, a: &ArgsMovw) -> R {
         self.mov_wide(a, false, true)
     }
+    #[inline(always)]
     fn sbfm(&mut self, a: &ArgsBitfield) -> R {
         self.bitfield(a, true, true)
     }
     fn bfm(&mut self, a: &ArgsBitfield) -> R {
         self.bitfield(a, false, false)
     }
+    #[inline(always)]
     fn ubfm(&mut self, a: &ArgsBitfield) -> R {
         self.bitfield(a, true, false)
     }
+    #[inline(always)]
     fn extr(&mut self, a: &ArgsExtr) -> R {
         let lo = self.xw(a.sf, a.rm);
         let r = if a.lsb == 0 {
@@ -993,18 +1004,22 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
     }
 
     // ---- data processing: register ----
+    #[inline(always)]
     fn and_reg(&mut self, a: &ArgsShifted) -> R {
         self.logic_reg(a, BinOp::And, false)
     }
     fn bic_reg(&mut self, a: &ArgsShifted) -> R {
         self.logic_reg(a, BinOp::AndNot, false)
     }
+    #[inline(always)]
     fn orr_reg(&mut self, a: &ArgsShifted) -> R {
         self.logic_reg(a, BinOp::Or, false)
     }
+    #[inline(always)]
     fn orn_reg(&mut self, a: &ArgsShifted) -> R {
         self.logic_reg(a, BinOp::OrNot, false)
     }
+    #[inline(always)]
     fn eor_reg(&mut self, a: &ArgsShifted) -> R {
         self.logic_reg(a, BinOp::Xor, false)
     }
@@ -1017,15 +1032,19 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
     fn bics_reg(&mut self, a: &ArgsShifted) -> R {
         self.logic_reg(a, BinOp::AndNot, true)
     }
+    #[inline(always)]
     fn add_reg(&mut self, a: &ArgsShifted) -> R {
         self.addsub_reg(a, false, false)
     }
+    #[inline(always)]
     fn adds_reg(&mut self, a: &ArgsShifted) -> R {
         self.addsub_reg(a, false, true)
     }
+    #[inline(always)]
     fn sub_reg(&mut self, a: &ArgsShifted) -> R {
         self.addsub_reg(a, true, false)
     }
+    #[inline(always)]
     fn subs_reg(&mut self, a: &ArgsShifted) -> R {
         self.addsub_reg(a, true, true)
     }
@@ -1057,6 +1076,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
         let b = self.xw(a.sf, a.rm);
         self.ccmp(a.sf, a.rn, b, a.cond, a.nzcv, false)
     }
+    #[inline(always)]
     fn ccmp_reg(&mut self, a: &ArgsCcmp) -> R {
         let b = self.xw(a.sf, a.rm);
         self.ccmp(a.sf, a.rn, b, a.cond, a.nzcv, true)
@@ -1065,6 +1085,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
         let b = self.k(u64::from(a.imm));
         self.ccmp(a.sf, a.rn, b, a.cond, a.nzcv, false)
     }
+    #[inline(always)]
     fn ccmp_imm(&mut self, a: &ArgsCcmpImm) -> R {
         let b = self.k(u64::from(a.imm));
         self.ccmp(a.sf, a.rn, b, a.cond, a.nzcv, true)
@@ -1168,6 +1189,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
             t.s.un(UnOp::Clz, d)
         })
     }
+    #[inline(always)]
     fn madd(&mut self, a: &ArgsRrrr) -> R {
         self.mul_add(a, None, false)
     }
@@ -1180,6 +1202,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
     fn smsubl(&mut self, a: &ArgsRrrr) -> R {
         self.mul_add(a, Some(UnOp::Sext32), true)
     }
+    #[inline(always)]
     fn umaddl(&mut self, a: &ArgsRrrr) -> R {
         self.mul_add(a, Some(UnOp::Zext32), false)
     }
@@ -1650,9 +1673,11 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
     }
 
     // ---- loads and stores ----
+    #[inline(always)]
     fn ldst_uimm(&mut self, a: &ArgsLdst) -> R {
         self.ldst_imm(a, a.imm << a.size, Index::Offset)
     }
+    #[inline(always)]
     fn ldst_unscaled(&mut self, a: &ArgsLdst) -> R {
         self.ldst_imm(a, a.imm, Index::Offset)
     }
@@ -1680,9 +1705,11 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
         }
         Ok(())
     }
+    #[inline(always)]
     fn ldst_post(&mut self, a: &ArgsLdst) -> R {
         self.ldst_imm(a, a.imm, Index::Post)
     }
+    #[inline(always)]
     fn ldst_pre(&mut self, a: &ArgsLdst) -> R {
         self.ldst_imm(a, a.imm, Index::Pre)
     }
@@ -1716,12 +1743,15 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> Visitor for T<'s, S> {
     fn ldstp_nt(&mut self, a: &ArgsLdstp) -> R {
         self.ldst_pair(a, Index::Offset)
     }
+    #[inline(always)]
     fn ldstp_post(&mut self, a: &ArgsLdstp) -> R {
         self.ldst_pair(a, Index::Post)
     }
+    #[inline(always)]
     fn ldstp_off(&mut self, a: &ArgsLdstp) -> R {
         self.ldst_pair(a, Index::Offset)
     }
+    #[inline(always)]
     fn ldstp_pre(&mut self, a: &ArgsLdstp) -> R {
         self.ldst_pair(a, Index::Pre)
     }

@@ -291,7 +291,7 @@ impl Guest for RiscvCpu {
         let (cause, tval) = self.pending.take().unwrap_or((Cause::IllegalInstruction, 0));
         self.take_trap(cause as u64, false, tval, pc);
     }
-    #[inline]
+    #[inline(always)]
     fn check_interrupts(&mut self) {
         self.poll_interrupts();
     }

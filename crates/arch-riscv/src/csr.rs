@@ -154,6 +154,7 @@ impl RiscvCpu {
     }
 
     /// `mip` as software reads it: software bits, device lines and the Sstc timer.
+    #[inline(always)]
     pub fn mip(&self) -> u64 {
         let mut v = self.csr.mip | self.irq_lines.load();
         if self.csr.menvcfg & MENVCFG_STCE != 0 {

@@ -84,7 +84,7 @@ impl RiscvCpu {
 
     /// Wake from WFI on any pending enabled-in-mie interrupt and take one if the current
     /// privilege and global enables allow it.
-    #[inline]
+    #[inline(always)]
     pub fn poll_interrupts(&mut self) {
         let pending = self.mip() & self.csr.mie;
         if pending == 0 {

@@ -215,6 +215,7 @@ pub trait Sem {
     /// Two loads of `op`, at `addr` and then at the next element (a load pair, or the halves
     /// of a 128-bit register): exactly `load` twice, which a compiling tier may check against
     /// its TLB once when both lie in one page.
+    #[inline(always)]
     fn load_pair(&mut self, addr: Self::V, op: MemOp) -> Result<(Self::V, Self::V), Exit> {
         let first = self.load(addr, op)?;
         let next = self.addi(addr, op.size.bytes());
@@ -223,6 +224,7 @@ pub trait Sem {
     }
     /// Two stores of `op`, `first` at `addr` and then `second` at the next element: exactly
     /// `store` twice (the first is done when the second faults), as [`Sem::load_pair`].
+    #[inline(always)]
     fn store_pair(&mut self, addr: Self::V, first: Self::V, second: Self::V, op: MemOp) -> Result<(), Exit> {
         self.store(addr, first, op)?;
         let next = self.addi(addr, op.size.bytes());

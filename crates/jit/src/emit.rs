@@ -13,8 +13,8 @@
 
 use crate::runtime::{
     self, Stubs, JE_ENTRY, JE_FETCH, JE_FLAGS, JE_PC, JUMP_ENTRIES, OFF_BUDGET, OFF_EXECUTED, OFF_EXIT_PC,
-    OFF_EXIT_SLOT, OFF_FETCH_EPOCH, OFF_JUMP_TABLE, OFF_RAM, OFF_REGS, OFF_RET, OFF_SCRATCH, OFF_STATUS, OFF_TLB,
-    OFF_TLB_USER,
+    OFF_EXIT_SLOT, OFF_FETCH_EPOCH, OFF_JUMP_TABLE, OFF_RAM, OFF_REGS, OFF_RET, OFF_RET2, OFF_SCRATCH, OFF_STATUS,
+    OFF_TLB, OFF_TLB_USER,
 };
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
@@ -36,6 +36,8 @@ pub struct Sigs {
     /// Through [`Stubs`] (no return value: the status is left in the context).
     pub load: SigRef,
     pub store: SigRef,
+    pub load_pair: SigRef,
+    pub store_pair: SigRef,
     pub helper: SigRef,
     /// A compiled block, for chained jumps.
     pub block: SigRef,
@@ -64,8 +66,10 @@ impl Sigs {
             s
         };
         Sigs {
-            load: b.import_signature(stub(4)),
-            store: b.import_signature(stub(5)),
+            load: b.import_signature(stub(3)),
+            store: b.import_signature(stub(4)),
+            load_pair: b.import_signature(stub(3)),
+            store_pair: b.import_signature(stub(5)),
             helper: b.import_signature(stub(6)),
             block: b.import_signature(block_signature()),
             lookup: b.import_signature(sig(2)),
@@ -599,8 +603,10 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     }
 
     /// Call an entry point through its stub `stub` ([`Stubs`]); the status it returns, which
-    /// the caller then checks (a fault leaves through [`Emitter::fault_exit`]).
-    fn call_rust(&mut self, sig: SigRef, stub: usize, args: &[Value]) -> Value {
+    /// the caller then checks (a fault leaves through [`Emitter::fault_exit`]). `stops` says
+    /// whether the entry point may stop the run (zero the budget): only then is the budget read
+    /// again, which after a load would only redefine it on the slow path.
+    fn call_rust(&mut self, sig: SigRef, stub: usize, args: &[Value], stops: bool) -> Value {
         // Entry points count retired instructions from `Ctx::executed`, and one that faults
         // leaves the run at the calling instruction.
         let executed = self.b.use_var(self.executed);
@@ -610,8 +616,10 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         let callee = self.b.ins().iconst(I64, stub as i64);
         self.b.ins().call_indirect(sig, callee, args);
         self.ctx_read = None;
-        let budget = self.load_ctx(OFF_BUDGET);
-        self.b.def_var(self.budget, budget);
+        if stops {
+            let budget = self.load_ctx(OFF_BUDGET);
+            self.b.def_var(self.budget, budget);
+        }
         self.load_ctx(OFF_STATUS)
     }
 
@@ -644,7 +652,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         let ctx = self.ctx();
         let fv = self.b.ins().iconst(I64, f as usize as i64);
         let done = self.b.ins().iconst(I64, self.index as i64);
-        self.call_rust(self.sigs.helper, entry, &[ctx, fv, a, b, c, done])
+        self.call_rust(self.sigs.helper, entry, &[ctx, fv, a, b, c, done], true)
     }
 
     /// The context. It lives in Cranelift's pinned register from the entry stub on, never
@@ -867,8 +875,8 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     /// the TLB itself), passed on to `to` after `args`; on a fault, out through
     /// [`Emitter::fault_exit`].
     fn load_entry(&mut self, addr: Value, op: MemOp, to: cranelift_codegen::ir::Block, args: &[Value]) {
-        let [ctx, opv, done] = self.entry_operands(op);
-        let status = self.call_rust(self.sigs.load, self.stubs.load, &[ctx, addr, opv, done]);
+        let [ctx, site] = self.entry_operands(op);
+        let status = self.call_rust(self.sigs.load, self.stubs.load, &[ctx, addr, site], false);
         // Read before the check, so that one branch goes on with it (unused on a fault).
         let v = self.ret();
         let args: Vec<_> = args.iter().copied().chain([v]).map(|a| a.into()).collect();
@@ -876,24 +884,43 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         self.b.ins().brif(status, fault, &[], to, &args);
     }
 
+    /// As [`Emitter::load_entry`], both loads of a pair in one call, passed on to `to`.
+    fn load_pair_entry(&mut self, addr: Value, op: MemOp, to: cranelift_codegen::ir::Block) {
+        let [ctx, site] = self.entry_operands(op);
+        let status = self.call_rust(self.sigs.load_pair, self.stubs.load_pair, &[ctx, addr, site], false);
+        let first = self.ret();
+        let second = self.load_ctx(OFF_RET2);
+        let fault = self.fault_exit();
+        self.b.ins().brif(status, fault, &[], to, &[first.into(), second.into()]);
+    }
+
     /// As [`Emitter::load_entry`], a store; `to` gets no arguments.
     fn store_entry(&mut self, addr: Value, val: Value, op: MemOp, to: cranelift_codegen::ir::Block) {
         self.may_stop();
-        let [ctx, opv, done] = self.entry_operands(op);
-        let status = self.call_rust(self.sigs.store, self.stubs.store, &[ctx, addr, val, opv, done]);
+        let [ctx, site] = self.entry_operands(op);
+        let status = self.call_rust(self.sigs.store, self.stubs.store, &[ctx, addr, val, site], true);
         let fault = self.fault_exit();
         self.b.ins().brif(status, fault, &[], to, &[]);
     }
 
-    /// The context, access and instruction-index operands of a slow path, which records a
-    /// fault itself (`runtime::load_slow`): so the registers the block changed are written back
-    /// first, on this cold path only; the fast path keeps them in host registers.
-    fn entry_operands(&mut self, op: MemOp) -> [Value; 3] {
+    /// As [`Emitter::store_entry`], both stores of a pair in one call.
+    fn store_pair_entry(&mut self, addr: Value, vals: [Value; 2], op: MemOp, to: cranelift_codegen::ir::Block) {
+        self.may_stop();
+        let [ctx, site] = self.entry_operands(op);
+        let args = [ctx, addr, vals[0], vals[1], site];
+        let status = self.call_rust(self.sigs.store_pair, self.stubs.store_pair, &args, true);
+        let fault = self.fault_exit();
+        self.b.ins().brif(status, fault, &[], to, &[]);
+    }
+
+    /// The context and site ([`runtime::encode_site`]) operands of a slow path, which records
+    /// a fault itself (`runtime::load_slow`): so the registers the block changed are written
+    /// back first, on this cold path only; the fast path keeps them in host registers.
+    fn entry_operands(&mut self, op: MemOp) -> [Value; 2] {
         self.write_back();
         let ctx = self.ctx();
-        let opv = self.b.ins().iconst(I64, runtime::encode_memop(op) as i64);
-        let done = self.b.ins().iconst(I64, self.index as i64);
-        [ctx, opv, done]
+        let site = self.b.ins().iconst(I64, runtime::encode_site(op, self.index) as i64);
+        [ctx, site]
     }
 
     /// The function's one way back to the loop, for every exit that does not chain: it takes
@@ -1128,15 +1155,11 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
         let v2 = self.load_host(host, op.size.bytes() as i32, op);
         self.b.ins().jump(join, &[v1.into(), v2.into()]);
 
-        // Across a page, unaligned, or not in the TLB: the two loads one by one, through the
-        // entry point (which looks in the TLB itself: a second inline probe would only add
-        // blocks that Cranelift compiles at every pair in the region).
+        // Across a page, unaligned, or not in the TLB: the two loads one after the other, in
+        // one call of the entry point (which looks in the TLB itself: a second inline probe
+        // would only add blocks that Cranelift compiles at every pair in the region).
         self.b.switch_to_block(slow);
-        let second_half = self.b.create_block();
-        let v1 = self.b.append_block_param(second_half, I64);
-        self.load_entry(addr, op, second_half, &[]);
-        self.b.switch_to_block(second_half);
-        self.load_entry(next, op, join, &[v1]);
+        self.load_pair_entry(addr, op, join);
 
         self.b.switch_to_block(join);
         Ok((first, second))
@@ -1146,10 +1169,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
         let next = self.b.ins().iadd_imm_s(addr, op.size.bytes() as i64);
         let (entry, hit) = self.tlb_probe_pair(addr, next, op, 8);
         let join = self.store_fast(entry, addr, hit, &[(0, first), (op.size.bytes() as i32, second)], op);
-        let second_half = self.b.create_block();
-        self.store_entry(addr, first, op, second_half);
-        self.b.switch_to_block(second_half);
-        self.store_entry(next, second, op, join);
+        self.store_pair_entry(addr, [first, second], op, join);
 
         self.b.switch_to_block(join);
         Ok(())

@@ -191,9 +191,15 @@ where
             let bytes = backend.compile_stub(target, args).ok_or("cannot compile the entry-point stubs")?;
             stub_mem.push(&bytes).ok_or("no room for the entry-point stubs")
         };
-        let [load, store, helper, helper_local] = runtime::stub_targets::<G>();
-        let stubs =
-            Stubs { load: stub(load)?, store: stub(store)?, helper: stub(helper)?, helper_local: stub(helper_local)? };
+        let [load, store, load_pair, store_pair, helper, helper_local] = runtime::stub_targets::<G>();
+        let stubs = Stubs {
+            load: stub(load)?,
+            store: stub(store)?,
+            load_pair: stub(load_pair)?,
+            store_pair: stub(store_pair)?,
+            helper: stub(helper)?,
+            helper_local: stub(helper_local)?,
+        };
         Ok(Jit {
             backend,
             worker: None,
@@ -442,6 +448,7 @@ where
             status: 0,
             tlb_user: std::ptr::null(),
             scratch: [0; 2],
+            ret2: 0,
         };
         // SAFETY: `ctx.env` points at `env`, which lives across the call and is used by nothing
         // else until it returns. `code.entry` is the start of a function this tier compiled with

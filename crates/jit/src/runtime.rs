@@ -52,6 +52,8 @@ pub struct Ctx {
     /// Where a store's fast path writes when the TLB missed and its slow path does the store
     /// (see `Emitter::store_from_main_path`).
     pub scratch: [u64; 2],
+    /// The second result of a load pair that went through Rust (the first is in `ret`).
+    pub ret2: u64,
 }
 
 /// `Ctx::fetch_epoch` of guests that keep no fetch epoch: no entry's `fetch` equals it, so
@@ -136,6 +138,7 @@ pub const OFF_FETCH_EPOCH: i32 = 112;
 pub const OFF_STATUS: i32 = 120;
 pub const OFF_TLB_USER: i32 = 128;
 pub const OFF_SCRATCH: i32 = 136;
+pub const OFF_RET2: i32 = 152;
 
 const _: () = {
     assert!(std::mem::offset_of!(Ctx, regs) == OFF_REGS as usize);
@@ -152,6 +155,7 @@ const _: () = {
     assert!(std::mem::offset_of!(Ctx, status) == OFF_STATUS as usize);
     assert!(std::mem::offset_of!(Ctx, tlb_user) == OFF_TLB_USER as usize);
     assert!(std::mem::offset_of!(Ctx, scratch) == OFF_SCRATCH as usize);
+    assert!(std::mem::offset_of!(Ctx, ret2) == OFF_RET2 as usize);
 };
 
 /// Generated code reaches the entry points it calls on slow paths (TLB misses, MMIO, helpers)
@@ -163,15 +167,19 @@ const _: () = {
 pub struct Stubs {
     pub load: usize,
     pub store: usize,
+    pub load_pair: usize,
+    pub store_pair: usize,
     pub helper: usize,
     pub helper_local: usize,
 }
 
 /// Entry points with their argument counts, as [`Stubs`] wraps them.
-pub fn stub_targets<G: Guest>() -> [(usize, usize); 4] {
+pub fn stub_targets<G: Guest>() -> [(usize, usize); 6] {
     [
-        (load_slow::<G> as *const () as usize, 4),
-        (store_slow::<G> as *const () as usize, 5),
+        (load_slow::<G> as *const () as usize, 3),
+        (store_slow::<G> as *const () as usize, 4),
+        (load_pair_slow::<G> as *const () as usize, 3),
+        (store_pair_slow::<G> as *const () as usize, 5),
         (call_helper::<G> as *const () as usize, 6),
         (call_helper_local::<G> as *const () as usize, 6),
     ]
@@ -197,8 +205,20 @@ fn fault(ctx: &mut Ctx, index: u64) -> u64 {
     FAULT
 }
 
+/// A slow path's access and instruction index as its one constant operand: the access in the
+/// low byte ([`encode_memop`]), above it how many instructions of the block precede the one
+/// making it. One constant instead of two is one instruction less in every slow path, and
+/// slow paths are about a third of what Cranelift compiles.
+pub fn encode_site(op: MemOp, index: u64) -> u64 {
+    encode_memop(op) | index << 8
+}
+
+fn decode_site(site: u64) -> (MemOp, u64) {
+    (decode_memop(site & 0xff), site >> 8)
+}
+
 /// `MemOp` as one integer operand for the slow paths.
-pub fn encode_memop(op: MemOp) -> u64 {
+fn encode_memop(op: MemOp) -> u64 {
     let size = match op.size {
         Size::B1 => 0,
         Size::B2 => 1,
@@ -291,18 +311,19 @@ pub unsafe extern "C" fn lookup<G: Guest>(ctx: *mut Ctx, pc: u64) -> u64 {
     }
 }
 
-/// A load the inline TLB probe missed, by the instruction after the first `index` of its block.
+/// A load the inline TLB probe missed, by the instruction at `site` ([`encode_site`]).
 ///
 /// # Safety
 /// Called only by generated code, with the `ctx` it was given.
-pub unsafe extern "C" fn load_slow<G: Guest>(ctx: *mut Ctx, addr: u64, op: u64, index: u64) -> u64 {
+pub unsafe extern "C" fn load_slow<G: Guest>(ctx: *mut Ctx, addr: u64, site: u64) -> u64 {
     // SAFETY: generated code passes the context it received; its `env` is live and unaliased for
     // the duration of the block.
     let ctx = unsafe { &mut *ctx };
     // SAFETY: as above.
     let env = unsafe { &mut *ctx.env.cast::<Env<'_, G>>() };
+    let (op, index) = decode_site(site);
     sync_retired(ctx, env, index);
-    let r = env.cpu.load(env.bus, addr, decode_memop(op));
+    let r = env.cpu.load(env.bus, addr, op);
     // SAFETY: as above.
     unsafe { refresh::<G>(ctx) };
     match r {
@@ -314,19 +335,88 @@ pub unsafe extern "C" fn load_slow<G: Guest>(ctx: *mut Ctx, addr: u64, op: u64, 
     }
 }
 
-/// As [`load_slow`], a store.
+/// Both loads of a pair whose inline probe missed (across a page, unaligned, not in the TLB):
+/// at `addr` and at the next element, one after the other as `Sem::load_pair` says, the
+/// values in `ret` and `ret2`.
 ///
 /// # Safety
 /// Called only by generated code, with the `ctx` it was given.
-pub unsafe extern "C" fn store_slow<G: Guest>(ctx: *mut Ctx, addr: u64, val: u64, op: u64, index: u64) -> u64 {
+pub unsafe extern "C" fn load_pair_slow<G: Guest>(ctx: *mut Ctx, addr: u64, site: u64) -> u64 {
     // SAFETY: see `load_slow`.
     let ctx = unsafe { &mut *ctx };
     // SAFETY: see `load_slow`.
     let env = unsafe { &mut *ctx.env.cast::<Env<'_, G>>() };
+    let (op, index) = decode_site(site);
     sync_retired(ctx, env, index);
-    let op = decode_memop(op);
-    let r = env.cpu.store(env.bus, addr, val, op);
+    let next = addr.wrapping_add(op.size.bytes());
+    let r = env.cpu.load(env.bus, addr, op).and_then(|a| Ok((a, env.cpu.load(env.bus, next, op)?)));
     // SAFETY: see `load_slow`.
+    unsafe { refresh::<G>(ctx) };
+    match r {
+        Ok((a, b)) => {
+            ctx.ret = a;
+            ctx.ret2 = b;
+            OK
+        }
+        Err(Exit) => fault(ctx, index),
+    }
+}
+
+/// As [`load_slow`], a store.
+///
+/// # Safety
+/// Called only by generated code, with the `ctx` it was given.
+pub unsafe extern "C" fn store_slow<G: Guest>(ctx: *mut Ctx, addr: u64, val: u64, site: u64) -> u64 {
+    // SAFETY: see `load_slow`.
+    let ctx = unsafe { &mut *ctx };
+    // SAFETY: see `load_slow`.
+    let env = unsafe { &mut *ctx.env.cast::<Env<'_, G>>() };
+    let (op, index) = decode_site(site);
+    sync_retired(ctx, env, index);
+    let r = env.cpu.store(env.bus, addr, val, op);
+    after_store::<G>(ctx, env, addr, op);
+    match r {
+        Ok(()) => OK,
+        Err(Exit) => fault(ctx, index),
+    }
+}
+
+/// As [`load_pair_slow`], the two stores of a pair (the first made when the second faults).
+///
+/// # Safety
+/// Called only by generated code, with the `ctx` it was given.
+pub unsafe extern "C" fn store_pair_slow<G: Guest>(
+    ctx: *mut Ctx,
+    addr: u64,
+    first: u64,
+    second: u64,
+    site: u64,
+) -> u64 {
+    // SAFETY: see `load_slow`.
+    let ctx = unsafe { &mut *ctx };
+    // SAFETY: see `load_slow`.
+    let env = unsafe { &mut *ctx.env.cast::<Env<'_, G>>() };
+    let (op, index) = decode_site(site);
+    sync_retired(ctx, env, index);
+    let next = addr.wrapping_add(op.size.bytes());
+    let r = env.cpu.store(env.bus, addr, first, op);
+    after_store::<G>(ctx, env, addr, op);
+    let r = r.and_then(|()| {
+        let r = env.cpu.store(env.bus, next, second, op);
+        after_store::<G>(ctx, env, next, op);
+        r
+    });
+    match r {
+        Ok(()) => OK,
+        Err(Exit) => fault(ctx, index),
+    }
+}
+
+/// After a store through Rust: the context's pointers refreshed, and the run stopped unless
+/// the store went to plain RAM.
+fn after_store<G: Guest>(ctx: &mut Ctx, env: &mut Env<'_, G>, addr: u64, op: MemOp) {
+    // SAFETY: `ctx` is the context generated code passed to the calling entry point, whose
+    // `env` is the `env` given here.
     unsafe { refresh::<G>(ctx) };
     // A store to a device may change interrupt state, and one into a code page drops code: the
     // loop must look before any more chained code runs. A store to plain RAM (a TLB miss, the
@@ -336,10 +426,6 @@ pub unsafe extern "C" fn store_slow<G: Guest>(ctx: *mut Ctx, addr: u64, val: u64
     if !writes_plain_ram(tlb, addr, op.size.bytes()) || env.cpu.cache().has_dead() {
         ctx.stop = 1;
         ctx.budget = 0;
-    }
-    match r {
-        Ok(()) => OK,
-        Err(Exit) => fault(ctx, index),
     }
 }
 
@@ -434,6 +520,14 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn site_encoding_keeps_the_access_and_the_instruction_index() {
+        let op = MemOp { size: Size::B8, signed: true, endian: Endian::Big, unpriv: true };
+        for index in [0, 1, 255, 256, 4095] {
+            assert_eq!(decode_site(encode_site(op, index)), (op, index));
         }
     }
 }

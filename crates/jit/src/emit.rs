@@ -949,6 +949,27 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         b
     }
 
+    /// Whether `v` is known, from the instructions that made it (looking `depth` deep), to
+    /// have no bit set above its low `bits`. A W-form A64 instruction narrows each operand it
+    /// reads and its result again on the way out, and RISC-V's word forms much the same:
+    /// every narrowing of an already narrow value left out is two IR instructions Cranelift
+    /// neither has to build nor to simplify away.
+    fn fits_unsigned(&self, v: Value, bits: u32, depth: u32) -> bool {
+        use cranelift_codegen::ir::{InstructionData, Opcode};
+        let dfg = &self.b.func.dfg;
+        let ValueDef::Result(inst, 0) = dfg.value_def(v) else { return false };
+        let args = dfg.inst_args(inst);
+        let deeper = |w: Value| depth > 0 && self.fits_unsigned(w, bits, depth - 1);
+        match (dfg.insts[inst].opcode(), dfg.insts[inst]) {
+            (Opcode::Uextend, _) => dfg.value_type(args[0]).bits() <= bits,
+            (Opcode::Iconst, InstructionData::UnaryImm { imm, .. }) => bits >= 64 || (imm.bits() as u64) >> bits == 0,
+            (Opcode::Band, _) => deeper(args[0]) || deeper(args[1]),
+            (Opcode::Bor | Opcode::Bxor, _) => deeper(args[0]) && deeper(args[1]),
+            (Opcode::Ushr, _) => deeper(args[0]),
+            _ => false,
+        }
+    }
+
     fn mem_type(size: Size) -> types::Type {
         match size {
             Size::B1 => types::I8,
@@ -1093,6 +1114,9 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
                     UnOp::Zext16 => types::I16,
                     _ => types::I32,
                 };
+                if self.fits_unsigned(a, ty.bits(), 3) {
+                    return a;
+                }
                 let n = self.ins().ireduce(ty, a);
                 self.ins().uextend(I64, n)
             }

@@ -155,6 +155,9 @@ pub struct Emitter<'f, 'b, 'a, G> {
     index: u64,
     /// Values made by `imm`, so a jump to a constant is recognised as a direct jump.
     consts: std::collections::HashMap<Value, u64>,
+    /// Block parameters known to fit in so many low bits: the results of unsigned loads
+    /// narrower than 64 bits, which both paths zero-extend ([`Emitter::fits_unsigned`]).
+    narrow: std::collections::HashMap<Value, u32>,
     leave: Leave,
     /// The block flags it is translated under (set by `finish`).
     flags: u32,
@@ -237,6 +240,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             pc: 0,
             index: 0,
             consts: Default::default(),
+            narrow: Default::default(),
             leave: Leave::Fall,
             flags: 0,
             tlb_ram: None,
@@ -347,15 +351,38 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             Leave::Fall => self.goto(fallthrough, slot(0, fallthrough), total, meta),
             Leave::Jump(target) => self.goto(target, slot(0, target), total, meta),
             Leave::Branch(c, a, b, target) => {
-                let taken = self.b.ins().icmp(intcc(c), a, b);
+                let (holds, inverted) = self.condition(c, a, b);
                 let (tb, fb) = (self.b.create_block(), self.b.create_block());
-                self.b.ins().brif(taken, tb, &[], fb, &[]);
+                let (then, or) = if inverted { (fb, tb) } else { (tb, fb) };
+                self.b.ins().brif(holds, then, &[], or, &[]);
                 self.b.switch_to_block(tb);
                 self.goto(target, slot(0, target), total, meta);
                 self.b.switch_to_block(fb);
                 self.goto(fallthrough, slot(1, fallthrough), total, meta);
             }
         }
+    }
+
+    /// `a c b` as a boolean to branch on, and whether it is inverted (true when `a c b` does
+    /// not hold). Guests test a 0/1 flag against zero (an A64 B.NE after a compare reads Z,
+    /// which the compare set from a comparison): the comparison itself then serves, without
+    /// widening it and comparing again.
+    fn condition(&mut self, c: Cond, a: Value, b: Value) -> (Value, bool) {
+        use cranelift_codegen::ir::Opcode;
+        if matches!(c, Cond::Eq | Cond::Ne) && self.consts.get(&b) == Some(&0) {
+            let dfg = &self.b.func.dfg;
+            if let ValueDef::Result(ext, 0) = dfg.value_def(a) {
+                let flag = dfg.inst_args(ext).first().copied();
+                if let Some(flag) = flag.filter(|_| dfg.insts[ext].opcode() == Opcode::Uextend) {
+                    if let ValueDef::Result(cmp, 0) = dfg.value_def(flag) {
+                        if dfg.insts[cmp].opcode() == Opcode::Icmp {
+                            return (flag, c == Cond::Eq);
+                        }
+                    }
+                }
+            }
+        }
+        (self.b.ins().icmp(intcc(c), a, b), false)
     }
 
     /// After the last block: emit what the blocks branch to in common.
@@ -956,17 +983,37 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     /// neither has to build nor to simplify away.
     fn fits_unsigned(&self, v: Value, bits: u32, depth: u32) -> bool {
         use cranelift_codegen::ir::{InstructionData, Opcode};
+        if let Some(&n) = self.narrow.get(&v) {
+            return n <= bits;
+        }
         let dfg = &self.b.func.dfg;
         let ValueDef::Result(inst, 0) = dfg.value_def(v) else { return false };
         let args = dfg.inst_args(inst);
         let deeper = |w: Value| depth > 0 && self.fits_unsigned(w, bits, depth - 1);
-        match (dfg.insts[inst].opcode(), dfg.insts[inst]) {
-            (Opcode::Uextend, _) => dfg.value_type(args[0]).bits() <= bits,
-            (Opcode::Iconst, InstructionData::UnaryImm { imm, .. }) => bits >= 64 || (imm.bits() as u64) >> bits == 0,
-            (Opcode::Band, _) => deeper(args[0]) || deeper(args[1]),
-            (Opcode::Bor | Opcode::Bxor, _) => deeper(args[0]) && deeper(args[1]),
-            (Opcode::Ushr, _) => deeper(args[0]),
+        let constant = |w: Value| match dfg.value_def(w) {
+            ValueDef::Result(i, 0) => match dfg.insts[i] {
+                InstructionData::UnaryImm { opcode: Opcode::Iconst, imm } => Some(imm.bits() as u64),
+                _ => None,
+            },
+            _ => None,
+        };
+        match dfg.insts[inst].opcode() {
+            Opcode::Uextend => dfg.value_type(args[0]).bits() <= bits,
+            Opcode::Iconst => constant(v).is_some_and(|k| bits >= 64 || k >> bits == 0),
+            Opcode::Band => deeper(args[0]) || deeper(args[1]),
+            Opcode::Bor | Opcode::Bxor => deeper(args[0]) && deeper(args[1]),
+            // Shifted right far enough, or already narrow.
+            Opcode::Ushr => {
+                constant(args[1]).is_some_and(|k| (1..64).contains(&k) && 64 - k <= u64::from(bits)) || deeper(args[0])
+            }
             _ => false,
+        }
+    }
+
+    /// Record that the result `v` of a load of `op` fits its width, when the load zero-extends.
+    fn note_narrow(&mut self, v: Value, op: MemOp) {
+        if !op.signed && op.size.bytes() < 8 {
+            self.narrow.insert(v, 8 * op.size.bytes() as u32);
         }
     }
 
@@ -1156,6 +1203,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
         self.load_entry(addr, op, join, &[]);
 
         self.b.switch_to_block(join);
+        self.note_narrow(result, op);
         Ok(result)
     }
 
@@ -1186,6 +1234,8 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
         self.load_pair_entry(addr, op, join);
 
         self.b.switch_to_block(join);
+        self.note_narrow(first, op);
+        self.note_narrow(second, op);
         Ok((first, second))
     }
 

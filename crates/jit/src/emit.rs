@@ -137,6 +137,9 @@ struct Region {
     page: u64,
     /// The entry index of the block being emitted.
     current: usize,
+    /// Per page of the region's blocks, a variable that is 1 once a jump into that page from
+    /// another passed the jump-cache probe in this call of the function ([`Emitter::goto`]).
+    checked: std::collections::HashMap<u64, Variable>,
     /// Whether that block calls into Rust where the run may be stopped (the budget zeroed):
     /// a helper, or a store's slow path (`runtime::store_slow`); a load's never stops it.
     may_stop: bool,
@@ -262,12 +265,24 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     /// loop then stays inside the function instead of leaving through a jump slot each round.
     pub fn enter_region(&mut self, pcs: &[u64]) {
         let heads: Vec<_> = pcs.iter().map(|_| self.b.create_block()).collect();
+        let mut checked = std::collections::HashMap::new();
+        if G::FETCH_EPOCH {
+            for &pc in pcs {
+                checked.entry(pc & PAGE_MASK).or_insert_with(|| {
+                    let var = self.b.declare_var(I64);
+                    let no = self.b.ins().iconst(I64, 0);
+                    self.b.def_var(var, no);
+                    var
+                });
+            }
+        }
         self.region = Some(Region {
             heads: pcs.iter().copied().zip(heads.clone()).collect(),
             index: pcs.iter().enumerate().map(|(k, &pc)| (pc, k)).collect(),
             page: pcs[0] & PAGE_MASK,
             current: 0,
             may_stop: false,
+            checked,
         });
         // A block of its own that jumps back to itself is entered only at its start.
         let Some(index) = self.entry_index else {
@@ -422,9 +437,10 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             let head = r.heads.get(&target).copied()?;
             let index = r.index[&target];
             let other_page = target & PAGE_MASK != r.page;
-            Some((head, index, other_page, index > r.current && !r.may_stop && !other_page))
+            let checked = r.checked.get(&(target & PAGE_MASK)).copied();
+            Some((head, index, other_page, index > r.current && !r.may_stop && !other_page, checked))
         });
-        let Some((head, index, other_page, unchecked)) = member.filter(|m| !m.2 || G::FETCH_EPOCH) else {
+        let Some((head, index, other_page, unchecked, checked)) = member.filter(|m| !m.2 || G::FETCH_EPOCH) else {
             return self.exit_direct(target, slot, total);
         };
         if unchecked {
@@ -434,24 +450,45 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         let (inside, out) = (self.b.create_block(), self.b.create_block());
         let budget = self.b.use_var(self.budget);
         let go = self.b.ins().icmp(IntCC::UnsignedLessThan, total, budget);
-        // One branch however many conditions: every block costs compile time (regions are
-        // mostly exits), and the loads are harmless when the run is to stop anyway.
-        let go = if other_page {
-            let table = self.load_ctx(OFF_JUMP_TABLE);
-            let e = self.b.ins().iadd_imm_s(table, (runtime::jump_index(target) * 32) as i64);
-            let pc = self.b.ins().iconst(I64, target as i64);
-            let d = self.jump_entry_differs(e, pc);
-            let entry = self.b.ins().load(I64, MemFlagsData::trusted(), e, JE_ENTRY);
-            let own = meta as u64 + (std::mem::offset_of!(BlockMeta, entries) + 8 * index) as u64;
-            let own = self.b.ins().iconst(I64, own as i64);
-            let own = self.b.ins().load(I64, MemFlagsData::trusted(), own, 0);
-            let d_entry = self.b.ins().bxor(entry, own);
-            let d = self.b.ins().bor(d, d_entry);
-            self.hit_and(d, entry, go)
-        } else {
-            go
-        };
-        self.b.ins().brif(go, inside, &[], out, &[]);
+        match checked.filter(|_| other_page) {
+            // Into another page: the jump cache must map the target to this region's own entry
+            // for it, as the loop would find it (the page may be mapped differently now). Once
+            // that held in this call of the function it holds until the run stops: only
+            // helpers that zero the budget change translations or drop code, and the budget
+            // is still checked. So a loop across a page boundary probes on its first round.
+            Some(var) => {
+                let (probe, passed) = (self.b.create_block(), self.b.create_block());
+                let known = self.b.use_var(var);
+                let quick = self.b.create_block();
+                self.b.ins().brif(known, quick, &[], probe, &[]);
+                self.b.switch_to_block(quick);
+                self.b.ins().brif(go, inside, &[], out, &[]);
+
+                self.b.switch_to_block(probe);
+                let table = self.load_ctx(OFF_JUMP_TABLE);
+                let e = self.b.ins().iadd_imm_s(table, (runtime::jump_index(target) * 32) as i64);
+                let pc = self.b.ins().iconst(I64, target as i64);
+                let d = self.jump_entry_differs(e, pc);
+                let entry = self.b.ins().load(I64, MemFlagsData::trusted(), e, JE_ENTRY);
+                let own = meta as u64 + (std::mem::offset_of!(BlockMeta, entries) + 8 * index) as u64;
+                let own = self.b.ins().iconst(I64, own as i64);
+                let own = self.b.ins().load(I64, MemFlagsData::trusted(), own, 0);
+                let d_entry = self.b.ins().bxor(entry, own);
+                let d = self.b.ins().bor(d, d_entry);
+                // One branch however many conditions: every block costs compile time (regions
+                // are mostly exits), and the loads are harmless when the run is to stop anyway.
+                let go = self.hit_and(d, entry, go);
+                self.b.ins().brif(go, passed, &[], out, &[]);
+                self.b.switch_to_block(passed);
+                let yes = self.b.ins().iconst(I64, 1);
+                self.b.def_var(var, yes);
+                self.b.ins().jump(inside, &[]);
+            }
+            None if other_page => return self.exit_direct(target, slot, total),
+            None => {
+                self.b.ins().brif(go, inside, &[], out, &[]);
+            }
+        }
         self.b.switch_to_block(inside);
         self.b.ins().jump(head, &[]);
         self.b.switch_to_block(out);

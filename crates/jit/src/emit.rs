@@ -1015,9 +1015,8 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
 
     /// Whether `v` is known, from the instructions that made it (looking `depth` deep), to
     /// have no bit set above its low `bits`. A W-form A64 instruction narrows each operand it
-    /// reads and its result again on the way out, and RISC-V's word forms much the same:
-    /// every narrowing of an already narrow value left out is two IR instructions Cranelift
-    /// neither has to build nor to simplify away.
+    /// reads and its result again on the way out: every narrowing of an already narrow value
+    /// left out is two IR instructions Cranelift neither has to build nor to simplify away.
     fn fits_unsigned(&self, v: Value, bits: u32, depth: u32) -> bool {
         use cranelift_codegen::ir::{InstructionData, Opcode};
         if let Some(&n) = self.narrow.get(&v) {

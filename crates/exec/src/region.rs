@@ -197,3 +197,124 @@ impl<'a, G: Guest + 'a> Sem for Probe<'a, G> {
         self.branch = Some(target);
     }
 }
+
+/// A set of register numbers below 256 (`Reg`'s index); larger numbers are never members.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RegSet([u64; 4]);
+
+impl RegSet {
+    pub const EMPTY: RegSet = RegSet([0; 4]);
+
+    pub fn contains(&self, r: usize) -> bool {
+        r < 256 && self.0[r / 64] >> (r % 64) & 1 != 0
+    }
+    pub fn insert(&mut self, r: usize) {
+        if r < 256 {
+            self.0[r / 64] |= 1 << (r % 64);
+        }
+    }
+    pub fn union(self, o: RegSet) -> RegSet {
+        RegSet(std::array::from_fn(|i| self.0[i] | o.0[i]))
+    }
+    pub fn intersection(self, o: RegSet) -> RegSet {
+        RegSet(std::array::from_fn(|i| self.0[i] & o.0[i]))
+    }
+    pub fn minus(self, o: RegSet) -> RegSet {
+        RegSet(std::array::from_fn(|i| self.0[i] & !o.0[i]))
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0 == [0; 4]
+    }
+}
+
+/// The registers `block` (run under `flags`) writes before it reads them and before its first
+/// access to memory or helper call: what the block had in them on entry can never be seen, by
+/// the block itself or by anything that looks at the register file before the block writes
+/// them (a fault, an exception, a helper). A compiling tier that jumps into such a block from
+/// another of its region may leave those registers unwritten on the way in, as long as every
+/// other way out of the jumping block writes them (see `mimic_jit`'s emitter).
+pub fn killed<G: Guest>(block: &Block<G::Insn>, flags: u32) -> RegSet {
+    let mut p: Kills<'_, G> =
+        Kills { pc: 0, read: RegSet::EMPTY, killed: RegSet::EMPTY, done: false, _env: PhantomData };
+    for di in &block.insns {
+        p.pc = di.pc;
+        if G::translate(&di.insn, flags, &mut p).is_err() || p.done {
+            break;
+        }
+    }
+    p.killed
+}
+
+/// A [`Sem`] that records, in order, which registers are read and written until the first
+/// instruction step that may leave the block early (a memory access or a helper call).
+struct Kills<'a, G> {
+    pc: u64,
+    read: RegSet,
+    killed: RegSet,
+    /// Past a step that may leave: later writes are not kills.
+    done: bool,
+    _env: PhantomData<fn(&mut Env<'a, G>)>,
+}
+
+impl<'a, G: Guest + 'a> Sem for Kills<'a, G> {
+    type V = ();
+    type Env = Env<'a, G>;
+
+    fn pc(&self) -> u64 {
+        self.pc
+    }
+    fn imm(&mut self, _v: u64) {}
+    fn get(&mut self, r: Reg) {
+        let r = r.0 as usize;
+        if !self.killed.contains(r) {
+            self.read.insert(r);
+        }
+    }
+    fn set(&mut self, r: Reg, _v: ()) {
+        let r = r.0 as usize;
+        if !self.done && !self.read.contains(r) {
+            self.killed.insert(r);
+        }
+    }
+    fn bin(&mut self, _op: BinOp, _a: (), _b: ()) {}
+    fn un(&mut self, _op: UnOp, _a: ()) {}
+    fn setcond(&mut self, _c: Cond, _a: (), _b: ()) {}
+    fn select(&mut self, _c: (), _t: (), _f: ()) {}
+    fn load(&mut self, _addr: (), _op: MemOp) -> Result<(), Exit> {
+        self.done = true;
+        Ok(())
+    }
+    fn store(&mut self, _addr: (), _val: (), _op: MemOp) -> Result<(), Exit> {
+        self.done = true;
+        Ok(())
+    }
+    fn load_pair(&mut self, _addr: (), _op: MemOp) -> Result<((), ()), Exit> {
+        self.done = true;
+        Ok(((), ()))
+    }
+    fn store_pair(&mut self, _addr: (), _first: (), _second: (), _op: MemOp) -> Result<(), Exit> {
+        self.done = true;
+        Ok(())
+    }
+    fn call(&mut self, _f: Helper<Self::Env>, _a: (), _b: (), _c: ()) -> Result<(), Exit> {
+        self.done = true;
+        Ok(())
+    }
+    fn call_local(&mut self, _f: Helper<Self::Env>, _a: (), _b: (), _c: ()) -> Result<(), Exit> {
+        self.done = true;
+        Ok(())
+    }
+    fn rmw(
+        &mut self,
+        _op: Option<BinOp>,
+        _addr: (),
+        _val: (),
+        _mem: MemOp,
+        _helper: Helper<Self::Env>,
+    ) -> Result<(), Exit> {
+        self.done = true;
+        Ok(())
+    }
+    fn jump(&mut self, _target: ()) {}
+    fn branch(&mut self, _c: Cond, _a: (), _b: (), _target: u64) {}
+}

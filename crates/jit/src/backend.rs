@@ -160,7 +160,8 @@ impl Backend {
         };
         if region.len() > 1 || loops(region[0]) {
             let pcs: Vec<u64> = region.iter().map(|b| b.pc).collect();
-            e.enter_region(&pcs);
+            let kills: Vec<_> = region.iter().map(|b| mimic_exec::region::killed::<G>(b, region[0].flags)).collect();
+            e.enter_region(&pcs, &kills);
         }
         for (k, block) in region.iter().enumerate() {
             e.begin_block(block.pc);

@@ -23,6 +23,7 @@ use cranelift_codegen::ir::{
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, Variable};
 use mimic_core::{Endian, MemOp, Size};
+use mimic_exec::region::RegSet;
 use mimic_exec::{Env, Guest};
 use mimic_ir::{BinOp, Cond, Exit, Helper, Reg, Sem, UnOp};
 use mimic_memory::PAGE_SHIFT;
@@ -143,6 +144,10 @@ struct Region {
     /// Whether that block calls into Rust where the run may be stopped (the budget zeroed):
     /// a helper, or a store's slow path (`runtime::store_slow`); a load's never stops it.
     may_stop: bool,
+    /// Per block, by guest pc, the registers it writes before anything could see their old
+    /// values ([`mimic_exec::region::killed`]): a jump to it from another block of the region
+    /// leaves them unwritten ([`Emitter::finish`]).
+    kills: std::collections::HashMap<u64, RegSet>,
 }
 
 pub struct Emitter<'f, 'b, 'a, G> {
@@ -263,7 +268,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     /// begins with [`Emitter::begin_block`], and direct exits between them become jumps inside
     /// the function. A single block whose exit leads back to its start is a region too: its
     /// loop then stays inside the function instead of leaving through a jump slot each round.
-    pub fn enter_region(&mut self, pcs: &[u64]) {
+    pub fn enter_region(&mut self, pcs: &[u64], kills: &[RegSet]) {
         let heads: Vec<_> = pcs.iter().map(|_| self.b.create_block()).collect();
         let mut checked = std::collections::HashMap::new();
         if G::FETCH_EPOCH {
@@ -283,6 +288,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             current: 0,
             may_stop: false,
             checked,
+            kills: pcs.iter().copied().zip(kills.iter().copied()).collect(),
         });
         // A block of its own that jumps back to itself is entered only at its start.
         let Some(index) = self.entry_index else {
@@ -304,8 +310,8 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     }
 
     /// The region's block at `pc` starts. Every way in (the entry, the other blocks' jumps)
-    /// leaves the register file up to date, so registers are read again as in a block of its
-    /// own: keeping them in variables across blocks made Cranelift spill them to the stack,
+    /// leaves the register file up to date but for registers this block overwrites before it
+    /// reads them, so registers are read again as in a block of its own: keeping them in variables across blocks made Cranelift spill them to the stack,
     /// which was no faster and took longer to compile.
     pub fn begin_block(&mut self, pc: u64) {
         let Some(region) = self.region.as_mut() else { return };
@@ -342,9 +348,21 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         slot_base: usize,
     ) {
         self.flags = flags;
-        // Every way out of a block, a jump to another member of its region included, leaves
-        // the register file up to date.
-        self.write_back();
+        // Every way out of a block leaves the register file up to date, but for the registers
+        // a jump's target in the region overwrites before anything could read them: those are
+        // written on every other way out only (`goto`). In a loop whose next block starts with
+        // a compare, the flags of this block's compare then never reach memory.
+        let dead = |e: &Self, pc: Option<u64>| {
+            pc.and_then(|pc| e.region.as_ref()?.kills.get(&pc).copied()).unwrap_or(RegSet::EMPTY)
+        };
+        let (taken, fall) = match self.leave {
+            Leave::Dynamic => (RegSet::EMPTY, RegSet::EMPTY),
+            Leave::Fall => (dead(self, Some(fallthrough)), RegSet::EMPTY),
+            Leave::Jump(target) => (dead(self, Some(target)), RegSet::EMPTY),
+            Leave::Branch(_, _, _, target) => (dead(self, Some(target)), dead(self, Some(fallthrough))),
+        };
+        let deferred = self.dirty().intersection(taken.union(fall));
+        self.write_regs(|r| !deferred.contains(r));
         let before = self.b.use_var(self.executed);
         let total = self.b.ins().iadd_imm_s(before, n as i64);
         self.b.def_var(self.executed, total);
@@ -363,17 +381,19 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
                 let next = self.b.use_var(self.next);
                 self.exit_dynamic(next, total);
             }
-            Leave::Fall => self.goto(fallthrough, slot(0, fallthrough), total, meta),
-            Leave::Jump(target) => self.goto(target, slot(0, target), total, meta),
+            Leave::Fall => self.goto(fallthrough, slot(0, fallthrough), total, meta, deferred),
+            Leave::Jump(target) => self.goto(target, slot(0, target), total, meta, deferred),
             Leave::Branch(c, a, b, target) => {
                 let (holds, inverted) = self.condition(c, a, b);
                 let (tb, fb) = (self.b.create_block(), self.b.create_block());
                 let (then, or) = if inverted { (fb, tb) } else { (tb, fb) };
                 self.b.ins().brif(holds, then, &[], or, &[]);
                 self.b.switch_to_block(tb);
-                self.goto(target, slot(0, target), total, meta);
+                self.write_regs(|r| deferred.contains(r) && !taken.contains(r));
+                self.goto(target, slot(0, target), total, meta, deferred.intersection(taken));
                 self.b.switch_to_block(fb);
-                self.goto(fallthrough, slot(1, fallthrough), total, meta);
+                self.write_regs(|r| deferred.contains(r) && !fall.contains(r));
+                self.goto(fallthrough, slot(1, fallthrough), total, meta, deferred.intersection(fall));
             }
         }
     }
@@ -432,7 +452,10 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
     /// that cannot stop the run (no helper call, no store slow path) needs no budget check:
     /// every cycle in the region has a jump backward, which is checked, so a run still stops
     /// within one pass through the region once the budget is spent.
-    fn goto(&mut self, target: u64, slot: Option<u64>, total: Value, meta: *const BlockMeta) {
+    ///
+    /// `unwritten` are registers this block changed and left for `target` to overwrite: a jump
+    /// inside the function leaves them so, every other way writes them first.
+    fn goto(&mut self, target: u64, slot: Option<u64>, total: Value, meta: *const BlockMeta, unwritten: RegSet) {
         let member = self.region.as_ref().and_then(|r| {
             let head = r.heads.get(&target).copied()?;
             let index = r.index[&target];
@@ -441,6 +464,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             Some((head, index, other_page, index > r.current && !r.may_stop && !other_page, checked))
         });
         let Some((head, index, other_page, unchecked, checked)) = member.filter(|m| !m.2 || G::FETCH_EPOCH) else {
+            self.write_regs(|r| unwritten.contains(r));
             return self.exit_direct(target, slot, total);
         };
         if unchecked {
@@ -492,6 +516,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
         self.b.switch_to_block(inside);
         self.b.ins().jump(head, &[]);
         self.b.switch_to_block(out);
+        self.write_regs(|r| unwritten.contains(r));
         match slot {
             // Only a spent budget gets here, and `exit_with` would leave for the same reason
             // after testing the slot: leave at once.
@@ -648,14 +673,30 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
 
     /// Store every register the block changed and the register file lacks.
     fn write_back(&mut self) {
+        self.write_regs(|_| true);
+    }
+
+    /// Store the registers `which` of those the block changed and the register file lacks.
+    fn write_regs(&mut self, which: impl Fn(usize) -> bool) {
         for (i, s) in self.slots.iter().enumerate() {
             if let Some(s) = s {
-                if s.dirty {
+                if s.dirty && which(i) {
                     let v = self.b.use_var(s.var);
                     self.b.ins().store(MemFlagsData::trusted(), v, self.regs, (i * 8) as i32);
                 }
             }
         }
+    }
+
+    /// The registers the block changed and the register file lacks.
+    fn dirty(&self) -> RegSet {
+        let mut set = RegSet::EMPTY;
+        for (i, s) in self.slots.iter().enumerate() {
+            if s.as_ref().is_some_and(|s| s.dirty) {
+                set.insert(i);
+            }
+        }
+        set
     }
 
     /// After `write_back`, before Rust code that may change the register file.

@@ -434,6 +434,9 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
     /// The condition `cond` as 0/1 before [`cond_inverts`] applies, which callers fold into
     /// what they do with it (AL and NV: 1).
     fn cond_base(&mut self, cond: u32) -> S::V {
+        if let Some(c) = self.cond_of_compare(cond) {
+            return c;
+        }
         let zero = self.k(0);
         match cond >> 1 {
             0 => {
@@ -464,6 +467,30 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
             }
             _ => self.k(1),
         }
+    }
+
+    /// [`Self::cond_base`] straight from the operands of the compare that set the flags, when
+    /// the tier still knows them ([`Sem::compared`]): one comparison instead of recombining
+    /// N, Z, C and V (a SUBS's difference is zero exactly when the operands are equal, it
+    /// borrows exactly when `a < b` unsigned, and N == V exactly when `a >= b` signed). MI and
+    /// VS read their flag as ever.
+    fn cond_of_compare(&mut self, cond: u32) -> Option<S::V> {
+        let (a, b, wide) = self.s.compared(FLAG_REGS.map(|r| Reg(r as u16)))?;
+        let signed = |t: &mut Self, v: S::V| if wide { v } else { t.s.un(UnOp::Sext32, v) };
+        Some(match cond >> 1 {
+            0 => self.s.setcond(Cond::Eq, a, b),
+            1 => self.s.setcond(Cond::GeU, a, b),
+            4 => self.s.setcond(Cond::LtU, b, a),
+            5 | 6 => {
+                let (a, b) = (signed(self, a), signed(self, b));
+                if cond >> 1 == 5 {
+                    self.s.setcond(Cond::GeS, a, b)
+                } else {
+                    self.s.setcond(Cond::LtS, b, a)
+                }
+            }
+            _ => return None,
+        })
     }
 
     /// N == V as 0/1: bit 63 of both registers alike.
@@ -533,6 +560,10 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
         if setflags {
             let (r, f) = if sub { self.sub_flags(sf, a, b) } else { self.add_with_carry(sf, a, b, None) };
             self.set_flags(f);
+            if sub {
+                let regs = FLAG_REGS.map(|r| Reg(r as u16));
+                self.s.note_compare(a, b, sf == 1, [0, 1, 2, 3].map(|i| (regs[i], f[i])));
+            }
             self.wx(sf, rd, r);
             return Ok(());
         }

@@ -262,6 +262,23 @@ pub trait Sem {
         self.call_local(helper, addr, val, z)
     }
 
+    /// The registers of `flags` now hold the values paired with them, computed from subtracting
+    /// `b` from `a` (a compare) at 64 bits if `wide`, else at 32 (both then zero-extended). A
+    /// compiling tier may keep this, so that a condition on those registers compares `a` and
+    /// `b` itself ([`Sem::compared`]) instead of recombining the flags; by default it is not
+    /// kept.
+    #[inline(always)]
+    fn note_compare(&mut self, a: Self::V, b: Self::V, wide: bool, flags: [(Reg, Self::V); 4]) {
+        let _ = (a, b, wide, flags);
+    }
+    /// The operands and width of the compare noted last, if the registers of `flags` still hold
+    /// the values it left there (as far as the tier can tell; `None` is always right).
+    #[inline(always)]
+    fn compared(&mut self, flags: [Reg; 4]) -> Option<(Self::V, Self::V, bool)> {
+        let _ = flags;
+        None
+    }
+
     /// Continue at `target` after this instruction (ends the block).
     fn jump(&mut self, target: Self::V);
     /// Continue at `target` if `cond(a, b)`, else fall through (ends the block).

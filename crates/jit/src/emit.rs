@@ -150,6 +150,16 @@ struct Region {
     kills: std::collections::HashMap<u64, RegSet>,
 }
 
+/// A compare's operands and width, where its flags were set, and what it set them to.
+#[derive(Clone, Copy)]
+struct Compare {
+    block: cranelift_codegen::ir::Block,
+    a: Value,
+    b: Value,
+    wide: bool,
+    flags: [(Reg, Value); 4],
+}
+
 pub struct Emitter<'f, 'b, 'a, G> {
     pub b: &'b mut FunctionBuilder<'f>,
     regs: Value,
@@ -190,6 +200,9 @@ pub struct Emitter<'f, 'b, 'a, G> {
     ctx_read: Option<(cranelift_codegen::ir::Block, Value)>,
     /// [`Emitter::leave_exit`], once made.
     leave_block: Option<cranelift_codegen::ir::Block>,
+    /// The last compare `Sem::note_compare` told of, in the IR block it was emitted in, and the
+    /// values it left in its flag registers.
+    compare: Option<Compare>,
     _env: PhantomData<fn(&mut Env<'a, G>)>,
 }
 
@@ -260,6 +273,7 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
             fault: None,
             ctx_read: None,
             leave_block: None,
+            compare: None,
             _env: PhantomData,
         }
     }
@@ -1256,6 +1270,28 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
                 self.ins().imul_imm_s(t, 0xff)
             }
         }
+    }
+
+    fn note_compare(&mut self, a: Value, b: Value, wide: bool, flags: [(Reg, Value); 4]) {
+        let block = self.b.current_block().expect("emitting into a block");
+        self.compare = Some(Compare { block, a, b, wide, flags });
+    }
+
+    /// Only within the IR block the compare was emitted in (a load's fast and slow paths start
+    /// new ones), where each flag register's variable still holding the value the compare gave
+    /// it shows that nothing wrote it since.
+    fn compared(&mut self, regs: [Reg; 4]) -> Option<(Value, Value, bool)> {
+        let c = self.compare?;
+        if self.b.current_block() != Some(c.block) {
+            return None;
+        }
+        for (r, (reg, v)) in regs.into_iter().zip(c.flags) {
+            let s = self.slots.get(r.0 as usize).and_then(Option::as_ref)?;
+            if r != reg || !s.cached || self.b.use_var(s.var) != v {
+                return None;
+            }
+        }
+        Some((c.a, c.b, c.wide))
     }
 
     fn setcond(&mut self, c: Cond, a: Value, b: Value) -> Value {

@@ -661,6 +661,12 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
             return self.undefined();
         };
         let src = self.xw(a.sf, a.rn);
+        if inzero {
+            if let Some(r) = self.shift_or_extend(a, src, extend) {
+                self.wx(a.sf, a.rd, r);
+                return Ok(());
+            }
+        }
         let rot = if a.immr == 0 {
             src
         } else if a.sf == 1 {
@@ -695,6 +701,35 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
         };
         self.wx(a.sf, a.rd, r);
         Ok(())
+    }
+
+    /// The aliases of SBFM/UBFM that are one shift or one extension (SXTB/SXTH/SXTW, ASR, LSR
+    /// and LSL by an immediate), as that operation: the general rotate-and-mask formula is what
+    /// a compiler then has to see through (SXTW took five host instructions). `src` is Rn
+    /// narrowed to the form's width; the caller narrows the result.
+    #[inline(always)]
+    fn shift_or_extend(&mut self, a: &ArgsBitfield, src: S::V, signed: bool) -> Option<S::V> {
+        let width = bits(a.sf);
+        let (immr, imms) = (u64::from(a.immr), u64::from(a.imms));
+        Some(if signed && immr == 0 && matches!(imms, 7 | 15 | 31) {
+            let op = match imms {
+                7 => UnOp::Sext8,
+                15 => UnOp::Sext16,
+                _ => UnOp::Sext32,
+            };
+            self.s.un(op, src)
+        } else if imms == u64::from(width) - 1 {
+            if signed {
+                let wide = if a.sf == 1 { src } else { self.s.un(UnOp::Sext32, src) };
+                self.opk(BinOp::Sar, wide, immr)
+            } else {
+                self.opk(BinOp::Shr, src, immr)
+            }
+        } else if !signed && imms + 1 == immr {
+            self.opk(BinOp::Shl, src, u64::from(width) - immr)
+        } else {
+            return None;
+        })
     }
 
     #[inline(always)]

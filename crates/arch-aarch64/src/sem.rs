@@ -176,6 +176,7 @@ type R = Result<(), Exit>;
 type Nzcv<V> = [V; 4];
 
 const FLAG_REGS: [usize; 4] = [NF, ZF, CF, VF];
+const FLAGS: [Reg; 4] = [Reg(NF as u16), Reg(ZF as u16), Reg(CF as u16), Reg(VF as u16)];
 
 fn bits(sf: u32) -> u32 {
     if sf == 1 {
@@ -475,7 +476,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
     /// borrows exactly when `a < b` unsigned, and N == V exactly when `a >= b` signed). MI and
     /// VS read their flag as ever.
     fn cond_of_compare(&mut self, cond: u32) -> Option<S::V> {
-        let (a, b, wide) = self.s.compared(FLAG_REGS.map(|r| Reg(r as u16)))?;
+        let (a, b, wide) = self.s.compared(FLAGS)?;
         let signed = |t: &mut Self, v: S::V| if wide { v } else { t.s.un(UnOp::Sext32, v) };
         Some(match cond >> 1 {
             0 => self.s.setcond(Cond::Eq, a, b),
@@ -561,8 +562,10 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
             let (r, f) = if sub { self.sub_flags(sf, a, b) } else { self.add_with_carry(sf, a, b, None) };
             self.set_flags(f);
             if sub {
-                let regs = FLAG_REGS.map(|r| Reg(r as u16));
-                self.s.note_compare(a, b, sf == 1, [0, 1, 2, 3].map(|i| (regs[i], f[i])));
+                // Written out: an array `map` here stayed a call in the interpreter's dispatch.
+                let [n, z, c, v] = f;
+                let [rn, rz, rc, rv] = FLAGS;
+                self.s.note_compare(a, b, sf == 1, [(rn, n), (rz, z), (rc, c), (rv, v)]);
             }
             self.wx(sf, rd, r);
             return Ok(());

@@ -325,8 +325,9 @@ impl<'f, 'b, 'a, G: Guest + 'a> Emitter<'f, 'b, 'a, G> {
 
     /// The region's block at `pc` starts. Every way in (the entry, the other blocks' jumps)
     /// leaves the register file up to date but for registers this block overwrites before it
-    /// reads them, so registers are read again as in a block of its own: keeping them in variables across blocks made Cranelift spill them to the stack,
-    /// which was no faster and took longer to compile.
+    /// reads them, so registers are read again as in a block of its own: keeping them in
+    /// variables across blocks made Cranelift spill them to the stack, which was no faster and
+    /// took longer to compile.
     pub fn begin_block(&mut self, pc: u64) {
         let Some(region) = self.region.as_mut() else { return };
         region.page = pc & PAGE_MASK;

@@ -13,6 +13,9 @@
 //! go of such an entry the first time it hands back unrun. All members are translated under the
 //! first block's flags; the run loop already relies on nothing but a helper (which ends a linked
 //! run) changing them between blocks.
+//!
+//! [`killed`] tells which registers a member overwrites before anything could read them, which
+//! a jump into it from another member need not write back.
 
 use crate::cache::{Block, BlockCache, QUEUED};
 use crate::direct::Env;
@@ -219,12 +222,6 @@ impl RegSet {
     pub fn intersection(self, o: RegSet) -> RegSet {
         RegSet(std::array::from_fn(|i| self.0[i] & o.0[i]))
     }
-    pub fn minus(self, o: RegSet) -> RegSet {
-        RegSet(std::array::from_fn(|i| self.0[i] & !o.0[i]))
-    }
-    pub fn is_empty(&self) -> bool {
-        self.0 == [0; 4]
-    }
 }
 
 /// The registers `block` (run under `flags`) writes before it reads them and before its first
@@ -317,4 +314,27 @@ impl<'a, G: Guest + 'a> Sem for Kills<'a, G> {
     }
     fn jump(&mut self, _target: ()) {}
     fn branch(&mut self, _c: Cond, _a: (), _b: (), _target: u64) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RegSet;
+
+    #[test]
+    fn a_register_set_holds_numbers_below_256_only() {
+        let mut s = RegSet::EMPTY;
+        for r in [0, 63, 64, 255, 256, 1000] {
+            s.insert(r);
+        }
+        assert!([0, 63, 64, 255].iter().all(|&r| s.contains(r)));
+        assert!(![1, 62, 65, 254, 256, 1000].iter().any(|&r| s.contains(r)));
+        let other = {
+            let mut o = RegSet::EMPTY;
+            o.insert(63);
+            o.insert(100);
+            o
+        };
+        assert!(s.intersection(other).contains(63) && !s.intersection(other).contains(100));
+        assert!(s.union(other).contains(100) && s.union(other).contains(255));
+    }
 }

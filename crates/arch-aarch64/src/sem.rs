@@ -175,7 +175,6 @@ type R = Result<(), Exit>;
 /// [`crate::cpu`]): N in bit 63, Z when zero, C as 0 or 1, V in bit 63.
 type Nzcv<V> = [V; 4];
 
-const FLAG_REGS: [usize; 4] = [NF, ZF, CF, VF];
 const FLAGS: [Reg; 4] = [Reg(NF as u16), Reg(ZF as u16), Reg(CF as u16), Reg(VF as u16)];
 
 fn bits(sf: u32) -> u32 {
@@ -335,8 +334,8 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
     // ---- flags --------------------------------------------------------------------------------
 
     fn set_flags(&mut self, f: Nzcv<S::V>) {
-        for (r, v) in FLAG_REGS.into_iter().zip(f) {
-            self.s.set(Reg(r as u16), v);
+        for (r, v) in FLAGS.into_iter().zip(f) {
+            self.s.set(r, v);
         }
     }
     fn flag(&mut self, r: usize) -> S::V {
@@ -476,7 +475,7 @@ impl<'a, 's, S: Sem<Env = Env<'a, Aarch64Cpu>>> T<'s, S> {
     /// borrows exactly when `a < b` unsigned, and N == V exactly when `a >= b` signed). MI and
     /// VS read their flag as ever.
     fn cond_of_compare(&mut self, cond: u32) -> Option<S::V> {
-        let (a, b, wide) = self.s.compared(FLAGS)?;
+        let (a, b, wide) = self.s.compared()?;
         let signed = |t: &mut Self, v: S::V| if wide { v } else { t.s.un(UnOp::Sext32, v) };
         Some(match cond >> 1 {
             0 => self.s.setcond(Cond::Eq, a, b),

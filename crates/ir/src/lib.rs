@@ -271,11 +271,10 @@ pub trait Sem {
     fn note_compare(&mut self, a: Self::V, b: Self::V, wide: bool, flags: [(Reg, Self::V); 4]) {
         let _ = (a, b, wide, flags);
     }
-    /// The operands and width of the compare noted last, if the registers of `flags` still hold
-    /// the values it left there (as far as the tier can tell; `None` is always right).
+    /// The operands and width of the compare noted last, if its registers still hold the
+    /// values it left there (as far as the tier can tell; `None` is always right).
     #[inline(always)]
-    fn compared(&mut self, flags: [Reg; 4]) -> Option<(Self::V, Self::V, bool)> {
-        let _ = flags;
+    fn compared(&mut self) -> Option<(Self::V, Self::V, bool)> {
         None
     }
 

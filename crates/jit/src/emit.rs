@@ -1281,14 +1281,14 @@ impl<'f, 'b, 'a, G: Guest + 'a> Sem for Emitter<'f, 'b, 'a, G> {
     /// Only within the IR block the compare was emitted in (a load's fast and slow paths start
     /// new ones), where each flag register's variable still holding the value the compare gave
     /// it shows that nothing wrote it since.
-    fn compared(&mut self, regs: [Reg; 4]) -> Option<(Value, Value, bool)> {
+    fn compared(&mut self) -> Option<(Value, Value, bool)> {
         let c = self.compare?;
         if self.b.current_block() != Some(c.block) {
             return None;
         }
-        for (r, (reg, v)) in regs.into_iter().zip(c.flags) {
+        for (r, v) in c.flags {
             let s = self.slots.get(r.0 as usize).and_then(Option::as_ref)?;
-            if r != reg || !s.cached || self.b.use_var(s.var) != v {
+            if !s.cached || self.b.use_var(s.var) != v {
                 return None;
             }
         }

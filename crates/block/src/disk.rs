@@ -2,6 +2,7 @@
 
 use crate::{BlockDevice, CacheMode, DiscardMode, DriveOptions, Error, Format};
 use imago::file::File as ImagoFile;
+use imago::io_buffers::IoVectorMut;
 use imago::qcow2::Qcow2;
 use imago::raw::Raw;
 use imago::{
@@ -542,6 +543,26 @@ impl BlockDevice for Disk {
             return Ok(());
         }
         self.access.read(buf, offset)
+    }
+
+    fn read_vectored(&mut self, offset: u64, bufs: &mut [&mut [u8]]) -> io::Result<()> {
+        let len = bufs.iter().map(|b| b.len() as u64).sum();
+        self.check_range(offset, len, "read")?;
+        // One `preadv` takes at most IOV_MAX (1024 on Linux) buffers.
+        const IOV_MAX: usize = 1024;
+        let mut at = offset;
+        for group in bufs.chunks_mut(IOV_MAX) {
+            let mut v = IoVectorMut::with_capacity(group.len());
+            for b in group.iter_mut().filter(|b| !b.is_empty()) {
+                v.push(b);
+            }
+            let n = v.len();
+            if n > 0 {
+                self.access.readv(v, at)?;
+            }
+            at += n;
+        }
+        Ok(())
     }
 
     fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {

@@ -6,7 +6,7 @@
 //! queued, so the device model can raise its interrupt or kick its event loop.
 
 use crate::BlockDevice;
-use mimic_core::DmaBuf;
+use mimic_core::{DmaBuf, LentMemory};
 use std::io;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
@@ -24,6 +24,14 @@ pub enum Request {
         offset: u64,
         /// Filled by the worker.
         buf: DmaBuf,
+    },
+    /// Read `into.len()` bytes at `offset` into memory lent by the caller (guest RAM), in
+    /// place. The completion has no buffer; dropping `into` there ends the loan.
+    ReadInto {
+        /// Disk offset.
+        offset: u64,
+        /// Filled by the worker.
+        into: Box<dyn LentMemory>,
     },
     /// Write `data` at `offset`.
     Write {
@@ -219,6 +227,7 @@ impl Drop for IoThread {
 fn execute(dev: &mut dyn BlockDevice, id: RequestId, req: Request) -> Completion {
     let (result, buf) = match req {
         Request::Read { offset, mut buf } => (dev.read_at(offset, &mut buf), Some(buf)),
+        Request::ReadInto { offset, mut into } => (dev.read_vectored(offset, &mut into.slices_mut()), None),
         Request::Write { offset, data } => (dev.write_at(offset, &data), Some(data)),
         Request::Flush => (dev.flush(), None),
         Request::Discard { offset, len } => (dev.discard(offset, len), None),

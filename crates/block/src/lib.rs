@@ -57,6 +57,15 @@ pub trait BlockDevice: Send {
     fn read_only(&self) -> bool;
     /// Fill `buf` from `offset`. A range past the end is an error (`UnexpectedEof`).
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
+    /// Fill `bufs`, one after the other, from `offset` (a scatter read). A range past the end is
+    /// an error. The default reads each buffer with [`BlockDevice::read_at`].
+    fn read_vectored(&mut self, mut offset: u64, bufs: &mut [&mut [u8]]) -> io::Result<()> {
+        for b in bufs.iter_mut() {
+            self.read_at(offset, b)?;
+            offset += b.len() as u64;
+        }
+        Ok(())
+    }
     /// Write `data` at `offset`. A range past the end is an error (`UnexpectedEof`); a read-only
     /// device gives `PermissionDenied`.
     fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()>;
@@ -86,6 +95,9 @@ impl<T: BlockDevice + ?Sized> BlockDevice for Box<T> {
     }
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
         (**self).read_at(offset, buf)
+    }
+    fn read_vectored(&mut self, offset: u64, bufs: &mut [&mut [u8]]) -> io::Result<()> {
+        (**self).read_vectored(offset, bufs)
     }
     fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
         (**self).write_at(offset, data)

@@ -10,6 +10,7 @@ mod clock;
 mod dma_buf;
 mod gic;
 mod irq;
+mod lent;
 mod memop;
 
 pub use addr::{AddrRange, GuestAddr, PhysAddr};
@@ -17,6 +18,7 @@ pub use clock::{Clock, HostClock, ManualClock, VmClock};
 pub use dma_buf::{DmaBuf, DMA_ALIGN};
 pub use gic::{GicCpuInterface, IccReg, SharedGicCpuInterface};
 pub use irq::{BitIrq, IrqLine, NullIrq, SharedBits};
+pub use lent::LentMemory;
 pub use memop::{Endian, MemOp, Size};
 mod guest_log;
 pub use guest_log::RateLimit;

@@ -28,9 +28,10 @@
 //! The device never waits for the disk. Requests become [`BlkOp`]s handed to a [`BlockQueue`]
 //! (on the board: the block crate's I/O thread), and finished operations come back through
 //! [`VirtioDevice::poll`], which the board calls between CPU slices; only then is guest memory
-//! touched (read data copied in, status byte written, used ring updated). Data therefore moves
-//! through [`DmaBuf`]s: guest → buffer on the machine thread for writes, buffer → guest on
-//! completion for reads. Large requests are cut into operations of at most [`MAX_OP_BYTES`] and
+//! touched (status byte written, used ring updated). Read data goes straight into guest RAM when
+//! the memory can lend it ([`GuestMemory::lend`]: the backend thread fills the guest's buffers in
+//! place, [`BlkOp::ReadInto`]), else through a [`DmaBuf`] copied in on completion; written data
+//! is copied into a [`DmaBuf`] on the machine thread. Large requests are cut into operations of at most [`MAX_OP_BYTES`] and
 //! at most [`MAX_IN_FLIGHT_BYTES`] are out at once, so a guest cannot make the host buffer more
 //! than that; chains beyond the limit stay in the available ring until completions free room.
 //! The backend executes operations in submission order, and the device submits them in ring
@@ -40,7 +41,7 @@
 //! Offered features: SIZE_MAX, SEG_MAX, BLK_SIZE, FLUSH, and either RO (read-only backend) or
 //! DISCARD + WRITE_ZEROES.
 
-use mimic_core::{guest_error, DmaBuf};
+use mimic_core::{guest_error, DmaBuf, LentMemory};
 use mimic_memory::GuestMemory;
 use mimic_virtio::device::read_config_bytes;
 use mimic_virtio::{DescriptorChain, Queue, QueueError, VirtioDevice};
@@ -98,6 +99,14 @@ pub trait BlockBackend: Send {
     fn size(&self) -> u64;
     fn read_only(&self) -> bool;
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
+    /// Fill `bufs`, one after the other, from `offset`.
+    fn read_vectored(&mut self, mut offset: u64, bufs: &mut [&mut [u8]]) -> io::Result<()> {
+        for b in bufs.iter_mut() {
+            self.read_at(offset, b)?;
+            offset += b.len() as u64;
+        }
+        Ok(())
+    }
     fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()>;
     /// Make completed writes durable.
     fn flush(&mut self) -> io::Result<()>;
@@ -115,6 +124,9 @@ impl<T: BlockBackend + ?Sized> BlockBackend for Box<T> {
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
         (**self).read_at(offset, buf)
     }
+    fn read_vectored(&mut self, offset: u64, bufs: &mut [&mut [u8]]) -> io::Result<()> {
+        (**self).read_vectored(offset, bufs)
+    }
     fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
         (**self).write_at(offset, data)
     }
@@ -131,6 +143,8 @@ impl<T: BlockBackend + ?Sized> BlockBackend for Box<T> {
 pub enum BlkOp {
     /// Fill `buf` from `offset`.
     Read { offset: u64, buf: DmaBuf },
+    /// Fill guest RAM lent for the operation from `offset`; the completion has no buffer.
+    ReadInto { offset: u64, into: Box<dyn LentMemory> },
     /// Write `data` at `offset`.
     Write { offset: u64, data: DmaBuf },
     /// Make every write submitted before it durable.
@@ -161,6 +175,11 @@ pub trait BlockQueue: Send {
     fn submit(&mut self, tag: u64, op: BlkOp);
     /// The next finished operation, if there is one now.
     fn poll(&mut self) -> Option<BlkCompletion>;
+    /// The next finished operation, waiting for it if operations are out; `None` when none
+    /// are. The default does not wait.
+    fn wait(&mut self) -> Option<BlkCompletion> {
+        self.poll()
+    }
 }
 
 /// A [`BlockBackend`] as a [`BlockQueue`] that executes each operation during `submit`.
@@ -200,6 +219,7 @@ impl<B: BlockBackend> BlockQueue for Inline<B> {
         let b = &mut self.backend;
         let (result, buf) = match op {
             BlkOp::Read { offset, mut buf } => (b.read_at(offset, &mut buf), Some(buf)),
+            BlkOp::ReadInto { offset, mut into } => (b.read_vectored(offset, &mut into.slices_mut()), None),
             BlkOp::Write { offset, data } => (b.write_at(offset, &data), Some(data)),
             BlkOp::Flush => (b.flush(), None),
             BlkOp::Discard { offset, len } => (b.discard(offset, len), None),
@@ -343,6 +363,8 @@ struct OpRef {
     at: u64,
     /// Data bytes it holds (for the in-flight limit).
     bytes: u64,
+    /// A read into lent guest RAM ([`BlkOp::ReadInto`]).
+    lent: bool,
 }
 
 /// A virtio block device over `Q`.
@@ -611,7 +633,7 @@ impl<Q: BlockQueue> VirtioBlk<Q> {
     }
 
     /// Hand the newest request's remaining operations to the backend, within the limit.
-    fn submit_pending(&mut self, mem: &dyn GuestMemory) -> Result<(), QueueError> {
+    fn submit_pending(&mut self, mem: &mut dyn GuestMemory) -> Result<(), QueueError> {
         loop {
             let Some(r) = self.requests.back() else { return Ok(()) };
             if r.submitted == r.total {
@@ -625,12 +647,23 @@ impl<Q: BlockQueue> VirtioBlk<Q> {
                     }
                     let (base, at, write) = (*base, r.submitted, matches!(r.work, Work::Write { .. }));
                     let chain = r.chain.clone();
-                    let mut buf = self.take_buf(n as usize);
                     let op = if write {
+                        let mut buf = self.take_buf(n as usize);
                         chain.read_at(mem, HEADER + at, &mut buf)?;
                         BlkOp::Write { offset: base + at, data: buf }
                     } else {
-                        BlkOp::Read { offset: base + at, buf }
+                        let spans = chain.writable_spans(at, n as usize);
+                        match mem.lend(&spans) {
+                            Some(into) => {
+                                // Translations of code in the buffers go now, and again when the
+                                // data is in (a reset may drop the completion).
+                                for &(addr, len) in &spans {
+                                    mem.dma_written(addr, len);
+                                }
+                                BlkOp::ReadInto { offset: base + at, into }
+                            }
+                            None => BlkOp::Read { offset: base + at, buf: self.take_buf(n as usize) },
+                        }
                     };
                     (op, at, n)
                 }
@@ -642,15 +675,16 @@ impl<Q: BlockQueue> VirtioBlk<Q> {
                 }
             };
             let data_bytes = match op {
-                BlkOp::Read { .. } | BlkOp::Write { .. } => bytes,
+                BlkOp::Read { .. } | BlkOp::ReadInto { .. } | BlkOp::Write { .. } => bytes,
                 _ => 0,
             };
+            let lent = matches!(op, BlkOp::ReadInto { .. });
             let r = self.requests.back_mut().expect("checked above");
             r.submitted += bytes;
             r.ops += 1;
             let tag = self.next_tag;
             self.next_tag += 1;
-            self.ops.insert(tag, OpRef { request: r.id, at, bytes: data_bytes });
+            self.ops.insert(tag, OpRef { request: r.id, at, bytes: data_bytes, lent });
             self.in_flight_bytes += data_bytes;
             self.io.submit(tag, op);
         }
@@ -671,13 +705,28 @@ impl<Q: BlockQueue> VirtioBlk<Q> {
             return;
         };
         r.ops -= 1;
+        if op.lent {
+            // Written in place, whatever the outcome: code decoded from there meanwhile is stale.
+            for (addr, len) in r.chain.writable_spans(op.at, op.bytes as usize) {
+                mem.dma_written(addr, len);
+            }
+        }
         match &c.result {
             Ok(()) => {
-                if let (Work::Read { .. }, Some(buf)) = (&r.work, &c.buf) {
-                    if let Err(e) = r.chain.write_at(mem, op.at, buf) {
-                        queue.fail(e);
-                    } else if r.delivered == op.at && r.status == VIRTIO_BLK_S_OK {
-                        r.delivered += buf.len() as u64;
+                let copied = match (&r.work, &c.buf) {
+                    (Work::Read { .. }, Some(buf)) => match r.chain.write_at(mem, op.at, buf) {
+                        Ok(_) => Some(buf.len() as u64),
+                        Err(e) => {
+                            queue.fail(e);
+                            None
+                        }
+                    },
+                    (Work::Read { .. }, None) if op.lent => Some(op.bytes),
+                    _ => None,
+                };
+                if let Some(n) = copied {
+                    if r.delivered == op.at && r.status == VIRTIO_BLK_S_OK {
+                        r.delivered += n;
                     }
                 }
             }
@@ -739,6 +788,17 @@ impl<Q: BlockQueue> VirtioDevice for VirtioBlk<Q> {
         // Operations already at the backend still run (writes the guest issued are not torn);
         // their completions find no request and are dropped.
         self.requests.clear();
+        // But a read into lent guest RAM would write buffers the driver owns again after the
+        // reset: wait for those here (QEMU drains all of a device's I/O at reset).
+        while self.ops.values().any(|o| o.lent) {
+            let Some(c) = self.io.wait() else { break };
+            if let Some(op) = self.ops.remove(&c.tag) {
+                self.in_flight_bytes -= op.bytes;
+            }
+            if let Some(b) = c.buf {
+                self.recycle(b);
+            }
+        }
     }
     fn process_queue(&mut self, _index: usize, queue: &mut Queue, mem: &mut dyn GuestMemory) {
         self.pump(queue, mem);
@@ -767,11 +827,12 @@ impl<Q: BlockQueue> VirtioDevice for VirtioBlk<Q> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mimic_core::AddrRange;
     use mimic_core::Size;
-    use mimic_memory::MmioDevice;
+    use mimic_memory::{AddressSpace, MmioDevice};
     use mimic_virtio::features::{status, VIRTIO_F_RING_INDIRECT_DESC, VIRTIO_F_VERSION_1};
     use mimic_virtio::mmio::{CONFIG, STATUS};
-    use mimic_virtio::mock::{r, w, Driver, TestIrq};
+    use mimic_virtio::mock::{r, w, Driver, TestIrq, RAM_BASE};
     use mimic_virtio::VirtioMmio;
 
     type Blk = VirtioMmio<VirtioBlk<Inline<MemDisk>>, TestIrq>;
@@ -1047,6 +1108,7 @@ mod tests {
         fn submit(&mut self, tag: u64, op: BlkOp) {
             self.order.push(match op {
                 BlkOp::Read { .. } => "read",
+                BlkOp::ReadInto { .. } => "read-into",
                 BlkOp::Write { .. } => "write",
                 BlkOp::Flush => "flush",
                 BlkOp::Discard { .. } => "discard",
@@ -1092,6 +1154,12 @@ mod tests {
         fn poll(&mut self) -> Option<BlkCompletion> {
             self.ready.pop_front()
         }
+        fn wait(&mut self) -> Option<BlkCompletion> {
+            if self.ready.is_empty() {
+                self.release();
+            }
+            self.ready.pop_front()
+        }
     }
 
     impl Async {
@@ -1112,7 +1180,7 @@ mod tests {
     }
 
     /// Queue a read of `len` bytes at `sector`; returns (data address, status address).
-    fn add_read(drv: &mut Driver, sector: u64, len: usize) -> (u64, u64) {
+    fn add_read<M: GuestMemory>(drv: &mut Driver<M>, sector: u64, len: usize) -> (u64, u64) {
         let h = drv.buf(&header(VIRTIO_BLK_T_IN, sector));
         let (d, st) = (drv.alloc(len), drv.buf(&[0xff]));
         drv.add_chain(0, &[r(h, 16), w(d, len as u32), w(st, 1)]);
@@ -1191,6 +1259,91 @@ mod tests {
             (drv.read_mem(st, 1)[0], drv.read_mem(d, 4), drv.take_used(0).len(), irq.level(), dev.io_in_flight()),
             (0xff, vec![0; 4], 0, false, false)
         );
+    }
+
+    /// A device over [`Async`] and a driver whose memory is an address space: RAM that can be
+    /// lent to the backend.
+    fn setup_lending() -> (VirtioMmio<VirtioBlk<Async>, TestIrq>, Driver<AddressSpace>) {
+        let q = Async { q: Deferred { disk: disk(), ..Default::default() }, ..Default::default() };
+        let mut dev =
+            VirtioMmio::new(VirtioBlk::new(q, BlkConfig { queue_size: 16, ..Default::default() }), TestIrq::new());
+        let mut ram = AddressSpace::new();
+        ram.add_ram("ram", AddrRange::new(RAM_BASE, 1 << 20)).unwrap();
+        let mut drv = Driver::with_memory(ram, 1 << 20);
+        drv.init(&mut dev, VIRTIO_F_VERSION_1, 1, 16);
+        (dev, drv)
+    }
+
+    #[test]
+    fn a_read_into_ram_that_can_be_lent_is_done_in_place() {
+        let (mut dev, mut drv) = setup_lending();
+        let h = drv.buf(&header(VIRTIO_BLK_T_IN, 1));
+        let (a, b, st) = (drv.alloc(512), drv.alloc(1024), drv.buf(&[0xff]));
+        drv.add_chain(0, &[r(h, 16), w(a, 512), w(b, 1024), w(st, 1)]);
+        Driver::notify(&mut dev, 0);
+        dev.process(&mut drv.mem);
+        let submitted = dev.device().backend().q.order.clone();
+        dev.device_mut().backend_mut().release();
+        dev.process(&mut drv.mem);
+        let got = [drv.read_mem(a, 512), drv.read_mem(b, 1024)].concat();
+        assert_eq!(submitted, vec!["read-into"]);
+        assert_eq!(
+            (drv.read_mem(st, 1)[0], drv.take_used(0), got),
+            (VIRTIO_BLK_S_OK, vec![(0, 1537)], disk().data[512..2048].to_vec())
+        );
+    }
+
+    #[test]
+    fn buffers_that_overlap_are_read_through_a_copy() {
+        let (mut dev, mut drv) = setup_lending();
+        let h = drv.buf(&header(VIRTIO_BLK_T_IN, 1));
+        let (a, st) = (drv.alloc(512), drv.buf(&[0xff]));
+        drv.add_chain(0, &[r(h, 16), w(a, 512), w(a, 512), w(st, 1)]);
+        Driver::notify(&mut dev, 0);
+        dev.process(&mut drv.mem);
+        let submitted = dev.device().backend().q.order.clone();
+        dev.device_mut().backend_mut().release();
+        dev.process(&mut drv.mem);
+        assert_eq!(submitted, vec!["read"]);
+        // Copied in order: the second sector is what stays.
+        assert_eq!((drv.read_mem(st, 1)[0], drv.read_mem(a, 512)), (VIRTIO_BLK_S_OK, disk().data[1024..1536].to_vec()));
+    }
+
+    #[test]
+    fn code_decoded_from_a_buffer_read_in_place_is_dropped_at_submission_and_completion() {
+        let (mut dev, mut drv) = setup_lending();
+        let h = drv.buf(&header(VIRTIO_BLK_T_IN, 0));
+        // The buffer on a page of its own: the status byte and rings are written through the
+        // address space, which notes their pages anyway.
+        let d = (drv.alloc(3 * 4096) + 4096) & !4095;
+        let st = drv.buf(&[0xff]);
+        drv.add_chain(0, &[r(h, 16), w(d, 512), w(st, 1)]);
+        let page = drv.mem.lookup_ram(d).unwrap().offset;
+        drv.mem.set_code_page(page);
+        Driver::notify(&mut dev, 0);
+        dev.process(&mut drv.mem);
+        let at_submission = drv.mem.take_dma_dirty_code();
+        // The guest decodes code from the page while the read is out (its own race).
+        drv.mem.set_code_page(page);
+        dev.device_mut().backend_mut().release();
+        dev.process(&mut drv.mem);
+        let page = page >> mimic_memory::PAGE_SHIFT;
+        assert_eq!((at_submission, drv.mem.take_dma_dirty_code()), (vec![page], vec![page]));
+    }
+
+    #[test]
+    fn a_reset_waits_for_reads_into_lent_ram_and_answers_nothing() {
+        let (mut dev, mut drv) = setup_lending();
+        let (d, st) = add_read(&mut drv, 2, 512);
+        Driver::notify(&mut dev, 0);
+        dev.process(&mut drv.mem);
+        let before = dev.io_in_flight();
+        Driver::write32(&mut dev, STATUS, 0);
+        // Once the reset returns, the backend writes that RAM no more.
+        let after = (dev.io_in_flight(), drv.read_mem(d, 512));
+        dev.process(&mut drv.mem);
+        assert_eq!((before, after), (true, (false, disk().data[1024..1536].to_vec())));
+        assert_eq!((drv.read_mem(st, 1)[0], drv.take_used(0).len()), (0xff, 0));
     }
 
     proptest::proptest! {

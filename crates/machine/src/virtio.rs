@@ -60,6 +60,9 @@ impl BlockDevice for SharedDisk {
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).read_at(offset, buf)
     }
+    fn read_vectored(&mut self, offset: u64, bufs: &mut [&mut [u8]]) -> io::Result<()> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).read_vectored(offset, bufs)
+    }
     fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).write_at(offset, data)
     }
@@ -87,6 +90,11 @@ impl DiskQueue {
         let io = IoThread::with_notify(disk, move || bell.ring())?;
         Ok(DiskQueue { io, tags: HashMap::new() })
     }
+
+    fn completion(&mut self, c: mimic_block::Completion) -> BlkCompletion {
+        let tag = self.tags.remove(&c.id).unwrap_or(u64::MAX);
+        BlkCompletion { tag, result: c.result, buf: c.buf }
+    }
 }
 
 impl BlockQueue for DiskQueue {
@@ -99,6 +107,7 @@ impl BlockQueue for DiskQueue {
     fn submit(&mut self, tag: u64, op: BlkOp) {
         let req = match op {
             BlkOp::Read { offset, buf } => Request::Read { offset, buf },
+            BlkOp::ReadInto { offset, into } => Request::ReadInto { offset, into },
             BlkOp::Write { offset, data } => Request::Write { offset, data },
             BlkOp::Flush => Request::Flush,
             BlkOp::Discard { offset, len } => Request::Discard { offset, len },
@@ -109,8 +118,11 @@ impl BlockQueue for DiskQueue {
     }
     fn poll(&mut self) -> Option<BlkCompletion> {
         let c = self.io.try_completion()?;
-        let tag = self.tags.remove(&c.id).unwrap_or(u64::MAX);
-        Some(BlkCompletion { tag, result: c.result, buf: c.buf })
+        Some(self.completion(c))
+    }
+    fn wait(&mut self) -> Option<BlkCompletion> {
+        let c = self.io.wait_completion()?;
+        Some(self.completion(c))
     }
 }
 

@@ -4,6 +4,7 @@
 //! `&mut dyn GuestMemory` when they have work to do (a virtqueue notification, a completed I/O).
 
 use crate::space::BusError;
+use mimic_core::LentMemory;
 
 pub trait GuestMemory {
     /// Copy `buf.len()` bytes from guest-physical `addr`. Fails, touching nothing, unless the
@@ -11,6 +12,20 @@ pub trait GuestMemory {
     fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), BusError>;
     /// Copy `data` to guest-physical `addr`. Fails, writing nothing, unless the whole span is RAM.
     fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), BusError>;
+    /// Lend the RAM at `spans` (guest-physical address, length), in that order, to a backend
+    /// that fills it on another thread, so read data need not be copied on the machine thread.
+    /// `None` (the caller copies instead) when this memory cannot lend, or unless every span
+    /// is writable RAM and no two overlap. Once the backend is done, tell
+    /// [`GuestMemory::dma_written`] which spans it wrote.
+    fn lend(&mut self, spans: &[(u64, u64)]) -> Option<Box<dyn LentMemory>> {
+        let _ = spans;
+        None
+    }
+    /// A backend wrote `len` bytes at `addr` through memory this lent: code decoded from there
+    /// must be decoded again.
+    fn dma_written(&mut self, addr: u64, len: u64) {
+        let _ = (addr, len);
+    }
 }
 
 impl GuestMemory for crate::AddressSpace {
@@ -26,6 +41,14 @@ impl GuestMemory for crate::AddressSpace {
                 Ok(())
             }
             _ => Err(BusError { addr }),
+        }
+    }
+    fn lend(&mut self, spans: &[(u64, u64)]) -> Option<Box<dyn LentMemory>> {
+        Some(Box::new(self.lend_ram(spans)?))
+    }
+    fn dma_written(&mut self, addr: u64, len: u64) {
+        if let Some(l) = self.lookup_ram(addr) {
+            self.note_dma_write(l.offset, len.min(l.remaining) as usize);
         }
     }
 }

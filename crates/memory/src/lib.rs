@@ -5,7 +5,7 @@
 //! trait and know nothing of the address they are mapped at.
 //!
 //! ```text
-//!   guest-physical                 backing store (one Vec<u8>)
+//!   guest-physical                 backing store (one page-aligned allocation)
 //!   0x0000_1000 ROM  ────────────▶ [rom bytes][dram bytes ..................]
 //!   0x8000_0000 DRAM ─────────────────────────▲
 //!   0x1000_0000 UART ──▶ Box<dyn MmioDevice>
@@ -16,16 +16,22 @@
 //! data accesses always go through the device ([`AddressSpace::lookup_ram`] does not return it,
 //! so no TLB ever maps it for data), which is what lets it switch between array reads and its
 //! command modes without any TLB flush.
-#![forbid(unsafe_code)]
+//!
+//! A disk thread may fill guest buffers in place during a read ([`AddressSpace::lend_ram`],
+//! [`LentRam`]); the `unsafe` this needs lives in `ram.rs` alone, with its soundness argument.
+#![deny(unsafe_code)]
 
 mod copy;
 mod device;
 mod guest_memory;
+#[allow(unsafe_code)]
+mod ram;
 mod space;
 
 pub use copy::copy_bytes;
 pub use device::{MmioDevice, RomDevice, Shared};
 pub use guest_memory::{FlatMemory, GuestMemory};
+pub use ram::{LentRam, RAM_ALIGN};
 pub use space::{
     read_le, write_le, AddressSpace, BusError, Error, RamLookup, Region, RegionKind, PAGE_SHIFT, PAGE_SIZE,
 };

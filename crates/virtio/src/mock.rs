@@ -66,18 +66,20 @@ pub struct DriverQueue {
     pub last_used: u16,
 }
 
-/// A guest driver simulator over a [`FlatMemory`] (at [`RAM_BASE`]).
+/// A guest driver simulator over guest memory at [`RAM_BASE`]: a [`FlatMemory`] unless a test
+/// brings its own (an address space, to have RAM that can be lent).
 #[derive(Debug)]
-pub struct Driver {
-    pub mem: FlatMemory,
+pub struct Driver<M = FlatMemory> {
+    pub mem: M,
     pub queues: Vec<DriverQueue>,
     next_free: u64,
+    end: u64,
 }
 
 impl Driver {
     /// A driver with `ram` bytes of guest memory.
     pub fn new(ram: usize) -> Self {
-        Driver { mem: FlatMemory::new(RAM_BASE, ram), queues: Vec::new(), next_free: RAM_BASE }
+        Driver::with_memory(FlatMemory::new(RAM_BASE, ram), ram)
     }
 
     pub fn read32(dev: &mut dyn MmioDevice, off: u64) -> u32 {
@@ -85,32 +87,6 @@ impl Driver {
     }
     pub fn write32(dev: &mut dyn MmioDevice, off: u64, v: u32) {
         dev.write(off, Size::B4, u64::from(v));
-    }
-
-    /// Allocate `len` bytes of guest memory (16-byte aligned), zeroed.
-    pub fn alloc(&mut self, len: usize) -> u64 {
-        let a = self.next_free;
-        self.next_free = (a + len as u64 + 15) & !15;
-        assert!(self.next_free <= RAM_BASE + self.mem.bytes.len() as u64, "test driver out of memory");
-        self.mem.write(a, &vec![0; len]).unwrap();
-        a
-    }
-    /// Allocate a buffer holding `data`.
-    pub fn buf(&mut self, data: &[u8]) -> u64 {
-        let a = self.alloc(data.len());
-        self.mem.write(a, data).unwrap();
-        a
-    }
-    pub fn read_mem(&self, addr: u64, len: usize) -> Vec<u8> {
-        let mut v = vec![0; len];
-        self.mem.read(addr, &mut v).unwrap();
-        v
-    }
-    pub fn read_u16(&self, addr: u64) -> u16 {
-        u16::from_le_bytes(self.read_mem(addr, 2).try_into().unwrap())
-    }
-    pub fn write_u16(&mut self, addr: u64, v: u16) {
-        self.mem.write(addr, &v.to_le_bytes()).unwrap();
     }
 
     /// Features the device offers (both words).
@@ -136,20 +112,65 @@ impl Driver {
         Self::read32(dev, STATUS)
     }
 
+    /// Ring the doorbell of queue `q`.
+    pub fn notify(dev: &mut dyn MmioDevice, q: u32) {
+        Self::write32(dev, QUEUE_NOTIFY, q);
+    }
+
+    /// Acknowledge every pending interrupt; returns the InterruptStatus that was pending.
+    pub fn ack(dev: &mut dyn MmioDevice) -> u32 {
+        let s = Self::read32(dev, INTERRUPT_STATUS);
+        Self::write32(dev, INTERRUPT_ACK, s);
+        s
+    }
+}
+
+impl<M: GuestMemory> Driver<M> {
+    /// A driver over `mem`, whose `ram` bytes from [`RAM_BASE`] are RAM.
+    pub fn with_memory(mem: M, ram: usize) -> Self {
+        Driver { mem, queues: Vec::new(), next_free: RAM_BASE, end: RAM_BASE + ram as u64 }
+    }
+
+    /// Allocate `len` bytes of guest memory (16-byte aligned), zeroed.
+    pub fn alloc(&mut self, len: usize) -> u64 {
+        let a = self.next_free;
+        self.next_free = (a + len as u64 + 15) & !15;
+        assert!(self.next_free <= self.end, "test driver out of memory");
+        self.mem.write(a, &vec![0; len]).unwrap();
+        a
+    }
+    /// Allocate a buffer holding `data`.
+    pub fn buf(&mut self, data: &[u8]) -> u64 {
+        let a = self.alloc(data.len());
+        self.mem.write(a, data).unwrap();
+        a
+    }
+    pub fn read_mem(&self, addr: u64, len: usize) -> Vec<u8> {
+        let mut v = vec![0; len];
+        self.mem.read(addr, &mut v).unwrap();
+        v
+    }
+    pub fn read_u16(&self, addr: u64) -> u16 {
+        u16::from_le_bytes(self.read_mem(addr, 2).try_into().unwrap())
+    }
+    pub fn write_u16(&mut self, addr: u64, v: u16) {
+        self.mem.write(addr, &v.to_le_bytes()).unwrap();
+    }
+
     /// Lay out queue `index` of `size` entries in guest memory and program it (not yet ready).
     pub fn setup_queue(&mut self, dev: &mut dyn MmioDevice, index: u32, size: u16) {
         let s = usize::from(size);
         let desc = self.alloc(16 * s);
         let avail = self.alloc(6 + 2 * s);
         let used = self.alloc(6 + 8 * s);
-        Self::write32(dev, QUEUE_SEL, index);
-        Self::write32(dev, QUEUE_NUM, u32::from(size));
-        Self::write32(dev, QUEUE_DESC_LOW, desc as u32);
-        Self::write32(dev, QUEUE_DESC_HIGH, (desc >> 32) as u32);
-        Self::write32(dev, QUEUE_DRIVER_LOW, avail as u32);
-        Self::write32(dev, QUEUE_DRIVER_HIGH, (avail >> 32) as u32);
-        Self::write32(dev, QUEUE_DEVICE_LOW, used as u32);
-        Self::write32(dev, QUEUE_DEVICE_HIGH, (used >> 32) as u32);
+        Driver::write32(dev, QUEUE_SEL, index);
+        Driver::write32(dev, QUEUE_NUM, u32::from(size));
+        Driver::write32(dev, QUEUE_DESC_LOW, desc as u32);
+        Driver::write32(dev, QUEUE_DESC_HIGH, (desc >> 32) as u32);
+        Driver::write32(dev, QUEUE_DRIVER_LOW, avail as u32);
+        Driver::write32(dev, QUEUE_DRIVER_HIGH, (avail >> 32) as u32);
+        Driver::write32(dev, QUEUE_DEVICE_LOW, used as u32);
+        Driver::write32(dev, QUEUE_DEVICE_HIGH, (used >> 32) as u32);
         let q = DriverQueue { size, desc, avail, used, next_desc: 0, avail_idx: 0, last_used: 0 };
         let i = index as usize;
         if self.queues.len() <= i {
@@ -161,15 +182,15 @@ impl Driver {
     /// The whole bring-up: negotiate `features` (must be accepted), set up `nqueues` queues of
     /// `size` (capped at QueueNumMax), DRIVER_OK.
     pub fn init(&mut self, dev: &mut dyn MmioDevice, features: u64, nqueues: u32, size: u16) {
-        let st = Self::negotiate(dev, features);
+        let st = Driver::negotiate(dev, features);
         assert!(st & u32::from(status::FEATURES_OK) != 0, "device refused features {features:#x}");
         for i in 0..nqueues {
-            Self::write32(dev, QUEUE_SEL, i);
-            let max = Self::read32(dev, QUEUE_NUM_MAX) as u16;
+            Driver::write32(dev, QUEUE_SEL, i);
+            let max = Driver::read32(dev, QUEUE_NUM_MAX) as u16;
             self.setup_queue(dev, i, size.min(max));
-            Self::write32(dev, QUEUE_READY, 1);
+            Driver::write32(dev, QUEUE_READY, 1);
         }
-        Self::write32(
+        Driver::write32(
             dev,
             STATUS,
             u32::from(status::ACKNOWLEDGE | status::DRIVER | status::FEATURES_OK | status::DRIVER_OK),
@@ -223,11 +244,6 @@ impl Driver {
         head
     }
 
-    /// Ring the doorbell of queue `q`.
-    pub fn notify(dev: &mut dyn MmioDevice, q: u32) {
-        Self::write32(dev, QUEUE_NOTIFY, q);
-    }
-
     /// Used elements `(id, len)` added since the last call.
     pub fn take_used(&mut self, q: usize) -> Vec<(u32, u32)> {
         let dq = self.queues[q].clone();
@@ -258,13 +274,6 @@ impl Driver {
     pub fn set_avail_flags(&mut self, q: usize, flags: u16) {
         let a = self.queues[q].avail;
         self.write_u16(a, flags);
-    }
-
-    /// Acknowledge every pending interrupt; returns the InterruptStatus that was pending.
-    pub fn ack(dev: &mut dyn MmioDevice) -> u32 {
-        let s = Self::read32(dev, INTERRUPT_STATUS);
-        Self::write32(dev, INTERRUPT_ACK, s);
-        s
     }
 }
 

@@ -181,6 +181,17 @@ impl DescriptorChain {
         })
     }
 
+    /// The guest-physical (address, length) pieces of the writable part from `offset` bytes into
+    /// it, `len` bytes or as many as there are: where a `write_at` of that range would go.
+    pub fn writable_spans(&self, offset: u64, len: usize) -> Vec<(u64, u64)> {
+        let mut spans = Vec::new();
+        let _ = for_each_span(&self.writable, offset, len, |addr, _, n| {
+            spans.push((addr, n as u64));
+            Ok(())
+        });
+        spans
+    }
+
     /// The whole readable part, if it is at most `limit` bytes.
     pub fn read_to_vec(&self, mem: &dyn GuestMemory, limit: usize) -> Result<Vec<u8>, QueueError> {
         if self.readable_len > limit as u64 {

@@ -32,9 +32,10 @@
 //! the memory can lend it ([`GuestMemory::lend`]: the backend thread fills the guest's buffers in
 //! place, [`BlkOp::ReadInto`]), else through a [`DmaBuf`] copied in on completion; written data
 //! likewise goes out from the guest's buffers ([`BlkOp::WriteFrom`]) or is copied into a
-//! [`DmaBuf`] on the machine thread. Large requests are cut into operations of at most [`MAX_OP_BYTES`] and
-//! at most [`MAX_IN_FLIGHT_BYTES`] are out at once, so a guest cannot make the host buffer more
-//! than that; chains beyond the limit stay in the available ring until completions free room.
+//! [`DmaBuf`] on the machine thread. Large requests are cut into operations of at most
+//! [`MAX_OP_BYTES`] and at most [`MAX_IN_FLIGHT_BYTES`] are out at once, so a guest cannot make
+//! the host buffer more than that; chains beyond the limit stay in the available ring until
+//! completions free room.
 //! The backend executes operations in submission order, and the device submits them in ring
 //! order, so a FLUSH follows every write the guest made available before it.
 //! [`Inline`] executes operations at once on the caller's thread (tests, in-memory disks).
@@ -733,7 +734,7 @@ impl<Q: BlockQueue> VirtioBlk<Q> {
         }
         match &c.result {
             Ok(()) => {
-                let copied = match (&r.work, &c.buf) {
+                let landed = match (&r.work, &c.buf) {
                     (Work::Read { .. }, Some(buf)) => match r.chain.write_at(mem, op.at, buf) {
                         Ok(_) => Some(buf.len() as u64),
                         Err(e) => {
@@ -744,7 +745,7 @@ impl<Q: BlockQueue> VirtioBlk<Q> {
                     (Work::Read { .. }, None) if op.lent => Some(op.bytes),
                     _ => None,
                 };
-                if let Some(n) = copied {
+                if let Some(n) = landed {
                     if r.delivered == op.at && r.status == VIRTIO_BLK_S_OK {
                         r.delivered += n;
                     }

@@ -2,10 +2,7 @@
 
 use crate::{BlockDevice, CacheMode, DiscardMode, DriveOptions, Error, Format};
 use imago::file::File as ImagoFile;
-use imago::io_buffers::{IoVector, IoVectorMut};
-
-/// Buffers one `preadv`/`pwritev` takes at most (Linux).
-const IOV_MAX: usize = 1024;
+use imago::io_buffers::IoVectorMut;
 use imago::qcow2::Qcow2;
 use imago::raw::Raw;
 use imago::{
@@ -551,6 +548,8 @@ impl BlockDevice for Disk {
     fn read_vectored(&mut self, offset: u64, bufs: &mut [&mut [u8]]) -> io::Result<()> {
         let len = bufs.iter().map(|b| b.len() as u64).sum();
         self.check_range(offset, len, "read")?;
+        // One `preadv` takes at most IOV_MAX (1024 on Linux) buffers.
+        const IOV_MAX: usize = 1024;
         let mut at = offset;
         for group in bufs.chunks_mut(IOV_MAX) {
             let mut v = IoVectorMut::with_capacity(group.len());
@@ -577,33 +576,6 @@ impl BlockDevice for Disk {
         // Metadata stays in imago's caches until the guest flushes: the vendored copy writes
         // refcounts back before any table entry references a new cluster (vendor/README.md),
         // so a process killed before then leaves leaks at worst, never a corrupt image.
-        if self.cache.write_through() {
-            self.sync_all()?;
-        }
-        Ok(())
-    }
-
-    fn write_vectored(&mut self, offset: u64, bufs: &[&[u8]]) -> io::Result<()> {
-        if self.probed_raw && offset < 4 {
-            // The qcow2-magic check must see the very bytes written, which the guest could
-            // change between a check of its buffers and the write: write a copy.
-            return self.write_at(offset, &bufs.concat());
-        }
-        self.check_writable()?;
-        let len = bufs.iter().map(|b| b.len() as u64).sum();
-        self.check_range(offset, len, "write")?;
-        let mut at = offset;
-        for group in bufs.chunks(IOV_MAX) {
-            let mut v = IoVector::with_capacity(group.len());
-            for b in group.iter().filter(|b| !b.is_empty()) {
-                v.push(b);
-            }
-            let n = v.len();
-            if n > 0 {
-                self.access.writev(v, at)?;
-            }
-            at += n;
-        }
         if self.cache.write_through() {
             self.sync_all()?;
         }

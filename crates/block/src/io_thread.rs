@@ -40,14 +40,6 @@ pub enum Request {
         /// The bytes.
         data: DmaBuf,
     },
-    /// Write `from.len()` bytes at `offset` from memory lent by the caller (guest RAM), in
-    /// place. The completion has no buffer; dropping `from` there ends the loan.
-    WriteFrom {
-        /// Disk offset.
-        offset: u64,
-        /// The bytes.
-        from: Box<dyn LentMemory>,
-    },
     /// Flush (per the cache mode).
     Flush,
     /// Discard a range.
@@ -237,7 +229,6 @@ fn execute(dev: &mut dyn BlockDevice, id: RequestId, req: Request) -> Completion
         Request::Read { offset, mut buf } => (dev.read_at(offset, &mut buf), Some(buf)),
         Request::ReadInto { offset, mut into } => (dev.read_vectored(offset, &mut into.slices_mut()), None),
         Request::Write { offset, data } => (dev.write_at(offset, &data), Some(data)),
-        Request::WriteFrom { offset, from } => (dev.write_vectored(offset, &from.slices()), None),
         Request::Flush => (dev.flush(), None),
         Request::Discard { offset, len } => (dev.discard(offset, len), None),
         Request::WriteZeroes { offset, len } => (dev.write_zeroes(offset, len), None),

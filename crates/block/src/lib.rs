@@ -69,15 +69,6 @@ pub trait BlockDevice: Send {
     /// Write `data` at `offset`. A range past the end is an error (`UnexpectedEof`); a read-only
     /// device gives `PermissionDenied`.
     fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()>;
-    /// Write `bufs`, one after the other, at `offset` (a gather write), with `write_at`'s
-    /// errors. The default writes each buffer with [`BlockDevice::write_at`].
-    fn write_vectored(&mut self, mut offset: u64, bufs: &[&[u8]]) -> io::Result<()> {
-        for b in bufs {
-            self.write_at(offset, b)?;
-            offset += b.len() as u64;
-        }
-        Ok(())
-    }
     /// Make everything written so far durable (per the cache mode).
     fn flush(&mut self) -> io::Result<()>;
     /// The guest no longer needs `[offset, offset + len)`; its contents become unspecified.
@@ -110,9 +101,6 @@ impl<T: BlockDevice + ?Sized> BlockDevice for Box<T> {
     }
     fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
         (**self).write_at(offset, data)
-    }
-    fn write_vectored(&mut self, offset: u64, bufs: &[&[u8]]) -> io::Result<()> {
-        (**self).write_vectored(offset, bufs)
     }
     fn flush(&mut self) -> io::Result<()> {
         (**self).flush()

@@ -151,49 +151,6 @@ fn scatter_reads_match_plain_reads_on_raw_and_qcow2() {
     }
 }
 
-/// Gather writes (`write_vectored`, what a write from guest RAM uses) leave the same image as
-/// plain writes of the same bytes, with the same kinds of pieces as the scatter-read test.
-#[test]
-fn gather_writes_match_plain_writes_on_raw_and_qcow2() {
-    for cache in [CacheMode::Writeback, CacheMode::None] {
-        let dir = scratch(&format!("gather_{}", cache.name()));
-        let (q, r, plain) = (dir.join("disk.qcow2"), dir.join("disk.raw"), dir.join("plain.raw"));
-        create_qcow2(&q, "16M", &["-o", "cluster_size=4096"]);
-        create_raw(&r, 16 * MIB);
-        create_raw(&plain, 16 * MIB);
-        {
-            let mut dq = open(&DriveOptions::new(&q).cache(cache)).unwrap();
-            let mut dr = open(&DriveOptions::new(&r).format(Format::Raw).cache(cache)).unwrap();
-            let mut dp = open(&DriveOptions::new(&plain).format(Format::Raw)).unwrap();
-            let mut rng = Rng(0x9a7e);
-            for (offset, pieces) in
-                [(MIB, vec![4096usize; 256]), (3 * 512, vec![513, 7, 4096, 1000, 536]), (5 * MIB, vec![512; 1500])]
-            {
-                let len: usize = pieces.iter().sum();
-                let mut buf = mimic_core::DmaBuf::new(len + 1);
-                let skip = usize::from(pieces[0] % 512 != 0);
-                rng.fill(&mut buf[skip..skip + len]);
-                let mut rest = &buf[skip..skip + len];
-                let mut slices = Vec::new();
-                for n in &pieces {
-                    let (a, b) = rest.split_at(*n);
-                    slices.push(a);
-                    rest = b;
-                }
-                dq.write_vectored(offset, &slices).unwrap();
-                dr.write_vectored(offset, &slices).unwrap();
-                dp.write_at(offset, &buf[skip..skip + len]).unwrap();
-            }
-            for d in [&mut dq, &mut dr, &mut dp] {
-                d.flush().unwrap();
-            }
-        }
-        assert_check_clean(&q);
-        assert!(images_identical(&q, "qcow2", &plain, "raw"), "{cache:?}: qcow2 differs from plain writes");
-        assert!(images_identical(&r, "raw", &plain, "raw"), "{cache:?}: raw differs from plain writes");
-    }
-}
-
 /// A flush with cache=writeback must reach the file: after flush (and no drop), a second
 /// reader sees consistent metadata and the data.
 #[test]
@@ -404,8 +361,6 @@ fn probe_raw_is_not_qcow2() {
     assert_eq!(e.kind(), ErrorKind::PermissionDenied);
     let e = d.write_at(3, b"\xfb").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::PermissionDenied);
-    let e = d.write_vectored(0, &[b"QF", b"I\xfb"]).unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::PermissionDenied, "a gather write is checked whole");
     // ...but other writes to sector 0 are fine.
     d.write_at(0, b"MBR!").unwrap();
     d.write_at(4, b"\0\0\0\x03").unwrap();

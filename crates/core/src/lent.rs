@@ -1,8 +1,7 @@
 //! [`LentMemory`]: guest RAM lent to a backend thread for one I/O, so the data moves between the
 //! disk and the guest without a copy on the machine thread.
 
-/// Memory a block backend fills or writes out in place on its own thread: the guest buffers of
-/// one read or write.
+/// Memory a block backend fills in place on its own thread: the guest buffers of one read.
 ///
 /// The memory crate makes these from guest RAM (`GuestMemory::lend`), after checking that every
 /// piece is writable RAM and that no two pieces overlap; the lender keeps the RAM allocated for
@@ -15,6 +14,4 @@ pub trait LentMemory: Send + std::fmt::Debug {
     }
     /// The pieces, in order: the first byte of the I/O goes to the first byte of the first.
     fn slices_mut(&mut self) -> Vec<&mut [u8]>;
-    /// The pieces, in order, to write out.
-    fn slices(&self) -> Vec<&[u8]>;
 }

@@ -31,11 +31,11 @@
 //! touched (status byte written, used ring updated). Read data goes straight into guest RAM when
 //! the memory can lend it ([`GuestMemory::lend`]: the backend thread fills the guest's buffers in
 //! place, [`BlkOp::ReadInto`]), else through a [`DmaBuf`] copied in on completion; written data
-//! likewise goes out from the guest's buffers ([`BlkOp::WriteFrom`]) or is copied into a
-//! [`DmaBuf`] on the machine thread. Large requests are cut into operations of at most
-//! [`MAX_OP_BYTES`] and at most [`MAX_IN_FLIGHT_BYTES`] are out at once, so a guest cannot make
-//! the host buffer more than that; chains beyond the limit stay in the available ring until
-//! completions free room.
+//! is copied into a [`DmaBuf`] on the machine thread (lending there made writes slower on this
+//! host: a gather `pwritev` of the guest's scattered pages cost more than the copy saves). Large
+//! requests are cut into operations of at most [`MAX_OP_BYTES`] and at most
+//! [`MAX_IN_FLIGHT_BYTES`] are out at once, so a guest cannot make the host buffer more than
+//! that; chains beyond the limit stay in the available ring until completions free room.
 //! The backend executes operations in submission order, and the device submits them in ring
 //! order, so a FLUSH follows every write the guest made available before it.
 //! [`Inline`] executes operations at once on the caller's thread (tests, in-memory disks).
@@ -110,14 +110,6 @@ pub trait BlockBackend: Send {
         Ok(())
     }
     fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()>;
-    /// Write `bufs`, one after the other, at `offset`.
-    fn write_vectored(&mut self, mut offset: u64, bufs: &[&[u8]]) -> io::Result<()> {
-        for b in bufs {
-            self.write_at(offset, b)?;
-            offset += b.len() as u64;
-        }
-        Ok(())
-    }
     /// Make completed writes durable.
     fn flush(&mut self) -> io::Result<()>;
     /// The guest no longer needs these bytes (they may read back as anything, normally zeros).
@@ -140,9 +132,6 @@ impl<T: BlockBackend + ?Sized> BlockBackend for Box<T> {
     fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
         (**self).write_at(offset, data)
     }
-    fn write_vectored(&mut self, offset: u64, bufs: &[&[u8]]) -> io::Result<()> {
-        (**self).write_vectored(offset, bufs)
-    }
     fn flush(&mut self) -> io::Result<()> {
         (**self).flush()
     }
@@ -160,8 +149,6 @@ pub enum BlkOp {
     ReadInto { offset: u64, into: Box<dyn LentMemory> },
     /// Write `data` at `offset`.
     Write { offset: u64, data: DmaBuf },
-    /// Write guest RAM lent for the operation at `offset`; the completion has no buffer.
-    WriteFrom { offset: u64, from: Box<dyn LentMemory> },
     /// Make every write submitted before it durable.
     Flush,
     /// The guest no longer needs the range.
@@ -236,7 +223,6 @@ impl<B: BlockBackend> BlockQueue for Inline<B> {
             BlkOp::Read { offset, mut buf } => (b.read_at(offset, &mut buf), Some(buf)),
             BlkOp::ReadInto { offset, mut into } => (b.read_vectored(offset, &mut into.slices_mut()), None),
             BlkOp::Write { offset, data } => (b.write_at(offset, &data), Some(data)),
-            BlkOp::WriteFrom { offset, from } => (b.write_vectored(offset, &from.slices()), None),
             BlkOp::Flush => (b.flush(), None),
             BlkOp::Discard { offset, len } => (b.discard(offset, len), None),
             BlkOp::WriteZeroes { offset, len } => (write_zeroes(b, offset, len), None),
@@ -379,7 +365,7 @@ struct OpRef {
     at: u64,
     /// Data bytes it holds (for the in-flight limit).
     bytes: u64,
-    /// A read into or write from lent guest RAM ([`BlkOp::ReadInto`], [`BlkOp::WriteFrom`]).
+    /// A read into lent guest RAM ([`BlkOp::ReadInto`]).
     lent: bool,
 }
 
@@ -664,14 +650,9 @@ impl<Q: BlockQueue> VirtioBlk<Q> {
                     let (base, at, write) = (*base, r.submitted, matches!(r.work, Work::Write { .. }));
                     let chain = r.chain.clone();
                     let op = if write {
-                        match mem.lend(&chain.readable_spans(HEADER + at, n as usize)) {
-                            Some(from) => BlkOp::WriteFrom { offset: base + at, from },
-                            None => {
-                                let mut buf = self.take_buf(n as usize);
-                                chain.read_at(mem, HEADER + at, &mut buf)?;
-                                BlkOp::Write { offset: base + at, data: buf }
-                            }
-                        }
+                        let mut buf = self.take_buf(n as usize);
+                        chain.read_at(mem, HEADER + at, &mut buf)?;
+                        BlkOp::Write { offset: base + at, data: buf }
                     } else {
                         let spans = chain.writable_spans(at, n as usize);
                         match mem.lend(&spans) {
@@ -696,10 +677,10 @@ impl<Q: BlockQueue> VirtioBlk<Q> {
                 }
             };
             let data_bytes = match op {
-                BlkOp::Read { .. } | BlkOp::ReadInto { .. } | BlkOp::Write { .. } | BlkOp::WriteFrom { .. } => bytes,
+                BlkOp::Read { .. } | BlkOp::ReadInto { .. } | BlkOp::Write { .. } => bytes,
                 _ => 0,
             };
-            let lent = matches!(op, BlkOp::ReadInto { .. } | BlkOp::WriteFrom { .. });
+            let lent = matches!(op, BlkOp::ReadInto { .. });
             let r = self.requests.back_mut().expect("checked above");
             r.submitted += bytes;
             r.ops += 1;
@@ -726,7 +707,7 @@ impl<Q: BlockQueue> VirtioBlk<Q> {
             return;
         };
         r.ops -= 1;
-        if op.lent && matches!(r.work, Work::Read { .. }) {
+        if op.lent {
             // Written in place, whatever the outcome: code decoded from there meanwhile is stale.
             for (addr, len) in r.chain.writable_spans(op.at, op.bytes as usize) {
                 mem.dma_written(addr, len);
@@ -809,7 +790,7 @@ impl<Q: BlockQueue> VirtioDevice for VirtioBlk<Q> {
         // Operations already at the backend still run (writes the guest issued are not torn);
         // their completions find no request and are dropped.
         self.requests.clear();
-        // But an operation on lent guest RAM would reach buffers the driver owns again after the
+        // But a read into lent guest RAM would write buffers the driver owns again after the
         // reset: wait for those here (QEMU drains all of a device's I/O at reset).
         while self.ops.values().any(|o| o.lent) {
             let Some(c) = self.io.wait() else { break };
@@ -1131,7 +1112,6 @@ mod tests {
                 BlkOp::Read { .. } => "read",
                 BlkOp::ReadInto { .. } => "read-into",
                 BlkOp::Write { .. } => "write",
-                BlkOp::WriteFrom { .. } => "write-from",
                 BlkOp::Flush => "flush",
                 BlkOp::Discard { .. } => "discard",
                 BlkOp::WriteZeroes { .. } => "write-zeroes",
@@ -1313,40 +1293,6 @@ mod tests {
             (drv.read_mem(st, 1)[0], drv.take_used(0), got),
             (VIRTIO_BLK_S_OK, vec![(0, 1537)], disk().data[512..2048].to_vec())
         );
-    }
-
-    #[test]
-    fn a_write_from_ram_that_can_be_lent_is_done_in_place() {
-        let (mut dev, mut drv) = setup_lending();
-        let h = drv.buf(&header(VIRTIO_BLK_T_OUT, 3));
-        let data: Vec<u8> = (0..1536u32).map(|i| (i * 7 + 1) as u8).collect();
-        let (a, b, st) = (drv.buf(&data[..1024]), drv.buf(&data[1024..]), drv.buf(&[0xff]));
-        drv.add_chain(0, &[r(h, 16), r(a, 1024), r(b, 512), w(st, 1)]);
-        Driver::notify(&mut dev, 0);
-        dev.process(&mut drv.mem);
-        let submitted = dev.device().backend().q.order.clone();
-        dev.device_mut().backend_mut().release();
-        dev.process(&mut drv.mem);
-        assert_eq!(submitted, vec!["write-from"]);
-        let disk = &dev.device().backend().q.disk.data;
-        assert_eq!(
-            (drv.read_mem(st, 1)[0], drv.take_used(0), &disk[1536..3072]),
-            (VIRTIO_BLK_S_OK, vec![(0, 1)], &data[..])
-        );
-    }
-
-    #[test]
-    fn a_reset_waits_for_writes_from_lent_ram() {
-        let (mut dev, mut drv) = setup_lending();
-        let h = drv.buf(&header(VIRTIO_BLK_T_OUT, 0));
-        let (d, st) = (drv.buf(&[0x5a; 512]), drv.buf(&[0xff]));
-        drv.add_chain(0, &[r(h, 16), r(d, 512), w(st, 1)]);
-        Driver::notify(&mut dev, 0);
-        dev.process(&mut drv.mem);
-        Driver::write32(&mut dev, STATUS, 0);
-        // Once the reset returns, the backend reads that RAM no more: the write is on the disk.
-        let disk = &dev.device().backend().q.disk.data;
-        assert_eq!((dev.io_in_flight(), &disk[..512]), (false, &[0x5a; 512][..]));
     }
 
     #[test]

@@ -66,9 +66,6 @@ impl BlockDevice for SharedDisk {
     fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).write_at(offset, data)
     }
-    fn write_vectored(&mut self, offset: u64, bufs: &[&[u8]]) -> io::Result<()> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).write_vectored(offset, bufs)
-    }
     fn flush(&mut self) -> io::Result<()> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).flush()
     }
@@ -112,7 +109,6 @@ impl BlockQueue for DiskQueue {
             BlkOp::Read { offset, buf } => Request::Read { offset, buf },
             BlkOp::ReadInto { offset, into } => Request::ReadInto { offset, into },
             BlkOp::Write { offset, data } => Request::Write { offset, data },
-            BlkOp::WriteFrom { offset, from } => Request::WriteFrom { offset, from },
             BlkOp::Flush => Request::Flush,
             BlkOp::Discard { offset, len } => Request::Discard { offset, len },
             BlkOp::WriteZeroes { offset, len } => Request::WriteZeroes { offset, len },

@@ -13,10 +13,10 @@ pub trait GuestMemory {
     /// Copy `data` to guest-physical `addr`. Fails, writing nothing, unless the whole span is RAM.
     fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), BusError>;
     /// Lend the RAM at `spans` (guest-physical address, length), in that order, to a backend
-    /// that fills it or writes it out on another thread, so the data need not be copied on the
-    /// machine thread. `None` (the caller copies instead) when this memory cannot lend, or
-    /// unless every span is writable RAM and no two overlap. Once a backend that filled it is
-    /// done, tell [`GuestMemory::dma_written`] which spans it wrote.
+    /// that fills it on another thread, so read data need not be copied on the machine thread.
+    /// `None` (the caller copies instead) when this memory cannot lend, or unless every span
+    /// is writable RAM and no two overlap. Once the backend is done, tell
+    /// [`GuestMemory::dma_written`] which spans it wrote.
     fn lend(&mut self, spans: &[(u64, u64)]) -> Option<Box<dyn LentMemory>> {
         let _ = spans;
         None

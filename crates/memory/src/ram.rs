@@ -4,12 +4,11 @@
 //! # Why this needs `unsafe`, and why it is sound
 //! The machine thread reaches the bytes through `&`/`&mut` slices of the whole store (the
 //! address space's own methods, the CPUs' page walks) and through raw pointers (compiled code).
-//! A [`LentRam`] lets a block I/O thread write some of those bytes during a read (or read them
-//! during a write) while the machine thread goes on running the guest, as a disk controller's
-//! DMA does on hardware. The allocation lives as long as any [`Ram`] or [`LentRam`] holds its
-//! `Arc`, so the I/O thread never touches freed memory, even if the machine is torn down first.
-//! Lent pieces are writable RAM, checked when lent, and never overlap one another, so the I/O
-//! thread's slices never alias.
+//! A [`LentRam`] lets a block I/O thread write some of those bytes during a read while the
+//! machine thread goes on running the guest, as a disk controller's DMA does on hardware. The
+//! allocation lives as long as any [`Ram`] or [`LentRam`] holds its `Arc`, so the I/O thread
+//! never writes freed memory, even if the machine is torn down first. Lent pieces are writable
+//! RAM, checked when lent, and never overlap one another, so the I/O thread's slices never alias.
 //! The only other accesses to lent bytes before the read completes are ones the guest asks for
 //! itself by touching a buffer it handed to the device (a race on hardware too): plain byte
 //! loads and stores with no invariant attached, so the guest sees unspecified data and the host
@@ -117,8 +116,8 @@ impl std::ops::DerefMut for Ram {
     }
 }
 
-/// Guest RAM lent to a backend thread for one read or write: disjoint pieces of the store, which
-/// stays allocated while this lives.
+/// Guest RAM lent to a backend thread for one read: disjoint pieces of the store, which stays
+/// allocated while this lives.
 pub struct LentRam {
     block: Arc<Block>,
     /// (store offset, length), in I/O order, disjoint, each inside the store.
@@ -152,14 +151,6 @@ impl LentMemory for LentRam {
             // `&mut self` keeps them from outliving this borrow. See the module docs for the
             // machine thread's side.
             .map(|&(at, len)| unsafe { std::slice::from_raw_parts_mut(base.add(at), len) })
-            .collect()
-    }
-    fn slices(&self) -> Vec<&[u8]> {
-        let base = self.block.base.as_ptr();
-        self.pieces
-            .iter()
-            // SAFETY: as in `slices_mut`; shared slices of disjoint pieces, tied to `&self`.
-            .map(|&(at, len)| unsafe { std::slice::from_raw_parts(base.add(at), len) })
             .collect()
     }
 }

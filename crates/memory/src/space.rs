@@ -312,10 +312,9 @@ impl AddressSpace {
     }
 
     /// Lend the RAM at `spans` (guest-physical address, length), in that order, to a backend
-    /// thread that fills it or writes it out ([`LentRam`]). `None` unless every span is writable
-    /// RAM inside one region and no two spans overlap. When a backend that filled it is done,
-    /// [`AddressSpace::note_dma_write`] the pieces ([`LentRam::pieces`]) before the guest may
-    /// run code from them.
+    /// thread that fills it ([`LentRam`]). `None` unless every span is writable RAM inside one
+    /// region and no two spans overlap. When the backend is done, [`AddressSpace::note_dma_write`]
+    /// the pieces ([`LentRam::pieces`]) before the guest may run code from them.
     pub fn lend_ram(&mut self, spans: &[(u64, u64)]) -> Option<LentRam> {
         let mut pieces = Vec::with_capacity(spans.len());
         for &(addr, len) in spans {

@@ -184,11 +184,12 @@ impl DescriptorChain {
     /// The guest-physical (address, length) pieces of the writable part from `offset` bytes into
     /// it, `len` bytes or as many as there are: where a `write_at` of that range would go.
     pub fn writable_spans(&self, offset: u64, len: usize) -> Vec<(u64, u64)> {
-        spans(&self.writable, offset, len)
-    }
-    /// The same for the readable part: where a `read_at` of that range would come from.
-    pub fn readable_spans(&self, offset: u64, len: usize) -> Vec<(u64, u64)> {
-        spans(&self.readable, offset, len)
+        let mut spans = Vec::new();
+        let _ = for_each_span(&self.writable, offset, len, |addr, _, n| {
+            spans.push((addr, n as u64));
+            Ok(())
+        });
+        spans
     }
 
     /// The whole readable part, if it is at most `limit` bytes.
@@ -200,15 +201,6 @@ impl DescriptorChain {
         self.read_at(mem, 0, &mut v)?;
         Ok(v)
     }
-}
-
-fn spans(bufs: &[Buffer], offset: u64, len: usize) -> Vec<(u64, u64)> {
-    let mut spans = Vec::new();
-    let _ = for_each_span(bufs, offset, len, |addr, _, n| {
-        spans.push((addr, n as u64));
-        Ok(())
-    });
-    spans
 }
 
 /// Call `f(guest_addr, position_in_data, len)` for each piece of `bufs` covering `total` bytes

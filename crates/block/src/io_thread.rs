@@ -3,12 +3,14 @@
 //! Requests are executed one at a time, in submission order, so a [`Request::Flush`] completes
 //! only after every request submitted before it has completed (the ordering virtio-blk's FLUSH
 //! needs). Completions arrive on a channel; an optional notifier is called after each one is
-//! queued, so the device model can raise its interrupt or kick its event loop.
+//! queued, so the device model can raise its interrupt or kick its event loop. While no
+//! request waits, the worker reads ahead for a sequential reader ([`crate::read_ahead`]).
 
+use crate::read_ahead::ReadAhead;
 use crate::BlockDevice;
 use mimic_core::{DmaBuf, LentMemory};
 use std::io;
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::thread::JoinHandle;
 
 /// Identifies a submitted request; unique per [`IoThread`], increasing.
@@ -112,8 +114,20 @@ impl IoThread {
         let size = dev.size();
         let read_only = dev.read_only();
         let worker = std::thread::Builder::new().name("mimic-block-io".into()).spawn(move || {
-            while let Ok((id, req)) = req_rx.recv() {
-                let completion = execute(dev.as_mut(), id, req);
+            let mut ahead = ReadAhead::default();
+            loop {
+                let (id, req) = match req_rx.try_recv() {
+                    Ok(r) => r,
+                    Err(TryRecvError::Disconnected) => break,
+                    Err(TryRecvError::Empty) => {
+                        ahead.fill(dev.as_mut());
+                        match req_rx.recv() {
+                            Ok(r) => r,
+                            Err(_) => break,
+                        }
+                    }
+                };
+                let completion = execute(dev.as_mut(), &mut ahead, id, req);
                 if done_tx.send(completion).is_err() {
                     // Nobody listens any more; keep draining so every write still happens.
                     continue;
@@ -224,14 +238,132 @@ impl Drop for IoThread {
     }
 }
 
-fn execute(dev: &mut dyn BlockDevice, id: RequestId, req: Request) -> Completion {
+fn execute(dev: &mut dyn BlockDevice, ahead: &mut ReadAhead, id: RequestId, req: Request) -> Completion {
     let (result, buf) = match req {
-        Request::Read { offset, mut buf } => (dev.read_at(offset, &mut buf), Some(buf)),
-        Request::ReadInto { offset, mut into } => (dev.read_vectored(offset, &mut into.slices_mut()), None),
-        Request::Write { offset, data } => (dev.write_at(offset, &data), Some(data)),
+        Request::Read { offset, mut buf } => (read(dev, ahead, offset, &mut [&mut buf[..]]), Some(buf)),
+        Request::ReadInto { offset, mut into } => (read(dev, ahead, offset, &mut into.slices_mut()), None),
+        Request::Write { offset, data } => {
+            ahead.invalidate(offset, data.len() as u64);
+            (dev.write_at(offset, &data), Some(data))
+        }
         Request::Flush => (dev.flush(), None),
-        Request::Discard { offset, len } => (dev.discard(offset, len), None),
-        Request::WriteZeroes { offset, len } => (dev.write_zeroes(offset, len), None),
+        Request::Discard { offset, len } => {
+            ahead.invalidate(offset, len);
+            (dev.discard(offset, len), None)
+        }
+        Request::WriteZeroes { offset, len } => {
+            ahead.invalidate(offset, len);
+            (dev.write_zeroes(offset, len), None)
+        }
     };
     Completion { id, result, buf }
+}
+
+fn read(dev: &mut dyn BlockDevice, ahead: &mut ReadAhead, offset: u64, out: &mut [&mut [u8]]) -> io::Result<()> {
+    let len = out.iter().map(|b| b.len()).sum();
+    let result = if ahead.serve(offset, out) { Ok(()) } else { dev.read_vectored(offset, out) };
+    ahead.note_read(offset, len);
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    /// A disk in memory (byte `i` starts as `i as u8`) that logs the reads it does.
+    #[derive(Clone)]
+    struct Logged {
+        data: Arc<Mutex<Vec<u8>>>,
+        reads: Arc<Mutex<Vec<u64>>>,
+    }
+
+    impl Logged {
+        fn new(len: usize) -> Self {
+            Logged {
+                data: Arc::new(Mutex::new((0..len).map(|i| i as u8).collect())),
+                reads: Arc::new(Mutex::new(Vec::new())),
+            }
+        }
+        fn reads(&self) -> Vec<u64> {
+            self.reads.lock().unwrap().clone()
+        }
+    }
+
+    impl BlockDevice for Logged {
+        fn size(&self) -> u64 {
+            self.data.lock().unwrap().len() as u64
+        }
+        fn read_only(&self) -> bool {
+            false
+        }
+        fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+            self.reads.lock().unwrap().push(offset);
+            let data = self.data.lock().unwrap();
+            buf.copy_from_slice(&data[offset as usize..offset as usize + buf.len()]);
+            Ok(())
+        }
+        fn write_at(&mut self, offset: u64, bytes: &[u8]) -> io::Result<()> {
+            self.data.lock().unwrap()[offset as usize..offset as usize + bytes.len()].copy_from_slice(bytes);
+            Ok(())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+        fn discard(&mut self, _: u64, _: u64) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Submit `req` and wait for it, then give the idle worker time to read ahead.
+    fn run(io: &mut IoThread, req: Request) -> Completion {
+        io.submit(req);
+        let c = io.wait_completion().expect("a completion");
+        std::thread::sleep(Duration::from_millis(30));
+        c
+    }
+
+    fn read(io: &mut IoThread, offset: u64, len: usize) -> Vec<u8> {
+        let c = run(io, Request::Read { offset, buf: DmaBuf::new(len) });
+        c.result.expect("read");
+        c.buf.expect("the buffer").to_vec()
+    }
+
+    #[test]
+    fn a_reader_that_waits_for_each_read_gets_the_next_from_read_ahead() {
+        let dev = Logged::new(64 << 10);
+        let mut io = IoThread::new(dev.clone()).unwrap();
+        read(&mut io, 0, 4096);
+        read(&mut io, 4096, 4096);
+        assert_eq!(dev.reads(), [0, 4096, 8192], "the worker read on while idle");
+        assert_eq!(read(&mut io, 8192, 4096), dev.data.lock().unwrap()[8192..12288]);
+        assert_eq!(dev.reads(), [0, 4096, 8192, 12288], "8192 was served from memory");
+    }
+
+    #[test]
+    fn a_write_after_read_ahead_is_what_the_next_read_returns() {
+        let dev = Logged::new(64 << 10);
+        let mut io = IoThread::new(dev.clone()).unwrap();
+        read(&mut io, 0, 4096);
+        read(&mut io, 4096, 4096);
+        assert!(dev.reads().contains(&8192), "read ahead");
+        let fresh = vec![0xa5u8; 1024];
+        run(&mut io, Request::Write { offset: 9000, data: DmaBuf::from_slice(&fresh) }).result.unwrap();
+        assert_eq!(read(&mut io, 8192, 4096)[808..1832], fresh[..]);
+    }
+
+    #[test]
+    fn write_zeroes_and_discard_also_drop_what_was_read_ahead() {
+        let dev = Logged::new(64 << 10);
+        let mut io = IoThread::new(dev.clone()).unwrap();
+        read(&mut io, 0, 4096);
+        read(&mut io, 4096, 4096);
+        run(&mut io, Request::WriteZeroes { offset: 8192, len: 512 }).result.unwrap();
+        assert_eq!(read(&mut io, 8192, 4096)[..512], [0u8; 512]);
+        let before = dev.reads().len();
+        run(&mut io, Request::Discard { offset: 12288, len: 4096 }).result.unwrap();
+        read(&mut io, 12288, 4096);
+        assert_eq!(dev.reads().len(), before + 2, "read again after the discard, then ahead");
+    }
 }

@@ -39,6 +39,7 @@
 mod disk;
 mod io_thread;
 mod options;
+mod read_ahead;
 
 pub use disk::{open, Disk};
 pub use io_thread::{AsyncDisk, Completion, IoThread, Request, RequestId};

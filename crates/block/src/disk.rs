@@ -589,6 +589,13 @@ impl BlockDevice for Disk {
         self.sync_all()
     }
 
+    /// A writable image whose cache mode has a write cache, unless its format was probed as
+    /// raw: a write there can be refused for what it writes, which the guest must learn from
+    /// that write.
+    fn write_cache(&self) -> bool {
+        !self.cache.write_through() && !self.read_only && !self.probed_raw
+    }
+
     fn discard(&mut self, offset: u64, len: u64) -> io::Result<()> {
         self.check_writable()?;
         self.check_range(offset, len, "discard")?;

@@ -23,6 +23,11 @@
 //! on file systems that refuse `O_DIRECT`). `unsafe` ignores flushes (metadata still reaches the
 //! file when the disk is dropped).
 //!
+//! `writeback`, `none` and `unsafe` have a volatile write cache, as QEMU reports to the guest:
+//! there an [`IoThread`] answers up to 8 MiB of writes before they reach the image, and a flush
+//! waits for them and reports any that failed (`write_behind.rs`). An image whose format was
+//! probed as raw never does, since its writes can be refused for their contents.
+//!
 //! # Crash safety (SIGKILL)
 //! imago orders qcow2 metadata writes like QEMU does: guest data is written before the L2 entry
 //! that points to it is committed, and its L2/refblock caches carry a flush dependency (refcount
@@ -32,6 +37,10 @@
 //! reference; `qemu-img check` exit code 3) but never a reference to a cluster with refcount 0.
 //! The test `tests/crash.rs` SIGKILLs a writer and runs `qemu-img check`.
 //!
+//! Writes answered early and not yet written (at most 8 MiB, see above) are lost too, as a power
+//! cut loses a disk's write cache; the image stays as consistent as after any kill, and the guest
+//! relied on none of them before a flush.
+//!
 //! imago issues no `fsync` between those ordered writes, so the ordering holds against process
 //! death (the page cache keeps write order) but is not a write barrier against host power loss
 //! before the next guest flush; a guest flush (or writethrough mode) makes everything durable.
@@ -40,6 +49,7 @@ mod disk;
 mod io_thread;
 mod options;
 mod read_ahead;
+mod write_behind;
 
 pub use disk::{open, Disk};
 pub use io_thread::{AsyncDisk, Completion, IoThread, Request, RequestId};
@@ -72,6 +82,11 @@ pub trait BlockDevice: Send {
     fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()>;
     /// Make everything written so far durable (per the cache mode).
     fn flush(&mut self) -> io::Result<()>;
+    /// Whether the device has a volatile write cache: a write is durable only after a flush,
+    /// so an [`IoThread`] may answer writes before they are done. The default says no.
+    fn write_cache(&self) -> bool {
+        false
+    }
     /// The guest no longer needs `[offset, offset + len)`; its contents become unspecified.
     fn discard(&mut self, offset: u64, len: u64) -> io::Result<()>;
     /// Make `[offset, offset + len)` read as zeroes. The default writes zero buffers.
@@ -105,6 +120,9 @@ impl<T: BlockDevice + ?Sized> BlockDevice for Box<T> {
     }
     fn flush(&mut self) -> io::Result<()> {
         (**self).flush()
+    }
+    fn write_cache(&self) -> bool {
+        (**self).write_cache()
     }
     fn discard(&mut self, offset: u64, len: u64) -> io::Result<()> {
         (**self).discard(offset, len)

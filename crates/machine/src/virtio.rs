@@ -69,6 +69,9 @@ impl BlockDevice for SharedDisk {
     fn flush(&mut self) -> io::Result<()> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).flush()
     }
+    fn write_cache(&self) -> bool {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).write_cache()
+    }
     fn discard(&mut self, offset: u64, len: u64) -> io::Result<()> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).discard(offset, len)
     }

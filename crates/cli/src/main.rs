@@ -16,7 +16,7 @@ use control::{GdbTarget, MachineHandle};
 use gdb_regs::GdbBoard;
 use mimic_machine::{ExitStatus, Machine, VirtConfig, VirtMachine};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -128,6 +128,7 @@ fn run_machine<B: GdbBoard>(
 
     let _raw = console::RawTerminal::enable();
     let quit = Arc::new(AtomicBool::new(false));
+    let signalled = catch_termination_signals(&quit)?;
     let send = Box::new(move |bytes: Vec<u8>| host_tx.send(mimic_machine::HostEvent::Input(bytes)).is_ok());
     console::spawn_stdin(send, quit.clone(), Some(monitors.console_vm()), o.monitor.as_deref() == Some("stdio"));
     loop {
@@ -141,7 +142,10 @@ fn run_machine<B: GdbBoard>(
             }
             ExitStatus::Quit => {
                 monitors.flush();
-                if quit.load(std::sync::atomic::Ordering::Acquire) {
+                let signal = signalled.load(Ordering::Acquire);
+                if signal != 0 {
+                    eprint!("\r\nmimic: terminating on signal {signal}\r\n");
+                } else if quit.load(Ordering::Acquire) {
                     eprint!("\r\nmimic: terminated by C-a x\r\n");
                 }
                 return Ok(0);
@@ -160,6 +164,22 @@ fn run_machine<B: GdbBoard>(
             }
         }
     }
+}
+
+/// SIGTERM, SIGINT and SIGHUP end the run as C-a x does, so that the machine is dropped (disk
+/// threads finish the writes they answered, the terminal is restored); a second one while that
+/// happens exits at once. Returns where the number of the signal that came is kept (0: none).
+fn catch_termination_signals(quit: &Arc<AtomicBool>) -> Result<Arc<AtomicUsize>, String> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    use signal_hook::flag;
+    let signalled = Arc::new(AtomicUsize::new(0));
+    for sig in [SIGTERM, SIGINT, SIGHUP] {
+        let err = |e: std::io::Error| format!("cannot catch signal {sig}: {e}");
+        flag::register_conditional_shutdown(sig, 1, quit.clone()).map_err(err)?;
+        flag::register_usize(sig, signalled.clone(), sig as usize).map_err(err)?;
+        flag::register(sig, quit.clone()).map_err(err)?;
+    }
+    Ok(signalled)
 }
 
 /// Serve GDB connections one at a time, as QEMU does; after a detach the guest runs on, after

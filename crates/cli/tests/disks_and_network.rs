@@ -390,6 +390,36 @@ fn sigkill_during_guest_writes_leaves_a_qcow2_image_qemu_img_accepts() {
     std::fs::remove_dir_all(dir).ok();
 }
 
+#[test]
+fn sigterm_ends_the_run_cleanly_with_every_answered_write_on_the_image() {
+    let dir = scratch("term");
+    let root = dir.join("root.raw");
+    std::fs::copy(asset("rootfs.ext4"), &root).unwrap();
+    let data = dir.join("data.raw");
+    std::fs::write(&data, vec![0xffu8; 32 << 20]).unwrap();
+    let d0 = format!("file={},format=raw,if=none,id=d0", root.display());
+    // cache=none has a write cache: writes are answered before they reach the file.
+    let d1 = format!("file={},format=raw,if=none,id=d1,cache=none", data.display());
+    let mut g = boot_disk(&[
+        "-drive",
+        &d0,
+        "-device",
+        "virtio-blk-device,drive=d0",
+        "-drive",
+        &d1,
+        "-device",
+        "virtio-blk-device,drive=d1",
+    ]);
+    g.run("dd if=/dev/zero of=/dev/vdb bs=1M count=16 oflag=direct", CMD);
+    g.signal("TERM");
+    assert_eq!(g.wait_exit(CMD).code(), Some(0), "output:\n{}", g.output());
+    assert!(g.output().contains("mimic: terminating on signal 15"), "{}", g.output());
+    let bytes = std::fs::read(&data).unwrap();
+    assert!(bytes[..16 << 20].iter().all(|&b| b == 0), "every write the guest saw done is in the file");
+    assert!(bytes[16 << 20..].iter().all(|&b| b == 0xff));
+    std::fs::remove_dir_all(dir).ok();
+}
+
 /// Poll `f` every 100 ms until it returns `Some`, for at most `timeout`.
 fn eventually<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
     let end = std::time::Instant::now() + timeout;

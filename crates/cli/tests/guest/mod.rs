@@ -164,6 +164,12 @@ impl Guest {
         out
     }
 
+    /// Send the emulator a signal (`kill -s NAME`).
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args(["-s", name, &pid]).status().expect("kill").success());
+    }
+
     /// SIGKILL the emulator (no chance to flush anything) and reap it.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

@@ -29,6 +29,11 @@
 //!   throughput ratio mimic/QEMU (> 1: mimic faster). Images and console logs go to
 //!   `$CARGO_TARGET_DIR/bench-disk/`; the qcow2 data image is checked with `qemu-img check`.
 //! - mimic is built (`cargo build --release -p mimic-cli`) unless `MIMIC=/path/to/mimic` is set.
+//! - What the figures compare is what the guest sees. With one request in flight (these `dd`s),
+//!   mimic's disk thread reads the next range ahead while the guest works on the last one and
+//!   answers writes from an 8 MiB write cache that a flush empties (`crates/block`:
+//!   `read_ahead.rs`, `write_behind.rs`); QEMU does neither, so its host I/O and guest work take
+//!   turns.
 
 use crate::bench_linux::{fmt_ratios, median, ratio};
 use crate::guests::{self, Layout};

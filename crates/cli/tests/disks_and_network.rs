@@ -45,6 +45,24 @@ fn boot_disk(extra: &[&str]) -> Guest {
     g
 }
 
+/// Boot the disk-root guest from a copy of the raw root file system in `dir`, with a data disk
+/// (`-drive` options `data`, `id=d1` among them) as the second virtio-mmio disk, `/dev/vdb`.
+fn boot_with_data_disk(dir: &Path, data: &str) -> Guest {
+    let root = dir.join("root.raw");
+    std::fs::copy(asset("rootfs.ext4"), &root).unwrap();
+    let d0 = format!("file={},format=raw,if=none,id=d0", root.display());
+    boot_disk(&[
+        "-drive",
+        &d0,
+        "-device",
+        "virtio-blk-device,drive=d0",
+        "-drive",
+        data,
+        "-device",
+        "virtio-blk-device,drive=d1",
+    ])
+}
+
 fn poweroff(mut g: Guest) {
     g.send("sync; poweroff -f");
     assert_eq!(g.wait_exit(CMD).code(), Some(0));
@@ -359,22 +377,9 @@ fn corrupt_qcow2_header_is_a_one_line_error() {
 #[test]
 fn sigkill_during_guest_writes_leaves_a_qcow2_image_qemu_img_accepts() {
     let dir = scratch("kill");
-    let root = dir.join("root.raw");
-    std::fs::copy(asset("rootfs.ext4"), &root).unwrap();
     let data = dir.join("data.qcow2");
     assert!(qemu_img(&["create", "-q", "-f", "qcow2", data.to_str().unwrap(), "64M"]).status.success());
-    let d0 = format!("file={},format=raw,if=none,id=d0", root.display());
-    let d1 = format!("file={},format=qcow2,if=none,id=d1", data.display());
-    let mut g = boot_disk(&[
-        "-drive",
-        &d0,
-        "-device",
-        "virtio-blk-device,drive=d0",
-        "-drive",
-        &d1,
-        "-device",
-        "virtio-blk-device,drive=d1",
-    ]);
+    let mut g = boot_with_data_disk(&dir, &format!("file={},format=qcow2,if=none,id=d1", data.display()));
     // Keep the guest writing all over the data disk, then pull the plug.
     g.send("while true; do for s in 0 3 7 11 13; do dd if=/bin/busybox of=/dev/vdb bs=64k seek=$s 2>/dev/null; done; done &");
     std::thread::sleep(Duration::from_secs(5));
@@ -393,23 +398,10 @@ fn sigkill_during_guest_writes_leaves_a_qcow2_image_qemu_img_accepts() {
 #[test]
 fn sigterm_ends_the_run_cleanly_with_every_answered_write_on_the_image() {
     let dir = scratch("term");
-    let root = dir.join("root.raw");
-    std::fs::copy(asset("rootfs.ext4"), &root).unwrap();
     let data = dir.join("data.raw");
     std::fs::write(&data, vec![0xffu8; 32 << 20]).unwrap();
-    let d0 = format!("file={},format=raw,if=none,id=d0", root.display());
     // cache=none has a write cache: writes are answered before they reach the file.
-    let d1 = format!("file={},format=raw,if=none,id=d1,cache=none", data.display());
-    let mut g = boot_disk(&[
-        "-drive",
-        &d0,
-        "-device",
-        "virtio-blk-device,drive=d0",
-        "-drive",
-        &d1,
-        "-device",
-        "virtio-blk-device,drive=d1",
-    ]);
+    let mut g = boot_with_data_disk(&dir, &format!("file={},format=raw,if=none,id=d1,cache=none", data.display()));
     g.run("dd if=/dev/zero of=/dev/vdb bs=1M count=16 oflag=direct", CMD);
     g.signal("TERM");
     assert_eq!(g.wait_exit(CMD).code(), Some(0), "output:\n{}", g.output());
